@@ -1,0 +1,27 @@
+EXTENSION = reframe
+EXTVERSION = 0.1.0
+
+MODULE_big = reframe
+OBJS = $(patsubst %.c,%.o,$(wildcard src/*.c))
+
+DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql
+DATA = $(filter-out $(DATA_built),$(wildcard sql/$(EXTENSION)--*--*.sql))
+
+TESTS = $(sort $(wildcard test/sql/*.sql))
+REGRESS = $(patsubst test/sql/%.sql,%,$(TESTS))
+REGRESS_OPTS = --inputdir=test --load-extension=$(EXTENSION)
+
+# Hand-written loops are written to auto-vectorise; override with OPTFLAGS="".
+OPTFLAGS = -ftree-vectorize
+PG_CFLAGS += $(OPTFLAGS) -std=gnu99
+PG_CPPFLAGS += -I/usr/include/x86_64-linux-gnu/openblas-pthread
+SHLIB_LINK += -lopenblas -lm
+
+EXTRA_CLEAN = $(DATA_built)
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+sql/$(EXTENSION)--$(EXTVERSION).sql: sql/$(EXTENSION).sql
+	cp $< $@

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Runs inside pg_virtualenv (PGHOST, PGPORT, PGUSER set): pg_regress, then
+# pgTAP, then one summary line.
+set -uo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+passed=0
+failed=0
+
+# pg_regress, through PGXS's installcheck
+rm -rf results regression.diffs regression.out
+make -s installcheck PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config > /tmp/reframe-regress.log 2>&1
+cat /tmp/reframe-regress.log
+ok=$(grep -cE '^(ok|test) .* ok( |$)|^ok [0-9]+ ' /tmp/reframe-regress.log || true)
+bad=$(grep -cE 'FAILED|failed \(ignored\)' /tmp/reframe-regress.log || true)
+# pg_regress (PG 15) prints one line per test: "test name ... ok" or "... FAILED"
+ok=$(grep -E '^(test|     ) ' /tmp/reframe-regress.log | grep -cE ' ok +[0-9]+ ms$' || true)
+bad=$(grep -E '^(test|     ) ' /tmp/reframe-regress.log | grep -cE ' FAILED +[0-9]+ ms$' || true)
+if [ -f regression.diffs ]; then
+    echo "---- regression.diffs ----"
+    cat regression.diffs
+fi
+passed=$((passed + ok))
+failed=$((failed + bad))
+
+# pgTAP, one database per run
+if ls test/pgtap/*.sql >/dev/null 2>&1; then
+    createdb reframe_tap
+    psql -X -q -d reframe_tap -c 'CREATE EXTENSION pgtap; CREATE EXTENSION reframe;'
+    pg_prove -d reframe_tap test/pgtap/*.sql > /tmp/reframe-tap.log 2>&1
+    cat /tmp/reframe-tap.log
+    # count individual assertions: "ok N" / "not ok N" are hidden by pg_prove,
+    # so use its summary ("Files=F, Tests=T") and the failed-test list.
+    tests=$(sed -n 's/^Files=[0-9]*, Tests=\([0-9]*\),.*/\1/p' /tmp/reframe-tap.log)
+    tapfail=$(sed -n 's/.*Failed \([0-9]*\)\/[0-9]* subtests.*/\1/p' /tmp/reframe-tap.log | awk '{s+=$1} END {print s+0}')
+    if ! grep -q '^Result: PASS' /tmp/reframe-tap.log; then
+        # a script that died counts as one failure even if no subtest failed
+        [ "$tapfail" -gt 0 ] || tapfail=1
+    fi
+    tests=${tests:-0}
+    passed=$((passed + tests - tapfail))
+    failed=$((failed + tapfail))
+    dropdb reframe_tap
+fi
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs what reframe needs on Debian 12, then builds and installs it.
+# Sourced by scripts/demo and scripts/test; safe to run again.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+SUDO=""
+if [ "$(id -u)" != 0 ]; then
+    SUDO="sudo"
+fi
+
+PACKAGES="build-essential postgresql-15 postgresql-server-dev-15 libopenblas-dev
+postgresql-15-pgtap postgresql-15-cron libtap-parser-sourcehandler-pgtap-perl"
+
+missing=""
+for p in $PACKAGES; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+    echo "reframe: installing Debian packages:$missing"
+    export DEBIAN_FRONTEND=noninteractive
+    $SUDO apt-get update -qq
+    $SUDO apt-get install -y -qq --no-install-recommends $missing < /dev/null
+fi
+
+make -s -j2 PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config >/dev/null
+$SUDO make -s install PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config >/dev/null

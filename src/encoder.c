@@ -1,0 +1,844 @@
+/*
+ * encoder.c
+ *		Feature encoding (see encoder.h for the raw and encoded layouts).
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "catalog/pg_type.h"
+#include "common/hashfn.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/float.h"
+#include "utils/lsyscache.h"
+#include "miscadmin.h"
+#include "utils/memutils.h"
+
+#include "encoder.h"
+#include "jsonutil.h"
+
+/* ---------- string dictionary ---------- */
+
+struct RfDict
+{
+	MemoryContext mcxt;			/* where strings are kept */
+	int			size;			/* entries used */
+	int			cap;			/* slots, a power of two */
+	int		   *slots;			/* code + 1, 0 = empty */
+	uint32	   *hashes;			/* per code */
+	char	  **strings;		/* per code */
+};
+
+RfDict *
+RfDictCreate(void)
+{
+	RfDict	   *d = palloc0(sizeof(RfDict));
+
+	d->mcxt = CurrentMemoryContext;
+	d->cap = 64;
+	d->slots = palloc0(sizeof(int) * d->cap);
+	d->hashes = palloc(sizeof(uint32) * d->cap / 2);
+	d->strings = palloc(sizeof(char *) * d->cap / 2);
+	return d;
+}
+
+static void
+RfDictGrow(RfDict *d)
+{
+	int			cap = d->cap * 2;
+
+	d->slots = repalloc_huge(d->slots, sizeof(int) * cap);
+	memset(d->slots, 0, sizeof(int) * cap);
+	d->hashes = repalloc_huge(d->hashes, sizeof(uint32) * cap / 2);
+	d->strings = repalloc_huge(d->strings, sizeof(char *) * cap / 2);
+	d->cap = cap;
+	for (int code = 0; code < d->size; code++)
+	{
+		uint32		i = d->hashes[code] & (cap - 1);
+
+		while (d->slots[i] != 0)
+			i = (i + 1) & (cap - 1);
+		d->slots[i] = code + 1;
+	}
+}
+
+/* Returns the code of s, adding it when insert is true; -1 if absent. */
+int
+RfDictCode(RfDict *d, const char *s, bool insert)
+{
+	uint32		h = hash_bytes((const unsigned char *) s, strlen(s));
+	uint32		i = h & (d->cap - 1);
+
+	while (d->slots[i] != 0)
+	{
+		int			code = d->slots[i] - 1;
+
+		if (d->hashes[code] == h && strcmp(d->strings[code], s) == 0)
+			return code;
+		i = (i + 1) & (d->cap - 1);
+	}
+	if (!insert)
+		return -1;
+	d->hashes[d->size] = h;
+	d->strings[d->size] = MemoryContextStrdup(d->mcxt, s);
+	d->slots[i] = d->size + 1;
+	d->size++;
+	if (d->size * 2 >= d->cap)
+		RfDictGrow(d);
+	return d->size - 1;
+}
+
+int
+RfDictSize(const RfDict *d)
+{
+	return d->size;
+}
+
+const char *
+RfDictString(const RfDict *d, int code)
+{
+	return d->strings[code];
+}
+
+/* ---------- types ---------- */
+
+bool
+ReframeIsNumericType(Oid typid)
+{
+	switch (typid)
+	{
+		case INT2OID:
+		case INT4OID:
+		case INT8OID:
+		case FLOAT4OID:
+		case FLOAT8OID:
+		case NUMERICOID:
+			return true;
+		default:
+			return false;
+	}
+}
+
+/* Converts a value of a numeric type (see ReframeIsNumericType) to double. */
+double
+ReframeDatumToDouble(Datum d, Oid typid)
+{
+	switch (typid)
+	{
+		case INT2OID:
+			return (double) DatumGetInt16(d);
+		case INT4OID:
+			return (double) DatumGetInt32(d);
+		case INT8OID:
+			return (double) DatumGetInt64(d);
+		case FLOAT4OID:
+			return (double) DatumGetFloat4(d);
+		case FLOAT8OID:
+			return DatumGetFloat8(d);
+		case NUMERICOID:
+			return DatumGetFloat8(DirectFunctionCall1(numeric_float8, d));
+		case BOOLOID:
+			return DatumGetBool(d) ? 1.0 : 0.0;
+		default:
+			elog(ERROR, "reframe: unexpected numeric type %u", typid);
+	}
+	return 0;					/* keep compiler quiet */
+}
+
+static bool
+IsCategoryType(Oid typid)
+{
+	return typid == TEXTOID || typid == VARCHAROID || typid == BPCHAROID ||
+		typid == NAMEOID || type_is_enum(typid);
+}
+
+static bool
+ColumnListed(List *names, const char *name)
+{
+	ListCell   *lc;
+
+	foreach(lc, names)
+		if (strcmp((char *) lfirst(lc), name) == 0)
+			return true;
+	return false;
+}
+
+static const char *
+KindName(RfColKind kind)
+{
+	switch (kind)
+	{
+		case RF_NUMERIC:
+			return "numeric";
+		case RF_BOOLEAN:
+			return "boolean";
+		case RF_ARRAY:
+			return "array";
+		case RF_CATEGORY:
+			return "category";
+	}
+	return "?";
+}
+
+/* ---------- training ---------- */
+
+/*
+ * Chooses the feature columns of a source row: every column that is not a
+ * target, narrowed by the "features" and "exclude" options.
+ */
+RfEncoder *
+EncoderPlan(TupleDesc tupdesc, const bool *is_target, List *features, List *exclude)
+{
+	RfEncoder  *enc = palloc0(sizeof(RfEncoder));
+	ListCell   *lc;
+
+	/* every listed name must be a column of the source */
+	foreach(lc, features)
+	{
+		char	   *name = lfirst(lc);
+		bool		found = false;
+
+		for (int i = 0; i < tupdesc->natts && !found; i++)
+		{
+			Form_pg_attribute att = TupleDescAttr(tupdesc, i);
+
+			if (!att->attisdropped && strcmp(NameStr(att->attname), name) == 0)
+			{
+				found = true;
+				if (is_target[i])
+					ereport(ERROR,
+							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+							 errmsg("column \"%s\" is both a target and a feature", name)));
+			}
+		}
+		if (!found)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_COLUMN),
+					 errmsg("feature column \"%s\" does not exist in the source", name)));
+	}
+	foreach(lc, exclude)
+	{
+		char	   *name = lfirst(lc);
+		bool		found = false;
+
+		for (int i = 0; i < tupdesc->natts; i++)
+			if (!TupleDescAttr(tupdesc, i)->attisdropped &&
+				strcmp(NameStr(TupleDescAttr(tupdesc, i)->attname), name) == 0)
+				found = true;
+		if (!found)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_COLUMN),
+					 errmsg("excluded column \"%s\" does not exist in the source", name)));
+	}
+
+	enc->cols = palloc0(sizeof(RfEncColumn) * Max(tupdesc->natts, 1));
+	for (int i = 0; i < tupdesc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(tupdesc, i);
+		char	   *name = NameStr(att->attname);
+		Oid			typid = getBaseType(att->atttypid);
+		RfEncColumn *col;
+
+		if (att->attisdropped || is_target[i])
+			continue;
+		if (features != NIL && !ColumnListed(features, name))
+			continue;
+		if (ColumnListed(exclude, name))
+			continue;
+
+		col = &enc->cols[enc->ncols++];
+		col->name = pstrdup(name);
+		col->attno = i;
+		col->typid = typid;
+		col->length = 1;
+		if (ReframeIsNumericType(typid))
+			col->kind = RF_NUMERIC;
+		else if (typid == BOOLOID)
+			col->kind = RF_BOOLEAN;
+		else if (typid == FLOAT8ARRAYOID || typid == FLOAT4ARRAYOID)
+		{
+			col->kind = RF_ARRAY;
+			col->length = -1;	/* learned from the first non-NULL value */
+		}
+		else if (IsCategoryType(typid))
+		{
+			col->kind = RF_CATEGORY;
+			col->dict = RfDictCreate();
+		}
+		else
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("feature column \"%s\" has type %s, which reframe cannot encode",
+							name, format_type_be(att->atttypid)),
+					 errdetail("Features may be numeric, boolean, text or enum categories, or float4[]/float8[] arrays."),
+					 errhint("Cast the column in a SELECT, or leave it out with {\"exclude\": [\"%s\"]}.", name)));
+	}
+	if (enc->ncols == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the source has no feature columns besides the target")));
+	return enc;
+}
+
+static int
+ArrayLength(ArrayType *arr, const char *name)
+{
+	if (ARR_NDIM(arr) == 0)
+		return 0;
+	if (ARR_NDIM(arr) != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("array feature column \"%s\" must be one-dimensional", name)));
+	return ARR_DIMS(arr)[0];
+}
+
+/*
+ * Learns array lengths from a row; returns true once every length is known,
+ * at which point the raw layout is fixed.
+ */
+bool
+EncoderLengthsKnown(RfEncoder *enc, Datum *values, bool *isnull)
+{
+	bool		known = true;
+
+	if (enc->nraw > 0)
+		return true;
+	for (int c = 0; c < enc->ncols; c++)
+	{
+		RfEncColumn *col = &enc->cols[c];
+
+		if (col->kind != RF_ARRAY || col->length >= 0)
+			continue;
+		if (isnull[col->attno])
+			known = false;
+		else
+		{
+			col->length = ArrayLength(DatumGetArrayTypeP(values[col->attno]), col->name);
+			if (col->length == 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_DATA_EXCEPTION),
+						 errmsg("array feature column \"%s\" holds an empty array", col->name)));
+		}
+	}
+	if (!known)
+		return false;
+	for (int c = 0; c < enc->ncols; c++)
+	{
+		enc->cols[c].raw = enc->nraw;
+		enc->nraw += enc->cols[c].length;
+	}
+	return true;
+}
+
+static void
+NonFinite(const char *name)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_DATA_EXCEPTION),
+			 errmsg("feature column \"%s\" contains NaN or Infinity", name),
+			 errhint("Filter such rows out in the source, or replace them with NULL to have them imputed.")));
+}
+
+/*
+ * Reads one source row into its raw vector; mixes every value into *hash
+ * so that the validation split depends on the data, not on row order.
+ */
+void
+EncoderReadRow(RfEncoder *enc, Datum *values, bool *isnull, double *raw, uint64 *hash)
+{
+	for (int c = 0; c < enc->ncols; c++)
+	{
+		RfEncColumn *col = &enc->cols[c];
+		double	   *out = raw + col->raw;
+		Datum		d = values[col->attno];
+
+		if (isnull[col->attno])
+		{
+			for (int k = 0; k < col->length; k++)
+				out[k] = get_float8_nan();
+			*hash = hash_combine64(*hash, 0x9e3779b97f4a7c15ULL);
+			continue;
+		}
+		switch (col->kind)
+		{
+			case RF_NUMERIC:
+			case RF_BOOLEAN:
+				out[0] = ReframeDatumToDouble(d, col->typid);
+				if (!isfinite(out[0]))
+					NonFinite(col->name);
+				break;
+			case RF_ARRAY:
+				{
+					ArrayType  *arr = DatumGetArrayTypeP(d);
+					int			n = ArrayLength(arr, col->name);
+					bits8	   *nulls = ARR_NULLBITMAP(arr);
+					bool		f8 = ARR_ELEMTYPE(arr) == FLOAT8OID;
+					char	   *p = ARR_DATA_PTR(arr);
+
+					if (n != col->length)
+						ereport(ERROR,
+								(errcode(ERRCODE_DATA_EXCEPTION),
+								 errmsg("array feature column \"%s\" has %d elements in one row and %d in another",
+										col->name, col->length, n),
+								 errhint("Every row must have the same array length.")));
+					for (int k = 0; k < n; k++)
+					{
+						if (nulls && !(nulls[k / 8] & (1 << (k % 8))))
+						{
+							out[k] = get_float8_nan();
+							continue;
+						}
+						if (f8)
+						{
+							out[k] = *(double *) p;
+							p += sizeof(double);
+						}
+						else
+						{
+							out[k] = *(float4 *) p;
+							p += sizeof(float4);
+						}
+						if (!isfinite(out[k]))
+							NonFinite(col->name);
+					}
+					if ((Pointer) arr != DatumGetPointer(d))
+						pfree(arr);
+					break;
+				}
+			case RF_CATEGORY:
+				{
+					char	   *s;
+
+					if (col->typid == NAMEOID)
+						s = pstrdup(NameStr(*DatumGetName(d)));
+					else if (col->typid == TEXTOID || col->typid == VARCHAROID ||
+							 col->typid == BPCHAROID)
+						s = TextDatumGetCString(d);
+					else
+					{
+						Oid			out;
+						bool		varlena;
+
+						getTypeOutputInfo(col->typid, &out, &varlena);
+						s = OidOutputFunctionCall(out, d);
+					}
+					if (col->typid == BPCHAROID)
+					{
+						int			len = strlen(s);
+
+						while (len > 0 && s[len - 1] == ' ')
+							s[--len] = '\0';
+					}
+					out[0] = RfDictCode(col->dict, s, true);
+					*hash = hash_combine64(*hash, hash_bytes_extended((unsigned char *) s, strlen(s), 0));
+					pfree(s);
+					continue;
+				}
+		}
+		*hash = hash_combine64(*hash, hash_bytes_extended((unsigned char *) out,
+														  sizeof(double) * col->length, 0));
+	}
+}
+
+typedef struct VocabCount
+{
+	int			code;
+	double		count;
+	const char *str;
+} VocabCount;
+
+static int
+VocabCountCmp(const void *a, const void *b)
+{
+	const VocabCount *x = a;
+	const VocabCount *y = b;
+
+	if (x->count != y->count)
+		return x->count > y->count ? -1 : 1;
+	return strcmp(x->str, y->str);
+}
+
+static int
+ByNameCmp(const void *a, const void *b, void *arg)
+{
+	char	  **vocab = arg;
+
+	return strcmp(vocab[*(const int *) a], vocab[*(const int *) b]);
+}
+
+static void
+BuildByName(RfEncColumn *col)
+{
+	col->byname = palloc(sizeof(int) * Max(col->nvocab, 1));
+	for (int i = 0; i < col->nvocab; i++)
+		col->byname[i] = i;
+	qsort_arg(col->byname, col->nvocab, sizeof(int), ByNameCmp, col->vocab);
+}
+
+/* Assigns encoded slots: each column's values, then its missing indicators. */
+static void
+EncoderLayout(RfEncoder *enc, const bool *has_missing)
+{
+	enc->width = 0;
+	enc->has_category = false;
+	for (int c = 0; c < enc->ncols; c++)
+	{
+		RfEncColumn *col = &enc->cols[c];
+
+		col->slot = enc->width;
+		if (col->kind == RF_CATEGORY)
+		{
+			enc->width += col->nvocab + 1;
+			enc->missing_slot[col->raw] = -1;
+			enc->has_category = true;
+			continue;
+		}
+		enc->width += col->length;
+		for (int k = 0; k < col->length; k++)
+			enc->missing_slot[col->raw + k] = has_missing[col->raw + k] ? enc->width++ : -1;
+	}
+}
+
+/*
+ * Learns standardization, vocabularies and missing indicators from the raw
+ * training rows.
+ */
+void
+EncoderFit(RfEncoder *enc, RfMatrix *raw, int max_categories)
+{
+	int			R = enc->nraw;
+	double	   *n = palloc0(sizeof(double) * R);
+	double	   *mean = palloc0(sizeof(double) * R);
+	double	   *m2 = palloc0(sizeof(double) * R);
+	bool	   *has_missing = palloc0(sizeof(bool) * R);
+	double	  **counts = palloc0(sizeof(double *) * enc->ncols);
+
+	for (int c = 0; c < enc->ncols; c++)
+		if (enc->cols[c].kind == RF_CATEGORY)
+			counts[c] = palloc0(sizeof(double) * Max(RfDictSize(enc->cols[c].dict), 1));
+
+	for (int64 i = 0; i < raw->nrows; i++)
+	{
+		double	   *row = RfMatrixRow(raw, i);
+
+		for (int c = 0; c < enc->ncols; c++)
+		{
+			RfEncColumn *col = &enc->cols[c];
+
+			if (col->kind == RF_CATEGORY)
+			{
+				if (!isnan(row[col->raw]))
+					counts[c][(int) row[col->raw]] += 1;
+				continue;
+			}
+			for (int k = col->raw; k < col->raw + col->length; k++)
+			{
+				double		v = row[k];
+				double		delta;
+
+				if (isnan(v))
+				{
+					has_missing[k] = true;
+					continue;
+				}
+				n[k] += 1;
+				delta = v - mean[k];
+				mean[k] += delta / n[k];
+				m2[k] += delta * (v - mean[k]);
+			}
+		}
+		if ((i & 0xffff) == 0)
+			CHECK_FOR_INTERRUPTS();
+	}
+
+	enc->shift = palloc0(sizeof(double) * R);
+	enc->scale = palloc(sizeof(double) * R);
+	enc->missing_slot = palloc(sizeof(int) * R);
+	for (int c = 0; c < enc->ncols; c++)
+	{
+		RfEncColumn *col = &enc->cols[c];
+
+		for (int k = col->raw; k < col->raw + col->length; k++)
+		{
+			double		sd = n[k] > 0 ? sqrt(m2[k] / n[k]) : 0;
+
+			enc->shift[k] = 0;
+			enc->scale[k] = 1;
+			if (col->kind == RF_NUMERIC || col->kind == RF_ARRAY)
+			{
+				enc->shift[k] = mean[k];
+				/* a constant column carries no signal: leave it centred at 0 */
+				enc->scale[k] = sd > 1e-12 * Max(fabs(mean[k]), 1.0) ? sd : 1.0;
+			}
+		}
+		if (col->kind == RF_CATEGORY)
+		{
+			int			ncodes = RfDictSize(col->dict);
+			VocabCount *vc = palloc(sizeof(VocabCount) * Max(ncodes, 1));
+			int			keep = 0;
+
+			for (int code = 0; code < ncodes; code++)
+			{
+				vc[code].code = code;
+				vc[code].count = counts[c][code];
+				vc[code].str = RfDictString(col->dict, code);
+			}
+			qsort(vc, ncodes, sizeof(VocabCount), VocabCountCmp);
+			col->remap = palloc(sizeof(int) * Max(ncodes, 1));
+			for (int code = 0; code < ncodes; code++)
+				col->remap[code] = -1;
+			col->vocab = palloc(sizeof(char *) * Max(ncodes, 1));
+			for (int j = 0; j < ncodes && keep < max_categories; j++)
+			{
+				if (vc[j].count < 1)
+					break;		/* seen only in validation rows */
+				col->remap[vc[j].code] = keep;
+				col->vocab[keep++] = pstrdup(vc[j].str);
+			}
+			col->nvocab = keep;
+			BuildByName(col);
+		}
+	}
+	EncoderLayout(enc, has_missing);
+}
+
+/*
+ * Encodes a raw vector.  training_codes says whether category inputs are
+ * training dictionary codes (remapped here) or already vocab positions.
+ */
+static void
+EncodeRow(const RfEncoder *enc, const double *raw, double *out, bool training_codes)
+{
+	memset(out, 0, sizeof(double) * enc->width);
+	for (int c = 0; c < enc->ncols; c++)
+	{
+		const RfEncColumn *col = &enc->cols[c];
+
+		if (col->kind == RF_CATEGORY)
+		{
+			double		v = raw[col->raw];
+			int			pos;
+
+			if (isnan(v))
+				continue;		/* NULL: no slot set */
+			pos = training_codes ? col->remap[(int) v] : (int) v;
+			out[col->slot + (pos < 0 ? col->nvocab : pos)] = 1.0;
+			continue;
+		}
+		for (int k = 0; k < col->length; k++)
+		{
+			int			r = col->raw + k;
+			double		v = raw[r];
+
+			if (isnan(v))
+			{
+				if (enc->missing_slot[r] >= 0)
+					out[enc->missing_slot[r]] = 1.0;
+			}
+			else
+				out[col->slot + k] = (v - enc->shift[r]) / enc->scale[r];
+		}
+	}
+}
+
+void
+EncoderEncodeRaw(const RfEncoder *enc, const double *raw, double *out)
+{
+	EncodeRow(enc, raw, out, false);
+}
+
+/*
+ * Encodes every raw row.  When the encoding keeps the layout (numbers only,
+ * no missing indicators) the matrix is standardized in place; otherwise it
+ * is rebuilt chunk by chunk, freeing each raw chunk as soon as it is done.
+ */
+RfMatrix *
+EncoderApply(RfEncoder *enc, RfMatrix *raw)
+{
+	RfMatrix   *out;
+
+	if (!enc->has_category && enc->width == enc->nraw)
+	{
+		for (int c = 0; c < raw->nchunks; c++)
+		{
+			double	   *p = raw->chunks[c];
+			int			rows = RfChunkRows(raw, c);
+
+			for (int i = 0; i < rows; i++, p += raw->ncols)
+				for (int k = 0; k < raw->ncols; k++)
+					p[k] = (p[k] - enc->shift[k]) / enc->scale[k];
+			CHECK_FOR_INTERRUPTS();
+		}
+		return raw;
+	}
+
+	out = RfMatrixCreate(enc->width, raw->budget);
+	for (int c = 0; c < raw->nchunks; c++)
+	{
+		int			rows = RfChunkRows(raw, c);
+
+		for (int i = 0; i < rows; i++)
+			EncodeRow(enc, raw->chunks[c] + (Size) i * raw->ncols,
+					  RfMatrixAppendRow(out), true);
+		pfree(raw->chunks[c]);
+		raw->chunks[c] = NULL;
+		if (raw->budget)
+			*raw->budget -= (Size) RF_CHUNK_ROWS * raw->ncols * sizeof(double);
+		CHECK_FOR_INTERRUPTS();
+	}
+	raw->nchunks = 0;
+	raw->nrows = 0;
+	return out;
+}
+
+/* ---------- storage ---------- */
+
+/*
+ * Writes the structure of the encoder as JSON; shift and scale are stored
+ * as parameter blocks by the caller.
+ */
+void
+EncoderToJson(RfEncoder *enc, StringInfo buf)
+{
+	appendStringInfoString(buf, "{\"columns\": [");
+	for (int c = 0; c < enc->ncols; c++)
+	{
+		RfEncColumn *col = &enc->cols[c];
+		bool		first = true;
+
+		if (c > 0)
+			appendStringInfoString(buf, ", ");
+		appendStringInfoString(buf, "{\"name\": ");
+		JsonAppendString(buf, col->name);
+		appendStringInfo(buf, ", \"kind\": \"%s\", \"length\": %d, \"missing\": [",
+						 KindName(col->kind), col->length);
+		for (int k = 0; k < col->length; k++)
+			if (enc->missing_slot[col->raw + k] >= 0)
+			{
+				appendStringInfo(buf, first ? "%d" : ", %d", k);
+				first = false;
+			}
+		appendStringInfoChar(buf, ']');
+		if (col->kind == RF_CATEGORY)
+		{
+			appendStringInfoString(buf, ", \"vocab\": [");
+			for (int v = 0; v < col->nvocab; v++)
+			{
+				if (v > 0)
+					appendStringInfoString(buf, ", ");
+				JsonAppendString(buf, col->vocab[v]);
+			}
+			appendStringInfoChar(buf, ']');
+		}
+		appendStringInfoChar(buf, '}');
+	}
+	appendStringInfo(buf, "], \"inputs\": %d, \"width\": %d}", enc->nraw, enc->width);
+}
+
+static RfColKind
+KindFromName(const char *s)
+{
+	if (s && strcmp(s, "numeric") == 0)
+		return RF_NUMERIC;
+	if (s && strcmp(s, "boolean") == 0)
+		return RF_BOOLEAN;
+	if (s && strcmp(s, "array") == 0)
+		return RF_ARRAY;
+	if (s && strcmp(s, "category") == 0)
+		return RF_CATEGORY;
+	ereport(ERROR,
+			(errcode(ERRCODE_DATA_CORRUPTED),
+			 errmsg("model spec names an unknown feature kind \"%s\"", s ? s : "")));
+	return RF_NUMERIC;
+}
+
+/* Rebuilds an encoder from its JSON and its shift/scale blocks. */
+RfEncoder *
+EncoderFromJson(JsonbContainer *spec, const double *shift, const double *scale, int nraw)
+{
+	RfEncoder  *enc = palloc0(sizeof(RfEncoder));
+	JsonbContainer *cols = JsonFieldContainer(spec, "columns");
+	bool	   *has_missing;
+
+	enc->ncols = JsonArraySize(cols);
+	enc->cols = palloc0(sizeof(RfEncColumn) * Max(enc->ncols, 1));
+	for (int c = 0; c < enc->ncols; c++)
+	{
+		JsonbContainer *jc = JsonArrayContainer(cols, c);
+		RfEncColumn *col = &enc->cols[c];
+
+		col->name = JsonFieldText(jc, "name", "");
+		col->kind = KindFromName(JsonFieldText(jc, "kind", NULL));
+		col->length = (int) JsonFieldNumber(jc, "length", 1);
+		col->raw = enc->nraw;
+		if (col->length < 1 || col->length > nraw - enc->nraw)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("model spec for feature \"%s\" does not match its encoder blocks", col->name)));
+		enc->nraw += col->length;
+		if (col->kind == RF_CATEGORY)
+		{
+			JsonbContainer *vocab = JsonFieldContainer(jc, "vocab");
+
+			col->nvocab = JsonArraySize(vocab);
+			col->vocab = palloc(sizeof(char *) * Max(col->nvocab, 1));
+			for (int v = 0; v < col->nvocab; v++)
+			{
+				col->vocab[v] = JsonValueText(JsonArrayElement(vocab, v));
+				if (col->vocab[v] == NULL)
+					col->vocab[v] = pstrdup("");
+			}
+			BuildByName(col);
+		}
+	}
+	if (enc->nraw != nraw)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("model spec has %d feature inputs but its encoder blocks have %d", enc->nraw, nraw)));
+	enc->shift = palloc(sizeof(double) * nraw);
+	enc->scale = palloc(sizeof(double) * nraw);
+	memcpy(enc->shift, shift, sizeof(double) * nraw);
+	memcpy(enc->scale, scale, sizeof(double) * nraw);
+	enc->missing_slot = palloc(sizeof(int) * nraw);
+	has_missing = palloc0(sizeof(bool) * nraw);
+	for (int c = 0; c < enc->ncols; c++)
+	{
+		JsonbContainer *missing = JsonFieldContainer(JsonArrayContainer(cols, c), "missing");
+
+		for (int m = 0; m < JsonArraySize(missing); m++)
+		{
+			int			k = (int) JsonValueNumber(JsonArrayElement(missing, m));
+
+			if (k >= 0 && k < enc->cols[c].length)
+				has_missing[enc->cols[c].raw + k] = true;
+		}
+	}
+	EncoderLayout(enc, has_missing);
+	return enc;
+}
+
+/* ---------- scoring ---------- */
+
+/* The vocab position of value, or -1 ("other"). */
+int
+EncoderCategory(const RfEncColumn *col, const char *value)
+{
+	int			lo = 0;
+	int			hi = col->nvocab - 1;
+
+	while (lo <= hi)
+	{
+		int			mid = (lo + hi) / 2;
+		int			pos = col->byname[mid];
+		int			cmp = strcmp(value, col->vocab[pos]);
+
+		if (cmp == 0)
+			return pos;
+		if (cmp < 0)
+			hi = mid - 1;
+		else
+			lo = mid + 1;
+	}
+	return -1;
+}

@@ -1,0 +1,89 @@
+/*
+ * encoder.h
+ *		Feature encoding: learned at training time, stored with the model,
+ *		applied at scoring time.
+ *
+ * A source row is first read into a "raw" vector: one double per numeric or
+ * boolean column, one per array element, and one code per categorical
+ * column (NaN marks a missing value).  Fitting the encoder turns raw vectors
+ * into "encoded" vectors: numbers standardized with the training mean and
+ * standard deviation, categories one-hot over a learned vocabulary with an
+ * "other" slot, and a 0/1 missing indicator for every raw input that was
+ * NULL in training (the value itself is imputed with the training mean).
+ */
+#ifndef REFRAME_ENCODER_H
+#define REFRAME_ENCODER_H
+
+#include "access/tupdesc.h"
+#include "lib/stringinfo.h"
+#include "utils/jsonb.h"
+
+#include "matrix.h"
+
+typedef enum RfColKind
+{
+	RF_NUMERIC,
+	RF_BOOLEAN,
+	RF_ARRAY,
+	RF_CATEGORY
+} RfColKind;
+
+/* A string -> code dictionary (open addressing). */
+typedef struct RfDict RfDict;
+
+extern RfDict *RfDictCreate(void);
+extern int	RfDictCode(RfDict *d, const char *s, bool insert);
+extern int	RfDictSize(const RfDict *d);
+extern const char *RfDictString(const RfDict *d, int code);
+
+typedef struct RfEncColumn
+{
+	char	   *name;
+	RfColKind	kind;
+	int			length;			/* raw inputs: array length, else 1 */
+	int			raw;			/* first raw input */
+	int			slot;			/* first encoded slot */
+	int			nvocab;			/* categories: vocabulary size */
+	char	  **vocab;			/* categories, in slot order ("other" follows) */
+	int		   *byname;			/* vocab positions sorted by string */
+
+	/* training only */
+	int			attno;			/* 0-based position in the source row */
+	Oid			typid;
+	RfDict	   *dict;			/* value -> training code */
+	int		   *remap;			/* training code -> vocab position or -1 */
+} RfEncColumn;
+
+typedef struct RfEncoder
+{
+	int			ncols;
+	RfEncColumn *cols;
+	int			nraw;			/* raw inputs */
+	int			width;			/* encoded slots */
+	double	   *shift;			/* per raw input */
+	double	   *scale;			/* per raw input */
+	int		   *missing_slot;	/* per raw input; -1: no indicator */
+	bool		has_category;
+} RfEncoder;
+
+/* Training */
+extern RfEncoder *EncoderPlan(TupleDesc tupdesc, const bool *is_target,
+							  List *features, List *exclude);
+extern bool EncoderLengthsKnown(RfEncoder *enc, Datum *values, bool *isnull);
+extern void EncoderReadRow(RfEncoder *enc, Datum *values, bool *isnull,
+						   double *raw, uint64 *hash);
+extern void EncoderFit(RfEncoder *enc, RfMatrix *raw, int max_categories);
+extern RfMatrix *EncoderApply(RfEncoder *enc, RfMatrix *raw);
+
+/* Storage */
+extern void EncoderToJson(RfEncoder *enc, StringInfo buf);
+extern RfEncoder *EncoderFromJson(JsonbContainer *spec, const double *shift,
+								  const double *scale, int nraw);
+
+/* Scoring */
+extern void EncoderEncodeRaw(const RfEncoder *enc, const double *raw, double *out);
+extern int	EncoderCategory(const RfEncColumn *col, const char *value);
+extern double ReframeDatumToDouble(Datum d, Oid typid);
+extern bool ReframeIsNumericType(Oid typid);
+
+#endif

@@ -1,0 +1,478 @@
+/*
+ * metrics.c
+ *		Objective functions and evaluation metrics as parallel-safe aggregates.
+ *
+ * Every state is a real SQL type so that parallel query and distributed
+ * planners (Citus) can combine partial states without serialisation
+ * functions:
+ *
+ *	rmse, mae, log_loss, cross_entropy, accuracy: float8[] {n, sum}
+ *	r2: float8[] {n, mean(actual), M2(actual), sse}, merged with Chan's update
+ *	roc_auc: bytea holding (score, label) pairs; exact, ties count one half
+ *
+ * Transition functions are STRICT with a non-NULL INITCOND, so rows with a
+ * NULL argument are skipped by the executor.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "catalog/pg_type.h"
+#include "fmgr.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/float.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/typcache.h"
+
+#include "metrics.h"
+
+/* Probabilities are clipped to [EPS, 1 - EPS] before taking logarithms. */
+#define PROB_EPS 1e-15
+
+/*
+ * Validates a float8[] transition state of the expected length and returns
+ * its data; raises an error for anything else, so a hand-made state passed
+ * to a support function cannot read out of bounds.
+ */
+static double *
+CheckState(ArrayType *state, int len, const char *caller)
+{
+	if (ARR_NDIM(state) != 1 || ARR_DIMS(state)[0] != len ||
+		ARR_HASNULL(state) || ARR_ELEMTYPE(state) != FLOAT8OID)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s: expected a transition state of %d float8 values", caller, len)));
+	return (double *) ARR_DATA_PTR(state);
+}
+
+/*
+ * Returns the state to update: in place inside an aggregate, else a copy.
+ */
+static ArrayType *
+StateForUpdate(FunctionCallInfo fcinfo, int argno)
+{
+	if (AggCheckCallContext(fcinfo, NULL))
+		return PG_GETARG_ARRAYTYPE_P(argno);
+	return PG_GETARG_ARRAYTYPE_P_COPY(argno);
+}
+
+/* Adds a value to a {n, sum} state. */
+static Datum
+SumAccum(FunctionCallInfo fcinfo, double v, const char *caller)
+{
+	ArrayType  *state = StateForUpdate(fcinfo, 0);
+	double	   *s = CheckState(state, 2, caller);
+
+	s[0] += 1.0;
+	s[1] += v;
+	PG_RETURN_ARRAYTYPE_P(state);
+}
+
+/* Squared error transition for rmse. */
+PG_FUNCTION_INFO_V1(reframe_sq_err_accum);
+Datum
+reframe_sq_err_accum(PG_FUNCTION_ARGS)
+{
+	double		d = PG_GETARG_FLOAT8(1) - PG_GETARG_FLOAT8(2);
+
+	return SumAccum(fcinfo, d * d, "rmse");
+}
+
+/* Absolute error transition for mae. */
+PG_FUNCTION_INFO_V1(reframe_abs_err_accum);
+Datum
+reframe_abs_err_accum(PG_FUNCTION_ARGS)
+{
+	return SumAccum(fcinfo, fabs(PG_GETARG_FLOAT8(1) - PG_GETARG_FLOAT8(2)), "mae");
+}
+
+double
+ReframeLogLoss(double p, bool y)
+{
+	p = Min(Max(p, PROB_EPS), 1.0 - PROB_EPS);
+	return y ? -log(p) : -log1p(-p);
+}
+
+static void
+CheckProbability(double p, const char *caller)
+{
+	if (p < 0.0 || p > 1.0)
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("%s: probability %g is outside [0, 1]", caller, p)));
+}
+
+/* Log loss transition: p is the predicted probability of true. */
+PG_FUNCTION_INFO_V1(reframe_log_loss_accum);
+Datum
+reframe_log_loss_accum(PG_FUNCTION_ARGS)
+{
+	double		p = PG_GETARG_FLOAT8(1);
+
+	CheckProbability(p, "log_loss");
+	return SumAccum(fcinfo, isnan(p) ? p : ReframeLogLoss(p, PG_GETARG_BOOL(2)), "log_loss");
+}
+
+/* Cross-entropy transition: p is a distribution, cls the 1-based true class. */
+PG_FUNCTION_INFO_V1(reframe_cross_entropy_accum);
+Datum
+reframe_cross_entropy_accum(PG_FUNCTION_ARGS)
+{
+	ArrayType  *p = PG_GETARG_ARRAYTYPE_P(1);
+	int32		cls = PG_GETARG_INT32(2);
+	int			n;
+	double		pk;
+
+	if (ARR_NDIM(p) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("cross_entropy: probabilities must be a one-dimensional array")));
+	n = ArrayGetNItems(ARR_NDIM(p), ARR_DIMS(p));
+	if (cls < 1 || cls > n)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("cross_entropy: class %d is outside the %d probabilities given", cls, n),
+				 errhint("The class is the 1-based position of the true class in the array, as in reframe.classes().")));
+	if (array_contains_nulls(p))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("cross_entropy: probabilities must not contain NULL")));
+	pk = ((double *) ARR_DATA_PTR(p))[cls - 1];
+	CheckProbability(pk, "cross_entropy");
+	return SumAccum(fcinfo, isnan(pk) ? pk : -log(Max(pk, PROB_EPS)), "cross_entropy");
+}
+
+/* Elementwise sum of two {n, sum} states: the combine function. */
+PG_FUNCTION_INFO_V1(reframe_sum_combine);
+Datum
+reframe_sum_combine(PG_FUNCTION_ARGS)
+{
+	ArrayType  *a = StateForUpdate(fcinfo, 0);
+	ArrayType  *b = PG_GETARG_ARRAYTYPE_P(1);
+	double	   *sa = CheckState(a, 2, "combine");
+	double	   *sb = CheckState(b, 2, "combine");
+
+	sa[0] += sb[0];
+	sa[1] += sb[1];
+	PG_RETURN_ARRAYTYPE_P(a);
+}
+
+/* sqrt(sum / n): the final function of rmse. */
+PG_FUNCTION_INFO_V1(reframe_rmse_final);
+Datum
+reframe_rmse_final(PG_FUNCTION_ARGS)
+{
+	double	   *s = CheckState(PG_GETARG_ARRAYTYPE_P(0), 2, "rmse");
+
+	if (s[0] == 0)
+		PG_RETURN_NULL();
+	PG_RETURN_FLOAT8(sqrt(s[1] / s[0]));
+}
+
+/* sum / n: the final function of mae, log_loss, cross_entropy, accuracy. */
+PG_FUNCTION_INFO_V1(reframe_mean_final);
+Datum
+reframe_mean_final(PG_FUNCTION_ARGS)
+{
+	double	   *s = CheckState(PG_GETARG_ARRAYTYPE_P(0), 2, "mean");
+
+	if (s[0] == 0)
+		PG_RETURN_NULL();
+	PG_RETURN_FLOAT8(s[1] / s[0]);
+}
+
+/*
+ * Accuracy transition for any type with an equality operator.  The
+ * operator is looked up once per query and kept in fn_extra.
+ */
+PG_FUNCTION_INFO_V1(reframe_accuracy_accum);
+Datum
+reframe_accuracy_accum(PG_FUNCTION_ARGS)
+{
+	TypeCacheEntry *tc = (TypeCacheEntry *) fcinfo->flinfo->fn_extra;
+	bool		equal;
+
+	if (tc == NULL)
+	{
+		Oid			typid = get_fn_expr_argtype(fcinfo->flinfo, 1);
+
+		tc = lookup_type_cache(typid, TYPECACHE_EQ_OPR_FINFO);
+		if (!OidIsValid(tc->eq_opr_finfo.fn_oid))
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_FUNCTION),
+					 errmsg("accuracy: type %s has no equality operator", format_type_be(typid))));
+		fcinfo->flinfo->fn_extra = tc;
+	}
+	equal = DatumGetBool(FunctionCall2Coll(&tc->eq_opr_finfo, PG_GET_COLLATION(),
+										   PG_GETARG_DATUM(1), PG_GETARG_DATUM(2)));
+	return SumAccum(fcinfo, equal ? 1.0 : 0.0, "accuracy");
+}
+
+/* r2 transition: state {n, mean_y, M2_y, sse}, Welford's update. */
+PG_FUNCTION_INFO_V1(reframe_r2_accum);
+Datum
+reframe_r2_accum(PG_FUNCTION_ARGS)
+{
+	ArrayType  *state = StateForUpdate(fcinfo, 0);
+	double	   *s = CheckState(state, 4, "r2");
+	double		pred = PG_GETARG_FLOAT8(1);
+	double		y = PG_GETARG_FLOAT8(2);
+	double		delta = y - s[1];
+
+	s[0] += 1.0;
+	s[1] += delta / s[0];
+	s[2] += delta * (y - s[1]);
+	s[3] += (y - pred) * (y - pred);
+	PG_RETURN_ARRAYTYPE_P(state);
+}
+
+/* r2 combine: Chan et al.'s parallel merge of means and M2. */
+PG_FUNCTION_INFO_V1(reframe_r2_combine);
+Datum
+reframe_r2_combine(PG_FUNCTION_ARGS)
+{
+	ArrayType  *a = StateForUpdate(fcinfo, 0);
+	ArrayType  *b = PG_GETARG_ARRAYTYPE_P(1);
+	double	   *sa = CheckState(a, 4, "r2");
+	double	   *sb = CheckState(b, 4, "r2");
+	double		n;
+	double		delta;
+
+	if (sb[0] == 0)
+		PG_RETURN_ARRAYTYPE_P(a);
+	if (sa[0] == 0)
+	{
+		memcpy(sa, sb, 4 * sizeof(double));
+		PG_RETURN_ARRAYTYPE_P(a);
+	}
+	n = sa[0] + sb[0];
+	delta = sb[1] - sa[1];
+	sa[2] += sb[2] + delta * delta * sa[0] * sb[0] / n;
+	sa[1] += delta * sb[0] / n;
+	sa[0] = n;
+	sa[3] += sb[3];
+	PG_RETURN_ARRAYTYPE_P(a);
+}
+
+/* 1 - SSE / SST; NULL for no rows or a constant actual. */
+PG_FUNCTION_INFO_V1(reframe_r2_final);
+Datum
+reframe_r2_final(PG_FUNCTION_ARGS)
+{
+	double	   *s = CheckState(PG_GETARG_ARRAYTYPE_P(0), 4, "r2");
+
+	if (s[0] == 0 || s[2] == 0)
+		PG_RETURN_NULL();
+	PG_RETURN_FLOAT8(1.0 - s[3] / s[2]);
+}
+
+/*
+ * roc_auc state: a bytea holding a header and a growing array of pairs.
+ * The varlena size covers the whole capacity so that a copy made by the
+ * executor stays valid; "count" says how much of it is used.
+ */
+typedef struct AucPair
+{
+	double		score;
+	double		label;
+} AucPair;
+
+typedef struct AucState
+{
+	int32		vl_len_;
+	int32		magic;
+	int64		count;
+	int64		capacity;
+	AucPair		pairs[FLEXIBLE_ARRAY_MEMBER];
+} AucState;
+
+#define AUC_MAGIC 0x52464131	/* "RFA1" */
+#define AUC_SIZE(cap) (offsetof(AucState, pairs) + (Size) (cap) * sizeof(AucPair))
+
+/* Checks a roc_auc state; an empty bytea is the initial state. */
+static AucState *
+AucCheck(bytea *b)
+{
+	AucState   *st = (AucState *) b;
+	Size		len = VARSIZE(b);
+
+	if (len == VARHDRSZ)
+		return NULL;
+	if (len < offsetof(AucState, pairs) || st->magic != AUC_MAGIC ||
+		st->count < 0 || st->capacity < st->count || AUC_SIZE(st->capacity) != len)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("roc_auc: invalid transition state")));
+	return st;
+}
+
+static AucState *
+AucAlloc(int64 capacity)
+{
+	Size		size = AUC_SIZE(capacity);
+	AucState   *st;
+
+	if (size > MaxAllocSize)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("roc_auc: too many rows in one group"),
+				 errdetail("The exact AUC keeps every score; at most %d rows fit in one state.",
+						   (int) ((MaxAllocSize - offsetof(AucState, pairs)) / sizeof(AucPair)))));
+	st = palloc(size);
+	SET_VARSIZE(st, size);
+	st->magic = AUC_MAGIC;
+	st->count = 0;
+	st->capacity = capacity;
+	return st;
+}
+
+/* Returns a state with room for "extra" more pairs, growing by doubling. */
+static AucState *
+AucReserve(FunctionCallInfo fcinfo, AucState *st, int64 extra)
+{
+	MemoryContext aggctx;
+	MemoryContext old;
+	AucState   *grown;
+	int64		need = (st ? st->count : 0) + extra;
+	int64		cap;
+	bool		inagg = AggCheckCallContext(fcinfo, &aggctx);
+
+	if (st && inagg && st->capacity >= need)
+		return st;
+	cap = Max(st ? st->capacity : 0, 256);
+	while (cap < need)
+		cap *= 2;
+	old = MemoryContextSwitchTo(inagg ? aggctx : CurrentMemoryContext);
+	grown = AucAlloc(cap);
+	MemoryContextSwitchTo(old);
+	if (st)
+	{
+		memcpy(grown->pairs, st->pairs, st->count * sizeof(AucPair));
+		grown->count = st->count;
+	}
+	return grown;
+}
+
+/* roc_auc transition: remembers the (score, label) pair. */
+PG_FUNCTION_INFO_V1(reframe_auc_accum);
+Datum
+reframe_auc_accum(PG_FUNCTION_ARGS)
+{
+	AucState   *st = AucCheck(PG_GETARG_BYTEA_P(0));
+
+	st = AucReserve(fcinfo, st, 1);
+	st->pairs[st->count].score = PG_GETARG_FLOAT8(1);
+	st->pairs[st->count].label = PG_GETARG_BOOL(2) ? 1.0 : 0.0;
+	st->count++;
+	PG_RETURN_BYTEA_P(st);
+}
+
+/* roc_auc combine: concatenates the pairs of two partial states. */
+PG_FUNCTION_INFO_V1(reframe_auc_combine);
+Datum
+reframe_auc_combine(PG_FUNCTION_ARGS)
+{
+	AucState   *a = AucCheck(PG_GETARG_BYTEA_P(0));
+	AucState   *b = AucCheck(PG_GETARG_BYTEA_P(1));
+
+	if (b == NULL || b->count == 0)
+		PG_RETURN_DATUM(PG_GETARG_DATUM(0));
+	a = AucReserve(fcinfo, a, b->count);
+	memcpy(a->pairs + a->count, b->pairs, b->count * sizeof(AucPair));
+	a->count += b->count;
+	PG_RETURN_BYTEA_P(a);
+}
+
+static int
+AucPairCmp(const void *a, const void *b)
+{
+	double		x = ((const AucPair *) a)->score;
+	double		y = ((const AucPair *) b)->score;
+
+	/* PostgreSQL's float order: NaN sorts above every number */
+	if (isnan(x))
+		return isnan(y) ? 0 : 1;
+	if (isnan(y))
+		return -1;
+	return (x > y) - (x < y);
+}
+
+double
+ReframeRocAuc(double *scores, double *labels, int64 n)
+{
+	AucPair    *pairs = palloc(sizeof(AucPair) * Max(n, 1));
+	double		auc;
+
+	for (int64 i = 0; i < n; i++)
+	{
+		pairs[i].score = scores[i];
+		pairs[i].label = labels[i];
+	}
+	auc = ReframeRocAucPairs((void *) pairs, n);
+	pfree(pairs);
+	return auc;
+}
+
+/*
+ * Exact area under the ROC curve, the Mann-Whitney U statistic divided by
+ * P * N; a positive and a negative with the same score count one half.
+ * Sorts the pairs in place.  Returns NaN without both classes.
+ */
+double
+ReframeRocAucPairs(void *p, int64 n)
+{
+	AucPair    *pairs = (AucPair *) p;
+	double		negatives_below = 0;
+	double		u = 0;
+	double		npos = 0;
+	double		nneg = 0;
+	int64		i = 0;
+
+	qsort(pairs, n, sizeof(AucPair), AucPairCmp);
+	while (i < n)
+	{
+		double		pos = 0;
+		double		neg = 0;
+		int64		j = i;
+
+		while (j < n && AucPairCmp(&pairs[i], &pairs[j]) == 0)
+		{
+			if (pairs[j].label > 0.5)
+				pos++;
+			else
+				neg++;
+			j++;
+		}
+		u += pos * negatives_below + 0.5 * pos * neg;
+		negatives_below += neg;
+		npos += pos;
+		nneg += neg;
+		i = j;
+	}
+	if (npos == 0 || nneg == 0)
+		return get_float8_nan();
+	return u / (npos * nneg);
+}
+
+/* roc_auc final: NULL without both a positive and a negative row. */
+PG_FUNCTION_INFO_V1(reframe_auc_final);
+Datum
+reframe_auc_final(PG_FUNCTION_ARGS)
+{
+	AucState   *st = AucCheck(PG_GETARG_BYTEA_P(0));
+	AucPair    *copy;
+	double		auc;
+
+	if (st == NULL || st->count == 0)
+		PG_RETURN_NULL();
+	/* sort a copy: the final function must not modify the state */
+	copy = palloc(st->count * sizeof(AucPair));
+	memcpy(copy, st->pairs, st->count * sizeof(AucPair));
+	auc = ReframeRocAucPairs(copy, st->count);
+	pfree(copy);
+	if (isnan(auc))
+		PG_RETURN_NULL();
+	PG_RETURN_FLOAT8(auc);
+}

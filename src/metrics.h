@@ -1,0 +1,15 @@
+/*
+ * metrics.h
+ *		Metric kernels shared by the aggregates and by training/evaluation.
+ */
+#ifndef REFRAME_METRICS_H
+#define REFRAME_METRICS_H
+
+/* -log(p) for a positive, -log(1 - p) for a negative, p clipped. */
+extern double ReframeLogLoss(double p, bool y);
+
+/* Exact ROC AUC with ties counted one half; NaN without both classes. */
+extern double ReframeRocAuc(double *scores, double *labels, int64 n);
+extern double ReframeRocAucPairs(void *pairs, int64 n);
+
+#endif

@@ -1,0 +1,409 @@
+/*
+ * network.c
+ *		Trunk and heads: layout, forward pass and storage.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include <cblas.h>
+
+#include "nodes/pg_list.h"
+
+#include "jsonutil.h"
+#include "network.h"
+
+int
+NetLayerIn(const RfNet *net, int layer)
+{
+	return layer == 0 ? net->nin : net->hidden[layer - 1];
+}
+
+int
+NetLayerOut(const RfNet *net, int layer)
+{
+	return layer == net->nhidden ? net->nout : net->hidden[layer];
+}
+
+int
+NetMaxWidth(const RfNet *net)
+{
+	int			w = Max(net->nin, net->nout);
+
+	for (int l = 0; l < net->nhidden; l++)
+		w = Max(w, net->hidden[l]);
+	return w;
+}
+
+/* Lays out the parameters; heads get their offsets here. */
+RfNet *
+NetCreate(int nin, int nhidden, const int *hidden, int nheads, RfHead *heads)
+{
+	RfNet	   *net = palloc0(sizeof(RfNet));
+	int64		off = 0;
+
+	net->nin = nin;
+	net->nhidden = nhidden;
+	net->hidden = palloc(sizeof(int) * Max(nhidden, 1));
+	memcpy(net->hidden, hidden, sizeof(int) * nhidden);
+	net->nheads = nheads;
+	net->heads = heads;
+	for (int h = 0; h < nheads; h++)
+	{
+		heads[h].offset = net->nout;
+		net->nout += heads[h].nout;
+	}
+	net->w_off = palloc(sizeof(int64) * (nhidden + 1));
+	net->b_off = palloc(sizeof(int64) * (nhidden + 1));
+	for (int l = 0; l <= nhidden; l++)
+	{
+		net->w_off[l] = off;
+		off += (int64) NetLayerOut(net, l) * NetLayerIn(net, l);
+		net->b_off[l] = off;
+		off += NetLayerOut(net, l);
+	}
+	net->nparams = off;
+	net->params = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * Max(off, 1));
+	memset(net->params, 0, sizeof(double) * Max(off, 1));
+	return net;
+}
+
+/* out = W x + b for one dense layer; short rows avoid the BLAS call overhead. */
+static void
+DenseRow(const double *W, const double *b, int nout, int nin, const double *x, double *out)
+{
+	if ((int64) nout * nin >= 4096)
+	{
+		memcpy(out, b, sizeof(double) * nout);
+		cblas_dgemv(CblasRowMajor, CblasNoTrans, nout, nin, 1.0, W, nin, x, 1, 1.0, out, 1);
+		return;
+	}
+	for (int o = 0; o < nout; o++)
+	{
+		const double *w = W + (int64) o * nin;
+		double		s = 0;
+
+		for (int i = 0; i < nin; i++)
+			s += w[i] * x[i];
+		out[o] = s + b[o];
+	}
+}
+
+void
+NetForwardRow(const RfNet *net, const double *x, double *out, double *scratch)
+{
+	int			width = NetMaxWidth(net);
+	double	   *bufs[2] = {scratch, scratch + width};
+	const double *in = x;
+
+	for (int l = 0; l < net->nhidden; l++)
+	{
+		double	   *h = bufs[l % 2];
+		int			n = net->hidden[l];
+
+		DenseRow(net->params + net->w_off[l], net->params + net->b_off[l],
+				 n, NetLayerIn(net, l), in, h);
+		for (int i = 0; i < n; i++)
+			h[i] = h[i] > 0 ? h[i] : 0;
+		in = h;
+	}
+	DenseRow(net->params + net->w_off[net->nhidden], net->params + net->b_off[net->nhidden],
+			 net->nout, NetLayerIn(net, net->nhidden), in, out);
+}
+
+static double
+Sigmoid(double z)
+{
+	if (z >= 0)
+		return 1.0 / (1.0 + exp(-z));
+	else
+	{
+		double		e = exp(z);
+
+		return e / (1.0 + e);
+	}
+}
+
+void
+HeadLink(const RfHead *head, double *z)
+{
+	switch (head->kind)
+	{
+		case RF_HEAD_REGRESSION:
+			break;
+		case RF_HEAD_BINARY:
+		case RF_HEAD_MULTILABEL:
+			for (int k = 0; k < head->nout; k++)
+				z[k] = Sigmoid(z[k]);
+			break;
+		case RF_HEAD_MULTICLASS:
+			{
+				double		m = z[0];
+				double		s = 0;
+
+				for (int k = 1; k < head->nout; k++)
+					m = Max(m, z[k]);
+				for (int k = 0; k < head->nout; k++)
+				{
+					z[k] = exp(z[k] - m);
+					s += z[k];
+				}
+				for (int k = 0; k < head->nout; k++)
+					z[k] /= s;
+				break;
+			}
+	}
+}
+
+const char *
+HeadKindName(RfHeadKind kind)
+{
+	switch (kind)
+	{
+		case RF_HEAD_REGRESSION:
+			return "regression";
+		case RF_HEAD_BINARY:
+			return "binary";
+		case RF_HEAD_MULTICLASS:
+			return "multiclass";
+		case RF_HEAD_MULTILABEL:
+			return "multilabel";
+	}
+	return "?";
+}
+
+const char *
+LossName(RfLoss loss)
+{
+	switch (loss)
+	{
+		case RF_LOSS_SQUARED:
+			return "squared";
+		case RF_LOSS_ABSOLUTE:
+			return "absolute";
+		case RF_LOSS_HUBER:
+			return "huber";
+		case RF_LOSS_LOG:
+			return "log";
+		case RF_LOSS_CROSS_ENTROPY:
+			return "cross_entropy";
+	}
+	return "?";
+}
+
+void
+NetToJson(const RfNet *net, StringInfo buf)
+{
+	appendStringInfo(buf, "{\"inputs\": %d, \"hidden\": [", net->nin);
+	for (int l = 0; l < net->nhidden; l++)
+		appendStringInfo(buf, l ? ", %d" : "%d", net->hidden[l]);
+	appendStringInfoString(buf, "], \"activation\": \"relu\", \"heads\": [");
+	for (int h = 0; h < net->nheads; h++)
+	{
+		const RfHead *head = &net->heads[h];
+
+		appendStringInfoString(buf, h ? ", {\"name\": " : "{\"name\": ");
+		JsonAppendString(buf, head->name);
+		appendStringInfo(buf, ", \"kind\": \"%s\", \"loss\": \"%s\", \"outputs\": %d, \"weight\": ",
+						 HeadKindName(head->kind), LossName(head->loss), head->nout);
+		JsonAppendNumber(buf, head->weight);
+		if (head->loss == RF_LOSS_HUBER)
+		{
+			appendStringInfoString(buf, ", \"huber_delta\": ");
+			JsonAppendNumber(buf, head->huber_delta);
+		}
+		if (head->kind == RF_HEAD_BINARY)
+		{
+			appendStringInfoString(buf, ", \"threshold\": ");
+			JsonAppendNumber(buf, head->threshold);
+		}
+		if (head->nclasses > 0)
+		{
+			appendStringInfoString(buf, ", \"classes\": [");
+			for (int k = 0; k < head->nclasses; k++)
+			{
+				if (k)
+					appendStringInfoString(buf, ", ");
+				JsonAppendString(buf, head->classes[k]);
+			}
+			appendStringInfoChar(buf, ']');
+		}
+		appendStringInfoChar(buf, '}');
+	}
+	appendStringInfoString(buf, "]}");
+}
+
+static RfBlock *
+MakeBlock(const char *name, int rows, int cols, const double *data)
+{
+	RfBlock    *b = palloc0(sizeof(RfBlock));
+
+	b->name = pstrdup(name);
+	b->ndim = cols > 0 ? 2 : 1;
+	b->shape[0] = rows;
+	b->shape[1] = cols;
+	b->data = data;
+	return b;
+}
+
+/*
+ * The parameters as named blocks: "trunk.L.weight"/"trunk.L.bias" for
+ * hidden layer L (from 1), and "head.NAME.weight"/"head.NAME.bias".
+ */
+List *
+NetBlocks(const RfNet *net)
+{
+	List	   *blocks = NIL;
+	int			top = net->nhidden;
+	int			in = NetLayerIn(net, top);
+
+	for (int l = 0; l < net->nhidden; l++)
+	{
+		blocks = lappend(blocks, MakeBlock(psprintf("trunk.%d.weight", l + 1), net->hidden[l],
+										   NetLayerIn(net, l), net->params + net->w_off[l]));
+		blocks = lappend(blocks, MakeBlock(psprintf("trunk.%d.bias", l + 1), net->hidden[l], 0,
+										   net->params + net->b_off[l]));
+	}
+	for (int h = 0; h < net->nheads; h++)
+	{
+		const RfHead *head = &net->heads[h];
+
+		blocks = lappend(blocks, MakeBlock(psprintf("head.%s.weight", head->name), head->nout, in,
+										   net->params + net->w_off[top] + (int64) head->offset * in));
+		blocks = lappend(blocks, MakeBlock(psprintf("head.%s.bias", head->name), head->nout, 0,
+										   net->params + net->b_off[top] + head->offset));
+	}
+	return blocks;
+}
+
+static RfHeadKind
+HeadKindFromName(const char *s)
+{
+	for (int k = RF_HEAD_REGRESSION; k <= RF_HEAD_MULTILABEL; k++)
+		if (s && strcmp(s, HeadKindName(k)) == 0)
+			return k;
+	ereport(ERROR,
+			(errcode(ERRCODE_DATA_CORRUPTED),
+			 errmsg("model spec names an unknown head kind \"%s\"", s ? s : "")));
+	return RF_HEAD_REGRESSION;
+}
+
+static RfLoss
+LossFromName(const char *s)
+{
+	for (int k = RF_LOSS_SQUARED; k <= RF_LOSS_CROSS_ENTROPY; k++)
+		if (s && strcmp(s, LossName(k)) == 0)
+			return k;
+	ereport(ERROR,
+			(errcode(ERRCODE_DATA_CORRUPTED),
+			 errmsg("model spec names an unknown loss \"%s\"", s ? s : "")));
+	return RF_LOSS_SQUARED;
+}
+
+/* Rebuilds the network's layout from its JSON; parameters are zero. */
+RfNet *
+NetFromJson(JsonbContainer *spec, int nin)
+{
+	JsonbContainer *jhidden = JsonFieldContainer(spec, "hidden");
+	JsonbContainer *jheads = JsonFieldContainer(spec, "heads");
+	int			nhidden = JsonArraySize(jhidden);
+	int			nheads = JsonArraySize(jheads);
+	int		   *hidden = palloc(sizeof(int) * Max(nhidden, 1));
+	RfHead	   *heads = palloc0(sizeof(RfHead) * Max(nheads, 1));
+
+	for (int l = 0; l < nhidden; l++)
+	{
+		hidden[l] = (int) JsonValueNumber(JsonArrayElement(jhidden, l));
+		if (hidden[l] < 1)
+			ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
+							errmsg("model spec has an invalid hidden layer size")));
+	}
+	for (int h = 0; h < nheads; h++)
+	{
+		JsonbContainer *jh = JsonArrayContainer(jheads, h);
+		JsonbContainer *jc = JsonFieldContainer(jh, "classes");
+		RfHead	   *head = &heads[h];
+
+		head->name = JsonFieldText(jh, "name", "");
+		head->kind = HeadKindFromName(JsonFieldText(jh, "kind", NULL));
+		head->loss = LossFromName(JsonFieldText(jh, "loss", NULL));
+		head->nout = (int) JsonFieldNumber(jh, "outputs", 1);
+		head->weight = JsonFieldNumber(jh, "weight", 1.0);
+		head->huber_delta = JsonFieldNumber(jh, "huber_delta", 1.0);
+		head->threshold = JsonFieldNumber(jh, "threshold", 0.5);
+		head->nclasses = JsonArraySize(jc);
+		if (head->nout < 1)
+			ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
+							errmsg("model spec has a head \"%s\" without outputs", head->name)));
+		head->classes = palloc(sizeof(char *) * Max(head->nclasses, 1));
+		for (int k = 0; k < head->nclasses; k++)
+		{
+			head->classes[k] = JsonValueText(JsonArrayElement(jc, k));
+			if (head->classes[k] == NULL)
+				head->classes[k] = pstrdup("");
+		}
+	}
+	return NetCreate(nin, nhidden, hidden, nheads, heads);
+}
+
+/* Copies a stored block into the parameters, checking its size. */
+void
+NetSetBlock(RfNet *net, const char *name, const double *data, int64 n)
+{
+	List	   *blocks = NetBlocks(net);
+	ListCell   *lc;
+
+	foreach(lc, blocks)
+	{
+		RfBlock    *b = lfirst(lc);
+		int64		size = (int64) b->shape[0] * Max(b->shape[1], 1);
+
+		if (strcmp(b->name, name) != 0)
+			continue;
+		if (size != n)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("parameter block \"%s\" has %lld values, expected %lld",
+							name, (long long) n, (long long) size)));
+		memcpy((double *) b->data, data, sizeof(double) * n);
+		return;
+	}
+	/* blocks the network does not know (e.g. the encoder's) are not ours */
+}
+
+/* out (rows x nout) = X W' + b for one dense layer over a block of rows. */
+static void
+DenseBatch(const double *W, const double *b, int nout, int nin,
+		   const double *X, int rows, double *out)
+{
+	for (int i = 0; i < rows; i++)
+		memcpy(out + (int64) i * nout, b, sizeof(double) * nout);
+	cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, nout, nin,
+				1.0, X, nin, W, nin, 1.0, out, nout);
+}
+
+/*
+ * Raw outputs for a block of encoded rows (rows x nin, row-major) into out
+ * (rows x nout).  work holds 2 * rows * NetMaxWidth values when the net has
+ * hidden layers.
+ */
+void
+NetForwardBatch(const RfNet *net, const double *X, int rows, double *out, double *work)
+{
+	const double *in = X;
+	int64		width = NetMaxWidth(net);
+
+	for (int l = 0; l < net->nhidden; l++)
+	{
+		double	   *h = work + (l % 2) * rows * width;
+		int64		n = (int64) rows * net->hidden[l];
+
+		DenseBatch(net->params + net->w_off[l], net->params + net->b_off[l],
+				   net->hidden[l], NetLayerIn(net, l), in, rows, h);
+		for (int64 i = 0; i < n; i++)
+			h[i] = h[i] > 0 ? h[i] : 0;
+		in = h;
+	}
+	DenseBatch(net->params + net->w_off[net->nhidden], net->params + net->b_off[net->nhidden],
+			   net->nout, NetLayerIn(net, net->nhidden), in, rows, out);
+}

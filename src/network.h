@@ -1,0 +1,92 @@
+/*
+ * network.h
+ *		The model's shape: encoded features -> trunk -> heads.
+ *
+ * The trunk is a stack of dense ReLU layers (none for a linear model).  The
+ * heads' output layers are stacked into one dense layer on top of the trunk,
+ * so one matrix product scores every head; each head owns a contiguous
+ * slice [offset, offset + nout) of the outputs and applies its own link.
+ * All parameters live in one flat array, which is what the optimizers see.
+ */
+#ifndef REFRAME_NETWORK_H
+#define REFRAME_NETWORK_H
+
+#include "lib/stringinfo.h"
+#include "utils/jsonb.h"
+
+typedef enum RfHeadKind
+{
+	RF_HEAD_REGRESSION,
+	RF_HEAD_BINARY,
+	RF_HEAD_MULTICLASS,
+	RF_HEAD_MULTILABEL
+} RfHeadKind;
+
+typedef enum RfLoss
+{
+	RF_LOSS_SQUARED,
+	RF_LOSS_ABSOLUTE,
+	RF_LOSS_HUBER,
+	RF_LOSS_LOG,				/* binary and multilabel */
+	RF_LOSS_CROSS_ENTROPY		/* multiclass */
+} RfLoss;
+
+typedef struct RfHead
+{
+	char	   *name;			/* the target column; also the output name */
+	RfHeadKind	kind;
+	RfLoss		loss;
+	double		huber_delta;
+	int			offset;			/* first output */
+	int			nout;			/* outputs: 1, or K classes, or L labels */
+	int			ycol;			/* target column in the training Y matrix */
+	double		weight;			/* weight of this head's loss */
+	int			nclasses;		/* class or label names */
+	char	  **classes;
+	double		threshold;		/* binary decision threshold */
+} RfHead;
+
+typedef struct RfNet
+{
+	int			nin;			/* encoded width */
+	int			nhidden;		/* hidden layers */
+	int		   *hidden;			/* their sizes */
+	int			nout;			/* outputs of all heads */
+	int			nheads;
+	RfHead	   *heads;
+	int64		nparams;
+	double	   *params;
+	int64	   *w_off;			/* per layer (nhidden + 1): weights, out x in, row-major */
+	int64	   *b_off;			/* per layer: biases */
+} RfNet;
+
+typedef struct RfBlock
+{
+	char	   *name;
+	int			ndim;
+	int			shape[2];
+	const double *data;
+} RfBlock;
+
+extern RfNet *NetCreate(int nin, int nhidden, const int *hidden, int nheads, RfHead *heads);
+extern int	NetLayerIn(const RfNet *net, int layer);
+extern int	NetLayerOut(const RfNet *net, int layer);
+extern int	NetMaxWidth(const RfNet *net);
+
+/* Raw outputs (before links) of one encoded row; scratch holds 2 * NetMaxWidth. */
+extern void NetForwardRow(const RfNet *net, const double *x, double *out, double *scratch);
+/* Applies a head's link in place: sigmoid, softmax or identity. */
+extern void HeadLink(const RfHead *head, double *z);
+/* Raw outputs of a block of rows; work: 2 * rows * NetMaxWidth (hidden nets). */
+extern void NetForwardBatch(const RfNet *net, const double *X, int rows, double *out, double *work);
+
+extern const char *HeadKindName(RfHeadKind kind);
+extern const char *LossName(RfLoss loss);
+
+/* Storage */
+extern void NetToJson(const RfNet *net, StringInfo buf);
+extern List *NetBlocks(const RfNet *net);
+extern RfNet *NetFromJson(JsonbContainer *spec, int nin);
+extern void NetSetBlock(RfNet *net, const char *name, const double *data, int64 n);
+
+#endif

@@ -1,0 +1,235 @@
+/*
+ * options.c
+ *		Parsing of reframe.train()'s options.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
+
+#include "jsonutil.h"
+#include "options.h"
+
+typedef enum OptKind
+{
+	OPT_NUMBER,
+	OPT_INTEGER,
+	OPT_STRING,
+	OPT_BOOL,
+	OPT_NAMES					/* array of column names */
+} OptKind;
+
+typedef struct OptSpec
+{
+	const char *key;
+	OptKind		kind;
+	double		min;			/* numbers: inclusive bounds */
+	double		max;
+	const char *help;
+} OptSpec;
+
+static const OptSpec known_options[] = {
+	{"features", OPT_NAMES, 0, 0, "an array of column names"},
+	{"exclude", OPT_NAMES, 0, 0, "an array of column names"},
+	{"loss", OPT_STRING, 0, 0, "\"squared\""},
+	{"huber_delta", OPT_NUMBER, 1e-12, 1e12, "a positive number"},
+	{"l2", OPT_NUMBER, 0, 1e12, "a number >= 0"},
+	{"max_iter", OPT_INTEGER, 1, 1000000, "an integer from 1 to 1000000"},
+	{"tol", OPT_NUMBER, 0, 1, "a number from 0 to 1"},
+	{"validation", OPT_NUMBER, 0, 0.9, "a fraction from 0 to 0.9"},
+	{"seed", OPT_INTEGER, -9e15, 9e15, "an integer"},
+	{"deploy", OPT_STRING, 0, 0, "\"always\", \"if_better\" or \"never\""},
+	{"verbose", OPT_BOOL, 0, 0, "true or false"},
+	{"max_categories", OPT_INTEGER, 1, 100000, "an integer from 1 to 100000"},
+};
+
+static const char *
+JsonTypeName(JsonbValue *v)
+{
+	switch (v->type)
+	{
+		case jbvNull:
+			return "null";
+		case jbvString:
+			return "a string";
+		case jbvNumeric:
+			return "a number";
+		case jbvBool:
+			return "a boolean";
+		case jbvBinary:
+			return JsonContainerIsArray(v->val.binary.data) ? "an array" : "an object";
+		default:
+			return "a JSON value";
+	}
+}
+
+static void
+BadOption(const OptSpec *spec, const char *detail)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("invalid value for option \"%s\"", spec->key),
+			 errdetail("%s", detail),
+			 errhint("\"%s\" takes %s.", spec->key, spec->help)));
+}
+
+static List *
+ParseNames(const OptSpec *spec, JsonbValue *v)
+{
+	List	   *names = NIL;
+	JsonbContainer *arr;
+
+	if (v->type != jbvBinary || !JsonContainerIsArray(v->val.binary.data))
+		BadOption(spec, psprintf("It is %s.", JsonTypeName(v)));
+	arr = v->val.binary.data;
+	for (int i = 0; i < JsonArraySize(arr); i++)
+	{
+		JsonbValue *e = JsonArrayElement(arr, i);
+
+		if (e->type != jbvString || e->val.string.len == 0)
+			BadOption(spec, psprintf("Element %d is %s.", i + 1,
+									 e->type == jbvString ? "an empty string" : JsonTypeName(e)));
+		names = lappend(names, JsonValueText(e));
+	}
+	return names;
+}
+
+static double
+ParseNumber(const OptSpec *spec, JsonbValue *v)
+{
+	double		d;
+
+	if (v->type != jbvNumeric)
+		BadOption(spec, psprintf("It is %s.", JsonTypeName(v)));
+	d = JsonValueNumber(v);
+	if (isnan(d) || d < spec->min || d > spec->max)
+		BadOption(spec, psprintf("%g is out of range.", d));
+	if (spec->kind == OPT_INTEGER && d != floor(d))
+		BadOption(spec, psprintf("%g is not an integer.", d));
+	return d;
+}
+
+RfOptions *
+OptionsParse(Jsonb *options)
+{
+	RfOptions  *o = palloc0(sizeof(RfOptions));
+	JsonbIterator *it;
+	JsonbValue	v;
+	JsonbIteratorToken tok;
+	int			depth = 0;
+
+	o->l2 = 1e-4;
+	o->huber_delta = 1.0;
+	o->max_iter = 200;
+	o->tol = 1e-6;
+	o->validation = -1;
+	o->seed = 0;
+	o->deploy = RF_DEPLOY_ALWAYS;
+	o->max_categories = 100;
+	o->raw = options;
+	if (options == NULL)
+		return o;
+	if (!JB_ROOT_IS_OBJECT(options))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("options must be a JSON object"),
+				 errhint("For example '{\"l2\": 0.01, \"validation\": 0.2}'.")));
+
+	it = JsonbIteratorInit(&options->root);
+	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+	{
+		const OptSpec *spec = NULL;
+		char	   *key;
+
+		if (tok == WJB_BEGIN_OBJECT)
+		{
+			depth++;
+			continue;
+		}
+		if (tok != WJB_KEY || depth != 1)
+			continue;
+		key = pnstrdup(v.val.string.val, v.val.string.len);
+		for (int i = 0; i < lengthof(known_options); i++)
+			if (strcmp(known_options[i].key, key) == 0)
+				spec = &known_options[i];
+		if (spec == NULL)
+		{
+			StringInfoData keys;
+
+			initStringInfo(&keys);
+			for (int i = 0; i < lengthof(known_options); i++)
+				appendStringInfo(&keys, i ? ", %s" : "%s", known_options[i].key);
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("unknown option \"%s\"", key),
+					 errhint("Known options are: %s.", keys.data)));
+		}
+		tok = JsonbIteratorNext(&it, &v, true);
+		Assert(tok == WJB_VALUE);
+
+		switch (spec->kind)
+		{
+			case OPT_NAMES:
+				if (strcmp(key, "features") == 0)
+					o->features = ParseNames(spec, &v);
+				else
+					o->exclude = ParseNames(spec, &v);
+				break;
+			case OPT_BOOL:
+				if (v.type != jbvBool)
+					BadOption(spec, psprintf("It is %s.", JsonTypeName(&v)));
+				o->verbose = v.val.boolean;
+				break;
+			case OPT_STRING:
+				{
+					char	   *s;
+
+					if (v.type != jbvString)
+						BadOption(spec, psprintf("It is %s.", JsonTypeName(&v)));
+					s = JsonValueText(&v);
+					if (strcmp(key, "deploy") == 0)
+					{
+						if (strcmp(s, "always") == 0)
+							o->deploy = RF_DEPLOY_ALWAYS;
+						else if (strcmp(s, "if_better") == 0)
+							o->deploy = RF_DEPLOY_IF_BETTER;
+						else if (strcmp(s, "never") == 0)
+							o->deploy = RF_DEPLOY_NEVER;
+						else
+							BadOption(spec, psprintf("\"%s\" is not one of them.", s));
+					}
+					else if (strcmp(key, "loss") == 0)
+					{
+						if (strcmp(s, "squared") != 0)
+							BadOption(spec, psprintf("\"%s\" is not one of them.", s));
+						o->loss = s;
+					}
+					break;
+				}
+			case OPT_NUMBER:
+			case OPT_INTEGER:
+				{
+					double		d = ParseNumber(spec, &v);
+
+					if (strcmp(key, "l2") == 0)
+						o->l2 = d;
+					else if (strcmp(key, "huber_delta") == 0)
+						o->huber_delta = d;
+					else if (strcmp(key, "max_iter") == 0)
+						o->max_iter = (int) d;
+					else if (strcmp(key, "tol") == 0)
+						o->tol = d;
+					else if (strcmp(key, "validation") == 0)
+						o->validation = d;
+					else if (strcmp(key, "seed") == 0)
+						o->seed = (int64) d;
+					else if (strcmp(key, "max_categories") == 0)
+						o->max_categories = (int) d;
+					break;
+				}
+		}
+	}
+	return o;
+}

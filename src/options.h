@@ -1,0 +1,38 @@
+/*
+ * options.h
+ *		The options jsonb of reframe.train(): parsed, type-checked, and
+ *		rejected when a key is unknown.
+ */
+#ifndef REFRAME_OPTIONS_H
+#define REFRAME_OPTIONS_H
+
+#include "nodes/pg_list.h"
+#include "utils/jsonb.h"
+
+typedef enum RfDeploy
+{
+	RF_DEPLOY_ALWAYS,
+	RF_DEPLOY_IF_BETTER,
+	RF_DEPLOY_NEVER
+} RfDeploy;
+
+typedef struct RfOptions
+{
+	List	   *features;		/* column names, NIL: all */
+	List	   *exclude;
+	char	   *loss;			/* NULL: the task's default */
+	double		huber_delta;
+	double		l2;
+	int			max_iter;
+	double		tol;
+	double		validation;		/* < 0: default */
+	int64		seed;
+	RfDeploy	deploy;
+	bool		verbose;
+	int			max_categories;
+	Jsonb	   *raw;			/* as given, stored with the version */
+} RfOptions;
+
+extern RfOptions *OptionsParse(Jsonb *options);
+
+#endif

@@ -1,0 +1,82 @@
+/*
+ * ridge.c
+ *		Exact least squares with an L2 penalty (ridge regression).
+ *
+ * Minimises (1/n) sum (y - w.x - b)^2 + l2 |w|^2 over the encoded training
+ * rows.  The normal equations of [X 1] are accumulated chunk by chunk with
+ * DSYRK/DGEMV and solved by Cholesky (LAPACK DPOSV); the intercept is not
+ * penalised.
+ */
+#include "postgres.h"
+
+#include <cblas.h>
+
+#include "miscadmin.h"
+
+#include "ridge.h"
+
+extern void dposv_(const char *uplo, const int *n, const int *nrhs, double *a,
+				   const int *lda, double *b, const int *ldb, int *info);
+
+void
+RidgeFit(const RfMatrix *X, const RfMatrix *Y, int ycol, double l2, double *w, double *b)
+{
+	int			d = X->ncols;
+	int			m = d + 1;
+	double		n = (double) X->nrows;
+	double	   *G = palloc0(sizeof(double) * d * d);
+	double	   *A = palloc0(sizeof(double) * m * m);
+	double	   *rhs = palloc0(sizeof(double) * m);
+	double	   *colsum = palloc0(sizeof(double) * d);
+	double	   *ones = palloc(sizeof(double) * RF_CHUNK_ROWS);
+	double		ysum = 0;
+	int			info = 0;
+	int			one = 1;
+
+	for (int i = 0; i < RF_CHUNK_ROWS; i++)
+		ones[i] = 1.0;
+
+	for (int c = 0; c < X->nchunks; c++)
+	{
+		int			rows = RfChunkRows(X, c);
+		const double *x = X->chunks[c];
+		const double *y = Y->chunks[c] + ycol;
+
+		/* row-major rows x d is column-major d x rows: G += x x' */
+		cblas_dsyrk(CblasColMajor, CblasUpper, CblasNoTrans, d, rows,
+					1.0, x, d, 1.0, G, d);
+		cblas_dgemv(CblasColMajor, CblasNoTrans, d, rows, 1.0, x, d,
+					y, Y->ncols, 1.0, rhs, 1);
+		cblas_dgemv(CblasColMajor, CblasNoTrans, d, rows, 1.0, x, d,
+					ones, 1, 1.0, colsum, 1);
+		for (int i = 0; i < rows; i++)
+			ysum += y[(Size) i * Y->ncols];
+		CHECK_FOR_INTERRUPTS();
+	}
+
+	/* [G + n l2 I, colsum; colsum', n] [w; b] = [X'y; sum y], upper part */
+	for (int j = 0; j < d; j++)
+	{
+		for (int i = 0; i <= j; i++)
+			A[i + j * m] = G[i + j * d];
+		A[j + j * m] += n * l2;
+		A[j + d * m] = colsum[j];
+	}
+	A[d + d * m] = n;
+	rhs[d] = ysum;
+
+	dposv_("U", &m, &one, A, &m, rhs, &m, &info);
+	if (info != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("the least-squares system is singular"),
+				 errdetail("Some features are exact linear combinations of others (or there are fewer rows than features)."),
+				 errhint("Set a positive \"l2\" option, or remove the redundant features.")));
+	memcpy(w, rhs, sizeof(double) * d);
+	*b = rhs[d];
+	pfree(G);
+	pfree(A);
+	pfree(rhs);
+	pfree(colsum);
+	pfree(ones);
+}

@@ -1,0 +1,460 @@
+/*
+ * score.c
+ *		Scoring functions: score, predict, and model registry helpers.
+ *
+ * Each call site keeps a ScoreState in fn_extra: the model (pinned for the
+ * query, so it is loaded once and never changes under a running query), the
+ * mapping from the row type's columns to the encoder's inputs, and scratch
+ * buffers.  Per row, scoring only encodes and runs the network.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "access/htup_details.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/float.h"
+#include "utils/lsyscache.h"
+#include "utils/typcache.h"
+
+#include "reframe.h"
+#include "store.h"
+
+typedef struct ScoreState
+{
+	text	   *name;			/* model name of the cached model */
+	RfModel    *model;
+	Oid			argtype;		/* float8[], float4[] or a row type */
+
+	/* row arguments: layout of the last row type seen */
+	Oid			rowtype;
+	int32		rowtypmod;
+	int			natts;
+	int		   *attno;			/* per encoder column: 0-based attribute */
+	Oid		   *atttype;		/* per encoder column: base type */
+	Datum	   *values;
+	bool	   *isnull;
+
+	double	   *raw;			/* nraw */
+	double	   *enc;			/* encoded width */
+	double	   *out;			/* outputs of every head */
+	double	   *scratch;		/* 2 * NetMaxWidth */
+} ScoreState;
+
+/* ---------- model lookup ---------- */
+
+static ScoreState *
+ScoreGetState(FunctionCallInfo fcinfo)
+{
+	ScoreState *st = (ScoreState *) fcinfo->flinfo->fn_extra;
+	text	   *name;
+	Oid			relid;
+	AclResult	acl;
+	MemoryContext old;
+	RfModel    *m;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("model name must not be NULL")));
+	name = PG_GETARG_TEXT_PP(0);
+	if (st && VARSIZE_ANY_EXHDR(name) == VARSIZE_ANY_EXHDR(st->name) &&
+		memcmp(VARDATA_ANY(name), VARDATA_ANY(st->name), VARSIZE_ANY_EXHDR(name)) == 0)
+		return st;
+
+	relid = StoreModelRelid(name, AccessShareLock, false);
+	acl = pg_class_aclcheck(relid, GetUserId(), ACL_SELECT);
+	if (acl != ACLCHECK_OK)
+		aclcheck_error(acl, OBJECT_TABLE, get_rel_name(relid));
+	m = StoreGetModel(relid, text_to_cstring(name), fcinfo->flinfo->fn_mcxt);
+
+	old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
+	st = palloc0(sizeof(ScoreState));
+	st->name = (text *) PG_DETOAST_DATUM_COPY(PointerGetDatum(name));
+	st->model = m;
+	st->argtype = get_fn_expr_argtype(fcinfo->flinfo, 1);
+	st->raw = palloc(sizeof(double) * Max(m->enc->nraw, 1));
+	st->enc = palloc(sizeof(double) * Max(m->enc->width, 1));
+	st->out = palloc(sizeof(double) * Max(m->net->nout, 1));
+	st->scratch = palloc(sizeof(double) * 2 * NetMaxWidth(m->net));
+	st->attno = palloc(sizeof(int) * Max(m->enc->ncols, 1));
+	st->atttype = palloc(sizeof(Oid) * Max(m->enc->ncols, 1));
+	MemoryContextSwitchTo(old);
+	fcinfo->flinfo->fn_extra = st;
+	return st;
+}
+
+/* ---------- features ---------- */
+
+static void
+CheckFinite(RfModel *m, double v, int pos)
+{
+	if (!isfinite(v))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("features for model \"%s\" contain NaN or Infinity at position %d",
+						m->name, pos)));
+}
+
+/* Reads a float8[]/float4[] feature vector into st->raw. */
+static void
+ReadArrayFeatures(ScoreState *st, ArrayType *arr)
+{
+	RfModel    *m = st->model;
+	int			n;
+
+	if (m->enc->has_category)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("model \"%s\" has categorical features and cannot score an array", m->name),
+				 errhint("Pass a row whose columns are named as at training time.")));
+	if (ARR_NDIM(arr) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("features for model \"%s\" must be a one-dimensional array", m->name)));
+	n = ARR_NDIM(arr) == 0 ? 0 : ARR_DIMS(arr)[0];
+	if (n != m->enc->nraw)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("model \"%s\" expects %d features, got %d", m->name, m->enc->nraw, n)));
+	if (ARR_HASNULL(arr) && array_contains_nulls(arr))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("features for model \"%s\" must not contain NULL", m->name),
+				 errhint("Pass a row instead to have NULL columns imputed.")));
+	if (ARR_ELEMTYPE(arr) == FLOAT8OID)
+	{
+		const double *x = (const double *) ARR_DATA_PTR(arr);
+
+		for (int i = 0; i < n; i++)
+		{
+			st->raw[i] = x[i];
+			CheckFinite(m, x[i], i + 1);
+		}
+	}
+	else
+	{
+		const float4 *x = (const float4 *) ARR_DATA_PTR(arr);
+
+		for (int i = 0; i < n; i++)
+		{
+			st->raw[i] = x[i];
+			CheckFinite(m, x[i], i + 1);
+		}
+	}
+}
+
+static bool
+ColumnTypeFits(RfColKind kind, Oid typid)
+{
+	switch (kind)
+	{
+		case RF_NUMERIC:
+			return ReframeIsNumericType(typid);
+		case RF_BOOLEAN:
+			return typid == BOOLOID;
+		case RF_ARRAY:
+			return typid == FLOAT8ARRAYOID || typid == FLOAT4ARRAYOID;
+		case RF_CATEGORY:
+			return true;		/* compared as text */
+	}
+	return false;
+}
+
+/* Maps the model's feature columns onto a row type, once per type. */
+static void
+MapRowType(ScoreState *st, HeapTupleHeader row)
+{
+	Oid			typid = HeapTupleHeaderGetTypeId(row);
+	int32		typmod = HeapTupleHeaderGetTypMod(row);
+	RfEncoder  *enc = st->model->enc;
+	TupleDesc	td;
+
+	if (st->values && typid == st->rowtype && typmod == st->rowtypmod)
+		return;
+	td = lookup_rowtype_tupdesc(typid, typmod);
+	for (int c = 0; c < enc->ncols; c++)
+	{
+		RfEncColumn *col = &enc->cols[c];
+		int			attno = -1;
+
+		for (int i = 0; i < td->natts; i++)
+		{
+			Form_pg_attribute att = TupleDescAttr(td, i);
+
+			if (!att->attisdropped && strcmp(NameStr(att->attname), col->name) == 0)
+				attno = i;
+		}
+		if (attno < 0)
+		{
+			ReleaseTupleDesc(td);
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_COLUMN),
+					 errmsg("model \"%s\" needs feature column \"%s\", which the row does not have",
+							st->model->name, col->name)));
+		}
+		st->attno[c] = attno;
+		st->atttype[c] = getBaseType(TupleDescAttr(td, attno)->atttypid);
+		if (!ColumnTypeFits(col->kind, st->atttype[c]))
+		{
+			Oid			bad = st->atttype[c];
+
+			ReleaseTupleDesc(td);
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("feature column \"%s\" has type %s, but model \"%s\" was trained on a %s column",
+							col->name, format_type_be(bad), st->model->name,
+							col->kind == RF_NUMERIC ? "numeric" :
+							col->kind == RF_BOOLEAN ? "boolean" : "float4[]/float8[]")));
+		}
+	}
+	st->natts = td->natts;
+	st->values = MemoryContextAlloc(GetMemoryChunkContext(st), sizeof(Datum) * Max(td->natts, 1));
+	st->isnull = MemoryContextAlloc(GetMemoryChunkContext(st), sizeof(bool) * Max(td->natts, 1));
+	st->rowtype = typid;
+	st->rowtypmod = typmod;
+	ReleaseTupleDesc(td);
+}
+
+/* Reads a row's feature columns into st->raw (NaN: missing). */
+static void
+ReadRowFeatures(ScoreState *st, HeapTupleHeader row)
+{
+	RfEncoder  *enc = st->model->enc;
+	HeapTupleData tuple;
+	TupleDesc	td;
+
+	MapRowType(st, row);
+	tuple.t_len = HeapTupleHeaderGetDatumLength(row);
+	ItemPointerSetInvalid(&tuple.t_self);
+	tuple.t_tableOid = InvalidOid;
+	tuple.t_data = row;
+	td = lookup_rowtype_tupdesc(st->rowtype, st->rowtypmod);
+	heap_deform_tuple(&tuple, td, st->values, st->isnull);
+	ReleaseTupleDesc(td);
+
+	for (int c = 0; c < enc->ncols; c++)
+	{
+		RfEncColumn *col = &enc->cols[c];
+		double	   *out = st->raw + col->raw;
+		Datum		d = st->values[st->attno[c]];
+		Oid			typid = st->atttype[c];
+
+		if (st->isnull[st->attno[c]])
+		{
+			for (int k = 0; k < col->length; k++)
+				out[k] = get_float8_nan();
+			continue;
+		}
+		switch (col->kind)
+		{
+			case RF_NUMERIC:
+			case RF_BOOLEAN:
+				out[0] = ReframeDatumToDouble(d, typid);
+				if (!isfinite(out[0]))
+					ereport(ERROR,
+							(errcode(ERRCODE_DATA_EXCEPTION),
+							 errmsg("feature column \"%s\" is NaN or Infinity", col->name)));
+				break;
+			case RF_ARRAY:
+				{
+					ArrayType  *arr = DatumGetArrayTypeP(d);
+					int			n = ARR_NDIM(arr) == 0 ? 0 : ARR_DIMS(arr)[0];
+					bits8	   *nulls = ARR_NULLBITMAP(arr);
+					char	   *p = ARR_DATA_PTR(arr);
+
+					if (ARR_NDIM(arr) > 1 || n != col->length)
+						ereport(ERROR,
+								(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+								 errmsg("feature column \"%s\" of model \"%s\" must have %d elements, got %d",
+										col->name, st->model->name, col->length, n)));
+					for (int k = 0; k < n; k++)
+					{
+						if (nulls && !(nulls[k / 8] & (1 << (k % 8))))
+							out[k] = get_float8_nan();
+						else if (ARR_ELEMTYPE(arr) == FLOAT8OID)
+						{
+							out[k] = *(double *) p;
+							p += sizeof(double);
+						}
+						else
+						{
+							out[k] = *(float4 *) p;
+							p += sizeof(float4);
+						}
+						if (isinf(out[k]) || (isnan(out[k]) && !(nulls && !(nulls[k / 8] & (1 << (k % 8))))))
+							ereport(ERROR,
+									(errcode(ERRCODE_DATA_EXCEPTION),
+									 errmsg("feature column \"%s\" contains NaN or Infinity", col->name)));
+					}
+					break;
+				}
+			case RF_CATEGORY:
+				{
+					char	   *s;
+
+					if (typid == TEXTOID || typid == VARCHAROID || typid == BPCHAROID)
+						s = TextDatumGetCString(d);
+					else
+					{
+						Oid			outf;
+						bool		varlena;
+
+						getTypeOutputInfo(typid, &outf, &varlena);
+						s = OidOutputFunctionCall(outf, d);
+					}
+					if (typid == BPCHAROID)
+					{
+						int			len = strlen(s);
+
+						while (len > 0 && s[len - 1] == ' ')
+							s[--len] = '\0';
+					}
+					out[0] = EncoderCategory(col, s);
+					break;
+				}
+		}
+	}
+}
+
+/* Computes every head's outputs (after links) for the features argument. */
+static void
+ScoreFeatures(FunctionCallInfo fcinfo, ScoreState *st)
+{
+	RfModel    *m = st->model;
+	bool		missing = false;
+
+	if (PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("features for model \"%s\" must not be NULL", m->name)));
+	if (st->argtype == FLOAT8ARRAYOID || st->argtype == FLOAT4ARRAYOID)
+		ReadArrayFeatures(st, PG_GETARG_ARRAYTYPE_P(1));
+	else
+	{
+		ReadRowFeatures(st, PG_GETARG_HEAPTUPLEHEADER(1));
+		for (int r = 0; r < m->enc->nraw && !missing; r++)
+			missing = isnan(st->raw[r]);
+	}
+
+	if (m->linear && !missing)
+	{
+		int			n = m->enc->nraw;
+
+		for (int o = 0; o < m->net->nout; o++)
+		{
+			const double *w = m->lin_w + (int64) o * n;
+			double		s = 0;
+
+			for (int i = 0; i < n; i++)
+				s += w[i] * st->raw[i];
+			st->out[o] = s + m->lin_b[o];
+		}
+	}
+	else
+	{
+		EncoderEncodeRaw(m->enc, st->raw, st->enc);
+		NetForwardRow(m->net, st->enc, st->out, st->scratch);
+	}
+	for (int h = 0; h < m->net->nheads; h++)
+		HeadLink(&m->net->heads[h], st->out + m->net->heads[h].offset);
+}
+
+/* The head an output name refers to (NULL: the first head). */
+static RfHead *
+ScoreHead(FunctionCallInfo fcinfo, ScoreState *st, int argno)
+{
+	RfNet	   *net = st->model->net;
+	char	   *output;
+
+	if (PG_NARGS() <= argno || PG_ARGISNULL(argno))
+		return &net->heads[0];
+	output = text_to_cstring(PG_GETARG_TEXT_PP(argno));
+	for (int h = 0; h < net->nheads; h++)
+		if (strcmp(net->heads[h].name, output) == 0)
+			return &net->heads[h];
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("model \"%s\" has no output \"%s\"", st->model->name, output),
+			 errhint("Its output is \"%s\".", net->heads[0].name)));
+	return NULL;
+}
+
+/* reframe.score: a regression value or a probability. */
+PG_FUNCTION_INFO_V1(reframe_score);
+Datum
+reframe_score(PG_FUNCTION_ARGS)
+{
+	ScoreState *st = ScoreGetState(fcinfo);
+	RfHead	   *head = ScoreHead(fcinfo, st, 2);
+
+	ScoreFeatures(fcinfo, st);
+	PG_RETURN_FLOAT8(st->out[head->offset]);
+}
+
+/* reframe.predict: the predicted value as text. */
+PG_FUNCTION_INFO_V1(reframe_predict);
+Datum
+reframe_predict(PG_FUNCTION_ARGS)
+{
+	ScoreState *st = ScoreGetState(fcinfo);
+	RfHead	   *head = ScoreHead(fcinfo, st, 2);
+
+	ScoreFeatures(fcinfo, st);
+	PG_RETURN_TEXT_P(cstring_to_text(float8out_internal(st->out[head->offset])));
+}
+
+/* reframe.model_table: the table of a model, checked to be one. */
+PG_FUNCTION_INFO_V1(reframe_model_table);
+Datum
+reframe_model_table(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_OID(StoreModelRelid(PG_GETARG_TEXT_PP(0), AccessShareLock, false));
+}
+
+/* reframe.deploy: deploy a version, or the best validated one. */
+PG_FUNCTION_INFO_V1(reframe_deploy);
+Datum
+reframe_deploy(PG_FUNCTION_ARGS)
+{
+	text	   *name;
+	Oid			relid;
+	int32		version;
+	AclResult	acl;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("model name must not be NULL")));
+	name = PG_GETARG_TEXT_PP(0);
+	relid = StoreModelRelid(name, ShareRowExclusiveLock, false);
+	acl = pg_class_aclcheck(relid, GetUserId(), ACL_UPDATE);
+	if (acl != ACLCHECK_OK)
+		aclcheck_error(acl, OBJECT_TABLE, get_rel_name(relid));
+	if (!PG_ARGISNULL(1))
+		version = PG_GETARG_INT32(1);
+	else
+	{
+		bool		isnull;
+
+		SPI_connect();
+		if (SPI_execute(psprintf("SELECT version FROM %s WHERE block = ''"
+								 " ORDER BY (spec #>> '{selection,value}')::float8 ASC NULLS LAST, version DESC LIMIT 1",
+								 StoreQualifiedName(relid)), false, 1) != SPI_OK_SELECT)
+			elog(ERROR, "reframe: could not list versions");
+		if (SPI_processed == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("model \"%s\" has no versions", text_to_cstring(name))));
+		version = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		SPI_finish();
+	}
+	StoreDeploy(relid, version);
+	PG_RETURN_INT32(version);
+}

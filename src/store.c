@@ -1,0 +1,577 @@
+/*
+ * store.c
+ *		Model tables, versions and the per-backend model cache.
+ *
+ * Scoring looks a model up once per query: the backend keeps each model's
+ * deployed version in a hash keyed by the model table's OID.  Every write
+ * to a model table fires a statement trigger that sends a relcache
+ * invalidation for it; the callback only marks the cached model stale, and
+ * the next query reloads it.  Invalidations go out at commit, so no backend
+ * ever sees a half-written or rolled-back version.
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_type.h"
+#include "commands/trigger.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/hsearch.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/syscache.h"
+#include "utils/varlena.h"
+
+#include "reframe.h"
+#include "jsonutil.h"
+#include "store.h"
+
+/* Largest number of values stored in one row of a parameter block. */
+#define STORE_PART_VALUES (1 << 20)
+
+typedef struct ModelCacheEntry
+{
+	Oid			relid;			/* hash key */
+	RfModel    *model;
+} ModelCacheEntry;
+
+static HTAB *ModelCache = NULL;
+
+/* ---------- names ---------- */
+
+RangeVar *
+StoreNameToRangeVar(text *name)
+{
+	return makeRangeVarFromNameList(textToQualifiedNameList(name));
+}
+
+Oid
+StoreModelRowType(void)
+{
+	Oid			nsp = get_namespace_oid(REFRAME_SCHEMA, false);
+
+	return GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid,
+						   CStringGetDatum("model_row"), ObjectIdGetDatum(nsp));
+}
+
+static bool
+IsModelTable(Oid relid)
+{
+	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	bool		result;
+
+	if (!HeapTupleIsValid(tup))
+		return false;
+	result = ((Form_pg_class) GETSTRUCT(tup))->reloftype == StoreModelRowType();
+	ReleaseSysCache(tup);
+	return result;
+}
+
+Oid
+StoreModelRelid(text *name, LOCKMODE lockmode, bool missing_ok)
+{
+	RangeVar   *rv = StoreNameToRangeVar(name);
+	Oid			relid = RangeVarGetRelid(rv, lockmode, true);
+
+	if (!OidIsValid(relid))
+	{
+		if (missing_ok)
+			return InvalidOid;
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("model \"%s\" does not exist", text_to_cstring(name)),
+				 errhint("Train it with reframe.train('%s', source, target); reframe.models lists the models you can see.",
+						 text_to_cstring(name))));
+	}
+	if (!IsModelTable(relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("relation \"%s\" is not a reframe model", text_to_cstring(name)),
+				 errdetail("A model is a table of type reframe.model_row created by reframe.train().")));
+	return relid;
+}
+
+char *
+StoreQualifiedName(Oid relid)
+{
+	return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
+									  get_rel_name(relid));
+}
+
+/*
+ * Creates the table of a new model in the caller's transaction, with the
+ * trigger that tells every backend when the model changes.
+ */
+Oid
+StoreCreateModelTable(RangeVar *rv)
+{
+	Oid			nsp = RangeVarGetCreationNamespace(rv);
+	char	   *qname = quote_qualified_identifier(get_namespace_name(nsp), rv->relname);
+	StringInfoData sql;
+
+	initStringInfo(&sql);
+	appendStringInfo(&sql,
+					 "CREATE TABLE %s OF reframe.model_row (PRIMARY KEY (version, block, part));"
+					 "CREATE TRIGGER reframe_model_changed"
+					 " AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON %s"
+					 " FOR EACH STATEMENT EXECUTE FUNCTION reframe.model_changed();"
+					 "COMMENT ON TABLE %s IS 'reframe model: one header row per version (block '''') and its parameter blocks'",
+					 qname, qname, qname);
+	SPI_connect();
+	if (SPI_execute(sql.data, false, 0) < 0)
+		elog(ERROR, "reframe: could not create model table %s", qname);
+	SPI_finish();
+	CommandCounterIncrement();
+	return get_relname_relid(rv->relname, nsp);
+}
+
+/* ---------- versions ---------- */
+
+static int32
+QueryInt(const char *sql, int nargs, Oid *types, Datum *values, int32 dflt, bool read_only)
+{
+	int32		result = dflt;
+
+	SPI_connect();
+	if (SPI_execute_with_args(sql, nargs, types, values, NULL, read_only, 1) != SPI_OK_SELECT)
+		elog(ERROR, "reframe: query failed: %s", sql);
+	if (SPI_processed > 0)
+	{
+		bool		isnull;
+		Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+
+		if (!isnull)
+			result = DatumGetInt32(d);
+	}
+	SPI_finish();
+	return result;
+}
+
+int32
+StoreNextVersion(Oid relid)
+{
+	return QueryInt(psprintf("SELECT coalesce(max(version), 0) + 1 FROM %s",
+							 StoreQualifiedName(relid)), 0, NULL, NULL, 1, false);
+}
+
+int32
+StoreDeployedVersion(Oid relid, bool read_only)
+{
+	return QueryInt(psprintf("SELECT version FROM %s WHERE block = '' AND deployed"
+							 " ORDER BY version DESC LIMIT 1",
+							 StoreQualifiedName(relid)), 0, NULL, NULL, -1, read_only);
+}
+
+static ArrayType *
+Float8Array(const double *data, int n)
+{
+	Size		size = ARR_OVERHEAD_NONULLS(1) + sizeof(double) * n;
+	ArrayType  *arr = palloc0(size);
+
+	SET_VARSIZE(arr, size);
+	arr->ndim = 1;
+	arr->dataoffset = 0;
+	arr->elemtype = FLOAT8OID;
+	ARR_DIMS(arr)[0] = n;
+	ARR_LBOUND(arr)[0] = 1;
+	memcpy(ARR_DATA_PTR(arr), data, sizeof(double) * n);
+	return arr;
+}
+
+/* Writes a version: its header row, then every block in parts. */
+void
+StoreWriteVersion(Oid relid, int32 version, const char *spec, List *blocks, bool deployed)
+{
+	Oid			types[7] = {INT4OID, TEXTOID, INT4OID, INT4ARRAYOID, FLOAT8ARRAYOID, JSONBOID, BOOLOID};
+	Datum		values[7];
+	char		nulls[7];
+	char	   *sql = psprintf("INSERT INTO %s (version, block, part, shape, data, spec, created, deployed)"
+							   " VALUES ($1, $2, $3, $4, $5, $6, now(), $7)",
+							   StoreQualifiedName(relid));
+	SPIPlanPtr	plan;
+	ListCell   *lc;
+
+	SPI_connect();
+	plan = SPI_prepare(sql, 7, types);
+	if (plan == NULL)
+		elog(ERROR, "reframe: could not prepare %s", sql);
+
+	memset(nulls, ' ', sizeof(nulls));
+	values[0] = Int32GetDatum(version);
+	values[1] = CStringGetTextDatum("");
+	values[2] = Int32GetDatum(0);
+	nulls[3] = 'n';
+	nulls[4] = 'n';
+	values[5] = JsonbPGetDatum(JsonFromText(spec));
+	values[6] = BoolGetDatum(deployed);
+	if (SPI_execute_plan(plan, values, nulls, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "reframe: could not write the header of version %d", version);
+
+	nulls[5] = 'n';
+	nulls[6] = 'n';
+	foreach(lc, blocks)
+	{
+		RfBlock    *b = lfirst(lc);
+		int64		n = (int64) b->shape[0] * Max(b->shape[1], 1);
+		Datum		dims[2] = {Int32GetDatum(b->shape[0]), Int32GetDatum(b->shape[1])};
+		int			part = 0;
+
+		values[1] = CStringGetTextDatum(b->name);
+		values[3] = PointerGetDatum(construct_array(dims, b->ndim, INT4OID, 4, true, TYPALIGN_INT));
+		nulls[3] = ' ';
+		nulls[4] = ' ';
+		for (int64 start = 0; start < n || (n == 0 && part == 0); start += STORE_PART_VALUES)
+		{
+			int			len = (int) Min(n - start, STORE_PART_VALUES);
+
+			values[2] = Int32GetDatum(part++);
+			values[4] = PointerGetDatum(Float8Array(b->data + start, len));
+			if (SPI_execute_plan(plan, values, nulls, false, 0) != SPI_OK_INSERT)
+				elog(ERROR, "reframe: could not write block %s", b->name);
+			pfree(DatumGetPointer(values[4]));
+			if (n == 0)
+				break;
+		}
+		CHECK_FOR_INTERRUPTS();
+	}
+	SPI_finish();
+}
+
+/* Marks one version deployed (and every other one not). */
+void
+StoreDeploy(Oid relid, int32 version)
+{
+	char	   *rel = StoreQualifiedName(relid);
+	Oid			types[1] = {INT4OID};
+	Datum		values[1] = {Int32GetDatum(version)};
+
+	if (QueryInt(psprintf("SELECT version FROM %s WHERE block = '' AND version = $1", rel),
+				 1, types, values, -1, false) < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("model \"%s\" has no version %d", get_rel_name(relid), version)));
+	SPI_connect();
+	if (SPI_execute_with_args(psprintf("UPDATE %s SET deployed = (version = $1)"
+									   " WHERE block = '' AND deployed IS DISTINCT FROM (version = $1)", rel),
+							  1, types, values, NULL, false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "reframe: could not deploy version %d", version);
+	SPI_finish();
+}
+
+/*
+ * The validation loss a version was selected on (lower is better); *found
+ * is false when the version kept no validation data.
+ */
+double
+StoreVersionSelection(Oid relid, int32 version, bool *found)
+{
+	Oid			types[1] = {INT4OID};
+	Datum		values[1] = {Int32GetDatum(version)};
+	double		result = 0;
+
+	*found = false;
+	SPI_connect();
+	if (SPI_execute_with_args(psprintf("SELECT (spec #>> '{selection,value}')::float8 FROM %s"
+									   " WHERE block = '' AND version = $1",
+									   StoreQualifiedName(relid)),
+							  1, types, values, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "reframe: could not read version %d", version);
+	if (SPI_processed > 0)
+	{
+		bool		isnull;
+		Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+
+		if (!isnull)
+		{
+			*found = true;
+			result = DatumGetFloat8(d);
+		}
+	}
+	SPI_finish();
+	return result;
+}
+
+/* ---------- loading ---------- */
+
+typedef struct LoadedBlock
+{
+	char	   *name;
+	int64		n;
+	int64		cap;
+	double	   *data;
+} LoadedBlock;
+
+static LoadedBlock *
+FindBlock(List *blocks, const char *name)
+{
+	ListCell   *lc;
+
+	foreach(lc, blocks)
+		if (strcmp(((LoadedBlock *) lfirst(lc))->name, name) == 0)
+			return lfirst(lc);
+	return NULL;
+}
+
+/* Folds standardization into a linear output layer (see RfModel). */
+static void
+PrepareLinear(RfModel *m)
+{
+	RfEncoder  *enc = m->enc;
+	RfNet	   *net = m->net;
+	const double *W = net->params + net->w_off[0];
+	const double *b = net->params + net->b_off[0];
+
+	m->linear = net->nhidden == 0 && !enc->has_category;
+	if (!m->linear)
+		return;
+	m->lin_w = palloc(sizeof(double) * net->nout * Max(enc->nraw, 1));
+	m->lin_b = palloc(sizeof(double) * net->nout);
+	for (int o = 0; o < net->nout; o++)
+	{
+		double		bias = b[o];
+
+		for (int c = 0; c < enc->ncols; c++)
+		{
+			RfEncColumn *col = &enc->cols[c];
+
+			for (int k = 0; k < col->length; k++)
+			{
+				int			r = col->raw + k;
+				double		w = W[(int64) o * net->nin + col->slot + k] / enc->scale[r];
+
+				m->lin_w[(int64) o * enc->nraw + r] = w;
+				bias -= w * enc->shift[r];
+			}
+		}
+		m->lin_b[o] = bias;
+	}
+}
+
+/* Reads one version of a model into the current memory context. */
+static RfModel *
+StoreLoadVersion(Oid relid, int32 version, const char *name)
+{
+	RfModel    *m = palloc0(sizeof(RfModel));
+	MemoryContext mcxt = CurrentMemoryContext;
+	Oid			types[1] = {INT4OID};
+	Datum		values[1] = {Int32GetDatum(version)};
+	List	   *blocks = NIL;
+	LoadedBlock *shift;
+	LoadedBlock *scale;
+	JsonbContainer *spec;
+	ListCell   *lc;
+
+	m->relid = relid;
+	m->version = version;
+	m->name = pstrdup(name);
+
+	SPI_connect();
+	if (SPI_execute_with_args(psprintf("SELECT block, data, spec FROM %s WHERE version = $1"
+									   " ORDER BY block, part", StoreQualifiedName(relid)),
+							  1, types, values, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "reframe: could not read model \"%s\"", name);
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	td = SPI_tuptable->tupdesc;
+		bool		isnull;
+		char	   *block = TextDatumGetCString(SPI_getbinval(tup, td, 1, &isnull));
+		Datum		data = SPI_getbinval(tup, td, 2, &isnull);
+		MemoryContext old = MemoryContextSwitchTo(mcxt);
+
+		if (block[0] == '\0')
+		{
+			Datum		s = SPI_getbinval(tup, td, 3, &isnull);
+
+			if (!isnull)
+				m->spec = DatumGetJsonbPCopy(s);
+		}
+		else if (!isnull)
+		{
+			ArrayType  *arr = DatumGetArrayTypeP(data);
+			int			n = ArrayGetNItems(ARR_NDIM(arr), ARR_DIMS(arr));
+			LoadedBlock *lb = FindBlock(blocks, block);
+
+			if (ARR_NDIM(arr) > 1 || ARR_HASNULL(arr) || ARR_ELEMTYPE(arr) != FLOAT8OID)
+				ereport(ERROR,
+						(errcode(ERRCODE_DATA_CORRUPTED),
+						 errmsg("block \"%s\" of model \"%s\" version %d is not a float8 vector without NULLs",
+								block, name, version)));
+			if (lb == NULL)
+			{
+				lb = palloc0(sizeof(LoadedBlock));
+				lb->name = pstrdup(block);
+				lb->cap = Max(n, 16);
+				lb->data = MemoryContextAllocHuge(mcxt, sizeof(double) * lb->cap);
+				blocks = lappend(blocks, lb);
+			}
+			if (lb->n + n > lb->cap)
+			{
+				lb->cap = Max(lb->cap * 2, lb->n + n);
+				lb->data = repalloc_huge(lb->data, sizeof(double) * lb->cap);
+			}
+			memcpy(lb->data + lb->n, ARR_DATA_PTR(arr), sizeof(double) * n);
+			lb->n += n;
+		}
+		MemoryContextSwitchTo(old);
+	}
+	SPI_finish();
+
+	if (m->spec == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("model \"%s\" version %d has no header row", name, version)));
+	spec = &m->spec->root;
+	m->task = JsonFieldText(spec, "task", "regression");
+	shift = FindBlock(blocks, "encoder.shift");
+	scale = FindBlock(blocks, "encoder.scale");
+	if (shift == NULL || scale == NULL || shift->n != scale->n)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("model \"%s\" version %d lacks its encoder blocks", name, version)));
+	m->enc = EncoderFromJson(JsonFieldContainer(spec, "encoder"), shift->data, scale->data,
+							 (int) shift->n);
+	m->net = NetFromJson(JsonFieldContainer(spec, "network"), m->enc->width);
+	foreach(lc, blocks)
+	{
+		LoadedBlock *lb = lfirst(lc);
+
+		NetSetBlock(m->net, lb->name, lb->data, lb->n);
+	}
+	PrepareLinear(m);
+	return m;
+}
+
+/* ---------- cache ---------- */
+
+static void
+StoreRelcacheCallback(Datum arg, Oid relid)
+{
+	HASH_SEQ_STATUS status;
+	ModelCacheEntry *e;
+
+	if (ModelCache == NULL)
+		return;
+	if (OidIsValid(relid))
+	{
+		e = hash_search(ModelCache, &relid, HASH_FIND, NULL);
+		if (e && e->model)
+			e->model->stale = true;
+		return;
+	}
+	hash_seq_init(&status, ModelCache);
+	while ((e = hash_seq_search(&status)) != NULL)
+		if (e->model)
+			e->model->stale = true;
+}
+
+void
+ReframeStoreInit(void)
+{
+	CacheRegisterRelcacheCallback(StoreRelcacheCallback, (Datum) 0);
+}
+
+static void
+ReleaseModel(RfModel *m)
+{
+	m->orphan = true;
+	if (m->refcount == 0)
+		MemoryContextDelete(m->mcxt);
+}
+
+static void
+UnpinModel(void *arg)
+{
+	RfModel    *m = arg;
+
+	if (--m->refcount == 0 && m->orphan)
+		MemoryContextDelete(m->mcxt);
+}
+
+/*
+ * The deployed version of a model, loaded at most once per backend and
+ * deployment.  It stays pinned, and so valid, until pin_mcxt goes away.
+ */
+RfModel *
+StoreGetModel(Oid relid, const char *name, MemoryContext pin_mcxt)
+{
+	ModelCacheEntry *e;
+	bool		found;
+	RfModel    *m;
+	MemoryContextCallback *cb;
+
+	if (ModelCache == NULL)
+	{
+		HASHCTL		ctl;
+
+		ctl.keysize = sizeof(Oid);
+		ctl.entrysize = sizeof(ModelCacheEntry);
+		ModelCache = hash_create("reframe models", 16, &ctl, HASH_ELEM | HASH_BLOBS);
+	}
+	e = hash_search(ModelCache, &relid, HASH_ENTER, &found);
+	if (!found)
+		e->model = NULL;
+	if (e->model && e->model->stale)
+	{
+		ReleaseModel(e->model);
+		e->model = NULL;
+	}
+	if (e->model == NULL)
+	{
+		int32		version = StoreDeployedVersion(relid, true);
+		MemoryContext mcxt;
+		MemoryContext old;
+
+		if (version < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("model \"%s\" has no deployed version", name),
+					 errhint("Deploy one with reframe.deploy('%s', version).", name)));
+		mcxt = AllocSetContextCreate(CacheMemoryContext, "reframe model", ALLOCSET_DEFAULT_SIZES);
+		old = MemoryContextSwitchTo(mcxt);
+		PG_TRY();
+		{
+			m = StoreLoadVersion(relid, version, name);
+		}
+		PG_CATCH();
+		{
+			MemoryContextSwitchTo(old);
+			MemoryContextDelete(mcxt);
+			PG_RE_THROW();
+		}
+		PG_END_TRY();
+		MemoryContextSwitchTo(old);
+		m->mcxt = mcxt;
+		MemoryContextSetIdentifier(mcxt, m->name);
+		e = hash_search(ModelCache, &relid, HASH_ENTER, &found);
+		e->model = m;
+	}
+	m = e->model;
+	m->refcount++;
+	cb = MemoryContextAlloc(pin_mcxt, sizeof(MemoryContextCallback));
+	cb->func = UnpinModel;
+	cb->arg = m;
+	MemoryContextRegisterResetCallback(pin_mcxt, cb);
+	return m;
+}
+
+/* Statement trigger on every model table: tell all backends it changed. */
+PG_FUNCTION_INFO_V1(reframe_model_changed);
+Datum
+reframe_model_changed(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("reframe.model_changed() must be called as a trigger")));
+	CacheInvalidateRelcacheByRelid(RelationGetRelid(trigdata->tg_relation));
+	return PointerGetDatum(NULL);
+}

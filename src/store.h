@@ -1,0 +1,60 @@
+/*
+ * store.h
+ *		Model tables, versions and the per-backend model cache.
+ *
+ * Every model is an ordinary table of type reframe.model_row, named by the
+ * model.  A version is a header row (block '', with its spec and deployed
+ * flag) plus one row per part of each parameter block.
+ */
+#ifndef REFRAME_STORE_H
+#define REFRAME_STORE_H
+
+#include "nodes/primnodes.h"
+#include "storage/lockdefs.h"
+#include "utils/jsonb.h"
+
+#include "encoder.h"
+#include "network.h"
+
+typedef struct RfModel
+{
+	Oid			relid;
+	int32		version;
+	char	   *name;			/* as the user wrote it */
+	char	   *task;
+	Jsonb	   *spec;
+	RfEncoder  *enc;
+	RfNet	   *net;
+
+	/*
+	 * Linear models over numeric inputs fold the encoder into the output
+	 * layer: out = lin_w * raw + lin_b (nout x nraw), one pass per row.
+	 */
+	bool		linear;
+	double	   *lin_w;
+	double	   *lin_b;
+
+	MemoryContext mcxt;
+	int			refcount;
+	bool		stale;			/* a newer deployment may exist */
+	bool		orphan;			/* no longer in the cache; free at last unpin */
+} RfModel;
+
+/* Finds the model table for a name, or raises 42704 / 42809. */
+extern Oid	StoreModelRelid(text *name, LOCKMODE lockmode, bool missing_ok);
+extern Oid	StoreModelRowType(void);
+extern RangeVar *StoreNameToRangeVar(text *name);
+extern Oid	StoreCreateModelTable(RangeVar *rv);
+extern char *StoreQualifiedName(Oid relid);
+
+extern int32 StoreNextVersion(Oid relid);
+extern void StoreWriteVersion(Oid relid, int32 version, const char *spec,
+							  List *blocks, bool deployed);
+extern int32 StoreDeployedVersion(Oid relid, bool read_only);
+extern void StoreDeploy(Oid relid, int32 version);
+extern double StoreVersionSelection(Oid relid, int32 version, bool *found);
+
+/* The deployed version, cached per backend and pinned until mcxt is reset. */
+extern RfModel *StoreGetModel(Oid relid, const char *name, MemoryContext pin_mcxt);
+
+#endif
