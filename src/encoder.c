@@ -101,6 +101,24 @@ RfDictString(const RfDict *d, int code)
 	return d->strings[code];
 }
 
+/*
+ * A fast content hash of n doubles, for the validation split: the split
+ * must depend on the row's values, not on the order rows arrive in.
+ */
+uint64
+ReframeHashDoubles(const double *x, int n, uint64 h)
+{
+	for (int i = 0; i < n; i++)
+	{
+		uint64		w;
+
+		memcpy(&w, &x[i], sizeof(w));
+		h = (h ^ w) * UINT64CONST(0x9E3779B97F4A7C15);
+		h ^= h >> 29;
+	}
+	return h;
+}
+
 /* ---------- types ---------- */
 
 bool
@@ -375,6 +393,7 @@ EncoderReadRow(RfEncoder *enc, Datum *values, bool *isnull, double *raw, uint64 
 					bits8	   *nulls = ARR_NULLBITMAP(arr);
 					bool		f8 = ARR_ELEMTYPE(arr) == FLOAT8OID;
 					char	   *p = ARR_DATA_PTR(arr);
+					double		check = 0;
 
 					if (n != col->length)
 						ereport(ERROR,
@@ -382,26 +401,38 @@ EncoderReadRow(RfEncoder *enc, Datum *values, bool *isnull, double *raw, uint64 
 								 errmsg("array feature column \"%s\" has %d elements in one row and %d in another",
 										col->name, col->length, n),
 								 errhint("Every row must have the same array length.")));
-					for (int k = 0; k < n; k++)
+					if (nulls == NULL && f8)
 					{
-						if (nulls && !(nulls[k / 8] & (1 << (k % 8))))
-						{
-							out[k] = get_float8_nan();
-							continue;
-						}
-						if (f8)
-						{
-							out[k] = *(double *) p;
-							p += sizeof(double);
-						}
-						else
-						{
-							out[k] = *(float4 *) p;
-							p += sizeof(float4);
-						}
-						if (!isfinite(out[k]))
-							NonFinite(col->name);
+						/* the common case: copy, then one vectorisable check */
+						memcpy(out, p, sizeof(double) * n);
+						for (int k = 0; k < n; k++)
+							check += out[k] * 0.0;
 					}
+					else
+					{
+						for (int k = 0; k < n; k++)
+						{
+							if (nulls && !(nulls[k / 8] & (1 << (k % 8))))
+							{
+								out[k] = get_float8_nan();
+								continue;
+							}
+							if (f8)
+							{
+								out[k] = *(double *) p;
+								p += sizeof(double);
+							}
+							else
+							{
+								out[k] = *(float4 *) p;
+								p += sizeof(float4);
+							}
+							check += out[k] * 0.0;
+						}
+					}
+					/* x * 0 is NaN exactly when x is NaN or infinite */
+					if (isnan(check))
+						NonFinite(col->name);
 					if ((Pointer) arr != DatumGetPointer(d))
 						pfree(arr);
 					break;
@@ -436,8 +467,103 @@ EncoderReadRow(RfEncoder *enc, Datum *values, bool *isnull, double *raw, uint64 
 					continue;
 				}
 		}
-		*hash = hash_combine64(*hash, hash_bytes_extended((unsigned char *) out,
-														  sizeof(double) * col->length, 0));
+		*hash = ReframeHashDoubles(out, col->length, *hash);
+	}
+}
+
+static void
+StatsAlloc(RfEncoder *enc)
+{
+	int			R = enc->nraw;
+	MemoryContext old = MemoryContextSwitchTo(GetMemoryChunkContext(enc));
+
+	enc->origin = palloc(sizeof(double) * R);
+	for (int r = 0; r < R; r++)
+		enc->origin[r] = get_float8_nan();
+	for (int set = 0; set < 2; set++)
+	{
+		enc->n[set] = palloc0(sizeof(double) * R);
+		enc->sum[set] = palloc0(sizeof(double) * R);
+		enc->sumsq[set] = palloc0(sizeof(double) * R);
+		enc->missing[set] = palloc0(sizeof(bool) * R);
+	}
+	MemoryContextSwitchTo(old);
+}
+
+/*
+ * Statistics of raw inputs [from, to): branch-free so that the compiler
+ * vectorises it.  A missing value (NaN) adds nothing and sets its flag.
+ */
+static void
+AccumulateRange(RfEncoder *enc, const double *raw, int set, int from, int to)
+{
+	double	   *restrict n = enc->n[set];
+	double	   *restrict sum = enc->sum[set];
+	double	   *restrict sumsq = enc->sumsq[set];
+	bool	   *restrict missing = enc->missing[set];
+	const double *restrict origin = enc->origin;
+	const double *restrict x = raw;
+
+	for (int r = from; r < to; r++)
+	{
+		/* the first value seen becomes the origin of the shifted sums */
+		if (unlikely(isnan(origin[r])) && !isnan(x[r]))
+			enc->origin[r] = x[r];
+	}
+	for (int r = from; r < to; r++)
+	{
+		double		v = x[r];
+		bool		ok = v == v;
+		double		d = ok ? v - origin[r] : 0.0;
+
+		n[r] += ok ? 1.0 : 0.0;
+		sum[r] += d;
+		sumsq[r] += d * d;
+		missing[r] |= !ok;
+	}
+}
+
+/*
+ * Adds a raw row to the statistics of its split set.  Means and variances
+ * come from sums shifted by the first value seen, which keeps the update
+ * free of divisions and the result accurate for data far from zero.
+ */
+void
+EncoderAccumulate(RfEncoder *enc, const double *raw, int set)
+{
+	if (enc->origin == NULL)
+		StatsAlloc(enc);
+	for (int c = 0; c < enc->ncols; c++)
+	{
+		RfEncColumn *col = &enc->cols[c];
+
+		if (col->kind == RF_CATEGORY)
+		{
+			double		v = raw[col->raw];
+
+			if (isnan(v))
+				continue;
+			if ((int) v >= col->ncounts)
+			{
+				int			grow = Max(64, col->ncounts * 2);
+
+				while (grow <= (int) v)
+					grow *= 2;
+				for (int s2 = 0; s2 < 2; s2++)
+				{
+					double	   *bigger = MemoryContextAllocZero(GetMemoryChunkContext(enc),
+																sizeof(double) * grow);
+
+					if (col->counts[s2])
+						memcpy(bigger, col->counts[s2], sizeof(double) * col->ncounts);
+					col->counts[s2] = bigger;
+				}
+				col->ncounts = grow;
+			}
+			col->counts[set][(int) v] += 1;
+			continue;
+		}
+		AccumulateRange(enc, raw, set, col->raw, col->raw + col->length);
 	}
 }
 
@@ -501,57 +627,19 @@ EncoderLayout(RfEncoder *enc, const bool *has_missing)
 }
 
 /*
- * Learns standardization, vocabularies and missing indicators from the raw
- * training rows.
+ * Learns standardization, vocabularies and missing indicators from the
+ * statistics accumulated while reading: the training set's, plus the
+ * validation set's when with_validation (no rows held out after all).
  */
 void
-EncoderFit(RfEncoder *enc, RfMatrix *raw, int max_categories)
+EncoderFit(RfEncoder *enc, bool with_validation, int max_categories)
 {
 	int			R = enc->nraw;
-	double	   *n = palloc0(sizeof(double) * R);
-	double	   *mean = palloc0(sizeof(double) * R);
-	double	   *m2 = palloc0(sizeof(double) * R);
-	bool	   *has_missing = palloc0(sizeof(bool) * R);
-	double	  **counts = palloc0(sizeof(double *) * enc->ncols);
+	int			sets = with_validation ? 2 : 1;
+	bool	   *has_missing = palloc0(sizeof(bool) * Max(R, 1));
 
-	for (int c = 0; c < enc->ncols; c++)
-		if (enc->cols[c].kind == RF_CATEGORY)
-			counts[c] = palloc0(sizeof(double) * Max(RfDictSize(enc->cols[c].dict), 1));
-
-	for (int64 i = 0; i < raw->nrows; i++)
-	{
-		double	   *row = RfMatrixRow(raw, i);
-
-		for (int c = 0; c < enc->ncols; c++)
-		{
-			RfEncColumn *col = &enc->cols[c];
-
-			if (col->kind == RF_CATEGORY)
-			{
-				if (!isnan(row[col->raw]))
-					counts[c][(int) row[col->raw]] += 1;
-				continue;
-			}
-			for (int k = col->raw; k < col->raw + col->length; k++)
-			{
-				double		v = row[k];
-				double		delta;
-
-				if (isnan(v))
-				{
-					has_missing[k] = true;
-					continue;
-				}
-				n[k] += 1;
-				delta = v - mean[k];
-				mean[k] += delta / n[k];
-				m2[k] += delta * (v - mean[k]);
-			}
-		}
-		if ((i & 0xffff) == 0)
-			CHECK_FOR_INTERRUPTS();
-	}
-
+	if (enc->origin == NULL)
+		StatsAlloc(enc);
 	enc->shift = palloc0(sizeof(double) * R);
 	enc->scale = palloc(sizeof(double) * R);
 	enc->missing_slot = palloc(sizeof(int) * R);
@@ -559,17 +647,32 @@ EncoderFit(RfEncoder *enc, RfMatrix *raw, int max_categories)
 	{
 		RfEncColumn *col = &enc->cols[c];
 
-		for (int k = col->raw; k < col->raw + col->length; k++)
+		for (int r = col->raw; r < col->raw + col->length; r++)
 		{
-			double		sd = n[k] > 0 ? sqrt(m2[k] / n[k]) : 0;
+			double		n = 0;
+			double		s1 = 0;
+			double		s2 = 0;
+			double		mean;
+			double		var;
+			double		sd;
 
-			enc->shift[k] = 0;
-			enc->scale[k] = 1;
+			for (int set = 0; set < sets; set++)
+			{
+				n += enc->n[set][r];
+				s1 += enc->sum[set][r];
+				s2 += enc->sumsq[set][r];
+				has_missing[r] |= enc->missing[set][r];
+			}
+			mean = n > 0 ? enc->origin[r] + s1 / n : 0;
+			var = n > 0 ? Max(s2 / n - (s1 / n) * (s1 / n), 0) : 0;
+			sd = sqrt(var);
+			enc->shift[r] = 0;
+			enc->scale[r] = 1;
 			if (col->kind == RF_NUMERIC || col->kind == RF_ARRAY)
 			{
-				enc->shift[k] = mean[k];
+				enc->shift[r] = mean;
 				/* a constant column carries no signal: leave it centred at 0 */
-				enc->scale[k] = sd > 1e-12 * Max(fabs(mean[k]), 1.0) ? sd : 1.0;
+				enc->scale[r] = sd > 1e-12 * Max(fabs(mean), 1.0) ? sd : 1.0;
 			}
 		}
 		if (col->kind == RF_CATEGORY)
@@ -581,7 +684,10 @@ EncoderFit(RfEncoder *enc, RfMatrix *raw, int max_categories)
 			for (int code = 0; code < ncodes; code++)
 			{
 				vc[code].code = code;
-				vc[code].count = counts[c][code];
+				vc[code].count = 0;
+				for (int set = 0; set < sets; set++)
+					if (code < col->ncounts)
+						vc[code].count += col->counts[set][code];
 				vc[code].str = RfDictString(col->dict, code);
 			}
 			qsort(vc, ncodes, sizeof(VocabCount), VocabCountCmp);
@@ -660,16 +766,23 @@ EncoderApply(RfEncoder *enc, RfMatrix *raw)
 
 	if (!enc->has_category && enc->width == enc->nraw)
 	{
+		double	   *restrict inv = palloc(sizeof(double) * raw->ncols);
+		const double *restrict shift = enc->shift;
+		int			ncols = raw->ncols;
+
+		for (int k = 0; k < ncols; k++)
+			inv[k] = 1.0 / enc->scale[k];
 		for (int c = 0; c < raw->nchunks; c++)
 		{
-			double	   *p = raw->chunks[c];
+			double	   *restrict p = raw->chunks[c];
 			int			rows = RfChunkRows(raw, c);
 
-			for (int i = 0; i < rows; i++, p += raw->ncols)
-				for (int k = 0; k < raw->ncols; k++)
-					p[k] = (p[k] - enc->shift[k]) / enc->scale[k];
+			for (int i = 0; i < rows; i++, p += ncols)
+				for (int k = 0; k < ncols; k++)
+					p[k] = (p[k] - shift[k]) * inv[k];
 			CHECK_FOR_INTERRUPTS();
 		}
+		pfree(inv);
 		return raw;
 	}
 

@@ -52,6 +52,8 @@ typedef struct RfEncColumn
 	Oid			typid;
 	RfDict	   *dict;			/* value -> training code */
 	int		   *remap;			/* training code -> vocab position or -1 */
+	double	   *counts[2];		/* per training code, per split set */
+	int			ncounts;		/* codes the counts have room for */
 } RfEncColumn;
 
 typedef struct RfEncoder
@@ -64,6 +66,17 @@ typedef struct RfEncoder
 	double	   *scale;			/* per raw input */
 	int		   *missing_slot;	/* per raw input; -1: no indicator */
 	bool		has_category;
+
+	/*
+	 * Training only: per raw input and per split set (0 training, 1
+	 * validation), the count of non-missing values and their sums, shifted
+	 * by the first value seen (the "shifted data" variance algorithm).
+	 */
+	double	   *origin;
+	double	   *n[2];
+	double	   *sum[2];
+	double	   *sumsq[2];
+	bool	   *missing[2];
 } RfEncoder;
 
 /* Training */
@@ -72,7 +85,9 @@ extern RfEncoder *EncoderPlan(TupleDesc tupdesc, const bool *is_target,
 extern bool EncoderLengthsKnown(RfEncoder *enc, Datum *values, bool *isnull);
 extern void EncoderReadRow(RfEncoder *enc, Datum *values, bool *isnull,
 						   double *raw, uint64 *hash);
-extern void EncoderFit(RfEncoder *enc, RfMatrix *raw, int max_categories);
+extern void EncoderAccumulate(RfEncoder *enc, const double *raw, int set);
+extern void EncoderFit(RfEncoder *enc, bool with_validation, int max_categories);
+extern uint64 ReframeHashDoubles(const double *x, int n, uint64 h);
 extern RfMatrix *EncoderApply(RfEncoder *enc, RfMatrix *raw);
 
 /* Storage */

@@ -28,6 +28,7 @@
 
 #include "reframe.h"
 #include "jsonutil.h"
+#include "gram.h"
 #include "ridge.h"
 #include "store.h"
 #include "train.h"
@@ -170,7 +171,12 @@ TrainStartup(DestReceiver *self, int operation, TupleDesc typeinfo)
 	(void) IsIntegerType;
 
 	ts->enc = EncoderPlan(typeinfo, is_target, ts->opts->features, ts->opts->exclude);
-	ts->Y = RfMatrixCreate(ts->ntargets + 1, &ts->budget);
+	ts->streaming = strcmp(ts->task, "regression") == 0;
+	for (int c = 0; c < ts->enc->ncols; c++)
+		if (ts->enc->cols[c].kind == RF_CATEGORY)
+			ts->streaming = false;
+	ts->Y = RfMatrixCreate(ts->ntargets, &ts->budget);
+	ts->Yv = RfMatrixCreate(ts->ntargets, &ts->budget);
 	MemoryContextSwitchTo(old);
 }
 
@@ -181,13 +187,19 @@ HashToUnit(uint64 h)
 	return (double) (h >> 11) * (1.0 / 9007199254740992.0);
 }
 
-/* Encodes one source row into the raw and target matrices. */
+/*
+ * Encodes one source row into the training or the validation matrices,
+ * chosen by a seeded hash of the row's content, and adds it to the
+ * encoder's statistics.
+ */
 static void
 TrainAddRow(RfTrainState *ts, Datum *values, bool *isnull)
 {
-	uint64		hash = hash_bytes_uint32_extended((uint32) ts->opts->seed, (uint64) ts->opts->seed);
-	double	   *raw = RfMatrixAppendRow(ts->raw);
-	double	   *y = RfMatrixAppendRow(ts->Y);
+	uint64		hash = (uint64) ts->opts->seed * UINT64CONST(0x9E3779B97F4A7C15) + 1;
+	double	   *raw = ts->streaming ? ts->rowbuf : RfMatrixAppendRow(ts->raw);
+	double		ybuf[1];
+	double	   *y = ts->streaming ? ybuf : RfMatrixAppendRow(ts->Y);
+	int			set = 0;
 
 	EncoderReadRow(ts->enc, values, isnull, raw, &hash);
 	for (int t = 0; t < ts->ntargets; t++)
@@ -200,9 +212,31 @@ TrainAddRow(RfTrainState *ts, Datum *values, bool *isnull)
 					 errmsg("target column \"%s\" contains NaN or Infinity", ts->target_names[t]),
 					 errhint("Filter such rows out in the source.")));
 		y[t] = v;
-		hash = hash_combine64(hash, hash_bytes_extended((unsigned char *) &v, sizeof(double), 0));
 	}
-	y[ts->ntargets] = HashToUnit(hash_bytes_uint32_extended((uint32) hash, hash >> 32));
+	hash = ReframeHashDoubles(y, ts->ntargets, hash);
+	if (HashToUnit(hash_bytes_uint32_extended((uint32) hash, hash >> 32)) < ts->holdout)
+		set = 1;
+	ts->nrows[set]++;
+	EncoderAccumulate(ts->enc, raw, set);
+
+	if (ts->streaming)
+	{
+		/* the first row fixes the origin the moments are shifted by */
+		if (ts->nrows[0] + ts->nrows[1] == 1)
+		{
+			for (int r = 0; r < ts->enc->nraw; r++)
+				ts->origin[r] = isnan(raw[r]) ? 0.0 : raw[r];
+			ts->yorigin = y[0];
+		}
+		GramAdd(ts->gram[set], raw, y[0]);
+	}
+	else if (set == 1)
+	{
+		memcpy(RfMatrixAppendRow(ts->rawv), raw, sizeof(double) * ts->raw->ncols);
+		memcpy(RfMatrixAppendRow(ts->Yv), y, sizeof(double) * ts->Y->ncols);
+		RfMatrixDropLastRow(ts->raw);
+		RfMatrixDropLastRow(ts->Y);
+	}
 }
 
 static void
@@ -241,15 +275,26 @@ TrainReceive(TupleTableSlot *slot, DestReceiver *self)
 		ts->pending = lappend(ts->pending, ExecCopySlotMinimalTuple(slot));
 		goto done;
 	}
-	if (ts->raw == NULL)
+	if (!ts->ready)
 	{
+		int			R = ts->enc->nraw;
+
 		MemoryContextSwitchTo(ts->mcxt);
-		ts->raw = RfMatrixCreate(ts->enc->nraw, &ts->budget);
+		ts->raw = RfMatrixCreate(R, &ts->budget);
+		ts->rawv = RfMatrixCreate(R, &ts->budget);
+		if (ts->streaming)
+		{
+			ts->rowbuf = palloc(sizeof(double) * R);
+			ts->origin = palloc0(sizeof(double) * R);
+			ts->gram[0] = GramCreate(R, ts->origin, &ts->yorigin);
+			ts->gram[1] = GramCreate(R, ts->origin, &ts->yorigin);
+		}
+		ts->ready = true;
 		MemoryContextSwitchTo(ts->rowcxt);
 		TrainFlushPending(ts);
 	}
 	TrainAddRow(ts, slot->tts_values, slot->tts_isnull);
-	if ((ts->raw->nrows & 0x3fff) == 0)
+	if (((ts->nrows[0] + ts->nrows[1]) & 0x3fff) == 0)
 		CHECK_FOR_INTERRUPTS();
 done:
 	MemoryContextSwitchTo(old);
@@ -291,7 +336,7 @@ TrainReadSource(RfTrainState *ts)
 				 errdetail("The source was: %s", ts->source_sql)));
 	SPI_finish();
 
-	if (ts->raw == NULL && ts->pending != NIL)
+	if (!ts->ready && ts->pending != NIL)
 	{
 		for (int c = 0; c < ts->enc->ncols; c++)
 			if (ts->enc->cols[c].kind == RF_ARRAY && ts->enc->cols[c].length < 0)
@@ -299,7 +344,7 @@ TrainReadSource(RfTrainState *ts)
 						(errcode(ERRCODE_DATA_EXCEPTION),
 						 errmsg("array feature column \"%s\" is NULL in every row", ts->enc->cols[c].name)));
 	}
-	if (ts->raw == NULL || ts->raw->nrows == 0)
+	if (!ts->ready || ts->nrows[0] + ts->nrows[1] == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
 				 errmsg("no training rows for model \"%s\"", ts->model_name),
@@ -311,41 +356,25 @@ TrainReadSource(RfTrainState *ts)
 				(errmsg("skipped %lld source rows with a NULL target", (long long) ts->skipped)));
 }
 
-/*
- * Moves the rows whose split draw falls below the validation fraction into
- * their own matrices, compacting the training rows in place.
- */
+/* Moves the validation rows back into the training set. */
 static void
-TrainSplit(RfTrainState *ts, double fraction, RfMatrix **rawv, RfMatrix **Yv)
+TrainMergeValidation(RfTrainState *ts)
 {
-	RfMatrix   *raw = ts->raw;
-	RfMatrix   *Y = ts->Y;
-	int64		kept = 0;
-	int			ucol = ts->ntargets;
-
-	*rawv = RfMatrixCreate(raw->ncols, &ts->budget);
-	*Yv = RfMatrixCreate(Y->ncols, &ts->budget);
-	if (fraction <= 0)
-		return;
-	for (int64 i = 0; i < raw->nrows; i++)
+	ts->nrows[0] += ts->nrows[1];
+	ts->nrows[1] = 0;
+	if (ts->streaming)
 	{
-		double	   *y = RfMatrixRow(Y, i);
-
-		if (y[ucol] < fraction)
-		{
-			memcpy(RfMatrixAppendRow(*rawv), RfMatrixRow(raw, i), sizeof(double) * raw->ncols);
-			memcpy(RfMatrixAppendRow(*Yv), y, sizeof(double) * Y->ncols);
-			continue;
-		}
-		if (kept != i)
-		{
-			memcpy(RfMatrixRow(raw, kept), RfMatrixRow(raw, i), sizeof(double) * raw->ncols);
-			memcpy(RfMatrixRow(Y, kept), y, sizeof(double) * Y->ncols);
-		}
-		kept++;
+		GramMerge(ts->gram[0], ts->gram[1]);
+		ts->gram[1] = GramCreate(ts->enc->nraw, ts->origin, &ts->yorigin);
+		return;
 	}
-	RfMatrixTruncate(raw, kept);
-	RfMatrixTruncate(Y, kept);
+	for (int64 i = 0; i < ts->rawv->nrows; i++)
+	{
+		memcpy(RfMatrixAppendRow(ts->raw), RfMatrixRow(ts->rawv, i), sizeof(double) * ts->raw->ncols);
+		memcpy(RfMatrixAppendRow(ts->Y), RfMatrixRow(ts->Yv, i), sizeof(double) * ts->Y->ncols);
+	}
+	RfMatrixTruncate(ts->rawv, 0);
+	RfMatrixTruncate(ts->Yv, 0);
 }
 
 /* ---------- evaluation ---------- */
@@ -389,19 +418,49 @@ EvaluateRegression(const RfNet *net, const RfMatrix *X, const RfMatrix *Y, int y
 	pfree(out);
 }
 
+/* The same metrics from a set's second moments: no MAE without the rows. */
+static void
+EvaluateRegressionGram(RfGram *g, const RfEncoder *enc, const RfNet *net, RegressionMetrics *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->n = GramRows(g);
+	m->sae = get_float8_nan();
+	GramErrors(g, enc, net->params + net->w_off[0], net->params[net->b_off[0]], &m->sse, &m->ym2);
+}
+
 static void
 RegressionMetricsJson(StringInfo buf, const RegressionMetrics *m)
 {
 	appendStringInfo(buf, "{\"rows\": %.0f, \"rmse\": ", m->n);
 	JsonAppendNumber(buf, sqrt(m->sse / m->n));
-	appendStringInfoString(buf, ", \"mae\": ");
-	JsonAppendNumber(buf, m->sae / m->n);
+	if (!isnan(m->sae))
+	{
+		appendStringInfoString(buf, ", \"mae\": ");
+		JsonAppendNumber(buf, m->sae / m->n);
+	}
 	appendStringInfoString(buf, ", \"r2\": ");
 	JsonAppendNumber(buf, m->ym2 > 0 ? 1.0 - m->sse / m->ym2 : get_float8_nan());
 	appendStringInfoChar(buf, '}');
 }
 
 /* ---------- the SQL function ---------- */
+
+/* With "verbose", reports a finished phase and how long it took. */
+static void
+Phase(RfTrainState *ts, instr_time *mark, const char *what)
+{
+	instr_time	now;
+	instr_time	d;
+
+	if (!ts->opts->verbose)
+		return;
+	INSTR_TIME_SET_CURRENT(now);
+	d = now;
+	INSTR_TIME_SUBTRACT(d, *mark);
+	*mark = now;
+	ereport(NOTICE, (errmsg("model \"%s\": %s (%.1f ms)", ts->model_name, what,
+							INSTR_TIME_GET_MILLISEC(d))));
+}
 
 static text *
 ArgText(FunctionCallInfo fcinfo, int n, const char *what)
@@ -435,10 +494,10 @@ reframe_train(PG_FUNCTION_ARGS)
 	ListCell   *lc;
 	List	   *targets;
 	int			t;
-	RfMatrix   *rawv;
-	RfMatrix   *Yv;
-	RfMatrix   *Xtr;
-	RfMatrix   *Xva;
+	int64		ntrain;
+	int64		nvalid;
+	RfMatrix   *Xtr = NULL;
+	RfMatrix   *Xva = NULL;
 	RfNet	   *net;
 	RfHead	   *head;
 	RegressionMetrics mtr;
@@ -447,14 +506,16 @@ reframe_train(PG_FUNCTION_ARGS)
 	StringInfoData metrics;
 	List	   *blocks;
 	RfBlock    *b;
-	double		fraction;
+	bool		with_validation;
 	bool		deploy;
 	int32		version;
 	double		selection = 0;
 	instr_time	start;
 	instr_time	elapsed;
+	instr_time	mark;
 
 	INSTR_TIME_SET_CURRENT(start);
+	mark = start;
 	if (get_call_result_type(fcinfo, NULL, &result_desc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "reframe.train must return a row");
 
@@ -509,25 +570,31 @@ reframe_train(PG_FUNCTION_ARGS)
 	ts->source_sql = SourceSql(source);
 	if (ts->opts->verbose)
 		ereport(NOTICE, (errmsg("model \"%s\": reading %s", ts->model_name, ts->source_sql)));
+	/* the default holds out 0.2 from 1,000 rows up, decided once all are read */
+	ts->holdout = ts->opts->validation >= 0 ? ts->opts->validation : 0.2;
 	TrainReadSource(ts);
-
-	fraction = ts->opts->validation >= 0 ? ts->opts->validation :
-		(ts->raw->nrows >= 1000 ? 0.2 : 0.0);
-	TrainSplit(ts, fraction, &rawv, &Yv);
-	if (ts->raw->nrows == 0)
+	Phase(ts, &mark, psprintf("read %lld rows", (long long) (ts->nrows[0] + ts->nrows[1])));
+	with_validation = ts->opts->validation < 0 && ts->nrows[0] + ts->nrows[1] < 1000;
+	if (with_validation)
+		TrainMergeValidation(ts);
+	ntrain = ts->nrows[0];
+	nvalid = ts->nrows[1];
+	if (ntrain == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
 				 errmsg("no training rows left for model \"%s\" after holding out validation rows",
 						ts->model_name),
 				 errhint("Lower the \"validation\" option.")));
-	if (ts->opts->verbose)
-		ereport(NOTICE, (errmsg("model \"%s\": %lld training rows, %lld validation rows, %d raw inputs",
-								ts->model_name, (long long) ts->raw->nrows,
-								(long long) rawv->nrows, ts->enc->nraw)));
+	Phase(ts, &mark, psprintf("%lld training and %lld validation rows",
+							  (long long) ntrain, (long long) nvalid));
 
-	EncoderFit(ts->enc, ts->raw, ts->opts->max_categories);
-	Xtr = EncoderApply(ts->enc, ts->raw);
-	Xva = EncoderApply(ts->enc, rawv);
+	EncoderFit(ts->enc, with_validation, ts->opts->max_categories);
+	if (!ts->streaming)
+	{
+		Xtr = EncoderApply(ts->enc, ts->raw);
+		Xva = EncoderApply(ts->enc, ts->rawv);
+		Phase(ts, &mark, psprintf("encoded %d inputs as %d features", ts->enc->nraw, Xtr->ncols));
+	}
 
 	head = palloc0(sizeof(RfHead));
 	head->name = ts->target_names[0];
@@ -536,26 +603,36 @@ reframe_train(PG_FUNCTION_ARGS)
 	head->nout = 1;
 	head->ycol = 0;
 	head->weight = 1.0;
-	net = NetCreate(Xtr->ncols, 0, NULL, 1, head);
+	net = NetCreate(ts->enc->width, 0, NULL, 1, head);
 
-	if (ts->opts->verbose)
-		ereport(NOTICE, (errmsg("model \"%s\": solving ridge regression on %d encoded features",
-								ts->model_name, Xtr->ncols)));
 	ReframeBlasPrepare();
-	RidgeFit(Xtr, ts->Y, 0, ts->opts->l2, net->params + net->w_off[0], net->params + net->b_off[0]);
+	if (ts->streaming)
+		GramSolve(ts->gram[0], ts->enc, ts->opts->l2, net->params + net->w_off[0],
+				  net->params + net->b_off[0]);
+	else
+		RidgeFit(Xtr, ts->Y, 0, ts->opts->l2, net->params + net->w_off[0],
+				 net->params + net->b_off[0]);
+	Phase(ts, &mark, "solved ridge regression");
 
-	EvaluateRegression(net, Xtr, ts->Y, 0, &mtr);
+	if (ts->streaming)
+		EvaluateRegressionGram(ts->gram[0], ts->enc, net, &mtr);
+	else
+		EvaluateRegression(net, Xtr, ts->Y, 0, &mtr);
 	initStringInfo(&metrics);
 	appendStringInfoString(&metrics, "{\"training\": ");
 	RegressionMetricsJson(&metrics, &mtr);
-	if (Xva->nrows > 0)
+	if (nvalid > 0)
 	{
-		EvaluateRegression(net, Xva, Yv, 0, &mva);
+		if (ts->streaming)
+			EvaluateRegressionGram(ts->gram[1], ts->enc, net, &mva);
+		else
+			EvaluateRegression(net, Xva, ts->Yv, 0, &mva);
 		appendStringInfoString(&metrics, ", \"validation\": ");
 		RegressionMetricsJson(&metrics, &mva);
 		selection = sqrt(mva.sse / mva.n);
 	}
 	appendStringInfoChar(&metrics, '}');
+	Phase(ts, &mark, "evaluated");
 	INSTR_TIME_SET_CURRENT(elapsed);
 	INSTR_TIME_SUBTRACT(elapsed, start);
 
@@ -574,14 +651,15 @@ reframe_train(PG_FUNCTION_ARGS)
 	appendStringInfoString(&spec, ", \"network\": ");
 	NetToJson(net, &spec);
 	appendStringInfo(&spec, ", \"options\": %s, \"training\": {\"rows\": %lld, \"validation_rows\": %lld, "
-					 "\"skipped_rows\": %lld, \"solver\": \"cholesky\", \"iterations\": 1, \"converged\": true, "
+					 "\"skipped_rows\": %lld, \"solver\": \"%s\", \"iterations\": 1, \"converged\": true, "
 					 "\"loss\": ",
 					 ts->opts->raw ? JsonbToCString(NULL, &ts->opts->raw->root, VARSIZE(ts->opts->raw)) : "{}",
-					 (long long) Xtr->nrows, (long long) Xva->nrows, (long long) ts->skipped);
+					 (long long) ntrain, (long long) nvalid, (long long) ts->skipped,
+					 ts->streaming ? "streaming normal equations, cholesky" : "normal equations, cholesky");
 	JsonAppendNumber(&spec, mtr.sse / mtr.n);
 	appendStringInfo(&spec, ", \"seconds\": %.3f}, \"metrics\": %s",
 					 INSTR_TIME_GET_DOUBLE(elapsed), metrics.data);
-	if (Xva->nrows > 0)
+	if (nvalid > 0)
 	{
 		appendStringInfoString(&spec, ", \"selection\": {\"metric\": \"rmse\", \"value\": ");
 		JsonAppendNumber(&spec, selection);
@@ -620,7 +698,7 @@ reframe_train(PG_FUNCTION_ARGS)
 				bool		found;
 				double		old;
 
-				if (Xva->nrows == 0)
+				if (nvalid == 0)
 					ereport(ERROR,
 							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 							 errmsg("\"deploy\": \"if_better\" needs validation rows"),
@@ -637,13 +715,14 @@ reframe_train(PG_FUNCTION_ARGS)
 	StoreWriteVersion(relid, version, spec.data, blocks, false);
 	if (deploy)
 		StoreDeploy(relid, version);
+	Phase(ts, &mark, psprintf("stored version %d%s", version, deploy ? " and deployed it" : ""));
 
 	MemoryContextSwitchTo(caller);
 	result[0] = CStringGetTextDatum(ts->model_name);
 	result[1] = Int32GetDatum(version);
 	result[2] = CStringGetTextDatum(ts->task);
-	result[3] = Int64GetDatum(Xtr->nrows);
-	result[4] = Int64GetDatum(Xva->nrows);
+	result[3] = Int64GetDatum(ntrain);
+	result[4] = Int64GetDatum(nvalid);
 	result[5] = Float8GetDatum(mtr.sse / mtr.n);
 	result[6] = JsonbPGetDatum(JsonFromText(metrics.data));
 	result[7] = BoolGetDatum(deploy);

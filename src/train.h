@@ -6,6 +6,7 @@
 #define REFRAME_TRAIN_H
 
 #include "encoder.h"
+#include "gram.h"
 #include "matrix.h"
 #include "network.h"
 #include "options.h"
@@ -27,8 +28,23 @@ typedef struct RfTrainState
 	RfEncoder  *enc;
 	TupleDesc	tupdesc;
 	List	   *pending;		/* rows read before array lengths were known */
-	RfMatrix   *raw;			/* raw features of the rows read */
-	RfMatrix   *Y;				/* targets, then the row's split draw */
+	double		holdout;		/* rows whose split draw is below go to validation */
+	RfMatrix   *raw;			/* raw features of the training rows */
+	RfMatrix   *Y;				/* their targets */
+	RfMatrix   *rawv;			/* the same for the validation rows */
+	RfMatrix   *Yv;
+	int64		nrows[2];		/* rows read into each set: training, validation */
+	bool		ready;			/* the raw layout is known and storage exists */
+
+	/*
+	 * Squared-loss regression on numeric inputs keeps no rows at all: only
+	 * the second moments of each set (see gram.h).
+	 */
+	bool		streaming;
+	RfGram	   *gram[2];
+	double	   *rowbuf;
+	double	   *origin;
+	double		yorigin;
 	int64		skipped;		/* rows with a NULL target */
 	Size		budget;			/* bytes of training matrices */
 	MemoryContext mcxt;			/* the training context */

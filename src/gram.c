@@ -1,0 +1,265 @@
+/*
+ * gram.c
+ *		Streaming least squares (see gram.h).
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include <cblas.h>
+
+#include "miscadmin.h"
+#include "utils/memutils.h"
+
+#include "gram.h"
+
+#define GRAM_BUF_ROWS 1024
+
+extern void dposv_(const char *uplo, const int *n, const int *nrhs, double *a,
+				   const int *lda, double *b, const int *ldb, int *info);
+
+RfGram *
+GramCreate(int R, double *origin, double *yorigin)
+{
+	RfGram	   *g = palloc0(sizeof(RfGram));
+
+	g->R = R;
+	g->D = R + 2;
+	g->origin = origin;
+	g->yorigin = yorigin;
+	g->buf = palloc(sizeof(double) * GRAM_BUF_ROWS * g->D);
+	g->G = palloc0(sizeof(double) * g->D * g->D);
+	g->anymiss = palloc0(sizeof(bool) * R);
+	return g;
+}
+
+static void
+GramFlush(RfGram *g)
+{
+	if (g->nbuf == 0)
+		return;
+	cblas_dsyrk(CblasColMajor, CblasUpper, CblasNoTrans, g->D, g->nbuf,
+				1.0, g->buf, g->D, 1.0, g->G, g->D);
+	g->nbuf = 0;
+}
+
+/* Adds one row: raw inputs (NaN: missing) and its target. */
+void
+GramAdd(RfGram *g, const double *raw, double y)
+{
+	int			R = g->R;
+	double	   *restrict a = g->buf + (Size) g->nbuf * g->D;
+	const double *restrict o = g->origin;
+	double		miss = 0;
+
+	for (int j = 0; j < R; j++)
+	{
+		double		v = raw[j];
+		bool		ok = v == v;
+
+		a[j] = ok ? v - o[j] : 0.0;
+		miss += ok ? 0.0 : 1.0;
+	}
+	a[R] = 1.0;
+	a[R + 1] = y - *g->yorigin;
+
+	if (unlikely(miss > 0))
+	{
+		MemoryContext cxt = GetMemoryChunkContext(g);
+
+		if (g->MX == NULL)
+		{
+			g->MX = MemoryContextAllocZero(cxt, sizeof(double) * R * g->D);
+			g->MM = MemoryContextAllocZero(cxt, sizeof(double) * R * R);
+		}
+		for (int j = 0; j < R; j++)
+		{
+			if (!isnan(raw[j]))
+				continue;
+			g->anymiss[j] = true;
+			for (int k = 0; k < g->D; k++)
+				g->MX[(Size) j * g->D + k] += a[k];
+			for (int k = 0; k < R; k++)
+				if (isnan(raw[k]))
+					g->MM[(Size) j * R + k] += 1.0;
+		}
+	}
+	if (++g->nbuf == GRAM_BUF_ROWS)
+		GramFlush(g);
+}
+
+/* Adds the moments of "from" (same inputs and origins) into "into". */
+void
+GramMerge(RfGram *into, RfGram *from)
+{
+	int			R = into->R;
+
+	GramFlush(into);
+	GramFlush(from);
+	for (int i = 0; i < into->D * into->D; i++)
+		into->G[i] += from->G[i];
+	if (from->MX)
+	{
+		if (into->MX == NULL)
+		{
+			MemoryContext cxt = GetMemoryChunkContext(into);
+
+			into->MX = MemoryContextAllocZero(cxt, sizeof(double) * R * into->D);
+			into->MM = MemoryContextAllocZero(cxt, sizeof(double) * R * R);
+		}
+		for (int i = 0; i < R * into->D; i++)
+			into->MX[i] += from->MX[i];
+		for (int i = 0; i < R * R; i++)
+			into->MM[i] += from->MM[i];
+		for (int j = 0; j < R; j++)
+			into->anymiss[j] |= from->anymiss[j];
+	}
+}
+
+double
+GramRows(RfGram *g)
+{
+	GramFlush(g);
+	return g->G[g->R + g->R * g->D];	/* sum of 1 * 1 */
+}
+
+/*
+ * The second moments of f = [encoded features (width), 1, shifted y]: with
+ * a' = [shifted x, missing indicators, 1, shifted y] and f = T a', they are
+ * T A' T'.  Returns a (width + 2)^2 column-major symmetric matrix.
+ */
+static double *
+GramEncoded(RfGram *g, const RfEncoder *enc)
+{
+	int			R = g->R;
+	int			D = g->D;
+	int			M = g->MX ? R : 0;	/* indicator moments, if any row had a gap */
+	int			W = enc->width;
+	int			F = W + 2;
+	int			A = R + M + 2;	/* x, m, 1, y */
+	int			idx1 = R + M;
+	int			idxy = R + M + 1;
+	double	   *Ap = palloc0(sizeof(double) * A * A);
+	double	   *T = palloc0(sizeof(double) * F * A);
+	double	   *TA = palloc(sizeof(double) * F * A);
+	double	   *out = palloc(sizeof(double) * F * F);
+
+	GramFlush(g);
+
+	/* A' in column-major; G's index i maps to x_i, or to 1 and y after the m block */
+	for (int i = 0; i < D; i++)
+		for (int j = i; j < D; j++)
+		{
+			int			ii = i < R ? i : i + M;
+			int			jj = j < R ? j : j + M;
+			double		v = g->G[i + j * D];
+
+			Ap[ii + jj * A] = v;
+			Ap[jj + ii * A] = v;
+		}
+	for (int j = 0; j < M; j++)
+	{
+		for (int k = 0; k < D; k++)
+		{
+			int			kk = k < R ? k : k + M;
+			double		v = g->MX[(Size) j * D + k];
+
+			Ap[(R + j) + kk * A] = v;
+			Ap[kk + (R + j) * A] = v;
+		}
+		for (int k = 0; k < R; k++)
+			Ap[(R + j) + (R + k) * A] = g->MM[(Size) j * R + k];
+	}
+
+	/* T: row p of f in terms of a' */
+	for (int c = 0; c < enc->ncols; c++)
+	{
+		const RfEncColumn *col = &enc->cols[c];
+
+		for (int k = 0; k < col->length; k++)
+		{
+			int			j = col->raw + k;
+			int			s = col->slot + k;
+			double		delta = enc->shift[j] - g->origin[j];
+
+			T[s + j * F] = 1.0 / enc->scale[j];
+			T[s + idx1 * F] = -delta / enc->scale[j];
+			if (M > 0)
+			{
+				T[s + (R + j) * F] = delta / enc->scale[j];
+				if (enc->missing_slot[j] >= 0)
+					T[enc->missing_slot[j] + (R + j) * F] = 1.0;
+			}
+		}
+	}
+	T[W + idx1 * F] = 1.0;
+	T[(W + 1) + idxy * F] = 1.0;
+
+	cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, F, A, A, 1.0, T, F, Ap, A, 0.0, TA, F);
+	cblas_dgemm(CblasColMajor, CblasNoTrans, CblasTrans, F, F, A, 1.0, TA, F, T, F, 0.0, out, F);
+	pfree(Ap);
+	pfree(T);
+	pfree(TA);
+	return out;
+}
+
+void
+GramSolve(RfGram *g, const RfEncoder *enc, double l2, double *w, double *b)
+{
+	int			W = enc->width;
+	int			F = W + 2;
+	int			m = W + 1;
+	double	   *E = GramEncoded(g, enc);
+	double	   *Msys = palloc(sizeof(double) * m * m);
+	double	   *rhs = palloc(sizeof(double) * m);
+	double		n = E[W + W * F];
+	int			one = 1;
+	int			info = 0;
+
+	for (int j = 0; j < m; j++)
+	{
+		for (int i = 0; i < m; i++)
+			Msys[i + j * m] = E[i + j * F];
+		rhs[j] = E[j + (W + 1) * F];
+		if (j < W)
+			Msys[j + j * m] += n * l2;
+	}
+	dposv_("U", &m, &one, Msys, &m, rhs, &m, &info);
+	if (info != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("the least-squares system is singular"),
+				 errdetail("Some features are exact linear combinations of others (or there are fewer rows than features)."),
+				 errhint("Set a positive \"l2\" option, or remove the redundant features.")));
+	memcpy(w, rhs, sizeof(double) * W);
+	*b = rhs[W] + *g->yorigin;
+	pfree(E);
+	pfree(Msys);
+	pfree(rhs);
+}
+
+void
+GramErrors(RfGram *g, const RfEncoder *enc, const double *w, double b,
+		   double *sse, double *sst)
+{
+	int			W = enc->width;
+	int			F = W + 2;
+	double	   *E = GramEncoded(g, enc);
+	double	   *beta = palloc(sizeof(double) * F);
+	double	   *Eb = palloc(sizeof(double) * F);
+	double		n = E[W + W * F];
+	double		sy = E[W + (W + 1) * F];
+	double		s = 0;
+
+	memcpy(beta, w, sizeof(double) * W);
+	beta[W] = b - *g->yorigin;
+	beta[W + 1] = -1.0;
+	cblas_dgemv(CblasColMajor, CblasNoTrans, F, F, 1.0, E, F, beta, 1, 0.0, Eb, 1);
+	for (int i = 0; i < F; i++)
+		s += beta[i] * Eb[i];
+	*sse = Max(s, 0.0);
+	*sst = n > 0 ? Max(E[(W + 1) + (W + 1) * F] - sy * sy / n, 0.0) : 0.0;
+	pfree(E);
+	pfree(beta);
+	pfree(Eb);
+}
