@@ -471,8 +471,8 @@ EncoderReadRow(RfEncoder *enc, Datum *values, bool *isnull, double *raw, uint64 
 	}
 }
 
-static void
-StatsAlloc(RfEncoder *enc)
+void
+EncoderStatsInit(RfEncoder *enc)
 {
 	int			R = enc->nraw;
 	MemoryContext old = MemoryContextSwitchTo(GetMemoryChunkContext(enc));
@@ -532,7 +532,7 @@ void
 EncoderAccumulate(RfEncoder *enc, const double *raw, int set)
 {
 	if (enc->origin == NULL)
-		StatsAlloc(enc);
+		EncoderStatsInit(enc);
 	for (int c = 0; c < enc->ncols; c++)
 	{
 		RfEncColumn *col = &enc->cols[c];
@@ -639,7 +639,7 @@ EncoderFit(RfEncoder *enc, bool with_validation, int max_categories)
 	bool	   *has_missing = palloc0(sizeof(bool) * Max(R, 1));
 
 	if (enc->origin == NULL)
-		StatsAlloc(enc);
+		EncoderStatsInit(enc);
 	enc->shift = palloc0(sizeof(double) * R);
 	enc->scale = palloc(sizeof(double) * R);
 	enc->missing_slot = palloc(sizeof(int) * R);

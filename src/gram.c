@@ -124,6 +124,31 @@ GramRows(RfGram *g)
 }
 
 /*
+ * The moments already hold what the encoder learns from numeric inputs:
+ * per input, the count of present values and their shifted sums.
+ */
+void
+GramEncoderStats(RfGram *g, RfEncoder *enc, int set)
+{
+	int			R = g->R;
+	int			D = g->D;
+	double		rows = GramRows(g);
+
+	if (enc->origin == NULL)
+		EncoderStatsInit(enc);
+	for (int j = 0; j < R; j++)
+	{
+		double		missing = g->MX ? g->MX[(Size) j * D + R] : 0;
+
+		enc->origin[j] = g->origin[j];
+		enc->n[set][j] = rows - missing;
+		enc->sum[set][j] = g->G[j + R * D];
+		enc->sumsq[set][j] = g->G[j + j * D];
+		enc->missing[set][j] = g->anymiss[j];
+	}
+}
+
+/*
  * The second moments of f = [encoded features (width), 1, shifted y]: with
  * a' = [shifted x, missing indicators, 1, shifted y] and f = T a', they are
  * T A' T'.  Returns a (width + 2)^2 column-major symmetric matrix.

@@ -33,6 +33,9 @@ extern void GramAdd(RfGram *g, const double *raw, double y);
 extern void GramMerge(RfGram *into, RfGram *from);
 extern double GramRows(RfGram *g);
 
+/* Fills the encoder's statistics of split set "set" from the moments. */
+extern void GramEncoderStats(RfGram *g, RfEncoder *enc, int set);
+
 /*
  * Ridge regression on the encoded features (encoder fitted): writes the
  * encoded weights w (enc->width values) and the intercept b.

@@ -217,8 +217,6 @@ TrainAddRow(RfTrainState *ts, Datum *values, bool *isnull)
 	if (HashToUnit(hash_bytes_uint32_extended((uint32) hash, hash >> 32)) < ts->holdout)
 		set = 1;
 	ts->nrows[set]++;
-	EncoderAccumulate(ts->enc, raw, set);
-
 	if (ts->streaming)
 	{
 		/* the first row fixes the origin the moments are shifted by */
@@ -229,8 +227,10 @@ TrainAddRow(RfTrainState *ts, Datum *values, bool *isnull)
 			ts->yorigin = y[0];
 		}
 		GramAdd(ts->gram[set], raw, y[0]);
+		return;
 	}
-	else if (set == 1)
+	EncoderAccumulate(ts->enc, raw, set);
+	if (set == 1)
 	{
 		memcpy(RfMatrixAppendRow(ts->rawv), raw, sizeof(double) * ts->raw->ncols);
 		memcpy(RfMatrixAppendRow(ts->Yv), y, sizeof(double) * ts->Y->ncols);
@@ -588,6 +588,11 @@ reframe_train(PG_FUNCTION_ARGS)
 	Phase(ts, &mark, psprintf("%lld training and %lld validation rows",
 							  (long long) ntrain, (long long) nvalid));
 
+	if (ts->streaming)
+	{
+		GramEncoderStats(ts->gram[0], ts->enc, 0);
+		GramEncoderStats(ts->gram[1], ts->enc, 1);
+	}
 	EncoderFit(ts->enc, with_validation, ts->opts->max_categories);
 	if (!ts->streaming)
 	{
