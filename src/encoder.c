@@ -359,6 +359,110 @@ NonFinite(const char *name)
 }
 
 /*
+ * The text of a categorical value: strings as they are (char(n) without its
+ * padding), other types through their output function.
+ */
+char *
+EncoderCategoryString(Datum d, Oid typid)
+{
+	char	   *s;
+
+	if (typid == NAMEOID)
+		return pstrdup(NameStr(*DatumGetName(d)));
+	if (typid == TEXTOID || typid == VARCHAROID || typid == BPCHAROID)
+		s = TextDatumGetCString(d);
+	else
+	{
+		Oid			out;
+		bool		varlena;
+
+		getTypeOutputInfo(typid, &out, &varlena);
+		s = OidOutputFunctionCall(out, d);
+	}
+	if (typid == BPCHAROID)
+	{
+		int			len = strlen(s);
+
+		while (len > 0 && s[len - 1] == ' ')
+			s[--len] = '\0';
+	}
+	return s;
+}
+
+/*
+ * Reads the non-NULL value d of a numeric, boolean or array feature column
+ * into out[0 .. col->length), NaN for NULL array elements.  NaN and Infinity
+ * are errors.  model names the model when scoring (NULL when training), for
+ * the message about an array of the wrong length.
+ */
+void
+EncoderReadNumbers(const RfEncColumn *col, Datum d, Oid typid, double *out, const char *model)
+{
+	ArrayType  *arr;
+	int			n;
+	bits8	   *nulls;
+	char	   *p;
+	double		check = 0;
+
+	if (col->kind != RF_ARRAY)
+	{
+		out[0] = ReframeDatumToDouble(d, typid);
+		if (!isfinite(out[0]))
+			NonFinite(col->name);
+		return;
+	}
+	arr = DatumGetArrayTypeP(d);
+	n = ArrayLength(arr, col->name);
+	if (n != col->length && model == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("array feature column \"%s\" has %d elements in one row and %d in another",
+						col->name, col->length, n),
+				 errhint("Every row must have the same array length.")));
+	if (n != col->length)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("feature column \"%s\" of model \"%s\" must have %d elements, got %d",
+						col->name, model, col->length, n)));
+	nulls = ARR_NULLBITMAP(arr);
+	p = ARR_DATA_PTR(arr);
+	if (nulls == NULL && ARR_ELEMTYPE(arr) == FLOAT8OID)
+	{
+		/* the common case: copy, then one vectorisable check */
+		memcpy(out, p, sizeof(double) * n);
+		for (int k = 0; k < n; k++)
+			check += out[k] * 0.0;
+	}
+	else
+	{
+		for (int k = 0; k < n; k++)
+		{
+			if (nulls && !(nulls[k / 8] & (1 << (k % 8))))
+			{
+				out[k] = get_float8_nan();
+				continue;
+			}
+			if (ARR_ELEMTYPE(arr) == FLOAT8OID)
+			{
+				out[k] = *(double *) p;
+				p += sizeof(double);
+			}
+			else
+			{
+				out[k] = *(float4 *) p;
+				p += sizeof(float4);
+			}
+			check += out[k] * 0.0;
+		}
+	}
+	/* x * 0 is NaN exactly when x is NaN or infinite */
+	if (isnan(check))
+		NonFinite(col->name);
+	if ((Pointer) arr != DatumGetPointer(d))
+		pfree(arr);
+}
+
+/*
  * Reads one source row into its raw vector; mixes every value into *hash
  * so that the validation split depends on the data, not on row order.
  */
@@ -378,95 +482,16 @@ EncoderReadRow(RfEncoder *enc, Datum *values, bool *isnull, double *raw, uint64 
 			*hash = hash_combine64(*hash, 0x9e3779b97f4a7c15ULL);
 			continue;
 		}
-		switch (col->kind)
+		if (col->kind == RF_CATEGORY)
 		{
-			case RF_NUMERIC:
-			case RF_BOOLEAN:
-				out[0] = ReframeDatumToDouble(d, col->typid);
-				if (!isfinite(out[0]))
-					NonFinite(col->name);
-				break;
-			case RF_ARRAY:
-				{
-					ArrayType  *arr = DatumGetArrayTypeP(d);
-					int			n = ArrayLength(arr, col->name);
-					bits8	   *nulls = ARR_NULLBITMAP(arr);
-					bool		f8 = ARR_ELEMTYPE(arr) == FLOAT8OID;
-					char	   *p = ARR_DATA_PTR(arr);
-					double		check = 0;
+			char	   *s = EncoderCategoryString(d, col->typid);
 
-					if (n != col->length)
-						ereport(ERROR,
-								(errcode(ERRCODE_DATA_EXCEPTION),
-								 errmsg("array feature column \"%s\" has %d elements in one row and %d in another",
-										col->name, col->length, n),
-								 errhint("Every row must have the same array length.")));
-					if (nulls == NULL && f8)
-					{
-						/* the common case: copy, then one vectorisable check */
-						memcpy(out, p, sizeof(double) * n);
-						for (int k = 0; k < n; k++)
-							check += out[k] * 0.0;
-					}
-					else
-					{
-						for (int k = 0; k < n; k++)
-						{
-							if (nulls && !(nulls[k / 8] & (1 << (k % 8))))
-							{
-								out[k] = get_float8_nan();
-								continue;
-							}
-							if (f8)
-							{
-								out[k] = *(double *) p;
-								p += sizeof(double);
-							}
-							else
-							{
-								out[k] = *(float4 *) p;
-								p += sizeof(float4);
-							}
-							check += out[k] * 0.0;
-						}
-					}
-					/* x * 0 is NaN exactly when x is NaN or infinite */
-					if (isnan(check))
-						NonFinite(col->name);
-					if ((Pointer) arr != DatumGetPointer(d))
-						pfree(arr);
-					break;
-				}
-			case RF_CATEGORY:
-				{
-					char	   *s;
-
-					if (col->typid == NAMEOID)
-						s = pstrdup(NameStr(*DatumGetName(d)));
-					else if (col->typid == TEXTOID || col->typid == VARCHAROID ||
-							 col->typid == BPCHAROID)
-						s = TextDatumGetCString(d);
-					else
-					{
-						Oid			out;
-						bool		varlena;
-
-						getTypeOutputInfo(col->typid, &out, &varlena);
-						s = OidOutputFunctionCall(out, d);
-					}
-					if (col->typid == BPCHAROID)
-					{
-						int			len = strlen(s);
-
-						while (len > 0 && s[len - 1] == ' ')
-							s[--len] = '\0';
-					}
-					out[0] = RfDictCode(col->dict, s, true);
-					*hash = hash_combine64(*hash, hash_bytes_extended((unsigned char *) s, strlen(s), 0));
-					pfree(s);
-					continue;
-				}
+			out[0] = RfDictCode(col->dict, s, true);
+			*hash = hash_combine64(*hash, hash_bytes_extended((unsigned char *) s, strlen(s), 0));
+			pfree(s);
+			continue;
 		}
+		EncoderReadNumbers(col, d, col->typid, out, NULL);
 		*hash = ReframeHashDoubles(out, col->length, *hash);
 	}
 }

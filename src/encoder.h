@@ -100,6 +100,9 @@ extern RfEncoder *EncoderFromJson(JsonbContainer *spec, const double *shift,
 extern void EncoderEncodeRaw(const RfEncoder *enc, const double *raw, double *out);
 extern int	EncoderCategory(const RfEncColumn *col, const char *value);
 extern double ReframeDatumToDouble(Datum d, Oid typid);
+extern char *EncoderCategoryString(Datum d, Oid typid);
+extern void EncoderReadNumbers(const RfEncColumn *col, Datum d, Oid typid, double *out,
+							   const char *model);
 extern bool ReframeIsNumericType(Oid typid);
 
 #endif

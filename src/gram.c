@@ -12,11 +12,9 @@
 #include "utils/memutils.h"
 
 #include "gram.h"
+#include "ridge.h"
 
 #define GRAM_BUF_ROWS 1024
-
-extern void dposv_(const char *uplo, const int *n, const int *nrhs, double *a,
-				   const int *lda, double *b, const int *ldb, int *info);
 
 RfGram *
 GramCreate(int R, double *origin, double *yorigin)
@@ -238,8 +236,6 @@ GramSolve(RfGram *g, const RfEncoder *enc, double l2, double *w, double *b)
 	double	   *Msys = palloc(sizeof(double) * m * m);
 	double	   *rhs = palloc(sizeof(double) * m);
 	double		n = E[W + W * F];
-	int			one = 1;
-	int			info = 0;
 
 	for (int j = 0; j < m; j++)
 	{
@@ -249,13 +245,7 @@ GramSolve(RfGram *g, const RfEncoder *enc, double l2, double *w, double *b)
 		if (j < W)
 			Msys[j + j * m] += n * l2;
 	}
-	dposv_("U", &m, &one, Msys, &m, rhs, &m, &info);
-	if (info != 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("the least-squares system is singular"),
-				 errdetail("Some features are exact linear combinations of others (or there are fewer rows than features)."),
-				 errhint("Set a positive \"l2\" option, or remove the redundant features.")));
+	RidgeSolveSystem(Msys, rhs, m);
 	memcpy(w, rhs, sizeof(double) * W);
 	*b = rhs[W] + *g->yorigin;
 	pfree(E);

@@ -18,6 +18,25 @@
 extern void dposv_(const char *uplo, const int *n, const int *nrhs, double *a,
 				   const int *lda, double *b, const int *ldb, int *info);
 
+/*
+ * Solves the symmetric positive definite system A x = rhs in place (A is
+ * m x m, column-major, upper triangle used); rhs receives x.
+ */
+void
+RidgeSolveSystem(double *A, double *rhs, int m)
+{
+	int			one = 1;
+	int			info = 0;
+
+	dposv_("U", &m, &one, A, &m, rhs, &m, &info);
+	if (info != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("the least-squares system is singular"),
+				 errdetail("Some features are exact linear combinations of others (or there are fewer rows than features)."),
+				 errhint("Set a positive \"l2\" option, or remove the redundant features.")));
+}
+
 void
 RidgeFit(const RfMatrix *X, const RfMatrix *Y, int ycol, double l2, double *w, double *b)
 {
@@ -30,8 +49,6 @@ RidgeFit(const RfMatrix *X, const RfMatrix *Y, int ycol, double l2, double *w, d
 	double	   *colsum = palloc0(sizeof(double) * d);
 	double	   *ones = palloc(sizeof(double) * RF_CHUNK_ROWS);
 	double		ysum = 0;
-	int			info = 0;
-	int			one = 1;
 
 	for (int i = 0; i < RF_CHUNK_ROWS; i++)
 		ones[i] = 1.0;
@@ -65,13 +82,7 @@ RidgeFit(const RfMatrix *X, const RfMatrix *Y, int ycol, double l2, double *w, d
 	A[d + d * m] = n;
 	rhs[d] = ysum;
 
-	dposv_("U", &m, &one, A, &m, rhs, &m, &info);
-	if (info != 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("the least-squares system is singular"),
-				 errdetail("Some features are exact linear combinations of others (or there are fewer rows than features)."),
-				 errhint("Set a positive \"l2\" option, or remove the redundant features.")));
+	RidgeSolveSystem(A, rhs, m);
 	memcpy(w, rhs, sizeof(double) * d);
 	*b = rhs[d];
 	pfree(G);

@@ -11,4 +11,7 @@
 extern void RidgeFit(const RfMatrix *X, const RfMatrix *Y, int ycol, double l2,
 					 double *w, double *b);
 
+/* Solves A x = rhs (SPD, m x m, column-major) in place; an error if singular. */
+extern void RidgeSolveSystem(double *A, double *rhs, int m);
+
 #endif

@@ -252,74 +252,10 @@ ReadRowFeatures(ScoreState *st, HeapTupleHeader row)
 				out[k] = get_float8_nan();
 			continue;
 		}
-		switch (col->kind)
-		{
-			case RF_NUMERIC:
-			case RF_BOOLEAN:
-				out[0] = ReframeDatumToDouble(d, typid);
-				if (!isfinite(out[0]))
-					ereport(ERROR,
-							(errcode(ERRCODE_DATA_EXCEPTION),
-							 errmsg("feature column \"%s\" is NaN or Infinity", col->name)));
-				break;
-			case RF_ARRAY:
-				{
-					ArrayType  *arr = DatumGetArrayTypeP(d);
-					int			n = ARR_NDIM(arr) == 0 ? 0 : ARR_DIMS(arr)[0];
-					bits8	   *nulls = ARR_NULLBITMAP(arr);
-					char	   *p = ARR_DATA_PTR(arr);
-
-					if (ARR_NDIM(arr) > 1 || n != col->length)
-						ereport(ERROR,
-								(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-								 errmsg("feature column \"%s\" of model \"%s\" must have %d elements, got %d",
-										col->name, st->model->name, col->length, n)));
-					for (int k = 0; k < n; k++)
-					{
-						if (nulls && !(nulls[k / 8] & (1 << (k % 8))))
-							out[k] = get_float8_nan();
-						else if (ARR_ELEMTYPE(arr) == FLOAT8OID)
-						{
-							out[k] = *(double *) p;
-							p += sizeof(double);
-						}
-						else
-						{
-							out[k] = *(float4 *) p;
-							p += sizeof(float4);
-						}
-						if (isinf(out[k]) || (isnan(out[k]) && !(nulls && !(nulls[k / 8] & (1 << (k % 8))))))
-							ereport(ERROR,
-									(errcode(ERRCODE_DATA_EXCEPTION),
-									 errmsg("feature column \"%s\" contains NaN or Infinity", col->name)));
-					}
-					break;
-				}
-			case RF_CATEGORY:
-				{
-					char	   *s;
-
-					if (typid == TEXTOID || typid == VARCHAROID || typid == BPCHAROID)
-						s = TextDatumGetCString(d);
-					else
-					{
-						Oid			outf;
-						bool		varlena;
-
-						getTypeOutputInfo(typid, &outf, &varlena);
-						s = OidOutputFunctionCall(outf, d);
-					}
-					if (typid == BPCHAROID)
-					{
-						int			len = strlen(s);
-
-						while (len > 0 && s[len - 1] == ' ')
-							s[--len] = '\0';
-					}
-					out[0] = EncoderCategory(col, s);
-					break;
-				}
-		}
+		if (col->kind == RF_CATEGORY)
+			out[0] = EncoderCategory(col, EncoderCategoryString(d, typid));
+		else
+			EncoderReadNumbers(col, d, typid, out, st->model->name);
 	}
 }
 
