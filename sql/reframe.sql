@@ -31,7 +31,8 @@ CREATE FUNCTION @extschema@.train(
     task text DEFAULT NULL, options jsonb DEFAULT '{}',
     OUT model text, OUT version integer, OUT task text,
     OUT train_rows bigint, OUT validation_rows bigint,
-    OUT train_loss double precision, OUT metrics jsonb, OUT deployed boolean)
+    OUT train_loss double precision, OUT metrics jsonb, OUT deployed boolean,
+    OUT iterations integer, OUT converged boolean)
     AS 'MODULE_PATHNAME', 'reframe_train' LANGUAGE C VOLATILE CALLED ON NULL INPUT;
 COMMENT ON FUNCTION @extschema@.train(text, text, text, text, jsonb) IS
     'train a new version of a model from a table, view or query';
@@ -70,6 +71,28 @@ COMMENT ON FUNCTION @extschema@.predict(text, real[], text) IS
     'the predicted value of a model for features, as text';
 COMMENT ON FUNCTION @extschema@.predict(text, record, text) IS
     'the predicted value of a model for a row, as text';
+
+CREATE FUNCTION @extschema@.predict_proba(model text, features double precision[], output text DEFAULT NULL)
+    RETURNS double precision[]
+    AS 'MODULE_PATHNAME', 'reframe_predict_proba' LANGUAGE C STABLE PARALLEL SAFE CALLED ON NULL INPUT;
+CREATE FUNCTION @extschema@.predict_proba(model text, features real[], output text DEFAULT NULL)
+    RETURNS double precision[]
+    AS 'MODULE_PATHNAME', 'reframe_predict_proba' LANGUAGE C STABLE PARALLEL SAFE CALLED ON NULL INPUT;
+CREATE FUNCTION @extschema@.predict_proba(model text, features record, output text DEFAULT NULL)
+    RETURNS double precision[]
+    AS 'MODULE_PATHNAME', 'reframe_predict_proba' LANGUAGE C STABLE PARALLEL SAFE CALLED ON NULL INPUT;
+COMMENT ON FUNCTION @extschema@.predict_proba(text, double precision[], text) IS
+    'class probabilities, in the order of reframe.classes()';
+COMMENT ON FUNCTION @extschema@.predict_proba(text, real[], text) IS
+    'class probabilities, in the order of reframe.classes()';
+COMMENT ON FUNCTION @extschema@.predict_proba(text, record, text) IS
+    'class probabilities of a row, in the order of reframe.classes()';
+
+CREATE FUNCTION @extschema@.classes(model text, output text DEFAULT NULL)
+    RETURNS text[]
+    AS 'MODULE_PATHNAME', 'reframe_classes' LANGUAGE C STABLE PARALLEL SAFE CALLED ON NULL INPUT;
+COMMENT ON FUNCTION @extschema@.classes(text, text) IS
+    'the classes of a model''s output, in the order of predict_proba';
 
 -- ---------------------------------------------------------------------------
 -- Registry and deployment

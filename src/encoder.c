@@ -505,12 +505,13 @@ EncoderStatsInit(RfEncoder *enc)
 	enc->origin = palloc(sizeof(double) * R);
 	for (int r = 0; r < R; r++)
 		enc->origin[r] = get_float8_nan();
+	enc->unset_origins = R;
 	for (int set = 0; set < 2; set++)
 	{
 		enc->n[set] = palloc0(sizeof(double) * R);
 		enc->sum[set] = palloc0(sizeof(double) * R);
 		enc->sumsq[set] = palloc0(sizeof(double) * R);
-		enc->missing[set] = palloc0(sizeof(bool) * R);
+		enc->missing[set] = palloc0(sizeof(double) * R);
 	}
 	MemoryContextSwitchTo(old);
 }
@@ -525,26 +526,34 @@ AccumulateRange(RfEncoder *enc, const double *raw, int set, int from, int to)
 	double	   *restrict n = enc->n[set];
 	double	   *restrict sum = enc->sum[set];
 	double	   *restrict sumsq = enc->sumsq[set];
-	bool	   *restrict missing = enc->missing[set];
+	double	   *restrict missing = enc->missing[set];
 	const double *restrict origin = enc->origin;
 	const double *restrict x = raw;
 
 	for (int r = from; r < to; r++)
 	{
-		/* the first value seen becomes the origin of the shifted sums */
-		if (unlikely(isnan(origin[r])) && !isnan(x[r]))
-			enc->origin[r] = x[r];
-	}
-	for (int r = from; r < to; r++)
-	{
 		double		v = x[r];
-		bool		ok = v == v;
-		double		d = ok ? v - origin[r] : 0.0;
+		double		ok = v == v ? 1.0 : 0.0;
+		double		d = v == v ? v - origin[r] : 0.0;
 
-		n[r] += ok ? 1.0 : 0.0;
+		n[r] += ok;
 		sum[r] += d;
 		sumsq[r] += d * d;
-		missing[r] |= !ok;
+		missing[r] += 1.0 - ok;
+	}
+}
+
+/* The first value seen of each input becomes the origin of its shifted sums. */
+static void
+SetOrigins(RfEncoder *enc, const double *raw)
+{
+	enc->unset_origins = 0;
+	for (int r = 0; r < enc->nraw; r++)
+	{
+		if (isnan(enc->origin[r]))
+			enc->origin[r] = raw[r];
+		if (isnan(enc->origin[r]))
+			enc->unset_origins++;
 	}
 }
 
@@ -558,6 +567,8 @@ EncoderAccumulate(RfEncoder *enc, const double *raw, int set)
 {
 	if (enc->origin == NULL)
 		EncoderStatsInit(enc);
+	if (unlikely(enc->unset_origins > 0))
+		SetOrigins(enc, raw);
 	for (int c = 0; c < enc->ncols; c++)
 	{
 		RfEncColumn *col = &enc->cols[c];
@@ -686,7 +697,7 @@ EncoderFit(RfEncoder *enc, bool with_validation, int max_categories)
 				n += enc->n[set][r];
 				s1 += enc->sum[set][r];
 				s2 += enc->sumsq[set][r];
-				has_missing[r] |= enc->missing[set][r];
+				has_missing[r] |= enc->missing[set][r] > 0;
 			}
 			mean = n > 0 ? enc->origin[r] + s1 / n : 0;
 			var = n > 0 ? Max(s2 / n - (s1 / n) * (s1 / n), 0) : 0;
@@ -819,10 +830,7 @@ EncoderApply(RfEncoder *enc, RfMatrix *raw)
 		for (int i = 0; i < rows; i++)
 			EncodeRow(enc, raw->chunks[c] + (Size) i * raw->ncols,
 					  RfMatrixAppendRow(out), true);
-		pfree(raw->chunks[c]);
-		raw->chunks[c] = NULL;
-		if (raw->budget)
-			*raw->budget -= (Size) RF_CHUNK_ROWS * raw->ncols * sizeof(double);
+		RfMatrixFreeChunk(raw, c);
 		CHECK_FOR_INTERRUPTS();
 	}
 	raw->nchunks = 0;

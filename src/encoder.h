@@ -76,7 +76,8 @@ typedef struct RfEncoder
 	double	   *n[2];
 	double	   *sum[2];
 	double	   *sumsq[2];
-	bool	   *missing[2];
+	double	   *missing[2];		/* count of missing values */
+	int			unset_origins;	/* inputs not seen yet, whose origin is NaN */
 } RfEncoder;
 
 /* Training */

@@ -134,6 +134,7 @@ GramEncoderStats(RfGram *g, RfEncoder *enc, int set)
 
 	if (enc->origin == NULL)
 		EncoderStatsInit(enc);
+	enc->unset_origins = 0;
 	for (int j = 0; j < R; j++)
 	{
 		double		missing = g->MX ? g->MX[(Size) j * D + R] : 0;
@@ -142,7 +143,7 @@ GramEncoderStats(RfGram *g, RfEncoder *enc, int set)
 		enc->n[set][j] = rows - missing;
 		enc->sum[set][j] = g->G[j + R * D];
 		enc->sumsq[set][j] = g->G[j + j * D];
-		enc->missing[set][j] = g->anymiss[j];
+		enc->missing[set][j] = g->anymiss[j] ? 1.0 : 0.0;
 	}
 }
 

@@ -27,6 +27,7 @@ extern RfMatrix *RfMatrixCreate(int ncols, Size *budget);
 extern void RfMatrixTruncate(RfMatrix *m, int64 nrows);
 extern double *RfMatrixAppendRow(RfMatrix *m);
 extern void RfMatrixDropLastRow(RfMatrix *m);
+extern void RfMatrixFreeChunk(RfMatrix *m, int c);
 extern Size RfMatrixBytes(const RfMatrix *m);
 
 /* Number of rows held by chunk c. */

@@ -385,61 +385,96 @@ reframe_auc_combine(PG_FUNCTION_ARGS)
 	PG_RETURN_BYTEA_P(a);
 }
 
-static int
-AucPairCmp(const void *a, const void *b)
+/*
+ * Maps a double to an unsigned key with the same order (PostgreSQL's: NaN
+ * above everything), so that pairs sort by an LSD radix sort in O(n).
+ */
+static inline uint64
+SortKey(double v)
 {
-	double		x = ((const AucPair *) a)->score;
-	double		y = ((const AucPair *) b)->score;
+	uint64		bits;
 
-	/* PostgreSQL's float order: NaN sorts above every number */
-	if (isnan(x))
-		return isnan(y) ? 0 : 1;
-	if (isnan(y))
-		return -1;
-	return (x > y) - (x < y);
+	if (isnan(v))
+		v = get_float8_nan();	/* one canonical, positive NaN */
+	if (v == 0)
+		v = 0.0;				/* -0 and +0 are one score */
+	memcpy(&bits, &v, sizeof(bits));
+	return (bits & UINT64CONST(0x8000000000000000)) ? ~bits : bits | UINT64CONST(0x8000000000000000);
 }
 
-double
-ReframeRocAuc(double *scores, double *labels, int64 n)
+typedef struct KeyedLabel
 {
-	AucPair    *pairs = palloc(sizeof(AucPair) * Max(n, 1));
-	double		auc;
+	uint64		key;
+	double		label;
+} KeyedLabel;
 
+/* Sorts n keyed labels by key: four stable passes of 16-bit digits. */
+static void
+RadixSort(KeyedLabel *a, int64 n)
+{
+	KeyedLabel *tmp = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(KeyedLabel) * Max(n, 1));
+	int64	   *count = palloc(sizeof(int64) * 4 * 65536);
+	KeyedLabel *src = a;
+	KeyedLabel *dst = tmp;
+
+	memset(count, 0, sizeof(int64) * 4 * 65536);
 	for (int64 i = 0; i < n; i++)
+		for (int d = 0; d < 4; d++)
+			count[d * 65536 + ((a[i].key >> (16 * d)) & 0xffff)]++;
+	for (int d = 0; d < 4; d++)
 	{
-		pairs[i].score = scores[i];
-		pairs[i].label = labels[i];
+		int64	   *c = count + d * 65536;
+		int64		pos = 0;
+		KeyedLabel *swap;
+
+		for (int b = 0; b < 65536; b++)
+		{
+			int64		k = c[b];
+
+			c[b] = pos;
+			pos += k;
+		}
+		for (int64 i = 0; i < n; i++)
+			dst[c[(src[i].key >> (16 * d)) & 0xffff]++] = src[i];
+		swap = src;
+		src = dst;
+		dst = swap;
 	}
-	auc = ReframeRocAucPairs((void *) pairs, n);
-	pfree(pairs);
-	return auc;
+	/* after an even number of passes the result is back in a */
+	pfree(tmp);
+	pfree(count);
 }
 
 /*
- * Exact area under the ROC curve, the Mann-Whitney U statistic divided by
- * P * N; a positive and a negative with the same score count one half.
- * Sorts the pairs in place.  Returns NaN without both classes.
+ * Exact area under the ROC curve: the Mann-Whitney U statistic divided by
+ * P * N, a positive and a negative with the same score counting one half.
+ * NaN without both classes.
  */
 double
-ReframeRocAucPairs(void *p, int64 n)
+ReframeRocAuc(const double *scores, const double *labels, int64 n)
 {
-	AucPair    *pairs = (AucPair *) p;
+	KeyedLabel *a = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(KeyedLabel) * Max(n, 1));
 	double		negatives_below = 0;
 	double		u = 0;
 	double		npos = 0;
 	double		nneg = 0;
 	int64		i = 0;
 
-	qsort(pairs, n, sizeof(AucPair), AucPairCmp);
+	for (int64 k = 0; k < n; k++)
+	{
+		a[k].key = SortKey(scores[k]);
+		a[k].label = labels[k];
+	}
+	RadixSort(a, n);
 	while (i < n)
 	{
 		double		pos = 0;
 		double		neg = 0;
 		int64		j = i;
 
-		while (j < n && AucPairCmp(&pairs[i], &pairs[j]) == 0)
+		while (j < n && a[j].key == a[i].key)
 		{
-			if (pairs[j].label > 0.5)
+			if (a[j].label > 0.5)
 				pos++;
 			else
 				neg++;
@@ -451,6 +486,7 @@ ReframeRocAucPairs(void *p, int64 n)
 		nneg += neg;
 		i = j;
 	}
+	pfree(a);
 	if (npos == 0 || nneg == 0)
 		return get_float8_nan();
 	return u / (npos * nneg);
@@ -462,16 +498,22 @@ Datum
 reframe_auc_final(PG_FUNCTION_ARGS)
 {
 	AucState   *st = AucCheck(PG_GETARG_BYTEA_P(0));
-	AucPair    *copy;
+	double	   *scores;
+	double	   *labels;
 	double		auc;
 
 	if (st == NULL || st->count == 0)
 		PG_RETURN_NULL();
-	/* sort a copy: the final function must not modify the state */
-	copy = palloc(st->count * sizeof(AucPair));
-	memcpy(copy, st->pairs, st->count * sizeof(AucPair));
-	auc = ReframeRocAucPairs(copy, st->count);
-	pfree(copy);
+	scores = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * st->count);
+	labels = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * st->count);
+	for (int64 i = 0; i < st->count; i++)
+	{
+		scores[i] = st->pairs[i].score;
+		labels[i] = st->pairs[i].label;
+	}
+	auc = ReframeRocAuc(scores, labels, st->count);
+	pfree(scores);
+	pfree(labels);
 	if (isnan(auc))
 		PG_RETURN_NULL();
 	PG_RETURN_FLOAT8(auc);

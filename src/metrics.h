@@ -9,7 +9,6 @@
 extern double ReframeLogLoss(double p, bool y);
 
 /* Exact ROC AUC with ties counted one half; NaN without both classes. */
-extern double ReframeRocAuc(double *scores, double *labels, int64 n);
-extern double ReframeRocAucPairs(void *pairs, int64 n);
+extern double ReframeRocAuc(const double *scores, const double *labels, int64 n);
 
 #endif

@@ -376,6 +376,13 @@ static void
 DenseBatch(const double *W, const double *b, int nout, int nin,
 		   const double *X, int rows, double *out)
 {
+	if (nout == 1)
+	{
+		for (int i = 0; i < rows; i++)
+			out[i] = b[0];
+		cblas_dgemv(CblasRowMajor, CblasNoTrans, rows, nin, 1.0, X, nin, W, 1, 1.0, out, 1);
+		return;
+	}
 	for (int i = 0; i < rows; i++)
 		memcpy(out + (int64) i * nout, b, sizeof(double) * nout);
 	cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, nout, nin,

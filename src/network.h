@@ -12,6 +12,7 @@
 #define REFRAME_NETWORK_H
 
 #include "lib/stringinfo.h"
+#include "nodes/pg_list.h"
 #include "utils/jsonb.h"
 
 typedef enum RfHeadKind

@@ -7,6 +7,7 @@
 #include <math.h>
 
 #include "utils/builtins.h"
+#include "utils/float.h"
 #include "utils/jsonb.h"
 
 #include "jsonutil.h"
@@ -18,7 +19,8 @@ typedef enum OptKind
 	OPT_INTEGER,
 	OPT_STRING,
 	OPT_BOOL,
-	OPT_NAMES					/* array of column names */
+	OPT_NAMES,					/* array of column names */
+	OPT_SPECIAL					/* parsed by its own code below */
 } OptKind;
 
 typedef struct OptSpec
@@ -33,7 +35,7 @@ typedef struct OptSpec
 static const OptSpec known_options[] = {
 	{"features", OPT_NAMES, 0, 0, "an array of column names"},
 	{"exclude", OPT_NAMES, 0, 0, "an array of column names"},
-	{"loss", OPT_STRING, 0, 0, "\"squared\""},
+	{"loss", OPT_STRING, 0, 0, "\"squared\", \"absolute\" or \"huber\" (regression)"},
 	{"huber_delta", OPT_NUMBER, 1e-12, 1e12, "a positive number"},
 	{"l2", OPT_NUMBER, 0, 1e12, "a number >= 0"},
 	{"max_iter", OPT_INTEGER, 1, 1000000, "an integer from 1 to 1000000"},
@@ -43,6 +45,8 @@ static const OptSpec known_options[] = {
 	{"deploy", OPT_STRING, 0, 0, "\"always\", \"if_better\" or \"never\""},
 	{"verbose", OPT_BOOL, 0, 0, "true or false"},
 	{"max_categories", OPT_INTEGER, 1, 100000, "an integer from 1 to 100000"},
+	{"class_weight", OPT_SPECIAL, 0, 0, "\"balanced\" or an object of positive weights by class, like {\"yes\": 5}"},
+	{"threshold", OPT_SPECIAL, 0, 0, "a probability between 0 and 1, or \"f1\""},
 };
 
 static const char *
@@ -128,6 +132,7 @@ OptionsParse(Jsonb *options)
 	o->seed = 0;
 	o->deploy = RF_DEPLOY_ALWAYS;
 	o->max_categories = 100;
+	o->threshold = get_float8_nan();
 	o->raw = options;
 	if (options == NULL)
 		return o;
@@ -202,12 +207,50 @@ OptionsParse(Jsonb *options)
 					}
 					else if (strcmp(key, "loss") == 0)
 					{
-						if (strcmp(s, "squared") != 0)
+						if (strcmp(s, "squared") != 0 && strcmp(s, "absolute") != 0 &&
+							strcmp(s, "huber") != 0)
 							BadOption(spec, psprintf("\"%s\" is not one of them.", s));
 						o->loss = s;
 					}
 					break;
 				}
+			case OPT_SPECIAL:
+				if (strcmp(key, "threshold") == 0)
+				{
+					if (v.type == jbvString && v.val.string.len == 2 &&
+						strncmp(v.val.string.val, "f1", 2) == 0)
+						o->threshold_f1 = true;
+					else if (v.type == jbvNumeric)
+					{
+						o->threshold = JsonValueNumber(&v);
+						if (!(o->threshold > 0 && o->threshold < 1))
+							BadOption(spec, psprintf("%g is not strictly between 0 and 1.", o->threshold));
+					}
+					else
+						BadOption(spec, psprintf("It is %s.", JsonTypeName(&v)));
+				}
+				else			/* class_weight */
+				{
+					if (v.type == jbvString && v.val.string.len == 8 &&
+						strncmp(v.val.string.val, "balanced", 8) == 0)
+						o->balanced = true;
+					else if (v.type == jbvBinary && JsonContainerIsObject(v.val.binary.data))
+					{
+						JsonbIterator *wit = JsonbIteratorInit(v.val.binary.data);
+						JsonbValue	wv;
+						JsonbIteratorToken wtok;
+
+						while ((wtok = JsonbIteratorNext(&wit, &wv, true)) != WJB_DONE)
+							if (wtok == WJB_VALUE &&
+								(wv.type != jbvNumeric || !(JsonValueNumber(&wv) > 0) ||
+								 isinf(JsonValueNumber(&wv))))
+								BadOption(spec, "Every weight must be a positive number.");
+						o->class_weight = v.val.binary.data;
+					}
+					else
+						BadOption(spec, psprintf("It is %s.", JsonTypeName(&v)));
+				}
+				break;
 			case OPT_NUMBER:
 			case OPT_INTEGER:
 				{

@@ -30,6 +30,10 @@ typedef struct RfOptions
 	RfDeploy	deploy;
 	bool		verbose;
 	int			max_categories;
+	bool		balanced;		/* class_weight "balanced" */
+	JsonbContainer *class_weight;	/* class_weight as {"class": weight} */
+	double		threshold;		/* binary decision threshold; NaN: 0.5 */
+	bool		threshold_f1;	/* tune the threshold for F1 */
 	Jsonb	   *raw;			/* as given, stored with the version */
 } RfOptions;
 

@@ -302,48 +302,166 @@ ScoreFeatures(FunctionCallInfo fcinfo, ScoreState *st)
 		HeadLink(&m->net->heads[h], st->out + m->net->heads[h].offset);
 }
 
-/* The head an output name refers to (NULL: the first head). */
+/*
+ * What an output argument names: a head (by its target name), or a class
+ * or label of one.  *cls is the class's index, or -1 for the head itself.
+ */
 static RfHead *
-ScoreHead(FunctionCallInfo fcinfo, ScoreState *st, int argno)
+ScoreOutput(FunctionCallInfo fcinfo, ScoreState *st, int argno, int *cls)
 {
 	RfNet	   *net = st->model->net;
 	char	   *output;
+	StringInfoData names;
 
+	*cls = -1;
 	if (PG_NARGS() <= argno || PG_ARGISNULL(argno))
 		return &net->heads[0];
 	output = text_to_cstring(PG_GETARG_TEXT_PP(argno));
 	for (int h = 0; h < net->nheads; h++)
 		if (strcmp(net->heads[h].name, output) == 0)
 			return &net->heads[h];
+	for (int h = 0; h < net->nheads; h++)
+		for (int k = 0; k < net->heads[h].nclasses; k++)
+			if (strcmp(net->heads[h].classes[k], output) == 0)
+			{
+				*cls = k;
+				return &net->heads[h];
+			}
+	initStringInfo(&names);
+	for (int h = 0; h < net->nheads; h++)
+	{
+		appendStringInfo(&names, "%s\"%s\"", h ? ", " : "", net->heads[h].name);
+		for (int k = 0; k < net->heads[h].nclasses && k < 10; k++)
+			appendStringInfo(&names, ", \"%s\"", net->heads[h].classes[k]);
+		if (net->heads[h].nclasses > 10)
+			appendStringInfo(&names, " and %d more classes", net->heads[h].nclasses - 10);
+	}
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 			 errmsg("model \"%s\" has no output \"%s\"", st->model->name, output),
-			 errhint("Its output is \"%s\".", net->heads[0].name)));
+			 errhint("Outputs are the target and its classes: %s.", names.data)));
 	return NULL;
 }
 
-/* reframe.score: a regression value or a probability. */
+/* The probability of class k of a classification head, from its outputs. */
+static double
+ClassProbability(const RfHead *head, const double *p, int k)
+{
+	if (head->kind == RF_HEAD_BINARY)
+		return k == 1 ? p[0] : 1.0 - p[0];
+	return p[k];
+}
+
+static int
+PredictedClass(const RfHead *head, const double *p)
+{
+	int			best = 0;
+
+	if (head->kind == RF_HEAD_BINARY)
+		return p[0] >= head->threshold ? 1 : 0;
+	for (int k = 1; k < head->nout; k++)
+		if (p[k] > p[best])
+			best = k;
+	return best;
+}
+
+/* reframe.score: a regression value, a binary probability, or a class's probability. */
 PG_FUNCTION_INFO_V1(reframe_score);
 Datum
 reframe_score(PG_FUNCTION_ARGS)
 {
 	ScoreState *st = ScoreGetState(fcinfo);
-	RfHead	   *head = ScoreHead(fcinfo, st, 2);
+	int			cls;
+	RfHead	   *head = ScoreOutput(fcinfo, st, 2, &cls);
+	double	   *p;
 
 	ScoreFeatures(fcinfo, st);
-	PG_RETURN_FLOAT8(st->out[head->offset]);
+	p = st->out + head->offset;
+	if (cls >= 0)
+		PG_RETURN_FLOAT8(ClassProbability(head, p, cls));
+	if (head->kind == RF_HEAD_MULTICLASS)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("model \"%s\" is multiclass: name the class to score", st->model->name),
+				 errhint("For example reframe.score('%s', features, '%s'); reframe.predict gives the most likely class.",
+						 st->model->name, head->classes[0])));
+	PG_RETURN_FLOAT8(p[0]);
 }
 
-/* reframe.predict: the predicted value as text. */
+/* reframe.predict: the predicted value or class, as text. */
 PG_FUNCTION_INFO_V1(reframe_predict);
 Datum
 reframe_predict(PG_FUNCTION_ARGS)
 {
 	ScoreState *st = ScoreGetState(fcinfo);
-	RfHead	   *head = ScoreHead(fcinfo, st, 2);
+	int			cls;
+	RfHead	   *head = ScoreOutput(fcinfo, st, 2, &cls);
+	double	   *p;
 
 	ScoreFeatures(fcinfo, st);
-	PG_RETURN_TEXT_P(cstring_to_text(float8out_internal(st->out[head->offset])));
+	p = st->out + head->offset;
+	if (head->kind == RF_HEAD_REGRESSION)
+		PG_RETURN_TEXT_P(cstring_to_text(float8out_internal(p[0])));
+	PG_RETURN_TEXT_P(cstring_to_text(head->classes[PredictedClass(head, p)]));
+}
+
+static RfHead *
+ClassificationHead(ScoreState *st, RfHead *head, const char *what)
+{
+	if (head->kind == RF_HEAD_REGRESSION)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s: output \"%s\" of model \"%s\" is a regression, not classes",
+						what, head->name, st->model->name),
+				 errhint("Use reframe.score or reframe.predict for its value.")));
+	return head;
+}
+
+static ArrayType *
+Float8ArrayOf(const double *v, int n)
+{
+	Datum	   *d = palloc(sizeof(Datum) * Max(n, 1));
+
+	for (int i = 0; i < n; i++)
+		d[i] = Float8GetDatum(v[i]);
+	return construct_array(d, n, FLOAT8OID, sizeof(float8), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
+}
+
+/* reframe.predict_proba: class probabilities in the order of reframe.classes. */
+PG_FUNCTION_INFO_V1(reframe_predict_proba);
+Datum
+reframe_predict_proba(PG_FUNCTION_ARGS)
+{
+	ScoreState *st = ScoreGetState(fcinfo);
+	int			cls;
+	RfHead	   *head = ClassificationHead(st, ScoreOutput(fcinfo, st, 2, &cls), "predict_proba");
+	double	   *p;
+	double		two[2];
+
+	ScoreFeatures(fcinfo, st);
+	p = st->out + head->offset;
+	if (head->kind == RF_HEAD_BINARY)
+	{
+		two[0] = 1.0 - p[0];
+		two[1] = p[0];
+		PG_RETURN_ARRAYTYPE_P(Float8ArrayOf(two, 2));
+	}
+	PG_RETURN_ARRAYTYPE_P(Float8ArrayOf(p, head->nout));
+}
+
+/* reframe.classes: the classes of a model's output, in predict_proba order. */
+PG_FUNCTION_INFO_V1(reframe_classes);
+Datum
+reframe_classes(PG_FUNCTION_ARGS)
+{
+	ScoreState *st = ScoreGetState(fcinfo);
+	int			cls;
+	RfHead	   *head = ClassificationHead(st, ScoreOutput(fcinfo, st, 1, &cls), "classes");
+	Datum	   *d = palloc(sizeof(Datum) * Max(head->nclasses, 1));
+
+	for (int k = 0; k < head->nclasses; k++)
+		d[k] = CStringGetTextDatum(head->classes[k]);
+	PG_RETURN_ARRAYTYPE_P(construct_array(d, head->nclasses, TEXTOID, -1, false, TYPALIGN_INT));
 }
 
 /* reframe.model_table: the table of a model, checked to be one. */

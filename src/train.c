@@ -29,6 +29,9 @@
 #include "reframe.h"
 #include "jsonutil.h"
 #include "gram.h"
+#include "evaluate.h"
+#include "objectives.h"
+#include "optim.h"
 #include "ridge.h"
 #include "store.h"
 #include "train.h"
@@ -90,31 +93,16 @@ SplitNames(const char *list, const char *what)
 	return names;
 }
 
-static bool
-IsIntegerType(Oid typid)
-{
-	return typid == INT2OID || typid == INT4OID || typid == INT8OID;
-}
-
-/* The task a target type implies when none is given. */
-static const char *
-InferTask(Oid typid)
-{
-	if (typid == BOOLOID)
-		return "binary";
-	if (ReframeIsNumericType(typid))
-		return "regression";
-	return NULL;
-}
-
 static void
 TrainStartup(DestReceiver *self, int operation, TupleDesc typeinfo)
 {
 	RfTrainState *ts = ((TrainReceiver *) self)->ts;
 	MemoryContext old = MemoryContextSwitchTo(ts->mcxt);
 	bool	   *is_target = palloc0(sizeof(bool) * Max(typeinfo->natts, 1));
+	bool		regression = ts->task && strcmp(ts->task, "regression") == 0;
 
 	ts->tupdesc = CreateTupleDescCopy(typeinfo);
+	ts->targets = palloc0(sizeof(RfTarget) * ts->ntargets);
 	for (int t = 0; t < ts->ntargets; t++)
 	{
 		int			attno = -1;
@@ -137,44 +125,51 @@ TrainStartup(DestReceiver *self, int operation, TupleDesc typeinfo)
 					 errmsg("target column \"%s\" is listed twice", ts->target_names[t])));
 		is_target[attno] = true;
 		typid = getBaseType(TupleDescAttr(typeinfo, attno)->atttypid);
-		ts->target_attno[t] = attno;
-		ts->target_typid[t] = typid;
+		TargetInit(&ts->targets[t], ts->target_names[t], attno, typid);
 
-		if (ts->task == NULL)
-		{
-			const char *task = InferTask(typid);
-
-			if (task == NULL)
-				ereport(ERROR,
-						(errcode(ERRCODE_DATATYPE_MISMATCH),
-						 errmsg("cannot infer a task from target column \"%s\" of type %s",
-								ts->target_names[t], format_type_be(typid)),
-						 errhint("Regression needs a numeric target.")));
-			ts->task = pstrdup(task);
-			ereport(NOTICE,
-					(errmsg("training a %s model: target column \"%s\" is %s",
-							task, ts->target_names[t], format_type_be(typid)),
-					 errhint("Pass task => '...' to frame it differently.")));
-		}
-		if (strcmp(ts->task, "regression") == 0 && !ReframeIsNumericType(typid))
+		if (ts->targets[t].kind != RF_TARGET_NUMBER && typid != BOOLOID &&
+			!(typid == TEXTOID || typid == VARCHAROID || typid == BPCHAROID ||
+			  typid == NAMEOID || type_is_enum(typid)))
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("target column \"%s\" has type %s, which cannot be a target",
+							ts->target_names[t], format_type_be(typid)),
+					 errhint("A target is numeric (regression or classes), boolean (binary), or text (classes).")));
+		if (regression && ts->targets[t].kind != RF_TARGET_NUMBER)
 			ereport(ERROR,
 					(errcode(ERRCODE_DATATYPE_MISMATCH),
 					 errmsg("target column \"%s\" has type %s, which cannot be a regression target",
 							ts->target_names[t], format_type_be(typid)),
 					 errhint("A regression target must be numeric; cast it in a SELECT.")));
+		/* floating and numeric targets regress unless told otherwise */
+		if (ts->task == NULL && ts->targets[t].kind == RF_TARGET_NUMBER &&
+			typid != INT2OID && typid != INT4OID && typid != INT8OID)
+			regression = true;
 	}
-	if (strcmp(ts->task, "regression") != 0)
+	if (ts->task && strcmp(ts->task, "regression") != 0 && strcmp(ts->task, "binary") != 0 &&
+		strcmp(ts->task, "multiclass") != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("task \"%s\" is not supported yet", ts->task),
-				 errhint("This version of reframe trains regression models.")));
-	(void) IsIntegerType;
+				 errhint("This version of reframe trains regression, binary and multiclass models.")));
 
 	ts->enc = EncoderPlan(typeinfo, is_target, ts->opts->features, ts->opts->exclude);
-	ts->streaming = strcmp(ts->task, "regression") == 0;
+
+	/*
+	 * Squared-loss regression on numeric inputs streams its moments instead
+	 * of keeping rows.
+	 */
+	ts->streaming = regression && (ts->opts->loss == NULL || strcmp(ts->opts->loss, "squared") == 0);
 	for (int c = 0; c < ts->enc->ncols; c++)
 		if (ts->enc->cols[c].kind == RF_CATEGORY)
 			ts->streaming = false;
+	if (ts->streaming && ts->task == NULL)
+		ereport(NOTICE,
+				(errmsg("training a regression model: target column \"%s\" is %s",
+						ts->target_names[0], format_type_be(ts->targets[0].typid)),
+				 errhint("Pass task => '...' to frame it differently.")));
+	if (ts->streaming)
+		ts->task = "regression";
 	ts->Y = RfMatrixCreate(ts->ntargets, &ts->budget);
 	ts->Yv = RfMatrixCreate(ts->ntargets, &ts->budget);
 	MemoryContextSwitchTo(old);
@@ -203,17 +198,7 @@ TrainAddRow(RfTrainState *ts, Datum *values, bool *isnull)
 
 	EncoderReadRow(ts->enc, values, isnull, raw, &hash);
 	for (int t = 0; t < ts->ntargets; t++)
-	{
-		double		v = ReframeDatumToDouble(values[ts->target_attno[t]], ts->target_typid[t]);
-
-		if (!isfinite(v))
-			ereport(ERROR,
-					(errcode(ERRCODE_DATA_EXCEPTION),
-					 errmsg("target column \"%s\" contains NaN or Infinity", ts->target_names[t]),
-					 errhint("Filter such rows out in the source.")));
-		y[t] = v;
-	}
-	hash = ReframeHashDoubles(y, ts->ntargets, hash);
+		y[t] = TargetValue(&ts->targets[t], values[ts->targets[t].attno], &hash);
 	if (HashToUnit(hash_bytes_uint32_extended((uint32) hash, hash >> 32)) < ts->holdout)
 		set = 1;
 	ts->nrows[set]++;
@@ -264,7 +249,7 @@ TrainReceive(TupleTableSlot *slot, DestReceiver *self)
 
 	slot_getallattrs(slot);
 	for (int t = 0; t < ts->ntargets; t++)
-		if (slot->tts_isnull[ts->target_attno[t]])
+		if (slot->tts_isnull[ts->targets[t].attno])
 		{
 			ts->skipped++;
 			goto done;
@@ -379,24 +364,17 @@ TrainMergeValidation(RfTrainState *ts)
 
 /* ---------- evaluation ---------- */
 
-typedef struct RegressionMetrics
-{
-	double		n;
-	double		sse;
-	double		sae;
-	double		ymean;
-	double		ym2;
-} RegressionMetrics;
-
+/* Training or validation metrics of every head, accumulated over X. */
 static void
-EvaluateRegression(const RfNet *net, const RfMatrix *X, const RfMatrix *Y, int ycol,
-				   RegressionMetrics *m)
+EvaluateRows(RfNet *net, const RfMatrix *X, const RfMatrix *Y, RfEvalAcc *acc)
 {
 	double	   *out = palloc(sizeof(double) * RF_CHUNK_ROWS * net->nout);
 	double	   *work = net->nhidden > 0 ?
-		palloc(sizeof(double) * 2 * RF_CHUNK_ROWS * NetMaxWidth(net)) : NULL;
+		MemoryContextAllocHuge(CurrentMemoryContext,
+							   sizeof(double) * 2 * RF_CHUNK_ROWS * NetMaxWidth(net)) : NULL;
 
-	memset(m, 0, sizeof(*m));
+	for (int h = 0; h < net->nheads; h++)
+		EvalAccInit(&acc[h], &net->heads[h]);
 	for (int c = 0; c < X->nchunks; c++)
 	{
 		int			rows = RfChunkRows(X, c);
@@ -404,43 +382,183 @@ EvaluateRegression(const RfNet *net, const RfMatrix *X, const RfMatrix *Y, int y
 		NetForwardBatch(net, X->chunks[c], rows, out, work);
 		for (int i = 0; i < rows; i++)
 		{
-			double		y = Y->chunks[c][(Size) i * Y->ncols + ycol];
-			double		e = y - out[(Size) i * net->nout];
-			double		delta = y - m->ymean;
+			double	   *z = out + (Size) i * net->nout;
+			const double *y = Y->chunks[c] + (Size) i * Y->ncols;
 
-			m->n += 1;
-			m->sse += e * e;
-			m->sae += fabs(e);
-			m->ymean += delta / m->n;
-			m->ym2 += delta * (y - m->ymean);
+			for (int h = 0; h < net->nheads; h++)
+			{
+				RfHead	   *head = &net->heads[h];
+
+				HeadLink(head, z + head->offset);
+				EvalAccAdd(&acc[h], z + head->offset, y[head->ycol]);
+			}
 		}
+		CHECK_FOR_INTERRUPTS();
 	}
 	pfree(out);
+	if (work)
+		pfree(work);
 }
 
-/* The same metrics from a set's second moments: no MAE without the rows. */
+/* Regression metrics of a set from its second moments (no MAE without rows). */
 static void
-EvaluateRegressionGram(RfGram *g, const RfEncoder *enc, const RfNet *net, RegressionMetrics *m)
+EvaluateGram(RfGram *g, const RfEncoder *enc, const RfNet *net, StringInfo buf, double *rmse)
 {
-	memset(m, 0, sizeof(*m));
-	m->n = GramRows(g);
-	m->sae = get_float8_nan();
-	GramErrors(g, enc, net->params + net->w_off[0], net->params[net->b_off[0]], &m->sse, &m->ym2);
-}
+	double		n = GramRows(g);
+	double		sse;
+	double		sst;
 
-static void
-RegressionMetricsJson(StringInfo buf, const RegressionMetrics *m)
-{
-	appendStringInfo(buf, "{\"rows\": %.0f, \"rmse\": ", m->n);
-	JsonAppendNumber(buf, sqrt(m->sse / m->n));
-	if (!isnan(m->sae))
-	{
-		appendStringInfoString(buf, ", \"mae\": ");
-		JsonAppendNumber(buf, m->sae / m->n);
-	}
+	GramErrors(g, enc, net->params + net->w_off[0], net->params[net->b_off[0]], &sse, &sst);
+	*rmse = sqrt(sse / n);
+	appendStringInfo(buf, "{\"rows\": %.0f, \"rmse\": ", n);
+	JsonAppendNumber(buf, *rmse);
 	appendStringInfoString(buf, ", \"r2\": ");
-	JsonAppendNumber(buf, m->ym2 > 0 ? 1.0 - m->sse / m->ym2 : get_float8_nan());
+	JsonAppendNumber(buf, sst > 0 ? 1.0 - sse / sst : get_float8_nan());
 	appendStringInfoChar(buf, '}');
+}
+
+/* ---------- fitting ---------- */
+
+/* Starting point: zero weights, biases at the (weighted) base rates. */
+static void
+InitialBiases(RfNet *net, RfTarget *targets)
+{
+	double	   *b = net->params + net->b_off[net->nhidden];
+
+	for (int h = 0; h < net->nheads; h++)
+	{
+		RfHead	   *head = &net->heads[h];
+		RfTarget   *t = &targets[h];
+		double		total = 0;
+
+		if (head->kind == RF_HEAD_REGRESSION)
+			continue;
+		for (int k = 0; k < t->nclasses; k++)
+			total += t->counts[k] * (t->class_weight ? t->class_weight[k] : 1.0);
+		for (int k = 0; k < t->nclasses; k++)
+		{
+			double		share = (t->counts[k] * (t->class_weight ? t->class_weight[k] : 1.0) + 0.5) /
+				(total + 0.5 * t->nclasses);
+
+			if (head->kind == RF_HEAD_BINARY)
+			{
+				if (k == 1)
+					b[head->offset] = log(share / (1.0 - share));
+			}
+			else
+				b[head->offset + k] = log(share);
+		}
+	}
+}
+
+/*
+ * Regression heads train on standardized targets; afterwards their output
+ * rows are scaled back so that the stored model predicts in target units.
+ */
+static void
+DestandardizeHeads(RfNet *net, RfTarget *targets)
+{
+	int			top = net->nhidden;
+	int			in = NetLayerIn(net, top);
+
+	for (int h = 0; h < net->nheads; h++)
+	{
+		RfHead	   *head = &net->heads[h];
+		double	   *W = net->params + net->w_off[top] + (Size) head->offset * in;
+		double	   *b = net->params + net->b_off[top] + head->offset;
+
+		if (head->kind != RF_HEAD_REGRESSION)
+			continue;
+		for (int k = 0; k < in; k++)
+			W[k] *= targets[h].sd;
+		b[0] = b[0] * targets[h].sd + targets[h].mean;
+	}
+}
+
+static RfOptimResult
+FitLbfgs(RfTrainState *ts, RfNet *net, RfMatrix *X)
+{
+	double	  **cw = palloc0(sizeof(double *) * net->nheads);
+	double	   *shift = palloc0(sizeof(double) * net->nheads);
+	double	   *scale = palloc(sizeof(double) * net->nheads);
+	double	   *x = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * net->nparams);
+	RfObjective *obj;
+	RfOptimResult res;
+
+	for (int h = 0; h < net->nheads; h++)
+	{
+		cw[h] = ts->targets[h].class_weight;
+		shift[h] = ts->targets[h].mean;
+		scale[h] = ts->targets[h].sd;
+	}
+	obj = ObjectiveCreate(net, X, ts->Y, ts->opts->l2, cw, shift, scale);
+	InitialBiases(net, ts->targets);
+	memcpy(x, net->params, sizeof(double) * net->nparams);
+	LbfgsMinimize(ObjectiveEval, obj, x, net->nparams, ts->opts->max_iter, ts->opts->tol,
+				  ts->opts->verbose ? ts->model_name : NULL, &res);
+	memcpy(net->params, x, sizeof(double) * net->nparams);
+	DestandardizeHeads(net, ts->targets);
+	return res;
+}
+
+static RfHead *
+BuildHeads(RfTrainState *ts)
+{
+	RfHead	   *heads = palloc0(sizeof(RfHead) * ts->ntargets);
+
+	for (int t = 0; t < ts->ntargets; t++)
+	{
+		RfTarget   *tg = &ts->targets[t];
+		RfHead	   *head = &heads[t];
+
+		head->name = tg->name;
+		head->kind = tg->head;
+		head->ycol = t;
+		head->weight = 1.0;
+		head->threshold = 0.5;
+		head->huber_delta = ts->opts->huber_delta;
+		switch (tg->head)
+		{
+			case RF_HEAD_REGRESSION:
+				head->nout = 1;
+				head->loss = ts->opts->loss == NULL ? RF_LOSS_SQUARED :
+					strcmp(ts->opts->loss, "absolute") == 0 ? RF_LOSS_ABSOLUTE :
+					strcmp(ts->opts->loss, "huber") == 0 ? RF_LOSS_HUBER : RF_LOSS_SQUARED;
+				break;
+			case RF_HEAD_BINARY:
+				head->nout = 1;
+				head->loss = RF_LOSS_LOG;
+				break;
+			default:
+				head->nout = tg->nclasses;
+				head->loss = RF_LOSS_CROSS_ENTROPY;
+				break;
+		}
+		if (tg->head != RF_HEAD_REGRESSION)
+		{
+			head->nclasses = tg->nclasses;
+			head->classes = tg->classes;
+			if (ts->opts->loss)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("option \"loss\" applies to regression, but target \"%s\" is %s",
+								tg->name, HeadKindName(tg->head)),
+						 errhint("Classification always minimizes the log loss (cross-entropy).")));
+		}
+		if ((ts->opts->balanced || ts->opts->class_weight) && tg->head == RF_HEAD_REGRESSION)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("option \"class_weight\" applies to classification, but target \"%s\" is regression",
+							tg->name)));
+		if ((ts->opts->threshold_f1 || !isnan(ts->opts->threshold)) && tg->head != RF_HEAD_BINARY)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("option \"threshold\" applies to binary targets, but target \"%s\" is %s",
+							tg->name, HeadKindName(tg->head))));
+		if (!isnan(ts->opts->threshold))
+			head->threshold = ts->opts->threshold;
+	}
+	return heads;
 }
 
 /* ---------- the SQL function ---------- */
@@ -476,6 +594,49 @@ static const char *const known_tasks[] = {
 	"regression", "binary", "multiclass", "multilabel", "hierarchical", "multitask"
 };
 
+static RfBlock *
+VectorBlock(const char *name, const double *data, int n)
+{
+	RfBlock    *b = palloc0(sizeof(RfBlock));
+
+	b->name = pstrdup(name);
+	b->ndim = 1;
+	b->shape[0] = n;
+	b->data = data;
+	return b;
+}
+
+/* Decides whether the new version replaces the deployed one. */
+static bool
+DecideDeploy(RfTrainState *ts, Oid relid, bool validated, double selection, const char *metric)
+{
+	int32		current;
+	bool		found;
+	double		old;
+	bool		deploy;
+
+	if (ts->opts->deploy == RF_DEPLOY_ALWAYS)
+		return true;
+	if (ts->opts->deploy == RF_DEPLOY_NEVER)
+		return false;
+	if (!validated)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("\"deploy\": \"if_better\" needs validation rows"),
+				 errhint("Set the \"validation\" option to a fraction above 0.")));
+	current = StoreDeployedVersion(relid, false);
+	if (current < 0)
+		return true;
+	old = StoreVersionSelection(relid, current, &found);
+	deploy = !found || selection < old;
+	if (found)
+		ereport(NOTICE,
+				(errmsg("model \"%s\": new validation %s %g %s deployed version %d's %g",
+						ts->model_name, metric, selection, deploy ? "beats" : "does not beat",
+						current, old)));
+	return deploy;
+}
+
 /* Trains a new version of a model and returns a summary row. */
 PG_FUNCTION_INFO_V1(reframe_train);
 Datum
@@ -488,8 +649,8 @@ reframe_train(PG_FUNCTION_ARGS)
 	MemoryContext tcxt;
 	RfTrainState *ts;
 	TupleDesc	result_desc;
-	Datum		result[8];
-	bool		result_null[8] = {false};
+	Datum		result[10];
+	bool		result_null[10] = {false};
 	Oid			relid;
 	ListCell   *lc;
 	List	   *targets;
@@ -500,16 +661,19 @@ reframe_train(PG_FUNCTION_ARGS)
 	RfMatrix   *Xva = NULL;
 	RfNet	   *net;
 	RfHead	   *head;
-	RegressionMetrics mtr;
-	RegressionMetrics mva;
+	RfEvalAcc  *acc_tr = NULL;
+	RfEvalAcc  *acc_va = NULL;
+	RfOptimResult opt;
 	StringInfoData spec;
 	StringInfoData metrics;
+	StringInfoData history;
 	List	   *blocks;
-	RfBlock    *b;
+	const char *solver;
 	bool		with_validation;
 	bool		deploy;
 	int32		version;
 	double		selection = 0;
+	double		train_loss;
 	instr_time	start;
 	instr_time	elapsed;
 	instr_time	mark;
@@ -545,8 +709,6 @@ reframe_train(PG_FUNCTION_ARGS)
 	targets = SplitNames(text_to_cstring(target), "target");
 	ts->ntargets = list_length(targets);
 	ts->target_names = palloc(sizeof(char *) * ts->ntargets);
-	ts->target_attno = palloc(sizeof(int) * ts->ntargets);
-	ts->target_typid = palloc(sizeof(Oid) * ts->ntargets);
 	t = 0;
 	foreach(lc, targets)
 		ts->target_names[t++] = lfirst(lc);
@@ -585,6 +747,13 @@ reframe_train(PG_FUNCTION_ARGS)
 				 errmsg("no training rows left for model \"%s\" after holding out validation rows",
 						ts->model_name),
 				 errhint("Lower the \"validation\" option.")));
+	if (!ts->streaming)
+	{
+		TargetResolve(&ts->targets[0], ts->task, ts->Y, ts->Yv, 0, ts->opts, ts->model_name);
+		ts->task = pstrdup(HeadKindName(ts->targets[0].head));
+	}
+	else
+		ts->targets[0].head = RF_HEAD_REGRESSION;
 	Phase(ts, &mark, psprintf("%lld training and %lld validation rows",
 							  (long long) ntrain, (long long) nvalid));
 
@@ -601,45 +770,92 @@ reframe_train(PG_FUNCTION_ARGS)
 		Phase(ts, &mark, psprintf("encoded %d inputs as %d features", ts->enc->nraw, Xtr->ncols));
 	}
 
-	head = palloc0(sizeof(RfHead));
-	head->name = ts->target_names[0];
-	head->kind = RF_HEAD_REGRESSION;
-	head->loss = RF_LOSS_SQUARED;
-	head->nout = 1;
-	head->ycol = 0;
-	head->weight = 1.0;
-	net = NetCreate(ts->enc->width, 0, NULL, 1, head);
+	head = BuildHeads(ts);
+	net = NetCreate(ts->enc->width, 0, NULL, ts->ntargets, head);
 
 	ReframeBlasPrepare();
+	memset(&opt, 0, sizeof(opt));
+	opt.iterations = 1;
+	opt.converged = true;
 	if (ts->streaming)
+	{
+		solver = "streaming normal equations (cholesky)";
 		GramSolve(ts->gram[0], ts->enc, ts->opts->l2, net->params + net->w_off[0],
 				  net->params + net->b_off[0]);
-	else
+	}
+	else if (head->kind == RF_HEAD_REGRESSION && head->loss == RF_LOSS_SQUARED)
+	{
+		solver = "normal equations (cholesky)";
 		RidgeFit(Xtr, ts->Y, 0, ts->opts->l2, net->params + net->w_off[0],
 				 net->params + net->b_off[0]);
-	Phase(ts, &mark, "solved ridge regression");
-
-	if (ts->streaming)
-		EvaluateRegressionGram(ts->gram[0], ts->enc, net, &mtr);
+	}
 	else
-		EvaluateRegression(net, Xtr, ts->Y, 0, &mtr);
+	{
+		solver = "lbfgs";
+		opt = FitLbfgs(ts, net, Xtr);
+		if (!opt.converged)
+			ereport(NOTICE,
+					(errmsg("model \"%s\": L-BFGS stopped after %d iterations without converging",
+							ts->model_name, opt.iterations),
+					 errhint("Raise \"max_iter\", or loosen \"tol\" (now %g).", ts->opts->tol)));
+	}
+	Phase(ts, &mark, psprintf("fitted with %s, %d iterations", solver, opt.iterations));
+
+	/* metrics, and the decision threshold tuned where asked */
 	initStringInfo(&metrics);
 	appendStringInfoString(&metrics, "{\"training\": ");
-	RegressionMetricsJson(&metrics, &mtr);
+	if (ts->streaming)
+	{
+		double		rmse;
+
+		EvaluateGram(ts->gram[0], ts->enc, net, &metrics, &rmse);
+		train_loss = rmse * rmse;
+	}
+	else
+	{
+		acc_tr = palloc(sizeof(RfEvalAcc) * net->nheads);
+		EvaluateRows(net, Xtr, ts->Y, acc_tr);
+		if (nvalid > 0)
+		{
+			acc_va = palloc(sizeof(RfEvalAcc) * net->nheads);
+			EvaluateRows(net, Xva, ts->Yv, acc_va);
+		}
+		if (ts->opts->threshold_f1 && head->kind == RF_HEAD_BINARY)
+		{
+			head->threshold = EvalBestF1Threshold(acc_va ? &acc_va[0] : &acc_tr[0]);
+			EvaluateRows(net, Xtr, ts->Y, acc_tr);
+			if (acc_va)
+				EvaluateRows(net, Xva, ts->Yv, acc_va);
+		}
+		EvalAccJson(&acc_tr[0], &metrics, false);
+		train_loss = head->kind == RF_HEAD_REGRESSION ? acc_tr[0].sse / acc_tr[0].n :
+			acc_tr[0].logloss / acc_tr[0].n;
+	}
 	if (nvalid > 0)
 	{
-		if (ts->streaming)
-			EvaluateRegressionGram(ts->gram[1], ts->enc, net, &mva);
-		else
-			EvaluateRegression(net, Xva, ts->Yv, 0, &mva);
 		appendStringInfoString(&metrics, ", \"validation\": ");
-		RegressionMetricsJson(&metrics, &mva);
-		selection = sqrt(mva.sse / mva.n);
+		if (ts->streaming)
+			EvaluateGram(ts->gram[1], ts->enc, net, &metrics, &selection);
+		else
+		{
+			EvalAccJson(&acc_va[0], &metrics, false);
+			selection = EvalAccSelection(&acc_va[0]);
+		}
 	}
 	appendStringInfoChar(&metrics, '}');
 	Phase(ts, &mark, "evaluated");
 	INSTR_TIME_SET_CURRENT(elapsed);
 	INSTR_TIME_SUBTRACT(elapsed, start);
+
+	initStringInfo(&history);
+	appendStringInfoChar(&history, '[');
+	for (int i = 0; i < opt.nhistory; i++)
+	{
+		if (i)
+			appendStringInfoString(&history, ", ");
+		JsonAppendNumber(&history, opt.history[i]);
+	}
+	appendStringInfoChar(&history, ']');
 
 	initStringInfo(&spec);
 	appendStringInfo(&spec, "{\"format\": 1, \"task\": \"%s\", \"targets\": [", ts->task);
@@ -656,67 +872,30 @@ reframe_train(PG_FUNCTION_ARGS)
 	appendStringInfoString(&spec, ", \"network\": ");
 	NetToJson(net, &spec);
 	appendStringInfo(&spec, ", \"options\": %s, \"training\": {\"rows\": %lld, \"validation_rows\": %lld, "
-					 "\"skipped_rows\": %lld, \"solver\": \"%s\", \"iterations\": 1, \"converged\": true, "
-					 "\"loss\": ",
+					 "\"skipped_rows\": %lld, \"solver\": \"%s\", \"iterations\": %d, \"evaluations\": %d, "
+					 "\"converged\": %s, \"loss\": ",
 					 ts->opts->raw ? JsonbToCString(NULL, &ts->opts->raw->root, VARSIZE(ts->opts->raw)) : "{}",
-					 (long long) ntrain, (long long) nvalid, (long long) ts->skipped,
-					 ts->streaming ? "streaming normal equations, cholesky" : "normal equations, cholesky");
-	JsonAppendNumber(&spec, mtr.sse / mtr.n);
-	appendStringInfo(&spec, ", \"seconds\": %.3f}, \"metrics\": %s",
-					 INSTR_TIME_GET_DOUBLE(elapsed), metrics.data);
+					 (long long) ntrain, (long long) nvalid, (long long) ts->skipped, solver,
+					 opt.iterations, opt.evaluations, opt.converged ? "true" : "false");
+	JsonAppendNumber(&spec, train_loss);
+	appendStringInfo(&spec, ", \"loss_history\": %s, \"seconds\": %.3f}, \"metrics\": %s",
+					 history.data, INSTR_TIME_GET_DOUBLE(elapsed), metrics.data);
 	if (nvalid > 0)
 	{
-		appendStringInfoString(&spec, ", \"selection\": {\"metric\": \"rmse\", \"value\": ");
+		appendStringInfo(&spec, ", \"selection\": {\"metric\": \"%s\", \"value\": ", EvalSelectionName(head));
 		JsonAppendNumber(&spec, selection);
 		appendStringInfoChar(&spec, '}');
 	}
 	appendStringInfoChar(&spec, '}');
 
 	blocks = NetBlocks(net);
-	b = palloc0(sizeof(RfBlock));
-	b->name = "encoder.scale";
-	b->ndim = 1;
-	b->shape[0] = ts->enc->nraw;
-	b->data = ts->enc->scale;
-	blocks = lcons(b, blocks);
-	b = palloc0(sizeof(RfBlock));
-	b->name = "encoder.shift";
-	b->ndim = 1;
-	b->shape[0] = ts->enc->nraw;
-	b->data = ts->enc->shift;
-	blocks = lcons(b, blocks);
+	blocks = lcons(VectorBlock("encoder.scale", ts->enc->scale, ts->enc->nraw), blocks);
+	blocks = lcons(VectorBlock("encoder.shift", ts->enc->shift, ts->enc->nraw), blocks);
 
 	/* Versions are numbered under a lock that scoring (AccessShare) never waits for. */
 	LockRelationOid(relid, ShareRowExclusiveLock);
 	version = StoreNextVersion(relid);
-	switch (ts->opts->deploy)
-	{
-		case RF_DEPLOY_ALWAYS:
-			deploy = true;
-			break;
-		case RF_DEPLOY_NEVER:
-			deploy = false;
-			break;
-		default:
-			{
-				int32		current = StoreDeployedVersion(relid, false);
-				bool		found;
-				double		old;
-
-				if (nvalid == 0)
-					ereport(ERROR,
-							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-							 errmsg("\"deploy\": \"if_better\" needs validation rows"),
-							 errhint("Set the \"validation\" option to a fraction above 0.")));
-				old = current < 0 ? 0 : StoreVersionSelection(relid, current, &found);
-				deploy = current < 0 || !found || selection < old;
-				if (current >= 0 && found)
-					ereport(NOTICE,
-							(errmsg("model \"%s\": new validation rmse %g %s deployed version %d's %g",
-									ts->model_name, selection, deploy ? "beats" : "does not beat",
-									current, old)));
-			}
-	}
+	deploy = DecideDeploy(ts, relid, nvalid > 0, selection, EvalSelectionName(head));
 	StoreWriteVersion(relid, version, spec.data, blocks, false);
 	if (deploy)
 		StoreDeploy(relid, version);
@@ -728,9 +907,11 @@ reframe_train(PG_FUNCTION_ARGS)
 	result[2] = CStringGetTextDatum(ts->task);
 	result[3] = Int64GetDatum(ntrain);
 	result[4] = Int64GetDatum(nvalid);
-	result[5] = Float8GetDatum(mtr.sse / mtr.n);
+	result[5] = Float8GetDatum(train_loss);
 	result[6] = JsonbPGetDatum(JsonFromText(metrics.data));
 	result[7] = BoolGetDatum(deploy);
+	result[8] = Int32GetDatum(opt.iterations);
+	result[9] = BoolGetDatum(opt.converged);
 	MemoryContextDelete(tcxt);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(result_desc, result, result_null)));
 }

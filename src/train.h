@@ -10,6 +10,7 @@
 #include "matrix.h"
 #include "network.h"
 #include "options.h"
+#include "targets.h"
 
 /* Everything one training run knows; lives in the "reframe training" context. */
 typedef struct RfTrainState
@@ -21,9 +22,7 @@ typedef struct RfTrainState
 
 	int			ntargets;
 	char	  **target_names;
-	int		   *target_attno;
-	Oid		   *target_typid;
-	RfDict	  **target_dict;	/* categorical targets: value -> code */
+	RfTarget   *targets;
 
 	RfEncoder  *enc;
 	TupleDesc	tupdesc;

@@ -1,0 +1,49 @@
+/*
+ * evaluate.h
+ *		Metric accumulators for one head, shared by training (validation
+ *		metrics) and reframe.evaluate().
+ */
+#ifndef REFRAME_EVALUATE_H
+#define REFRAME_EVALUATE_H
+
+#include "lib/stringinfo.h"
+
+#include "network.h"
+
+typedef struct RfEvalAcc
+{
+	const RfHead *head;
+	double		n;
+	/* regression */
+	double		sse;
+	double		sae;
+	double		ymean;
+	double		ym2;
+	/* classification */
+	double		logloss;
+	double		correct;
+	double	   *confusion;		/* K x K: actual row, predicted column */
+	/* binary: every score, for the exact ROC AUC and threshold tuning */
+	double	   *scores;
+	double	   *labels;
+	int64		nscores;
+	int64		capscores;
+} RfEvalAcc;
+
+extern void EvalAccInit(RfEvalAcc *acc, const RfHead *head);
+
+/*
+ * Adds a row: p is the head's linked output (value, probability or
+ * distribution); y its target (value, 0/1, or class index).
+ */
+extern void EvalAccAdd(RfEvalAcc *acc, const double *p, double y);
+extern void EvalAccJson(RfEvalAcc *acc, StringInfo buf, bool with_confusion);
+
+/* The metric versions are selected on, lower is better. */
+extern double EvalAccSelection(RfEvalAcc *acc);
+extern const char *EvalSelectionName(const RfHead *head);
+
+/* The threshold on a binary head's probability that maximises F1. */
+extern double EvalBestF1Threshold(RfEvalAcc *acc);
+
+#endif

@@ -1,0 +1,359 @@
+/*
+ * targets.c
+ *		Target columns (see targets.h).
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "catalog/pg_type.h"
+#include "common/hashfn.h"
+#include "utils/builtins.h"
+#include "utils/float.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+
+#include "jsonutil.h"
+#include "targets.h"
+
+/* Training classes with fewer rows than this draw a WARNING. */
+#define RF_FEW_EXAMPLES 100
+
+static double TargetValueRaw(RfTarget *t, Datum d, uint64 *hash);
+
+void
+TargetInit(RfTarget *t, const char *name, int attno, Oid typid)
+{
+	memset(t, 0, sizeof(*t));
+	t->name = pstrdup(name);
+	t->attno = attno;
+	t->typid = typid;
+	if (ReframeIsNumericType(typid))
+		t->kind = RF_TARGET_NUMBER;
+	else if (typid == BOOLOID)
+		t->kind = RF_TARGET_BOOL;
+	else
+	{
+		t->kind = RF_TARGET_CATEGORY;
+		t->dict = RfDictCreate();
+	}
+}
+
+double
+TargetValue(RfTarget *t, Datum d, uint64 *hash)
+{
+	double		v = TargetValueRaw(t, d, hash);
+
+	if (t->kind != RF_TARGET_CATEGORY)
+		*hash = ReframeHashDoubles(&v, 1, *hash);
+	return v;
+}
+
+/* The value; categories mix their text (not their code) into *hash. */
+static double
+TargetValueRaw(RfTarget *t, Datum d, uint64 *hash)
+{
+	double		v;
+
+	switch (t->kind)
+	{
+		case RF_TARGET_BOOL:
+			return DatumGetBool(d) ? 1.0 : 0.0;
+		case RF_TARGET_CATEGORY:
+			{
+				char	   *s = EncoderCategoryString(d, t->typid);
+
+				v = RfDictCode(t->dict, s, true);
+				*hash = hash_combine64(*hash, hash_bytes_extended((unsigned char *) s, strlen(s), 0));
+				pfree(s);
+				if (v >= RF_MAX_CLASSES)
+					ereport(ERROR,
+							(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+							 errmsg("target column \"%s\" has more than %d distinct values", t->name, RF_MAX_CLASSES),
+							 errhint("A classification target needs fewer classes; regress a numeric target instead.")));
+				return v;
+			}
+		default:
+			v = ReframeDatumToDouble(d, t->typid);
+			if (!isfinite(v))
+				ereport(ERROR,
+						(errcode(ERRCODE_DATA_EXCEPTION),
+						 errmsg("target column \"%s\" contains NaN or Infinity", t->name),
+						 errhint("Filter such rows out in the source.")));
+			return v;
+	}
+}
+
+static int
+DoubleCmp(const void *a, const void *b)
+{
+	double		x = *(const double *) a;
+	double		y = *(const double *) b;
+
+	return (x > y) - (x < y);
+}
+
+static int
+StringIndexCmp(const void *a, const void *b, void *arg)
+{
+	RfDict	   *d = arg;
+
+	return strcmp(RfDictString(d, *(const int *) a), RfDictString(d, *(const int *) b));
+}
+
+/* Distinct values of column ycol of both matrices, sorted; at most limit + 1. */
+static double *
+DistinctValues(RfMatrix *Y, RfMatrix *Yv, int ycol, int limit, int *n)
+{
+	double	   *vals = palloc(sizeof(double) * (limit + 1));
+	int			count = 0;
+	RfMatrix   *ms[2] = {Y, Yv};
+
+	for (int k = 0; k < 2; k++)
+		for (int64 i = 0; i < ms[k]->nrows && count <= limit; i++)
+		{
+			double		v = RfMatrixRow(ms[k], i)[ycol];
+			bool		seen = false;
+
+			/* few values by construction: a linear scan of a small sorted set */
+			for (int j = 0; j < count && !seen; j++)
+				seen = vals[j] == v;
+			if (!seen)
+			{
+				vals[count++] = v;
+				qsort(vals, count, sizeof(double), DoubleCmp);
+			}
+		}
+	*n = count;
+	return vals;
+}
+
+static char *
+NumberLabel(double v, Oid typid)
+{
+	if (typid == INT2OID || typid == INT4OID || typid == INT8OID)
+		return psprintf("%lld", (long long) v);
+	return float8out_internal(v);
+}
+
+/* Replaces column ycol's values by their position in map (sorted values). */
+static void
+RemapColumn(RfMatrix *m, int ycol, const double *values, int n)
+{
+	for (int64 i = 0; i < m->nrows; i++)
+	{
+		double	   *y = RfMatrixRow(m, i) + ycol;
+		double	   *hit = bsearch(y, values, n, sizeof(double), DoubleCmp);
+
+		*y = (double) (hit - values);
+	}
+}
+
+static void
+ResolveClasses(RfTarget *t, RfMatrix *Y, RfMatrix *Yv, int ycol)
+{
+	if (t->kind == RF_TARGET_CATEGORY)
+	{
+		int			n = RfDictSize(t->dict);
+		int		   *order = palloc(sizeof(int) * Max(n, 1));
+		double	   *rank = palloc(sizeof(double) * Max(n, 1));
+		RfMatrix   *ms[2] = {Y, Yv};
+
+		for (int k = 0; k < n; k++)
+			order[k] = k;
+		qsort_arg(order, n, sizeof(int), StringIndexCmp, t->dict);
+		t->nclasses = n;
+		t->classes = palloc(sizeof(char *) * Max(n, 1));
+		for (int k = 0; k < n; k++)
+		{
+			t->classes[k] = pstrdup(RfDictString(t->dict, order[k]));
+			rank[order[k]] = k;
+		}
+		for (int s = 0; s < 2; s++)
+			for (int64 i = 0; i < ms[s]->nrows; i++)
+			{
+				double	   *y = RfMatrixRow(ms[s], i) + ycol;
+
+				*y = rank[(int) *y];
+			}
+		return;
+	}
+	if (t->kind == RF_TARGET_BOOL)
+	{
+		/* both classes exist for a boolean, seen or not: false, true */
+		int			n;
+		double	   *vals = DistinctValues(Y, Yv, ycol, 2, &n);
+
+		t->nclasses = n == 1 ? 1 : 2;
+		t->classes = palloc(sizeof(char *) * 2);
+		if (n == 1)
+			t->classes[0] = pstrdup(vals[0] > 0.5 ? "true" : "false");
+		else
+		{
+			t->classes[0] = pstrdup("false");
+			t->classes[1] = pstrdup("true");
+		}
+		if (n == 1)
+			RemapColumn(Y, ycol, vals, 1), RemapColumn(Yv, ycol, vals, 1);
+		return;
+	}
+	{
+		int			n;
+		double	   *vals = DistinctValues(Y, Yv, ycol, RF_MAX_CLASSES, &n);
+
+		if (n > RF_MAX_CLASSES)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("target column \"%s\" has more than %d distinct values", t->name, RF_MAX_CLASSES)));
+		t->nclasses = n;
+		t->classes = palloc(sizeof(char *) * Max(n, 1));
+		for (int k = 0; k < n; k++)
+			t->classes[k] = NumberLabel(vals[k], t->typid);
+		RemapColumn(Y, ycol, vals, n);
+		RemapColumn(Yv, ycol, vals, n);
+	}
+}
+
+static void
+ClassWeights(RfTarget *t, RfOptions *opts, double ntrain)
+{
+	if (opts->balanced)
+	{
+		t->class_weight = palloc(sizeof(double) * t->nclasses);
+		for (int k = 0; k < t->nclasses; k++)
+			t->class_weight[k] = t->counts[k] > 0 ? ntrain / (t->nclasses * t->counts[k]) : 1.0;
+	}
+	else if (opts->class_weight)
+	{
+		JsonbIterator *it = JsonbIteratorInit(opts->class_weight);
+		JsonbValue	v;
+		JsonbIteratorToken tok;
+		char	   *key = NULL;
+
+		t->class_weight = palloc(sizeof(double) * t->nclasses);
+		for (int k = 0; k < t->nclasses; k++)
+			t->class_weight[k] = 1.0;
+		while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+		{
+			int			k;
+
+			if (tok == WJB_KEY)
+			{
+				key = pnstrdup(v.val.string.val, v.val.string.len);
+				continue;
+			}
+			if (tok != WJB_VALUE)
+				continue;
+			for (k = 0; k < t->nclasses; k++)
+				if (strcmp(t->classes[k], key) == 0)
+					break;
+			if (k == t->nclasses)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("option \"class_weight\" names \"%s\", which is not a class of target \"%s\"",
+								key, t->name)));
+			t->class_weight[k] = JsonValueNumber(&v);
+		}
+	}
+}
+
+static void
+WarnFewExamples(RfTarget *t, const char *model)
+{
+	StringInfoData few;
+	int			nfew = 0;
+
+	initStringInfo(&few);
+	for (int k = 0; k < t->nclasses; k++)
+		if (t->counts[k] < RF_FEW_EXAMPLES)
+		{
+			if (nfew < 20)
+				appendStringInfo(&few, "%s\"%s\" (%.0f)", nfew ? ", " : "", t->classes[k], t->counts[k]);
+			nfew++;
+		}
+	if (nfew > 20)
+		appendStringInfo(&few, " and %d more", nfew - 20);
+	if (nfew > 0)
+		ereport(WARNING,
+				(errmsg("model \"%s\": %d of %d classes have fewer than %d training rows: %s",
+						model, nfew, t->nclasses, RF_FEW_EXAMPLES, few.data),
+				 errhint("Predictions for these classes will be unreliable; collect more rows, merge rare classes, or set \"class_weight\".")));
+}
+
+void
+TargetResolve(RfTarget *t, const char *task, RfMatrix *Y, RfMatrix *Yv, int ycol,
+			  RfOptions *opts, const char *model)
+{
+	bool		inferred = task == NULL;
+
+	if (task == NULL)
+	{
+		if (t->kind == RF_TARGET_BOOL)
+			task = "binary";
+		else if (t->kind == RF_TARGET_CATEGORY)
+			task = "multiclass";
+		else if (t->typid == INT2OID || t->typid == INT4OID || t->typid == INT8OID)
+		{
+			int			n;
+
+			DistinctValues(Y, Yv, ycol, RF_MAX_INFERRED_CLASSES, &n);
+			task = n <= RF_MAX_INFERRED_CLASSES ? "multiclass" : "regression";
+		}
+		else
+			task = "regression";
+	}
+	if (inferred)
+		ereport(NOTICE,
+				(errmsg("training a %s model: target column \"%s\" is %s%s",
+						task, t->name, format_type_be(t->typid),
+						strcmp(task, "multiclass") == 0 && t->kind == RF_TARGET_NUMBER ?
+						psprintf(" with at most %d distinct values", RF_MAX_INFERRED_CLASSES) : ""),
+				 errhint("Pass task => '...' to frame it differently.")));
+
+	if (strcmp(task, "regression") == 0)
+	{
+		double		n = 0;
+		double		mean = 0;
+		double		m2 = 0;
+
+		if (t->kind != RF_TARGET_NUMBER)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("target column \"%s\" has type %s, which cannot be a regression target",
+							t->name, format_type_be(t->typid)),
+					 errhint("A regression target must be numeric; cast it in a SELECT.")));
+		t->head = RF_HEAD_REGRESSION;
+		for (int64 i = 0; i < Y->nrows; i++)
+		{
+			double		v = RfMatrixRow(Y, i)[ycol];
+			double		delta = v - mean;
+
+			n += 1;
+			mean += delta / n;
+			m2 += delta * (v - mean);
+		}
+		t->mean = mean;
+		t->sd = n > 0 && m2 > 0 ? sqrt(m2 / n) : 1.0;
+		return;
+	}
+
+	t->head = strcmp(task, "binary") == 0 ? RF_HEAD_BINARY : RF_HEAD_MULTICLASS;
+	ResolveClasses(t, Y, Yv, ycol);
+	if (t->nclasses < 2)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("target column \"%s\" has only one class, \"%s\"", t->name,
+						t->nclasses ? t->classes[0] : ""),
+				 errdetail("A classifier needs rows of at least two classes.")));
+	if (t->head == RF_HEAD_BINARY && t->nclasses > 2)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("target column \"%s\" has %d classes, so it cannot be a binary target",
+						t->name, t->nclasses),
+				 errhint("Use task => 'multiclass'.")));
+	t->counts = palloc0(sizeof(double) * t->nclasses);
+	for (int64 i = 0; i < Y->nrows; i++)
+		t->counts[(int) RfMatrixRow(Y, i)[ycol]] += 1;
+	ClassWeights(t, opts, (double) Y->nrows);
+	WarnFewExamples(t, model);
+}

@@ -1,0 +1,59 @@
+/*
+ * targets.h
+ *		Target columns: reading their values, inferring the task, the
+ *		classes of a classification target and their weights.
+ */
+#ifndef REFRAME_TARGETS_H
+#define REFRAME_TARGETS_H
+
+#include "encoder.h"
+#include "matrix.h"
+#include "network.h"
+#include "options.h"
+
+/* Integer targets with at most this many distinct values are classes. */
+#define RF_MAX_INFERRED_CLASSES 20
+/* No classification has more classes than this. */
+#define RF_MAX_CLASSES 100000
+
+typedef enum RfTargetKind
+{
+	RF_TARGET_NUMBER,			/* numeric types: the value */
+	RF_TARGET_BOOL,				/* 0 or 1 */
+	RF_TARGET_CATEGORY			/* anything else: a dictionary code */
+} RfTargetKind;
+
+typedef struct RfTarget
+{
+	char	   *name;
+	int			attno;
+	Oid			typid;
+	RfTargetKind kind;
+	RfDict	   *dict;			/* category values */
+
+	/* set by TargetResolve */
+	RfHeadKind	head;
+	int			nclasses;
+	char	  **classes;
+	double	   *counts;			/* training rows per class */
+	double	   *class_weight;	/* per class, or NULL */
+	double		mean;			/* regression: training mean and sd */
+	double		sd;
+} RfTarget;
+
+extern void TargetInit(RfTarget *t, const char *name, int attno, Oid typid);
+/*
+ * The value stored in the Y matrix for a non-NULL target datum; mixes the
+ * value into *hash (the validation split depends on content, not order).
+ */
+extern double TargetValue(RfTarget *t, Datum d, uint64 *hash);
+
+/*
+ * Decides the head kind (from task, or inferred from the type and values),
+ * turns column ycol of Y and Yv into class indexes for classification, and
+ * learns class counts and weights or regression statistics.
+ */
+extern void TargetResolve(RfTarget *t, const char *task, RfMatrix *Y, RfMatrix *Yv,
+						  int ycol, RfOptions *opts, const char *model);
+
+#endif
