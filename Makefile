@@ -12,7 +12,7 @@ REGRESS = $(patsubst test/sql/%.sql,%,$(TESTS))
 REGRESS_OPTS = --inputdir=test --load-extension=$(EXTENSION)
 
 # Hand-written loops are written to auto-vectorise at -O3; override with OPTFLAGS="" (e.g. for valgrind).
-OPTFLAGS = -O3 -fno-math-errno
+OPTFLAGS = -O3 -fno-math-errno -fno-trapping-math
 PG_CFLAGS += $(OPTFLAGS) -std=gnu99
 PG_CPPFLAGS += -I/usr/include/x86_64-linux-gnu/openblas-pthread
 SHLIB_LINK += -lopenblas -lm
@@ -28,3 +28,6 @@ sql/$(EXTENSION)--$(EXTVERSION).sql: sql/$(EXTENSION).sql
 
 # PGXS tracks no header dependencies: rebuild everything when a header changes.
 $(OBJS): $(wildcard src/*.h)
+
+# The loss kernels vectorise exp/log through libmvec; see src/kernels.h.
+src/kernels.o: CFLAGS += -ffast-math

@@ -520,27 +520,34 @@ EncoderStatsInit(RfEncoder *enc)
  * Statistics of raw inputs [from, to): branch-free so that the compiler
  * vectorises it.  A missing value (NaN) adds nothing and sets its flag.
  */
-static void
-AccumulateRange(RfEncoder *enc, const double *raw, int set, int from, int to)
+/*
+ * The loop proper, on restrict-qualified arguments: GCC vectorises it only
+ * when the pointers arrive as parameters, not loaded from a struct.
+ */
+static pg_noinline void
+AccumulateVec(int n, const double *restrict x, const double *restrict origin,
+			  double *restrict count, double *restrict sum, double *restrict sumsq,
+			  double *restrict missing)
 {
-	double	   *restrict n = enc->n[set];
-	double	   *restrict sum = enc->sum[set];
-	double	   *restrict sumsq = enc->sumsq[set];
-	double	   *restrict missing = enc->missing[set];
-	const double *restrict origin = enc->origin;
-	const double *restrict x = raw;
-
-	for (int r = from; r < to; r++)
+	for (int r = 0; r < n; r++)
 	{
 		double		v = x[r];
-		double		ok = v == v ? 1.0 : 0.0;
-		double		d = v == v ? v - origin[r] : 0.0;
+		double		d = v - origin[r];
+		int			ok = !isunordered(v, v);	/* (vectorises, unlike v == v) */
 
-		n[r] += ok;
+		d = ok ? d : 0.0;		/* a missing value adds nothing */
+		count[r] += ok ? 1.0 : 0.0;
 		sum[r] += d;
 		sumsq[r] += d * d;
-		missing[r] += 1.0 - ok;
+		missing[r] += ok ? 0.0 : 1.0;
 	}
+}
+
+static inline void
+AccumulateRange(RfEncoder *enc, const double *raw, int set, int from, int to)
+{
+	AccumulateVec(to - from, raw + from, enc->origin + from, enc->n[set] + from,
+				  enc->sum[set] + from, enc->sumsq[set] + from, enc->missing[set] + from);
 }
 
 /* The first value seen of each input becomes the origin of its shifted sums. */
@@ -745,12 +752,9 @@ EncoderFit(RfEncoder *enc, bool with_validation, int max_categories)
 	EncoderLayout(enc, has_missing);
 }
 
-/*
- * Encodes a raw vector.  training_codes says whether category inputs are
- * training dictionary codes (remapped here) or already vocab positions.
- */
-static void
-EncodeRow(const RfEncoder *enc, const double *raw, double *out, bool training_codes)
+/* Encodes a raw vector for scoring (categories are vocab positions, or -1). */
+void
+EncoderEncodeRaw(const RfEncoder *enc, const double *raw, double *out)
 {
 	memset(out, 0, sizeof(double) * enc->width);
 	for (int c = 0; c < enc->ncols; c++)
@@ -760,12 +764,10 @@ EncodeRow(const RfEncoder *enc, const double *raw, double *out, bool training_co
 		if (col->kind == RF_CATEGORY)
 		{
 			double		v = raw[col->raw];
-			int			pos;
 
 			if (isnan(v))
 				continue;		/* NULL: no slot set */
-			pos = training_codes ? col->remap[(int) v] : (int) v;
-			out[col->slot + (pos < 0 ? col->nvocab : pos)] = 1.0;
+			out[col->slot + (v < 0 ? col->nvocab : (int) v)] = 1.0;
 			continue;
 		}
 		for (int k = 0; k < col->length; k++)
@@ -784,52 +786,123 @@ EncodeRow(const RfEncoder *enc, const double *raw, double *out, bool training_co
 	}
 }
 
+/*
+ * Stores a raw training row as floats: numbers relative to the origin of
+ * their input (the first value seen), so that single precision keeps their
+ * detail whatever their offset; categories as their dictionary code.
+ */
 void
-EncoderEncodeRaw(const RfEncoder *enc, const double *raw, double *out)
+EncoderStoreRaw(const RfEncoder *enc, const double *raw, float *out)
 {
-	EncodeRow(enc, raw, out, false);
+	for (int c = 0; c < enc->ncols; c++)
+	{
+		const RfEncColumn *col = &enc->cols[c];
+
+		if (col->kind == RF_CATEGORY)
+		{
+			out[col->raw] = (float) raw[col->raw];
+			continue;
+		}
+		{
+			const double *restrict x = raw + col->raw;
+			const double *restrict o = enc->origin + col->raw;
+			float	   *restrict dst = out + col->raw;
+			int			len = col->length;
+
+			for (int k = 0; k < len; k++)
+				dst[k] = (float) (x[k] - o[k]);
+		}
+	}
+}
+
+/* Encodes one stored training row (see EncoderStoreRaw). */
+static void
+EncodeStoredRow(const RfEncoder *enc, const float *in, float *out,
+				const double *shift, const double *inv)
+{
+	memset(out, 0, sizeof(float) * enc->width);
+	for (int c = 0; c < enc->ncols; c++)
+	{
+		const RfEncColumn *col = &enc->cols[c];
+
+		if (col->kind == RF_CATEGORY)
+		{
+			float		v = in[col->raw];
+			int			pos;
+
+			if (isnan(v))
+				continue;
+			pos = col->remap[(int) v];
+			out[col->slot + (pos < 0 ? col->nvocab : pos)] = 1.0f;
+			continue;
+		}
+		for (int k = 0; k < col->length; k++)
+		{
+			int			r = col->raw + k;
+			float		v = in[r];
+
+			if (isnan(v))
+			{
+				if (enc->missing_slot[r] >= 0)
+					out[enc->missing_slot[r]] = 1.0f;
+			}
+			else
+				out[col->slot + k] = (float) ((v - shift[r]) * inv[r]);
+		}
+	}
 }
 
 /*
- * Encodes every raw row.  When the encoding keeps the layout (numbers only,
- * no missing indicators) the matrix is standardized in place; otherwise it
- * is rebuilt chunk by chunk, freeing each raw chunk as soon as it is done.
+ * Encodes every stored training row into the float feature matrix.  When
+ * the encoding keeps the layout (numbers only, no missing indicators) the
+ * matrix is standardized in place; otherwise it is rebuilt chunk by chunk,
+ * each stored chunk freed as soon as it is encoded.
  */
 RfMatrix *
 EncoderApply(RfEncoder *enc, RfMatrix *raw)
 {
 	RfMatrix   *out;
+	double	   *shift = palloc(sizeof(double) * Max(enc->nraw, 1));
+	double	   *inv = palloc(sizeof(double) * Max(enc->nraw, 1));
 
+	/* stored values are relative to the origin; so is the shift */
+	for (int r = 0; r < enc->nraw; r++)
+	{
+		shift[r] = enc->shift[r] - (isnan(enc->origin[r]) ? 0 : enc->origin[r]);
+		inv[r] = 1.0 / enc->scale[r];
+	}
 	if (!enc->has_category && enc->width == enc->nraw)
 	{
-		double	   *restrict inv = palloc(sizeof(double) * raw->ncols);
-		const double *restrict shift = enc->shift;
 		int			ncols = raw->ncols;
+		float	   *restrict fshift = palloc(sizeof(float) * ncols);
+		float	   *restrict finv = palloc(sizeof(float) * ncols);
 
 		for (int k = 0; k < ncols; k++)
-			inv[k] = 1.0 / enc->scale[k];
+		{
+			fshift[k] = (float) shift[k];
+			finv[k] = (float) inv[k];
+		}
 		for (int c = 0; c < raw->nchunks; c++)
 		{
-			double	   *restrict p = raw->chunks[c];
+			float	   *restrict p = RfChunkF(raw, c);
 			int			rows = RfChunkRows(raw, c);
 
 			for (int i = 0; i < rows; i++, p += ncols)
 				for (int k = 0; k < ncols; k++)
-					p[k] = (p[k] - shift[k]) * inv[k];
+					p[k] = (p[k] - fshift[k]) * finv[k];
 			CHECK_FOR_INTERRUPTS();
 		}
-		pfree(inv);
 		return raw;
 	}
 
-	out = RfMatrixCreate(enc->width, raw->budget);
+	out = RfMatrixCreate(enc->width, sizeof(float), raw->budget);
 	for (int c = 0; c < raw->nchunks; c++)
 	{
 		int			rows = RfChunkRows(raw, c);
 
 		for (int i = 0; i < rows; i++)
-			EncodeRow(enc, raw->chunks[c] + (Size) i * raw->ncols,
-					  RfMatrixAppendRow(out), true);
+			EncodeStoredRow(enc, RfChunkF(raw, c) + (Size) i * raw->ncols,
+							RfMatrixAppendRowF(out), shift, inv);
 		RfMatrixFreeChunk(raw, c);
 		CHECK_FOR_INTERRUPTS();
 	}

@@ -90,6 +90,7 @@ extern void EncoderStatsInit(RfEncoder *enc);
 extern void EncoderAccumulate(RfEncoder *enc, const double *raw, int set);
 extern void EncoderFit(RfEncoder *enc, bool with_validation, int max_categories);
 extern uint64 ReframeHashDoubles(const double *x, int n, uint64 h);
+extern void EncoderStoreRaw(const RfEncoder *enc, const double *raw, float *out);
 extern RfMatrix *EncoderApply(RfEncoder *enc, RfMatrix *raw);
 
 /* Storage */

@@ -15,10 +15,11 @@
 #include "metrics.h"
 
 void
-EvalAccInit(RfEvalAcc *acc, const RfHead *head)
+EvalAccInit(RfEvalAcc *acc, const RfHead *head, bool keep_scores)
 {
 	memset(acc, 0, sizeof(*acc));
 	acc->head = head;
+	acc->keep_scores = keep_scores;
 	if (head->kind == RF_HEAD_MULTICLASS || head->kind == RF_HEAD_BINARY)
 	{
 		int			K = head->kind == RF_HEAD_BINARY ? 2 : head->nout;
@@ -68,6 +69,8 @@ EvalAccAdd(RfEvalAcc *acc, const double *p, double y)
 				acc->logloss += ReframeLogLoss(p[0], actual);
 				acc->correct += actual == pred;
 				acc->confusion[actual * 2 + pred] += 1;
+				if (!acc->keep_scores)
+					break;
 				if (acc->nscores == acc->capscores)
 				{
 					acc->capscores = Max(1024, acc->capscores * 2);
@@ -178,7 +181,8 @@ EvalAccJson(RfEvalAcc *acc, StringInfo buf, bool with_confusion)
 				Num(buf, "precision", precision);
 				Num(buf, "recall", recall);
 				Num(buf, "f1", isnan(f1) ? 0 : f1);
-				Num(buf, "roc_auc", ReframeRocAuc(acc->scores, acc->labels, acc->nscores));
+				if (acc->keep_scores)
+					Num(buf, "roc_auc", ReframeRocAuc(acc->scores, acc->labels, acc->nscores));
 				Num(buf, "threshold", head->threshold);
 				break;
 			}

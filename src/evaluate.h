@@ -28,9 +28,11 @@ typedef struct RfEvalAcc
 	double	   *labels;
 	int64		nscores;
 	int64		capscores;
+	bool		keep_scores;
 } RfEvalAcc;
 
-extern void EvalAccInit(RfEvalAcc *acc, const RfHead *head);
+/* keep_scores: keep every binary score, for the exact ROC AUC and F1 tuning */
+extern void EvalAccInit(RfEvalAcc *acc, const RfHead *head, bool keep_scores);
 
 /*
  * Adds a row: p is the head's linked output (value, probability or

@@ -22,7 +22,7 @@
 static Size
 ChunkBytes(const RfMatrix *m)
 {
-	return (Size) RF_CHUNK_ROWS * Max(m->ncols, 1) * sizeof(double);
+	return (Size) RF_CHUNK_ROWS * Max(m->ncols, 1) * m->elemsize;
 }
 
 static void
@@ -49,14 +49,15 @@ MatrixRelease(void *arg)
 }
 
 RfMatrix *
-RfMatrixCreate(int ncols, Size *budget)
+RfMatrixCreate(int ncols, int elemsize, Size *budget)
 {
 	RfMatrix   *m = palloc0(sizeof(RfMatrix));
 	MemoryContextCallback *cb = palloc(sizeof(MemoryContextCallback));
 
 	m->ncols = ncols;
+	m->elemsize = elemsize;
 	m->maxchunks = 16;
-	m->chunks = palloc(sizeof(double *) * m->maxchunks);
+	m->chunks = palloc(sizeof(char *) * m->maxchunks);
 	m->mcxt = CurrentMemoryContext;
 	m->budget = budget;
 	cb->func = MatrixRelease;
@@ -87,8 +88,8 @@ RfCheckMemory(Size used, Size more, const char *what)
 }
 
 /* Returns a pointer to a new, uninitialised last row. */
-double *
-RfMatrixAppendRow(RfMatrix *m)
+void *
+RfMatrixAppend(RfMatrix *m)
 {
 	int64		i = m->nrows;
 
@@ -102,7 +103,7 @@ RfMatrixAppendRow(RfMatrix *m)
 		if (m->nchunks == m->maxchunks)
 		{
 			m->maxchunks *= 2;
-			m->chunks = repalloc_huge(m->chunks, sizeof(double *) * m->maxchunks);
+			m->chunks = repalloc_huge(m->chunks, sizeof(char *) * m->maxchunks);
 		}
 		p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
 				 MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
@@ -116,7 +117,7 @@ RfMatrixAppendRow(RfMatrix *m)
 			*m->budget += bytes;
 	}
 	m->nrows++;
-	return RfMatrixRow(m, i);
+	return RfMatrixRowPtr(m, i);
 }
 
 /* Forgets the last row (its chunk is reused by the next append). */

@@ -16,16 +16,17 @@ typedef struct RfMatrix
 {
 	int			ncols;
 	int64		nrows;
+	int			elemsize;		/* sizeof(double), or sizeof(float) */
 	int			nchunks;
 	int			maxchunks;
-	double	  **chunks;			/* each RF_CHUNK_ROWS x ncols, row-major */
+	char	  **chunks;			/* each RF_CHUNK_ROWS x ncols, row-major */
 	MemoryContext mcxt;
 	Size	   *budget;		/* bytes used by all training matrices, or NULL */
 } RfMatrix;
 
-extern RfMatrix *RfMatrixCreate(int ncols, Size *budget);
+extern RfMatrix *RfMatrixCreate(int ncols, int elemsize, Size *budget);
 extern void RfMatrixTruncate(RfMatrix *m, int64 nrows);
-extern double *RfMatrixAppendRow(RfMatrix *m);
+extern void *RfMatrixAppend(RfMatrix *m);
 extern void RfMatrixDropLastRow(RfMatrix *m);
 extern void RfMatrixFreeChunk(RfMatrix *m, int c);
 extern Size RfMatrixBytes(const RfMatrix *m);
@@ -39,10 +40,53 @@ RfChunkRows(const RfMatrix *m, int c)
 	return (int) Min(left, RF_CHUNK_ROWS);
 }
 
+static inline void *
+RfMatrixRowPtr(const RfMatrix *m, int64 i)
+{
+	return m->chunks[i / RF_CHUNK_ROWS] + (Size) (i % RF_CHUNK_ROWS) * m->ncols * m->elemsize;
+}
+
+/* Typed access: double matrices (targets, raw rows) and float ones (features). */
 static inline double *
 RfMatrixRow(const RfMatrix *m, int64 i)
 {
-	return m->chunks[i / RF_CHUNK_ROWS] + (i % RF_CHUNK_ROWS) * m->ncols;
+	Assert(m->elemsize == sizeof(double));
+	return (double *) RfMatrixRowPtr(m, i);
+}
+
+static inline float *
+RfMatrixRowF(const RfMatrix *m, int64 i)
+{
+	Assert(m->elemsize == sizeof(float));
+	return (float *) RfMatrixRowPtr(m, i);
+}
+
+static inline double *
+RfChunkD(const RfMatrix *m, int c)
+{
+	Assert(m->elemsize == sizeof(double));
+	return (double *) m->chunks[c];
+}
+
+static inline float *
+RfChunkF(const RfMatrix *m, int c)
+{
+	Assert(m->elemsize == sizeof(float));
+	return (float *) m->chunks[c];
+}
+
+static inline double *
+RfMatrixAppendRow(RfMatrix *m)
+{
+	Assert(m->elemsize == sizeof(double));
+	return (double *) RfMatrixAppend(m);
+}
+
+static inline float *
+RfMatrixAppendRowF(RfMatrix *m)
+{
+	Assert(m->elemsize == sizeof(float));
+	return (float *) RfMatrixAppend(m);
 }
 
 /* Checks the memory budget (reframe.max_train_memory) for "bytes" more. */

@@ -11,6 +11,7 @@
 #include "nodes/pg_list.h"
 
 #include "jsonutil.h"
+#include "matrix.h"
 #include "network.h"
 
 int
@@ -371,46 +372,70 @@ NetSetBlock(RfNet *net, const char *name, const double *data, int64 n)
 	/* blocks the network does not know (e.g. the encoder's) are not ours */
 }
 
+/*
+ * Single-precision batch inference.  Training keeps its feature matrix in
+ * single precision (half the memory and memory traffic); these run the
+ * network over a chunk of it with SGEMV/SGEMM.
+ */
+RfNetF *
+NetSinglePrecision(const RfNet *net)
+{
+	RfNetF	   *f = palloc0(sizeof(RfNetF));
+
+	f->net = net;
+	f->params = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(float) * Max(net->nparams, 1));
+	if (net->nhidden > 0)
+		f->work = MemoryContextAllocHuge(CurrentMemoryContext,
+										 sizeof(float) * 2 * RF_CHUNK_ROWS * NetMaxWidth(net));
+	NetRefreshSinglePrecision(f);
+	return f;
+}
+
+void
+NetRefreshSinglePrecision(RfNetF *f)
+{
+	for (int64 i = 0; i < f->net->nparams; i++)
+		f->params[i] = (float) f->net->params[i];
+}
+
 /* out (rows x nout) = X W' + b for one dense layer over a block of rows. */
-static void
-DenseBatch(const double *W, const double *b, int nout, int nin,
-		   const double *X, int rows, double *out)
+void
+DenseBatchF(const float *W, const float *b, int nout, int nin,
+			const float *X, int rows, float *out)
 {
 	if (nout == 1)
 	{
+		/* a single output is a matrix-vector product: no packing */
 		for (int i = 0; i < rows; i++)
 			out[i] = b[0];
-		cblas_dgemv(CblasRowMajor, CblasNoTrans, rows, nin, 1.0, X, nin, W, 1, 1.0, out, 1);
+		cblas_sgemv(CblasRowMajor, CblasNoTrans, rows, nin, 1.0f, X, nin, W, 1, 1.0f, out, 1);
 		return;
 	}
 	for (int i = 0; i < rows; i++)
-		memcpy(out + (int64) i * nout, b, sizeof(double) * nout);
-	cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, nout, nin,
-				1.0, X, nin, W, nin, 1.0, out, nout);
+		memcpy(out + (int64) i * nout, b, sizeof(float) * nout);
+	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, nout, nin,
+				1.0f, X, nin, W, nin, 1.0f, out, nout);
 }
 
-/*
- * Raw outputs for a block of encoded rows (rows x nin, row-major) into out
- * (rows x nout).  work holds 2 * rows * NetMaxWidth values when the net has
- * hidden layers.
- */
+/* Raw outputs (rows x nout) of a block of encoded rows (rows x nin). */
 void
-NetForwardBatch(const RfNet *net, const double *X, int rows, double *out, double *work)
+NetForwardBatchF(RfNetF *f, const float *X, int rows, float *out)
 {
-	const double *in = X;
+	const RfNet *net = f->net;
+	const float *in = X;
 	int64		width = NetMaxWidth(net);
 
 	for (int l = 0; l < net->nhidden; l++)
 	{
-		double	   *h = work + (l % 2) * rows * width;
+		float	   *h = f->work + (l % 2) * rows * width;
 		int64		n = (int64) rows * net->hidden[l];
 
-		DenseBatch(net->params + net->w_off[l], net->params + net->b_off[l],
-				   net->hidden[l], NetLayerIn(net, l), in, rows, h);
+		DenseBatchF(f->params + net->w_off[l], f->params + net->b_off[l],
+					net->hidden[l], NetLayerIn(net, l), in, rows, h);
 		for (int64 i = 0; i < n; i++)
 			h[i] = h[i] > 0 ? h[i] : 0;
 		in = h;
 	}
-	DenseBatch(net->params + net->w_off[net->nhidden], net->params + net->b_off[net->nhidden],
-			   net->nout, NetLayerIn(net, net->nhidden), in, rows, out);
+	DenseBatchF(f->params + net->w_off[net->nhidden], f->params + net->b_off[net->nhidden],
+				net->nout, NetLayerIn(net, net->nhidden), in, rows, out);
 }

@@ -78,8 +78,20 @@ extern int	NetMaxWidth(const RfNet *net);
 extern void NetForwardRow(const RfNet *net, const double *x, double *out, double *scratch);
 /* Applies a head's link in place: sigmoid, softmax or identity. */
 extern void HeadLink(const RfHead *head, double *z);
-/* Raw outputs of a block of rows; work: 2 * rows * NetMaxWidth (hidden nets). */
-extern void NetForwardBatch(const RfNet *net, const double *X, int rows, double *out, double *work);
+/* A single-precision copy of a network's parameters, for batch inference. */
+typedef struct RfNetF
+{
+	const RfNet *net;
+	float	   *params;
+	float	   *work;			/* hidden activations of one chunk */
+} RfNetF;
+
+extern RfNetF *NetSinglePrecision(const RfNet *net);
+extern void NetRefreshSinglePrecision(RfNetF *f);
+extern void DenseBatchF(const float *W, const float *b, int nout, int nin,
+						const float *X, int rows, float *out);
+/* Raw outputs of a block of at most RF_CHUNK_ROWS rows. */
+extern void NetForwardBatchF(RfNetF *f, const float *X, int rows, float *out);
 
 extern const char *HeadKindName(RfHeadKind kind);
 extern const char *LossName(RfLoss loss);

@@ -12,14 +12,8 @@
 
 #include "miscadmin.h"
 
+#include "kernels.h"
 #include "objectives.h"
-
-/* log(1 + exp(z)) without overflow */
-static inline double
-Softplus(double z)
-{
-	return z > 0 ? z + log1p(exp(-z)) : log1p(exp(z));
-}
 
 /*
  * The loss of one head on one row and, in dz, its derivative with respect
@@ -114,9 +108,12 @@ ObjectiveCreate(RfNet *net, const RfMatrix *X, const RfMatrix *Y, double l2,
 				double **class_weight, double *ytarget_shift, double *ytarget_scale)
 {
 	RfObjective *obj = palloc0(sizeof(RfObjective));
-	int64		width = 0;
+	int64		hidden = 0;
+	int64		maxlayer = 0;
+	int			maxw = NetMaxWidth(net);
 
 	obj->net = net;
+	obj->fnet = NetSinglePrecision(net);
 	obj->X = X;
 	obj->Y = Y;
 	obj->l2 = l2;
@@ -135,43 +132,69 @@ ObjectiveCreate(RfNet *net, const RfMatrix *X, const RfMatrix *Y, double l2,
 			const double *y = RfMatrixRow(Y, i);
 
 			if (head->kind == RF_HEAD_MULTILABEL)
-			{
-				bool		present = !isnan(y[head->ycol]);
-
-				total += present ? 1.0 : 0.0;
-			}
+				total += isnan(y[head->ycol]) ? 0.0 : 1.0;
 			else
 				total += RowWeight(obj, h, y[head->ycol]);
 		}
 		obj->head_norm[h] = total > 0 ? head->weight / total : 0;
 	}
 
-	/* activations of every layer, plus deltas, for one chunk */
 	for (int l = 0; l < net->nhidden; l++)
-		width += net->hidden[l];
-	obj->work = MemoryContextAllocHuge(CurrentMemoryContext,
-									   sizeof(double) * RF_CHUNK_ROWS *
-									   (2 * width + 2 * (int64) net->nout + 2 * NetMaxWidth(net)));
+		hidden += net->hidden[l];
+	for (int l = 0; l <= net->nhidden; l++)
+		maxlayer = Max(maxlayer, (int64) NetLayerOut(net, l) * NetLayerIn(net, l));
+	obj->acts = MemoryContextAllocHuge(CurrentMemoryContext,
+									   sizeof(float) * RF_CHUNK_ROWS * (hidden + net->nout));
+	obj->dZ = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(float) * RF_CHUNK_ROWS * maxw);
+	/* dA doubles as the softmax kernel's scratch before the backward pass */
+	obj->dA = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(float) * RF_CHUNK_ROWS * maxw);
+	obj->gW = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(float) * Max(maxlayer, 1));
+	obj->rowmax = palloc(sizeof(float) * RF_CHUNK_ROWS);
+	obj->z = palloc(sizeof(double) * net->nout);
+	obj->dz = palloc(sizeof(double) * net->nout);
+	/* classification heads: each row's weight and target, ready for the kernels */
+	obj->yclean = palloc0(sizeof(double *) * net->nheads);
+	obj->wrow = palloc0(sizeof(double *) * net->nheads);
+	for (int h = 0; h < net->nheads; h++)
+	{
+		const RfHead *head = &net->heads[h];
+
+		if (head->kind != RF_HEAD_BINARY && head->kind != RF_HEAD_MULTICLASS)
+			continue;
+		obj->yclean[h] = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * Max(Y->nrows, 1));
+		obj->wrow[h] = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * Max(Y->nrows, 1));
+		for (int64 i = 0; i < Y->nrows; i++)
+		{
+			double		yt = RfMatrixRow(Y, i)[head->ycol];
+
+			obj->wrow[h][i] = RowWeight(obj, h, yt) * obj->head_norm[h];
+			obj->yclean[h][i] = isnan(yt) ? 0 : yt;
+		}
+	}
 	return obj;
 }
 
 /*
  * The objective and its gradient.  For each chunk: forward pass keeping
  * every hidden activation, per-head loss derivatives dZ, then
- * gradW += dZ' A and dA = dZ W, layer by layer downwards.
+ * gradW += dZ' A and dA = dZ W, layer by layer downwards.  Products run in
+ * single precision (SGEMM/SGEMV) over the single-precision features; each
+ * chunk's gradient is added up in double precision.
  */
 double
 ObjectiveEval(void *objective, const double *params, double *grad)
 {
 	RfObjective *obj = objective;
 	RfNet	   *net = obj->net;
+	RfNetF	   *f = obj->fnet;
 	const RfMatrix *X = obj->X;
 	const RfMatrix *Y = obj->Y;
 	int			L = net->nhidden;
-	double	   *acts[64];
-	double	   *dZ;
-	double	   *dA;
-	double	   *p;
+	float	   *acts[64];
+	float	   *dZ = obj->dZ;
+	double	   *z = obj->z;
+	double	   *dz = obj->dz;
+	float	   *p;
 	double		loss = 0;
 	double		penalty = 0;
 
@@ -179,62 +202,55 @@ ObjectiveEval(void *objective, const double *params, double *grad)
 		elog(ERROR, "reframe: too many hidden layers");
 	if (params != net->params)
 		memcpy(net->params, params, sizeof(double) * net->nparams);
+	NetRefreshSinglePrecision(f);
 	memset(grad, 0, sizeof(double) * net->nparams);
 
-	p = obj->work;
-	for (int l = 0; l < L; l++)
+	p = obj->acts;
+	for (int l = 0; l <= L; l++)
 	{
 		acts[l] = p;
-		p += (Size) RF_CHUNK_ROWS * net->hidden[l];
+		p += (Size) RF_CHUNK_ROWS * NetLayerOut(net, l);
 	}
-	acts[L] = p;				/* raw outputs */
-	p += (Size) RF_CHUNK_ROWS * net->nout;
-	dZ = p;
-	p += (Size) RF_CHUNK_ROWS * Max(net->nout, NetMaxWidth(net));
-	dA = p;
 
 	for (int c = 0; c < X->nchunks; c++)
 	{
 		int			rows = RfChunkRows(X, c);
-		const double *x = X->chunks[c];
-		const double *ychunk = Y->chunks[c];
+		const float *x = RfChunkF(X, c);
+		const double *ychunk = RfChunkD(Y, c);
 		int			width;
 
 		/* forward */
 		for (int l = 0; l <= L; l++)
 		{
-			const double *in = l == 0 ? x : acts[l - 1];
-			int			nin = NetLayerIn(net, l);
 			int			nout = NetLayerOut(net, l);
-			const double *W = net->params + net->w_off[l];
-			const double *b = net->params + net->b_off[l];
-			double	   *out = acts[l];
 
-			if (nout == 1)
-			{
-				/* a single output is a matrix-vector product: no packing */
-				for (int i = 0; i < rows; i++)
-					out[i] = b[0];
-				cblas_dgemv(CblasRowMajor, CblasNoTrans, rows, nin, 1.0, in, nin, W, 1, 1.0, out, 1);
-			}
-			else
-			{
-				for (int i = 0; i < rows; i++)
-					memcpy(out + (Size) i * nout, b, sizeof(double) * nout);
-				cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, nout, nin,
-							1.0, in, nin, W, nin, 1.0, out, nout);
-			}
+			DenseBatchF(f->params + net->w_off[l], f->params + net->b_off[l], nout,
+						NetLayerIn(net, l), l == 0 ? x : acts[l - 1], rows, acts[l]);
 			if (l < L)
 				for (Size k = 0; k < (Size) rows * nout; k++)
-					out[k] = out[k] > 0 ? out[k] : 0;
+					acts[l][k] = acts[l][k] > 0 ? acts[l][k] : 0;
 		}
 
-		/* head losses and dZ */
+		/* head losses and dZ: vectorised kernels for the classification heads */
+		for (int h = 0; h < net->nheads; h++)
+		{
+			const RfHead *head = &net->heads[h];
+
+			const double *yv = obj->yclean[h] + (Size) c * RF_CHUNK_ROWS;
+			const double *wv = obj->wrow[h] + (Size) c * RF_CHUNK_ROWS;
+
+			if (head->kind == RF_HEAD_BINARY)
+				loss += RfKernelBinary(rows, acts[L] + head->offset, net->nout, yv, wv,
+									   dZ + head->offset, net->nout);
+			else if (head->kind == RF_HEAD_MULTICLASS)
+				loss += RfKernelSoftmax(rows, head->nout, acts[L] + head->offset, net->nout,
+										yv, wv, dZ + head->offset, net->nout, obj->dA, obj->rowmax);
+		}
 		for (int i = 0; i < rows; i++)
 		{
 			const double *y = ychunk + (Size) i * Y->ncols;
-			const double *z = acts[L] + (Size) i * net->nout;
-			double	   *dz = dZ + (Size) i * net->nout;
+			const float *zi = acts[L] + (Size) i * net->nout;
+			float	   *dzi = dZ + (Size) i * net->nout;
 
 			for (int h = 0; h < net->nheads; h++)
 			{
@@ -247,31 +263,34 @@ ObjectiveEval(void *objective, const double *params, double *grad)
 					for (int k = 0; k < head->nout; k++)
 					{
 						double		yk = y[head->ycol + k];
-						double		zk = z[head->offset + k];
+						double		zk = zi[head->offset + k];
+						double		e;
 						double		pk;
 
 						if (isnan(yk))
 						{
-							dz[head->offset + k] = 0;
+							dzi[head->offset + k] = 0;
 							continue;
 						}
-						pk = zk >= 0 ? 1.0 / (1.0 + exp(-zk)) : exp(zk) / (1.0 + exp(zk));
-						loss += obj->head_norm[h] * (Softplus(zk) - yk * zk) / head->nout;
-						dz[head->offset + k] = obj->head_norm[h] * (pk - yk) / head->nout;
+						e = exp(-fabs(zk));
+						pk = zk >= 0 ? 1.0 / (1.0 + e) : e / (1.0 + e);
+						loss += obj->head_norm[h] * (Max(zk, 0.0) + log1p(e) - yk * zk) / head->nout;
+						dzi[head->offset + k] = (float) (obj->head_norm[h] * (pk - yk) / head->nout);
 					}
 					continue;
 				}
+				if (head->kind != RF_HEAD_REGRESSION)
+					continue;
 				scale = RowWeight(obj, h, yt) * obj->head_norm[h];
 				if (scale == 0)
 				{
-					memset(dz + head->offset, 0, sizeof(double) * head->nout);
+					dzi[head->offset] = 0;
 					continue;
 				}
-				if (head->kind == RF_HEAD_REGRESSION)
-					yt = (yt - obj->ytarget_shift[h]) / obj->ytarget_scale[h];
-				loss += scale * HeadLoss(head, z + head->offset, yt, dz + head->offset);
-				for (int k = 0; k < head->nout; k++)
-					dz[head->offset + k] *= scale;
+				z[0] = zi[head->offset];
+				yt = (yt - obj->ytarget_shift[h]) / obj->ytarget_scale[h];
+				loss += scale * HeadLoss(head, z, yt, dz);
+				dzi[head->offset] = (float) (dz[0] * scale);
 			}
 		}
 
@@ -279,30 +298,28 @@ ObjectiveEval(void *objective, const double *params, double *grad)
 		width = net->nout;
 		for (int l = L; l >= 0; l--)
 		{
-			const double *in = l == 0 ? x : acts[l - 1];
+			const float *in = l == 0 ? x : acts[l - 1];
 			int			nin = NetLayerIn(net, l);
 			double	   *gW = grad + net->w_off[l];
 			double	   *gb = grad + net->b_off[l];
+			int64		nw = (int64) width * nin;
 
 			if (width == 1)
-				cblas_dgemv(CblasRowMajor, CblasTrans, rows, nin, 1.0, in, nin, dZ, 1, 1.0, gW, 1);
+				cblas_sgemv(CblasRowMajor, CblasTrans, rows, nin, 1.0f, in, nin, dZ, 1,
+							0.0f, obj->gW, 1);
 			else
-				cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, width, nin, rows,
-							1.0, dZ, width, in, nin, 1.0, gW, nin);
-			for (int i = 0; i < rows; i++)
-			{
-				const double *d = dZ + (Size) i * width;
-
-				for (int k = 0; k < width; k++)
-					gb[k] += d[k];
-			}
+				cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, width, nin, rows,
+							1.0f, dZ, width, in, nin, 0.0f, obj->gW, nin);
+			for (int64 k = 0; k < nw; k++)
+				gW[k] += obj->gW[k];
+			RfKernelColumnSums(rows, width, dZ, gb);
 			if (l == 0)
 				break;
 			/* dA = dZ W, then through the ReLU of layer l - 1 */
-			cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, nin, width,
-						1.0, dZ, width, net->params + net->w_off[l], nin, 0.0, dA, nin);
+			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, nin, width,
+						1.0f, dZ, width, f->params + net->w_off[l], nin, 0.0f, obj->dA, nin);
 			for (Size k = 0; k < (Size) rows * nin; k++)
-				dZ[k] = acts[l - 1][k] > 0 ? dA[k] : 0;
+				dZ[k] = acts[l - 1][k] > 0 ? obj->dA[k] : 0;
 			width = nin;
 		}
 		CHECK_FOR_INTERRUPTS();

@@ -28,7 +28,16 @@ typedef struct RfObjective
 	double	   *ytarget_shift;	/* per head: regression target standardization */
 	double	   *ytarget_scale;
 	double	   *head_norm;		/* per head: 1 / (sum of weights of present rows) */
-	double	   *work;			/* per chunk activations and deltas */
+	RfNetF	   *fnet;			/* single-precision parameters */
+	float	   *acts;			/* one chunk's activations of every layer */
+	float	   *dZ;				/* one chunk's deltas */
+	float	   *dA;
+	float	   *gW;				/* one layer's gradient from one chunk */
+	float	   *rowmax;			/* softmax scratch */
+	double	   *z;				/* one row's outputs and their derivatives */
+	double	   *dz;
+	double	  **yclean;			/* per classification head: targets, 0 if missing */
+	double	  **wrow;			/* per classification head: row weights, 0 if missing */
 	int			evaluations;
 } RfObjective;
 

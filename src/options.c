@@ -127,7 +127,7 @@ OptionsParse(Jsonb *options)
 	o->l2 = 1e-4;
 	o->huber_delta = 1.0;
 	o->max_iter = 200;
-	o->tol = 1e-6;
+	o->tol = 1e-4;
 	o->validation = -1;
 	o->seed = 0;
 	o->deploy = RF_DEPLOY_ALWAYS;

@@ -12,6 +12,7 @@
 #include <cblas.h>
 
 #include "miscadmin.h"
+#include "utils/memutils.h"
 
 #include "ridge.h"
 
@@ -48,6 +49,7 @@ RidgeFit(const RfMatrix *X, const RfMatrix *Y, int ycol, double l2, double *w, d
 	double	   *rhs = palloc0(sizeof(double) * m);
 	double	   *colsum = palloc0(sizeof(double) * d);
 	double	   *ones = palloc(sizeof(double) * RF_CHUNK_ROWS);
+	double	   *xd = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * RF_CHUNK_ROWS * d);
 	double		ysum = 0;
 
 	for (int i = 0; i < RF_CHUNK_ROWS; i++)
@@ -56,8 +58,13 @@ RidgeFit(const RfMatrix *X, const RfMatrix *Y, int ycol, double l2, double *w, d
 	for (int c = 0; c < X->nchunks; c++)
 	{
 		int			rows = RfChunkRows(X, c);
-		const double *x = X->chunks[c];
-		const double *y = Y->chunks[c] + ycol;
+		const float *xf = RfChunkF(X, c);
+		const double *x = xd;
+		const double *y = RfChunkD(Y, c) + ycol;
+
+		/* the normal equations are accumulated in double precision */
+		for (Size k = 0; k < (Size) rows * d; k++)
+			xd[k] = xf[k];
 
 		/* row-major rows x d is column-major d x rows: G += x x' */
 		cblas_dsyrk(CblasColMajor, CblasUpper, CblasNoTrans, d, rows,
@@ -90,4 +97,5 @@ RidgeFit(const RfMatrix *X, const RfMatrix *Y, int ycol, double l2, double *w, d
 	pfree(rhs);
 	pfree(colsum);
 	pfree(ones);
+	pfree(xd);
 }

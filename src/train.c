@@ -170,8 +170,8 @@ TrainStartup(DestReceiver *self, int operation, TupleDesc typeinfo)
 				 errhint("Pass task => '...' to frame it differently.")));
 	if (ts->streaming)
 		ts->task = "regression";
-	ts->Y = RfMatrixCreate(ts->ntargets, &ts->budget);
-	ts->Yv = RfMatrixCreate(ts->ntargets, &ts->budget);
+	ts->Y = RfMatrixCreate(ts->ntargets, sizeof(double), &ts->budget);
+	ts->Yv = RfMatrixCreate(ts->ntargets, sizeof(double), &ts->budget);
 	MemoryContextSwitchTo(old);
 }
 
@@ -191,9 +191,8 @@ static void
 TrainAddRow(RfTrainState *ts, Datum *values, bool *isnull)
 {
 	uint64		hash = (uint64) ts->opts->seed * UINT64CONST(0x9E3779B97F4A7C15) + 1;
-	double	   *raw = ts->streaming ? ts->rowbuf : RfMatrixAppendRow(ts->raw);
-	double		ybuf[1];
-	double	   *y = ts->streaming ? ybuf : RfMatrixAppendRow(ts->Y);
+	double	   *raw = ts->rowbuf;
+	double		y[64];
 	int			set = 0;
 
 	EncoderReadRow(ts->enc, values, isnull, raw, &hash);
@@ -215,13 +214,8 @@ TrainAddRow(RfTrainState *ts, Datum *values, bool *isnull)
 		return;
 	}
 	EncoderAccumulate(ts->enc, raw, set);
-	if (set == 1)
-	{
-		memcpy(RfMatrixAppendRow(ts->rawv), raw, sizeof(double) * ts->raw->ncols);
-		memcpy(RfMatrixAppendRow(ts->Yv), y, sizeof(double) * ts->Y->ncols);
-		RfMatrixDropLastRow(ts->raw);
-		RfMatrixDropLastRow(ts->Y);
-	}
+	EncoderStoreRaw(ts->enc, raw, RfMatrixAppendRowF(set ? ts->rawv : ts->raw));
+	memcpy(RfMatrixAppendRow(set ? ts->Yv : ts->Y), y, sizeof(double) * ts->ntargets);
 }
 
 static void
@@ -265,11 +259,11 @@ TrainReceive(TupleTableSlot *slot, DestReceiver *self)
 		int			R = ts->enc->nraw;
 
 		MemoryContextSwitchTo(ts->mcxt);
-		ts->raw = RfMatrixCreate(R, &ts->budget);
-		ts->rawv = RfMatrixCreate(R, &ts->budget);
+		ts->raw = RfMatrixCreate(R, sizeof(float), &ts->budget);
+		ts->rawv = RfMatrixCreate(R, sizeof(float), &ts->budget);
+		ts->rowbuf = palloc(sizeof(double) * R);
 		if (ts->streaming)
 		{
-			ts->rowbuf = palloc(sizeof(double) * R);
 			ts->origin = palloc0(sizeof(double) * R);
 			ts->gram[0] = GramCreate(R, ts->origin, &ts->yorigin);
 			ts->gram[1] = GramCreate(R, ts->origin, &ts->yorigin);
@@ -355,7 +349,7 @@ TrainMergeValidation(RfTrainState *ts)
 	}
 	for (int64 i = 0; i < ts->rawv->nrows; i++)
 	{
-		memcpy(RfMatrixAppendRow(ts->raw), RfMatrixRow(ts->rawv, i), sizeof(double) * ts->raw->ncols);
+		memcpy(RfMatrixAppendRowF(ts->raw), RfMatrixRowF(ts->rawv, i), sizeof(float) * ts->raw->ncols);
 		memcpy(RfMatrixAppendRow(ts->Y), RfMatrixRow(ts->Yv, i), sizeof(double) * ts->Y->ncols);
 	}
 	RfMatrixTruncate(ts->rawv, 0);
@@ -366,25 +360,25 @@ TrainMergeValidation(RfTrainState *ts)
 
 /* Training or validation metrics of every head, accumulated over X. */
 static void
-EvaluateRows(RfNet *net, const RfMatrix *X, const RfMatrix *Y, RfEvalAcc *acc)
+EvaluateRows(RfNet *net, const RfMatrix *X, const RfMatrix *Y, RfEvalAcc *acc, bool keep_scores)
 {
-	double	   *out = palloc(sizeof(double) * RF_CHUNK_ROWS * net->nout);
-	double	   *work = net->nhidden > 0 ?
-		MemoryContextAllocHuge(CurrentMemoryContext,
-							   sizeof(double) * 2 * RF_CHUNK_ROWS * NetMaxWidth(net)) : NULL;
+	RfNetF	   *fnet = NetSinglePrecision(net);
+	float	   *out = palloc(sizeof(float) * RF_CHUNK_ROWS * net->nout);
+	double	   *z = palloc(sizeof(double) * net->nout);
 
 	for (int h = 0; h < net->nheads; h++)
-		EvalAccInit(&acc[h], &net->heads[h]);
+		EvalAccInit(&acc[h], &net->heads[h], keep_scores);
 	for (int c = 0; c < X->nchunks; c++)
 	{
 		int			rows = RfChunkRows(X, c);
 
-		NetForwardBatch(net, X->chunks[c], rows, out, work);
+		NetForwardBatchF(fnet, RfChunkF(X, c), rows, out);
 		for (int i = 0; i < rows; i++)
 		{
-			double	   *z = out + (Size) i * net->nout;
-			const double *y = Y->chunks[c] + (Size) i * Y->ncols;
+			const double *y = RfChunkD(Y, c) + (Size) i * Y->ncols;
 
+			for (int k = 0; k < net->nout; k++)
+				z[k] = out[(Size) i * net->nout + k];
 			for (int h = 0; h < net->nheads; h++)
 			{
 				RfHead	   *head = &net->heads[h];
@@ -396,8 +390,7 @@ EvaluateRows(RfNet *net, const RfMatrix *X, const RfMatrix *Y, RfEvalAcc *acc)
 		CHECK_FOR_INTERRUPTS();
 	}
 	pfree(out);
-	if (work)
-		pfree(work);
+	pfree(z);
 }
 
 /* Regression metrics of a set from its second moments (no MAE without rows). */
@@ -712,6 +705,10 @@ reframe_train(PG_FUNCTION_ARGS)
 	t = 0;
 	foreach(lc, targets)
 		ts->target_names[t++] = lfirst(lc);
+	if (ts->ntargets > 64)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("at most 64 target columns are supported")));
 	if (ts->ntargets != 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
@@ -814,18 +811,19 @@ reframe_train(PG_FUNCTION_ARGS)
 	else
 	{
 		acc_tr = palloc(sizeof(RfEvalAcc) * net->nheads);
-		EvaluateRows(net, Xtr, ts->Y, acc_tr);
+		/* every score is kept only where needed: validation, or F1 tuning */
+		EvaluateRows(net, Xtr, ts->Y, acc_tr, ts->opts->threshold_f1 && nvalid == 0);
 		if (nvalid > 0)
 		{
 			acc_va = palloc(sizeof(RfEvalAcc) * net->nheads);
-			EvaluateRows(net, Xva, ts->Yv, acc_va);
+			EvaluateRows(net, Xva, ts->Yv, acc_va, true);
 		}
 		if (ts->opts->threshold_f1 && head->kind == RF_HEAD_BINARY)
 		{
 			head->threshold = EvalBestF1Threshold(acc_va ? &acc_va[0] : &acc_tr[0]);
-			EvaluateRows(net, Xtr, ts->Y, acc_tr);
+			EvaluateRows(net, Xtr, ts->Y, acc_tr, false);
 			if (acc_va)
-				EvaluateRows(net, Xva, ts->Yv, acc_va);
+				EvaluateRows(net, Xva, ts->Yv, acc_va, true);
 		}
 		EvalAccJson(&acc_tr[0], &metrics, false);
 		train_loss = head->kind == RF_HEAD_REGRESSION ? acc_tr[0].sse / acc_tr[0].n :
