@@ -94,6 +94,12 @@ CREATE FUNCTION @extschema@.classes(model text, output text DEFAULT NULL)
 COMMENT ON FUNCTION @extschema@.classes(text, text) IS
     'the classes of a model''s output, in the order of predict_proba';
 
+CREATE FUNCTION @extschema@.evaluate(model text, source text, options jsonb DEFAULT '{}')
+    RETURNS jsonb
+    AS 'MODULE_PATHNAME', 'reframe_evaluate' LANGUAGE C STABLE CALLED ON NULL INPUT;
+COMMENT ON FUNCTION @extschema@.evaluate(text, text, jsonb) IS
+    'metrics of the deployed version of a model on the rows of a table, view or query';
+
 -- ---------------------------------------------------------------------------
 -- Registry and deployment
 -- ---------------------------------------------------------------------------

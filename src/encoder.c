@@ -1039,6 +1039,82 @@ EncoderFromJson(JsonbContainer *spec, const double *shift, const double *scale, 
 
 /* ---------- scoring ---------- */
 
+static bool
+ColumnTypeFits(RfColKind kind, Oid typid)
+{
+	switch (kind)
+	{
+		case RF_NUMERIC:
+			return ReframeIsNumericType(typid);
+		case RF_BOOLEAN:
+			return typid == BOOLOID;
+		case RF_ARRAY:
+			return typid == FLOAT8ARRAYOID || typid == FLOAT4ARRAYOID;
+		case RF_CATEGORY:
+			return true;		/* compared as text */
+	}
+	return false;
+}
+
+/*
+ * Finds each feature column of the encoder in a row type, by name: attno and
+ * atttype receive its 0-based position and base type.  A missing column or
+ * a type that contradicts the encoder is an error naming it.
+ */
+void
+EncoderMapColumns(const RfEncoder *enc, TupleDesc td, int *attno, Oid *atttype, const char *model)
+{
+	for (int c = 0; c < enc->ncols; c++)
+	{
+		const RfEncColumn *col = &enc->cols[c];
+
+		attno[c] = -1;
+		for (int i = 0; i < td->natts; i++)
+		{
+			Form_pg_attribute att = TupleDescAttr(td, i);
+
+			if (!att->attisdropped && strcmp(NameStr(att->attname), col->name) == 0)
+				attno[c] = i;
+		}
+		if (attno[c] < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_COLUMN),
+					 errmsg("model \"%s\" needs feature column \"%s\", which the row does not have",
+							model, col->name)));
+		atttype[c] = getBaseType(TupleDescAttr(td, attno[c])->atttypid);
+		if (!ColumnTypeFits(col->kind, atttype[c]))
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("feature column \"%s\" has type %s, but model \"%s\" was trained on a %s column",
+							col->name, format_type_be(atttype[c]), model,
+							col->kind == RF_NUMERIC ? "numeric" :
+							col->kind == RF_BOOLEAN ? "boolean" : "float4[]/float8[]")));
+	}
+}
+
+/* Reads the mapped feature columns of a deformed row into raw (NaN: missing). */
+void
+EncoderReadColumns(const RfEncoder *enc, const int *attno, const Oid *atttype,
+				   const Datum *values, const bool *isnull, double *raw, const char *model)
+{
+	for (int c = 0; c < enc->ncols; c++)
+	{
+		const RfEncColumn *col = &enc->cols[c];
+		double	   *out = raw + col->raw;
+
+		if (isnull[attno[c]])
+		{
+			for (int k = 0; k < col->length; k++)
+				out[k] = get_float8_nan();
+			continue;
+		}
+		if (col->kind == RF_CATEGORY)
+			out[0] = EncoderCategory(col, EncoderCategoryString(values[attno[c]], atttype[c]));
+		else
+			EncoderReadNumbers(col, values[attno[c]], atttype[c], out, model);
+	}
+}
+
 /* The vocab position of value, or -1 ("other"). */
 int
 EncoderCategory(const RfEncColumn *col, const char *value)

@@ -99,6 +99,11 @@ extern RfEncoder *EncoderFromJson(JsonbContainer *spec, const double *shift,
 								  const double *scale, int nraw);
 
 /* Scoring */
+extern void EncoderMapColumns(const RfEncoder *enc, TupleDesc td, int *attno, Oid *atttype,
+							  const char *model);
+extern void EncoderReadColumns(const RfEncoder *enc, const int *attno, const Oid *atttype,
+							   const Datum *values, const bool *isnull, double *raw,
+							   const char *model);
 extern void EncoderEncodeRaw(const RfEncoder *enc, const double *raw, double *out);
 extern int	EncoderCategory(const RfEncColumn *col, const char *value);
 extern double ReframeDatumToDouble(Datum d, Oid typid);

@@ -7,10 +7,21 @@
 
 #include <math.h>
 
+#include "access/htup_details.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "executor/tuptable.h"
+#include "miscadmin.h"
+#include "tcop/dest.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
 #include "utils/float.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 
 #include "evaluate.h"
+#include "store.h"
 #include "jsonutil.h"
 #include "metrics.h"
 
@@ -286,4 +297,276 @@ EvalBestF1Threshold(RfEvalAcc *acc)
 	}
 	pfree(sl);
 	return best;
+}
+
+/* ---------- reframe.evaluate() ---------- */
+
+typedef struct EvalReceiver
+{
+	DestReceiver pub;
+	RfModel    *model;
+	bool		started;
+	int		   *attno;			/* feature columns in the source */
+	Oid		   *atttype;
+	int		   *tattno;			/* per head: its target column */
+	Oid		   *ttype;
+	int		  **byname;			/* per classification head: classes sorted by name */
+	RfEvalAcc  *acc;
+	double	   *raw;
+	double	   *enc;
+	double	   *out;
+	double	   *scratch;
+	int64		rows;
+	int64		null_targets;
+	int64		unknown_classes;
+	MemoryContext rowcxt;
+} EvalReceiver;
+
+static int
+ClassNameCmp(const void *a, const void *b, void *arg)
+{
+	char	  **classes = arg;
+
+	return strcmp(classes[*(const int *) a], classes[*(const int *) b]);
+}
+
+static void
+EvalStartup(DestReceiver *self, int operation, TupleDesc td)
+{
+	EvalReceiver *r = (EvalReceiver *) self;
+	RfModel    *m = r->model;
+	RfNet	   *net = m->net;
+
+	EncoderMapColumns(m->enc, td, r->attno, r->atttype, m->name);
+	for (int h = 0; h < net->nheads; h++)
+	{
+		RfHead	   *head = &net->heads[h];
+
+		r->tattno[h] = -1;
+		for (int i = 0; i < td->natts; i++)
+			if (!TupleDescAttr(td, i)->attisdropped &&
+				strcmp(NameStr(TupleDescAttr(td, i)->attname), head->name) == 0)
+				r->tattno[h] = i;
+		if (r->tattno[h] < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_COLUMN),
+					 errmsg("model \"%s\" is evaluated against its target column \"%s\", which the source does not have",
+							m->name, head->name)));
+		r->ttype[h] = getBaseType(TupleDescAttr(td, r->tattno[h])->atttypid);
+		if (head->kind == RF_HEAD_REGRESSION && !ReframeIsNumericType(r->ttype[h]))
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("target column \"%s\" has type %s, but model \"%s\" regresses a number",
+							head->name, format_type_be(r->ttype[h]), m->name)));
+	}
+	r->started = true;
+}
+
+/* The class index of a target value, or -1 if the model does not know it. */
+static int
+EvalClassIndex(EvalReceiver *r, int h, Datum d)
+{
+	RfHead	   *head = &r->model->net->heads[h];
+	Oid			typid = r->ttype[h];
+	char	   *label;
+	int			lo = 0;
+	int			hi = head->nclasses - 1;
+
+	if (typid == BOOLOID)
+		label = DatumGetBool(d) ? "true" : "false";
+	else if (typid == INT2OID || typid == INT4OID || typid == INT8OID)
+		label = psprintf("%lld", (long long) ReframeDatumToDouble(d, typid));
+	else if (ReframeIsNumericType(typid))
+		label = float8out_internal(ReframeDatumToDouble(d, typid));
+	else
+		label = EncoderCategoryString(d, typid);
+	while (lo <= hi)
+	{
+		int			mid = (lo + hi) / 2;
+		int			k = r->byname[h][mid];
+		int			cmp = strcmp(label, head->classes[k]);
+
+		if (cmp == 0)
+			return k;
+		if (cmp < 0)
+			hi = mid - 1;
+		else
+			lo = mid + 1;
+	}
+	return -1;
+}
+
+static bool
+EvalReceive(TupleTableSlot *slot, DestReceiver *self)
+{
+	EvalReceiver *r = (EvalReceiver *) self;
+	RfModel    *m = r->model;
+	RfNet	   *net = m->net;
+	MemoryContext old = MemoryContextSwitchTo(r->rowcxt);
+	double	   *y = palloc(sizeof(double) * net->nheads);
+	bool		any = false;
+	bool		unknown = false;
+
+	slot_getallattrs(slot);
+	for (int h = 0; h < net->nheads; h++)
+	{
+		RfHead	   *head = &net->heads[h];
+		Datum		d = slot->tts_values[r->tattno[h]];
+
+		y[h] = get_float8_nan();
+		if (slot->tts_isnull[r->tattno[h]])
+			continue;
+		if (head->kind == RF_HEAD_REGRESSION)
+			y[h] = ReframeDatumToDouble(d, r->ttype[h]);
+		else
+		{
+			int			k = EvalClassIndex(r, h, d);
+
+			if (k < 0)
+			{
+				unknown = true;
+				continue;
+			}
+			y[h] = k;
+		}
+		any = true;
+	}
+	if (!any && unknown)
+		r->unknown_classes++;
+	else if (!any)
+		r->null_targets++;
+	else
+	{
+		EncoderReadColumns(m->enc, r->attno, r->atttype, slot->tts_values, slot->tts_isnull,
+						   r->raw, m->name);
+		EncoderEncodeRaw(m->enc, r->raw, r->enc);
+		NetForwardRow(net, r->enc, r->out, r->scratch);
+		for (int h = 0; h < net->nheads; h++)
+		{
+			RfHead	   *head = &net->heads[h];
+
+			HeadLink(head, r->out + head->offset);
+			EvalAccAdd(&r->acc[h], r->out + head->offset, y[h]);
+		}
+		r->rows++;
+	}
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(r->rowcxt);
+	if ((r->rows & 0x3fff) == 0)
+		CHECK_FOR_INTERRUPTS();
+	return true;
+}
+
+static void
+EvalNoop(DestReceiver *self)
+{
+}
+
+/* reframe.evaluate: the metrics of the deployed version on the rows of a source. */
+PG_FUNCTION_INFO_V1(reframe_evaluate);
+Datum
+reframe_evaluate(PG_FUNCTION_ARGS)
+{
+	text	   *name;
+	Oid			relid;
+	AclResult	acl;
+	EvalReceiver r;
+	SPIExecuteOptions opts;
+	StringInfoData buf;
+	RfNet	   *net;
+	char	   *sql;
+	int			rc;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("model and source must not be NULL")));
+	if (!PG_ARGISNULL(2))
+	{
+		Jsonb	   *o = PG_GETARG_JSONB_P(2);
+
+		if (!JB_ROOT_IS_OBJECT(o) || JB_ROOT_COUNT(o) > 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("reframe.evaluate takes no options yet"),
+					 errhint("Pass '{}' or leave the options out.")));
+	}
+	name = PG_GETARG_TEXT_PP(0);
+	relid = StoreModelRelid(name, AccessShareLock, false);
+	acl = pg_class_aclcheck(relid, GetUserId(), ACL_SELECT);
+	if (acl != ACLCHECK_OK)
+		aclcheck_error(acl, OBJECT_TABLE, get_rel_name(relid));
+
+	memset(&r, 0, sizeof(r));
+	r.model = StoreGetModel(relid, text_to_cstring(name), CurrentMemoryContext);
+	net = r.model->net;
+	r.attno = palloc(sizeof(int) * Max(r.model->enc->ncols, 1));
+	r.atttype = palloc(sizeof(Oid) * Max(r.model->enc->ncols, 1));
+	r.tattno = palloc(sizeof(int) * net->nheads);
+	r.ttype = palloc(sizeof(Oid) * net->nheads);
+	r.byname = palloc0(sizeof(int *) * net->nheads);
+	r.acc = palloc(sizeof(RfEvalAcc) * net->nheads);
+	r.raw = palloc(sizeof(double) * Max(r.model->enc->nraw, 1));
+	r.enc = palloc(sizeof(double) * Max(r.model->enc->width, 1));
+	r.out = palloc(sizeof(double) * net->nout);
+	r.scratch = palloc(sizeof(double) * 2 * NetMaxWidth(net));
+	r.rowcxt = AllocSetContextCreate(CurrentMemoryContext, "reframe evaluate row", ALLOCSET_DEFAULT_SIZES);
+	for (int h = 0; h < net->nheads; h++)
+	{
+		RfHead	   *head = &net->heads[h];
+
+		EvalAccInit(&r.acc[h], head, true);
+		r.byname[h] = palloc(sizeof(int) * Max(head->nclasses, 1));
+		for (int k = 0; k < head->nclasses; k++)
+			r.byname[h][k] = k;
+		qsort_arg(r.byname[h], head->nclasses, sizeof(int), ClassNameCmp, head->classes);
+	}
+	r.pub.receiveSlot = EvalReceive;
+	r.pub.rStartup = EvalStartup;
+	r.pub.rShutdown = EvalNoop;
+	r.pub.rDestroy = EvalNoop;
+	r.pub.mydest = DestNone;
+
+	sql = StoreSourceSql(PG_GETARG_TEXT_PP(1));
+	memset(&opts, 0, sizeof(opts));
+	opts.read_only = true;
+	opts.dest = (DestReceiver *) &r;
+	SPI_connect();
+	rc = SPI_execute_extended(sql, &opts);
+	if (rc < 0 || !r.started)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("evaluation source must be a query that returns rows"),
+				 errdetail("The source was: %s", sql)));
+	SPI_finish();
+
+	initStringInfo(&buf);
+	appendStringInfo(&buf, "{\"model\": ");
+	JsonAppendString(&buf, r.model->name);
+	appendStringInfo(&buf, ", \"version\": %d, \"task\": \"%s\", \"rows\": %lld",
+					 r.model->version, r.model->task, (long long) r.rows);
+	if (r.null_targets)
+		appendStringInfo(&buf, ", \"skipped_null_target\": %lld", (long long) r.null_targets);
+	if (r.unknown_classes)
+		appendStringInfo(&buf, ", \"skipped_unknown_class\": %lld", (long long) r.unknown_classes);
+	if (net->nheads == 1)
+	{
+		appendStringInfoString(&buf, ", \"metrics\": ");
+		EvalAccJson(&r.acc[0], &buf, true);
+	}
+	else
+	{
+		appendStringInfoString(&buf, ", \"metrics\": {");
+		for (int h = 0; h < net->nheads; h++)
+		{
+			if (h)
+				appendStringInfoString(&buf, ", ");
+			JsonAppendString(&buf, net->heads[h].name);
+			appendStringInfoString(&buf, ": ");
+			EvalAccJson(&r.acc[h], &buf, true);
+		}
+		appendStringInfoChar(&buf, '}');
+	}
+	appendStringInfoChar(&buf, '}');
+	PG_RETURN_JSONB_P(JsonFromText(buf.data));
 }

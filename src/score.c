@@ -150,70 +150,18 @@ ReadArrayFeatures(ScoreState *st, ArrayType *arr)
 	}
 }
 
-static bool
-ColumnTypeFits(RfColKind kind, Oid typid)
-{
-	switch (kind)
-	{
-		case RF_NUMERIC:
-			return ReframeIsNumericType(typid);
-		case RF_BOOLEAN:
-			return typid == BOOLOID;
-		case RF_ARRAY:
-			return typid == FLOAT8ARRAYOID || typid == FLOAT4ARRAYOID;
-		case RF_CATEGORY:
-			return true;		/* compared as text */
-	}
-	return false;
-}
-
 /* Maps the model's feature columns onto a row type, once per type. */
 static void
 MapRowType(ScoreState *st, HeapTupleHeader row)
 {
 	Oid			typid = HeapTupleHeaderGetTypeId(row);
 	int32		typmod = HeapTupleHeaderGetTypMod(row);
-	RfEncoder  *enc = st->model->enc;
 	TupleDesc	td;
 
 	if (st->values && typid == st->rowtype && typmod == st->rowtypmod)
 		return;
 	td = lookup_rowtype_tupdesc(typid, typmod);
-	for (int c = 0; c < enc->ncols; c++)
-	{
-		RfEncColumn *col = &enc->cols[c];
-		int			attno = -1;
-
-		for (int i = 0; i < td->natts; i++)
-		{
-			Form_pg_attribute att = TupleDescAttr(td, i);
-
-			if (!att->attisdropped && strcmp(NameStr(att->attname), col->name) == 0)
-				attno = i;
-		}
-		if (attno < 0)
-		{
-			ReleaseTupleDesc(td);
-			ereport(ERROR,
-					(errcode(ERRCODE_UNDEFINED_COLUMN),
-					 errmsg("model \"%s\" needs feature column \"%s\", which the row does not have",
-							st->model->name, col->name)));
-		}
-		st->attno[c] = attno;
-		st->atttype[c] = getBaseType(TupleDescAttr(td, attno)->atttypid);
-		if (!ColumnTypeFits(col->kind, st->atttype[c]))
-		{
-			Oid			bad = st->atttype[c];
-
-			ReleaseTupleDesc(td);
-			ereport(ERROR,
-					(errcode(ERRCODE_DATATYPE_MISMATCH),
-					 errmsg("feature column \"%s\" has type %s, but model \"%s\" was trained on a %s column",
-							col->name, format_type_be(bad), st->model->name,
-							col->kind == RF_NUMERIC ? "numeric" :
-							col->kind == RF_BOOLEAN ? "boolean" : "float4[]/float8[]")));
-		}
-	}
+	EncoderMapColumns(st->model->enc, td, st->attno, st->atttype, st->model->name);
 	st->natts = td->natts;
 	st->values = MemoryContextAlloc(GetMemoryChunkContext(st), sizeof(Datum) * Max(td->natts, 1));
 	st->isnull = MemoryContextAlloc(GetMemoryChunkContext(st), sizeof(bool) * Max(td->natts, 1));
@@ -226,7 +174,6 @@ MapRowType(ScoreState *st, HeapTupleHeader row)
 static void
 ReadRowFeatures(ScoreState *st, HeapTupleHeader row)
 {
-	RfEncoder  *enc = st->model->enc;
 	HeapTupleData tuple;
 	TupleDesc	td;
 
@@ -238,25 +185,8 @@ ReadRowFeatures(ScoreState *st, HeapTupleHeader row)
 	td = lookup_rowtype_tupdesc(st->rowtype, st->rowtypmod);
 	heap_deform_tuple(&tuple, td, st->values, st->isnull);
 	ReleaseTupleDesc(td);
-
-	for (int c = 0; c < enc->ncols; c++)
-	{
-		RfEncColumn *col = &enc->cols[c];
-		double	   *out = st->raw + col->raw;
-		Datum		d = st->values[st->attno[c]];
-		Oid			typid = st->atttype[c];
-
-		if (st->isnull[st->attno[c]])
-		{
-			for (int k = 0; k < col->length; k++)
-				out[k] = get_float8_nan();
-			continue;
-		}
-		if (col->kind == RF_CATEGORY)
-			out[0] = EncoderCategory(col, EncoderCategoryString(d, typid));
-		else
-			EncoderReadNumbers(col, d, typid, out, st->model->name);
-	}
+	EncoderReadColumns(st->model->enc, st->attno, st->atttype, st->values, st->isnull,
+					   st->raw, st->model->name);
 }
 
 /* Computes every head's outputs (after links) for the features argument. */

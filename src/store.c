@@ -105,6 +105,41 @@ StoreQualifiedName(Oid relid)
 }
 
 /*
+ * A source is a query when it starts like one; otherwise it names a table
+ * or view, resolved like any relation name.
+ */
+char *
+StoreSourceSql(text *source)
+{
+	char	   *s = text_to_cstring(source);
+	char	   *p = s;
+	static const char *const starts[] = {"select", "with", "values", "table"};
+	RangeVar   *rv;
+	Oid			relid;
+
+	while (*p && isspace((unsigned char) *p))
+		p++;
+	if (*p == '(')
+		return s;
+	for (int i = 0; i < lengthof(starts); i++)
+	{
+		int			len = strlen(starts[i]);
+
+		if (pg_strncasecmp(p, starts[i], len) == 0 &&
+			(p[len] == '\0' || isspace((unsigned char) p[len]) || p[len] == '('))
+			return s;
+	}
+	rv = makeRangeVarFromNameList(textToQualifiedNameList(source));
+	relid = RangeVarGetRelid(rv, AccessShareLock, true);
+	if (!OidIsValid(relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("source relation \"%s\" does not exist", s),
+				 errhint("The source is a table or view name, or a query starting with SELECT, WITH, VALUES or TABLE.")));
+	return psprintf("SELECT * FROM %s", StoreQualifiedName(relid));
+}
+
+/*
  * Creates the table of a new model in the caller's transaction, with the
  * trigger that tells every backend when the model changes.
  */

@@ -46,6 +46,8 @@ extern Oid	StoreModelRowType(void);
 extern RangeVar *StoreNameToRangeVar(text *name);
 extern Oid	StoreCreateModelTable(RangeVar *rv);
 extern char *StoreQualifiedName(Oid relid);
+/* The SQL of a source: a query as given, or SELECT * FROM a table or view. */
+extern char *StoreSourceSql(text *source);
 
 extern int32 StoreNextVersion(Oid relid);
 extern void StoreWriteVersion(Oid relid, int32 version, const char *spec,

@@ -44,41 +44,6 @@ typedef struct TrainReceiver
 
 /* ---------- reading the source ---------- */
 
-/*
- * A source is a query when it starts like one; otherwise it names a table
- * or view, resolved like any relation name.
- */
-static char *
-SourceSql(text *source)
-{
-	char	   *s = text_to_cstring(source);
-	char	   *p = s;
-	static const char *const starts[] = {"select", "with", "values", "table"};
-	RangeVar   *rv;
-	Oid			relid;
-
-	while (*p && isspace((unsigned char) *p))
-		p++;
-	if (*p == '(')
-		return s;
-	for (int i = 0; i < lengthof(starts); i++)
-	{
-		int			len = strlen(starts[i]);
-
-		if (pg_strncasecmp(p, starts[i], len) == 0 &&
-			(p[len] == '\0' || isspace((unsigned char) p[len]) || p[len] == '('))
-			return s;
-	}
-	rv = makeRangeVarFromNameList(textToQualifiedNameList(source));
-	relid = RangeVarGetRelid(rv, AccessShareLock, true);
-	if (!OidIsValid(relid))
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_TABLE),
-				 errmsg("source relation \"%s\" does not exist", s),
-				 errhint("The source is a table or view name, or a query starting with SELECT, WITH, VALUES or TABLE.")));
-	return psprintf("SELECT * FROM %s", StoreQualifiedName(relid));
-}
-
 static List *
 SplitNames(const char *list, const char *what)
 {
@@ -726,7 +691,7 @@ reframe_train(PG_FUNCTION_ARGS)
 	else
 		relid = StoreCreateModelTable(StoreNameToRangeVar(model));
 
-	ts->source_sql = SourceSql(source);
+	ts->source_sql = StoreSourceSql(source);
 	if (ts->opts->verbose)
 		ereport(NOTICE, (errmsg("model \"%s\": reading %s", ts->model_name, ts->source_sql)));
 	/* the default holds out 0.2 from 1,000 rows up, decided once all are read */
