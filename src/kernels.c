@@ -86,7 +86,7 @@ RfKernelColumnSums(int rows, int width, const float *dZ, double *out)
 {
 	if (width == 1)
 	{
-		float		s = 0;
+		double		s = 0;
 
 		for (int i = 0; i < rows; i++)
 			s += dZ[i];

@@ -1,0 +1,119 @@
+#!/usr/bin/python3
+"""Compare reframe with scikit-learn on the datasets scikit-learn ships.
+
+    /usr/bin/python3 bench/sklearn_compare.py            # compare (needs PG* env, reframe installed)
+    /usr/bin/python3 bench/sklearn_compare.py --export   # rewrite test/data/*.csv fixtures
+
+Each dataset is split once (25% test, random_state=0, stratified for
+classification) and exported as a fixture, so that the regression test
+test/sql/reference_datasets.sql trains reframe on exactly the same rows.
+Both sides standardize features with training-set statistics and use the
+same L2 penalty: scikit-learn's LogisticRegression(C) minimises
+C * sum(loss) + |w|^2 / 2, which is reframe's mean(loss) + l2 |w|^2 with
+l2 = 1 / (2 C n); Ridge(alpha) minimises sum((y - Xw)^2) + alpha |w|^2,
+which is reframe's mean squared error + l2 |w|^2 with l2 = alpha / n.
+"""
+import csv
+import os
+import sys
+
+import numpy as np
+from sklearn import datasets
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.metrics import accuracy_score, mean_squared_error
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import StandardScaler
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+DATA = os.path.join(HERE, "..", "test", "data")
+
+DATASETS = [
+    # name, loader, task, regularization (C for classifiers, alpha for Ridge)
+    ("breast_cancer", datasets.load_breast_cancer, "binary", 1.0),
+    ("iris", datasets.load_iris, "multiclass", 1.0),
+    ("wine", datasets.load_wine, "multiclass", 1.0),
+    ("digits", datasets.load_digits, "multiclass", 1.0),
+    ("diabetes", datasets.load_diabetes, "regression", 1.0),
+]
+
+
+def split(name, loader, task):
+    X, y = loader(return_X_y=True)
+    strat = y if task != "regression" else None
+    return train_test_split(X, y, test_size=0.25, random_state=0, stratify=strat)
+
+
+def export():
+    os.makedirs(DATA, exist_ok=True)
+    for name, loader, task, _ in DATASETS:
+        Xtr, Xte, ytr, yte = split(name, loader, task)
+        with open(os.path.join(DATA, name + ".csv"), "w", newline="") as f:
+            w = csv.writer(f)
+            w.writerow(["split", "x", "y"])
+            for part, X, y in (("train", Xtr, ytr), ("test", Xte, yte)):
+                for row, target in zip(X, y):
+                    arr = "{" + ",".join(repr(float(v)) for v in row) + "}"
+                    if task == "binary":
+                        target = "true" if target == 1 else "false"
+                    elif task == "multiclass":
+                        target = "c%d" % target
+                    else:
+                        target = repr(float(target))
+                    w.writerow([part, arr, target])
+        print("wrote", name, len(ytr), "train rows,", len(yte), "test rows")
+
+
+def sklearn_score(name, loader, task, reg):
+    Xtr, Xte, ytr, yte = split(name, loader, task)
+    scaler = StandardScaler().fit(Xtr)
+    Xtr, Xte = scaler.transform(Xtr), scaler.transform(Xte)
+    if task == "regression":
+        model = Ridge(alpha=reg).fit(Xtr, ytr)
+        return mean_squared_error(yte, model.predict(Xte)) ** 0.5, reg / len(ytr)
+    model = LogisticRegression(C=reg, max_iter=10000, tol=1e-8).fit(Xtr, ytr)
+    return accuracy_score(yte, model.predict(Xte)), 1.0 / (2 * reg * len(ytr))
+
+
+def reframe_score(cur, name, task, l2):
+    cur.execute("DROP TABLE IF EXISTS ds_%s" % name)
+    cur.execute("CREATE TABLE ds_%s (split text, x float8[], y %s)"
+                % (name, {"binary": "boolean", "multiclass": "text"}.get(task, "float8")))
+    with open(os.path.join(DATA, name + ".csv")) as f:
+        cur.copy_expert("COPY ds_%s FROM STDIN WITH (FORMAT csv, HEADER)" % name, f)
+    cur.execute("SELECT * FROM reframe.train(%s, %s, 'y', %s, %s)",
+                ("m_" + name, "SELECT x, y FROM ds_%s WHERE split = 'train'" % name, task,
+                 '{"validation": 0, "l2": %r, "tol": 1e-8, "max_iter": 10000}' % l2))
+    cur.execute("SELECT reframe.evaluate(%s, %s)",
+                ("m_" + name, "SELECT x, y FROM ds_%s WHERE split = 'test'" % name))
+    metrics = cur.fetchone()[0]["metrics"]
+    return metrics["rmse"] if task == "regression" else metrics["accuracy"]
+
+
+def compare():
+    import psycopg2
+    conn = psycopg2.connect("")
+    conn.autocommit = True
+    cur = conn.cursor()
+    cur.execute("CREATE EXTENSION IF NOT EXISTS reframe")
+    print("%-14s %-11s %-9s %12s %12s %10s" % ("dataset", "task", "metric", "scikit-learn", "reframe", "difference"))
+    ok = True
+    for name, loader, task, reg in DATASETS:
+        ref, l2 = sklearn_score(name, loader, task, reg)
+        got = reframe_score(cur, name, task, l2)
+        if task == "regression":
+            diff = (got - ref) / ref
+            ok &= abs(diff) <= 0.02
+            print("%-14s %-11s %-9s %12.4f %12.4f %9.2f%%" % (name, task, "rmse", ref, got, 100 * diff))
+        else:
+            diff = got - ref
+            ok &= abs(diff) <= 0.01
+            print("%-14s %-11s %-9s %12.4f %12.4f %+9.4f" % (name, task, "accuracy", ref, got, diff))
+    print("within 1 point of accuracy and 2% of RMSE:", "yes" if ok else "NO")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    if "--export" in sys.argv:
+        export()
+    else:
+        sys.exit(compare())
