@@ -628,6 +628,15 @@ VocabCountCmp(const void *a, const void *b)
 	return strcmp(x->str, y->str);
 }
 
+/* The hash bucket of a categorical value (stable across platforms). */
+static int
+CategoryBucket(const RfEncColumn *col, const char *value)
+{
+	uint64		h = hash_bytes_extended((const unsigned char *) value, strlen(value), 0);
+
+	return (int) (h % (uint64) col->nbuckets);
+}
+
 static int
 ByNameCmp(const void *a, const void *b, void *arg)
 {
@@ -658,7 +667,7 @@ EncoderLayout(RfEncoder *enc, const bool *has_missing)
 		col->slot = enc->width;
 		if (col->kind == RF_CATEGORY)
 		{
-			enc->width += col->nvocab + 1;
+			enc->width += col->nbuckets > 0 ? col->nbuckets : col->nvocab + 1;
 			enc->missing_slot[col->raw] = -1;
 			enc->has_category = true;
 			continue;
@@ -737,6 +746,18 @@ EncoderFit(RfEncoder *enc, bool with_validation, int max_categories)
 			col->remap = palloc(sizeof(int) * Max(ncodes, 1));
 			for (int code = 0; code < ncodes; code++)
 				col->remap[code] = -1;
+			for (int j = 0; j < ncodes && vc[j].count >= 1; j++)
+				keep++;
+			if (keep > max_categories)
+			{
+				/* too many values for a vocabulary: hash them into buckets */
+				col->nbuckets = max_categories;
+				col->nvocab = 0;
+				for (int code = 0; code < ncodes; code++)
+					col->remap[code] = CategoryBucket(col, RfDictString(col->dict, code));
+				continue;
+			}
+			keep = 0;
 			col->vocab = palloc(sizeof(char *) * Max(ncodes, 1));
 			for (int j = 0; j < ncodes && keep < max_categories; j++)
 			{
@@ -939,7 +960,9 @@ EncoderToJson(RfEncoder *enc, StringInfo buf)
 				first = false;
 			}
 		appendStringInfoChar(buf, ']');
-		if (col->kind == RF_CATEGORY)
+		if (col->kind == RF_CATEGORY && col->nbuckets > 0)
+			appendStringInfo(buf, ", \"hash_buckets\": %d", col->nbuckets);
+		else if (col->kind == RF_CATEGORY)
 		{
 			appendStringInfoString(buf, ", \"vocab\": [");
 			for (int v = 0; v < col->nvocab; v++)
@@ -1000,6 +1023,7 @@ EncoderFromJson(JsonbContainer *spec, const double *shift, const double *scale, 
 		{
 			JsonbContainer *vocab = JsonFieldContainer(jc, "vocab");
 
+			col->nbuckets = (int) JsonFieldNumber(jc, "hash_buckets", 0);
 			col->nvocab = JsonArraySize(vocab);
 			col->vocab = palloc(sizeof(char *) * Max(col->nvocab, 1));
 			for (int v = 0; v < col->nvocab; v++)
@@ -1115,12 +1139,15 @@ EncoderReadColumns(const RfEncoder *enc, const int *attno, const Oid *atttype,
 	}
 }
 
-/* The vocab position of value, or -1 ("other"). */
+/* The vocab position of value, or -1 ("other"); its bucket if hashed. */
 int
 EncoderCategory(const RfEncColumn *col, const char *value)
 {
 	int			lo = 0;
 	int			hi = col->nvocab - 1;
+
+	if (col->nbuckets > 0)
+		return CategoryBucket(col, value);
 
 	while (lo <= hi)
 	{

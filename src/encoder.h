@@ -44,6 +44,7 @@ typedef struct RfEncColumn
 	int			raw;			/* first raw input */
 	int			slot;			/* first encoded slot */
 	int			nvocab;			/* categories: vocabulary size */
+	int			nbuckets;		/* categories hashed into this many slots, or 0 */
 	char	  **vocab;			/* categories, in slot order ("other" follows) */
 	int		   *byname;			/* vocab positions sorted by string */
 

@@ -75,6 +75,17 @@ SELECT * FROM reframe.train('pts', 'pts', 'y');
 -- collinear features without a penalty
 SELECT * FROM reframe.train('bad', 'SELECT x, 2 * x AS x2, y FROM pts', 'y', NULL, '{"l2": 0}');
 
+-- the memory budget: rows kept in memory count against it; a squared-loss
+-- regression on numbers keeps only second moments and needs almost nothing
+CREATE TABLE wide AS SELECT i, ARRAY(SELECT sin(i * k) FROM generate_series(1, 64) k)::float8[] AS v,
+                            i % 2 = 0 AS even, i::float8 AS y
+                       FROM generate_series(1, 20000) i;
+SET reframe.max_train_memory = '2MB';
+SELECT * FROM reframe.train('bad', 'SELECT v, even FROM wide', 'even');
+SELECT train_rows FROM reframe.train('wide_model', 'SELECT v, y FROM wide', 'y');
+RESET reframe.max_train_memory;
+DROP TABLE wide, wide_model;
+
 -- nothing was written by any of the failures above
 SELECT to_regclass('bad') AS bad_table;
 SELECT model, version, deployed FROM reframe.models ORDER BY model, version;
