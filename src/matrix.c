@@ -33,7 +33,7 @@ ChunkUnmap(RfMatrix *m, int c)
 	munmap(m->chunks[c], ChunkBytes(m));
 	m->chunks[c] = NULL;
 	if (m->budget)
-		*m->budget -= ChunkBytes(m);
+		RfBudgetRelease(m->budget, ChunkBytes(m));
 }
 
 /* Unmaps every chunk when the matrix's memory context is reset or deleted. */
@@ -49,7 +49,7 @@ MatrixRelease(void *arg)
 }
 
 RfMatrix *
-RfMatrixCreate(int ncols, int elemsize, Size *budget)
+RfMatrixCreate(int ncols, int elemsize, RfBudget *budget)
 {
 	RfMatrix   *m = palloc0(sizeof(RfMatrix));
 	MemoryContextCallback *cb = palloc(sizeof(MemoryContextCallback));
@@ -72,19 +72,28 @@ RfMatrixBytes(const RfMatrix *m)
 	return (Size) m->nchunks * ChunkBytes(m);
 }
 
+/* Counts bytes more against the budget, or fails before they are taken. */
 void
-RfCheckMemory(Size used, Size more, const char *what)
+RfBudgetCharge(RfBudget *budget, Size bytes, const char *what)
 {
 	Size		limit = (Size) reframe_max_train_memory * 1024;
 
-	if (used + more > limit)
+	if (budget->used + bytes > limit)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("%s needs more than reframe.max_train_memory (%zu MB)",
 						what, limit / (1024 * 1024)),
-				 errdetail("The encoded training data already takes %zu MB.",
-						   used / (1024 * 1024)),
+				 errdetail("The training data already takes %zu MB.",
+						   budget->used / (1024 * 1024)),
 				 errhint("Raise reframe.max_train_memory, train on a sample, or select fewer features.")));
+	budget->used += bytes;
+	budget->peak = Max(budget->peak, budget->used);
+}
+
+void
+RfBudgetRelease(RfBudget *budget, Size bytes)
+{
+	budget->used -= Min(bytes, budget->used);
 }
 
 /* Returns a pointer to a new, uninitialised last row. */
@@ -99,7 +108,7 @@ RfMatrixAppend(RfMatrix *m)
 		void	   *p;
 
 		if (m->budget)
-			RfCheckMemory(*m->budget, bytes, "training");
+			RfBudgetCharge(m->budget, bytes, "training");
 		if (m->nchunks == m->maxchunks)
 		{
 			m->maxchunks *= 2;
@@ -113,8 +122,6 @@ RfMatrixAppend(RfMatrix *m)
 					 errmsg("out of memory"),
 					 errdetail("Failed to map %zu bytes for training data.", bytes)));
 		m->chunks[m->nchunks++] = p;
-		if (m->budget)
-			*m->budget += bytes;
 	}
 	m->nrows++;
 	return RfMatrixRowPtr(m, i);

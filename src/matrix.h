@@ -12,6 +12,16 @@
 
 #define RF_CHUNK_ROWS 8192
 
+/* Memory one training uses for its data, against reframe.max_train_memory. */
+typedef struct RfBudget
+{
+	Size		used;
+	Size		peak;
+} RfBudget;
+
+extern void RfBudgetCharge(RfBudget *budget, Size bytes, const char *what);
+extern void RfBudgetRelease(RfBudget *budget, Size bytes);
+
 typedef struct RfMatrix
 {
 	int			ncols;
@@ -21,10 +31,10 @@ typedef struct RfMatrix
 	int			maxchunks;
 	char	  **chunks;			/* each RF_CHUNK_ROWS x ncols, row-major */
 	MemoryContext mcxt;
-	Size	   *budget;		/* bytes used by all training matrices, or NULL */
+	RfBudget   *budget;			/* the training's memory budget, or NULL */
 } RfMatrix;
 
-extern RfMatrix *RfMatrixCreate(int ncols, int elemsize, Size *budget);
+extern RfMatrix *RfMatrixCreate(int ncols, int elemsize, RfBudget *budget);
 extern void RfMatrixTruncate(RfMatrix *m, int64 nrows);
 extern void *RfMatrixAppend(RfMatrix *m);
 extern void RfMatrixDropLastRow(RfMatrix *m);
@@ -89,7 +99,5 @@ RfMatrixAppendRowF(RfMatrix *m)
 	return (float *) RfMatrixAppend(m);
 }
 
-/* Checks the memory budget (reframe.max_train_memory) for "bytes" more. */
-extern void RfCheckMemory(Size used, Size more, const char *what);
 
 #endif

@@ -10,6 +10,7 @@
 
 #include "nodes/pg_list.h"
 
+#include "reframe.h"
 #include "jsonutil.h"
 #include "matrix.h"
 #include "network.h"
@@ -80,14 +81,7 @@ DenseRow(const double *W, const double *b, int nout, int nin, const double *x, d
 		return;
 	}
 	for (int o = 0; o < nout; o++)
-	{
-		const double *w = W + (int64) o * nin;
-		double		s = 0;
-
-		for (int i = 0; i < nin; i++)
-			s += w[i] * x[i];
-		out[o] = s + b[o];
-	}
+		out[o] = ReframeDot(W + (int64) o * nin, x, nin) + b[o];
 }
 
 void

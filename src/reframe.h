@@ -19,4 +19,40 @@ extern void ReframeBlasPrepare(void);
 
 #define REFRAME_SCHEMA "reframe"
 
+/*
+ * True when no element is NaN or infinite (x - x is 0 exactly for finite x).
+ * Written as a floating-point select so that it vectorises on plain x86-64.
+ */
+static inline bool
+ReframeAllFinite(const double *x, int n)
+{
+	double		bad = 0;
+
+	for (int i = 0; i < n; i++)
+		bad = (x[i] - x[i] == 0.0) ? bad : 1.0;
+	return bad == 0;
+}
+
+/* A dot product with four running sums, so that the additions overlap. */
+static inline double
+ReframeDot(const double *a, const double *b, int n)
+{
+	double		s0 = 0,
+				s1 = 0,
+				s2 = 0,
+				s3 = 0;
+	int			i = 0;
+
+	for (; i + 4 <= n; i += 4)
+	{
+		s0 += a[i] * b[i];
+		s1 += a[i + 1] * b[i + 1];
+		s2 += a[i + 2] * b[i + 2];
+		s3 += a[i + 3] * b[i + 3];
+	}
+	for (; i < n; i++)
+		s0 += a[i] * b[i];
+	return (s0 + s1) + (s2 + s3);
+}
+
 #endif							/* REFRAME_H */

@@ -128,25 +128,21 @@ ReadArrayFeatures(ScoreState *st, ArrayType *arr)
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("features for model \"%s\" must not contain NULL", m->name),
 				 errhint("Pass a row instead to have NULL columns imputed.")));
-	if (ARR_ELEMTYPE(arr) == FLOAT8OID)
 	{
-		const double *x = (const double *) ARR_DATA_PTR(arr);
+		double	   *restrict out = st->raw;
 
-		for (int i = 0; i < n; i++)
+		if (ARR_ELEMTYPE(arr) == FLOAT8OID)
+			memcpy(out, ARR_DATA_PTR(arr), sizeof(double) * n);
+		else
 		{
-			st->raw[i] = x[i];
-			CheckFinite(m, x[i], i + 1);
-		}
-	}
-	else
-	{
-		const float4 *x = (const float4 *) ARR_DATA_PTR(arr);
+			const float4 *x = (const float4 *) ARR_DATA_PTR(arr);
 
-		for (int i = 0; i < n; i++)
-		{
-			st->raw[i] = x[i];
-			CheckFinite(m, x[i], i + 1);
+			for (int i = 0; i < n; i++)
+				out[i] = x[i];
 		}
+		if (!ReframeAllFinite(out, n))
+			for (int i = 0; i < n; i++)
+				CheckFinite(m, out[i], i + 1);
 	}
 }
 
@@ -214,14 +210,7 @@ ScoreFeatures(FunctionCallInfo fcinfo, ScoreState *st)
 		int			n = m->enc->nraw;
 
 		for (int o = 0; o < m->net->nout; o++)
-		{
-			const double *w = m->lin_w + (int64) o * n;
-			double		s = 0;
-
-			for (int i = 0; i < n; i++)
-				s += w[i] * st->raw[i];
-			st->out[o] = s + m->lin_b[o];
-		}
+			st->out[o] = ReframeDot(m->lin_w + (int64) o * n, st->raw, n) + m->lin_b[o];
 	}
 	else
 	{

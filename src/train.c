@@ -449,6 +449,8 @@ FitLbfgs(RfTrainState *ts, RfNet *net, RfMatrix *X)
 		shift[h] = ts->targets[h].mean;
 		scale[h] = ts->targets[h].sd;
 	}
+	/* the objective keeps a weight and a target per row and classification head */
+	RfBudgetCharge(&ts->budget, 2 * sizeof(double) * (Size) X->nrows * net->nheads, "training");
 	obj = ObjectiveCreate(net, X, ts->Y, ts->opts->l2, cw, shift, scale);
 	InitialBiases(net, ts->targets);
 	memcpy(x, net->params, sizeof(double) * net->nparams);
@@ -841,8 +843,8 @@ reframe_train(PG_FUNCTION_ARGS)
 					 (long long) ntrain, (long long) nvalid, (long long) ts->skipped, solver,
 					 opt.iterations, opt.evaluations, opt.converged ? "true" : "false");
 	JsonAppendNumber(&spec, train_loss);
-	appendStringInfo(&spec, ", \"loss_history\": %s, \"seconds\": %.3f}, \"metrics\": %s",
-					 history.data, INSTR_TIME_GET_DOUBLE(elapsed), metrics.data);
+	appendStringInfo(&spec, ", \"loss_history\": %s, \"seconds\": %.3f, \"peak_data_bytes\": %zu}, \"metrics\": %s",
+					 history.data, INSTR_TIME_GET_DOUBLE(elapsed), ts->budget.peak, metrics.data);
 	if (nvalid > 0)
 	{
 		appendStringInfo(&spec, ", \"selection\": {\"metric\": \"%s\", \"value\": ", EvalSelectionName(head));

@@ -45,7 +45,7 @@ typedef struct RfTrainState
 	double	   *origin;
 	double		yorigin;
 	int64		skipped;		/* rows with a NULL target */
-	Size		budget;			/* bytes of training matrices */
+	RfBudget	budget;			/* memory of the training data */
 	MemoryContext mcxt;			/* the training context */
 	MemoryContext rowcxt;		/* reset after every source row */
 } RfTrainState;

@@ -1,0 +1,52 @@
+-- Issue #3 benchmarks: 1,000,000 rows x 32 float8[] features.
+-- Binary logistic regression and a 10-class softmax, each timed against one
+-- plain scan of the same table, and scoring with ORDER BY ... LIMIT 10.
+-- Parallel query is off: every ratio compares one core with one core.
+\set ON_ERROR_STOP 1
+\i bench/bench.sql
+SET max_parallel_workers_per_gather = 0;
+SET client_min_messages = warning;
+
+DROP TABLE IF EXISTS bench_c;
+-- targets drawn from the models being fitted: a logistic model for the
+-- binary target, a multinomial one (Gumbel noise, argmax) for 10 classes
+CREATE TABLE bench_c AS
+SELECT id, x,
+       x[1] * 3 - x[2] * 2 + x[3] - 1 + ln(1 / u - 1) * -0.5 > 0 AS yb,
+       (SELECT k FROM generate_series(0, 9) k
+         ORDER BY 3 * x[k + 1] + 2 * x[k + 11] - x[k + 21] - ln(-ln(random())) * 0.3 DESC LIMIT 1) AS y10
+  FROM (SELECT i AS id, ARRAY(SELECT random() FROM generate_series(1, 32) WHERE i > 0) AS x,
+               random() * 0.998 + 0.001 AS u
+          FROM generate_series(1, :rows) i) s;
+VACUUM ANALYZE bench_c;
+SELECT count(*) FROM bench_c;
+
+CREATE TEMP TABLE bench_result (workload text, baseline text, ms float8, baseline_ms float8);
+INSERT INTO bench_result
+SELECT 'train binary (logistic, L-BFGS)', 'SELECT sum(x[1]) FROM t',
+       pg_temp.best_ms($$SELECT reframe.train('bench_b', 'SELECT x, yb FROM bench_c', 'yb')$$, 3),
+       pg_temp.best_ms($$SELECT sum(x[1]) FROM bench_c$$, 3);
+INSERT INTO bench_result
+SELECT 'train 10-class (softmax, L-BFGS)', 'SELECT sum(x[1]) FROM t',
+       pg_temp.best_ms($$SELECT reframe.train('bench_10', 'SELECT x, y10 FROM bench_c', 'y10', 'multiclass')$$, 3),
+       pg_temp.best_ms($$SELECT sum(x[1]) FROM bench_c$$, 3);
+INSERT INTO bench_result
+SELECT 'score ORDER BY ... LIMIT 10', 'ORDER BY x[1] DESC LIMIT 10',
+       pg_temp.best_ms($$SELECT id FROM bench_c ORDER BY reframe.score('bench_b', x) DESC LIMIT 10$$, 3),
+       pg_temp.best_ms($$SELECT id FROM bench_c ORDER BY x[1] DESC LIMIT 10$$, 3);
+
+SELECT workload, round(ms::numeric, 1) AS ms, baseline, round(baseline_ms::numeric, 1) AS baseline_ms,
+       round((ms / baseline_ms)::numeric, 2) AS ratio
+  FROM bench_result;
+
+-- peak memory of the training data against the dense double-precision matrix
+SELECT model, version, spec->'training'->'iterations' AS iterations,
+       round(((spec->'training'->>'peak_data_bytes')::numeric /
+              (((spec->'training'->>'rows')::numeric + (spec->'training'->>'validation_rows')::numeric) * 32 * 8)), 2)
+         AS peak_over_dense_matrix,
+       round((spec->'metrics'->'validation'->>'accuracy')::numeric, 4) AS validation_accuracy
+  FROM (SELECT 'bench_b' AS model, * FROM bench_b UNION ALL SELECT 'bench_10', * FROM bench_10) m
+ WHERE block = '' AND version = 3;
+
+SELECT reframe.drop_model('bench_b'), reframe.drop_model('bench_10');
+DROP TABLE bench_c;
