@@ -7,7 +7,7 @@ seconds=${SECONDS_PER_RUN:-10}
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 
-psql -X -q -v ON_ERROR_STOP=1 <<'SQL'
+psql -X -q -v ON_ERROR_STOP=1 > /dev/null <<'SQL'
 CREATE EXTENSION IF NOT EXISTS reframe;
 SET client_min_messages = warning;
 DROP TABLE IF EXISTS pgb_t;

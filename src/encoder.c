@@ -15,6 +15,7 @@
 #include "miscadmin.h"
 #include "utils/memutils.h"
 
+#include "reframe.h"
 #include "encoder.h"
 #include "jsonutil.h"
 
@@ -108,14 +109,25 @@ RfDictString(const RfDict *d, int code)
 uint64
 ReframeHashDoubles(const double *x, int n, uint64 h)
 {
-	for (int i = 0; i < n; i++)
-	{
-		uint64		w;
+	const uint64 *w = (const uint64 *) x;	/* -fno-strict-aliasing */
+	uint64		lane[4] = {h, h ^ 0x243F6A8885A308D3ULL, h ^ 0x13198A2E03707344ULL, h ^ 0xA4093822299F31D0ULL};
+	int			i = 0;
 
-		memcpy(&w, &x[i], sizeof(w));
-		h = (h ^ w) * UINT64CONST(0x9E3779B97F4A7C15);
-		h ^= h >> 29;
+	/* four independent multiply-xorshift chains, so their latencies overlap */
+	for (; i + 4 <= n; i += 4)
+		for (int k = 0; k < 4; k++)
+		{
+			lane[k] = (lane[k] ^ w[i + k]) * UINT64CONST(0x9E3779B97F4A7C15);
+			lane[k] ^= lane[k] >> 29;
+		}
+	for (; i < n; i++)
+	{
+		lane[0] = (lane[0] ^ w[i]) * UINT64CONST(0x9E3779B97F4A7C15);
+		lane[0] ^= lane[0] >> 29;
 	}
+	h = lane[0];
+	for (int k = 1; k < 4; k++)
+		h = hash_combine64(h, lane[k]);
 	return h;
 }
 
@@ -428,10 +440,10 @@ EncoderReadNumbers(const RfEncColumn *col, Datum d, Oid typid, double *out, cons
 	p = ARR_DATA_PTR(arr);
 	if (nulls == NULL && ARR_ELEMTYPE(arr) == FLOAT8OID)
 	{
-		/* the common case: copy, then one vectorisable check */
+		/* the common case: copy, then one vectorised check */
 		memcpy(out, p, sizeof(double) * n);
-		for (int k = 0; k < n; k++)
-			check += out[k] * 0.0;
+		if (!ReframeAllFinite(out, n))
+			NonFinite(col->name);
 	}
 	else
 	{

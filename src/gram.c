@@ -50,13 +50,13 @@ GramAdd(RfGram *g, const double *raw, double y)
 	const double *restrict o = g->origin;
 	double		miss = 0;
 
+	/* selects on doubles only, so that the loop vectorises */
 	for (int j = 0; j < R; j++)
 	{
-		double		v = raw[j];
-		bool		ok = v == v;
+		double		d = raw[j] - o[j];
 
-		a[j] = ok ? v - o[j] : 0.0;
-		miss += ok ? 0.0 : 1.0;
+		a[j] = d == d ? d : 0.0;
+		miss = d == d ? miss : 1.0;
 	}
 	a[R] = 1.0;
 	a[R + 1] = y - *g->yorigin;
