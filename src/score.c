@@ -196,7 +196,35 @@ ScoreFeatures(FunctionCallInfo fcinfo, ScoreState *st)
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("features for model \"%s\" must not be NULL", m->name)));
-	if (st->argtype == FLOAT8ARRAYOID || st->argtype == FLOAT4ARRAYOID)
+	if (st->argtype == FLOAT8ARRAYOID && m->linear)
+	{
+		ArrayType  *arr = PG_GETARG_ARRAYTYPE_P(1);
+		int			n = m->enc->nraw;
+
+		/*
+		 * The hot path, a linear model over a float8[] without NULLs: dot
+		 * products straight from the array.  A NaN or infinite input makes
+		 * the output non-finite, and only then are the inputs examined.
+		 */
+		if (ARR_NDIM(arr) == 1 && ARR_DIMS(arr)[0] == n && !ARR_HASNULL(arr))
+		{
+			const double *x = (const double *) ARR_DATA_PTR(arr);
+			bool		finite = true;
+
+			for (int o = 0; o < m->net->nout; o++)
+			{
+				st->out[o] = ReframeDot(m->lin_w + (int64) o * n, x, n) + m->lin_b[o];
+				finite &= isfinite(st->out[o]);
+			}
+			if (!finite)
+				ReadArrayFeatures(st, arr);	/* reports the bad input */
+			for (int h = 0; h < m->net->nheads; h++)
+				HeadLink(&m->net->heads[h], st->out + m->net->heads[h].offset);
+			return;
+		}
+		ReadArrayFeatures(st, arr);
+	}
+	else if (st->argtype == FLOAT8ARRAYOID || st->argtype == FLOAT4ARRAYOID)
 		ReadArrayFeatures(st, PG_GETARG_ARRAYTYPE_P(1));
 	else
 	{
