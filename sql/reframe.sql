@@ -170,6 +170,45 @@ $$;
 COMMENT ON FUNCTION @extschema@.weights(text, integer) IS
     'the parameter blocks of a model version (the deployed one by default)';
 
+CREATE FUNCTION @extschema@.set_threshold(model text, threshold double precision, output text DEFAULT NULL)
+    RETURNS integer
+    LANGUAGE plpgsql VOLATILE
+AS $$
+DECLARE
+    rel regclass := @extschema@.model_table(model);
+    v integer;
+    heads jsonb;
+    idx integer;
+BEGIN
+    IF threshold IS NULL OR NOT (threshold > 0 AND threshold < 1) THEN
+        RAISE EXCEPTION 'threshold for model "%" must be strictly between 0 and 1, not %', model, threshold
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    EXECUTE pg_catalog.format('SELECT version, spec->''network''->''heads'' FROM %s WHERE block = '''' AND deployed', rel)
+        INTO v, heads;
+    IF v IS NULL THEN
+        RAISE EXCEPTION 'model "%" has no deployed version', model
+            USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+    SELECT e.i - 1 INTO idx
+      FROM pg_catalog.jsonb_array_elements(heads) WITH ORDINALITY AS e(h, i)
+     WHERE e.h->>'kind' = 'binary' AND (output IS NULL OR e.h->>'name' = output)
+     ORDER BY e.i LIMIT 1;
+    IF idx IS NULL THEN
+        RAISE EXCEPTION 'model "%" has no binary output%', model,
+            CASE WHEN output IS NULL THEN '' ELSE pg_catalog.format(' "%s"', output) END
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'A decision threshold applies to binary classification.';
+    END IF;
+    EXECUTE pg_catalog.format(
+        'UPDATE %s SET spec = pg_catalog.jsonb_set(spec, ARRAY[''network'', ''heads'', ''%s'', ''threshold''], pg_catalog.to_jsonb($1))
+          WHERE block = '''' AND version = $2', rel, idx) USING threshold, v;
+    RETURN v;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.set_threshold(text, double precision, text) IS
+    'change the decision threshold of the deployed version of a binary model, without retraining';
+
 CREATE FUNCTION @extschema@.drop_model(model text) RETURNS void
     LANGUAGE plpgsql VOLATILE
 AS $$
@@ -227,6 +266,13 @@ CREATE FUNCTION @extschema@.auc_final(bytea)
     RETURNS double precision AS 'MODULE_PATHNAME', 'reframe_auc_final'
     LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 
+CREATE FUNCTION @extschema@.ndcg_accum(bytea, double precision, double precision, integer)
+    RETURNS bytea AS 'MODULE_PATHNAME', 'reframe_ndcg_accum'
+    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION @extschema@.ndcg_final(bytea)
+    RETURNS double precision AS 'MODULE_PATHNAME', 'reframe_ndcg_final'
+    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
 CREATE AGGREGATE @extschema@.rmse(pred double precision, actual double precision) (
     SFUNC = @extschema@.sq_err_accum, STYPE = double precision[], INITCOND = '{0,0}',
     FINALFUNC = @extschema@.rmse_final, COMBINEFUNC = @extschema@.sum_combine, PARALLEL = SAFE);
@@ -248,6 +294,12 @@ CREATE AGGREGATE @extschema@.accuracy(pred anyelement, actual anyelement) (
 CREATE AGGREGATE @extschema@.roc_auc(score double precision, y boolean) (
     SFUNC = @extschema@.auc_accum, STYPE = bytea, INITCOND = '',
     FINALFUNC = @extschema@.auc_final, COMBINEFUNC = @extschema@.auc_combine, PARALLEL = SAFE);
+
+CREATE AGGREGATE @extschema@.ndcg(score double precision, relevance double precision, k integer) (
+    SFUNC = @extschema@.ndcg_accum, STYPE = bytea, INITCOND = '',
+    FINALFUNC = @extschema@.ndcg_final, COMBINEFUNC = @extschema@.auc_combine, PARALLEL = SAFE);
+COMMENT ON AGGREGATE @extschema@.ndcg(double precision, double precision, integer) IS
+    'normalized discounted cumulative gain at k of one ranking (use GROUP BY per query)';
 
 COMMENT ON AGGREGATE @extschema@.rmse(double precision, double precision) IS 'root mean squared error';
 COMMENT ON AGGREGATE @extschema@.mae(double precision, double precision) IS 'mean absolute error';

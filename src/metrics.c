@@ -269,9 +269,11 @@ reframe_r2_final(PG_FUNCTION_ARGS)
 }
 
 /*
- * roc_auc state: a bytea holding a header and a growing array of pairs.
- * The varlena size covers the whole capacity so that a copy made by the
- * executor stays valid; "count" says how much of it is used.
+ * roc_auc and ndcg states: a bytea holding a header and a growing array of
+ * (score, label) pairs, where the label is the class (AUC) or the relevance
+ * (NDCG), and param is NDCG's cut-off k.  The varlena size covers the whole
+ * capacity so that a copy made by the executor stays valid; "count" says how
+ * much of it is used.
  */
 typedef struct AucPair
 {
@@ -283,12 +285,13 @@ typedef struct AucState
 {
 	int32		vl_len_;
 	int32		magic;
+	int64		param;
 	int64		count;
 	int64		capacity;
 	AucPair		pairs[FLEXIBLE_ARRAY_MEMBER];
 } AucState;
 
-#define AUC_MAGIC 0x52464131	/* "RFA1" */
+#define AUC_MAGIC 0x52464132	/* "RFA2" */
 #define AUC_SIZE(cap) (offsetof(AucState, pairs) + (Size) (cap) * sizeof(AucPair))
 
 /* Checks a roc_auc state; an empty bytea is the initial state. */
@@ -304,7 +307,7 @@ AucCheck(bytea *b)
 		st->count < 0 || st->capacity < st->count || AUC_SIZE(st->capacity) != len)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("roc_auc: invalid transition state")));
+				 errmsg("invalid transition state for roc_auc or ndcg")));
 	return st;
 }
 
@@ -317,12 +320,13 @@ AucAlloc(int64 capacity)
 	if (size > MaxAllocSize)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("roc_auc: too many rows in one group"),
-				 errdetail("The exact AUC keeps every score; at most %d rows fit in one state.",
+				 errmsg("roc_auc or ndcg: too many rows in one group"),
+				 errdetail("The exact metric keeps every score; at most %d rows fit in one state.",
 						   (int) ((MaxAllocSize - offsetof(AucState, pairs)) / sizeof(AucPair)))));
 	st = palloc(size);
 	SET_VARSIZE(st, size);
 	st->magic = AUC_MAGIC;
+	st->param = 0;
 	st->count = 0;
 	st->capacity = capacity;
 	return st;
@@ -351,6 +355,7 @@ AucReserve(FunctionCallInfo fcinfo, AucState *st, int64 extra)
 	{
 		memcpy(grown->pairs, st->pairs, st->count * sizeof(AucPair));
 		grown->count = st->count;
+		grown->param = st->param;
 	}
 	return grown;
 }
@@ -379,7 +384,12 @@ reframe_auc_combine(PG_FUNCTION_ARGS)
 
 	if (b == NULL || b->count == 0)
 		PG_RETURN_DATUM(PG_GETARG_DATUM(0));
+	if (a && a->count > 0 && a->param != b->param)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("ndcg: k must be the same for every row of a group")));
 	a = AucReserve(fcinfo, a, b->count);
+	a->param = b->param;
 	memcpy(a->pairs + a->count, b->pairs, b->count * sizeof(AucPair));
 	a->count += b->count;
 	PG_RETURN_BYTEA_P(a);
@@ -517,4 +527,114 @@ reframe_auc_final(PG_FUNCTION_ARGS)
 	if (isnan(auc))
 		PG_RETURN_NULL();
 	PG_RETURN_FLOAT8(auc);
+}
+
+/* ndcg transition: remembers (score, relevance) and the cut-off k. */
+PG_FUNCTION_INFO_V1(reframe_ndcg_accum);
+Datum
+reframe_ndcg_accum(PG_FUNCTION_ARGS)
+{
+	AucState   *st = AucCheck(PG_GETARG_BYTEA_P(0));
+	int32		k = PG_GETARG_INT32(3);
+
+	if (k < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("ndcg: k must be at least 1, not %d", k)));
+	if (st && st->count > 0 && st->param != k)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("ndcg: k must be the same for every row of a group")));
+	st = AucReserve(fcinfo, st, 1);
+	st->param = k;
+	st->pairs[st->count].score = PG_GETARG_FLOAT8(1);
+	st->pairs[st->count].label = PG_GETARG_FLOAT8(2);
+	st->count++;
+	PG_RETURN_BYTEA_P(st);
+}
+
+static int
+PairScoreDesc(const void *a, const void *b)
+{
+	double		x = ((const AucPair *) a)->score;
+	double		y = ((const AucPair *) b)->score;
+
+	return (x < y) - (x > y);
+}
+
+static int
+PairLabelDesc(const void *a, const void *b)
+{
+	double		x = ((const AucPair *) a)->label;
+	double		y = ((const AucPair *) b)->label;
+
+	return (x < y) - (x > y);
+}
+
+/*
+ * Normalized discounted cumulative gain at k with linear gains,
+ * sum rel_i / log2(i + 1) over the top k ranks, divided by the same for the
+ * ideal order.  Rows with tied scores share the average of their ranks'
+ * discounts (the expected DCG over the orders of the tie).  NaN when the
+ * ideal DCG is 0.
+ */
+double
+ReframeNdcg(const double *scores, const double *relevance, int64 n, int64 k)
+{
+	AucPair    *p = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(AucPair) * Max(n, 1));
+	double		dcg = 0;
+	double		idcg = 0;
+	int64		i = 0;
+
+	for (int64 j = 0; j < n; j++)
+	{
+		p[j].score = scores[j];
+		p[j].label = relevance[j];
+	}
+	qsort(p, n, sizeof(AucPair), PairScoreDesc);
+	while (i < n && i < k)
+	{
+		int64		j = i;
+		double		gain = 0;
+		double		disc = 0;
+
+		while (j < n && p[j].score == p[i].score)
+			gain += p[j++].label;
+		for (int64 r = i; r < j && r < k; r++)
+			disc += 1.0 / log2((double) r + 2.0);
+		dcg += gain * disc / (double) (j - i);
+		i = j;
+	}
+	qsort(p, n, sizeof(AucPair), PairLabelDesc);
+	for (int64 r = 0; r < n && r < k; r++)
+		idcg += p[r].label / log2((double) r + 2.0);
+	pfree(p);
+	if (idcg == 0)
+		return get_float8_nan();
+	return dcg / idcg;
+}
+
+/* ndcg final: NULL for no rows or no relevant row. */
+PG_FUNCTION_INFO_V1(reframe_ndcg_final);
+Datum
+reframe_ndcg_final(PG_FUNCTION_ARGS)
+{
+	AucState   *st = AucCheck(PG_GETARG_BYTEA_P(0));
+	double	   *scores;
+	double	   *rel;
+	double		v;
+
+	if (st == NULL || st->count == 0)
+		PG_RETURN_NULL();
+	scores = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * st->count);
+	rel = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * st->count);
+	for (int64 i = 0; i < st->count; i++)
+	{
+		scores[i] = st->pairs[i].score;
+		rel[i] = st->pairs[i].label;
+	}
+	v = ReframeNdcg(scores, rel, st->count, st->param);
+	if (isnan(v))
+		PG_RETURN_NULL();
+	PG_RETURN_FLOAT8(v);
 }

@@ -11,4 +11,7 @@ extern double ReframeLogLoss(double p, bool y);
 /* Exact ROC AUC with ties counted one half; NaN without both classes. */
 extern double ReframeRocAuc(const double *scores, const double *labels, int64 n);
 
+/* NDCG at k with linear gains, ties sharing their ranks' discounts; NaN if no gain. */
+extern double ReframeNdcg(const double *scores, const double *relevance, int64 n, int64 k);
+
 #endif
