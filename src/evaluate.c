@@ -22,6 +22,7 @@
 
 #include "evaluate.h"
 #include "store.h"
+#include "targets.h"
 #include "jsonutil.h"
 #include "metrics.h"
 
@@ -110,6 +111,16 @@ EvalAccAdd(RfEvalAcc *acc, const double *p, double y)
 		case RF_HEAD_MULTILABEL:
 			break;
 	}
+}
+
+void
+EvalAccAddExpected(RfEvalAcc *acc, const double *p, double value)
+{
+	double		e = 0;
+
+	for (int k = 0; k < acc->head->nout; k++)
+		e += p[k] * acc->head->bin_values[k];
+	acc->sse_expected += (value - e) * (value - e);
 }
 
 const char *
@@ -218,6 +229,8 @@ EvalAccJson(RfEvalAcc *acc, StringInfo buf, bool with_confusion)
 				Num(buf, "cross_entropy", acc->logloss / acc->n);
 				Num(buf, "accuracy", acc->correct / acc->n);
 				Num(buf, "macro_f1", counted ? sum / counted : get_float8_nan());
+				if (head->bin_values && acc->sse_expected > 0)
+					Num(buf, "rmse_expected", sqrt(acc->sse_expected / acc->n));
 				break;
 			}
 		case RF_HEAD_MULTILABEL:
@@ -353,7 +366,7 @@ EvalStartup(DestReceiver *self, int operation, TupleDesc td)
 					 errmsg("model \"%s\" is evaluated against its target column \"%s\", which the source does not have",
 							m->name, head->name)));
 		r->ttype[h] = getBaseType(TupleDescAttr(td, r->tattno[h])->atttypid);
-		if (head->kind == RF_HEAD_REGRESSION && !ReframeIsNumericType(r->ttype[h]))
+		if ((head->kind == RF_HEAD_REGRESSION || head->bin_values) && !ReframeIsNumericType(r->ttype[h]))
 			ereport(ERROR,
 					(errcode(ERRCODE_DATATYPE_MISMATCH),
 					 errmsg("target column \"%s\" has type %s, but model \"%s\" regresses a number",
@@ -404,6 +417,7 @@ EvalReceive(TupleTableSlot *slot, DestReceiver *self)
 	RfNet	   *net = m->net;
 	MemoryContext old = MemoryContextSwitchTo(r->rowcxt);
 	double	   *y = palloc(sizeof(double) * net->nheads);
+	double	   *value = palloc(sizeof(double) * net->nheads);
 	bool		any = false;
 	bool		unknown = false;
 
@@ -418,6 +432,11 @@ EvalReceive(TupleTableSlot *slot, DestReceiver *self)
 			continue;
 		if (head->kind == RF_HEAD_REGRESSION)
 			y[h] = ReframeDatumToDouble(d, r->ttype[h]);
+		else if (head->bin_values)
+		{
+			value[h] = ReframeDatumToDouble(d, r->ttype[h]);
+			y[h] = TargetBinIndex(head->bin_edges, head->nclasses - 1, value[h]);
+		}
 		else
 		{
 			int			k = EvalClassIndex(r, h, d);
@@ -447,6 +466,8 @@ EvalReceive(TupleTableSlot *slot, DestReceiver *self)
 
 			HeadLink(head, r->out + head->offset);
 			EvalAccAdd(&r->acc[h], r->out + head->offset, y[h]);
+			if (head->bin_values && !isnan(y[h]))
+				EvalAccAddExpected(&r->acc[h], r->out + head->offset, value[h]);
 		}
 		r->rows++;
 	}

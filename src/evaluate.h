@@ -29,6 +29,8 @@ typedef struct RfEvalAcc
 	int64		nscores;
 	int64		capscores;
 	bool		keep_scores;
+	/* bucketed numeric targets: error of the expected value */
+	double		sse_expected;
 } RfEvalAcc;
 
 /* keep_scores: keep every binary score, for the exact ROC AUC and F1 tuning */
@@ -39,6 +41,8 @@ extern void EvalAccInit(RfEvalAcc *acc, const RfHead *head, bool keep_scores);
  * distribution); y its target (value, 0/1, or class index).
  */
 extern void EvalAccAdd(RfEvalAcc *acc, const double *p, double y);
+/* For a bucketed target: adds the squared error of the expected value. */
+extern void EvalAccAddExpected(RfEvalAcc *acc, const double *p, double value);
 extern void EvalAccJson(RfEvalAcc *acc, StringInfo buf, bool with_confusion);
 
 /* The metric versions are selected on, lower is better. */

@@ -212,6 +212,24 @@ NetToJson(const RfNet *net, StringInfo buf)
 			appendStringInfoString(buf, ", \"threshold\": ");
 			JsonAppendNumber(buf, head->threshold);
 		}
+		if (head->bin_values)
+		{
+			appendStringInfoString(buf, ", \"bin_edges\": [");
+			for (int k = 0; k + 1 < head->nclasses; k++)
+			{
+				if (k)
+					appendStringInfoString(buf, ", ");
+				JsonAppendNumber(buf, head->bin_edges[k]);
+			}
+			appendStringInfoString(buf, "], \"bin_values\": [");
+			for (int k = 0; k < head->nclasses; k++)
+			{
+				if (k)
+					appendStringInfoString(buf, ", ");
+				JsonAppendNumber(buf, head->bin_values[k]);
+			}
+			appendStringInfoChar(buf, ']');
+		}
 		if (head->nclasses > 0)
 		{
 			appendStringInfoString(buf, ", \"classes\": [");
@@ -336,6 +354,23 @@ NetFromJson(JsonbContainer *spec, int nin)
 			head->classes[k] = JsonValueText(JsonArrayElement(jc, k));
 			if (head->classes[k] == NULL)
 				head->classes[k] = pstrdup("");
+		}
+		if (JsonFieldContainer(jh, "bin_values"))
+		{
+			JsonbContainer *je = JsonFieldContainer(jh, "bin_edges");
+			JsonbContainer *jv = JsonFieldContainer(jh, "bin_values");
+
+			if (JsonArraySize(jv) != head->nclasses || JsonArraySize(je) != head->nclasses - 1)
+				ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
+								errmsg("model spec has inconsistent bins for head \"%s\"", head->name)));
+			head->bin_edges = palloc(sizeof(double) * Max(head->nclasses, 1));
+			head->bin_values = palloc(sizeof(double) * head->nclasses);
+			for (int k = 0; k < head->nclasses; k++)
+			{
+				head->bin_values[k] = JsonValueNumber(JsonArrayElement(jv, k));
+				if (k + 1 < head->nclasses)
+					head->bin_edges[k] = JsonValueNumber(JsonArrayElement(je, k));
+			}
 		}
 	}
 	return NetCreate(nin, nhidden, hidden, nheads, heads);

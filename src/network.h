@@ -45,6 +45,14 @@ typedef struct RfHead
 	int			nclasses;		/* class or label names */
 	char	  **classes;
 	double		threshold;		/* binary decision threshold */
+
+	/*
+	 * A numeric target reframed as classes ("bins"): the bucket edges (one
+	 * fewer than the classes) and each bucket's mean training value, whose
+	 * probability-weighted sum is the head's expected value.
+	 */
+	double	   *bin_edges;
+	double	   *bin_values;
 } RfHead;
 
 typedef struct RfNet

@@ -47,6 +47,7 @@ static const OptSpec known_options[] = {
 	{"max_categories", OPT_INTEGER, 1, 100000, "an integer from 1 to 100000"},
 	{"class_weight", OPT_SPECIAL, 0, 0, "\"balanced\" or an object of positive weights by class, like {\"yes\": 5}"},
 	{"threshold", OPT_SPECIAL, 0, 0, "a probability between 0 and 1, or \"f1\""},
+	{"bins", OPT_SPECIAL, 0, 0, "increasing cut points like [100, 200], or {\"quantiles\": k} with k from 2 to 1000"},
 };
 
 static const char *
@@ -215,7 +216,41 @@ OptionsParse(Jsonb *options)
 					break;
 				}
 			case OPT_SPECIAL:
-				if (strcmp(key, "threshold") == 0)
+				if (strcmp(key, "bins") == 0)
+				{
+					if (v.type == jbvBinary && JsonContainerIsArray(v.val.binary.data))
+					{
+						JsonbContainer *arr = v.val.binary.data;
+
+						o->nbins = JsonArraySize(arr);
+						if (o->nbins < 1 || o->nbins > 999)
+							BadOption(spec, "It needs from 1 to 999 cut points.");
+						o->bin_edges = palloc(sizeof(double) * o->nbins);
+						for (int i = 0; i < o->nbins; i++)
+						{
+							JsonbValue *e = JsonArrayElement(arr, i);
+
+							if (e->type != jbvNumeric || !isfinite(JsonValueNumber(e)))
+								BadOption(spec, psprintf("Cut point %d is not a finite number.", i + 1));
+							o->bin_edges[i] = JsonValueNumber(e);
+							if (i > 0 && !(o->bin_edges[i] > o->bin_edges[i - 1]))
+								BadOption(spec, "The cut points must increase strictly.");
+						}
+					}
+					else if (v.type == jbvBinary && JsonContainerIsObject(v.val.binary.data))
+					{
+						JsonbValue *q = JsonField(v.val.binary.data, "quantiles");
+
+						if (q == NULL || q->type != jbvNumeric || JsonContainerSize(v.val.binary.data) != 1)
+							BadOption(spec, "An object must be {\"quantiles\": k}.");
+						o->bin_quantiles = (int) JsonValueNumber(q);
+						if (JsonValueNumber(q) != o->bin_quantiles || o->bin_quantiles < 2 || o->bin_quantiles > 1000)
+							BadOption(spec, "k must be an integer from 2 to 1000.");
+					}
+					else
+						BadOption(spec, psprintf("It is %s.", JsonTypeName(&v)));
+				}
+				else if (strcmp(key, "threshold") == 0)
 				{
 					if (v.type == jbvString && v.val.string.len == 2 &&
 						strncmp(v.val.string.val, "f1", 2) == 0)

@@ -34,6 +34,9 @@ typedef struct RfOptions
 	JsonbContainer *class_weight;	/* class_weight as {"class": weight} */
 	double		threshold;		/* binary decision threshold; NaN: 0.5 */
 	bool		threshold_f1;	/* tune the threshold for F1 */
+	int			nbins;			/* bins: explicit edges, or quantiles */
+	double	   *bin_edges;
+	int			bin_quantiles;
 	Jsonb	   *raw;			/* as given, stored with the version */
 } RfOptions;
 

@@ -326,6 +326,15 @@ reframe_score(PG_FUNCTION_ARGS)
 	p = st->out + head->offset;
 	if (cls >= 0)
 		PG_RETURN_FLOAT8(ClassProbability(head, p, cls));
+	if (head->bin_values)
+	{
+		/* a bucketed numeric target: the expected value */
+		double		e = 0;
+
+		for (int k = 0; k < head->nout; k++)
+			e += p[k] * head->bin_values[k];
+		PG_RETURN_FLOAT8(e);
+	}
 	if (head->kind == RF_HEAD_MULTICLASS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

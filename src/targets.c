@@ -280,11 +280,135 @@ WarnFewExamples(RfTarget *t, const char *model)
 				 errhint("Predictions for these classes will be unreliable; collect more rows, merge rare classes, or set \"class_weight\".")));
 }
 
+/* The bucket of v: how many edges are at or below it. */
+int
+TargetBinIndex(const double *edges, int nedges, double v)
+{
+	int			lo = 0;
+	int			hi = nedges;
+
+	while (lo < hi)
+	{
+		int			mid = (lo + hi) / 2;
+
+		if (edges[mid] <= v)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/*
+ * A numeric target reframed as classes over buckets: given cut points, or
+ * quantiles of the training values.  Each bucket's mean training value is
+ * kept so that scores can be expected values.
+ */
+static void
+ResolveBins(RfTarget *t, RfMatrix *Y, RfMatrix *Yv, int ycol, RfOptions *opts)
+{
+	int			nedges = opts->nbins;
+	double	   *edges = opts->bin_edges;
+	double	   *sum;
+	RfMatrix   *ms[2] = {Y, Yv};
+
+	if (opts->bin_quantiles > 0)
+	{
+		int64		n = Y->nrows;
+		double	   *v = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * Max(n, 1));
+		int			k = opts->bin_quantiles;
+
+		for (int64 i = 0; i < n; i++)
+			v[i] = RfMatrixRow(Y, i)[ycol];
+		qsort(v, n, sizeof(double), DoubleCmp);
+		edges = palloc(sizeof(double) * k);
+		nedges = 0;
+		for (int q = 1; q < k; q++)
+		{
+			double		e = v[(int64) ((double) q * n / k)];
+
+			/* equal quantiles (many ties) make one edge */
+			if (nedges == 0 || e > edges[nedges - 1])
+				edges[nedges++] = e;
+		}
+		pfree(v);
+	}
+	t->nclasses = nedges + 1;
+	t->classes = palloc(sizeof(char *) * t->nclasses);
+	for (int k = 0; k < t->nclasses; k++)
+		t->classes[k] = psprintf("%s%s,%s)", k == 0 ? "(" : "[",
+								 k == 0 ? "-Infinity" : float8out_internal(edges[k - 1]),
+								 k == nedges ? "Infinity" : float8out_internal(edges[k]));
+	t->bin_edges = edges;
+	t->bin_values = palloc0(sizeof(double) * t->nclasses);
+	t->counts = palloc0(sizeof(double) * t->nclasses);
+	sum = palloc0(sizeof(double) * t->nclasses);
+	for (int s = 0; s < 2; s++)
+		for (int64 i = 0; i < ms[s]->nrows; i++)
+		{
+			double	   *y = RfMatrixRow(ms[s], i) + ycol;
+			int			b = TargetBinIndex(edges, nedges, *y);
+
+			if (s == 0)
+			{
+				sum[b] += *y;
+				t->counts[b] += 1;
+			}
+			*y = b;
+		}
+	for (int k = 0; k < t->nclasses; k++)
+	{
+		if (t->counts[k] > 0)
+			t->bin_values[k] = sum[k] / t->counts[k];
+		else if (k == 0)
+			t->bin_values[k] = edges[0];
+		else if (k == nedges)
+			t->bin_values[k] = edges[nedges - 1];
+		else
+			t->bin_values[k] = (edges[k - 1] + edges[k]) / 2;
+	}
+}
+
 void
 TargetResolve(RfTarget *t, const char *task, RfMatrix *Y, RfMatrix *Yv, int ycol,
 			  RfOptions *opts, const char *model)
 {
 	bool		inferred = task == NULL;
+
+	if (opts->nbins > 0 || opts->bin_quantiles > 0)
+	{
+		if (t->kind != RF_TARGET_NUMBER)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("option \"bins\" needs a numeric target, but \"%s\" is %s",
+							t->name, format_type_be(t->typid))));
+		if (task && strcmp(task, "multiclass") != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("option \"bins\" frames target \"%s\" as classes, not as %s", t->name, task),
+					 errhint("Leave the task NULL, or use task => 'multiclass'.")));
+		t->head = RF_HEAD_MULTICLASS;
+		ResolveBins(t, Y, Yv, ycol, opts);
+		if (inferred)
+			ereport(NOTICE,
+					(errmsg("training a multiclass model over %d buckets of target column \"%s\"",
+							t->nclasses, t->name),
+					 errhint("reframe.score gives the expected value, reframe.predict the bucket.")));
+		{
+			int			filled = 0;
+
+			for (int k = 0; k < t->nclasses; k++)
+				filled += t->counts[k] > 0;
+			if (filled < 2)
+				ereport(ERROR,
+						(errcode(ERRCODE_DATA_EXCEPTION),
+						 errmsg("every training value of target column \"%s\" falls into one bucket", t->name),
+						 errhint("Choose cut points inside the range of the target, or use {\"quantiles\": k}.")));
+		}
+		ClassWeights(t, opts, (double) Y->nrows);
+		WarnFewExamples(t, model);
+		return;
+	}
 
 	if (task == NULL)
 	{

@@ -39,6 +39,8 @@ typedef struct RfTarget
 	double	   *class_weight;	/* per class, or NULL */
 	double		mean;			/* regression: training mean and sd */
 	double		sd;
+	double	   *bin_edges;		/* bins: nclasses - 1 edges, and bucket means */
+	double	   *bin_values;
 } RfTarget;
 
 extern void TargetInit(RfTarget *t, const char *name, int attno, Oid typid);
@@ -55,5 +57,8 @@ extern double TargetValue(RfTarget *t, Datum d, uint64 *hash);
  */
 extern void TargetResolve(RfTarget *t, const char *task, RfMatrix *Y, RfMatrix *Yv,
 						  int ycol, RfOptions *opts, const char *model);
+
+/* The bucket of a value: how many of the sorted edges are at or below it. */
+extern int	TargetBinIndex(const double *edges, int nedges, double v);
 
 #endif

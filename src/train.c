@@ -110,6 +110,8 @@ TrainStartup(DestReceiver *self, int operation, TupleDesc typeinfo)
 		if (ts->task == NULL && ts->targets[t].kind == RF_TARGET_NUMBER &&
 			typid != INT2OID && typid != INT4OID && typid != INT8OID)
 			regression = true;
+		if (ts->opts->nbins > 0 || ts->opts->bin_quantiles > 0)
+			regression = false;	/* reframed as classes over buckets */
 	}
 	if (ts->task && strcmp(ts->task, "regression") != 0 && strcmp(ts->task, "binary") != 0 &&
 		strcmp(ts->task, "multiclass") != 0)
@@ -498,6 +500,8 @@ BuildHeads(RfTrainState *ts)
 		{
 			head->nclasses = tg->nclasses;
 			head->classes = tg->classes;
+			head->bin_edges = tg->bin_edges;
+			head->bin_values = tg->bin_values;
 			if (ts->opts->loss)
 				ereport(ERROR,
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
