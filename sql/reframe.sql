@@ -170,6 +170,11 @@ $$;
 COMMENT ON FUNCTION @extschema@.weights(text, integer) IS
     'the parameter blocks of a model version (the deployed one by default)';
 
+CREATE FUNCTION @extschema@.create_blend(name text, weights jsonb) RETURNS integer
+    AS 'MODULE_PATHNAME', 'reframe_create_blend' LANGUAGE C VOLATILE CALLED ON NULL INPUT;
+COMMENT ON FUNCTION @extschema@.create_blend(text, jsonb) IS
+    'create a blend (a weighted sum of models'' scores), or give it new weights at once';
+
 CREATE FUNCTION @extschema@.set_threshold(model text, threshold double precision, output text DEFAULT NULL)
     RETURNS integer
     LANGUAGE plpgsql VOLATILE

@@ -520,6 +520,11 @@ reframe_evaluate(PG_FUNCTION_ARGS)
 
 	memset(&r, 0, sizeof(r));
 	r.model = StoreGetModel(relid, text_to_cstring(name), CurrentMemoryContext);
+	if (r.model->nterms > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is a blend, which has no target to evaluate against", r.model->name),
+				 errhint("Evaluate its models, or aggregate reframe.score of the blend with a metric such as reframe.ndcg.")));
 	net = r.model->net;
 	r.attno = palloc(sizeof(int) * Max(r.model->enc->ncols, 1));
 	r.atttype = palloc(sizeof(Oid) * Max(r.model->enc->ncols, 1));

@@ -45,19 +45,72 @@ typedef struct ScoreState
 	double	   *enc;			/* encoded width */
 	double	   *out;			/* outputs of every head */
 	double	   *scratch;		/* 2 * NetMaxWidth */
+
+	/* a blend: one state per term, and the head and class each term scores */
+	struct ScoreState **terms;
+	RfHead	  **term_head;
+	int		   *term_class;
 } ScoreState;
 
+static RfHead *ScoreOutputNamed(ScoreState *st, const char *output, int *cls);
+
 /* ---------- model lookup ---------- */
+
+/*
+ * A scoring state for the model (or blend) called name, pinned for as long
+ * as fn_mcxt lives.  argtype is the type of the features argument.
+ */
+static ScoreState *
+ScoreStateFor(text *name, Oid argtype, MemoryContext fn_mcxt, bool allow_blend)
+{
+	Oid			relid = StoreModelRelid(name, AccessShareLock, false);
+	AclResult	acl = pg_class_aclcheck(relid, GetUserId(), ACL_SELECT);
+	MemoryContext old;
+	ScoreState *st;
+	RfModel    *m;
+
+	if (acl != ACLCHECK_OK)
+		aclcheck_error(acl, OBJECT_TABLE, get_rel_name(relid));
+	m = StoreGetModel(relid, text_to_cstring(name), fn_mcxt);
+	if (m->nterms > 0 && !allow_blend)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("\"%s\" is a blend, and a blend cannot be part of a blend", m->name)));
+
+	old = MemoryContextSwitchTo(fn_mcxt);
+	st = palloc0(sizeof(ScoreState));
+	st->name = (text *) PG_DETOAST_DATUM_COPY(PointerGetDatum(name));
+	st->model = m;
+	st->argtype = argtype;
+	if (m->nterms > 0)
+	{
+		st->terms = palloc(sizeof(ScoreState *) * m->nterms);
+		st->term_head = palloc(sizeof(RfHead *) * m->nterms);
+		st->term_class = palloc(sizeof(int) * m->nterms);
+		for (int i = 0; i < m->nterms; i++)
+		{
+			st->terms[i] = ScoreStateFor(cstring_to_text(m->terms[i].model), argtype, fn_mcxt, false);
+			st->term_head[i] = ScoreOutputNamed(st->terms[i], m->terms[i].output, &st->term_class[i]);
+		}
+	}
+	else
+	{
+		st->raw = palloc(sizeof(double) * Max(m->enc->nraw, 1));
+		st->enc = palloc(sizeof(double) * Max(m->enc->width, 1));
+		st->out = palloc(sizeof(double) * Max(m->net->nout, 1));
+		st->scratch = palloc(sizeof(double) * 2 * NetMaxWidth(m->net));
+		st->attno = palloc(sizeof(int) * Max(m->enc->ncols, 1));
+		st->atttype = palloc(sizeof(Oid) * Max(m->enc->ncols, 1));
+	}
+	MemoryContextSwitchTo(old);
+	return st;
+}
 
 static ScoreState *
 ScoreGetState(FunctionCallInfo fcinfo)
 {
 	ScoreState *st = (ScoreState *) fcinfo->flinfo->fn_extra;
 	text	   *name;
-	Oid			relid;
-	AclResult	acl;
-	MemoryContext old;
-	RfModel    *m;
 
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
@@ -67,26 +120,21 @@ ScoreGetState(FunctionCallInfo fcinfo)
 	if (st && VARSIZE_ANY_EXHDR(name) == VARSIZE_ANY_EXHDR(st->name) &&
 		memcmp(VARDATA_ANY(name), VARDATA_ANY(st->name), VARSIZE_ANY_EXHDR(name)) == 0)
 		return st;
-
-	relid = StoreModelRelid(name, AccessShareLock, false);
-	acl = pg_class_aclcheck(relid, GetUserId(), ACL_SELECT);
-	if (acl != ACLCHECK_OK)
-		aclcheck_error(acl, OBJECT_TABLE, get_rel_name(relid));
-	m = StoreGetModel(relid, text_to_cstring(name), fcinfo->flinfo->fn_mcxt);
-
-	old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
-	st = palloc0(sizeof(ScoreState));
-	st->name = (text *) PG_DETOAST_DATUM_COPY(PointerGetDatum(name));
-	st->model = m;
-	st->argtype = get_fn_expr_argtype(fcinfo->flinfo, 1);
-	st->raw = palloc(sizeof(double) * Max(m->enc->nraw, 1));
-	st->enc = palloc(sizeof(double) * Max(m->enc->width, 1));
-	st->out = palloc(sizeof(double) * Max(m->net->nout, 1));
-	st->scratch = palloc(sizeof(double) * 2 * NetMaxWidth(m->net));
-	st->attno = palloc(sizeof(int) * Max(m->enc->ncols, 1));
-	st->atttype = palloc(sizeof(Oid) * Max(m->enc->ncols, 1));
-	MemoryContextSwitchTo(old);
+	st = ScoreStateFor(name, get_fn_expr_argtype(fcinfo->flinfo, 1), fcinfo->flinfo->fn_mcxt, true);
 	fcinfo->flinfo->fn_extra = st;
+	return st;
+}
+
+/* A trained model, not a blend, for the functions that need its heads. */
+static ScoreState *
+ScoreGetModelState(FunctionCallInfo fcinfo, const char *what)
+{
+	ScoreState *st = ScoreGetState(fcinfo);
+
+	if (st->model->nterms > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("%s: \"%s\" is a blend, which only reframe.score can use", what, st->model->name)));
 	return st;
 }
 
@@ -254,16 +302,14 @@ ScoreFeatures(FunctionCallInfo fcinfo, ScoreState *st)
  * or label of one.  *cls is the class's index, or -1 for the head itself.
  */
 static RfHead *
-ScoreOutput(FunctionCallInfo fcinfo, ScoreState *st, int argno, int *cls)
+ScoreOutputNamed(ScoreState *st, const char *output, int *cls)
 {
 	RfNet	   *net = st->model->net;
-	char	   *output;
 	StringInfoData names;
 
 	*cls = -1;
-	if (PG_NARGS() <= argno || PG_ARGISNULL(argno))
+	if (output == NULL)
 		return &net->heads[0];
-	output = text_to_cstring(PG_GETARG_TEXT_PP(argno));
 	for (int h = 0; h < net->nheads; h++)
 		if (strcmp(net->heads[h].name, output) == 0)
 			return &net->heads[h];
@@ -290,6 +336,18 @@ ScoreOutput(FunctionCallInfo fcinfo, ScoreState *st, int argno, int *cls)
 	return NULL;
 }
 
+/*
+ * What an output argument names: a head (by its target name), or a class
+ * or label of one.  *cls is the class's index, or -1 for the head itself.
+ */
+static RfHead *
+ScoreOutput(FunctionCallInfo fcinfo, ScoreState *st, int argno, int *cls)
+{
+	if (PG_NARGS() <= argno || PG_ARGISNULL(argno))
+		return ScoreOutputNamed(st, NULL, cls);
+	return ScoreOutputNamed(st, text_to_cstring(PG_GETARG_TEXT_PP(argno)), cls);
+}
+
 /* The probability of class k of a classification head, from its outputs. */
 static double
 ClassProbability(const RfHead *head, const double *p, int k)
@@ -312,28 +370,22 @@ PredictedClass(const RfHead *head, const double *p)
 	return best;
 }
 
-/* reframe.score: a regression value, a binary probability, or a class's probability. */
-PG_FUNCTION_INFO_V1(reframe_score);
-Datum
-reframe_score(PG_FUNCTION_ARGS)
+/*
+ * The score of a head from its linked outputs p: a class's probability, a
+ * bucketed target's expected value, a binary probability or a value.
+ */
+static double
+ScoreValue(ScoreState *st, RfHead *head, int cls, const double *p)
 {
-	ScoreState *st = ScoreGetState(fcinfo);
-	int			cls;
-	RfHead	   *head = ScoreOutput(fcinfo, st, 2, &cls);
-	double	   *p;
+	double		e = 0;
 
-	ScoreFeatures(fcinfo, st);
-	p = st->out + head->offset;
 	if (cls >= 0)
-		PG_RETURN_FLOAT8(ClassProbability(head, p, cls));
+		return ClassProbability(head, p, cls);
 	if (head->bin_values)
 	{
-		/* a bucketed numeric target: the expected value */
-		double		e = 0;
-
 		for (int k = 0; k < head->nout; k++)
 			e += p[k] * head->bin_values[k];
-		PG_RETURN_FLOAT8(e);
+		return e;
 	}
 	if (head->kind == RF_HEAD_MULTICLASS)
 		ereport(ERROR,
@@ -341,7 +393,40 @@ reframe_score(PG_FUNCTION_ARGS)
 				 errmsg("model \"%s\" is multiclass: name the class to score", st->model->name),
 				 errhint("For example reframe.score('%s', features, '%s'); reframe.predict gives the most likely class.",
 						 st->model->name, head->classes[0])));
-	PG_RETURN_FLOAT8(p[0]);
+	return p[0];
+}
+
+/* reframe.score: a regression value, a probability, an expected value, or a blend of them. */
+PG_FUNCTION_INFO_V1(reframe_score);
+Datum
+reframe_score(PG_FUNCTION_ARGS)
+{
+	ScoreState *st = ScoreGetState(fcinfo);
+	RfModel    *m = st->model;
+	int			cls;
+	RfHead	   *head;
+	double		total = 0;
+
+	if (m->nterms == 0)
+	{
+		head = ScoreOutput(fcinfo, st, 2, &cls);
+		ScoreFeatures(fcinfo, st);
+		PG_RETURN_FLOAT8(ScoreValue(st, head, cls, st->out + head->offset));
+	}
+	if (PG_NARGS() > 2 && !PG_ARGISNULL(2))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("blend \"%s\" has a single output", m->name),
+				 errhint("Leave the output NULL; the blend's weights name its components' outputs.")));
+	for (int i = 0; i < m->nterms; i++)
+	{
+		ScoreState *t = st->terms[i];
+		RfHead	   *th = st->term_head[i];
+
+		ScoreFeatures(fcinfo, t);
+		total += m->terms[i].weight * ScoreValue(t, th, st->term_class[i], t->out + th->offset);
+	}
+	PG_RETURN_FLOAT8(total);
 }
 
 /* reframe.predict: the predicted value or class, as text. */
@@ -349,7 +434,7 @@ PG_FUNCTION_INFO_V1(reframe_predict);
 Datum
 reframe_predict(PG_FUNCTION_ARGS)
 {
-	ScoreState *st = ScoreGetState(fcinfo);
+	ScoreState *st = ScoreGetModelState(fcinfo, "predict");
 	int			cls;
 	RfHead	   *head = ScoreOutput(fcinfo, st, 2, &cls);
 	double	   *p;
@@ -388,7 +473,7 @@ PG_FUNCTION_INFO_V1(reframe_predict_proba);
 Datum
 reframe_predict_proba(PG_FUNCTION_ARGS)
 {
-	ScoreState *st = ScoreGetState(fcinfo);
+	ScoreState *st = ScoreGetModelState(fcinfo, "predict_proba");
 	int			cls;
 	RfHead	   *head = ClassificationHead(st, ScoreOutput(fcinfo, st, 2, &cls), "predict_proba");
 	double	   *p;
@@ -410,7 +495,7 @@ PG_FUNCTION_INFO_V1(reframe_classes);
 Datum
 reframe_classes(PG_FUNCTION_ARGS)
 {
-	ScoreState *st = ScoreGetState(fcinfo);
+	ScoreState *st = ScoreGetModelState(fcinfo, "classes");
 	int			cls;
 	RfHead	   *head = ClassificationHead(st, ScoreOutput(fcinfo, st, 1, &cls), "classes");
 	Datum	   *d = palloc(sizeof(Datum) * Max(head->nclasses, 1));

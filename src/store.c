@@ -464,6 +464,22 @@ StoreLoadVersion(Oid relid, int32 version, const char *name)
 				 errmsg("model \"%s\" version %d has no header row", name, version)));
 	spec = &m->spec->root;
 	m->task = JsonFieldText(spec, "task", "regression");
+	if (strcmp(m->task, "blend") == 0)
+	{
+		JsonbContainer *terms = JsonFieldContainer(spec, "terms");
+
+		m->nterms = JsonArraySize(terms);
+		m->terms = palloc0(sizeof(RfBlendTerm) * Max(m->nterms, 1));
+		for (int i = 0; i < m->nterms; i++)
+		{
+			JsonbContainer *t = JsonArrayContainer(terms, i);
+
+			m->terms[i].model = JsonFieldText(t, "model", "");
+			m->terms[i].output = JsonFieldText(t, "output", NULL);
+			m->terms[i].weight = JsonFieldNumber(t, "weight", 0);
+		}
+		return m;
+	}
 	shift = FindBlock(blocks, "encoder.shift");
 	scale = FindBlock(blocks, "encoder.scale");
 	if (shift == NULL || scale == NULL || shift->n != scale->n)

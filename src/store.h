@@ -16,6 +16,14 @@
 #include "encoder.h"
 #include "network.h"
 
+/* One term of a blend: weight * score(model, features, output). */
+typedef struct RfBlendTerm
+{
+	char	   *model;
+	char	   *output;			/* NULL: the model's default score */
+	double		weight;
+} RfBlendTerm;
+
 typedef struct RfModel
 {
 	Oid			relid;
@@ -25,6 +33,10 @@ typedef struct RfModel
 	Jsonb	   *spec;
 	RfEncoder  *enc;
 	RfNet	   *net;
+
+	/* a blend has terms instead of an encoder and a network */
+	int			nterms;
+	RfBlendTerm *terms;
 
 	/*
 	 * Linear models over numeric inputs fold the encoder into the output
