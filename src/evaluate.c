@@ -24,6 +24,7 @@
 #include "store.h"
 #include "targets.h"
 #include "jsonutil.h"
+#include "encoder.h"
 #include "metrics.h"
 
 void
@@ -32,6 +33,7 @@ EvalAccInit(RfEvalAcc *acc, const RfHead *head, bool keep_scores)
 	memset(acc, 0, sizeof(*acc));
 	acc->head = head;
 	acc->keep_scores = keep_scores;
+	acc->mcxt = CurrentMemoryContext;
 	if (head->kind == RF_HEAD_MULTICLASS || head->kind == RF_HEAD_BINARY)
 	{
 		int			K = head->kind == RF_HEAD_BINARY ? 2 : head->nout;
@@ -88,10 +90,10 @@ EvalAccAdd(RfEvalAcc *acc, const double *p, double y)
 					acc->capscores = Max(1024, acc->capscores * 2);
 					acc->scores = acc->scores ?
 						repalloc_huge(acc->scores, sizeof(double) * acc->capscores) :
-						MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * acc->capscores);
+						MemoryContextAllocHuge(acc->mcxt, sizeof(double) * acc->capscores);
 					acc->labels = acc->labels ?
 						repalloc_huge(acc->labels, sizeof(double) * acc->capscores) :
-						MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * acc->capscores);
+						MemoryContextAllocHuge(acc->mcxt, sizeof(double) * acc->capscores);
 				}
 				acc->scores[acc->nscores] = p[0];
 				acc->labels[acc->nscores++] = actual;
@@ -260,6 +262,95 @@ EvalAccJson(RfEvalAcc *acc, StringInfo buf, bool with_confusion)
 	appendStringInfoChar(buf, '}');
 }
 
+typedef struct GroupedScore
+{
+	double		group;
+	double		score;
+	double		rel;
+} GroupedScore;
+
+static int
+GroupedScoreCmp(const void *a, const void *b)
+{
+	const GroupedScore *x = a;
+	const GroupedScore *y = b;
+
+	if (x->group != y->group)
+		return x->group < y->group ? -1 : 1;
+	if (x->score != y->score)
+		return x->score > y->score ? -1 : 1;
+	/* ties rank the less relevant first: no credit for a lucky order */
+	return (x->rel > y->rel) - (x->rel < y->rel);
+}
+
+/*
+ * Ranking metrics of scored rows grouped by query: NDCG@k, mean reciprocal
+ * rank of the first relevant row, and the rate of queries with a relevant row
+ * in their top k, averaged over the queries that have a relevant row.
+ */
+void
+EvalRankingJson(StringInfo buf, const double *groups, const double *scores,
+				const double *rel, int64 n, int k)
+{
+	GroupedScore *g = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(GroupedScore) * Max(n, 1));
+	double	   *s = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * Max(n, 1));
+	double	   *r = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * Max(n, 1));
+	double		ndcg = 0;
+	double		mrr = 0;
+	double		hits = 0;
+	int64		counted = 0;
+	int64		ngroups = 0;
+	int64		i = 0;
+
+	for (int64 j = 0; j < n; j++)
+	{
+		g[j].group = groups[j];
+		g[j].score = scores[j];
+		g[j].rel = rel[j];
+	}
+	qsort(g, n, sizeof(GroupedScore), GroupedScoreCmp);
+	while (i < n)
+	{
+		int64		j = i;
+		int64		first = -1;
+
+		while (j < n && g[j].group == g[i].group)
+		{
+			s[j - i] = g[j].score;
+			r[j - i] = g[j].rel;
+			if (first < 0 && g[j].rel > 0)
+				first = j - i;
+			j++;
+		}
+		ngroups++;
+		if (first >= 0)
+		{
+			double		v = ReframeNdcg(s, r, j - i, k);
+
+			counted++;
+			ndcg += isnan(v) ? 0 : v;
+			mrr += 1.0 / (first + 1);
+			hits += first < k;
+		}
+		i = j;
+	}
+	appendStringInfo(buf, "{\"groups\": %lld, \"groups_with_relevant\": %lld, \"k\": %d",
+					 (long long) ngroups, (long long) counted, k);
+	if (counted > 0)
+	{
+		appendStringInfo(buf, ", \"ndcg@%d\": ", k);
+		JsonAppendNumber(buf, ndcg / counted);
+		appendStringInfoString(buf, ", \"mrr\": ");
+		JsonAppendNumber(buf, mrr / counted);
+		appendStringInfo(buf, ", \"hit_rate@%d\": ", k);
+		JsonAppendNumber(buf, hits / counted);
+	}
+	appendStringInfoChar(buf, '}');
+	pfree(g);
+	pfree(s);
+	pfree(r);
+}
+
 typedef struct ScoredLabel
 {
 	double		score;
@@ -333,6 +424,18 @@ typedef struct EvalReceiver
 	int64		null_targets;
 	int64		unknown_classes;
 	MemoryContext rowcxt;
+
+	/* ranking: the query column, and every row's query, score and relevance */
+	char	   *group;
+	int			k;
+	int			gattno;
+	Oid			gtype;
+	RfDict	   *gdict;
+	double	   *rank_group;
+	double	   *rank_score;
+	double	   *rank_rel;
+	int64		nrank;
+	int64		caprank;
 } EvalReceiver;
 
 static int
@@ -372,7 +475,62 @@ EvalStartup(DestReceiver *self, int operation, TupleDesc td)
 					 errmsg("target column \"%s\" has type %s, but model \"%s\" regresses a number",
 							head->name, format_type_be(r->ttype[h]), m->name)));
 	}
+	if (r->group)
+	{
+		RfHead	   *head = &net->heads[0];
+
+		r->gattno = -1;
+		for (int i = 0; i < td->natts; i++)
+			if (!TupleDescAttr(td, i)->attisdropped &&
+				strcmp(NameStr(TupleDescAttr(td, i)->attname), r->group) == 0)
+				r->gattno = i;
+		if (r->gattno < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_COLUMN),
+					 errmsg("group column \"%s\" does not exist in the source", r->group)));
+		r->gtype = getBaseType(TupleDescAttr(td, r->gattno)->atttypid);
+		if (head->kind == RF_HEAD_MULTICLASS && head->bin_values == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("ranking metrics need one score per row, but model \"%s\" is multiclass", m->name),
+					 errhint("Rank with a binary or regression model, or a blend.")));
+	}
 	r->started = true;
+}
+
+/* Remembers a row's query, score and relevance for the ranking metrics. */
+static void
+EvalRankRow(EvalReceiver *r, TupleTableSlot *slot, const RfHead *head, const double *p, double y)
+{
+	char	   *g;
+	double		score = p[0];
+
+	if (slot->tts_isnull[r->gattno] || isnan(y))
+		return;
+	if (head->bin_values)
+	{
+		score = 0;
+		for (int k = 0; k < head->nout; k++)
+			score += p[k] * head->bin_values[k];
+	}
+	if (r->nrank == r->caprank)
+	{
+		MemoryContext old = MemoryContextSwitchTo(GetMemoryChunkContext(r->gdict));
+
+		r->caprank = Max(1024, r->caprank * 2);
+		r->rank_group = r->rank_group ? repalloc_huge(r->rank_group, sizeof(double) * r->caprank) :
+			MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * r->caprank);
+		r->rank_score = r->rank_score ? repalloc_huge(r->rank_score, sizeof(double) * r->caprank) :
+			MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * r->caprank);
+		r->rank_rel = r->rank_rel ? repalloc_huge(r->rank_rel, sizeof(double) * r->caprank) :
+			MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * r->caprank);
+		MemoryContextSwitchTo(old);
+	}
+	g = EncoderCategoryString(slot->tts_values[r->gattno], r->gtype);
+	r->rank_group[r->nrank] = RfDictCode(r->gdict, g, true);
+	r->rank_score[r->nrank] = score;
+	r->rank_rel[r->nrank] = y;
+	r->nrank++;
 }
 
 /* The class index of a target value, or -1 if the model does not know it. */
@@ -468,6 +626,8 @@ EvalReceive(TupleTableSlot *slot, DestReceiver *self)
 			EvalAccAdd(&r->acc[h], r->out + head->offset, y[h]);
 			if (head->bin_values && !isnan(y[h]))
 				EvalAccAddExpected(&r->acc[h], r->out + head->offset, value[h]);
+			if (h == 0 && r->group)
+				EvalRankRow(r, slot, head, r->out + head->offset, head->bin_values ? value[h] : y[h]);
 		}
 		r->rows++;
 	}
@@ -502,15 +662,54 @@ reframe_evaluate(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("model and source must not be NULL")));
+	memset(&r, 0, sizeof(r));
+	r.k = 10;
 	if (!PG_ARGISNULL(2))
 	{
 		Jsonb	   *o = PG_GETARG_JSONB_P(2);
+		JsonbIterator *it;
+		JsonbValue	v;
+		JsonbIteratorToken tok;
+		char	   *key = NULL;
 
-		if (!JB_ROOT_IS_OBJECT(o) || JB_ROOT_COUNT(o) > 0)
+		if (!JB_ROOT_IS_OBJECT(o))
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("reframe.evaluate takes no options yet"),
-					 errhint("Pass '{}' or leave the options out.")));
+					 errmsg("options of reframe.evaluate must be a JSON object")));
+		it = JsonbIteratorInit(&o->root);
+		while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+		{
+			if (tok == WJB_KEY)
+			{
+				key = pnstrdup(v.val.string.val, v.val.string.len);
+				if (strcmp(key, "group") != 0 && strcmp(key, "k") != 0)
+					ereport(ERROR,
+							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+							 errmsg("unknown option \"%s\" of reframe.evaluate", key),
+							 errhint("Known options are: group (the query column for ranking metrics), k.")));
+				continue;
+			}
+			if (tok != WJB_VALUE)
+				continue;
+			if (strcmp(key, "group") == 0)
+			{
+				if (v.type != jbvString || v.val.string.len == 0)
+					ereport(ERROR,
+							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+							 errmsg("option \"group\" of reframe.evaluate must name a column")));
+				r.group = JsonValueText(&v);
+			}
+			else
+			{
+				double		k = JsonValueNumber(&v);
+
+				if (v.type != jbvNumeric || k != floor(k) || k < 1 || k > 100000)
+					ereport(ERROR,
+							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+							 errmsg("option \"k\" of reframe.evaluate must be an integer from 1 to 100000")));
+				r.k = (int) k;
+			}
+		}
 	}
 	name = PG_GETARG_TEXT_PP(0);
 	relid = StoreModelRelid(name, AccessShareLock, false);
@@ -518,8 +717,8 @@ reframe_evaluate(PG_FUNCTION_ARGS)
 	if (acl != ACLCHECK_OK)
 		aclcheck_error(acl, OBJECT_TABLE, get_rel_name(relid));
 
-	memset(&r, 0, sizeof(r));
 	r.model = StoreGetModel(relid, text_to_cstring(name), CurrentMemoryContext);
+	r.gdict = RfDictCreate();
 	if (r.model->nterms > 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
@@ -575,6 +774,11 @@ reframe_evaluate(PG_FUNCTION_ARGS)
 		appendStringInfo(&buf, ", \"skipped_null_target\": %lld", (long long) r.null_targets);
 	if (r.unknown_classes)
 		appendStringInfo(&buf, ", \"skipped_unknown_class\": %lld", (long long) r.unknown_classes);
+	if (r.group)
+	{
+		appendStringInfoString(&buf, ", \"ranking\": ");
+		EvalRankingJson(&buf, r.rank_group, r.rank_score, r.rank_rel, r.nrank, r.k);
+	}
 	if (net->nheads == 1)
 	{
 		appendStringInfoString(&buf, ", \"metrics\": ");

@@ -29,6 +29,7 @@ typedef struct RfEvalAcc
 	int64		nscores;
 	int64		capscores;
 	bool		keep_scores;
+	MemoryContext mcxt;			/* where the kept scores live */
 	/* bucketed numeric targets: error of the expected value */
 	double		sse_expected;
 } RfEvalAcc;
@@ -51,5 +52,9 @@ extern const char *EvalSelectionName(const RfHead *head);
 
 /* The threshold on a binary head's probability that maximises F1. */
 extern double EvalBestF1Threshold(RfEvalAcc *acc);
+
+/* NDCG@k, MRR and hit rate@k of scored rows grouped by query, as JSON. */
+extern void EvalRankingJson(StringInfo buf, const double *groups, const double *scores,
+							const double *rel, int64 n, int k);
 
 #endif

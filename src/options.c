@@ -47,6 +47,7 @@ static const OptSpec known_options[] = {
 	{"max_categories", OPT_INTEGER, 1, 100000, "an integer from 1 to 100000"},
 	{"class_weight", OPT_SPECIAL, 0, 0, "\"balanced\" or an object of positive weights by class, like {\"yes\": 5}"},
 	{"threshold", OPT_SPECIAL, 0, 0, "a probability between 0 and 1, or \"f1\""},
+	{"group", OPT_STRING, 0, 0, "the name of the query column"},
 	{"bins", OPT_SPECIAL, 0, 0, "increasing cut points like [100, 200], or {\"quantiles\": k} with k from 2 to 1000"},
 };
 
@@ -205,6 +206,12 @@ OptionsParse(Jsonb *options)
 							o->deploy = RF_DEPLOY_NEVER;
 						else
 							BadOption(spec, psprintf("\"%s\" is not one of them.", s));
+					}
+					else if (strcmp(key, "group") == 0)
+					{
+						if (s[0] == '\0')
+							BadOption(spec, "It is an empty string.");
+						o->group = s;
 					}
 					else if (strcmp(key, "loss") == 0)
 					{

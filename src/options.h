@@ -37,6 +37,7 @@ typedef struct RfOptions
 	int			nbins;			/* bins: explicit edges, or quantiles */
 	double	   *bin_edges;
 	int			bin_quantiles;
+	char	   *group;			/* query column for ranking metrics */
 	Jsonb	   *raw;			/* as given, stored with the version */
 } RfOptions;
 

@@ -120,6 +120,27 @@ TrainStartup(DestReceiver *self, int operation, TupleDesc typeinfo)
 				 errmsg("task \"%s\" is not supported yet", ts->task),
 				 errhint("This version of reframe trains regression, binary and multiclass models.")));
 
+	ts->gattno = -1;
+	if (ts->opts->group)
+	{
+		for (int i = 0; i < typeinfo->natts; i++)
+			if (!TupleDescAttr(typeinfo, i)->attisdropped &&
+				strcmp(NameStr(TupleDescAttr(typeinfo, i)->attname), ts->opts->group) == 0)
+				ts->gattno = i;
+		if (ts->gattno < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_COLUMN),
+					 errmsg("group column \"%s\" does not exist in the source", ts->opts->group)));
+		if (is_target[ts->gattno])
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("column \"%s\" cannot be both the target and the group", ts->opts->group)));
+		/* the query column identifies rows; it is not a feature */
+		is_target[ts->gattno] = true;
+		ts->gtype = getBaseType(TupleDescAttr(typeinfo, ts->gattno)->atttypid);
+		ts->gdict = RfDictCreate();
+		regression = false;		/* ranking metrics need the rows, not moments */
+	}
 	ts->enc = EncoderPlan(typeinfo, is_target, ts->opts->features, ts->opts->exclude);
 
 	/*
@@ -137,8 +158,8 @@ TrainStartup(DestReceiver *self, int operation, TupleDesc typeinfo)
 				 errhint("Pass task => '...' to frame it differently.")));
 	if (ts->streaming)
 		ts->task = "regression";
-	ts->Y = RfMatrixCreate(ts->ntargets, sizeof(double), &ts->budget);
-	ts->Yv = RfMatrixCreate(ts->ntargets, sizeof(double), &ts->budget);
+	ts->Y = RfMatrixCreate(ts->ntargets + (ts->gdict ? 1 : 0), sizeof(double), &ts->budget);
+	ts->Yv = RfMatrixCreate(ts->ntargets + (ts->gdict ? 1 : 0), sizeof(double), &ts->budget);
 	MemoryContextSwitchTo(old);
 }
 
@@ -165,6 +186,15 @@ TrainAddRow(RfTrainState *ts, Datum *values, bool *isnull)
 	EncoderReadRow(ts->enc, values, isnull, raw, &hash);
 	for (int t = 0; t < ts->ntargets; t++)
 		y[t] = TargetValue(&ts->targets[t], values[ts->targets[t].attno], &hash);
+	if (ts->gdict)
+	{
+		/* whole queries go to one side of the split: hash the query alone */
+		char	   *g = isnull[ts->gattno] ? pstrdup("") :
+			EncoderCategoryString(values[ts->gattno], ts->gtype);
+
+		y[ts->ntargets] = RfDictCode(ts->gdict, g, true);
+		hash = hash_bytes_extended((unsigned char *) g, strlen(g), (uint64) ts->opts->seed);
+	}
 	if (HashToUnit(hash_bytes_uint32_extended((uint32) hash, hash >> 32)) < ts->holdout)
 		set = 1;
 	ts->nrows[set]++;
@@ -182,7 +212,7 @@ TrainAddRow(RfTrainState *ts, Datum *values, bool *isnull)
 	}
 	EncoderAccumulate(ts->enc, raw, set);
 	EncoderStoreRaw(ts->enc, raw, RfMatrixAppendRowF(set ? ts->rawv : ts->raw));
-	memcpy(RfMatrixAppendRow(set ? ts->Yv : ts->Y), y, sizeof(double) * ts->ntargets);
+	memcpy(RfMatrixAppendRow(set ? ts->Yv : ts->Y), y, sizeof(double) * ts->Y->ncols);
 }
 
 static void
@@ -358,6 +388,36 @@ EvaluateRows(RfNet *net, const RfMatrix *X, const RfMatrix *Y, RfEvalAcc *acc, b
 	}
 	pfree(out);
 	pfree(z);
+}
+
+/* Ranking metrics of the first head over grouped rows (see EvalRankingJson). */
+static void
+RankingRows(RfNet *net, const RfMatrix *X, const RfMatrix *Y, int gcol, StringInfo buf)
+{
+	RfNetF	   *fnet = NetSinglePrecision(net);
+	float	   *out = palloc(sizeof(float) * RF_CHUNK_ROWS * net->nout);
+	double	   *groups = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * Max(X->nrows, 1));
+	double	   *scores = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * Max(X->nrows, 1));
+	double	   *rel = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * Max(X->nrows, 1));
+	RfHead	   *head = &net->heads[0];
+	int64		n = 0;
+
+	for (int c = 0; c < X->nchunks; c++)
+	{
+		int			rows = RfChunkRows(X, c);
+
+		NetForwardBatchF(fnet, RfChunkF(X, c), rows, out);
+		for (int i = 0; i < rows; i++)
+		{
+			const double *y = RfChunkD(Y, c) + (Size) i * Y->ncols;
+
+			/* raw outputs order rows as the linked scores do */
+			scores[n] = out[(Size) i * net->nout + head->offset];
+			rel[n] = y[head->ycol];
+			groups[n++] = y[gcol];
+		}
+	}
+	EvalRankingJson(buf, groups, scores, rel, n, 10);
 }
 
 /* Regression metrics of a set from its second moments (no MAE without rows). */
@@ -676,7 +736,7 @@ reframe_train(PG_FUNCTION_ARGS)
 	t = 0;
 	foreach(lc, targets)
 		ts->target_names[t++] = lfirst(lc);
-	if (ts->ntargets > 64)
+	if (ts->ntargets > 63)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("at most 64 target columns are supported")));
@@ -810,6 +870,11 @@ reframe_train(PG_FUNCTION_ARGS)
 			EvalAccJson(&acc_va[0], &metrics, false);
 			selection = EvalAccSelection(&acc_va[0]);
 		}
+		if (ts->gdict && head->kind != RF_HEAD_MULTICLASS)
+		{
+			appendStringInfoString(&metrics, ", \"ranking\": ");
+			RankingRows(net, Xva, ts->Yv, ts->ntargets, &metrics);
+		}
 	}
 	appendStringInfoChar(&metrics, '}');
 	Phase(ts, &mark, "evaluated");
@@ -834,7 +899,13 @@ reframe_train(PG_FUNCTION_ARGS)
 			appendStringInfoString(&spec, ", ");
 		JsonAppendString(&spec, ts->target_names[t]);
 	}
-	appendStringInfoString(&spec, "], \"source\": ");
+	appendStringInfoChar(&spec, ']');
+	if (ts->opts->group)
+	{
+		appendStringInfoString(&spec, ", \"group\": ");
+		JsonAppendString(&spec, ts->opts->group);
+	}
+	appendStringInfoString(&spec, ", \"source\": ");
 	JsonAppendString(&spec, ts->source_sql);
 	appendStringInfoString(&spec, ", \"encoder\": ");
 	EncoderToJson(ts->enc, &spec);

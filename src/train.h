@@ -23,6 +23,9 @@ typedef struct RfTrainState
 	int			ntargets;
 	char	  **target_names;
 	RfTarget   *targets;
+	int			gattno;			/* "group": the query column, or -1 */
+	Oid			gtype;
+	RfDict	   *gdict;			/* query values -> codes, kept in the last Y column */
 
 	RfEncoder  *enc;
 	TupleDesc	tupdesc;

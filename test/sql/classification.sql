@@ -155,7 +155,7 @@ SELECT reframe.score('tiers', s, 'nope') FROM shop s LIMIT 1;
 SELECT reframe.classes('buyer', 'nope');
 SELECT reframe.evaluate('tiers', 'SELECT a, b FROM shop');
 SELECT reframe.evaluate('tiers', 'SELECT a, tier FROM shop');
-SELECT reframe.evaluate('tiers', 'shop', '{"k": 3}');
+SELECT reframe.evaluate('tiers', 'shop', '{"group": "i"}');
 SELECT to_regclass('bad') AS nothing_written;
 
 DROP TABLE shop, buyer, buyer_bal, buyer_w, buyer_t, buyer_f1, tiers, q, c, qb, rare, nulls;
