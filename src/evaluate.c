@@ -493,7 +493,7 @@ EvalStartup(DestReceiver *self, int operation, TupleDesc td)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("ranking metrics need one score per row, but model \"%s\" is multiclass", m->name),
-					 errhint("Rank with a binary or regression model, or a blend.")));
+					 errhint("Rank with a binary or regression model.")));
 	}
 	r->started = true;
 }
