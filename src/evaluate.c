@@ -41,6 +41,43 @@ EvalAccInit(RfEvalAcc *acc, const RfHead *head, bool keep_scores)
 		acc->confusion = MemoryContextAllocZero(CurrentMemoryContext,
 												sizeof(double) * K * K);
 	}
+	if (head->kind == RF_HEAD_MULTILABEL)
+	{
+		acc->tp = palloc0(sizeof(double) * head->nout);
+		acc->fp = palloc0(sizeof(double) * head->nout);
+		acc->fn = palloc0(sizeof(double) * head->nout);
+	}
+}
+
+void
+EvalAccAddLabels(RfEvalAcc *acc, const double *p, const double *y)
+{
+	const RfHead *head = acc->head;
+	bool		all_right = true;
+	int			known = 0;
+
+	for (int k = 0; k < head->nout; k++)
+	{
+		bool		pred;
+		bool		actual;
+
+		if (isnan(y[k]))
+			continue;
+		known++;
+		pred = p[k] >= head->threshold;
+		actual = y[k] > 0.5;
+		acc->tp[k] += pred && actual;
+		acc->fp[k] += pred && !actual;
+		acc->fn[k] += !pred && actual;
+		acc->label_errors += pred != actual;
+		all_right &= pred == actual;
+		acc->logloss += ReframeLogLoss(p[k], actual);
+	}
+	if (known == 0)
+		return;
+	acc->n += 1;
+	acc->subset_correct += all_right;
+	acc->correct += known;		/* labels seen, for the per-label means */
 }
 
 static int
@@ -133,6 +170,7 @@ EvalSelectionName(const RfHead *head)
 		case RF_HEAD_REGRESSION:
 			return "rmse";
 		case RF_HEAD_BINARY:
+		case RF_HEAD_MULTILABEL:
 			return "log_loss";
 		default:
 			return "cross_entropy";
@@ -146,6 +184,8 @@ EvalAccSelection(RfEvalAcc *acc)
 		return get_float8_nan();
 	if (acc->head->kind == RF_HEAD_REGRESSION)
 		return sqrt(acc->sse / acc->n);
+	if (acc->head->kind == RF_HEAD_MULTILABEL)
+		return acc->logloss / acc->correct;
 	return acc->logloss / acc->n;
 }
 
@@ -236,7 +276,34 @@ EvalAccJson(RfEvalAcc *acc, StringInfo buf, bool with_confusion)
 				break;
 			}
 		case RF_HEAD_MULTILABEL:
-			break;
+			{
+				double		tp = 0;
+				double		fp = 0;
+				double		fn = 0;
+				double		macro = 0;
+				int			counted = 0;
+
+				for (int k = 0; k < head->nout; k++)
+				{
+					double		d = 2 * acc->tp[k] + acc->fp[k] + acc->fn[k];
+
+					tp += acc->tp[k];
+					fp += acc->fp[k];
+					fn += acc->fn[k];
+					if (d > 0)
+					{
+						macro += 2 * acc->tp[k] / d;
+						counted++;
+					}
+				}
+				Num(buf, "log_loss", acc->logloss / acc->correct);
+				Num(buf, "subset_accuracy", acc->subset_correct / acc->n);
+				Num(buf, "hamming_loss", acc->label_errors / acc->correct);
+				Num(buf, "micro_f1", 2 * tp + fp + fn > 0 ? 2 * tp / (2 * tp + fp + fn) : get_float8_nan());
+				Num(buf, "macro_f1", counted ? macro / counted : get_float8_nan());
+				Num(buf, "threshold", head->threshold);
+				break;
+			}
 	}
 	if (with_confusion && acc->confusion)
 	{
@@ -414,6 +481,7 @@ typedef struct EvalReceiver
 	Oid		   *atttype;
 	int		   *tattno;			/* per head: its target column */
 	Oid		   *ttype;
+	int		  **lattno;			/* per multilabel head: each label's column */
 	int		  **byname;			/* per classification head: classes sorted by name */
 	RfEvalAcc  *acc;
 	double	   *raw;
@@ -458,6 +526,29 @@ EvalStartup(DestReceiver *self, int operation, TupleDesc td)
 	{
 		RfHead	   *head = &net->heads[h];
 
+		if (head->kind == RF_HEAD_MULTILABEL)
+		{
+			/* a multilabel head's targets are its labels' boolean columns */
+			r->lattno[h] = palloc(sizeof(int) * head->nout);
+			for (int k = 0; k < head->nout; k++)
+			{
+				r->lattno[h][k] = -1;
+				for (int i = 0; i < td->natts; i++)
+					if (!TupleDescAttr(td, i)->attisdropped &&
+						strcmp(NameStr(TupleDescAttr(td, i)->attname), head->classes[k]) == 0)
+						r->lattno[h][k] = i;
+				if (r->lattno[h][k] < 0)
+					ereport(ERROR,
+							(errcode(ERRCODE_UNDEFINED_COLUMN),
+							 errmsg("model \"%s\" is evaluated against its label column \"%s\", which the source does not have",
+									m->name, head->classes[k])));
+				if (getBaseType(TupleDescAttr(td, r->lattno[h][k])->atttypid) != BOOLOID)
+					ereport(ERROR,
+							(errcode(ERRCODE_DATATYPE_MISMATCH),
+							 errmsg("label column \"%s\" must be boolean", head->classes[k])));
+			}
+			continue;
+		}
 		r->tattno[h] = -1;
 		for (int i = 0; i < td->natts; i++)
 			if (!TupleDescAttr(td, i)->attisdropped &&
@@ -576,6 +667,7 @@ EvalReceive(TupleTableSlot *slot, DestReceiver *self)
 	MemoryContext old = MemoryContextSwitchTo(r->rowcxt);
 	double	   *y = palloc(sizeof(double) * net->nheads);
 	double	   *value = palloc(sizeof(double) * net->nheads);
+	double	  **labels = palloc0(sizeof(double *) * net->nheads);
 	bool		any = false;
 	bool		unknown = false;
 
@@ -583,9 +675,23 @@ EvalReceive(TupleTableSlot *slot, DestReceiver *self)
 	for (int h = 0; h < net->nheads; h++)
 	{
 		RfHead	   *head = &net->heads[h];
-		Datum		d = slot->tts_values[r->tattno[h]];
+		Datum		d;
 
 		y[h] = get_float8_nan();
+		if (head->kind == RF_HEAD_MULTILABEL)
+		{
+			labels[h] = palloc(sizeof(double) * head->nout);
+			for (int k = 0; k < head->nout; k++)
+			{
+				int			a = r->lattno[h][k];
+
+				labels[h][k] = slot->tts_isnull[a] ? get_float8_nan() :
+					(DatumGetBool(slot->tts_values[a]) ? 1.0 : 0.0);
+				any |= !slot->tts_isnull[a];
+			}
+			continue;
+		}
+		d = slot->tts_values[r->tattno[h]];
 		if (slot->tts_isnull[r->tattno[h]])
 			continue;
 		if (head->kind == RF_HEAD_REGRESSION)
@@ -623,6 +729,11 @@ EvalReceive(TupleTableSlot *slot, DestReceiver *self)
 			RfHead	   *head = &net->heads[h];
 
 			HeadLink(head, r->out + head->offset);
+			if (head->kind == RF_HEAD_MULTILABEL)
+			{
+				EvalAccAddLabels(&r->acc[h], r->out + head->offset, labels[h]);
+				continue;
+			}
 			EvalAccAdd(&r->acc[h], r->out + head->offset, y[h]);
 			if (head->bin_values && !isnan(y[h]))
 				EvalAccAddExpected(&r->acc[h], r->out + head->offset, value[h]);
@@ -728,6 +839,7 @@ reframe_evaluate(PG_FUNCTION_ARGS)
 	r.attno = palloc(sizeof(int) * Max(r.model->enc->ncols, 1));
 	r.atttype = palloc(sizeof(Oid) * Max(r.model->enc->ncols, 1));
 	r.tattno = palloc(sizeof(int) * net->nheads);
+	r.lattno = palloc0(sizeof(int *) * net->nheads);
 	r.ttype = palloc(sizeof(Oid) * net->nheads);
 	r.byname = palloc0(sizeof(int *) * net->nheads);
 	r.acc = palloc(sizeof(RfEvalAcc) * net->nheads);

@@ -32,6 +32,12 @@ typedef struct RfEvalAcc
 	MemoryContext mcxt;			/* where the kept scores live */
 	/* bucketed numeric targets: error of the expected value */
 	double		sse_expected;
+	/* multilabel: per label true and false positives and negatives */
+	double	   *tp;
+	double	   *fp;
+	double	   *fn;
+	double		subset_correct;
+	double		label_errors;
 } RfEvalAcc;
 
 /* keep_scores: keep every binary score, for the exact ROC AUC and F1 tuning */
@@ -42,6 +48,8 @@ extern void EvalAccInit(RfEvalAcc *acc, const RfHead *head, bool keep_scores);
  * distribution); y its target (value, 0/1, or class index).
  */
 extern void EvalAccAdd(RfEvalAcc *acc, const double *p, double y);
+/* For a multilabel head: p and y hold one probability and one 0/1 per label. */
+extern void EvalAccAddLabels(RfEvalAcc *acc, const double *p, const double *y);
 /* For a bucketed target: adds the squared error of the expected value. */
 extern void EvalAccAddExpected(RfEvalAcc *acc, const double *p, double value);
 extern void EvalAccJson(RfEvalAcc *acc, StringInfo buf, bool with_confusion);

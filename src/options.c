@@ -48,6 +48,7 @@ static const OptSpec known_options[] = {
 	{"class_weight", OPT_SPECIAL, 0, 0, "\"balanced\" or an object of positive weights by class, like {\"yes\": 5}"},
 	{"threshold", OPT_SPECIAL, 0, 0, "a probability between 0 and 1, or \"f1\""},
 	{"group", OPT_STRING, 0, 0, "the name of the query column"},
+	{"task_weights", OPT_SPECIAL, 0, 0, "an object of positive weights by target, like {\"quality\": 0.3, \"engagement\": 0.7}"},
 	{"bins", OPT_SPECIAL, 0, 0, "increasing cut points like [100, 200], or {\"quantiles\": k} with k from 2 to 1000"},
 };
 
@@ -223,7 +224,24 @@ OptionsParse(Jsonb *options)
 					break;
 				}
 			case OPT_SPECIAL:
-				if (strcmp(key, "bins") == 0)
+				if (strcmp(key, "task_weights") == 0)
+				{
+					JsonbIterator *wit;
+					JsonbValue	wv;
+					JsonbIteratorToken wtok;
+
+					if (v.type != jbvBinary || !JsonContainerIsObject(v.val.binary.data) ||
+						JsonContainerSize(v.val.binary.data) == 0)
+						BadOption(spec, psprintf("It is %s.", JsonTypeName(&v)));
+					wit = JsonbIteratorInit(v.val.binary.data);
+					while ((wtok = JsonbIteratorNext(&wit, &wv, true)) != WJB_DONE)
+						if (wtok == WJB_VALUE &&
+							(wv.type != jbvNumeric || !(JsonValueNumber(&wv) > 0) ||
+							 isinf(JsonValueNumber(&wv))))
+							BadOption(spec, "Every weight must be a positive number.");
+					o->task_weights = v.val.binary.data;
+				}
+				else if (strcmp(key, "bins") == 0)
 				{
 					if (v.type == jbvBinary && JsonContainerIsArray(v.val.binary.data))
 					{

@@ -38,6 +38,7 @@ typedef struct RfOptions
 	double	   *bin_edges;
 	int			bin_quantiles;
 	char	   *group;			/* query column for ranking metrics */
+	JsonbContainer *task_weights;	/* {"target": weight} for several heads */
 	Jsonb	   *raw;			/* as given, stored with the version */
 } RfOptions;
 

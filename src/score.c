@@ -21,9 +21,11 @@
 #include "utils/builtins.h"
 #include "utils/float.h"
 #include "utils/lsyscache.h"
+#include "utils/fmgroids.h"
 #include "utils/typcache.h"
 
 #include "reframe.h"
+#include "jsonutil.h"
 #include "store.h"
 
 typedef struct ScoreState
@@ -53,6 +55,8 @@ typedef struct ScoreState
 } ScoreState;
 
 static RfHead *ScoreOutputNamed(ScoreState *st, const char *output, int *cls);
+static ArrayType *LabelSet(const RfHead *head, const double *p, double threshold, int top_k,
+						   bool at_least_one);
 
 /* ---------- model lookup ---------- */
 
@@ -387,6 +391,12 @@ ScoreValue(ScoreState *st, RfHead *head, int cls, const double *p)
 			e += p[k] * head->bin_values[k];
 		return e;
 	}
+	if (head->kind == RF_HEAD_MULTILABEL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("model \"%s\" is multilabel: name the label to score", st->model->name),
+				 errhint("For example reframe.score('%s', features, '%s'); reframe.predict_labels gives the label set.",
+						 st->model->name, head->classes[0])));
 	if (head->kind == RF_HEAD_MULTICLASS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -443,7 +453,59 @@ reframe_predict(PG_FUNCTION_ARGS)
 	p = st->out + head->offset;
 	if (head->kind == RF_HEAD_REGRESSION)
 		PG_RETURN_TEXT_P(cstring_to_text(float8out_internal(p[0])));
+	if (head->kind == RF_HEAD_MULTILABEL)
+	{
+		/* the label set, written as a text[] literal */
+		ArrayType  *labels = LabelSet(head, p, head->threshold, 0, false);
+
+		PG_RETURN_TEXT_P(cstring_to_text(OidOutputFunctionCall(F_ARRAY_OUT, PointerGetDatum(labels))));
+	}
 	PG_RETURN_TEXT_P(cstring_to_text(head->classes[PredictedClass(head, p)]));
+}
+
+typedef struct LabelProb
+{
+	int			k;
+	double		p;
+} LabelProb;
+
+static int
+LabelProbDesc(const void *a, const void *b)
+{
+	const LabelProb *x = a;
+	const LabelProb *y = b;
+
+	if (x->p != y->p)
+		return x->p > y->p ? -1 : 1;
+	return x->k - y->k;
+}
+
+/*
+ * The labels of a multilabel head at or above a threshold, or its top_k
+ * labels, most probable first; at_least_one keeps the most probable label
+ * when none passes.
+ */
+static ArrayType *
+LabelSet(const RfHead *head, const double *p, double threshold, int top_k, bool at_least_one)
+{
+	LabelProb  *lp = palloc(sizeof(LabelProb) * head->nout);
+	Datum	   *d = palloc(sizeof(Datum) * head->nout);
+	int			n = 0;
+
+	for (int k = 0; k < head->nout; k++)
+	{
+		lp[k].k = k;
+		lp[k].p = p[k];
+	}
+	qsort(lp, head->nout, sizeof(LabelProb), LabelProbDesc);
+	for (int i = 0; i < head->nout; i++)
+	{
+		bool		take = top_k > 0 ? i < top_k : lp[i].p >= threshold;
+
+		if (take || (at_least_one && i == 0))
+			d[n++] = CStringGetTextDatum(head->classes[lp[i].k]);
+	}
+	return construct_array(d, n, TEXTOID, -1, false, TYPALIGN_INT);
 }
 
 static RfHead *
@@ -488,6 +550,95 @@ reframe_predict_proba(PG_FUNCTION_ARGS)
 		PG_RETURN_ARRAYTYPE_P(Float8ArrayOf(two, 2));
 	}
 	PG_RETURN_ARRAYTYPE_P(Float8ArrayOf(p, head->nout));
+}
+
+/*
+ * reframe.predict_labels: a multilabel model's labels, by threshold (its
+ * stored one by default) or top_k.
+ */
+PG_FUNCTION_INFO_V1(reframe_predict_labels);
+Datum
+reframe_predict_labels(PG_FUNCTION_ARGS)
+{
+	ScoreState *st = ScoreGetModelState(fcinfo, "predict_labels");
+	RfHead	   *head = NULL;
+	double		threshold;
+	int			top_k = PG_ARGISNULL(3) ? 0 : PG_GETARG_INT32(3);
+	bool		at_least_one = !PG_ARGISNULL(4) && PG_GETARG_BOOL(4);
+
+	for (int h = 0; h < st->model->net->nheads && head == NULL; h++)
+		if (st->model->net->heads[h].kind == RF_HEAD_MULTILABEL)
+			head = &st->model->net->heads[h];
+	if (head == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("predict_labels: model \"%s\" has no multilabel output", st->model->name),
+				 errhint("Use reframe.predict for a single class.")));
+	threshold = PG_ARGISNULL(2) ? head->threshold : PG_GETARG_FLOAT8(2);
+	if (!PG_ARGISNULL(2) && !(threshold >= 0 && threshold <= 1))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("predict_labels: threshold must be between 0 and 1, not %g", threshold)));
+	if (!PG_ARGISNULL(3) && top_k < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("predict_labels: top_k must be at least 1, not %d", top_k)));
+	ScoreFeatures(fcinfo, st);
+	PG_RETURN_ARRAYTYPE_P(LabelSet(head, st->out + head->offset, threshold, top_k, at_least_one));
+}
+
+/* reframe.predict_all: every head of a model from one pass, as jsonb. */
+PG_FUNCTION_INFO_V1(reframe_predict_all);
+Datum
+reframe_predict_all(PG_FUNCTION_ARGS)
+{
+	ScoreState *st = ScoreGetModelState(fcinfo, "predict_all");
+	RfNet	   *net = st->model->net;
+	StringInfoData buf;
+
+	ScoreFeatures(fcinfo, st);
+	initStringInfo(&buf);
+	appendStringInfoChar(&buf, '{');
+	for (int h = 0; h < net->nheads; h++)
+	{
+		RfHead	   *head = &net->heads[h];
+		double	   *p = st->out + head->offset;
+
+		if (h)
+			appendStringInfoString(&buf, ", ");
+		JsonAppendString(&buf, head->name);
+		appendStringInfoString(&buf, ": ");
+		if (head->kind == RF_HEAD_REGRESSION)
+		{
+			JsonAppendNumber(&buf, p[0]);
+			continue;
+		}
+		appendStringInfoChar(&buf, '{');
+		if (head->kind != RF_HEAD_MULTILABEL)
+		{
+			appendStringInfoString(&buf, "\"predicted\": ");
+			JsonAppendString(&buf, head->classes[PredictedClass(head, p)]);
+			appendStringInfoString(&buf, ", ");
+		}
+		if (head->bin_values)
+		{
+			appendStringInfoString(&buf, "\"expected\": ");
+			JsonAppendNumber(&buf, ScoreValue(st, head, -1, p));
+			appendStringInfoString(&buf, ", ");
+		}
+		appendStringInfoString(&buf, "\"probabilities\": {");
+		for (int k = 0; k < head->nclasses; k++)
+		{
+			if (k)
+				appendStringInfoString(&buf, ", ");
+			JsonAppendString(&buf, head->classes[k]);
+			appendStringInfoString(&buf, ": ");
+			JsonAppendNumber(&buf, ClassProbability(head, p, k));
+		}
+		appendStringInfoString(&buf, "}}");
+	}
+	appendStringInfoChar(&buf, '}');
+	PG_RETURN_JSONB_P(JsonFromText(buf.data));
 }
 
 /* reframe.classes: the classes of a model's output, in predict_proba order. */

@@ -113,7 +113,7 @@ DistinctValues(RfMatrix *Y, RfMatrix *Yv, int ycol, int limit, int *n)
 		for (int64 i = 0; i < ms[k]->nrows && count <= limit; i++)
 		{
 			double		v = RfMatrixRow(ms[k], i)[ycol];
-			bool		seen = false;
+			bool		seen = isnan(v);	/* a missing target is no class */
 
 			/* few values by construction: a linear scan of a small sorted set */
 			for (int j = 0; j < count && !seen; j++)
@@ -143,8 +143,11 @@ RemapColumn(RfMatrix *m, int ycol, const double *values, int n)
 	for (int64 i = 0; i < m->nrows; i++)
 	{
 		double	   *y = RfMatrixRow(m, i) + ycol;
-		double	   *hit = bsearch(y, values, n, sizeof(double), DoubleCmp);
+		double	   *hit;
 
+		if (isnan(*y))
+			continue;
+		hit = bsearch(y, values, n, sizeof(double), DoubleCmp);
 		*y = (double) (hit - values);
 	}
 }
@@ -174,7 +177,8 @@ ResolveClasses(RfTarget *t, RfMatrix *Y, RfMatrix *Yv, int ycol)
 			{
 				double	   *y = RfMatrixRow(ms[s], i) + ycol;
 
-				*y = rank[(int) *y];
+				if (!isnan(*y))
+					*y = rank[(int) *y];
 			}
 		return;
 	}
@@ -318,8 +322,12 @@ ResolveBins(RfTarget *t, RfMatrix *Y, RfMatrix *Yv, int ycol, RfOptions *opts)
 		double	   *v = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * Max(n, 1));
 		int			k = opts->bin_quantiles;
 
+		int64		m = 0;
+
 		for (int64 i = 0; i < n; i++)
-			v[i] = RfMatrixRow(Y, i)[ycol];
+			if (!isnan(RfMatrixRow(Y, i)[ycol]))
+				v[m++] = RfMatrixRow(Y, i)[ycol];
+		n = m;
 		qsort(v, n, sizeof(double), DoubleCmp);
 		edges = palloc(sizeof(double) * k);
 		nedges = 0;
@@ -347,7 +355,11 @@ ResolveBins(RfTarget *t, RfMatrix *Y, RfMatrix *Yv, int ycol, RfOptions *opts)
 		for (int64 i = 0; i < ms[s]->nrows; i++)
 		{
 			double	   *y = RfMatrixRow(ms[s], i) + ycol;
-			int			b = TargetBinIndex(edges, nedges, *y);
+			int			b;
+
+			if (isnan(*y))
+				continue;
+			b = TargetBinIndex(edges, nedges, *y);
 
 			if (s == 0)
 			{
@@ -450,8 +462,11 @@ TargetResolve(RfTarget *t, const char *task, RfMatrix *Y, RfMatrix *Yv, int ycol
 		for (int64 i = 0; i < Y->nrows; i++)
 		{
 			double		v = RfMatrixRow(Y, i)[ycol];
-			double		delta = v - mean;
+			double		delta;
 
+			if (isnan(v))
+				continue;
+			delta = v - mean;
 			n += 1;
 			mean += delta / n;
 			m2 += delta * (v - mean);
@@ -477,7 +492,12 @@ TargetResolve(RfTarget *t, const char *task, RfMatrix *Y, RfMatrix *Yv, int ycol
 				 errhint("Use task => 'multiclass'.")));
 	t->counts = palloc0(sizeof(double) * t->nclasses);
 	for (int64 i = 0; i < Y->nrows; i++)
-		t->counts[(int) RfMatrixRow(Y, i)[ycol]] += 1;
+	{
+		double		v = RfMatrixRow(Y, i)[ycol];
+
+		if (!isnan(v))
+			t->counts[(int) v] += 1;
+	}
 	ClassWeights(t, opts, (double) Y->nrows);
 	WarnFewExamples(t, model);
 }

@@ -64,7 +64,8 @@ TrainStartup(DestReceiver *self, int operation, TupleDesc typeinfo)
 	RfTrainState *ts = ((TrainReceiver *) self)->ts;
 	MemoryContext old = MemoryContextSwitchTo(ts->mcxt);
 	bool	   *is_target = palloc0(sizeof(bool) * Max(typeinfo->natts, 1));
-	bool		regression = ts->task && strcmp(ts->task, "regression") == 0;
+	bool		explicit_regression = ts->task && strcmp(ts->task, "regression") == 0;
+	bool		regression = explicit_regression;
 
 	ts->tupdesc = CreateTupleDescCopy(typeinfo);
 	ts->targets = palloc0(sizeof(RfTarget) * ts->ntargets);
@@ -100,7 +101,7 @@ TrainStartup(DestReceiver *self, int operation, TupleDesc typeinfo)
 					 errmsg("target column \"%s\" has type %s, which cannot be a target",
 							ts->target_names[t], format_type_be(typid)),
 					 errhint("A target is numeric (regression or classes), boolean (binary), or text (classes).")));
-		if (regression && ts->targets[t].kind != RF_TARGET_NUMBER)
+		if (explicit_regression && ts->targets[t].kind != RF_TARGET_NUMBER)
 			ereport(ERROR,
 					(errcode(ERRCODE_DATATYPE_MISMATCH),
 					 errmsg("target column \"%s\" has type %s, which cannot be a regression target",
@@ -113,12 +114,11 @@ TrainStartup(DestReceiver *self, int operation, TupleDesc typeinfo)
 		if (ts->opts->nbins > 0 || ts->opts->bin_quantiles > 0)
 			regression = false;	/* reframed as classes over buckets */
 	}
-	if (ts->task && strcmp(ts->task, "regression") != 0 && strcmp(ts->task, "binary") != 0 &&
-		strcmp(ts->task, "multiclass") != 0)
+	if (ts->task && strcmp(ts->task, "hierarchical") == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("task \"%s\" is not supported yet", ts->task),
-				 errhint("This version of reframe trains regression, binary and multiclass models.")));
+				 errhint("This version of reframe trains regression, binary, multiclass, multilabel and multitask models.")));
 
 	ts->gattno = -1;
 	if (ts->opts->group)
@@ -147,7 +147,8 @@ TrainStartup(DestReceiver *self, int operation, TupleDesc typeinfo)
 	 * Squared-loss regression on numeric inputs streams its moments instead
 	 * of keeping rows.
 	 */
-	ts->streaming = regression && (ts->opts->loss == NULL || strcmp(ts->opts->loss, "squared") == 0);
+	ts->streaming = regression && ts->ntargets == 1 &&
+		(ts->opts->loss == NULL || strcmp(ts->opts->loss, "squared") == 0);
 	for (int c = 0; c < ts->enc->ncols; c++)
 		if (ts->enc->cols[c].kind == RF_CATEGORY)
 			ts->streaming = false;
@@ -185,7 +186,8 @@ TrainAddRow(RfTrainState *ts, Datum *values, bool *isnull)
 
 	EncoderReadRow(ts->enc, values, isnull, raw, &hash);
 	for (int t = 0; t < ts->ntargets; t++)
-		y[t] = TargetValue(&ts->targets[t], values[ts->targets[t].attno], &hash);
+		y[t] = isnull[ts->targets[t].attno] ? get_float8_nan() :
+			TargetValue(&ts->targets[t], values[ts->targets[t].attno], &hash);
 	if (ts->gdict)
 	{
 		/* whole queries go to one side of the split: hash the query alone */
@@ -239,12 +241,22 @@ TrainReceive(TupleTableSlot *slot, DestReceiver *self)
 	MemoryContext old = MemoryContextSwitchTo(ts->rowcxt);
 
 	slot_getallattrs(slot);
-	for (int t = 0; t < ts->ntargets; t++)
-		if (slot->tts_isnull[ts->targets[t].attno])
+	{
+		/*
+		 * One target: a NULL skips the row.  Several: the row trains the
+		 * heads whose targets it has (the others' losses are masked), and is
+		 * skipped only when it has none.
+		 */
+		int			nulls = 0;
+
+		for (int t = 0; t < ts->ntargets; t++)
+			nulls += slot->tts_isnull[ts->targets[t].attno];
+		if (nulls == ts->ntargets || (ts->ntargets == 1 && nulls > 0))
 		{
 			ts->skipped++;
 			goto done;
 		}
+	}
 	if (!EncoderLengthsKnown(ts->enc, slot->tts_values, slot->tts_isnull))
 	{
 		MemoryContextSwitchTo(ts->mcxt);
@@ -381,13 +393,59 @@ EvaluateRows(RfNet *net, const RfMatrix *X, const RfMatrix *Y, RfEvalAcc *acc, b
 				RfHead	   *head = &net->heads[h];
 
 				HeadLink(head, z + head->offset);
-				EvalAccAdd(&acc[h], z + head->offset, y[head->ycol]);
+				if (head->kind == RF_HEAD_MULTILABEL)
+					EvalAccAddLabels(&acc[h], z + head->offset, y + head->ycol);
+				else
+					EvalAccAdd(&acc[h], z + head->offset, y[head->ycol]);
 			}
 		}
 		CHECK_FOR_INTERRUPTS();
 	}
 	pfree(out);
 	pfree(z);
+}
+
+/*
+ * The metrics of every head: one object, or one per head by name.  *loss
+ * receives the training loss (mean squared error, log loss) or the
+ * selection metric, weighted by the heads' task weights.
+ */
+static void
+HeadsJson(RfNet *net, RfEvalAcc *acc, StringInfo buf, double *loss, bool training)
+{
+	double		total = 0;
+	double		weights = 0;
+
+	if (net->nheads > 1)
+		appendStringInfoChar(buf, '{');
+	for (int h = 0; h < net->nheads; h++)
+	{
+		RfEvalAcc  *a = &acc[h];
+		double		v;
+
+		if (net->nheads > 1)
+		{
+			if (h)
+				appendStringInfoString(buf, ", ");
+			JsonAppendString(buf, net->heads[h].name);
+			appendStringInfoString(buf, ": ");
+		}
+		EvalAccJson(a, buf, false);
+		if (training && a->head->kind == RF_HEAD_REGRESSION)
+			v = a->sse / a->n;
+		else if (training)
+			v = a->head->kind == RF_HEAD_MULTILABEL ? a->logloss / a->correct : a->logloss / a->n;
+		else
+			v = EvalAccSelection(a);
+		if (a->n > 0)
+		{
+			total += net->heads[h].weight * v;
+			weights += net->heads[h].weight;
+		}
+	}
+	if (net->nheads > 1)
+		appendStringInfoChar(buf, '}');
+	*loss = weights > 0 ? total / weights : get_float8_nan();
 }
 
 /* Ranking metrics of the first head over grouped rows (see EvalRankingJson). */
@@ -441,7 +499,7 @@ EvaluateGram(RfGram *g, const RfEncoder *enc, const RfNet *net, StringInfo buf, 
 
 /* Starting point: zero weights, biases at the (weighted) base rates. */
 static void
-InitialBiases(RfNet *net, RfTarget *targets)
+InitialBiases(RfNet *net, RfTarget *targets, const RfMatrix *Y)
 {
 	double	   *b = net->params + net->b_off[net->nhidden];
 
@@ -453,6 +511,28 @@ InitialBiases(RfNet *net, RfTarget *targets)
 
 		if (head->kind == RF_HEAD_REGRESSION)
 			continue;
+		if (head->kind == RF_HEAD_MULTILABEL)
+		{
+			/* each label at the logit of its training rate */
+			for (int k = 0; k < head->nout; k++)
+			{
+				double		pos = 0.5;
+				double		n = 1.0;
+
+				for (int64 i = 0; i < Y->nrows; i++)
+				{
+					double		v = RfMatrixRow(Y, i)[head->ycol + k];
+
+					if (!isnan(v))
+					{
+						pos += v;
+						n += 1;
+					}
+				}
+				b[head->offset + k] = log((pos / n) / (1 - pos / n));
+			}
+			continue;
+		}
 		for (int k = 0; k < t->nclasses; k++)
 			total += t->counts[k] * (t->class_weight ? t->class_weight[k] : 1.0);
 		for (int k = 0; k < t->nclasses; k++)
@@ -514,7 +594,7 @@ FitLbfgs(RfTrainState *ts, RfNet *net, RfMatrix *X)
 	/* the objective keeps a weight and a target per row and classification head */
 	RfBudgetCharge(&ts->budget, 2 * sizeof(double) * (Size) X->nrows * net->nheads, "training");
 	obj = ObjectiveCreate(net, X, ts->Y, ts->opts->l2, cw, shift, scale);
-	InitialBiases(net, ts->targets);
+	InitialBiases(net, ts->targets, ts->Y);
 	memcpy(x, net->params, sizeof(double) * net->nparams);
 	LbfgsMinimize(ObjectiveEval, obj, x, net->nparams, ts->opts->max_iter, ts->opts->tol,
 				  ts->opts->verbose ? ts->model_name : NULL, &res);
@@ -523,10 +603,68 @@ FitLbfgs(RfTrainState *ts, RfNet *net, RfMatrix *X)
 	return res;
 }
 
+/* The weight of a head's loss: "task_weights", or 1. */
+static double
+TaskWeight(RfTrainState *ts, const char *target)
+{
+	JsonbValue *v = JsonField(ts->opts->task_weights, target);
+
+	return v ? JsonValueNumber(v) : 1.0;
+}
+
+/*
+ * The heads: one per target, or, for a multilabel task, one head whose
+ * labels are the (boolean) target columns.
+ */
 static RfHead *
-BuildHeads(RfTrainState *ts)
+BuildHeads(RfTrainState *ts, int *nheads)
 {
 	RfHead	   *heads = palloc0(sizeof(RfHead) * ts->ntargets);
+
+	if (ts->opts->task_weights)
+	{
+		JsonbIterator *it = JsonbIteratorInit(ts->opts->task_weights);
+		JsonbValue	v;
+		JsonbIteratorToken tok;
+
+		if (ts->ntargets < 2 || strcmp(ts->task, "multilabel") == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("option \"task_weights\" weighs the heads of several targets"),
+					 errhint("Name two or more targets, as in target => 'quality,engagement'.")));
+		while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+		{
+			bool		known = false;
+			char	   *key;
+
+			if (tok != WJB_KEY)
+				continue;
+			key = pnstrdup(v.val.string.val, v.val.string.len);
+			for (int t = 0; t < ts->ntargets; t++)
+				known |= strcmp(ts->target_names[t], key) == 0;
+			if (!known)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("option \"task_weights\" names \"%s\", which is not a target", key)));
+		}
+	}
+
+	if (strcmp(ts->task, "multilabel") == 0)
+	{
+		RfHead	   *head = &heads[0];
+
+		head->name = pstrdup(ts->ntargets == 1 ? ts->target_names[0] : "labels");
+		head->kind = RF_HEAD_MULTILABEL;
+		head->loss = RF_LOSS_LOG;
+		head->ycol = 0;
+		head->nout = ts->ntargets;
+		head->weight = 1.0;
+		head->threshold = 0.5;
+		head->nclasses = ts->ntargets;
+		head->classes = ts->target_names;
+		*nheads = 1;
+		return heads;
+	}
 
 	for (int t = 0; t < ts->ntargets; t++)
 	{
@@ -536,7 +674,7 @@ BuildHeads(RfTrainState *ts)
 		head->name = tg->name;
 		head->kind = tg->head;
 		head->ycol = t;
-		head->weight = 1.0;
+		head->weight = TaskWeight(ts, tg->name);
 		head->threshold = 0.5;
 		head->huber_delta = ts->opts->huber_delta;
 		switch (tg->head)
@@ -562,7 +700,7 @@ BuildHeads(RfTrainState *ts)
 			head->classes = tg->classes;
 			head->bin_edges = tg->bin_edges;
 			head->bin_values = tg->bin_values;
-			if (ts->opts->loss)
+			if (ts->opts->loss && ts->ntargets == 1)
 				ereport(ERROR,
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 						 errmsg("option \"loss\" applies to regression, but target \"%s\" is %s",
@@ -582,7 +720,41 @@ BuildHeads(RfTrainState *ts)
 		if (!isnan(ts->opts->threshold))
 			head->threshold = ts->opts->threshold;
 	}
+	*nheads = ts->ntargets;
 	return heads;
+}
+
+/*
+ * Several targets: a multilabel task wants boolean labels; a multitask one
+ * (or no task given) frames each target by its own type.
+ */
+static void
+ResolveSeveralTargets(RfTrainState *ts)
+{
+	bool		all_bool = true;
+
+	for (int t = 0; t < ts->ntargets; t++)
+		all_bool &= ts->targets[t].kind == RF_TARGET_BOOL;
+	if (ts->task == NULL)
+	{
+		ts->task = all_bool ? "multilabel" : "multitask";
+		ereport(NOTICE,
+				(errmsg("training a %s model on %d targets", ts->task, ts->ntargets),
+				 errhint("Pass task => '...' to frame it differently.")));
+	}
+	if (strcmp(ts->task, "multilabel") == 0)
+	{
+		for (int t = 0; t < ts->ntargets; t++)
+			if (ts->targets[t].kind != RF_TARGET_BOOL)
+				ereport(ERROR,
+						(errcode(ERRCODE_DATATYPE_MISMATCH),
+						 errmsg("label column \"%s\" has type %s, but multilabel labels are boolean",
+								ts->targets[t].name, format_type_be(ts->targets[t].typid)),
+						 errhint("Name boolean columns, one per label.")));
+		return;
+	}
+	for (int t = 0; t < ts->ntargets; t++)
+		TargetResolve(&ts->targets[t], NULL, ts->Y, ts->Yv, t, ts->opts, ts->model_name);
 }
 
 /* ---------- the SQL function ---------- */
@@ -694,6 +866,7 @@ reframe_train(PG_FUNCTION_ARGS)
 	List	   *blocks;
 	const char *solver;
 	bool		with_validation;
+	int			nheads;
 	bool		deploy;
 	int32		version;
 	double		selection = 0;
@@ -740,10 +913,23 @@ reframe_train(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("at most 64 target columns are supported")));
-	if (ts->ntargets != 1)
+	if (ts->ntargets > 1 && (ts->opts->balanced || ts->opts->class_weight || ts->opts->threshold_f1 ||
+							 !isnan(ts->opts->threshold) || ts->opts->nbins || ts->opts->bin_quantiles))
 		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("training on several targets (\"%s\") is not supported yet", text_to_cstring(target))));
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("options \"class_weight\", \"threshold\" and \"bins\" apply to a single target"),
+				 errhint("Train the target they concern as a model of its own, and blend the models.")));
+	if (ts->task && ts->ntargets > 1 && strcmp(ts->task, "multitask") != 0 &&
+		strcmp(ts->task, "multilabel") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("task \"%s\" takes one target, but %d are named", ts->task, ts->ntargets),
+				 errhint("Several targets train as task \"multitask\" (one head each) or \"multilabel\" (boolean labels).")));
+	if (ts->task && ts->ntargets == 1 && strcmp(ts->task, "multitask") == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("task \"multitask\" needs two or more targets"),
+				 errhint("Name them separated by commas, as in target => 'clicked,watch_minutes'.")));
 
 	/* The model's table: an existing model we may write, or a new one. */
 	relid = StoreModelRelid(model, AccessShareLock, true);
@@ -775,13 +961,15 @@ reframe_train(PG_FUNCTION_ARGS)
 				 errmsg("no training rows left for model \"%s\" after holding out validation rows",
 						ts->model_name),
 				 errhint("Lower the \"validation\" option.")));
-	if (!ts->streaming)
+	if (ts->streaming)
+		ts->targets[0].head = RF_HEAD_REGRESSION;
+	else if (ts->ntargets == 1 && (ts->task == NULL || strcmp(ts->task, "multilabel") != 0))
 	{
 		TargetResolve(&ts->targets[0], ts->task, ts->Y, ts->Yv, 0, ts->opts, ts->model_name);
 		ts->task = pstrdup(HeadKindName(ts->targets[0].head));
 	}
 	else
-		ts->targets[0].head = RF_HEAD_REGRESSION;
+		ResolveSeveralTargets(ts);
 	Phase(ts, &mark, psprintf("%lld training and %lld validation rows",
 							  (long long) ntrain, (long long) nvalid));
 
@@ -798,8 +986,8 @@ reframe_train(PG_FUNCTION_ARGS)
 		Phase(ts, &mark, psprintf("encoded %d inputs as %d features", ts->enc->nraw, Xtr->ncols));
 	}
 
-	head = BuildHeads(ts);
-	net = NetCreate(ts->enc->width, 0, NULL, ts->ntargets, head);
+	head = BuildHeads(ts, &nheads);
+	net = NetCreate(ts->enc->width, 0, NULL, nheads, head);
 
 	ReframeBlasPrepare();
 	memset(&opt, 0, sizeof(opt));
@@ -811,7 +999,7 @@ reframe_train(PG_FUNCTION_ARGS)
 		GramSolve(ts->gram[0], ts->enc, ts->opts->l2, net->params + net->w_off[0],
 				  net->params + net->b_off[0]);
 	}
-	else if (head->kind == RF_HEAD_REGRESSION && head->loss == RF_LOSS_SQUARED)
+	else if (nheads == 1 && head->kind == RF_HEAD_REGRESSION && head->loss == RF_LOSS_SQUARED)
 	{
 		solver = "normal equations (cholesky)";
 		RidgeFit(Xtr, ts->Y, 0, ts->opts->l2, net->params + net->w_off[0],
@@ -856,9 +1044,7 @@ reframe_train(PG_FUNCTION_ARGS)
 			if (acc_va)
 				EvaluateRows(net, Xva, ts->Yv, acc_va, true);
 		}
-		EvalAccJson(&acc_tr[0], &metrics, false);
-		train_loss = head->kind == RF_HEAD_REGRESSION ? acc_tr[0].sse / acc_tr[0].n :
-			acc_tr[0].logloss / acc_tr[0].n;
+		HeadsJson(net, acc_tr, &metrics, &train_loss, true);
 	}
 	if (nvalid > 0)
 	{
@@ -866,10 +1052,7 @@ reframe_train(PG_FUNCTION_ARGS)
 		if (ts->streaming)
 			EvaluateGram(ts->gram[1], ts->enc, net, &metrics, &selection);
 		else
-		{
-			EvalAccJson(&acc_va[0], &metrics, false);
-			selection = EvalAccSelection(&acc_va[0]);
-		}
+			HeadsJson(net, acc_va, &metrics, &selection, false);
 		if (ts->gdict && head->kind != RF_HEAD_MULTICLASS)
 		{
 			appendStringInfoString(&metrics, ", \"ranking\": ");
@@ -922,7 +1105,8 @@ reframe_train(PG_FUNCTION_ARGS)
 					 history.data, INSTR_TIME_GET_DOUBLE(elapsed), ts->budget.peak, metrics.data);
 	if (nvalid > 0)
 	{
-		appendStringInfo(&spec, ", \"selection\": {\"metric\": \"%s\", \"value\": ", EvalSelectionName(head));
+		appendStringInfo(&spec, ", \"selection\": {\"metric\": \"%s\", \"value\": ",
+						 nheads > 1 ? "weighted loss" : EvalSelectionName(head));
 		JsonAppendNumber(&spec, selection);
 		appendStringInfoChar(&spec, '}');
 	}
@@ -935,7 +1119,8 @@ reframe_train(PG_FUNCTION_ARGS)
 	/* Versions are numbered under a lock that scoring (AccessShare) never waits for. */
 	LockRelationOid(relid, ShareRowExclusiveLock);
 	version = StoreNextVersion(relid);
-	deploy = DecideDeploy(ts, relid, nvalid > 0, selection, EvalSelectionName(head));
+	deploy = DecideDeploy(ts, relid, nvalid > 0, selection,
+						  nheads > 1 ? "weighted loss" : EvalSelectionName(head));
 	StoreWriteVersion(relid, version, spec.data, blocks, false);
 	if (deploy)
 		StoreDeploy(relid, version);

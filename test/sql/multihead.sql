@@ -1,0 +1,106 @@
+-- Several targets in one model: multilabel (boolean labels) and a combined
+-- objective over heads of different kinds, weighted by "task_weights".
+-- With a linear trunk the heads share no parameters, so each head must equal
+-- a model trained on its target alone (with the penalty divided by the
+-- head's weight): a second method to check against.
+CREATE TABLE docs AS
+SELECT i, (sin(i * 0.7) * 2)::float8 AS a, cos(i * 1.3)::float8 AS b,
+       sin(i * 0.7) * 2 + sin(i * 9.1) > 0.5 AS sports,
+       cos(i * 1.3) + sin(i * 4.3) > 0 AS politics,
+       sin(i * 0.7) - cos(i * 1.3) + sin(i * 2.9) > 1 AS science,
+       CASE WHEN i % 4 = 0 THEN NULL ELSE (3 * sin(i * 0.7) + cos(i * 1.3) + sin(i * 6.1))::float8 END AS quality,
+       (sin(i * 0.7) + sin(i * 5.7) > 0) AS engaged
+  FROM generate_series(1, 600) i;
+SET client_min_messages = warning;
+
+-- 1. Multilabel over three boolean columns: one head, one label each.
+SELECT model, task, train_rows, converged
+  FROM reframe.train('topics', 'SELECT a, b, sports, politics, science FROM docs', 'sports,politics,science',
+                     options => '{"l2": 0.01, "validation": 0, "tol": 1e-9}');
+SELECT reframe.classes('topics');
+-- each label equals a binary model of its own; the multilabel loss is the
+-- mean over the 3 labels, so the equivalent penalty is 3 * l2
+SELECT version FROM reframe.train('only_sports', 'SELECT a, b, sports FROM docs', 'sports',
+                                  options => '{"l2": 0.03, "validation": 0, "tol": 1e-9}');
+SELECT max(abs(reframe.score('topics', d, 'sports') - reframe.score('only_sports', d))) < 1e-4 AS label_is_binary_model
+  FROM docs d;
+-- predict_labels: by the stored threshold (0.5), by another, by top_k, never empty
+SELECT i, reframe.predict_labels('topics', d) AS at_half, reframe.predict_labels('topics', d, 0.2) AS at_0_2,
+       reframe.predict_labels('topics', d, top_k => 1) AS top_1,
+       reframe.predict_labels('topics', d, 0.99, at_least_one => true) AS never_empty,
+       reframe.predict('topics', d) AS predict
+  FROM docs d WHERE i <= 4 ORDER BY i;
+SELECT bool_and(reframe.predict_labels('topics', d) = ARRAY(
+         SELECT l FROM unnest(reframe.classes('topics'), reframe.predict_proba('topics', d)) u(l, p)
+          WHERE p >= 0.5 ORDER BY p DESC)) AS labels_are_the_probable_ones
+  FROM docs d;
+-- evaluate: subset accuracy and Hamming loss as computed here
+SELECT round((e->'metrics'->>'subset_accuracy')::numeric, 10) = round(avg((
+         (reframe.score('topics', d, 'sports') >= 0.5) = sports AND
+         (reframe.score('topics', d, 'politics') >= 0.5) = politics AND
+         (reframe.score('topics', d, 'science') >= 0.5) = science)::int)::numeric, 10) AS subset_accuracy,
+       round((e->'metrics'->>'hamming_loss')::numeric, 10) = round(avg((
+         ((reframe.score('topics', d, 'sports') >= 0.5) <> sports)::int +
+         ((reframe.score('topics', d, 'politics') >= 0.5) <> politics)::int +
+         ((reframe.score('topics', d, 'science') >= 0.5) <> science)::int) / 3.0)::numeric, 10) AS hamming_loss,
+       e->'metrics' ? 'micro_f1' AND e->'metrics' ? 'macro_f1' AS has_f1
+  FROM docs d, (SELECT reframe.evaluate('topics', 'docs') AS e) x GROUP BY e;
+
+-- 2. A combined objective: a regression head and a binary head. A row
+-- whose quality is NULL still trains the engagement head.
+SELECT model, task, train_rows, converged
+  FROM reframe.train('post', 'SELECT a, b, quality, engaged FROM docs', 'quality,engaged',
+                     options => '{"l2": 0.05, "validation": 0, "tol": 1e-10, "task_weights": {"quality": 2, "engaged": 0.5}}');
+SELECT spec #> '{network,heads}' -> 0 -> 'weight' AS quality_weight, spec #> '{network,heads}' -> 1 -> 'weight' AS engaged_weight
+  FROM post WHERE block = '';
+-- the engagement head equals logistic regression on every row with penalty
+-- l2 / 0.5, NULL qualities or not
+SELECT version FROM reframe.train('e_alone', 'SELECT a, b, engaged FROM docs', 'engaged',
+                                  options => '{"l2": 0.1, "validation": 0, "tol": 1e-10}');
+SELECT max(abs(reframe.score('post', d, 'engaged') - reframe.score('e_alone', d))) < 1e-4 AS engaged_head
+  FROM docs d;
+-- the quality head minimises 2 * mean((y - f)^2) over the rows that have a
+-- quality, plus l2 |w|^2: its gradient, computed here, vanishes
+-- (features standardized with the model's stored shift and scale)
+WITH enc AS (SELECT (SELECT data FROM reframe.weights('post') WHERE block = 'encoder.shift') AS shift,
+                    (SELECT data FROM reframe.weights('post') WHERE block = 'encoder.scale') AS scale,
+                    (SELECT data FROM reframe.weights('post') WHERE block = 'head.quality.weight') AS w),
+     r AS (SELECT reframe.score('post', d, 'quality') - d.quality AS e,
+                  (d.a - enc.shift[1]) / enc.scale[1] AS za, (d.b - enc.shift[2]) / enc.scale[2] AS zb
+             FROM docs d, enc WHERE d.quality IS NOT NULL)
+SELECT abs(avg(e)) < 1e-4 AS intercept,
+       abs(2 * avg(e * za) + 0.05 * (SELECT w[1] FROM enc)) < 1e-4 AS a,
+       abs(2 * avg(e * zb) + 0.05 * (SELECT w[2] FROM enc)) < 1e-4 AS b
+  FROM r;
+-- a heavier weight fits its head more closely (less shrinkage)
+SELECT version FROM reframe.train('post_light', 'SELECT a, b, quality, engaged FROM docs', 'quality,engaged',
+                                  options => '{"l2": 0.05, "validation": 0, "tol": 1e-10, "task_weights": {"quality": 0.1}}');
+SELECT (SELECT reframe.rmse(reframe.score('post', d, 'quality'), quality) FROM docs d)
+     < (SELECT reframe.rmse(reframe.score('post_light', d, 'quality'), quality) FROM docs d) AS weight_moves_fit;
+-- predict_all: every head from one pass
+SELECT jsonb_object_keys(reframe.predict_all('post', ARRAY[0.5, 0.1]::float8[])) AS heads ORDER BY 1;
+SELECT abs((reframe.predict_all('post', d)->>'quality')::float8 - reframe.score('post', d, 'quality')) < 1e-12 AS same_quality,
+       reframe.predict_all('post', d)->'engaged'->>'predicted' = reframe.predict('post', d, 'engaged') AS same_class
+  FROM docs d WHERE i = 5;
+-- evaluate reports each head, skipping the NULL qualities
+SELECT e->'metrics'->'quality'->'rows' AS quality_rows, e->'metrics'->'engaged'->'rows' AS engaged_rows
+  FROM (SELECT reframe.evaluate('post', 'docs') AS e) x;
+RESET client_min_messages;
+
+-- 3. Bad input.
+SELECT * FROM reframe.train('bad', 'docs', 'a,sports', 'multilabel');
+SELECT * FROM reframe.train('bad', 'docs', 'quality', 'multitask');
+SELECT * FROM reframe.train('bad', 'docs', 'quality,engaged', 'binary');
+SELECT * FROM reframe.train('bad', 'docs', 'quality,engaged', NULL, '{"task_weights": {"spam": 1}}');
+SELECT * FROM reframe.train('bad', 'docs', 'quality,engaged', NULL, '{"task_weights": {"quality": 0}}');
+SELECT * FROM reframe.train('bad', 'docs', 'quality', NULL, '{"task_weights": {"quality": 1}}');
+SELECT * FROM reframe.train('bad', 'docs', 'sports,politics', NULL, '{"class_weight": "balanced"}');
+SELECT * FROM reframe.train('bad', 'SELECT a, b, NULL::float8 AS x, NULL::bool AS y FROM docs', 'x,y');
+SELECT reframe.score('topics', ARRAY[0.5, 0.1]::float8[]);
+SELECT reframe.predict_labels('post', ARRAY[0.5, 0.1]::float8[]);
+SELECT reframe.predict_labels('topics', ARRAY[0.5, 0.1]::float8[], 1.5);
+SELECT reframe.predict_labels('topics', ARRAY[0.5, 0.1]::float8[], top_k => 0);
+SELECT reframe.evaluate('topics', 'SELECT a, b, sports, politics FROM docs');
+SELECT to_regclass('bad') AS nothing_written;
+
+DROP TABLE docs, topics, only_sports, post, post_light, e_alone;
