@@ -64,7 +64,7 @@ EvalAccAddLabels(RfEvalAcc *acc, const double *p, const double *y)
 		if (isnan(y[k]))
 			continue;
 		known++;
-		pred = p[k] >= head->threshold;
+		pred = p[k] >= HeadThreshold(head, k);
 		actual = y[k] > 0.5;
 		acc->tp[k] += pred && actual;
 		acc->fp[k] += pred && !actual;
@@ -301,7 +301,8 @@ EvalAccJson(RfEvalAcc *acc, StringInfo buf, bool with_confusion)
 				Num(buf, "hamming_loss", acc->label_errors / acc->correct);
 				Num(buf, "micro_f1", 2 * tp + fp + fn > 0 ? 2 * tp / (2 * tp + fp + fn) : get_float8_nan());
 				Num(buf, "macro_f1", counted ? macro / counted : get_float8_nan());
-				Num(buf, "threshold", head->threshold);
+				if (!head->label_thresholds)
+					Num(buf, "threshold", head->threshold);
 				break;
 			}
 	}
@@ -436,33 +437,43 @@ ScoreDescCmp(const void *a, const void *b)
 double
 EvalBestF1Threshold(RfEvalAcc *acc)
 {
-	ScoredLabel *sl = palloc(sizeof(ScoredLabel) * Max(acc->nscores, 1));
+	return EvalBestF1ThresholdOf(acc->scores, acc->labels, acc->nscores);
+}
+
+double
+EvalBestF1ThresholdOf(const double *scores, const double *labels, int64 nscores)
+{
+	ScoredLabel *sl = palloc(sizeof(ScoredLabel) * Max(nscores, 1));
 	double		positives = 0;
 	double		tp = 0;
 	double		best_f1 = -1;
 	double		best = 0.5;
 	int64		i = 0;
 
-	for (int64 k = 0; k < acc->nscores; k++)
+	for (int64 k = 0; k < nscores; k++)
 	{
-		sl[k].score = acc->scores[k];
-		sl[k].label = acc->labels[k];
-		positives += acc->labels[k];
+		sl[k].score = scores[k];
+		sl[k].label = labels[k];
+		positives += labels[k];
 	}
-	qsort(sl, acc->nscores, sizeof(ScoredLabel), ScoreDescCmp);
+	qsort(sl, nscores, sizeof(ScoredLabel), ScoreDescCmp);
 	/* predicting positive for scores >= sl[i].score, one tie group at a time */
-	while (i < acc->nscores)
+	while (i < nscores)
 	{
 		int64		j = i;
 		double		f1;
 
-		while (j < acc->nscores && sl[j].score == sl[i].score)
+		while (j < nscores && sl[j].score == sl[i].score)
 			tp += sl[j++].label;
 		f1 = 2 * tp / (j + positives);
 		if (f1 > best_f1)
 		{
+			/*
+			 * Halfway to the next lower score, so that a score recomputed in
+			 * another precision stays on the same side of the threshold.
+			 */
 			best_f1 = f1;
-			best = sl[i].score;
+			best = j < nscores ? (sl[i].score + sl[j].score) / 2 : sl[i].score / 2;
 		}
 		i = j;
 	}

@@ -60,6 +60,7 @@ extern const char *EvalSelectionName(const RfHead *head);
 
 /* The threshold on a binary head's probability that maximises F1. */
 extern double EvalBestF1Threshold(RfEvalAcc *acc);
+extern double EvalBestF1ThresholdOf(const double *scores, const double *labels, int64 n);
 
 /* NDCG@k, MRR and hit rate@k of scored rows grouped by query, as JSON. */
 extern void EvalRankingJson(StringInfo buf, const double *groups, const double *scores,

@@ -212,6 +212,17 @@ NetToJson(const RfNet *net, StringInfo buf)
 			appendStringInfoString(buf, ", \"threshold\": ");
 			JsonAppendNumber(buf, head->threshold);
 		}
+		if (head->label_thresholds)
+		{
+			appendStringInfoString(buf, ", \"label_thresholds\": [");
+			for (int k = 0; k < head->nout; k++)
+			{
+				if (k)
+					appendStringInfoString(buf, ", ");
+				JsonAppendNumber(buf, head->label_thresholds[k]);
+			}
+			appendStringInfoChar(buf, ']');
+		}
 		if (head->bin_values)
 		{
 			appendStringInfoString(buf, ", \"bin_edges\": [");
@@ -354,6 +365,14 @@ NetFromJson(JsonbContainer *spec, int nin)
 			head->classes[k] = JsonValueText(JsonArrayElement(jc, k));
 			if (head->classes[k] == NULL)
 				head->classes[k] = pstrdup("");
+		}
+		if (JsonArraySize(JsonFieldContainer(jh, "label_thresholds")) == head->nout)
+		{
+			JsonbContainer *jt = JsonFieldContainer(jh, "label_thresholds");
+
+			head->label_thresholds = palloc(sizeof(double) * head->nout);
+			for (int k = 0; k < head->nout; k++)
+				head->label_thresholds[k] = JsonValueNumber(JsonArrayElement(jt, k));
 		}
 		if (JsonFieldContainer(jh, "bin_values"))
 		{

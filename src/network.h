@@ -45,6 +45,7 @@ typedef struct RfHead
 	int			nclasses;		/* class or label names */
 	char	  **classes;
 	double		threshold;		/* binary decision threshold */
+	double	   *label_thresholds;	/* multilabel: one per label, or NULL */
 
 	/*
 	 * A numeric target reframed as classes ("bins"): the bucket edges (one
@@ -100,6 +101,13 @@ extern void DenseBatchF(const float *W, const float *b, int nout, int nin,
 						const float *X, int rows, float *out);
 /* Raw outputs of a block of at most RF_CHUNK_ROWS rows. */
 extern void NetForwardBatchF(RfNetF *f, const float *X, int rows, float *out);
+
+/* The decision threshold of label k of a multilabel head (or of a binary head). */
+static inline double
+HeadThreshold(const RfHead *head, int k)
+{
+	return head->label_thresholds ? head->label_thresholds[k] : head->threshold;
+}
 
 extern const char *HeadKindName(RfHeadKind kind);
 extern const char *LossName(RfLoss loss);

@@ -456,7 +456,7 @@ reframe_predict(PG_FUNCTION_ARGS)
 	if (head->kind == RF_HEAD_MULTILABEL)
 	{
 		/* the label set, written as a text[] literal */
-		ArrayType  *labels = LabelSet(head, p, head->threshold, 0, false);
+		ArrayType  *labels = LabelSet(head, p, get_float8_nan(), 0, false);
 
 		PG_RETURN_TEXT_P(cstring_to_text(OidOutputFunctionCall(F_ARRAY_OUT, PointerGetDatum(labels))));
 	}
@@ -481,9 +481,9 @@ LabelProbDesc(const void *a, const void *b)
 }
 
 /*
- * The labels of a multilabel head at or above a threshold, or its top_k
- * labels, most probable first; at_least_one keeps the most probable label
- * when none passes.
+ * The labels of a multilabel head at or above a threshold (NaN: each label's
+ * stored one), or its top_k labels, most probable first; at_least_one keeps
+ * the most probable label when none passes.
  */
 static ArrayType *
 LabelSet(const RfHead *head, const double *p, double threshold, int top_k, bool at_least_one)
@@ -500,7 +500,8 @@ LabelSet(const RfHead *head, const double *p, double threshold, int top_k, bool 
 	qsort(lp, head->nout, sizeof(LabelProb), LabelProbDesc);
 	for (int i = 0; i < head->nout; i++)
 	{
-		bool		take = top_k > 0 ? i < top_k : lp[i].p >= threshold;
+		bool		take = top_k > 0 ? i < top_k :
+			lp[i].p >= (isnan(threshold) ? HeadThreshold(head, lp[i].k) : threshold);
 
 		if (take || (at_least_one && i == 0))
 			d[n++] = CStringGetTextDatum(head->classes[lp[i].k]);
@@ -574,7 +575,8 @@ reframe_predict_labels(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("predict_labels: model \"%s\" has no multilabel output", st->model->name),
 				 errhint("Use reframe.predict for a single class.")));
-	threshold = PG_ARGISNULL(2) ? head->threshold : PG_GETARG_FLOAT8(2);
+	/* NaN: each label at its stored threshold */
+	threshold = PG_ARGISNULL(2) ? get_float8_nan() : PG_GETARG_FLOAT8(2);
 	if (!PG_ARGISNULL(2) && !(threshold >= 0 && threshold <= 1))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

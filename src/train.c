@@ -448,6 +448,43 @@ HeadsJson(RfNet *net, RfEvalAcc *acc, StringInfo buf, double *loss, bool trainin
 	*loss = weights > 0 ? total / weights : get_float8_nan();
 }
 
+/* Each label's threshold, the one that maximises its F1 on the given rows. */
+static void
+TuneLabelThresholds(RfNet *net, RfHead *head, const RfMatrix *X, const RfMatrix *Y)
+{
+	RfNetF	   *fnet = NetSinglePrecision(net);
+	float	   *out = palloc(sizeof(float) * RF_CHUNK_ROWS * net->nout);
+	double	  **p = palloc(sizeof(double *) * head->nout);
+	double	  **y = palloc(sizeof(double *) * head->nout);
+	int64	   *n = palloc0(sizeof(int64) * head->nout);
+
+	for (int k = 0; k < head->nout; k++)
+	{
+		p[k] = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * Max(X->nrows, 1));
+		y[k] = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * Max(X->nrows, 1));
+	}
+	for (int c = 0; c < X->nchunks; c++)
+	{
+		int			rows = RfChunkRows(X, c);
+
+		NetForwardBatchF(fnet, RfChunkF(X, c), rows, out);
+		for (int i = 0; i < rows; i++)
+			for (int k = 0; k < head->nout; k++)
+			{
+				double		yk = RfChunkD(Y, c)[(Size) i * Y->ncols + head->ycol + k];
+				double		z = out[(Size) i * net->nout + head->offset + k];
+
+				if (isnan(yk))
+					continue;
+				p[k][n[k]] = 1.0 / (1.0 + exp(-z));
+				y[k][n[k]++] = yk;
+			}
+	}
+	head->label_thresholds = palloc(sizeof(double) * head->nout);
+	for (int k = 0; k < head->nout; k++)
+		head->label_thresholds[k] = n[k] > 0 ? EvalBestF1ThresholdOf(p[k], y[k], n[k]) : 0.5;
+}
+
 /* Ranking metrics of the first head over grouped rows (see EvalRankingJson). */
 static void
 RankingRows(RfNet *net, const RfMatrix *X, const RfMatrix *Y, int gcol, StringInfo buf)
@@ -659,7 +696,7 @@ BuildHeads(RfTrainState *ts, int *nheads)
 		head->ycol = 0;
 		head->nout = ts->ntargets;
 		head->weight = 1.0;
-		head->threshold = 0.5;
+		head->threshold = isnan(ts->opts->threshold) ? 0.5 : ts->opts->threshold;
 		head->nclasses = ts->ntargets;
 		head->classes = ts->target_names;
 		*nheads = 1;
@@ -712,11 +749,12 @@ BuildHeads(RfTrainState *ts, int *nheads)
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("option \"class_weight\" applies to classification, but target \"%s\" is regression",
 							tg->name)));
-		if ((ts->opts->threshold_f1 || !isnan(ts->opts->threshold)) && tg->head != RF_HEAD_BINARY)
+		if ((ts->opts->threshold_f1 || !isnan(ts->opts->threshold)) &&
+			(tg->head != RF_HEAD_BINARY || ts->ntargets > 1))
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("option \"threshold\" applies to binary targets, but target \"%s\" is %s",
-							tg->name, HeadKindName(tg->head))));
+					 errmsg("option \"threshold\" applies to a binary target or to multilabel labels, but target \"%s\" is %s",
+							tg->name, ts->ntargets > 1 ? "one of several" : HeadKindName(tg->head))));
 		if (!isnan(ts->opts->threshold))
 			head->threshold = ts->opts->threshold;
 	}
@@ -913,11 +951,11 @@ reframe_train(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("at most 64 target columns are supported")));
-	if (ts->ntargets > 1 && (ts->opts->balanced || ts->opts->class_weight || ts->opts->threshold_f1 ||
-							 !isnan(ts->opts->threshold) || ts->opts->nbins || ts->opts->bin_quantiles))
+	if (ts->ntargets > 1 && (ts->opts->balanced || ts->opts->class_weight ||
+							 ts->opts->nbins || ts->opts->bin_quantiles))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("options \"class_weight\", \"threshold\" and \"bins\" apply to a single target"),
+				 errmsg("options \"class_weight\" and \"bins\" apply to a single target"),
 				 errhint("Train the target they concern as a model of its own, and blend the models.")));
 	if (ts->task && ts->ntargets > 1 && strcmp(ts->task, "multitask") != 0 &&
 		strcmp(ts->task, "multilabel") != 0)
@@ -1036,6 +1074,13 @@ reframe_train(PG_FUNCTION_ARGS)
 		{
 			acc_va = palloc(sizeof(RfEvalAcc) * net->nheads);
 			EvaluateRows(net, Xva, ts->Yv, acc_va, true);
+		}
+		if (ts->opts->threshold_f1 && head->kind == RF_HEAD_MULTILABEL)
+		{
+			TuneLabelThresholds(net, head, acc_va ? Xva : Xtr, acc_va ? ts->Yv : ts->Y);
+			EvaluateRows(net, Xtr, ts->Y, acc_tr, false);
+			if (acc_va)
+				EvaluateRows(net, Xva, ts->Yv, acc_va, true);
 		}
 		if (ts->opts->threshold_f1 && head->kind == RF_HEAD_BINARY)
 		{

@@ -46,6 +46,27 @@ SELECT round((e->'metrics'->>'subset_accuracy')::numeric, 10) = round(avg((
        e->'metrics' ? 'micro_f1' AND e->'metrics' ? 'macro_f1' AS has_f1
   FROM docs d, (SELECT reframe.evaluate('topics', 'docs') AS e) x GROUP BY e;
 
+-- per-label thresholds tuned for F1: each label reaches its best F1 (within
+-- a row or two of single precision), and predict_labels applies them
+SELECT version FROM reframe.train('topics_f1', 'SELECT a, b, sports, politics, science FROM docs',
+                                  'sports,politics,science', options => '{"validation": 0, "threshold": "f1"}');
+SELECT jsonb_array_length(spec #> '{network,heads,0,label_thresholds}') AS thresholds FROM topics_f1 WHERE block = '';
+WITH t AS (SELECT l, (spec #>> ARRAY['network', 'heads', '0', 'label_thresholds', (k - 1)::text])::float8 AS th
+             FROM topics_f1, unnest(ARRAY['sports', 'politics', 'science']) WITH ORDINALITY u(l, k) WHERE block = ''),
+     s AS (SELECT l, reframe.score('topics_f1', d, l) AS p,
+                  CASE l WHEN 'sports' THEN sports WHEN 'politics' THEN politics ELSE science END AS y
+             FROM docs d, unnest(ARRAY['sports', 'politics', 'science']) l),
+     f1 AS (SELECT c.l, c.t, 2.0 * count(*) FILTER (WHERE p >= c.t AND y) /
+                   (count(*) FILTER (WHERE p >= c.t) + count(*) FILTER (WHERE y)) AS f1
+              FROM (SELECT DISTINCT l, p AS t FROM s UNION SELECT l, th FROM t) c JOIN s USING (l) GROUP BY c.l, c.t)
+SELECT t.l, (SELECT max(f1) FROM f1 WHERE f1.l = t.l) - f1.f1 < 0.005 AS best_f1
+  FROM t JOIN f1 ON f1.l = t.l AND f1.t = t.th ORDER BY t.l;
+SELECT bool_and(reframe.predict_labels('topics_f1', d) @> ARRAY(
+         SELECT l FROM unnest(ARRAY['sports', 'politics', 'science']) WITH ORDINALITY u(l, k), topics_f1 m
+          WHERE m.block = '' AND reframe.score('topics_f1', d, l) >=
+                (m.spec #>> ARRAY['network', 'heads', '0', 'label_thresholds', (k - 1)::text])::float8)) AS applies_them
+  FROM docs d;
+
 -- 2. A combined objective: a regression head and a binary head. A row
 -- whose quality is NULL still trains the engagement head.
 SELECT model, task, train_rows, converged
@@ -103,4 +124,4 @@ SELECT reframe.predict_labels('topics', ARRAY[0.5, 0.1]::float8[], top_k => 0);
 SELECT reframe.evaluate('topics', 'SELECT a, b, sports, politics FROM docs');
 SELECT to_regclass('bad') AS nothing_written;
 
-DROP TABLE docs, topics, only_sports, post, post_light, e_alone;
+DROP TABLE docs, topics, topics_f1, only_sports, post, post_light, e_alone;
