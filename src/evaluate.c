@@ -14,6 +14,7 @@
 #include "miscadmin.h"
 #include "tcop/dest.h"
 #include "utils/acl.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/float.h"
 #include "utils/jsonb.h"
@@ -539,7 +540,20 @@ EvalStartup(DestReceiver *self, int operation, TupleDesc td)
 
 		if (head->kind == RF_HEAD_MULTILABEL)
 		{
-			/* a multilabel head's targets are its labels' boolean columns */
+			/* labels come as one text[] column named by the head ... */
+			r->tattno[h] = -1;
+			for (int i = 0; i < td->natts; i++)
+				if (!TupleDescAttr(td, i)->attisdropped &&
+					strcmp(NameStr(TupleDescAttr(td, i)->attname), head->name) == 0)
+				{
+					Oid			t = getBaseType(TupleDescAttr(td, i)->atttypid);
+
+					if (t == TEXTARRAYOID || t == VARCHARARRAYOID)
+						r->tattno[h] = i;
+				}
+			if (r->tattno[h] >= 0)
+				continue;
+			/* ... or as one boolean column per label */
 			r->lattno[h] = palloc(sizeof(int) * head->nout);
 			for (int k = 0; k < head->nout; k++)
 			{
@@ -689,6 +703,36 @@ EvalReceive(TupleTableSlot *slot, DestReceiver *self)
 		Datum		d;
 
 		y[h] = get_float8_nan();
+		if (head->kind == RF_HEAD_MULTILABEL && r->tattno[h] >= 0)
+		{
+			/* a label set: 1 for the labels in it, 0 for the others */
+			int			a = r->tattno[h];
+
+			if (slot->tts_isnull[a])
+				continue;
+			labels[h] = palloc0(sizeof(double) * head->nout);
+			{
+				ArrayType  *arr = DatumGetArrayTypeP(slot->tts_values[a]);
+				Datum	   *elems;
+				bool	   *nulls;
+				int			n;
+
+				deconstruct_array(arr, ARR_ELEMTYPE(arr), -1, false, TYPALIGN_INT, &elems, &nulls, &n);
+				for (int i = 0; i < n; i++)
+				{
+					char	   *l;
+
+					if (nulls[i])
+						continue;
+					l = TextDatumGetCString(elems[i]);
+					for (int k = 0; k < head->nout; k++)
+						if (strcmp(head->classes[k], l) == 0)
+							labels[h][k] = 1.0;
+				}
+			}
+			any = true;
+			continue;
+		}
 		if (head->kind == RF_HEAD_MULTILABEL)
 		{
 			labels[h] = palloc(sizeof(double) * head->nout);
@@ -742,7 +786,8 @@ EvalReceive(TupleTableSlot *slot, DestReceiver *self)
 			HeadLink(head, r->out + head->offset);
 			if (head->kind == RF_HEAD_MULTILABEL)
 			{
-				EvalAccAddLabels(&r->acc[h], r->out + head->offset, labels[h]);
+				if (labels[h])
+					EvalAccAddLabels(&r->acc[h], r->out + head->offset, labels[h]);
 				continue;
 			}
 			EvalAccAdd(&r->acc[h], r->out + head->offset, y[h]);

@@ -32,6 +32,11 @@ TargetInit(RfTarget *t, const char *name, int attno, Oid typid)
 		t->kind = RF_TARGET_NUMBER;
 	else if (typid == BOOLOID)
 		t->kind = RF_TARGET_BOOL;
+	else if (typid == TEXTARRAYOID || typid == VARCHARARRAYOID)
+	{
+		t->kind = RF_TARGET_LABELS;
+		t->dict = RfDictCreate();
+	}
 	else
 	{
 		t->kind = RF_TARGET_CATEGORY;

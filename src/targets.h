@@ -20,7 +20,8 @@ typedef enum RfTargetKind
 {
 	RF_TARGET_NUMBER,			/* numeric types: the value */
 	RF_TARGET_BOOL,				/* 0 or 1 */
-	RF_TARGET_CATEGORY			/* anything else: a dictionary code */
+	RF_TARGET_CATEGORY,			/* text, enum: a dictionary code */
+	RF_TARGET_LABELS			/* text[]: a set of labels (multilabel) */
 } RfTargetKind;
 
 typedef struct RfTarget

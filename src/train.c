@@ -19,6 +19,7 @@
 #include "storage/lmgr.h"
 #include "tcop/dest.h"
 #include "utils/acl.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/float.h"
 #include "utils/jsonb.h"
@@ -93,7 +94,19 @@ TrainStartup(DestReceiver *self, int operation, TupleDesc typeinfo)
 		typid = getBaseType(TupleDescAttr(typeinfo, attno)->atttypid);
 		TargetInit(&ts->targets[t], ts->target_names[t], attno, typid);
 
+		if (ts->targets[t].kind == RF_TARGET_LABELS &&
+			(ts->ntargets > 1 || (ts->task && strcmp(ts->task, "multilabel") != 0)))
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("target column \"%s\" holds label sets, the target of a multilabel task alone",
+							ts->target_names[t]),
+					 errhint("Train it by itself, with task => 'multilabel' or NULL.")));
+		if (ts->targets[t].kind == RF_TARGET_LABELS && ts->opts->group)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("option \"group\" cannot be used with a label-set target")));
 		if (ts->targets[t].kind != RF_TARGET_NUMBER && typid != BOOLOID &&
+			ts->targets[t].kind != RF_TARGET_LABELS &&
 			!(typid == TEXTOID || typid == VARCHAROID || typid == BPCHAROID ||
 			  typid == NAMEOID || type_is_enum(typid)))
 			ereport(ERROR,
@@ -159,9 +172,116 @@ TrainStartup(DestReceiver *self, int operation, TupleDesc typeinfo)
 				 errhint("Pass task => '...' to frame it differently.")));
 	if (ts->streaming)
 		ts->task = "regression";
-	ts->Y = RfMatrixCreate(ts->ntargets + (ts->gdict ? 1 : 0), sizeof(double), &ts->budget);
-	ts->Yv = RfMatrixCreate(ts->ntargets + (ts->gdict ? 1 : 0), sizeof(double), &ts->budget);
+	{
+		/* a label-set target keeps (start, count) into label_codes */
+		int			ycols = ts->targets[0].kind == RF_TARGET_LABELS ? 2 :
+			ts->ntargets + (ts->gdict ? 1 : 0);
+
+		ts->Y = RfMatrixCreate(ycols, sizeof(double), &ts->budget);
+		ts->Yv = RfMatrixCreate(ycols, sizeof(double), &ts->budget);
+	}
 	MemoryContextSwitchTo(old);
+}
+
+/*
+ * Reads a label set (text[]): codes its labels, keeps them in label_codes,
+ * and stores (start, count) in y.
+ */
+static void
+AddLabelSet(RfTrainState *ts, Datum d, double *y, uint64 *hash)
+{
+	ArrayType  *arr = DatumGetArrayTypeP(d);
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n;
+	RfTarget   *t = &ts->targets[0];
+
+	deconstruct_array(arr, ARR_ELEMTYPE(arr), -1, false, TYPALIGN_INT, &elems, &nulls, &n);
+	y[0] = (double) ts->nlabel_codes;
+	y[1] = 0;
+	for (int i = 0; i < n; i++)
+	{
+		char	   *s;
+
+		if (nulls[i])
+			continue;
+		s = TextDatumGetCString(elems[i]);
+		if (ts->nlabel_codes == ts->caplabel_codes)
+		{
+			ts->caplabel_codes = Max(1024, ts->caplabel_codes * 2);
+			ts->label_codes = ts->label_codes ?
+				repalloc_huge(ts->label_codes, sizeof(int32) * ts->caplabel_codes) :
+				MemoryContextAllocHuge(ts->mcxt, sizeof(int32) * ts->caplabel_codes);
+		}
+		ts->label_codes[ts->nlabel_codes++] = RfDictCode(t->dict, s, true);
+		*hash = hash_combine64(*hash, hash_bytes_extended((unsigned char *) s, strlen(s), 0));
+		y[1] += 1;
+	}
+	if (RfDictSize(t->dict) > 10000)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("label column \"%s\" has more than 10000 distinct labels", t->name)));
+}
+
+static int
+LabelNameCmp(const void *a, const void *b, void *arg)
+{
+	return strcmp(RfDictString(arg, *(const int *) a), RfDictString(arg, *(const int *) b));
+}
+
+/*
+ * Turns the (start, count) rows of a label-set target into one 0/1 column
+ * per label, labels sorted by name; the label names become the targets.
+ */
+static RfMatrix *
+ExpandLabelSets(RfTrainState *ts, RfMatrix *Y, const int *rank, int L)
+{
+	RfMatrix   *out = RfMatrixCreate(L, sizeof(double), &ts->budget);
+
+	for (int64 i = 0; i < Y->nrows; i++)
+	{
+		const double *y = RfMatrixRow(Y, i);
+		double	   *row = RfMatrixAppendRow(out);
+		int64		start = (int64) y[0];
+
+		memset(row, 0, sizeof(double) * L);
+		for (int64 j = start; j < start + (int64) y[1]; j++)
+			row[rank[ts->label_codes[j]]] = 1.0;
+	}
+	RfMatrixTruncate(Y, 0);
+	return out;
+}
+
+static void
+ResolveLabelSets(RfTrainState *ts)
+{
+	RfTarget   *t = &ts->targets[0];
+	int			L = RfDictSize(t->dict);
+	int		   *order = palloc(sizeof(int) * Max(L, 1));
+	int		   *rank = palloc(sizeof(int) * Max(L, 1));
+	char	  **names = palloc(sizeof(char *) * Max(L, 1));
+
+	if (L < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("label column \"%s\" holds no label in any training row", t->name)));
+	for (int k = 0; k < L; k++)
+		order[k] = k;
+	qsort_arg(order, L, sizeof(int), LabelNameCmp, t->dict);
+	for (int k = 0; k < L; k++)
+	{
+		rank[order[k]] = k;
+		names[k] = pstrdup(RfDictString(t->dict, order[k]));
+	}
+	ts->Y = ExpandLabelSets(ts, ts->Y, rank, L);
+	ts->Yv = ExpandLabelSets(ts, ts->Yv, rank, L);
+	t->classes = names;
+	t->nclasses = L;
+	if (ts->task == NULL)
+		ereport(NOTICE,
+				(errmsg("training a multilabel model: target column \"%s\" holds sets of %d labels", t->name, L),
+				 errhint("Pass task => '...' to frame it differently.")));
+	ts->task = "multilabel";
 }
 
 /* Maps a 64-bit hash to [0, 1). */
@@ -185,9 +305,12 @@ TrainAddRow(RfTrainState *ts, Datum *values, bool *isnull)
 	int			set = 0;
 
 	EncoderReadRow(ts->enc, values, isnull, raw, &hash);
-	for (int t = 0; t < ts->ntargets; t++)
-		y[t] = isnull[ts->targets[t].attno] ? get_float8_nan() :
-			TargetValue(&ts->targets[t], values[ts->targets[t].attno], &hash);
+	if (ts->targets[0].kind == RF_TARGET_LABELS)
+		AddLabelSet(ts, values[ts->targets[0].attno], y, &hash);
+	else
+		for (int t = 0; t < ts->ntargets; t++)
+			y[t] = isnull[ts->targets[t].attno] ? get_float8_nan() :
+				TargetValue(&ts->targets[t], values[ts->targets[t].attno], &hash);
 	if (ts->gdict)
 	{
 		/* whole queries go to one side of the split: hash the query alone */
@@ -690,15 +813,17 @@ BuildHeads(RfTrainState *ts, int *nheads)
 	{
 		RfHead	   *head = &heads[0];
 
+		bool		sets = ts->targets[0].kind == RF_TARGET_LABELS;
+
 		head->name = pstrdup(ts->ntargets == 1 ? ts->target_names[0] : "labels");
 		head->kind = RF_HEAD_MULTILABEL;
 		head->loss = RF_LOSS_LOG;
 		head->ycol = 0;
-		head->nout = ts->ntargets;
+		head->nout = sets ? ts->targets[0].nclasses : ts->ntargets;
 		head->weight = 1.0;
 		head->threshold = isnan(ts->opts->threshold) ? 0.5 : ts->opts->threshold;
-		head->nclasses = ts->ntargets;
-		head->classes = ts->target_names;
+		head->nclasses = head->nout;
+		head->classes = sets ? ts->targets[0].classes : ts->target_names;
 		*nheads = 1;
 		return heads;
 	}
@@ -1001,6 +1126,8 @@ reframe_train(PG_FUNCTION_ARGS)
 				 errhint("Lower the \"validation\" option.")));
 	if (ts->streaming)
 		ts->targets[0].head = RF_HEAD_REGRESSION;
+	else if (ts->targets[0].kind == RF_TARGET_LABELS)
+		ResolveLabelSets(ts);
 	else if (ts->ntargets == 1 && (ts->task == NULL || strcmp(ts->task, "multilabel") != 0))
 	{
 		TargetResolve(&ts->targets[0], ts->task, ts->Y, ts->Yv, 0, ts->opts, ts->model_name);

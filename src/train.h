@@ -23,6 +23,10 @@ typedef struct RfTrainState
 	int			ntargets;
 	char	  **target_names;
 	RfTarget   *targets;
+	/* a text[] target: every row's label codes, Y holding (start, count) */
+	int32	   *label_codes;
+	int64		nlabel_codes;
+	int64		caplabel_codes;
 	int			gattno;			/* "group": the query column, or -1 */
 	Oid			gtype;
 	RfDict	   *gdict;			/* query values -> codes, kept in the last Y column */

@@ -46,6 +46,22 @@ SELECT round((e->'metrics'->>'subset_accuracy')::numeric, 10) = round(avg((
        e->'metrics' ? 'micro_f1' AND e->'metrics' ? 'macro_f1' AS has_f1
   FROM docs d, (SELECT reframe.evaluate('topics', 'docs') AS e) x GROUP BY e;
 
+-- the same labels as a text[] column of label sets train the same model
+CREATE TABLE tagged AS
+SELECT i, a, b, array_remove(ARRAY[CASE WHEN sports THEN 'sports' END, CASE WHEN politics THEN 'politics' END,
+                                   CASE WHEN science THEN 'science' END], NULL) AS tags
+  FROM docs;
+SELECT task, train_rows FROM reframe.train('tags', 'SELECT a, b, tags FROM tagged', 'tags',
+                                           options => '{"l2": 0.01, "validation": 0, "tol": 1e-9}');
+SELECT reframe.classes('tags');
+SELECT bool_and(abs(reframe.score('tags', d, l) - reframe.score('topics', d, l)) < 1e-4) AS same_model
+  FROM docs d, unnest(ARRAY['sports', 'politics', 'science']) l;
+SELECT i, tags, reframe.predict_labels('tags', t) FROM tagged t WHERE i <= 3 ORDER BY i;
+SELECT (reframe.evaluate('tags', 'tagged')->'metrics'->>'subset_accuracy')::float8
+     = (reframe.evaluate('topics', 'docs')->'metrics'->>'subset_accuracy')::float8 AS same_metrics;
+SELECT * FROM reframe.train('bad', 'SELECT a, b, tags FROM tagged', 'tags', 'multiclass');
+SELECT * FROM reframe.train('bad', 'SELECT a, b, ARRAY[]::text[] AS tags FROM tagged', 'tags');
+
 -- per-label thresholds tuned for F1: each label reaches its best F1 (within
 -- a row or two of single precision), and predict_labels applies them
 SELECT version FROM reframe.train('topics_f1', 'SELECT a, b, sports, politics, science FROM docs',
@@ -124,4 +140,4 @@ SELECT reframe.predict_labels('topics', ARRAY[0.5, 0.1]::float8[], top_k => 0);
 SELECT reframe.evaluate('topics', 'SELECT a, b, sports, politics FROM docs');
 SELECT to_regclass('bad') AS nothing_written;
 
-DROP TABLE docs, topics, topics_f1, only_sports, post, post_light, e_alone;
+DROP TABLE docs, tagged, tags, topics, topics_f1, only_sports, post, post_light, e_alone;
