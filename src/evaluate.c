@@ -779,11 +779,11 @@ EvalReceive(TupleTableSlot *slot, DestReceiver *self)
 						   r->raw, m->name);
 		EncoderEncodeRaw(m->enc, r->raw, r->enc);
 		NetForwardRow(net, r->enc, r->out, r->scratch);
+		NetLinkHeads(net, r->out);
 		for (int h = 0; h < net->nheads; h++)
 		{
 			RfHead	   *head = &net->heads[h];
 
-			HeadLink(head, r->out + head->offset);
 			if (head->kind == RF_HEAD_MULTILABEL)
 			{
 				if (labels[h])

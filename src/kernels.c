@@ -101,3 +101,47 @@ RfKernelColumnSums(int rows, int width, const float *dZ, double *out)
 			out[k] += d[k];
 	}
 }
+
+/*
+ * Softmax cross-entropy within ranges: row i's classes are the children of
+ * its parent class, the range start[parent] .. start[parent] + count[parent]
+ * of the K outputs.  Rows with weight 0 get zero derivatives.
+ */
+double
+RfKernelSoftmaxRanges(int n, int K, const float *z, int zstride, const double *y,
+					  const double *w, float *dz, int dzstride, const double *parent,
+					  const int *start, const int *count)
+{
+	double		loss = 0;
+
+	for (int i = 0; i < n; i++)
+	{
+		const float *zi = z + (Size) i * zstride;
+		float	   *dzi = dz + (Size) i * dzstride;
+		int			p = (int) parent[i];
+		int			s = start[p];
+		int			c = count[p];
+		int			cls = (int) y[i];
+		double		m;
+		double		sum = 0;
+
+		memset(dzi, 0, sizeof(float) * K);
+		if (w[i] == 0 || c == 0)
+			continue;
+		m = zi[s];
+		for (int k = s + 1; k < s + c; k++)
+			m = fmax(m, (double) zi[k]);
+		for (int k = s; k < s + c; k++)
+		{
+			double		e = exp((double) zi[k] - m);
+
+			dzi[k] = (float) e;
+			sum += e;
+		}
+		for (int k = s; k < s + c; k++)
+			dzi[k] = (float) (dzi[k] * w[i] / sum);
+		dzi[cls] -= (float) w[i];
+		loss += w[i] * (m + log(sum) - zi[cls]);
+	}
+	return loss;
+}

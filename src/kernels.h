@@ -29,4 +29,9 @@ extern double RfKernelSoftmax(int n, int K, const float *z, int zstride, const d
 /* out[k] += column sums of a rows x width block. */
 extern void RfKernelColumnSums(int rows, int width, const float *dZ, double *out);
 
+/* Softmax cross-entropy among the children of each row's parent class. */
+extern double RfKernelSoftmaxRanges(int n, int K, const float *z, int zstride, const double *y,
+									const double *w, float *dz, int dzstride, const double *parent,
+									const int *start, const int *count);
+
 #endif

@@ -120,8 +120,48 @@ Sigmoid(double z)
 }
 
 void
+HeadSetParents(RfHead *head, int parent, int nparents, int *parent_of)
+{
+	head->parent = parent;
+	head->nparents = nparents;
+	head->parent_of = parent_of;
+	head->child_start = palloc0(sizeof(int) * Max(nparents, 1));
+	head->child_count = palloc0(sizeof(int) * Max(nparents, 1));
+	for (int k = head->nout - 1; k >= 0; k--)
+	{
+		head->child_start[parent_of[k]] = k;
+		head->child_count[parent_of[k]]++;
+	}
+}
+
+static void
+SoftmaxRange(double *z, int n)
+{
+	double		m = z[0];
+	double		s = 0;
+
+	for (int k = 1; k < n; k++)
+		m = Max(m, z[k]);
+	for (int k = 0; k < n; k++)
+	{
+		z[k] = exp(z[k] - m);
+		s += z[k];
+	}
+	for (int k = 0; k < n; k++)
+		z[k] /= s;
+}
+
+void
 HeadLink(const RfHead *head, double *z)
 {
+	if (head->parent_of)
+	{
+		/* conditional probabilities: a softmax among each parent's children */
+		for (int p = 0; p < head->nparents; p++)
+			if (head->child_count[p] > 0)
+				SoftmaxRange(z + head->child_start[p], head->child_count[p]);
+		return;
+	}
 	switch (head->kind)
 	{
 		case RF_HEAD_REGRESSION:
@@ -132,21 +172,31 @@ HeadLink(const RfHead *head, double *z)
 				z[k] = Sigmoid(z[k]);
 			break;
 		case RF_HEAD_MULTICLASS:
-			{
-				double		m = z[0];
-				double		s = 0;
+			SoftmaxRange(z, head->nout);
+			break;
+	}
+}
 
-				for (int k = 1; k < head->nout; k++)
-					m = Max(m, z[k]);
-				for (int k = 0; k < head->nout; k++)
-				{
-					z[k] = exp(z[k] - m);
-					s += z[k];
-				}
-				for (int k = 0; k < head->nout; k++)
-					z[k] /= s;
-				break;
-			}
+/*
+ * Applies every head's link.  The levels of a hierarchy come out as
+ * conditional probabilities, P(class | parent); multiplying down the levels
+ * makes them path probabilities, the marginals of each level.
+ */
+void
+NetLinkHeads(const RfNet *net, double *out)
+{
+	for (int h = 0; h < net->nheads; h++)
+	{
+		const RfHead *head = &net->heads[h];
+
+		HeadLink(head, out + head->offset);
+		if (head->parent_of)
+		{
+			const double *up = out + net->heads[head->parent].offset;
+
+			for (int k = 0; k < head->nout; k++)
+				out[head->offset + k] *= up[head->parent_of[k]];
+		}
 	}
 }
 
@@ -211,6 +261,14 @@ NetToJson(const RfNet *net, StringInfo buf)
 		{
 			appendStringInfoString(buf, ", \"threshold\": ");
 			JsonAppendNumber(buf, head->threshold);
+		}
+		if (head->parent_of)
+		{
+			appendStringInfo(buf, ", \"parent\": %d, \"parents\": %d, \"parent_of\": [",
+							 head->parent, head->nparents);
+			for (int k = 0; k < head->nout; k++)
+				appendStringInfo(buf, k ? ", %d" : "%d", head->parent_of[k]);
+			appendStringInfoChar(buf, ']');
 		}
 		if (head->label_thresholds)
 		{
@@ -365,6 +423,27 @@ NetFromJson(JsonbContainer *spec, int nin)
 			head->classes[k] = JsonValueText(JsonArrayElement(jc, k));
 			if (head->classes[k] == NULL)
 				head->classes[k] = pstrdup("");
+		}
+		head->parent = -1;
+		if (JsonArraySize(JsonFieldContainer(jh, "parent_of")) == head->nout)
+		{
+			JsonbContainer *jp = JsonFieldContainer(jh, "parent_of");
+			int			parent = (int) JsonFieldNumber(jh, "parent", -1);
+			int			nparents = (int) JsonFieldNumber(jh, "parents", 0);
+			int		   *parent_of = palloc(sizeof(int) * head->nout);
+
+			for (int k = 0; k < head->nout; k++)
+			{
+				parent_of[k] = (int) JsonValueNumber(JsonArrayElement(jp, k));
+				if (parent_of[k] < 0 || parent_of[k] >= nparents ||
+					(k > 0 && parent_of[k] < parent_of[k - 1]))
+					ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
+									errmsg("model spec has an invalid hierarchy for head \"%s\"", head->name)));
+			}
+			if (parent < 0 || parent >= h)
+				ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
+								errmsg("model spec has an invalid parent for head \"%s\"", head->name)));
+			HeadSetParents(head, parent, nparents, parent_of);
 		}
 		if (JsonArraySize(JsonFieldContainer(jh, "label_thresholds")) == head->nout)
 		{

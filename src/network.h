@@ -54,6 +54,19 @@ typedef struct RfHead
 	 */
 	double	   *bin_edges;
 	double	   *bin_values;
+
+	/*
+	 * A level of a hierarchy below the first: the head of the level above,
+	 * and for each of this level's classes its parent class there.  Classes
+	 * are sorted by parent, so each parent's children are the contiguous
+	 * range child_start[p] .. child_start[p] + child_count[p], and the
+	 * softmax runs within that range: P(class | parent).
+	 */
+	int			parent;			/* head index, or -1 */
+	int		   *parent_of;
+	int			nparents;
+	int		   *child_start;
+	int		   *child_count;
 } RfHead;
 
 typedef struct RfNet
@@ -78,6 +91,8 @@ typedef struct RfBlock
 	const double *data;
 } RfBlock;
 
+/* Derives child_start/child_count from parent_of (sorted by parent). */
+extern void HeadSetParents(RfHead *head, int parent, int nparents, int *parent_of);
 extern RfNet *NetCreate(int nin, int nhidden, const int *hidden, int nheads, RfHead *heads);
 extern int	NetLayerIn(const RfNet *net, int layer);
 extern int	NetLayerOut(const RfNet *net, int layer);
@@ -85,6 +100,8 @@ extern int	NetMaxWidth(const RfNet *net);
 
 /* Raw outputs (before links) of one encoded row; scratch holds 2 * NetMaxWidth. */
 extern void NetForwardRow(const RfNet *net, const double *x, double *out, double *scratch);
+/* Applies every head's link; hierarchy levels become path probabilities. */
+extern void NetLinkHeads(const RfNet *net, double *out);
 /* Applies a head's link in place: sigmoid, softmax or identity. */
 extern void HeadLink(const RfHead *head, double *z);
 /* A single-precision copy of a network's parameters, for batch inference. */

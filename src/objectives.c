@@ -169,6 +169,9 @@ ObjectiveCreate(RfNet *net, const RfMatrix *X, const RfMatrix *Y, double l2,
 
 			obj->wrow[h][i] = RowWeight(obj, h, yt) * obj->head_norm[h];
 			obj->yclean[h][i] = isnan(yt) ? 0 : yt;
+			/* a level of a hierarchy learns only where its parent is known */
+			if (head->parent_of && isnan(RfMatrixRow(Y, i)[net->heads[head->parent].ycol]))
+				obj->wrow[h][i] = 0;
 		}
 	}
 	return obj;
@@ -242,6 +245,11 @@ ObjectiveEval(void *objective, const double *params, double *grad)
 			if (head->kind == RF_HEAD_BINARY)
 				loss += RfKernelBinary(rows, acts[L] + head->offset, net->nout, yv, wv,
 									   dZ + head->offset, net->nout);
+			else if (head->kind == RF_HEAD_MULTICLASS && head->parent_of)
+				loss += RfKernelSoftmaxRanges(rows, head->nout, acts[L] + head->offset, net->nout,
+											  yv, wv, dZ + head->offset, net->nout,
+											  obj->yclean[head->parent] + (Size) c * RF_CHUNK_ROWS,
+											  head->child_start, head->child_count);
 			else if (head->kind == RF_HEAD_MULTICLASS)
 				loss += RfKernelSoftmax(rows, head->nout, acts[L] + head->offset, net->nout,
 										yv, wv, dZ + head->offset, net->nout, obj->dA, obj->rowmax);

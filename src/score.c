@@ -237,6 +237,28 @@ ReadRowFeatures(ScoreState *st, HeapTupleHeader row)
 					   st->raw, st->model->name);
 }
 
+/* The most probable path of a hierarchy, finest class first in path[L - 1]. */
+static void
+BestPath(const RfNet *net, const double *out, int *path)
+{
+	int			L = net->nheads;
+	const RfHead *leaf = &net->heads[L - 1];
+	int			best = 0;
+
+	for (int k = 1; k < leaf->nout; k++)
+		if (out[leaf->offset + k] > out[leaf->offset + best])
+			best = k;
+	path[L - 1] = best;
+	for (int h = L - 1; h > 0; h--)
+		path[h - 1] = net->heads[h].parent_of[path[h]];
+}
+
+static bool
+IsHierarchy(const RfNet *net)
+{
+	return net->nheads > 1 && net->heads[net->nheads - 1].parent_of != NULL;
+}
+
 /* Computes every head's outputs (after links) for the features argument. */
 static void
 ScoreFeatures(FunctionCallInfo fcinfo, ScoreState *st)
@@ -270,8 +292,7 @@ ScoreFeatures(FunctionCallInfo fcinfo, ScoreState *st)
 			}
 			if (!finite)
 				ReadArrayFeatures(st, arr);	/* reports the bad input */
-			for (int h = 0; h < m->net->nheads; h++)
-				HeadLink(&m->net->heads[h], st->out + m->net->heads[h].offset);
+			NetLinkHeads(m->net, st->out);
 			return;
 		}
 		ReadArrayFeatures(st, arr);
@@ -297,8 +318,7 @@ ScoreFeatures(FunctionCallInfo fcinfo, ScoreState *st)
 		EncoderEncodeRaw(m->enc, st->raw, st->enc);
 		NetForwardRow(m->net, st->enc, st->out, st->scratch);
 	}
-	for (int h = 0; h < m->net->nheads; h++)
-		HeadLink(&m->net->heads[h], st->out + m->net->heads[h].offset);
+	NetLinkHeads(m->net, st->out);
 }
 
 /*
@@ -313,7 +333,7 @@ ScoreOutputNamed(ScoreState *st, const char *output, int *cls)
 
 	*cls = -1;
 	if (output == NULL)
-		return &net->heads[0];
+		return IsHierarchy(net) ? &net->heads[net->nheads - 1] : &net->heads[0];
 	for (int h = 0; h < net->nheads; h++)
 		if (strcmp(net->heads[h].name, output) == 0)
 			return &net->heads[h];
@@ -567,6 +587,19 @@ reframe_predict_labels(PG_FUNCTION_ARGS)
 	int			top_k = PG_ARGISNULL(3) ? 0 : PG_GETARG_INT32(3);
 	bool		at_least_one = !PG_ARGISNULL(4) && PG_GETARG_BOOL(4);
 
+	if (IsHierarchy(st->model->net))
+	{
+		/* a hierarchy's labels are its most probable path, coarse to fine */
+		RfNet	   *net = st->model->net;
+		int		   *path = palloc(sizeof(int) * net->nheads);
+		Datum	   *d = palloc(sizeof(Datum) * net->nheads);
+
+		ScoreFeatures(fcinfo, st);
+		BestPath(net, st->out, path);
+		for (int h = 0; h < net->nheads; h++)
+			d[h] = CStringGetTextDatum(net->heads[h].classes[path[h]]);
+		PG_RETURN_ARRAYTYPE_P(construct_array(d, net->nheads, TEXTOID, -1, false, TYPALIGN_INT));
+	}
 	for (int h = 0; h < st->model->net->nheads && head == NULL; h++)
 		if (st->model->net->heads[h].kind == RF_HEAD_MULTILABEL)
 			head = &st->model->net->heads[h];
@@ -597,8 +630,14 @@ reframe_predict_all(PG_FUNCTION_ARGS)
 	ScoreState *st = ScoreGetModelState(fcinfo, "predict_all");
 	RfNet	   *net = st->model->net;
 	StringInfoData buf;
+	int		   *path = NULL;
 
 	ScoreFeatures(fcinfo, st);
+	if (IsHierarchy(net))
+	{
+		path = palloc(sizeof(int) * net->nheads);
+		BestPath(net, st->out, path);
+	}
 	initStringInfo(&buf);
 	appendStringInfoChar(&buf, '{');
 	for (int h = 0; h < net->nheads; h++)
@@ -619,7 +658,7 @@ reframe_predict_all(PG_FUNCTION_ARGS)
 		if (head->kind != RF_HEAD_MULTILABEL)
 		{
 			appendStringInfoString(&buf, "\"predicted\": ");
-			JsonAppendString(&buf, head->classes[PredictedClass(head, p)]);
+			JsonAppendString(&buf, head->classes[path ? path[h] : PredictedClass(head, p)]);
 			appendStringInfoString(&buf, ", ");
 		}
 		if (head->bin_values)

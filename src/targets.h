@@ -42,6 +42,8 @@ typedef struct RfTarget
 	double		sd;
 	double	   *bin_edges;		/* bins: nclasses - 1 edges, and bucket means */
 	double	   *bin_values;
+	int		   *parent_of;		/* hierarchy: each class's class one level up */
+	int			nparents;
 } RfTarget;
 
 extern void TargetInit(RfTarget *t, const char *name, int attno, Oid typid);

@@ -127,11 +127,7 @@ TrainStartup(DestReceiver *self, int operation, TupleDesc typeinfo)
 		if (ts->opts->nbins > 0 || ts->opts->bin_quantiles > 0)
 			regression = false;	/* reframed as classes over buckets */
 	}
-	if (ts->task && strcmp(ts->task, "hierarchical") == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("task \"%s\" is not supported yet", ts->task),
-				 errhint("This version of reframe trains regression, binary, multiclass, multilabel and multitask models.")));
+
 
 	ts->gattno = -1;
 	if (ts->opts->group)
@@ -511,11 +507,11 @@ EvaluateRows(RfNet *net, const RfMatrix *X, const RfMatrix *Y, RfEvalAcc *acc, b
 
 			for (int k = 0; k < net->nout; k++)
 				z[k] = out[(Size) i * net->nout + k];
+			NetLinkHeads(net, z);
 			for (int h = 0; h < net->nheads; h++)
 			{
 				RfHead	   *head = &net->heads[h];
 
-				HeadLink(head, z + head->offset);
 				if (head->kind == RF_HEAD_MULTILABEL)
 					EvalAccAddLabels(&acc[h], z + head->offset, y + head->ycol);
 				else
@@ -882,9 +878,109 @@ BuildHeads(RfTrainState *ts, int *nheads)
 							tg->name, ts->ntargets > 1 ? "one of several" : HeadKindName(tg->head))));
 		if (!isnan(ts->opts->threshold))
 			head->threshold = ts->opts->threshold;
+		head->parent = -1;
+		if (tg->parent_of)
+			HeadSetParents(head, t - 1, tg->nparents, tg->parent_of);
 	}
 	*nheads = ts->ntargets;
 	return heads;
+}
+
+typedef struct ChildOrder
+{
+	int			cls;
+	int			parent;
+	const char *name;
+} ChildOrder;
+
+static int
+ChildOrderCmp(const void *a, const void *b)
+{
+	const ChildOrder *x = a;
+	const ChildOrder *y = b;
+
+	if (x->parent != y->parent)
+		return x->parent - y->parent;
+	return strcmp(x->name, y->name);
+}
+
+/*
+ * Hierarchical levels, coarse to fine: each level is a multiclass target
+ * whose classes must each sit under one class of the level above.  Classes
+ * are reordered by parent so that siblings are contiguous.
+ */
+static void
+ResolveHierarchy(RfTrainState *ts)
+{
+	RfMatrix   *ms[2] = {ts->Y, ts->Yv};
+
+	for (int t = 0; t < ts->ntargets; t++)
+		TargetResolve(&ts->targets[t], "multiclass", ts->Y, ts->Yv, t, ts->opts, ts->model_name);
+	for (int t = 1; t < ts->ntargets; t++)
+	{
+		RfTarget   *up = &ts->targets[t - 1];
+		RfTarget   *tg = &ts->targets[t];
+		int		   *parent_of = palloc(sizeof(int) * tg->nclasses);
+		ChildOrder *order = palloc(sizeof(ChildOrder) * tg->nclasses);
+		int		   *rank = palloc(sizeof(int) * tg->nclasses);
+		char	  **classes = palloc(sizeof(char *) * tg->nclasses);
+		double	   *counts = palloc(sizeof(double) * tg->nclasses);
+
+		for (int k = 0; k < tg->nclasses; k++)
+			parent_of[k] = -1;
+		for (int s = 0; s < 2; s++)
+			for (int64 i = 0; i < ms[s]->nrows; i++)
+			{
+				double	   *y = RfMatrixRow(ms[s], i);
+				int			c;
+				int			p;
+
+				if (isnan(y[t]) || isnan(y[t - 1]))
+					continue;
+				c = (int) y[t];
+				p = (int) y[t - 1];
+				if (parent_of[c] < 0)
+					parent_of[c] = p;
+				else if (parent_of[c] != p)
+					ereport(ERROR,
+							(errcode(ERRCODE_DATA_EXCEPTION),
+							 errmsg("class \"%s\" of level \"%s\" appears under both \"%s\" and \"%s\" of level \"%s\"",
+									tg->classes[c], tg->name, up->classes[parent_of[c]], up->classes[p], up->name),
+							 errhint("The levels of a hierarchy must form a tree; make such classes distinct, for example by prefixing their parent.")));
+			}
+		for (int k = 0; k < tg->nclasses; k++)
+		{
+			if (parent_of[k] < 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_DATA_EXCEPTION),
+						 errmsg("class \"%s\" of level \"%s\" never appears with a class of level \"%s\"",
+								tg->classes[k], tg->name, up->name)));
+			order[k].cls = k;
+			order[k].parent = parent_of[k];
+			order[k].name = tg->classes[k];
+		}
+		qsort(order, tg->nclasses, sizeof(ChildOrder), ChildOrderCmp);
+		for (int j = 0; j < tg->nclasses; j++)
+		{
+			rank[order[j].cls] = j;
+			classes[j] = tg->classes[order[j].cls];
+			counts[j] = tg->counts[order[j].cls];
+		}
+		for (int j = 0; j < tg->nclasses; j++)
+			parent_of[j] = order[j].parent;
+		for (int s = 0; s < 2; s++)
+			for (int64 i = 0; i < ms[s]->nrows; i++)
+			{
+				double	   *y = RfMatrixRow(ms[s], i);
+
+				if (!isnan(y[t]))
+					y[t] = rank[(int) y[t]];
+			}
+		tg->classes = classes;
+		tg->counts = counts;
+		tg->parent_of = parent_of;
+		tg->nparents = up->nclasses;
+	}
 }
 
 /*
@@ -1083,11 +1179,16 @@ reframe_train(PG_FUNCTION_ARGS)
 				 errmsg("options \"class_weight\" and \"bins\" apply to a single target"),
 				 errhint("Train the target they concern as a model of its own, and blend the models.")));
 	if (ts->task && ts->ntargets > 1 && strcmp(ts->task, "multitask") != 0 &&
-		strcmp(ts->task, "multilabel") != 0)
+		strcmp(ts->task, "multilabel") != 0 && strcmp(ts->task, "hierarchical") != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("task \"%s\" takes one target, but %d are named", ts->task, ts->ntargets),
 				 errhint("Several targets train as task \"multitask\" (one head each) or \"multilabel\" (boolean labels).")));
+	if (ts->task && ts->ntargets == 1 && strcmp(ts->task, "hierarchical") == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("task \"hierarchical\" needs two or more levels"),
+				 errhint("Name the levels coarse to fine, as in target => 'department,category'.")));
 	if (ts->task && ts->ntargets == 1 && strcmp(ts->task, "multitask") == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -1128,6 +1229,8 @@ reframe_train(PG_FUNCTION_ARGS)
 		ts->targets[0].head = RF_HEAD_REGRESSION;
 	else if (ts->targets[0].kind == RF_TARGET_LABELS)
 		ResolveLabelSets(ts);
+	else if (ts->task && strcmp(ts->task, "hierarchical") == 0)
+		ResolveHierarchy(ts);
 	else if (ts->ntargets == 1 && (ts->task == NULL || strcmp(ts->task, "multilabel") != 0))
 	{
 		TargetResolve(&ts->targets[0], ts->task, ts->Y, ts->Yv, 0, ts->opts, ts->model_name);
