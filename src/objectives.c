@@ -188,6 +188,28 @@ double
 ObjectiveEval(void *objective, const double *params, double *grad)
 {
 	RfObjective *obj = objective;
+
+	if (obj->all == NULL)
+	{
+		obj->all = palloc(sizeof(RfRowRange) * Max(obj->X->nchunks, 1));
+		for (int c = 0; c < obj->X->nchunks; c++)
+		{
+			obj->all[c].chunk = c;
+			obj->all[c].start = 0;
+			obj->all[c].rows = RfChunkRows(obj->X, c);
+		}
+	}
+	return ObjectiveEvalRanges(obj, params, grad, obj->all, obj->X->nchunks, 1.0);
+}
+
+/*
+ * The objective over some row ranges, its data terms multiplied by scale
+ * (for a mini-batch: all rows / batch rows, so that it estimates the mean).
+ */
+double
+ObjectiveEvalRanges(RfObjective *obj, const double *params, double *grad,
+					const RfRowRange *ranges, int nranges, double scale)
+{
 	RfNet	   *net = obj->net;
 	RfNetF	   *f = obj->fnet;
 	const RfMatrix *X = obj->X;
@@ -215,11 +237,13 @@ ObjectiveEval(void *objective, const double *params, double *grad)
 		p += (Size) RF_CHUNK_ROWS * NetLayerOut(net, l);
 	}
 
-	for (int c = 0; c < X->nchunks; c++)
+	for (int b = 0; b < nranges; b++)
 	{
-		int			rows = RfChunkRows(X, c);
-		const float *x = RfChunkF(X, c);
-		const double *ychunk = RfChunkD(Y, c);
+		int			c = ranges[b].chunk;
+		int			rows = ranges[b].rows;
+		const float *x = RfChunkF(X, c) + (Size) ranges[b].start * X->ncols;
+		const double *ychunk = RfChunkD(Y, c) + (Size) ranges[b].start * Y->ncols;
+		Size		roff = (Size) c * RF_CHUNK_ROWS + ranges[b].start;
 		int			width;
 
 		/* forward */
@@ -239,8 +263,8 @@ ObjectiveEval(void *objective, const double *params, double *grad)
 		{
 			const RfHead *head = &net->heads[h];
 
-			const double *yv = obj->yclean[h] + (Size) c * RF_CHUNK_ROWS;
-			const double *wv = obj->wrow[h] + (Size) c * RF_CHUNK_ROWS;
+			const double *yv = obj->yclean[h] + roff;
+			const double *wv = obj->wrow[h] + roff;
 
 			if (head->kind == RF_HEAD_BINARY)
 				loss += RfKernelBinary(rows, acts[L] + head->offset, net->nout, yv, wv,
@@ -248,7 +272,7 @@ ObjectiveEval(void *objective, const double *params, double *grad)
 			else if (head->kind == RF_HEAD_MULTICLASS && head->parent_of)
 				loss += RfKernelSoftmaxRanges(rows, head->nout, acts[L] + head->offset, net->nout,
 											  yv, wv, dZ + head->offset, net->nout,
-											  obj->yclean[head->parent] + (Size) c * RF_CHUNK_ROWS,
+											  obj->yclean[head->parent] + roff,
 											  head->child_start, head->child_count);
 			else if (head->kind == RF_HEAD_MULTICLASS)
 				loss += RfKernelSoftmax(rows, head->nout, acts[L] + head->offset, net->nout,
@@ -331,6 +355,13 @@ ObjectiveEval(void *objective, const double *params, double *grad)
 			width = nin;
 		}
 		CHECK_FOR_INTERRUPTS();
+	}
+
+	if (scale != 1.0)
+	{
+		loss *= scale;
+		for (int64 k = 0; k < net->nparams; k++)
+			grad[k] *= scale;
 	}
 
 	/* L2 on the weight matrices */

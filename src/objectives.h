@@ -18,6 +18,14 @@
 #include "matrix.h"
 #include "network.h"
 
+/* Rows start .. start + rows of one chunk of the training matrices. */
+typedef struct RfRowRange
+{
+	int			chunk;
+	int			start;
+	int			rows;
+} RfRowRange;
+
 typedef struct RfObjective
 {
 	RfNet	   *net;
@@ -39,6 +47,7 @@ typedef struct RfObjective
 	double	  **yclean;			/* per classification head: targets, 0 if missing */
 	double	  **wrow;			/* per classification head: row weights, 0 if missing */
 	int			evaluations;
+	RfRowRange *all;			/* every row, built on first use */
 } RfObjective;
 
 extern RfObjective *ObjectiveCreate(RfNet *net, const RfMatrix *X, const RfMatrix *Y,
@@ -47,6 +56,8 @@ extern RfObjective *ObjectiveCreate(RfNet *net, const RfMatrix *X, const RfMatri
 
 /* Loss (with penalty) at params; writes the gradient into grad. */
 extern double ObjectiveEval(void *objective, const double *params, double *grad);
+extern double ObjectiveEvalRanges(RfObjective *obj, const double *params, double *grad,
+								  const RfRowRange *ranges, int nranges, double scale);
 
 /* Loss of one head for one row given its raw outputs z (after standardization). */
 extern double HeadLoss(const RfHead *head, const double *z, double y, double *dz);

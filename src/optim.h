@@ -28,4 +28,22 @@ extern void LbfgsMinimize(RfEvalFn fn, void *arg, double *x, int64 n,
 						  int max_iter, double tol, const char *label,
 						  RfOptimResult *result);
 
+#include "objectives.h"
+
+typedef struct RfAdamOptions
+{
+	int			batch_size;
+	int			epochs;
+	double		learning_rate;
+	int			patience;		/* epochs without improvement before stopping */
+	int64		seed;
+} RfAdamOptions;
+
+/*
+ * Mini-batch Adam over train's rows from x (updated in place, left at the
+ * parameters with the best validation loss); valid may be NULL.
+ */
+extern void AdamMinimize(RfObjective *train, RfObjective *valid, double *x,
+						 const RfAdamOptions *o, const char *label, RfOptimResult *result);
+
 #endif

@@ -48,6 +48,12 @@ static const OptSpec known_options[] = {
 	{"class_weight", OPT_SPECIAL, 0, 0, "\"balanced\" or an object of positive weights by class, like {\"yes\": 5}"},
 	{"threshold", OPT_SPECIAL, 0, 0, "a probability between 0 and 1, or \"f1\""},
 	{"group", OPT_STRING, 0, 0, "the name of the query column"},
+	{"hidden", OPT_SPECIAL, 0, 0, "an array of 1 to 8 layer sizes from 1 to 4096, like [64, 32]"},
+	{"sharing", OPT_STRING, 0, 0, "\"hard\""},
+	{"batch_size", OPT_INTEGER, 1, 65536, "an integer from 1 to 65536"},
+	{"epochs", OPT_INTEGER, 1, 100000, "an integer from 1 to 100000"},
+	{"learning_rate", OPT_NUMBER, 1e-9, 10, "a number from 1e-9 to 10"},
+	{"patience", OPT_INTEGER, 1, 1000, "an integer from 1 to 1000"},
 	{"task_weights", OPT_SPECIAL, 0, 0, "an object of positive weights by target, like {\"quality\": 0.3, \"engagement\": 0.7}"},
 	{"bins", OPT_SPECIAL, 0, 0, "increasing cut points like [100, 200], or {\"quantiles\": k} with k from 2 to 1000"},
 };
@@ -136,6 +142,10 @@ OptionsParse(Jsonb *options)
 	o->deploy = RF_DEPLOY_ALWAYS;
 	o->max_categories = 100;
 	o->threshold = get_float8_nan();
+	o->batch_size = 256;
+	o->epochs = 100;
+	o->learning_rate = 1e-3;
+	o->patience = 5;
 	o->raw = options;
 	if (options == NULL)
 		return o;
@@ -208,6 +218,14 @@ OptionsParse(Jsonb *options)
 						else
 							BadOption(spec, psprintf("\"%s\" is not one of them.", s));
 					}
+					else if (strcmp(key, "sharing") == 0)
+					{
+						if (strcmp(s, "hard") != 0)
+							ereport(ERROR,
+									(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+									 errmsg("\"sharing\": \"%s\" is not supported yet", s),
+									 errhint("This version shares one trunk among the heads (\"hard\").")));
+					}
 					else if (strcmp(key, "group") == 0)
 					{
 						if (s[0] == '\0')
@@ -224,7 +242,29 @@ OptionsParse(Jsonb *options)
 					break;
 				}
 			case OPT_SPECIAL:
-				if (strcmp(key, "task_weights") == 0)
+				if (strcmp(key, "hidden") == 0)
+				{
+					JsonbContainer *arr;
+
+					if (v.type != jbvBinary || !JsonContainerIsArray(v.val.binary.data))
+						BadOption(spec, psprintf("It is %s.", JsonTypeName(&v)));
+					arr = v.val.binary.data;
+					o->nhidden = JsonArraySize(arr);
+					if (o->nhidden < 1 || o->nhidden > 8)
+						BadOption(spec, o->nhidden < 1 ? "It is empty: a linear model has no \"hidden\" option." :
+								  "It has more than 8 layers.");
+					o->hidden = palloc(sizeof(int) * o->nhidden);
+					for (int i = 0; i < o->nhidden; i++)
+					{
+						JsonbValue *e = JsonArrayElement(arr, i);
+						double		d = JsonValueNumber(e);
+
+						if (e->type != jbvNumeric || d != floor(d) || d < 1 || d > 4096)
+							BadOption(spec, psprintf("Layer %d is not an integer from 1 to 4096.", i + 1));
+						o->hidden[i] = (int) d;
+					}
+				}
+				else if (strcmp(key, "task_weights") == 0)
 				{
 					JsonbIterator *wit;
 					JsonbValue	wv;
@@ -330,6 +370,14 @@ OptionsParse(Jsonb *options)
 						o->seed = (int64) d;
 					else if (strcmp(key, "max_categories") == 0)
 						o->max_categories = (int) d;
+					else if (strcmp(key, "batch_size") == 0)
+						o->batch_size = (int) d;
+					else if (strcmp(key, "epochs") == 0)
+						o->epochs = (int) d;
+					else if (strcmp(key, "learning_rate") == 0)
+						o->learning_rate = d;
+					else if (strcmp(key, "patience") == 0)
+						o->patience = (int) d;
 					break;
 				}
 		}

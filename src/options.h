@@ -39,6 +39,12 @@ typedef struct RfOptions
 	int			bin_quantiles;
 	char	   *group;			/* query column for ranking metrics */
 	JsonbContainer *task_weights;	/* {"target": weight} for several heads */
+	int			nhidden;		/* hidden layers of the trunk, and their sizes */
+	int		   *hidden;
+	int			batch_size;		/* Adam, for hidden trunks */
+	int			epochs;
+	double		learning_rate;
+	int			patience;
 	Jsonb	   *raw;			/* as given, stored with the version */
 } RfOptions;
 

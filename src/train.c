@@ -11,6 +11,7 @@
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "common/hashfn.h"
+#include "common/pg_prng.h"
 #include "executor/spi.h"
 #include "executor/tuptable.h"
 #include "funcapi.h"
@@ -156,7 +157,7 @@ TrainStartup(DestReceiver *self, int operation, TupleDesc typeinfo)
 	 * Squared-loss regression on numeric inputs streams its moments instead
 	 * of keeping rows.
 	 */
-	ts->streaming = regression && ts->ntargets == 1 &&
+	ts->streaming = regression && ts->ntargets == 1 && ts->opts->nhidden == 0 &&
 		(ts->opts->loss == NULL || strcmp(ts->opts->loss, "squared") == 0);
 	for (int c = 0; c < ts->enc->ncols; c++)
 		if (ts->enc->cols[c].kind == RF_CATEGORY)
@@ -772,6 +773,66 @@ TaskWeight(RfTrainState *ts, const char *target)
  * The heads: one per target, or, for a multilabel task, one head whose
  * labels are the (boolean) target columns.
  */
+/* He initialisation of the hidden layers, from the seed: N(0, 2 / fan_in). */
+static void
+InitHidden(RfNet *net, int64 seed)
+{
+	pg_prng_state rng;
+
+	pg_prng_seed(&rng, (uint64) seed * UINT64CONST(0x9E3779B97F4A7C15) + 7);
+	for (int l = 0; l < net->nhidden; l++)
+	{
+		int			nin = NetLayerIn(net, l);
+		double		sd = sqrt(2.0 / nin);
+		int64		nw = (int64) net->hidden[l] * nin;
+
+		for (int64 k = 0; k < nw; k++)
+		{
+			/* Box-Muller */
+			double		u1 = Max(pg_prng_double(&rng), 1e-300);
+			double		u2 = pg_prng_double(&rng);
+
+			net->params[net->w_off[l] + k] = sd * sqrt(-2 * log(u1)) * cos(2 * M_PI * u2);
+		}
+	}
+}
+
+static RfOptimResult
+FitAdam(RfTrainState *ts, RfNet *net, RfMatrix *X, RfMatrix *Xva)
+{
+	double	  **cw = palloc0(sizeof(double *) * net->nheads);
+	double	   *shift = palloc0(sizeof(double) * net->nheads);
+	double	   *scale = palloc(sizeof(double) * net->nheads);
+	double	   *x = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * net->nparams);
+	RfObjective *train;
+	RfObjective *valid = NULL;
+	RfAdamOptions o;
+	RfOptimResult res;
+
+	for (int h = 0; h < net->nheads; h++)
+	{
+		cw[h] = ts->targets[Min(h, ts->ntargets - 1)].class_weight;
+		shift[h] = ts->targets[Min(h, ts->ntargets - 1)].mean;
+		scale[h] = ts->targets[Min(h, ts->ntargets - 1)].sd;
+	}
+	RfBudgetCharge(&ts->budget, 2 * sizeof(double) * (Size) (X->nrows + Xva->nrows) * net->nheads, "training");
+	train = ObjectiveCreate(net, X, ts->Y, ts->opts->l2, cw, shift, scale);
+	if (Xva->nrows > 0)
+		valid = ObjectiveCreate(net, Xva, ts->Yv, 0.0, cw, shift, scale);
+	InitHidden(net, ts->opts->seed);
+	InitialBiases(net, ts->targets, ts->Y);
+	memcpy(x, net->params, sizeof(double) * net->nparams);
+	o.batch_size = ts->opts->batch_size;
+	o.epochs = ts->opts->epochs;
+	o.learning_rate = ts->opts->learning_rate;
+	o.patience = ts->opts->patience;
+	o.seed = ts->opts->seed;
+	AdamMinimize(train, valid, x, &o, ts->opts->verbose ? ts->model_name : NULL, &res);
+	memcpy(net->params, x, sizeof(double) * net->nparams);
+	DestandardizeHeads(net, ts->targets);
+	return res;
+}
+
 static RfHead *
 BuildHeads(RfTrainState *ts, int *nheads)
 {
@@ -1255,7 +1316,7 @@ reframe_train(PG_FUNCTION_ARGS)
 	}
 
 	head = BuildHeads(ts, &nheads);
-	net = NetCreate(ts->enc->width, 0, NULL, nheads, head);
+	net = NetCreate(ts->enc->width, ts->opts->nhidden, ts->opts->hidden, nheads, head);
 
 	ReframeBlasPrepare();
 	memset(&opt, 0, sizeof(opt));
@@ -1266,6 +1327,16 @@ reframe_train(PG_FUNCTION_ARGS)
 		solver = "streaming normal equations (cholesky)";
 		GramSolve(ts->gram[0], ts->enc, ts->opts->l2, net->params + net->w_off[0],
 				  net->params + net->b_off[0]);
+	}
+	else if (net->nhidden > 0)
+	{
+		solver = "adam";
+		opt = FitAdam(ts, net, Xtr, Xva);
+		if (!opt.converged)
+			ereport(NOTICE,
+					(errmsg("model \"%s\": Adam ran all %d epochs without stopping early",
+							ts->model_name, opt.iterations),
+					 errhint("Raise \"epochs\" or \"learning_rate\".")));
 	}
 	else if (nheads == 1 && head->kind == RF_HEAD_REGRESSION && head->loss == RF_LOSS_SQUARED)
 	{

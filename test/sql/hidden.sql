@@ -1,0 +1,66 @@
+-- Hidden trunks (ReLU layers) trained by mini-batch Adam with early
+-- stopping: they learn what a linear model cannot.
+CREATE TABLE xor AS
+SELECT i, sin(i * 1.1)::float8 AS a, cos(i * 2.3)::float8 AS b,
+       sin(i * 1.1) * cos(i * 2.3) > 0 AS same_sign,
+       (4 * sin(i * 1.1) * cos(i * 2.3) + 0.3 * sin(i))::float8 AS product
+  FROM generate_series(1, 4000) i;
+SET client_min_messages = warning;
+
+-- the sign of a product: no line separates it, a hidden layer does
+SELECT model, iterations > 1 AS trained, (metrics->'validation'->>'accuracy')::float8 < 0.75 AS linear_fails
+  FROM reframe.train('lin', 'SELECT a, b, same_sign FROM xor', 'same_sign');
+SELECT model, (metrics->'validation'->>'accuracy')::float8 > 0.95 AS hidden_learns
+  FROM reframe.train('mlp', 'SELECT a, b, same_sign FROM xor', 'same_sign',
+                     options => '{"hidden": [16], "seed": 1, "learning_rate": 0.01}');
+SELECT block, shape FROM reframe.weights('mlp') ORDER BY block;
+-- a product as a regression: the hidden trunk's error is a fraction of the linear one's
+SELECT version FROM reframe.train('lin_r', 'SELECT a, b, product FROM xor', 'product');
+SELECT version FROM reframe.train('mlp_r', 'SELECT a, b, product FROM xor', 'product',
+                                  options => '{"hidden": [32, 16], "seed": 1, "learning_rate": 0.01}');
+SELECT (SELECT reframe.rmse(reframe.score('mlp_r', x), product) FROM xor x)
+     < 0.4 * (SELECT reframe.rmse(reframe.score('lin_r', x), product) FROM xor x) AS hidden_fits;
+
+-- deterministic for a seed; another seed gives another model
+SELECT version FROM reframe.train('mlp_again', 'SELECT a, b, same_sign FROM xor', 'same_sign',
+                                  options => '{"hidden": [16], "seed": 1, "learning_rate": 0.01}');
+SELECT version FROM reframe.train('mlp_other', 'SELECT a, b, same_sign FROM xor', 'same_sign',
+                                  options => '{"hidden": [16], "seed": 2, "learning_rate": 0.01}');
+SELECT (SELECT array_agg(data::text ORDER BY block) FROM reframe.weights('mlp')) =
+       (SELECT array_agg(data::text ORDER BY block) FROM reframe.weights('mlp_again')) AS same_seed_same_model,
+       (SELECT array_agg(data::text ORDER BY block) FROM reframe.weights('mlp')) <>
+       (SELECT array_agg(data::text ORDER BY block) FROM reframe.weights('mlp_other')) AS other_seed_other_model;
+
+-- early stopping: patience epochs without a better validation loss end it
+SELECT iterations < 1000 AS stopped_early, converged
+  FROM reframe.train('mlp_es', 'SELECT a, b, same_sign FROM xor', 'same_sign',
+                     options => '{"hidden": [8], "epochs": 1000, "patience": 2, "learning_rate": 0.05}');
+
+-- one trunk shared by two heads of different kinds
+SELECT task, converged IS NOT NULL AS ran
+  FROM reframe.train('duo', 'SELECT a, b, same_sign, product FROM xor', 'same_sign,product',
+                     options => '{"hidden": [32], "seed": 1, "learning_rate": 0.01}');
+SELECT (metrics->'validation'->'same_sign'->>'accuracy')::float8 > 0.9 AS sign_head,
+       (metrics->'validation'->'product'->>'r2')::float8 > 0.8 AS product_head
+  FROM reframe.models WHERE model = 'duo';
+SELECT block, shape FROM reframe.weights('duo') ORDER BY block;
+-- rows and arrays score alike; predict_all runs the trunk once for both heads
+SELECT bool_and(abs(reframe.score('duo', x, 'product') - reframe.score('duo', ARRAY[a, b], 'product')) < 1e-12) AS rows_and_arrays,
+       bool_and(abs((reframe.predict_all('duo', x)->>'product')::float8 - reframe.score('duo', x, 'product')) < 1e-12) AS predict_all
+  FROM xor x WHERE i <= 100;
+RESET client_min_messages;
+
+-- bad trunks
+SELECT * FROM reframe.train('bad', 'xor', 'same_sign', NULL, '{"hidden": []}');
+SELECT * FROM reframe.train('bad', 'xor', 'same_sign', NULL, '{"hidden": [0]}');
+SELECT * FROM reframe.train('bad', 'xor', 'same_sign', NULL, '{"hidden": [-4]}');
+SELECT * FROM reframe.train('bad', 'xor', 'same_sign', NULL, '{"hidden": [5000]}');
+SELECT * FROM reframe.train('bad', 'xor', 'same_sign', NULL, '{"hidden": [2.5]}');
+SELECT * FROM reframe.train('bad', 'xor', 'same_sign', NULL, '{"hidden": [1,1,1,1,1,1,1,1,1]}');
+SELECT * FROM reframe.train('bad', 'xor', 'same_sign', NULL, '{"hidden": 16}');
+SELECT * FROM reframe.train('bad', 'xor', 'same_sign', NULL, '{"hidden": [16], "sharing": "soft"}');
+SELECT * FROM reframe.train('bad', 'xor', 'same_sign', NULL, '{"hidden": [16], "learning_rate": 0}');
+SELECT * FROM reframe.train('bad', 'xor', 'same_sign', NULL, '{"hidden": [16], "batch_size": 0}');
+SELECT to_regclass('bad') AS nothing_written;
+
+DROP TABLE xor, lin, mlp, lin_r, mlp_r, mlp_again, mlp_other, mlp_es, duo;
