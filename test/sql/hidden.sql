@@ -48,6 +48,26 @@ SELECT block, shape FROM reframe.weights('duo') ORDER BY block;
 SELECT bool_and(abs(reframe.score('duo', x, 'product') - reframe.score('duo', ARRAY[a, b], 'product')) < 1e-12) AS rows_and_arrays,
        bool_and(abs((reframe.predict_all('duo', x)->>'product')::float8 - reframe.score('duo', x, 'product')) < 1e-12) AS predict_all
   FROM xor x WHERE i <= 100;
+
+-- multitask learning earns its place: a task with few labels (150 rows)
+-- shares structure with a task with many; the shared trunk learns it from
+-- both, and predicts the rare task on held-out rows better than a trunk
+-- trained on the rare task alone (margin: 5% lower RMSE; seed 1)
+CREATE TABLE shared AS
+SELECT i, sin(i * 1.1)::float8 AS a, cos(i * 2.3)::float8 AS b, sin(i * 0.37)::float8 AS c,
+       (4 * sin(i * 1.1) * cos(i * 2.3) + 0.2 * sin(i * 7.7))::float8 AS main_task,
+       CASE WHEN i % 20 = 0 OR i > 3000
+            THEN (4 * sin(i * 1.1) * cos(i * 2.3) + sin(i * 0.37) + 0.2 * sin(i * 5.1))::float8 END AS rare_task,
+       i > 3000 AS held_out
+  FROM generate_series(1, 4000) i;
+SELECT count(*) FILTER (WHERE rare_task IS NOT NULL) AS rare_labels, count(*) AS rows FROM shared WHERE NOT held_out;
+SELECT version FROM reframe.train('rare_alone', 'SELECT a, b, c, rare_task FROM shared WHERE NOT held_out', 'rare_task',
+       options => '{"hidden": [32], "seed": 1, "learning_rate": 0.01, "validation": 0.2}');
+SELECT version FROM reframe.train('rare_shared', 'SELECT a, b, c, main_task, rare_task FROM shared WHERE NOT held_out',
+       'main_task,rare_task', options => '{"hidden": [32], "seed": 1, "learning_rate": 0.01, "validation": 0.2}');
+SELECT reframe.rmse(reframe.score('rare_shared', s, 'rare_task'), rare_task)
+     < 0.95 * reframe.rmse(reframe.score('rare_alone', s), rare_task) AS multitask_wins
+  FROM shared s WHERE held_out;
 RESET client_min_messages;
 
 -- bad trunks
@@ -63,4 +83,4 @@ SELECT * FROM reframe.train('bad', 'xor', 'same_sign', NULL, '{"hidden": [16], "
 SELECT * FROM reframe.train('bad', 'xor', 'same_sign', NULL, '{"hidden": [16], "batch_size": 0}');
 SELECT to_regclass('bad') AS nothing_written;
 
-DROP TABLE xor, lin, mlp, lin_r, mlp_r, mlp_again, mlp_other, mlp_es, duo;
+DROP TABLE shared, rare_alone, rare_shared, xor, lin, mlp, lin_r, mlp_r, mlp_again, mlp_other, mlp_es, duo;
