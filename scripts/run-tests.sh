@@ -43,5 +43,25 @@ if ls test/pgtap/*.sql >/dev/null 2>&1; then
     dropdb reframe_tap
 fi
 
+# dump and restore: models are tables, so pg_dump carries them
+createdb reframe_dump
+dump_ok=0
+if psql -X -q -d reframe_dump -f test/dump/setup.sql > /tmp/reframe-dump.log 2>&1 &&
+   pg_dump reframe_dump > /tmp/reframe-dump.sql &&
+   createdb reframe_restore &&
+   psql -X -q -v ON_ERROR_STOP=1 -d reframe_restore -f /tmp/reframe-dump.sql >> /tmp/reframe-dump.log 2>&1; then
+    result=$(psql -X -A -t -d reframe_restore -f test/dump/check.sql 2>&1)
+    echo "dump/restore: $result"
+    [ "$(echo "$result" | head -1)" = "1500|1500" ] && [ "$(echo "$result" | tail -1)" = "8" ] && dump_ok=1
+fi
+if [ $dump_ok = 1 ]; then
+    echo "test dump_restore ... ok"
+    passed=$((passed + 1))
+else
+    echo "test dump_restore ... FAILED"; cat /tmp/reframe-dump.log
+    failed=$((failed + 1))
+fi
+dropdb --if-exists reframe_dump; dropdb --if-exists reframe_restore
+
 echo "$passed passed, $failed failed" | tee "${REFRAME_SUMMARY:-/dev/null}"
 [ "$failed" -eq 0 ]

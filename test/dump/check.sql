@@ -1,0 +1,9 @@
+-- After restore: every model scores exactly as before the dump.
+SELECT count(*) AS rows,
+       count(*) FILTER (WHERE s.ridge = reframe.score('m_ridge', d) AND s.stream = reframe.score('m_stream', d)
+                          AND s.binary = reframe.score('m_binary', d) AND s.binary_class = reframe.predict('m_binary', d)
+                          AND s.multi = reframe.predict_proba('m_multi', d) AND s.bins = reframe.score('m_bins', d)
+                          AND s.hier = reframe.predict_labels('m_hier', d) AND s.hidden = reframe.predict_all('m_hidden', d)
+                          AND s.blend = reframe.score('m_blend', d)) AS identical
+  FROM d JOIN scores s USING (i);
+SELECT count(DISTINCT model) AS models FROM reframe.models;
