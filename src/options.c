@@ -54,6 +54,7 @@ static const OptSpec known_options[] = {
 	{"epochs", OPT_INTEGER, 1, 100000, "an integer from 1 to 100000"},
 	{"learning_rate", OPT_NUMBER, 1e-9, 10, "a number from 1e-9 to 10"},
 	{"patience", OPT_INTEGER, 1, 1000, "an integer from 1 to 1000"},
+	{"tasks", OPT_SPECIAL, 0, 0, "an object naming each target's task, like {\"rating\": \"multiclass\"}"},
 	{"task_weights", OPT_SPECIAL, 0, 0, "an object of positive weights by target, like {\"quality\": 0.3, \"engagement\": 0.7}"},
 	{"bins", OPT_SPECIAL, 0, 0, "increasing cut points like [100, 200], or {\"quantiles\": k} with k from 2 to 1000"},
 };
@@ -263,6 +264,28 @@ OptionsParse(Jsonb *options)
 							BadOption(spec, psprintf("Layer %d is not an integer from 1 to 4096.", i + 1));
 						o->hidden[i] = (int) d;
 					}
+				}
+				else if (strcmp(key, "tasks") == 0)
+				{
+					JsonbIterator *tit;
+					JsonbValue	tv;
+					JsonbIteratorToken ttok;
+
+					if (v.type != jbvBinary || !JsonContainerIsObject(v.val.binary.data))
+						BadOption(spec, psprintf("It is %s.", JsonTypeName(&v)));
+					tit = JsonbIteratorInit(v.val.binary.data);
+					while ((ttok = JsonbIteratorNext(&tit, &tv, true)) != WJB_DONE)
+					{
+						char	   *t;
+
+						if (ttok != WJB_VALUE)
+							continue;
+						t = JsonValueText(&tv);
+						if (t == NULL || (strcmp(t, "regression") != 0 && strcmp(t, "binary") != 0 &&
+										  strcmp(t, "multiclass") != 0))
+							BadOption(spec, "Each task must be \"regression\", \"binary\" or \"multiclass\".");
+					}
+					o->tasks = v.val.binary.data;
 				}
 				else if (strcmp(key, "task_weights") == 0)
 				{

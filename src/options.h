@@ -39,6 +39,7 @@ typedef struct RfOptions
 	int			bin_quantiles;
 	char	   *group;			/* query column for ranking metrics */
 	JsonbContainer *task_weights;	/* {"target": weight} for several heads */
+	JsonbContainer *tasks;		/* {"target": "regression" | "binary" | "multiclass"} */
 	int			nhidden;		/* hidden layers of the trunk, and their sizes */
 	int		   *hidden;
 	int			batch_size;		/* Adam, for hidden trunks */

@@ -1053,6 +1053,31 @@ ResolveSeveralTargets(RfTrainState *ts)
 {
 	bool		all_bool = true;
 
+	if (ts->opts->tasks)
+	{
+		JsonbIterator *it = JsonbIteratorInit(ts->opts->tasks);
+		JsonbValue	v;
+		JsonbIteratorToken tok;
+
+		while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+		{
+			bool		known = false;
+			char	   *key;
+
+			if (tok != WJB_KEY)
+				continue;
+			key = pnstrdup(v.val.string.val, v.val.string.len);
+			for (int t = 0; t < ts->ntargets; t++)
+				known |= strcmp(ts->target_names[t], key) == 0;
+			if (!known)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("option \"tasks\" names \"%s\", which is not a target", key)));
+		}
+		if (ts->task == NULL)
+			ts->task = "multitask";
+	}
+
 	for (int t = 0; t < ts->ntargets; t++)
 		all_bool &= ts->targets[t].kind == RF_TARGET_BOOL;
 	if (ts->task == NULL)
@@ -1074,7 +1099,8 @@ ResolveSeveralTargets(RfTrainState *ts)
 		return;
 	}
 	for (int t = 0; t < ts->ntargets; t++)
-		TargetResolve(&ts->targets[t], NULL, ts->Y, ts->Yv, t, ts->opts, ts->model_name);
+		TargetResolve(&ts->targets[t], JsonFieldText(ts->opts->tasks, ts->targets[t].name, NULL),
+					  ts->Y, ts->Yv, t, ts->opts, ts->model_name);
 }
 
 /* ---------- the SQL function ---------- */
@@ -1233,6 +1259,11 @@ reframe_train(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("at most 64 target columns are supported")));
+	if (ts->opts->tasks && (ts->ntargets < 2 || (ts->task && strcmp(ts->task, "multitask") != 0)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("option \"tasks\" frames the targets of a multitask model"),
+				 errhint("Name two or more targets; for one target, pass the task itself.")));
 	if (ts->ntargets > 1 && (ts->opts->balanced || ts->opts->class_weight ||
 							 ts->opts->nbins || ts->opts->bin_quantiles))
 		ereport(ERROR,

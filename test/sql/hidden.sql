@@ -68,7 +68,17 @@ SELECT version FROM reframe.train('rare_shared', 'SELECT a, b, c, main_task, rar
 SELECT reframe.rmse(reframe.score('rare_shared', s, 'rare_task'), rare_task)
      < 0.95 * reframe.rmse(reframe.score('rare_alone', s), rare_task) AS multitask_wins
   FROM shared s WHERE held_out;
+-- "tasks" frames each target: an integer target is classes unless told
+CREATE TABLE rated AS SELECT i, a, b, same_sign, (i % 5) AS stars FROM xor;
+SELECT version FROM reframe.train('rated_m', 'SELECT a, b, same_sign, stars FROM rated', 'same_sign,stars',
+                                  options => '{"hidden": [8], "epochs": 3}');
+SELECT version FROM reframe.train('rated_m', 'SELECT a, b, same_sign, stars FROM rated', 'same_sign,stars',
+                                  options => '{"hidden": [8], "epochs": 3, "tasks": {"stars": "regression"}}');
+SELECT version, spec #>> '{network,heads,1,kind}' AS stars_head FROM rated_m WHERE block = '' ORDER BY version;
 RESET client_min_messages;
+SELECT * FROM reframe.train('bad', 'rated', 'same_sign,stars', NULL, '{"tasks": {"nope": "binary"}}');
+SELECT * FROM reframe.train('bad', 'rated', 'same_sign,stars', NULL, '{"tasks": {"stars": "ranking"}}');
+SELECT * FROM reframe.train('bad', 'rated', 'stars', NULL, '{"tasks": {"stars": "regression"}}');
 
 -- bad trunks
 SELECT * FROM reframe.train('bad', 'xor', 'same_sign', NULL, '{"hidden": []}');
@@ -83,4 +93,4 @@ SELECT * FROM reframe.train('bad', 'xor', 'same_sign', NULL, '{"hidden": [16], "
 SELECT * FROM reframe.train('bad', 'xor', 'same_sign', NULL, '{"hidden": [16], "batch_size": 0}');
 SELECT to_regclass('bad') AS nothing_written;
 
-DROP TABLE shared, rare_alone, rare_shared, xor, lin, mlp, lin_r, mlp_r, mlp_again, mlp_other, mlp_es, duo;
+DROP TABLE rated, rated_m, shared, rare_alone, rare_shared, xor, lin, mlp, lin_r, mlp_r, mlp_again, mlp_other, mlp_es, duo;
