@@ -252,6 +252,11 @@ END
 $$;
 COMMENT ON FUNCTION @extschema@.drop_model(text) IS 'drop a model and all its versions';
 
+CREATE FUNCTION @extschema@.blas_sgemm_gflops(n integer DEFAULT 1024) RETURNS double precision
+    AS 'MODULE_PATHNAME', 'reframe_blas_sgemm_gflops' LANGUAGE C VOLATILE STRICT;
+COMMENT ON FUNCTION @extschema@.blas_sgemm_gflops(integer) IS
+    'this backend''s measured single-precision GEMM rate (GFLOP/s), for benchmarks';
+
 -- ---------------------------------------------------------------------------
 -- Objective functions and metrics: parallel-safe aggregates whose states
 -- are real SQL types (float8[] or bytea), so they combine under parallel

@@ -7,6 +7,8 @@
 #include <limits.h>
 
 #include "fmgr.h"
+#include "miscadmin.h"
+#include "portability/instr_time.h"
 #include "utils/guc.h"
 
 #include "reframe.h"
@@ -59,4 +61,48 @@ _PG_init(void)
 	MarkGUCPrefixReserved("reframe");
 
 	ReframeStoreInit();
+}
+
+/*
+ * reframe.blas_sgemm_gflops: the single-precision matrix product rate of
+ * this backend's OpenBLAS (at reframe.blas_threads threads), for benchmarks
+ * that report how much of it training reaches.
+ */
+PG_FUNCTION_INFO_V1(reframe_blas_sgemm_gflops);
+Datum
+reframe_blas_sgemm_gflops(PG_FUNCTION_ARGS)
+{
+	int32		n = PG_GETARG_INT32(0);
+	float	   *a;
+	float	   *b;
+	float	   *c;
+	instr_time	start;
+	instr_time	t;
+	int			reps = 0;
+	double		seconds;
+
+	if (n < 16 || n > 8192)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("matrix size must be from 16 to 8192, not %d", n)));
+	a = palloc_extended(sizeof(float) * n * n, MCXT_ALLOC_HUGE);
+	b = palloc_extended(sizeof(float) * n * n, MCXT_ALLOC_HUGE);
+	c = palloc_extended(sizeof(float) * n * n, MCXT_ALLOC_HUGE);
+	for (int64 i = 0; i < (int64) n * n; i++)
+	{
+		a[i] = (float) ((i % 17) - 8) / 8;
+		b[i] = (float) ((i % 13) - 6) / 6;
+	}
+	ReframeBlasPrepare();
+	INSTR_TIME_SET_CURRENT(start);
+	do
+	{
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a, n, b, n, 0.0f, c, n);
+		reps++;
+		INSTR_TIME_SET_CURRENT(t);
+		INSTR_TIME_SUBTRACT(t, start);
+		CHECK_FOR_INTERRUPTS();
+	} while (INSTR_TIME_GET_DOUBLE(t) < 0.5);
+	seconds = INSTR_TIME_GET_DOUBLE(t);
+	PG_RETURN_FLOAT8(2.0 * n * n * (double) n * reps / seconds / 1e9);
 }
