@@ -70,6 +70,79 @@ NetCreate(int nin, int nhidden, const int *hidden, int nheads, RfHead *heads)
 	return net;
 }
 
+/* The task of unit u of layer l's output (hidden block, or head). */
+static int
+UnitTask(const RfNet *net, int l, int u)
+{
+	if (l == net->nhidden)
+	{
+		for (int h = 0; h < net->nheads; h++)
+			if (u < net->heads[h].offset + net->heads[h].nout)
+				return h;
+		return net->nheads - 1;
+	}
+	return u / (net->hidden[l] / net->soft_tasks);
+}
+
+bool
+NetWeightAllowed(const RfNet *net, int l, int o, int i)
+{
+	if (net->soft_tasks == 0 || (l == 0 && net->nhidden > 0))
+		return true;
+	return UnitTask(net, l, o) == UnitTask(net, l - 1, i);
+}
+
+/*
+ * The closeness penalty strength * sum over tasks |W_t - mean_t W_t|^2, over
+ * each hidden layer's task blocks, and its gradient; gradients of weights
+ * across tasks are zeroed so that those weights stay zero.
+ */
+double
+NetSoftSharing(const RfNet *net, const double *params, double *grad, double strength)
+{
+	int			T = net->soft_tasks;
+	double		penalty = 0;
+
+	if (T == 0)
+		return 0;
+	for (int l = 0; l <= net->nhidden; l++)
+	{
+		int			nout = NetLayerOut(net, l);
+		int			nin = NetLayerIn(net, l);
+
+		for (int o = 0; o < nout; o++)
+			for (int i = 0; i < nin; i++)
+				if (!NetWeightAllowed(net, l, o, i))
+					grad[net->w_off[l] + (int64) o * nin + i] = 0;
+		if (l == net->nhidden)
+			continue;
+		{
+			/* block t's weight (r, c) sits at row t * bs + r, column c (or t * bsin + c) */
+			int			bs = net->hidden[l] / T;
+			int			bsin = l == 0 ? nin : nin / T;
+
+			for (int r = 0; r < bs; r++)
+				for (int c = 0; c < bsin; c++)
+				{
+					double		mean = 0;
+
+					for (int t = 0; t < T; t++)
+						mean += params[net->w_off[l] + (int64) (t * bs + r) * nin + (l == 0 ? c : t * bsin + c)];
+					mean /= T;
+					for (int t = 0; t < T; t++)
+					{
+						int64		k = net->w_off[l] + (int64) (t * bs + r) * nin + (l == 0 ? c : t * bsin + c);
+						double		d = params[k] - mean;
+
+						penalty += strength * d * d;
+						grad[k] += 2 * strength * d;
+					}
+				}
+		}
+	}
+	return penalty;
+}
+
 /* out = W x + b for one dense layer; short rows avoid the BLAS call overhead. */
 static void
 DenseRow(const double *W, const double *b, int nout, int nin, const double *x, double *out)
@@ -242,7 +315,7 @@ NetToJson(const RfNet *net, StringInfo buf)
 	appendStringInfo(buf, "{\"inputs\": %d, \"hidden\": [", net->nin);
 	for (int l = 0; l < net->nhidden; l++)
 		appendStringInfo(buf, l ? ", %d" : "%d", net->hidden[l]);
-	appendStringInfoString(buf, "], \"activation\": \"relu\", \"heads\": [");
+	appendStringInfo(buf, "], \"activation\": \"relu\", \"soft_tasks\": %d, \"heads\": [", net->soft_tasks);
 	for (int h = 0; h < net->nheads; h++)
 	{
 		const RfHead *head = &net->heads[h];
@@ -471,7 +544,12 @@ NetFromJson(JsonbContainer *spec, int nin)
 			}
 		}
 	}
-	return NetCreate(nin, nhidden, hidden, nheads, heads);
+	{
+		RfNet	   *net = NetCreate(nin, nhidden, hidden, nheads, heads);
+
+		net->soft_tasks = (int) JsonFieldNumber(spec, "soft_tasks", 0);
+		return net;
+	}
 }
 
 /* Copies a stored block into the parameters, checking its size. */

@@ -77,6 +77,13 @@ typedef struct RfNet
 	int			nout;			/* outputs of all heads */
 	int			nheads;
 	RfHead	   *heads;
+	/*
+	 * Soft sharing: each hidden layer holds one block of hidden[l] / tasks
+	 * units per task, connected only to the same task's block below (layer 1
+	 * sees every feature) and feeding only that task's head; weights across
+	 * blocks stay zero.  0: one trunk shared by every head.
+	 */
+	int			soft_tasks;
 	int64		nparams;
 	double	   *params;
 	int64	   *w_off;			/* per layer (nhidden + 1): weights, out x in, row-major */
@@ -93,6 +100,10 @@ typedef struct RfBlock
 
 /* Derives child_start/child_count from parent_of (sorted by parent). */
 extern void HeadSetParents(RfHead *head, int parent, int nparents, int *parent_of);
+/* Soft sharing: whether weight (o, i) of layer l joins units of one task. */
+extern bool NetWeightAllowed(const RfNet *net, int l, int o, int i);
+/* Soft sharing: zeroes cross-task gradients and adds the closeness penalty. */
+extern double NetSoftSharing(const RfNet *net, const double *params, double *grad, double strength);
 extern RfNet *NetCreate(int nin, int nhidden, const int *hidden, int nheads, RfHead *heads);
 extern int	NetLayerIn(const RfNet *net, int layer);
 extern int	NetLayerOut(const RfNet *net, int layer);

@@ -378,5 +378,5 @@ ObjectiveEvalRanges(RfObjective *obj, const double *params, double *grad,
 		}
 	}
 	obj->evaluations++;
-	return loss + obj->l2 * penalty;
+	return loss + obj->l2 * penalty + NetSoftSharing(net, net->params, grad, obj->sharing_strength);
 }

@@ -32,6 +32,7 @@ typedef struct RfObjective
 	const RfMatrix *X;			/* encoded features */
 	const RfMatrix *Y;			/* targets: one column per head (see RfHead.ycol) */
 	double		l2;
+	double		sharing_strength;	/* soft sharing's closeness penalty */
 	double	  **class_weight;	/* per head: per class weight, or NULL */
 	double	   *ytarget_shift;	/* per head: regression target standardization */
 	double	   *ytarget_scale;

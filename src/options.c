@@ -49,7 +49,8 @@ static const OptSpec known_options[] = {
 	{"threshold", OPT_SPECIAL, 0, 0, "a probability between 0 and 1, or \"f1\""},
 	{"group", OPT_STRING, 0, 0, "the name of the query column"},
 	{"hidden", OPT_SPECIAL, 0, 0, "an array of 1 to 8 layer sizes from 1 to 4096, like [64, 32]"},
-	{"sharing", OPT_STRING, 0, 0, "\"hard\""},
+	{"sharing", OPT_STRING, 0, 0, "\"hard\" or \"soft\""},
+	{"sharing_strength", OPT_NUMBER, 0, 1e6, "a number >= 0"},
 	{"batch_size", OPT_INTEGER, 1, 65536, "an integer from 1 to 65536"},
 	{"epochs", OPT_INTEGER, 1, 100000, "an integer from 1 to 100000"},
 	{"learning_rate", OPT_NUMBER, 1e-9, 10, "a number from 1e-9 to 10"},
@@ -147,6 +148,7 @@ OptionsParse(Jsonb *options)
 	o->epochs = 100;
 	o->learning_rate = 1e-3;
 	o->patience = 5;
+	o->sharing_strength = 0.01;
 	o->raw = options;
 	if (options == NULL)
 		return o;
@@ -221,11 +223,10 @@ OptionsParse(Jsonb *options)
 					}
 					else if (strcmp(key, "sharing") == 0)
 					{
-						if (strcmp(s, "hard") != 0)
-							ereport(ERROR,
-									(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-									 errmsg("\"sharing\": \"%s\" is not supported yet", s),
-									 errhint("This version shares one trunk among the heads (\"hard\").")));
+						if (strcmp(s, "soft") == 0)
+							o->soft_sharing = true;
+						else if (strcmp(s, "hard") != 0)
+							BadOption(spec, psprintf("\"%s\" is not one of them.", s));
 					}
 					else if (strcmp(key, "group") == 0)
 					{
@@ -401,6 +402,8 @@ OptionsParse(Jsonb *options)
 						o->learning_rate = d;
 					else if (strcmp(key, "patience") == 0)
 						o->patience = (int) d;
+					else if (strcmp(key, "sharing_strength") == 0)
+						o->sharing_strength = d;
 					break;
 				}
 		}

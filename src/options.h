@@ -46,6 +46,8 @@ typedef struct RfOptions
 	int			epochs;
 	double		learning_rate;
 	int			patience;
+	bool		soft_sharing;	/* one trunk per task, kept close by a penalty */
+	double		sharing_strength;
 	Jsonb	   *raw;			/* as given, stored with the version */
 } RfOptions;
 

@@ -786,13 +786,16 @@ InitHidden(RfNet *net, int64 seed)
 		double		sd = sqrt(2.0 / nin);
 		int64		nw = (int64) net->hidden[l] * nin;
 
+		if (net->soft_tasks && l > 0)
+			sd = sqrt(2.0 * net->soft_tasks / nin);	/* a unit sees its task's block only */
 		for (int64 k = 0; k < nw; k++)
 		{
 			/* Box-Muller */
 			double		u1 = Max(pg_prng_double(&rng), 1e-300);
 			double		u2 = pg_prng_double(&rng);
 
-			net->params[net->w_off[l] + k] = sd * sqrt(-2 * log(u1)) * cos(2 * M_PI * u2);
+			net->params[net->w_off[l] + k] = NetWeightAllowed(net, l, (int) (k / nin), (int) (k % nin)) ?
+				sd * sqrt(-2 * log(u1)) * cos(2 * M_PI * u2) : 0;
 		}
 	}
 }
@@ -817,6 +820,7 @@ FitAdam(RfTrainState *ts, RfNet *net, RfMatrix *X, RfMatrix *Xva)
 	}
 	RfBudgetCharge(&ts->budget, 2 * sizeof(double) * (Size) (X->nrows + Xva->nrows) * net->nheads, "training");
 	train = ObjectiveCreate(net, X, ts->Y, ts->opts->l2, cw, shift, scale);
+	train->sharing_strength = ts->opts->sharing_strength;
 	if (Xva->nrows > 0)
 		valid = ObjectiveCreate(net, Xva, ts->Yv, 0.0, cw, shift, scale);
 	InitHidden(net, ts->opts->seed);
@@ -1349,7 +1353,23 @@ reframe_train(PG_FUNCTION_ARGS)
 	}
 
 	head = BuildHeads(ts, &nheads);
-	net = NetCreate(ts->enc->width, ts->opts->nhidden, ts->opts->hidden, nheads, head);
+	if (ts->opts->soft_sharing)
+	{
+		/* one block of each hidden layer per head */
+		int		   *sizes = palloc(sizeof(int) * Max(ts->opts->nhidden, 1));
+
+		if (ts->opts->nhidden == 0 || nheads < 2)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("\"sharing\": \"soft\" needs a hidden trunk and two or more heads"),
+					 errhint("Add \"hidden\": [...] and name several targets.")));
+		for (int l = 0; l < ts->opts->nhidden; l++)
+			sizes[l] = ts->opts->hidden[l] * nheads;
+		net = NetCreate(ts->enc->width, ts->opts->nhidden, sizes, nheads, head);
+		net->soft_tasks = nheads;
+	}
+	else
+		net = NetCreate(ts->enc->width, ts->opts->nhidden, ts->opts->hidden, nheads, head);
 
 	ReframeBlasPrepare();
 	INSTR_TIME_SET_CURRENT(fit_start);

@@ -68,6 +68,25 @@ SELECT version FROM reframe.train('rare_shared', 'SELECT a, b, c, main_task, rar
 SELECT reframe.rmse(reframe.score('rare_shared', s, 'rare_task'), rare_task)
      < 0.95 * reframe.rmse(reframe.score('rare_alone', s), rare_task) AS multitask_wins
   FROM shared s WHERE held_out;
+-- soft sharing: one trunk per task, pulled toward their mean by a penalty;
+-- without it the tasks' trunks go their own ways, with a strong one they
+-- become (nearly) the same trunk; weights across tasks stay zero
+SELECT version FROM reframe.train('soft_free', 'SELECT a, b, same_sign, product FROM xor', 'same_sign,product',
+       options => '{"hidden": [16], "sharing": "soft", "sharing_strength": 0, "seed": 1, "learning_rate": 0.01, "epochs": 30}');
+SELECT version FROM reframe.train('soft_tied', 'SELECT a, b, same_sign, product FROM xor', 'same_sign,product',
+       options => '{"hidden": [16], "sharing": "soft", "sharing_strength": 10, "seed": 1, "learning_rate": 0.01, "epochs": 30}');
+SELECT block, shape FROM reframe.weights('soft_tied') WHERE block LIKE 'trunk%' ORDER BY block;
+CREATE FUNCTION pg_temp.trunk_distance(m text) RETURNS float8 LANGUAGE sql AS $$
+  SELECT sqrt(avg((data[k] - data[k + 32]) ^ 2)) FROM reframe.weights(m), generate_series(1, 32) k
+   WHERE block = 'trunk.1.weight'
+$$;
+SELECT pg_temp.trunk_distance('soft_tied') < 0.1 * pg_temp.trunk_distance('soft_free') AS penalty_ties_trunks;
+SELECT h, (SELECT count(*) FROM unnest(data) WITH ORDINALITY u(x, k)
+            WHERE x <> 0 AND (k <= 16) <> (h = 'same_sign')) AS cross_task_weights
+  FROM (VALUES ('same_sign'), ('product')) v(h), LATERAL reframe.weights('soft_tied') w
+ WHERE w.block = 'head.' || h || '.weight' ORDER BY h;
+SELECT (metrics->'validation'->'product'->>'r2')::float8 > 0.8 AS soft_learns FROM reframe.models WHERE model = 'soft_tied';
+
 -- "tasks" frames each target: an integer target is classes unless told
 CREATE TABLE rated AS SELECT i, a, b, same_sign, (i % 5) AS stars FROM xor;
 SELECT version FROM reframe.train('rated_m', 'SELECT a, b, same_sign, stars FROM rated', 'same_sign,stars',
@@ -89,8 +108,10 @@ SELECT * FROM reframe.train('bad', 'xor', 'same_sign', NULL, '{"hidden": [2.5]}'
 SELECT * FROM reframe.train('bad', 'xor', 'same_sign', NULL, '{"hidden": [1,1,1,1,1,1,1,1,1]}');
 SELECT * FROM reframe.train('bad', 'xor', 'same_sign', NULL, '{"hidden": 16}');
 SELECT * FROM reframe.train('bad', 'xor', 'same_sign', NULL, '{"hidden": [16], "sharing": "soft"}');
+SELECT * FROM reframe.train('bad', 'xor', 'same_sign,product', NULL, '{"sharing": "soft"}');
+SELECT * FROM reframe.train('bad', 'xor', 'same_sign,product', NULL, '{"hidden": [4], "sharing": "loose"}');
 SELECT * FROM reframe.train('bad', 'xor', 'same_sign', NULL, '{"hidden": [16], "learning_rate": 0}');
 SELECT * FROM reframe.train('bad', 'xor', 'same_sign', NULL, '{"hidden": [16], "batch_size": 0}');
 SELECT to_regclass('bad') AS nothing_written;
 
-DROP TABLE rated, rated_m, shared, rare_alone, rare_shared, xor, lin, mlp, lin_r, mlp_r, mlp_again, mlp_other, mlp_es, duo;
+DROP TABLE soft_free, soft_tied, rated, rated_m, shared, rare_alone, rare_shared, xor, lin, mlp, lin_r, mlp_r, mlp_again, mlp_other, mlp_es, duo;
