@@ -837,6 +837,32 @@ FitAdam(RfTrainState *ts, RfNet *net, RfMatrix *X, RfMatrix *Xva)
 	return res;
 }
 
+/* Every key of a per-target option object must name one of the targets. */
+static void
+CheckKeysNameTargets(RfTrainState *ts, JsonbContainer *obj, const char *option)
+{
+	JsonbIterator *it = JsonbIteratorInit(obj);
+	JsonbValue	v;
+	JsonbIteratorToken tok;
+
+	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+	{
+		bool		known = false;
+		char	   *key;
+
+		if (tok != WJB_KEY)
+			continue;
+		key = pnstrdup(v.val.string.val, v.val.string.len);
+		for (int t = 0; t < ts->ntargets; t++)
+			known |= strcmp(ts->target_names[t], key) == 0;
+		if (!known)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("option \"%s\" names \"%s\", which is not a target",
+							option, key)));
+	}
+}
+
 static RfHead *
 BuildHeads(RfTrainState *ts, int *nheads)
 {
@@ -844,30 +870,12 @@ BuildHeads(RfTrainState *ts, int *nheads)
 
 	if (ts->opts->task_weights)
 	{
-		JsonbIterator *it = JsonbIteratorInit(ts->opts->task_weights);
-		JsonbValue	v;
-		JsonbIteratorToken tok;
-
 		if (ts->ntargets < 2 || strcmp(ts->task, "multilabel") == 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("option \"task_weights\" weighs the heads of several targets"),
 					 errhint("Name two or more targets, as in target => 'quality,engagement'.")));
-		while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
-		{
-			bool		known = false;
-			char	   *key;
-
-			if (tok != WJB_KEY)
-				continue;
-			key = pnstrdup(v.val.string.val, v.val.string.len);
-			for (int t = 0; t < ts->ntargets; t++)
-				known |= strcmp(ts->target_names[t], key) == 0;
-			if (!known)
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("option \"task_weights\" names \"%s\", which is not a target", key)));
-		}
+		CheckKeysNameTargets(ts, ts->opts->task_weights, "task_weights");
 	}
 
 	if (strcmp(ts->task, "multilabel") == 0)
@@ -1059,25 +1067,7 @@ ResolveSeveralTargets(RfTrainState *ts)
 
 	if (ts->opts->tasks)
 	{
-		JsonbIterator *it = JsonbIteratorInit(ts->opts->tasks);
-		JsonbValue	v;
-		JsonbIteratorToken tok;
-
-		while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
-		{
-			bool		known = false;
-			char	   *key;
-
-			if (tok != WJB_KEY)
-				continue;
-			key = pnstrdup(v.val.string.val, v.val.string.len);
-			for (int t = 0; t < ts->ntargets; t++)
-				known |= strcmp(ts->target_names[t], key) == 0;
-			if (!known)
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("option \"tasks\" names \"%s\", which is not a target", key)));
-		}
+		CheckKeysNameTargets(ts, ts->opts->tasks, "tasks");
 		if (ts->task == NULL)
 			ts->task = "multitask";
 	}
