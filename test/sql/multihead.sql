@@ -61,6 +61,8 @@ SELECT (reframe.evaluate('tags', 'tagged')->'metrics'->>'subset_accuracy')::floa
      = (reframe.evaluate('topics', 'docs')->'metrics'->>'subset_accuracy')::float8 AS same_metrics;
 SELECT * FROM reframe.train('bad', 'SELECT a, b, tags FROM tagged', 'tags', 'multiclass');
 SELECT * FROM reframe.train('bad', 'SELECT a, b, ARRAY[]::text[] AS tags FROM tagged', 'tags');
+-- a label-set column is a multilabel task's only target: not one of several
+SELECT * FROM reframe.train('bad', 'SELECT a, b, (a > 0) AS pos, tags FROM tagged', 'pos,tags');
 
 -- per-label thresholds tuned for F1: each label reaches its best F1 (within
 -- a row or two of single precision), and predict_labels applies them
