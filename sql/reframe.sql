@@ -89,23 +89,26 @@ COMMENT ON FUNCTION @extschema@.predict_proba(text, record, text) IS
     'class probabilities of a row, in the order of reframe.classes()';
 
 CREATE FUNCTION @extschema@.predict_labels(model text, features double precision[],
-    threshold double precision DEFAULT NULL, top_k integer DEFAULT NULL, at_least_one boolean DEFAULT false)
+    threshold double precision DEFAULT NULL, top_k integer DEFAULT NULL, at_least_one boolean DEFAULT false,
+    output text DEFAULT NULL)
     RETURNS text[]
     AS 'MODULE_PATHNAME', 'reframe_predict_labels' LANGUAGE C STABLE PARALLEL SAFE CALLED ON NULL INPUT;
 CREATE FUNCTION @extschema@.predict_labels(model text, features real[],
-    threshold double precision DEFAULT NULL, top_k integer DEFAULT NULL, at_least_one boolean DEFAULT false)
+    threshold double precision DEFAULT NULL, top_k integer DEFAULT NULL, at_least_one boolean DEFAULT false,
+    output text DEFAULT NULL)
     RETURNS text[]
     AS 'MODULE_PATHNAME', 'reframe_predict_labels' LANGUAGE C STABLE PARALLEL SAFE CALLED ON NULL INPUT;
 CREATE FUNCTION @extschema@.predict_labels(model text, features record,
-    threshold double precision DEFAULT NULL, top_k integer DEFAULT NULL, at_least_one boolean DEFAULT false)
+    threshold double precision DEFAULT NULL, top_k integer DEFAULT NULL, at_least_one boolean DEFAULT false,
+    output text DEFAULT NULL)
     RETURNS text[]
     AS 'MODULE_PATHNAME', 'reframe_predict_labels' LANGUAGE C STABLE PARALLEL SAFE CALLED ON NULL INPUT;
-COMMENT ON FUNCTION @extschema@.predict_labels(text, double precision[], double precision, integer, boolean) IS
-    'the labels of a multilabel model, by threshold or top_k';
-COMMENT ON FUNCTION @extschema@.predict_labels(text, real[], double precision, integer, boolean) IS
-    'the labels of a multilabel model, by threshold or top_k';
-COMMENT ON FUNCTION @extschema@.predict_labels(text, record, double precision, integer, boolean) IS
-    'the labels of a multilabel model for a row, by threshold or top_k';
+COMMENT ON FUNCTION @extschema@.predict_labels(text, double precision[], double precision, integer, boolean, text) IS
+    'the labels of a multilabel model (or of its head named by output), by threshold or top_k';
+COMMENT ON FUNCTION @extschema@.predict_labels(text, real[], double precision, integer, boolean, text) IS
+    'the labels of a multilabel model (or of its head named by output), by threshold or top_k';
+COMMENT ON FUNCTION @extschema@.predict_labels(text, record, double precision, integer, boolean, text) IS
+    'the labels of a multilabel model (or of its head named by output) for a row, by threshold or top_k';
 
 CREATE FUNCTION @extschema@.predict_all(model text, features double precision[]) RETURNS jsonb
     AS 'MODULE_PATHNAME', 'reframe_predict_all' LANGUAGE C STABLE PARALLEL SAFE CALLED ON NULL INPUT;

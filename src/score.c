@@ -360,10 +360,7 @@ ScoreOutputNamed(ScoreState *st, const char *output, int *cls)
 	return NULL;
 }
 
-/*
- * What an output argument names: a head (by its target name), or a class
- * or label of one.  *cls is the class's index, or -1 for the head itself.
- */
+/* ScoreOutputNamed for argument argno, NULL (or absent) naming the default head. */
 static RfHead *
 ScoreOutput(FunctionCallInfo fcinfo, ScoreState *st, int argno, int *cls)
 {
@@ -600,14 +597,40 @@ reframe_predict_labels(PG_FUNCTION_ARGS)
 			d[h] = CStringGetTextDatum(net->heads[h].classes[path[h]]);
 		PG_RETURN_ARRAYTYPE_P(construct_array(d, net->nheads, TEXTOID, -1, false, TYPALIGN_INT));
 	}
-	for (int h = 0; h < st->model->net->nheads && head == NULL; h++)
-		if (st->model->net->heads[h].kind == RF_HEAD_MULTILABEL)
-			head = &st->model->net->heads[h];
-	if (head == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("predict_labels: model \"%s\" has no multilabel output", st->model->name),
-				 errhint("Use reframe.predict for a single class.")));
+	if (PG_NARGS() > 5 && !PG_ARGISNULL(5))
+	{
+		int			cls;
+
+		head = ScoreOutput(fcinfo, st, 5, &cls);
+		if (head->kind != RF_HEAD_MULTILABEL || cls >= 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("predict_labels: output \"%s\" of model \"%s\" is not a multilabel head",
+							text_to_cstring(PG_GETARG_TEXT_PP(5)), st->model->name),
+					 errhint("Use reframe.predict for a single class.")));
+	}
+	else
+	{
+		/* the model's multilabel head, which must be the only one */
+		for (int h = 0; h < st->model->net->nheads; h++)
+		{
+			RfHead	   *cand = &st->model->net->heads[h];
+
+			if (cand->kind != RF_HEAD_MULTILABEL)
+				continue;
+			if (head)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("predict_labels: model \"%s\" has several multilabel heads", st->model->name),
+						 errhint("Name one with output => '%s' or '%s'.", head->name, cand->name)));
+			head = cand;
+		}
+		if (head == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("predict_labels: model \"%s\" has no multilabel output", st->model->name),
+					 errhint("Use reframe.predict for a single class.")));
+	}
 	/* NaN: each label at its stored threshold */
 	threshold = PG_ARGISNULL(2) ? get_float8_nan() : PG_GETARG_FLOAT8(2);
 	if (!PG_ARGISNULL(2) && !(threshold >= 0 && threshold <= 1))

@@ -30,6 +30,7 @@ typedef struct RfTarget
 	int			attno;
 	Oid			typid;
 	RfTargetKind kind;
+	int			ycol;			/* its first column in the Y matrices */
 	RfDict	   *dict;			/* category values */
 
 	/* set by TargetResolve */

@@ -95,13 +95,15 @@ TrainStartup(DestReceiver *self, int operation, TupleDesc typeinfo)
 		typid = getBaseType(TupleDescAttr(typeinfo, attno)->atttypid);
 		TargetInit(&ts->targets[t], ts->target_names[t], attno, typid);
 
-		if (ts->targets[t].kind == RF_TARGET_LABELS &&
-			(ts->ntargets > 1 || (ts->task && strcmp(ts->task, "multilabel") != 0)))
+		if (ts->targets[t].kind == RF_TARGET_LABELS && ts->task &&
+			strcmp(ts->task, ts->ntargets > 1 ? "multitask" : "multilabel") != 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_DATATYPE_MISMATCH),
-					 errmsg("target column \"%s\" holds label sets, the target of a multilabel task alone",
-							ts->target_names[t]),
-					 errhint("Train it by itself, with task => 'multilabel' or NULL.")));
+					 errmsg("target column \"%s\" holds label sets, which a %s task cannot learn",
+							ts->target_names[t], ts->task),
+					 errhint(ts->ntargets > 1 ?
+							 "Among several targets, a label set is a multilabel head of a multitask model: pass task => 'multitask' or NULL." :
+							 "Train it with task => 'multilabel' or NULL.")));
 		if (ts->targets[t].kind == RF_TARGET_LABELS && ts->opts->group)
 			ereport(ERROR,
 					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
@@ -171,8 +173,14 @@ TrainStartup(DestReceiver *self, int operation, TupleDesc typeinfo)
 		ts->task = "regression";
 	{
 		/* a label-set target keeps (start, count) into label_codes */
-		int			ycols = ts->targets[0].kind == RF_TARGET_LABELS ? 2 :
-			ts->ntargets + (ts->gdict ? 1 : 0);
+		int			ycols = 0;
+
+		for (int t = 0; t < ts->ntargets; t++)
+		{
+			ts->targets[t].ycol = ycols;
+			ycols += ts->targets[t].kind == RF_TARGET_LABELS ? 2 : 1;
+		}
+		ycols += ts->gdict ? 1 : 0;
 
 		ts->Y = RfMatrixCreate(ycols, sizeof(double), &ts->budget);
 		ts->Yv = RfMatrixCreate(ycols, sizeof(double), &ts->budget);
@@ -185,13 +193,12 @@ TrainStartup(DestReceiver *self, int operation, TupleDesc typeinfo)
  * and stores (start, count) in y.
  */
 static void
-AddLabelSet(RfTrainState *ts, Datum d, double *y, uint64 *hash)
+AddLabelSet(RfTrainState *ts, RfTarget *t, Datum d, double *y, uint64 *hash)
 {
 	ArrayType  *arr = DatumGetArrayTypeP(d);
 	Datum	   *elems;
 	bool	   *nulls;
 	int			n;
-	RfTarget   *t = &ts->targets[0];
 
 	deconstruct_array(arr, ARR_ELEMTYPE(arr), -1, false, TYPALIGN_INT, &elems, &nulls, &n);
 	y[0] = (double) ts->nlabel_codes;
@@ -227,56 +234,96 @@ LabelNameCmp(const void *a, const void *b, void *arg)
 }
 
 /*
- * Turns the (start, count) rows of a label-set target into one 0/1 column
- * per label, labels sorted by name; the label names become the targets.
+ * Rewrites Y with each label-set target's (start, count) pair expanded to one
+ * 0/1 column per label (NaN in every column where the set was NULL); other
+ * targets keep their value.  rank[t] maps target t's label codes to columns.
  */
 static RfMatrix *
-ExpandLabelSets(RfTrainState *ts, RfMatrix *Y, const int *rank, int L)
+ExpandLabelSets(RfTrainState *ts, RfMatrix *Y, int ncols, int **rank)
 {
-	RfMatrix   *out = RfMatrixCreate(L, sizeof(double), &ts->budget);
+	RfMatrix   *out = RfMatrixCreate(ncols, sizeof(double), &ts->budget);
 
 	for (int64 i = 0; i < Y->nrows; i++)
 	{
 		const double *y = RfMatrixRow(Y, i);
 		double	   *row = RfMatrixAppendRow(out);
-		int64		start = (int64) y[0];
+		int			col = 0;
 
-		memset(row, 0, sizeof(double) * L);
-		for (int64 j = start; j < start + (int64) y[1]; j++)
-			row[rank[ts->label_codes[j]]] = 1.0;
+		for (int t = 0; t < ts->ntargets; t++)
+		{
+			const double *yt = y + ts->targets[t].ycol;
+			int			L = ts->targets[t].nclasses;
+
+			if (ts->targets[t].kind != RF_TARGET_LABELS)
+			{
+				row[col++] = yt[0];
+				continue;
+			}
+			for (int k = 0; k < L; k++)
+				row[col + k] = isnan(yt[0]) ? yt[0] : 0.0;
+			for (int64 j = (int64) yt[0]; j < (int64) yt[0] + (int64) yt[1]; j++)
+				row[col + rank[t][ts->label_codes[j]]] = 1.0;
+			col += L;
+		}
 	}
 	RfMatrixTruncate(Y, 0);
 	return out;
 }
 
+/*
+ * Label-set targets: their labels, sorted by name, become the outputs of a
+ * multilabel head, and Y gets one 0/1 column per label.  Other targets keep
+ * their (single) column, at its new position.
+ */
 static void
 ResolveLabelSets(RfTrainState *ts)
 {
-	RfTarget   *t = &ts->targets[0];
-	int			L = RfDictSize(t->dict);
-	int		   *order = palloc(sizeof(int) * Max(L, 1));
-	int		   *rank = palloc(sizeof(int) * Max(L, 1));
-	char	  **names = palloc(sizeof(char *) * Max(L, 1));
+	int		  **rank = palloc0(sizeof(int *) * ts->ntargets);
+	int		   *ycol = palloc(sizeof(int) * ts->ntargets);
+	int			ncols = 0;
 
-	if (L < 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("label column \"%s\" holds no label in any training row", t->name)));
-	for (int k = 0; k < L; k++)
-		order[k] = k;
-	qsort_arg(order, L, sizeof(int), LabelNameCmp, t->dict);
-	for (int k = 0; k < L; k++)
+	for (int t = 0; t < ts->ntargets; t++)
 	{
-		rank[order[k]] = k;
-		names[k] = pstrdup(RfDictString(t->dict, order[k]));
+		RfTarget   *tg = &ts->targets[t];
+		int			L;
+		int		   *order;
+
+		ycol[t] = ncols;
+		if (tg->kind != RF_TARGET_LABELS)
+		{
+			ncols++;
+			continue;
+		}
+		L = RfDictSize(tg->dict);
+		if (L < 1)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_EXCEPTION),
+					 errmsg("label column \"%s\" holds no label in any training row", tg->name)));
+		order = palloc(sizeof(int) * L);
+		rank[t] = palloc(sizeof(int) * L);
+		tg->classes = palloc(sizeof(char *) * L);
+		for (int k = 0; k < L; k++)
+			order[k] = k;
+		qsort_arg(order, L, sizeof(int), LabelNameCmp, tg->dict);
+		for (int k = 0; k < L; k++)
+		{
+			rank[t][order[k]] = k;
+			tg->classes[k] = pstrdup(RfDictString(tg->dict, order[k]));
+		}
+		tg->nclasses = L;
+		tg->head = RF_HEAD_MULTILABEL;
+		ncols += L;
 	}
-	ts->Y = ExpandLabelSets(ts, ts->Y, rank, L);
-	ts->Yv = ExpandLabelSets(ts, ts->Yv, rank, L);
-	t->classes = names;
-	t->nclasses = L;
+	ts->Y = ExpandLabelSets(ts, ts->Y, ncols, rank);
+	ts->Yv = ExpandLabelSets(ts, ts->Yv, ncols, rank);
+	for (int t = 0; t < ts->ntargets; t++)
+		ts->targets[t].ycol = ycol[t];
+	if (ts->ntargets > 1)
+		return;
 	if (ts->task == NULL)
 		ereport(NOTICE,
-				(errmsg("training a multilabel model: target column \"%s\" holds sets of %d labels", t->name, L),
+				(errmsg("training a multilabel model: target column \"%s\" holds sets of %d labels",
+						ts->targets[0].name, ts->targets[0].nclasses),
 				 errhint("Pass task => '...' to frame it differently.")));
 	ts->task = "multilabel";
 }
@@ -298,23 +345,33 @@ TrainAddRow(RfTrainState *ts, Datum *values, bool *isnull)
 {
 	uint64		hash = (uint64) ts->opts->seed * UINT64CONST(0x9E3779B97F4A7C15) + 1;
 	double	   *raw = ts->rowbuf;
-	double		y[64];
+	double		y[2 * RF_MAX_TARGETS + 1];	/* a label set takes two, the group one */
 	int			set = 0;
 
 	EncoderReadRow(ts->enc, values, isnull, raw, &hash);
-	if (ts->targets[0].kind == RF_TARGET_LABELS)
-		AddLabelSet(ts, values[ts->targets[0].attno], y, &hash);
-	else
-		for (int t = 0; t < ts->ntargets; t++)
-			y[t] = isnull[ts->targets[t].attno] ? get_float8_nan() :
-				TargetValue(&ts->targets[t], values[ts->targets[t].attno], &hash);
+	for (int t = 0; t < ts->ntargets; t++)
+	{
+		RfTarget   *tg = &ts->targets[t];
+		double	   *yt = y + tg->ycol;
+
+		if (isnull[tg->attno])
+		{
+			yt[0] = get_float8_nan();
+			if (tg->kind == RF_TARGET_LABELS)
+				yt[1] = 0;
+		}
+		else if (tg->kind == RF_TARGET_LABELS)
+			AddLabelSet(ts, tg, values[tg->attno], yt, &hash);
+		else
+			yt[0] = TargetValue(tg, values[tg->attno], &hash);
+	}
 	if (ts->gdict)
 	{
 		/* whole queries go to one side of the split: hash the query alone */
 		char	   *g = isnull[ts->gattno] ? pstrdup("") :
 			EncoderCategoryString(values[ts->gattno], ts->gtype);
 
-		y[ts->ntargets] = RfDictCode(ts->gdict, g, true);
+		y[ts->Y->ncols - 1] = RfDictCode(ts->gdict, g, true);
 		hash = hash_bytes_extended((unsigned char *) g, strlen(g), (uint64) ts->opts->seed);
 	}
 	if (HashToUnit(hash_bytes_uint32_extended((uint32) hash, hash >> 32)) < ts->holdout)
@@ -904,7 +961,7 @@ BuildHeads(RfTrainState *ts, int *nheads)
 
 		head->name = tg->name;
 		head->kind = tg->head;
-		head->ycol = t;
+		head->ycol = tg->ycol;
 		head->weight = TaskWeight(ts, tg->name);
 		head->threshold = 0.5;
 		head->huber_delta = ts->opts->huber_delta;
@@ -918,6 +975,11 @@ BuildHeads(RfTrainState *ts, int *nheads)
 				break;
 			case RF_HEAD_BINARY:
 				head->nout = 1;
+				head->loss = RF_LOSS_LOG;
+				break;
+			case RF_HEAD_MULTILABEL:
+				/* a label-set target among several: one logistic output per label */
+				head->nout = tg->nclasses;
 				head->loss = RF_LOSS_LOG;
 				break;
 			default:
@@ -1093,8 +1155,27 @@ ResolveSeveralTargets(RfTrainState *ts)
 		return;
 	}
 	for (int t = 0; t < ts->ntargets; t++)
-		TargetResolve(&ts->targets[t], JsonFieldText(ts->opts->tasks, ts->targets[t].name, NULL),
-					  ts->Y, ts->Yv, t, ts->opts, ts->model_name);
+		if (ts->targets[t].kind == RF_TARGET_LABELS)
+		{
+			ResolveLabelSets(ts);
+			break;
+		}
+	for (int t = 0; t < ts->ntargets; t++)
+	{
+		RfTarget   *tg = &ts->targets[t];
+		const char *task = JsonFieldText(ts->opts->tasks, tg->name, NULL);
+
+		if (tg->kind == RF_TARGET_LABELS)
+		{
+			if (task && strcmp(task, "multilabel") != 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_DATATYPE_MISMATCH),
+						 errmsg("target column \"%s\" holds label sets, which frame a multilabel head, not %s",
+								tg->name, task)));
+			continue;
+		}
+		TargetResolve(tg, task, ts->Y, ts->Yv, tg->ycol, ts->opts, ts->model_name);
+	}
 }
 
 /* ---------- the SQL function ---------- */
@@ -1251,10 +1332,10 @@ reframe_train(PG_FUNCTION_ARGS)
 	t = 0;
 	foreach(lc, targets)
 		ts->target_names[t++] = lfirst(lc);
-	if (ts->ntargets > 63)
+	if (ts->ntargets > RF_MAX_TARGETS)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("at most 64 target columns are supported")));
+				 errmsg("at most %d target columns are supported", RF_MAX_TARGETS)));
 	if (ts->opts->tasks && (ts->ntargets < 2 || (ts->task && strcmp(ts->task, "multitask") != 0)))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -1315,7 +1396,7 @@ reframe_train(PG_FUNCTION_ARGS)
 				 errhint("Lower the \"validation\" option.")));
 	if (ts->streaming)
 		ts->targets[0].head = RF_HEAD_REGRESSION;
-	else if (ts->targets[0].kind == RF_TARGET_LABELS)
+	else if (ts->ntargets == 1 && ts->targets[0].kind == RF_TARGET_LABELS)
 		ResolveLabelSets(ts);
 	else if (ts->task && strcmp(ts->task, "hierarchical") == 0)
 		ResolveHierarchy(ts);

@@ -12,6 +12,8 @@
 #include "options.h"
 #include "targets.h"
 
+#define RF_MAX_TARGETS 64
+
 /* Everything one training run knows; lives in the "reframe training" context. */
 typedef struct RfTrainState
 {

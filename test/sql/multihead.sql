@@ -61,8 +61,64 @@ SELECT (reframe.evaluate('tags', 'tagged')->'metrics'->>'subset_accuracy')::floa
      = (reframe.evaluate('topics', 'docs')->'metrics'->>'subset_accuracy')::float8 AS same_metrics;
 SELECT * FROM reframe.train('bad', 'SELECT a, b, tags FROM tagged', 'tags', 'multiclass');
 SELECT * FROM reframe.train('bad', 'SELECT a, b, ARRAY[]::text[] AS tags FROM tagged', 'tags');
--- a label-set column is a multilabel task's only target: not one of several
-SELECT * FROM reframe.train('bad', 'SELECT a, b, (a > 0) AS pos, tags FROM tagged', 'pos,tags');
+-- among several targets, a label-set column is the multilabel head of a
+-- multitask model.  With a linear trunk each head equals a model of its own
+-- target, and a NULL label set masks only that head: the tags head equals
+-- the tags model trained on the rows that have a set (unpenalized, so that
+-- standardizing over different rows cannot change the optimum).
+CREATE TABLE mixed AS
+SELECT t.i, t.a, t.b, d.engaged, CASE WHEN t.i % 5 = 0 THEN NULL ELSE t.tags END AS tags
+  FROM tagged t JOIN docs d USING (i);
+SELECT task, train_rows FROM reframe.train('mixed_model', 'SELECT a, b, engaged, tags FROM mixed', 'engaged,tags',
+                                           options => '{"l2": 0, "validation": 0, "tol": 1e-9}');
+SELECT h->>'name' AS head, h->>'kind' AS kind, h->'classes' AS classes
+  FROM mixed_model, jsonb_array_elements(spec #> '{network,heads}') h WHERE block = '' ORDER BY 1;
+SELECT version FROM reframe.train('some_tags', 'SELECT a, b, tags FROM mixed WHERE tags IS NOT NULL', 'tags',
+                                  options => '{"l2": 0, "validation": 0, "tol": 1e-9}');
+SELECT version FROM reframe.train('engaged_alone', 'SELECT a, b, engaged FROM docs', 'engaged',
+                                  options => '{"l2": 0, "validation": 0, "tol": 1e-9}');
+-- (unpenalized logistic losses are flat near their optimum: the losses agree
+-- to 1e-7, the probabilities to 1e-3 at single precision)
+SELECT abs((SELECT (metrics #>> '{training,tags,log_loss}')::float8 FROM reframe.models WHERE model = 'mixed_model')
+         - (SELECT (metrics #>> '{training,log_loss}')::float8 FROM reframe.models WHERE model = 'some_tags')) < 1e-7
+         AS same_tags_loss;
+SELECT max(abs(reframe.score('mixed_model', d, l) - reframe.score('some_tags', d, l))) < 1e-3 AS tags_head,
+       max(abs(reframe.score('mixed_model', d, 'engaged') - reframe.score('engaged_alone', d))) < 1e-4 AS engaged_head
+  FROM docs d, unnest(ARRAY['sports', 'politics', 'science']) l;
+SELECT bool_and(reframe.predict_labels('mixed_model', m) = reframe.predict_labels('some_tags', m)
+                AND reframe.predict_labels('mixed_model', m, output => 'tags') = reframe.predict_labels('some_tags', m))
+         AS same_labels,
+       bool_and(abs((reframe.predict_all('mixed_model', m)->'tags'->'probabilities'->>'science')::float8
+                    - reframe.score('mixed_model', m, 'science')) < 1e-12) AS predict_all_has_labels
+  FROM mixed m;
+-- evaluate: the tags head against the label sets, skipping the NULL ones
+WITH e AS (SELECT reframe.evaluate('mixed_model', 'mixed') AS e)
+SELECT e->'metrics'->'tags'->'rows' AS tags_rows, e->'metrics'->'engaged'->'rows' AS engaged_rows,
+       (e->'metrics'->'tags'->>'subset_accuracy')::float8
+     = (reframe.evaluate('some_tags', 'SELECT * FROM mixed WHERE tags IS NOT NULL')->'metrics'->>'subset_accuracy')::float8
+         AS same_subset_accuracy
+  FROM e;
+-- the same heads on a shared hidden trunk: the tags head learns, its
+-- log loss over the table below that of predicting each label's rate
+SELECT task, converged IS NOT NULL AS trained
+  FROM reframe.train('mixed_deep', 'SELECT a, b, engaged, tags FROM mixed', 'engaged,tags',
+                     options => '{"hidden": [16], "epochs": 60, "batch_size": 32, "learning_rate": 0.01, "seed": 3}');
+WITH rate AS (SELECT l, avg((tags @> ARRAY[l])::int) AS p
+                FROM mixed, unnest(ARRAY['sports', 'politics', 'science']) l WHERE tags IS NOT NULL GROUP BY l),
+     constant AS (SELECT -avg(CASE WHEN tags @> ARRAY[l] THEN ln(p) ELSE ln(1 - p) END) AS log_loss
+                    FROM mixed, rate WHERE tags IS NOT NULL)
+SELECT (reframe.evaluate('mixed_deep', 'mixed')->'metrics'->'tags'->>'log_loss')::float8 < 0.8 * log_loss AS learns
+  FROM constant;
+-- two label sets: predict_labels names the head it reads
+SELECT task FROM reframe.train('two_sets', 'SELECT a, b, tags, tags[1:1] AS first_tag FROM mixed', 'tags,first_tag',
+                               options => '{"validation": 0}');
+SELECT reframe.predict_labels('two_sets', m, output => 'first_tag') <@ reframe.classes('some_tags') AS first_tag_labels
+  FROM mixed m WHERE i = 1;
+SELECT reframe.predict_labels('two_sets', ARRAY[0.5, 0.1]::float8[]);
+SELECT reframe.predict_labels('mixed_model', ARRAY[0.5, 0.1]::float8[], output => 'engaged');
+SELECT * FROM reframe.train('bad', 'SELECT a, b, engaged, tags FROM mixed', 'engaged,tags', 'multilabel');
+SELECT * FROM reframe.train('bad', 'SELECT a, b, engaged, tags FROM mixed', 'engaged,tags',
+                            options => '{"tasks": {"tags": "multiclass"}}');
 
 -- per-label thresholds tuned for F1: each label reaches its best F1 (within
 -- a row or two of single precision), and predict_labels applies them
@@ -142,4 +198,4 @@ SELECT reframe.predict_labels('topics', ARRAY[0.5, 0.1]::float8[], top_k => 0);
 SELECT reframe.evaluate('topics', 'SELECT a, b, sports, politics FROM docs');
 SELECT to_regclass('bad') AS nothing_written;
 
-DROP TABLE docs, tagged, tags, topics, topics_f1, only_sports, post, post_light, e_alone;
+DROP TABLE docs, tagged, mixed, mixed_model, mixed_deep, two_sets, some_tags, engaged_alone, tags, topics, topics_f1, only_sports, post, post_light, e_alone;
