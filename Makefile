@@ -31,3 +31,8 @@ $(OBJS): $(wildcard src/*.h)
 
 # The loss kernels vectorise exp/log through libmvec; see src/kernels.h.
 src/kernels.o: CFLAGS += -ffast-math
+
+# Memory safety: the regression suites against a valgrind-built server (slow).
+.PHONY: valgrind-check
+valgrind-check:
+	bash scripts/valgrind-check.sh

@@ -4,6 +4,8 @@ SELECT count(*) AS rows,
                           AND s.binary = reframe.score('m_binary', d) AND s.binary_class = reframe.predict('m_binary', d)
                           AND s.multi = reframe.predict_proba('m_multi', d) AND s.bins = reframe.score('m_bins', d)
                           AND s.hier = reframe.predict_labels('m_hier', d) AND s.hidden = reframe.predict_all('m_hidden', d)
-                          AND s.blend = reframe.score('m_blend', d)) AS identical
+                          AND s.blend = reframe.score('m_blend', d) AND s.labels = reframe.predict_proba('m_labels', d)
+                          AND s.rank = reframe.score('m_rank', d) AND s.soft = reframe.predict_all('m_soft', d)
+                          AND s.mixed = reframe.predict_all('m_mixed', d)) AS identical
   FROM d JOIN scores s USING (i);
 SELECT count(DISTINCT model) AS models FROM reframe.models;
