@@ -63,5 +63,19 @@ else
 fi
 dropdb --if-exists reframe_dump; dropdb --if-exists reframe_restore
 
+# production: concurrent sessions, cancels, crashes, scheduling, upgrades;
+# one script each under test/production, exiting 0 when it holds
+production() {
+    local t=$1
+    if bash "test/production/$t.sh" > "/tmp/reframe-$t.log" 2>&1; then
+        echo "test $t ... ok"
+        passed=$((passed + 1))
+    else
+        echo "test $t ... FAILED"; cat "/tmp/reframe-$t.log"
+        failed=$((failed + 1))
+    fi
+}
+production progress
+
 echo "$passed passed, $failed failed" | tee "${REFRAME_SUMMARY:-/dev/null}"
 [ "$failed" -eq 0 ]

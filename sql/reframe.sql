@@ -1,6 +1,9 @@
 -- reframe: train and score machine-learning models inside PostgreSQL
 \echo Use "CREATE EXTENSION reframe" to load this file. \quit
 
+-- Every role may use the extension; a model is as private as its table.
+GRANT USAGE ON SCHEMA @extschema@ TO PUBLIC;
+
 -- ---------------------------------------------------------------------------
 -- Models are tables: every model is a table of this type, named by the model.
 -- A version is a header row (block '', with its spec and deployed flag) plus
@@ -171,6 +174,20 @@ COMMENT ON FUNCTION @extschema@.list_models() IS
 
 CREATE VIEW @extschema@.models AS SELECT * FROM @extschema@.list_models();
 COMMENT ON VIEW @extschema@.models IS 'every version of every model the caller may read';
+GRANT SELECT ON @extschema@.models TO PUBLIC;
+
+CREATE FUNCTION @extschema@.training_progress(
+    OUT pid integer, OUT database text, OUT role text, OUT model text, OUT phase text,
+    OUT rows_read bigint, OUT iteration integer, OUT loss double precision,
+    OUT started timestamptz, OUT updated timestamptz)
+    RETURNS SETOF record
+    AS 'MODULE_PATHNAME', 'reframe_training_progress' LANGUAGE C VOLATILE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION @extschema@.training_progress() IS
+    'the trainings running now: model, phase, rows read, optimizer iteration (or epoch) and loss';
+CREATE VIEW @extschema@.training AS SELECT * FROM @extschema@.training_progress();
+COMMENT ON VIEW @extschema@.training IS
+    'the trainings running now; details of other roles'' trainings need their privileges or pg_read_all_stats';
+GRANT SELECT ON @extschema@.training TO PUBLIC;
 
 CREATE FUNCTION @extschema@.weights(model text, version integer DEFAULT NULL)
     RETURNS TABLE (block text, shape integer[], data double precision[])

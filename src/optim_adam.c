@@ -19,6 +19,7 @@
 #include "utils/memutils.h"
 
 #include "optim.h"
+#include "progress.h"
 
 #define ADAM_BETA1 0.9
 #define ADAM_BETA2 0.999
@@ -101,6 +102,7 @@ AdamMinimize(RfObjective *train, RfObjective *valid, double *x, const RfAdamOpti
 
 		/* early stopping on the validation loss, or on the training loss */
 		vloss = valid ? ObjectiveEval(valid, x, g) : epoch_loss;
+		ProgressIteration(epoch, vloss);
 		if (label)
 			ereport(NOTICE,
 					(errmsg("model \"%s\": epoch %d: training loss %.6g%s%.6g",

@@ -16,6 +16,7 @@
 #include "utils/memutils.h"
 
 #include "optim.h"
+#include "progress.h"
 
 #define LBFGS_M 10
 #define ARMIJO_C1 1e-4
@@ -152,6 +153,7 @@ LbfgsMinimize(RfEvalFn fn, void *arg, double *x, int64 n, int max_iter, double t
 		memcpy(g, gnew, sizeof(double) * n);
 		result->iterations++;
 		result->history[result->nhistory++] = fnew;
+		ProgressIteration(result->iterations, fnew);
 		if (label)
 			ereport(NOTICE,
 					(errmsg("model \"%s\": iteration %d: loss %.10g, max gradient %.3g, step %.3g",

@@ -18,6 +18,7 @@
 #include "commands/trigger.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
+#include "parser/parser.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/hsearch.h"
@@ -108,6 +109,20 @@ StoreQualifiedName(Oid relid)
  * A source is a query when it starts like one; otherwise it names a table
  * or view, resolved like any relation name.
  */
+/* A syntax error in the source points into the source, as SPI's would. */
+static void
+SourceErrorCallback(void *arg)
+{
+	int			pos = geterrposition();
+
+	if (pos > 0)
+	{
+		errposition(0);
+		internalerrposition(pos);
+		internalerrquery((const char *) arg);
+	}
+}
+
 char *
 StoreSourceSql(text *source)
 {
@@ -117,17 +132,35 @@ StoreSourceSql(text *source)
 	RangeVar   *rv;
 	Oid			relid;
 
+	bool		query = false;
+
 	while (*p && isspace((unsigned char) *p))
 		p++;
-	if (*p == '(')
-		return s;
-	for (int i = 0; i < lengthof(starts); i++)
+	query = *p == '(';
+	for (int i = 0; i < lengthof(starts) && !query; i++)
 	{
 		int			len = strlen(starts[i]);
 
-		if (pg_strncasecmp(p, starts[i], len) == 0 &&
-			(p[len] == '\0' || isspace((unsigned char) p[len]) || p[len] == '('))
-			return s;
+		query = pg_strncasecmp(p, starts[i], len) == 0 &&
+			(p[len] == '\0' || isspace((unsigned char) p[len]) || p[len] == '(');
+	}
+	if (query)
+	{
+		/* one query, nothing after it: the source is read, never run as commands */
+		ErrorContextCallback cb = {.previous = error_context_stack,.callback = SourceErrorCallback,.arg = s};
+		List	   *stmts;
+
+		error_context_stack = &cb;
+		stmts = raw_parser(s, RAW_PARSE_DEFAULT);
+		error_context_stack = cb.previous;
+
+		if (list_length(stmts) != 1 || !IsA(linitial_node(RawStmt, stmts)->stmt, SelectStmt))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("source must be a single query"),
+					 errdetail("The source was: %s", s),
+					 errhint("Pass one SELECT, WITH, VALUES or TABLE query, without other statements after it.")));
+		return s;
 	}
 	rv = makeRangeVarFromNameList(textToQualifiedNameList(source));
 	relid = RangeVarGetRelid(rv, AccessShareLock, true);

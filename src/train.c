@@ -34,6 +34,7 @@
 #include "evaluate.h"
 #include "objectives.h"
 #include "optim.h"
+#include "progress.h"
 #include "ridge.h"
 #include "store.h"
 #include "train.h"
@@ -460,7 +461,10 @@ TrainReceive(TupleTableSlot *slot, DestReceiver *self)
 	}
 	TrainAddRow(ts, slot->tts_values, slot->tts_isnull);
 	if (((ts->nrows[0] + ts->nrows[1]) & 0x3fff) == 0)
+	{
+		ProgressRows(ts->nrows[0] + ts->nrows[1]);
 		CHECK_FOR_INTERRUPTS();
+	}
 done:
 	MemoryContextSwitchTo(old);
 	MemoryContextReset(ts->rowcxt);
@@ -488,7 +492,7 @@ TrainReadSource(RfTrainState *ts)
 	recv.ts = ts;
 
 	memset(&opts, 0, sizeof(opts));
-	opts.read_only = false;
+	opts.read_only = true;		/* a data-modifying WITH is refused */
 	opts.dest = (DestReceiver *) &recv;
 
 	SPI_connect();
@@ -1309,6 +1313,7 @@ reframe_train(PG_FUNCTION_ARGS)
 	ts = palloc0(sizeof(RfTrainState));
 	ts->mcxt = tcxt;
 	ts->model_name = text_to_cstring(model);
+	ProgressStart(ts->model_name, tcxt);
 	ts->opts = OptionsParse(PG_ARGISNULL(4) ? NULL : PG_GETARG_JSONB_P(4));
 	ts->rowcxt = AllocSetContextCreate(tcxt, "reframe training row", ALLOCSET_DEFAULT_SIZES);
 	if (!PG_ARGISNULL(3))
@@ -1381,7 +1386,9 @@ reframe_train(PG_FUNCTION_ARGS)
 		ereport(NOTICE, (errmsg("model \"%s\": reading %s", ts->model_name, ts->source_sql)));
 	/* the default holds out 0.2 from 1,000 rows up, decided once all are read */
 	ts->holdout = ts->opts->validation >= 0 ? ts->opts->validation : 0.2;
+	ProgressPhase("reading");
 	TrainReadSource(ts);
+	ProgressRows(ts->nrows[0] + ts->nrows[1]);
 	Phase(ts, &mark, psprintf("read %lld rows", (long long) (ts->nrows[0] + ts->nrows[1])));
 	with_validation = ts->opts->validation < 0 && ts->nrows[0] + ts->nrows[1] < 1000;
 	if (with_validation)
@@ -1415,6 +1422,7 @@ reframe_train(PG_FUNCTION_ARGS)
 		GramEncoderStats(ts->gram[0], ts->enc, 0);
 		GramEncoderStats(ts->gram[1], ts->enc, 1);
 	}
+	ProgressPhase("encoding");
 	EncoderFit(ts->enc, with_validation, ts->opts->max_categories);
 	if (!ts->streaming)
 	{
@@ -1442,6 +1450,7 @@ reframe_train(PG_FUNCTION_ARGS)
 	else
 		net = NetCreate(ts->enc->width, ts->opts->nhidden, ts->opts->hidden, nheads, head);
 
+	ProgressPhase("fitting");
 	ReframeBlasPrepare();
 	INSTR_TIME_SET_CURRENT(fit_start);
 	memset(&opt, 0, sizeof(opt));
@@ -1484,6 +1493,7 @@ reframe_train(PG_FUNCTION_ARGS)
 	Phase(ts, &mark, psprintf("fitted with %s, %d iterations", solver, opt.iterations));
 
 	/* metrics, and the decision threshold tuned where asked */
+	ProgressPhase("evaluating");
 	initStringInfo(&metrics);
 	appendStringInfoString(&metrics, "{\"training\": ");
 	if (ts->streaming)
@@ -1590,6 +1600,7 @@ reframe_train(PG_FUNCTION_ARGS)
 	blocks = lcons(VectorBlock("encoder.scale", ts->enc->scale, ts->enc->nraw), blocks);
 	blocks = lcons(VectorBlock("encoder.shift", ts->enc->shift, ts->enc->nraw), blocks);
 
+	ProgressPhase("storing");
 	/* Versions are numbered under a lock that scoring (AccessShare) never waits for. */
 	LockRelationOid(relid, ShareRowExclusiveLock);
 	version = StoreNextVersion(relid);

@@ -1,0 +1,20 @@
+/*
+ * progress.h
+ *		What each running training is doing, readable from other sessions
+ *		(reframe.training_progress()).
+ */
+#ifndef REFRAME_PROGRESS_H
+#define REFRAME_PROGRESS_H
+
+/*
+ * Claims a slot for this backend's training of model; the slot is released
+ * when cxt (the training's memory context) goes away, by commit, error or
+ * cancel.  Without a free slot the training simply goes unreported.
+ */
+extern void ProgressStart(const char *model, MemoryContext cxt);
+extern void ProgressPhase(const char *phase);
+extern void ProgressRows(int64 rows);
+/* An optimizer's iteration (L-BFGS) or epoch (Adam) and its loss. */
+extern void ProgressIteration(int iteration, double loss);
+
+#endif

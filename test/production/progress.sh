@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Progress: "verbose" prints phases, rows read and per-iteration loss; while
+# a training runs another session sees it in reframe.training; a cancelled
+# training leaves no version and no progress row.
+DB=reframe_progress
+. "$(dirname "$0")/lib.sh"
+fresh_db || fail "no database"
+q "CREATE TABLE t AS SELECT i, sin(i)::float8 AS a, cos(i * 0.3)::float8 AS b,
+          (sin(i) * cos(i * 0.3) > 0) AS y FROM generate_series(1, 200000) i" || fail "no data"
+
+# verbose NOTICEs, from a short training
+log=$(psql -X -q -d "$DB" -c "SELECT version FROM reframe.train('small', 'SELECT * FROM t WHERE i <= 5000', 'y',
+       options => '{\"verbose\": true, \"validation\": 0.2}')" 2>&1)
+for want in 'model "small": reading' 'model "small": read 5000 rows' 'model "small": iteration 1: loss' \
+            'model "small": encoded 3 inputs' 'model "small": stored version 1'; do
+    grep -qF "$want" <<<"$log" || fail "verbose output lacks \"$want\": $log"
+done
+
+# a long training, watched from this session
+psql -X -q -d "$DB" -c "SELECT * FROM reframe.train('long', 't', 'y',
+       options => '{\"hidden\": [256, 256], \"epochs\": 500, \"patience\": 500}')" > /tmp/reframe-progress.out 2>&1 &
+trainer=$!
+wait_for 60 "SELECT EXISTS (SELECT FROM reframe.training WHERE model = 'long' AND phase = 'fitting' AND iteration >= 1)" ||
+    fail "no progress seen: $(q 'SELECT * FROM reframe.training')"
+row=$(q "SELECT database, role = current_user, rows_read, loss > 0, started <= updated FROM reframe.training WHERE model = 'long'")
+[ "$row" = "$DB|t|200000|t|t" ] || fail "progress row: $row"
+# another role sees that a training runs, not what it trains
+q "DROP ROLE IF EXISTS reframe_watcher; CREATE ROLE reframe_watcher"
+row=$(q "SET ROLE reframe_watcher; SELECT pid IS NOT NULL, model IS NULL, loss IS NULL FROM reframe.training")
+[ "$row" = "t|t|t" ] || fail "another role's view of the training: $row"
+q "DROP ROLE reframe_watcher"
+q "SELECT pg_cancel_backend(pid) FROM reframe.training WHERE model = 'long'" >/dev/null
+wait $trainer
+grep -q "canceling statement due to user request" /tmp/reframe-progress.out || fail "not cancelled: $(cat /tmp/reframe-progress.out)"
+[ "$(q "SELECT count(*) FROM reframe.training")" = 0 ] || fail "a cancelled training is still listed"
+[ "$(q "SELECT to_regclass('long') IS NULL")" = t ] || fail "a cancelled first training left its table"
