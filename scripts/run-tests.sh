@@ -76,6 +76,7 @@ production() {
     fi
 }
 production progress
+production fuzz
 
 echo "$passed passed, $failed failed" | tee "${REFRAME_SUMMARY:-/dev/null}"
 [ "$failed" -eq 0 ]

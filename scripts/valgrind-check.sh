@@ -65,7 +65,7 @@ logs=$dir/logs
 rm -rf "$data" "$logs" && mkdir -p "$logs"
 chown -R "$owner" "$dir"
 run() { if [ "$(id -un)" = "$owner" ]; then "$@"; else su "$owner" -s /bin/bash -c "$(printf '%q ' "$@")"; fi; }
-run "$prefix/bin/initdb" -q -A trust -U postgres -D "$data"
+run "$prefix/bin/initdb" -A trust -U postgres -D "$data" >/dev/null
 port=54329
 export OPENBLAS_NUM_THREADS=1
 run env OPENBLAS_NUM_THREADS=1 valgrind --quiet --trace-children=yes --track-origins=yes \

@@ -303,8 +303,11 @@ AucCheck(bytea *b)
 
 	if (len == VARHDRSZ)
 		return NULL;
+	/* the capacity must be what the size holds: no product that could wrap */
 	if (len < offsetof(AucState, pairs) || st->magic != AUC_MAGIC ||
-		st->count < 0 || st->capacity < st->count || AUC_SIZE(st->capacity) != len)
+		(len - offsetof(AucState, pairs)) % sizeof(AucPair) != 0 ||
+		st->capacity != (int64) ((len - offsetof(AucState, pairs)) / sizeof(AucPair)) ||
+		st->count < 0 || st->count > st->capacity)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("invalid transition state for roc_auc or ndcg")));
