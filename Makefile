@@ -1,11 +1,12 @@
 EXTENSION = reframe
-EXTVERSION = 0.1.0
+EXTVERSION = 0.2.0
 
 MODULE_big = reframe
 OBJS = $(patsubst %.c,%.o,$(wildcard src/*.c))
 
 DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql
-DATA = $(filter-out $(DATA_built),$(wildcard sql/$(EXTENSION)--*--*.sql))
+# earlier versions' scripts and the upgrade scripts between versions, as released
+DATA = $(filter-out $(DATA_built),$(wildcard sql/$(EXTENSION)--*.sql))
 
 TESTS = $(sort $(wildcard test/sql/*.sql))
 REGRESS = $(patsubst test/sql/%.sql,%,$(TESTS))

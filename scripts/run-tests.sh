@@ -77,6 +77,7 @@ production() {
 }
 production progress
 production fuzz
+production upgrade
 
 echo "$passed passed, $failed failed" | tee "${REFRAME_SUMMARY:-/dev/null}"
 [ "$failed" -eq 0 ]

@@ -69,12 +69,13 @@ run "$prefix/bin/initdb" -A trust -U postgres -D "$data" >/dev/null
 port=54329
 export OPENBLAS_NUM_THREADS=1
 run env OPENBLAS_NUM_THREADS=1 valgrind --quiet --trace-children=yes --track-origins=yes \
-    --read-var-inline-info=yes --leak-check=no --error-markers=VALGRINDERROR-BEGIN,VALGRINDERROR-END \
+    --read-inline-info=yes --leak-check=no --error-markers=VALGRINDERROR-BEGIN,VALGRINDERROR-END \
     --suppressions="$prefix/valgrind.supp" --log-file="$logs/%p.log" \
     "$prefix/bin/postgres" -D "$data" -p "$port" -k /tmp -c max_parallel_workers_per_gather=0 \
     -c checkpoint_timeout=30min > "$logs/server.out" 2>&1 &
-for i in $(seq 1 120); do
-    "$prefix/bin/pg_isready" -q -h /tmp -p "$port" && break
+server=$!
+until "$prefix/bin/pg_isready" -q -h /tmp -p "$port"; do
+    kill -0 $server 2>/dev/null || { cat "$logs/server.out"; echo "valgrind-check: the server did not start"; exit 1; }
     sleep 2
 done
 status=0
