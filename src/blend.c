@@ -150,7 +150,7 @@ reframe_create_blend(PG_FUNCTION_ARGS)
 	{
 		AclResult	acl = pg_class_aclcheck(relid, GetUserId(), ACL_INSERT | ACL_UPDATE);
 		bool		isnull;
-		char	   *task = NULL;
+		bool		trained = false;
 
 		if (acl != ACLCHECK_OK)
 			aclcheck_error(acl, OBJECT_TABLE, get_rel_name(relid));
@@ -160,11 +160,11 @@ reframe_create_blend(PG_FUNCTION_ARGS)
 		{
 			Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 
-			if (!isnull)
-				task = TextDatumGetCString(d);
+			/* decided before SPI_finish frees what SPI read */
+			trained = !isnull && strcmp(TextDatumGetCString(d), "blend") != 0;
 		}
 		SPI_finish();
-		if (task && strcmp(task, "blend") != 0)
+		if (trained)
 			ereport(ERROR,
 					(errcode(ERRCODE_WRONG_OBJECT_TYPE),
 					 errmsg("\"%s\" is a trained model, not a blend", blend),
