@@ -78,6 +78,7 @@ production() {
 production progress
 production fuzz
 production upgrade
+production retrain_while_scoring
 
 echo "$passed passed, $failed failed" | tee "${REFRAME_SUMMARY:-/dev/null}"
 [ "$failed" -eq 0 ]

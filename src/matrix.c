@@ -153,3 +153,11 @@ RfMatrixTruncate(RfMatrix *m, int64 nrows)
 		ChunkUnmap(m, --m->nchunks);
 	m->nrows = nrows;
 }
+
+void *
+RfAllocAligned(Size size)
+{
+	char	   *p = MemoryContextAllocHuge(CurrentMemoryContext, size + 63);
+
+	return (void *) TYPEALIGN(64, p);
+}

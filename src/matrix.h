@@ -99,5 +99,12 @@ RfMatrixAppendRowF(RfMatrix *m)
 	return (float *) RfMatrixAppend(m);
 }
 
+/*
+ * size bytes in the current memory context, starting on a 64-byte boundary
+ * (freed with the context, never by pfree).  Training's work arrays use it
+ * so that no vectorised loop's path or summation order can depend on where
+ * the heap happened to put an array.
+ */
+extern void *RfAllocAligned(Size size);
 
 #endif

@@ -65,7 +65,7 @@ NetCreate(int nin, int nhidden, const int *hidden, int nheads, RfHead *heads)
 		off += NetLayerOut(net, l);
 	}
 	net->nparams = off;
-	net->params = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * Max(off, 1));
+	net->params = RfAllocAligned(sizeof(double) * Max(off, 1));
 	memset(net->params, 0, sizeof(double) * Max(off, 1));
 	return net;
 }
@@ -588,7 +588,7 @@ NetSinglePrecision(const RfNet *net)
 	RfNetF	   *f = palloc0(sizeof(RfNetF));
 
 	f->net = net;
-	f->params = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(float) * Max(net->nparams, 1));
+	f->params = RfAllocAligned(sizeof(float) * Max(net->nparams, 1));
 	if (net->nhidden > 0)
 		f->work = MemoryContextAllocHuge(CurrentMemoryContext,
 										 sizeof(float) * 2 * RF_CHUNK_ROWS * NetMaxWidth(net));

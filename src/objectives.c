@@ -143,15 +143,14 @@ ObjectiveCreate(RfNet *net, const RfMatrix *X, const RfMatrix *Y, double l2,
 		hidden += net->hidden[l];
 	for (int l = 0; l <= net->nhidden; l++)
 		maxlayer = Max(maxlayer, (int64) NetLayerOut(net, l) * NetLayerIn(net, l));
-	obj->acts = MemoryContextAllocHuge(CurrentMemoryContext,
-									   sizeof(float) * RF_CHUNK_ROWS * (hidden + net->nout));
-	obj->dZ = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(float) * RF_CHUNK_ROWS * maxw);
+	obj->acts = RfAllocAligned(sizeof(float) * RF_CHUNK_ROWS * (hidden + net->nout));
+	obj->dZ = RfAllocAligned(sizeof(float) * RF_CHUNK_ROWS * maxw);
 	/* dA doubles as the softmax kernel's scratch before the backward pass */
-	obj->dA = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(float) * RF_CHUNK_ROWS * maxw);
-	obj->gW = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(float) * Max(maxlayer, 1));
-	obj->rowmax = palloc(sizeof(float) * RF_CHUNK_ROWS);
-	obj->z = palloc(sizeof(double) * net->nout);
-	obj->dz = palloc(sizeof(double) * net->nout);
+	obj->dA = RfAllocAligned(sizeof(float) * RF_CHUNK_ROWS * maxw);
+	obj->gW = RfAllocAligned(sizeof(float) * Max(maxlayer, 1));
+	obj->rowmax = RfAllocAligned(sizeof(float) * RF_CHUNK_ROWS);
+	obj->z = RfAllocAligned(sizeof(double) * net->nout);
+	obj->dz = RfAllocAligned(sizeof(double) * net->nout);
 	/* classification heads: each row's weight and target, ready for the kernels */
 	obj->yclean = palloc0(sizeof(double *) * net->nheads);
 	obj->wrow = palloc0(sizeof(double *) * net->nheads);
@@ -161,8 +160,8 @@ ObjectiveCreate(RfNet *net, const RfMatrix *X, const RfMatrix *Y, double l2,
 
 		if (head->kind != RF_HEAD_BINARY && head->kind != RF_HEAD_MULTICLASS)
 			continue;
-		obj->yclean[h] = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * Max(Y->nrows, 1));
-		obj->wrow[h] = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * Max(Y->nrows, 1));
+		obj->yclean[h] = RfAllocAligned(sizeof(double) * Max(Y->nrows, 1));
+		obj->wrow[h] = RfAllocAligned(sizeof(double) * Max(Y->nrows, 1));
 		for (int64 i = 0; i < Y->nrows; i++)
 		{
 			double		yt = RfMatrixRow(Y, i)[head->ycol];

@@ -31,10 +31,10 @@ AdamMinimize(RfObjective *train, RfObjective *valid, double *x, const RfAdamOpti
 {
 	int64		n = train->net->nparams;
 	const RfMatrix *X = train->X;
-	double	   *g = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * n);
+	double	   *g = RfAllocAligned(sizeof(double) * n);
 	double	   *m = MemoryContextAllocZero(CurrentMemoryContext, sizeof(double) * n);
 	double	   *v = MemoryContextAllocZero(CurrentMemoryContext, sizeof(double) * n);
-	double	   *best = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * n);
+	double	   *best = RfAllocAligned(sizeof(double) * n);
 	int			nbatches = 0;
 	RfRowRange *batches;
 	pg_prng_state rng;

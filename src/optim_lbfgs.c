@@ -36,10 +36,10 @@ void
 LbfgsMinimize(RfEvalFn fn, void *arg, double *x, int64 n, int max_iter, double tol,
 			  const char *label, RfOptimResult *result)
 {
-	double	   *g = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * n);
-	double	   *d = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * n);
-	double	   *xnew = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * n);
-	double	   *gnew = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * n);
+	double	   *g = RfAllocAligned(sizeof(double) * n);
+	double	   *d = RfAllocAligned(sizeof(double) * n);
+	double	   *xnew = RfAllocAligned(sizeof(double) * n);
+	double	   *gnew = RfAllocAligned(sizeof(double) * n);
 	double	   *s[LBFGS_M];
 	double	   *y[LBFGS_M];
 	double		rho[LBFGS_M];
@@ -50,8 +50,8 @@ LbfgsMinimize(RfEvalFn fn, void *arg, double *x, int64 n, int max_iter, double t
 
 	for (int k = 0; k < LBFGS_M; k++)
 	{
-		s[k] = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * n);
-		y[k] = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * n);
+		s[k] = RfAllocAligned(sizeof(double) * n);
+		y[k] = RfAllocAligned(sizeof(double) * n);
 	}
 	memset(result, 0, sizeof(*result));
 	result->history = palloc(sizeof(double) * (max_iter + 1));
@@ -173,13 +173,5 @@ LbfgsMinimize(RfEvalFn fn, void *arg, double *x, int64 n, int max_iter, double t
 		result->converged = true;
 	result->loss = f;
 	memcpy(xnew, x, sizeof(double) * n);	/* leave the final point evaluated */
-	pfree(g);
-	pfree(d);
-	pfree(xnew);
-	pfree(gnew);
-	for (int k = 0; k < LBFGS_M; k++)
-	{
-		pfree(s[k]);
-		pfree(y[k]);
-	}
+	/* the work vectors go with the training's memory context */
 }

@@ -481,6 +481,7 @@ TrainReadSource(RfTrainState *ts)
 {
 	TrainReceiver recv;
 	SPIExecuteOptions opts;
+	SPIPlanPtr	plan;
 	int			rc;
 
 	memset(&recv, 0, sizeof(recv));
@@ -496,7 +497,16 @@ TrainReadSource(RfTrainState *ts)
 	opts.dest = (DestReceiver *) &recv;
 
 	SPI_connect();
-	rc = SPI_execute_extended(ts->source_sql, &opts);
+
+	/*
+	 * Planned without CURSOR_OPT_PARALLEL_OK: a parallel plan would deliver
+	 * the rows in a different order each time, and the same data would not
+	 * train the same model bit for bit.
+	 */
+	plan = SPI_prepare_cursor(ts->source_sql, 0, NULL, 0);
+	if (plan == NULL)
+		elog(ERROR, "reframe: could not plan the source: %s", SPI_result_code_string(SPI_result));
+	rc = SPI_execute_plan_extended(plan, &opts);
 	/* with a receiver of our own, SPI reports a SELECT as SPI_OK_UTILITY */
 	if (rc < 0 || ts->tupdesc == NULL)
 		ereport(ERROR,
