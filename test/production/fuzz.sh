@@ -7,7 +7,7 @@ DB=reframe_fuzz
 . "$(dirname "$0")/lib.sh"
 fresh_db || fail "no database"
 seed=${REFRAME_FUZZ_SEED:-0.42}
-calls=${REFRAME_FUZZ_CALLS:-4000}
+calls=${REFRAME_FUZZ_CALLS:-5000}
 before=$(q "SELECT pg_postmaster_start_time()")
 out=$(psql -X -A -t -q -d "$DB" -v seed="$seed" -v calls="$calls" -f "$(dirname "$0")/fuzz.sql" 2>&1)
 status=$?
