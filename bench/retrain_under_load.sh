@@ -56,16 +56,14 @@ SQL
     { echo "the two versions score alike: no check possible"; exit 1; }
 query="SELECT checked(reframe.score('live', ARRAY[0.3, -0.2, 0.5, 0.1]::float8[]))"
 
-# two clients (bench/score_latency.c, built here against libpq) time every call
+# one client process with two connections, as pgbench -c 2 -j 1 (bench/score_latency.c,
+# built here against libpq), times every call
 cc -O2 -o "$dir/score_latency" "$(dirname "$0")/score_latency.c" -I"$(pg_config --includedir)" -lpq
 conninfo="${SCORE_CONNINFO:-dbname=$db}"
 run() {
     local status=0
-    "$dir/score_latency" "$conninfo" "$seconds" "$query" "$dir/$1.0" > "$dir/$1.out" 2>&1 &
-    local c0=$!
-    "$dir/score_latency" "$conninfo" "$seconds" "$query" "$dir/$1.1" >> "$dir/$1.out" 2>&1 || status=1
-    wait $c0 || status=1
-    cat "$dir/$1.0" "$dir/$1.1" | sort -n > "$dir/$1.lat"
+    "$dir/score_latency" "$conninfo" 2 "$seconds" "$query" "$dir/$1.raw" > "$dir/$1.out" 2>&1 || status=1
+    sort -n "$dir/$1.raw" > "$dir/$1.lat"
     echo $status > "$dir/$1.status"
 }
 pct() { awk -v p="$2" '{ v[NR] = $1 } END { i = int(NR * p / 100); if (i < 1) i = 1; print v[i] / 1000 }' "$dir/$1.lat"; }
