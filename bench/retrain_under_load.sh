@@ -5,6 +5,10 @@
 # RETRAINS times), alternately on the even and the odd rows, each version
 # deployed as it commits.
 #
+# A third run has the other session only scan the same training rows back to
+# back: the load any query reading that data would put on the machine, as a
+# baseline for what training adds.
+#
 # Every score is checked inside the transaction against the scores of the
 # two possible versions, computed beforehand by reference models trained on
 # the same rows (training is deterministic): a score from any other (partial,
@@ -41,6 +45,17 @@ BEGIN
     END IF;
     RETURN s;
 END $$;
+-- the baseline load: reading the same training rows, with no training
+CREATE PROCEDURE scan_until(deadline timestamptz) LANGUAGE plpgsql AS $$
+DECLARE
+    k int := 0;
+BEGIN
+    WHILE clock_timestamp() < deadline LOOP
+        k := k + 1;
+        PERFORM count(*), sum(a + b + c + d) FROM rt WHERE i % 2 = k % 2;
+        COMMIT;
+    END LOOP;
+END $$;
 CREATE PROCEDURE retrain_until(deadline timestamptz, at_least int) LANGUAGE plpgsql AS $$
 DECLARE
     k int := 0;
@@ -70,6 +85,13 @@ pct() { awk -v p="$2" '{ v[NR] = $1 } END { i = int(NR * p / 100); if (i < 1) i 
 
 run idle
 
+# the same clients while one session scans the training rows back to back
+run scan &
+bench=$!
+sleep 1
+psql -X -q -A -t -v ON_ERROR_STOP=1 -d "$db" -c "CALL scan_until(clock_timestamp() + interval '$((seconds - 1)) seconds')" > /dev/null
+wait $bench
+
 run busy &
 bench=$!
 sleep 1
@@ -85,18 +107,21 @@ wait $bench
 versions=$(psql -X -A -t -d "$db" -c "SELECT count(*) FROM live WHERE block = ''")
 
 status=0
-for r in idle busy; do
+for r in idle scan busy; do
     if [ "$(cat "$dir/$r.status")" != 0 ]; then
         echo "$r run: a scoring call failed"; head -3 "$dir/$r.out"; status=1
     fi
 done
 n_idle=$(wc -l < "$dir/idle.lat")
 n_busy=$(wc -l < "$dir/busy.lat")
+n_scan=$(wc -l < "$dir/scan.lat")
 echo "scoring while retraining: 2 clients, prepared statement, $seconds s each run, $rows-row binary model"
 [ $status = 0 ] && checked="every score from a complete version" || checked="SOME SCORES FAILED"
 echo "  retrained $((versions - 1)) times in $train_s ms, $versions versions in all; $checked"
 printf "  idle   %8d scores, p50 %.3f ms, p99 %.3f ms\n" "$n_idle" "$(pct idle 50)" "$(pct idle 99)"
-printf "  busy   %8d scores, p50 %.3f ms, p99 %.3f ms\n" "$n_busy" "$(pct busy 50)" "$(pct busy 99)"
-awk -v b="$(pct busy 99)" -v i="$(pct idle 99)" 'BEGIN { printf "  p99 ratio (busy / idle) %.2f\n", b / i }'
+printf "  scan   %8d scores, p50 %.3f ms, p99 %.3f ms   (another session scanning the training rows)\n" "$n_scan" "$(pct scan 50)" "$(pct scan 99)"
+printf "  busy   %8d scores, p50 %.3f ms, p99 %.3f ms   (another session retraining)\n" "$n_busy" "$(pct busy 50)" "$(pct busy 99)"
+awk -v b="$(pct busy 99)" -v i="$(pct idle 99)" -v s="$(pct scan 99)" \
+    'BEGIN { printf "  p99 ratio busy / idle %.2f, scan / idle %.2f, busy / scan %.2f\n", b / i, s / i, b / s }'
 [ "$versions" -gt "$retrains" ] || { echo "expected more than $retrains versions, found $versions"; status=1; }
 exit $status
