@@ -59,3 +59,33 @@ SELECT model, version, task, deployed,
 \echo '== Rank: the five houses the model prices highest per square foot =='
 SELECT id, sqft, bedrooms, age, round((reframe.score('house_price', h) / sqft)::numeric, 1) AS per_sqft
   FROM houses h ORDER BY reframe.score('house_price', h) / sqft DESC LIMIT 5;
+
+\echo
+\echo '== Other framings of the same data, each one call =='
+\echo '-- binary: is a house priced above 400,000? (a boolean target frames it)'
+SELECT task, round((metrics->'validation'->>'accuracy')::numeric, 3) AS validation_accuracy,
+       round((metrics->'validation'->>'roc_auc')::numeric, 3) AS validation_auc
+  FROM reframe.train('pricey', 'SELECT sqft, bedrooms, age, price > 400000 AS pricey FROM houses', 'pricey');
+\echo '-- bucketed regression: the price as one of four quartile buckets, with an expected value'
+SELECT task, round((metrics #>> '{validation,accuracy}')::numeric, 3) AS validation_accuracy
+  FROM reframe.train('price_band', 'SELECT sqft, bedrooms, age, price FROM houses', 'price',
+                     options => '{"bins": {"quantiles": 4}}');
+SELECT reframe.classes('price_band') AS buckets;
+SELECT id, price, reframe.predict('price_band', h) AS band,
+       round(reframe.score('price_band', h)::numeric, -3) AS expected
+  FROM houses h ORDER BY id LIMIT 4;
+\echo '-- multitask: price and a set of tags from one shared hidden trunk'
+CREATE TABLE listings AS
+SELECT id, sqft, bedrooms, age, price,
+       array_remove(ARRAY[CASE WHEN sqft > 2200 THEN 'spacious' END,
+                          CASE WHEN bedrooms >= 4 THEN 'family' END,
+                          CASE WHEN age < 10 THEN 'new build' END], NULL) AS tags
+  FROM houses;
+SELECT task, train_rows, round((metrics #>> '{validation,tags,micro_f1}')::numeric, 3) AS tags_micro_f1
+  FROM reframe.train('listing', 'SELECT sqft, bedrooms, age, price, tags FROM listings', 'price,tags',
+                     options => '{"hidden": [32], "epochs": 40, "seed": 1}');
+SELECT id, tags, reframe.predict_labels('listing', l, output => 'tags') AS predicted_tags,
+       round(reframe.score('listing', l, 'price')::numeric, -3) AS predicted_price
+  FROM listings l ORDER BY id LIMIT 5;
+SELECT jsonb_pretty(reframe.predict_all('listing', l)) AS "every head from one pass"
+  FROM listings l WHERE id = 1;

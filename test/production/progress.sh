@@ -25,7 +25,7 @@ wait_for 60 "SELECT EXISTS (SELECT FROM reframe.training WHERE model = 'long' AN
 row=$(q "SELECT database, role = current_user, rows_read, loss > 0, started <= updated FROM reframe.training WHERE model = 'long'")
 [ "$row" = "$DB|t|200000|t|t" ] || fail "progress row: $row"
 # another role sees that a training runs, not what it trains
-q "DROP ROLE IF EXISTS reframe_watcher; CREATE ROLE reframe_watcher"
+q "SET client_min_messages = warning; DROP ROLE IF EXISTS reframe_watcher; CREATE ROLE reframe_watcher"
 row=$(q "SET ROLE reframe_watcher; SELECT pid IS NOT NULL, model IS NULL, loss IS NULL FROM reframe.training")
 [ "$row" = "t|t|t" ] || fail "another role's view of the training: $row"
 q "DROP ROLE reframe_watcher"
@@ -34,3 +34,4 @@ wait $trainer
 grep -q "canceling statement due to user request" /tmp/reframe-progress.out || fail "not cancelled: $(cat /tmp/reframe-progress.out)"
 [ "$(q "SELECT count(*) FROM reframe.training")" = 0 ] || fail "a cancelled training is still listed"
 [ "$(q "SELECT to_regclass('long') IS NULL")" = t ] || fail "a cancelled first training left its table"
+echo "progress: verbose phases and losses; training seen from another session (phase fitting, 200000 rows); cancel leaves nothing"
