@@ -74,7 +74,7 @@ query="SELECT checked(reframe.score('live', ARRAY[0.3, -0.2, 0.5, 0.1]::float8[]
 # one client process with two connections, as pgbench -c 2 -j 1 (bench/score_latency.c,
 # built here against libpq), times every call
 cc -O2 -o "$dir/score_latency" "$(dirname "$0")/score_latency.c" -I"$(pg_config --includedir)" -lpq
-conninfo="${SCORE_CONNINFO:-dbname=$db}"
+conninfo="dbname=$db"
 run() {
     local status=0
     "$dir/score_latency" "$conninfo" 2 "$seconds" "$query" "$dir/$1.raw" > "$dir/$1.out" 2>&1 || status=1
