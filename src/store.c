@@ -123,6 +123,40 @@ SourceErrorCallback(void *arg)
 	}
 }
 
+/*
+ * A source is read, never written through: no data-modifying WITH (allowed
+ * only at the top level), no SELECT INTO, no row locks.  The read-only SPI
+ * call that runs the source would refuse these too, but with a message
+ * about non-volatile functions.
+ */
+static void
+SourceCheckReadOnly(SelectStmt *stmt, const char *sql)
+{
+	const char *what = NULL;
+
+	if (stmt->withClause)
+	{
+		ListCell   *lc;
+
+		foreach(lc, stmt->withClause->ctes)
+		{
+			CommonTableExpr *cte = lfirst_node(CommonTableExpr, lc);
+
+			if (!IsA(cte->ctequery, SelectStmt))
+				what = psprintf("its WITH query \"%s\" modifies data", cte->ctename);
+		}
+	}
+	if (stmt->intoClause)
+		what = "SELECT INTO creates a table";
+	if (stmt->lockingClause)
+		what = "it locks rows";
+	if (what)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("source must only read data, but %s", what),
+				 errdetail("The source was: %s", sql)));
+}
+
 char *
 StoreSourceSql(text *source)
 {
@@ -149,17 +183,19 @@ StoreSourceSql(text *source)
 		/* one query, nothing after it: the source is read, never run as commands */
 		ErrorContextCallback cb = {.previous = error_context_stack,.callback = SourceErrorCallback,.arg = s};
 		List	   *stmts;
+		SelectStmt *stmt;
 
 		error_context_stack = &cb;
 		stmts = raw_parser(s, RAW_PARSE_DEFAULT);
 		error_context_stack = cb.previous;
-
 		if (list_length(stmts) != 1 || !IsA(linitial_node(RawStmt, stmts)->stmt, SelectStmt))
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("source must be a single query"),
 					 errdetail("The source was: %s", s),
 					 errhint("Pass one SELECT, WITH, VALUES or TABLE query, without other statements after it.")));
+		stmt = (SelectStmt *) linitial_node(RawStmt, stmts)->stmt;
+		SourceCheckReadOnly(stmt, s);
 		return s;
 	}
 	rv = makeRangeVarFromNameList(textToQualifiedNameList(source));

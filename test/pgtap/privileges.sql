@@ -3,7 +3,7 @@
 -- ever names and values.
 BEGIN;
 SET client_min_messages = warning;
-SELECT plan(35);
+SELECT plan(38);
 
 CREATE ROLE regress_rf_owner;
 CREATE ROLE regress_rf_reader;
@@ -87,6 +87,12 @@ SELECT throws_ok($$SELECT reframe.train('rf_priv.bad', 'rf_priv.src', 'r', optio
                  '42703', NULL, 'so is a group column');
 SELECT throws_ok($$SELECT reframe.train('rf_priv.bad', 'SELECT a, r FROM rf_priv.src; DROP TABLE rf_priv.victim', 'r')$$,
                  '22023', 'source must be a single query', 'a source is one query, never statements after it');
+SELECT throws_ok($$SELECT reframe.train('rf_priv.bad', 'WITH d AS (DELETE FROM rf_priv.src RETURNING *) SELECT * FROM d', 'r')$$,
+                 '22023', 'source must only read data, but its WITH query "d" modifies data', 'a source never writes through WITH');
+SELECT throws_ok($$SELECT reframe.evaluate('rf_priv.m', 'SELECT * INTO rf_priv.copy FROM rf_priv.src')$$,
+                 '22023', 'source must only read data, but SELECT INTO creates a table', 'nor through SELECT INTO');
+SELECT throws_ok($$SELECT reframe.train('rf_priv.bad', 'SELECT a, r FROM rf_priv.src FOR UPDATE', 'r')$$,
+                 '22023', 'source must only read data, but it locks rows', 'nor locks rows');
 SELECT throws_ok($$SELECT reframe.score('rf_priv.m; DROP TABLE rf_priv.victim', ARRAY[0.1, 0.2]::float8[])$$,
                  '42602', NULL, 'a model name with SQL is parsed as a name, not run');
 RESET ROLE;
