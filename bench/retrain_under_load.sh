@@ -1,25 +1,33 @@
 #!/usr/bin/env bash
-# Scoring while the same model is retrained: two clients score one
-# row with reframe.score for SECONDS_PER_RUN seconds with the model idle, then
-# as long again while one session retrains the model back to back (at least
-# RETRAINS times), alternately on the even and the odd rows, each version
-# deployed as it commits.
-#
-# A third run has the other session only scan the same training rows back to
-# back: the load any query reading that data would put on the machine, as a
-# baseline for what training adds.
+# Scoring while the same model is retrained: two clients score one row with
+# reframe.score for SECONDS_PER_RUN seconds beside each of these loads, in
+# turn, for ROUNDS rounds (interleaved, so that the machine's own drift falls
+# on all of them alike):
+#   idle     nothing else runs
+#   spin     another process spins on a core, touching no memory: what any
+#            CPU-bound neighbour costs on this machine
+#   scan     another session scans the training rows back to back: what any
+#            query reading the same data costs
+#   busy     another session retrains the model back to back (at least
+#            RETRAINS times a run), alternately on the even and the odd rows,
+#            each version deployed as it commits
+#   noyield  the same with reframe.train_yield_interval = 0
 #
 # Every score is checked inside the transaction against the scores of the
 # two possible versions, computed beforehand by reference models trained on
 # the same rows (training is deterministic): a score from any other (partial,
-# mixed) version fails the transaction.  Prints the p50/p99 latency of both
-# runs and their ratio; exits non-zero on any failed call.
+# mixed) version fails the transaction.  Prints p50/p99/p99.9 latency of each
+# load and the p99 ratios to idle; exits non-zero on any failed call.
+# RATES="0 1000" adds runs with each client calling at random times, 1000
+# calls a second on average (bench/score_latency.c), instead of back to back.
 # Runs against the server in PG* variables: bench/run retrain_under_load wraps it.
 set -euo pipefail
-seconds=${SECONDS_PER_RUN:-15}
+seconds=${SECONDS_PER_RUN:-5}
+rounds=${ROUNDS:-5}
 retrains=${RETRAINS:-6}
 rows=${ROWS:-200000}
 db=${RETRAIN_DB:-reframe_retrain}
+rates=${RATES:-0}
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"; dropdb --force --if-exists "$db" >/dev/null 2>&1' EXIT
 
@@ -73,55 +81,98 @@ query="SELECT checked(reframe.score('live', ARRAY[0.3, -0.2, 0.5, 0.1]::float8[]
 
 # one client process with two connections, as pgbench -c 2 -j 1 (bench/score_latency.c,
 # built here against libpq), times every call
-cc -O2 -o "$dir/score_latency" "$(dirname "$0")/score_latency.c" -I"$(pg_config --includedir)" -lpq
+cc -O2 -o "$dir/score_latency" "$(dirname "$0")/score_latency.c" -I"$(pg_config --includedir)" -lpq -lm
 conninfo="dbname=$db"
+# run NAME RATE ROUND: score for $seconds s into NAME.ROUND.raw and add it to NAME.raw
 run() {
     local status=0
-    "$dir/score_latency" "$conninfo" 2 "$seconds" "$query" "$dir/$1.raw" > "$dir/$1.out" 2>&1 || status=1
-    sort -n "$dir/$1.raw" > "$dir/$1.lat"
-    echo $status > "$dir/$1.status"
+    "$dir/score_latency" "$conninfo" 2 "$seconds" "$query" "$dir/$1.$3.raw" "$2" > "$dir/$1.$3.out" 2>&1 || status=1
+    cat "$dir/$1.$3.raw" >> "$dir/$1.raw"
+    [ $status = 0 ] || { echo "$1 run $3: a scoring call failed"; head -3 "$dir/$1.$3.out"; touch "$dir/failed"; }
 }
-pct() { awk -v p="$2" '{ v[NR] = $1 } END { i = int(NR * p / 100); if (i < 1) i = 1; print v[i] / 1000 }' "$dir/$1.lat"; }
+# pct FILE P [COLUMN]: the P-th percentile in ms of the round trips (column 2: of how late calls started)
+pct() {
+    sort -n -k"${3:-1},${3:-1}" "$dir/$1" |
+        awk -v p="$2" -v c="${3:-1}" '{ v[NR] = $c } END { i = int(NR * p / 100); if (i < 1) i = 1; print v[i] / 1000 }'
+}
 
-run idle
-
-# the same clients while one session scans the training rows back to back
-run scan &
-bench=$!
-sleep 1
-psql -X -q -A -t -v ON_ERROR_STOP=1 -d "$db" -c "CALL scan_until(clock_timestamp() + interval '$((seconds - 1)) seconds')" > /dev/null
-wait $bench
-
-run busy &
-bench=$!
-sleep 1
-# one session retrains back to back, committing each version, until the busy
-# run ends (and at least $retrains times)
-t0=$(date +%s%N)
-psql -X -q -A -t -v ON_ERROR_STOP=1 -d "$db" > "$dir/retrain.out" 2>&1 <<SQL || { cat "$dir/retrain.out"; exit 1; }
+# retrain RUN ROUND [SQL]: score while one session (after SQL) retrains back to
+# back, committing each version, until the run ends (and at least $retrains times)
+retrain() {
+    local bench v0 t0 n
+    run "$1$rate" "$rate" "$2" &
+    bench=$!
+    sleep 1
+    v0=$(psql -X -A -t -d "$db" -c "SELECT count(*) FROM live WHERE block = ''")
+    t0=$(date +%s%N)
+    psql -X -q -A -t -v ON_ERROR_STOP=1 -d "$db" > "$dir/retrain.out" 2>&1 <<SQL || { cat "$dir/retrain.out"; exit 1; }
 SET client_min_messages = warning;
+${3:-}
 CALL retrain_until(clock_timestamp() + interval '$((seconds - 1)) seconds', $retrains);
 SQL
-train_s=$(( ($(date +%s%N) - t0) / 1000000 ))
-wait $bench
-versions=$(psql -X -A -t -d "$db" -c "SELECT count(*) FROM live WHERE block = ''")
+    train_ms=$(( train_ms + ($(date +%s%N) - t0) / 1000000 ))
+    wait $bench
+    n=$(( $(psql -X -A -t -d "$db" -c "SELECT count(*) FROM live WHERE block = ''") - v0 ))
+    [ "$n" -ge "$retrains" ] || { echo "$1 round $2: expected at least $retrains new versions, found $n"; status=1; }
+    trained=$(( trained + n ))
+}
 
 status=0
-for r in idle scan busy; do
-    if [ "$(cat "$dir/$r.status")" != 0 ]; then
-        echo "$r run: a scoring call failed"; head -3 "$dir/$r.out"; status=1
+echo "scoring while retraining: 2 clients, prepared statement, $rows-row binary model;"
+echo "$rounds rounds of $seconds s for each load beside the scoring"
+for rate in $rates; do
+    trained=0
+    train_ms=0
+    for round in $(seq "$rounds"); do
+        run "idle$rate" "$rate" "$round"
+
+        # the same clients beside a process that only spins on a core
+        run "spin$rate" "$rate" "$round" &
+        bench=$!
+        sleep 1
+        timeout $((seconds - 1)) bash -c 'while :; do :; done' || true
+        wait $bench
+
+        # the same clients while one session scans the training rows back to back
+        run "scan$rate" "$rate" "$round" &
+        bench=$!
+        sleep 1
+        psql -X -q -A -t -v ON_ERROR_STOP=1 -d "$db" -c "CALL scan_until(clock_timestamp() + interval '$((seconds - 1)) seconds')" > /dev/null
+        wait $bench
+
+        retrain busy "$round"
+        retrain noyield "$round" "SET reframe.train_yield_interval = 0;"
+    done
+
+    if [ "$rate" = 0 ]; then
+        echo "  each client calling back to back:"
+    else
+        echo "  each client calling at random (Poisson) times, $rate calls a second on average:"
+    fi
+    [ -e "$dir/failed" ] && { checked="SOME SCORES FAILED"; status=1; } || checked="every score from a complete version"
+    echo "    retrained $trained times in $train_ms ms; $checked"
+    for r in idle spin scan busy noyield; do
+        case $r in
+            idle) what="";;
+            spin) what="   (another process spinning on a core, touching no memory)";;
+            scan) what="   (another session scanning the training rows)";;
+            busy) what="   (another session retraining)";;
+            noyield) what="   (the same, reframe.train_yield_interval = 0)";;
+        esac
+        printf "    %-7s %8d scores, p50 %.3f ms, p99 %.3f ms, p99.9 %.3f ms%s\n" "$r" "$(wc -l < "$dir/$r$rate.raw")" \
+            "$(pct "$r$rate.raw" 50)" "$(pct "$r$rate.raw" 99)" "$(pct "$r$rate.raw" 99.9)" "$what"
+    done
+    awk -v b="$(pct "busy$rate.raw" 99)" -v i="$(pct "idle$rate.raw" 99)" -v s="$(pct "scan$rate.raw" 99)" \
+        -v p="$(pct "spin$rate.raw" 99)" -v n="$(pct "noyield$rate.raw" 99)" \
+        'BEGIN { printf "    p99 ratio to idle: spin %.2f, scan %.2f, busy %.2f, noyield %.2f\n", p / i, s / i, b / i, n / i }'
+    printf "    busy / idle p99 ratio of each round:"
+    for round in $(seq "$rounds"); do
+        awk -v b="$(pct "busy$rate.$round.raw" 99)" -v i="$(pct "idle$rate.$round.raw" 99)" 'BEGIN { printf " %.2f", b / i }'
+    done
+    echo
+    if [ "$rate" != 0 ]; then
+        printf "    99%% of calls started within %.3f (idle), %.3f (busy) ms of their schedule\n" \
+            "$(pct "idle$rate.raw" 99 2)" "$(pct "busy$rate.raw" 99 2)"
     fi
 done
-n_idle=$(wc -l < "$dir/idle.lat")
-n_busy=$(wc -l < "$dir/busy.lat")
-n_scan=$(wc -l < "$dir/scan.lat")
-echo "scoring while retraining: 2 clients, prepared statement, $seconds s each run, $rows-row binary model"
-[ $status = 0 ] && checked="every score from a complete version" || checked="SOME SCORES FAILED"
-echo "  retrained $((versions - 1)) times in $train_s ms, $versions versions in all; $checked"
-printf "  idle   %8d scores, p50 %.3f ms, p99 %.3f ms\n" "$n_idle" "$(pct idle 50)" "$(pct idle 99)"
-printf "  scan   %8d scores, p50 %.3f ms, p99 %.3f ms   (another session scanning the training rows)\n" "$n_scan" "$(pct scan 50)" "$(pct scan 99)"
-printf "  busy   %8d scores, p50 %.3f ms, p99 %.3f ms   (another session retraining)\n" "$n_busy" "$(pct busy 50)" "$(pct busy 99)"
-awk -v b="$(pct busy 99)" -v i="$(pct idle 99)" -v s="$(pct scan 99)" \
-    'BEGIN { printf "  p99 ratio busy / idle %.2f, scan / idle %.2f, busy / scan %.2f\n", b / i, s / i, b / s }'
-[ "$versions" -gt "$retrains" ] || { echo "expected more than $retrains versions, found $versions"; status=1; }
 exit $status

@@ -923,6 +923,7 @@ EncoderApply(RfEncoder *enc, RfMatrix *raw)
 			for (int i = 0; i < rows; i++, p += ncols)
 				for (int k = 0; k < ncols; k++)
 					p[k] = (p[k] - fshift[k]) * finv[k];
+			ReframeYield();
 			CHECK_FOR_INTERRUPTS();
 		}
 		return raw;
@@ -937,6 +938,7 @@ EncoderApply(RfEncoder *enc, RfMatrix *raw)
 			EncodeStoredRow(enc, RfChunkF(raw, c) + (Size) i * raw->ncols,
 							RfMatrixAppendRowF(out), shift, inv);
 		RfMatrixFreeChunk(raw, c);
+		ReframeYield();
 		CHECK_FOR_INTERRUPTS();
 	}
 	raw->nchunks = 0;

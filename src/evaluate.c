@@ -21,6 +21,7 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 
+#include "reframe.h"
 #include "evaluate.h"
 #include "store.h"
 #include "targets.h"
@@ -800,6 +801,8 @@ EvalReceive(TupleTableSlot *slot, DestReceiver *self)
 	}
 	MemoryContextSwitchTo(old);
 	MemoryContextReset(r->rowcxt);
+	if ((r->rows & 0xf) == 0)
+		ReframeYield();
 	if ((r->rows & 0x3fff) == 0)
 		CHECK_FOR_INTERRUPTS();
 	return true;

@@ -12,6 +12,7 @@
 
 #include "miscadmin.h"
 
+#include "reframe.h"
 #include "kernels.h"
 #include "objectives.h"
 
@@ -353,6 +354,7 @@ ObjectiveEvalRanges(RfObjective *obj, const double *params, double *grad,
 				dZ[k] = acts[l - 1][k] > 0 ? obj->dA[k] : 0;
 			width = nin;
 		}
+		ReframeYield();
 		CHECK_FOR_INTERRUPTS();
 	}
 

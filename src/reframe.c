@@ -58,6 +58,14 @@ _PG_init(void)
 							PGC_USERSET, GUC_UNIT_KB,
 							NULL, NULL, NULL);
 
+	DefineCustomRealVariable("reframe.train_yield_interval",
+							 "How long a training runs before it offers its core to other runnable processes.",
+							 "Keeps scoring latency low while a training runs on the same cores; 0 never yields.",
+							 &reframe_train_yield_interval,
+							 0.02, 0, 1000,
+							 PGC_USERSET, GUC_UNIT_MS,
+							 NULL, NULL, NULL);
+
 	MarkGUCPrefixReserved("reframe");
 
 	ReframeStoreInit();

@@ -10,12 +10,20 @@
 /* GUCs (reframe.c) */
 extern int	reframe_blas_threads;
 extern int	reframe_max_train_memory;	/* kB */
+extern double reframe_train_yield_interval; /* ms */
 
 /* Concept initialisers called from _PG_init */
 extern void ReframeStoreInit(void);
 
 /* Sets OpenBLAS's thread count from the GUC; call before heavy BLAS work. */
 extern void ReframeBlasPrepare(void);
+
+/*
+ * Offers the core to other runnable processes when a training has held it
+ * for reframe.train_yield_interval (yield.c).  Cheap: call it every few tens
+ * of microseconds of work in training loops, never while scoring.
+ */
+extern void ReframeYield(void);
 
 #define REFRAME_SCHEMA "reframe"
 

@@ -14,6 +14,7 @@
 #include "miscadmin.h"
 #include "utils/memutils.h"
 
+#include "reframe.h"
 #include "ridge.h"
 
 extern void dposv_(const char *uplo, const int *n, const int *nrhs, double *a,
@@ -75,6 +76,7 @@ RidgeFit(const RfMatrix *X, const RfMatrix *Y, int ycol, double l2, double *w, d
 					ones, 1, 1.0, colsum, 1);
 		for (int i = 0; i < rows; i++)
 			ysum += y[(Size) i * Y->ncols];
+		ReframeYield();
 		CHECK_FOR_INTERRUPTS();
 	}
 

@@ -460,6 +460,8 @@ TrainReceive(TupleTableSlot *slot, DestReceiver *self)
 		TrainFlushPending(ts);
 	}
 	TrainAddRow(ts, slot->tts_values, slot->tts_isnull);
+	if (((ts->nrows[0] + ts->nrows[1]) & 0xf) == 0)
+		ReframeYield();
 	if (((ts->nrows[0] + ts->nrows[1]) & 0x3fff) == 0)
 	{
 		ProgressRows(ts->nrows[0] + ts->nrows[1]);
@@ -590,6 +592,7 @@ EvaluateRows(RfNet *net, const RfMatrix *X, const RfMatrix *Y, RfEvalAcc *acc, b
 					EvalAccAdd(&acc[h], z + head->offset, y[head->ycol]);
 			}
 		}
+		ReframeYield();
 		CHECK_FOR_INTERRUPTS();
 	}
 	pfree(out);

@@ -180,4 +180,20 @@ RESET min_parallel_table_scan_size;
 RESET max_parallel_workers_per_gather;
 RESET parallel_leader_participation;
 
+-- Yielding the core (reframe.train_yield_interval) changes when a training
+-- runs, never what it computes: never yielding and yielding at every chance
+-- train the same weights as the default.
+SHOW reframe.train_yield_interval;
+SET reframe.train_yield_interval = 0;
+SELECT version FROM reframe.train('det', 'SELECT a, b, y FROM many WHERE i % 2 = 0', 'y');
+SET reframe.train_yield_interval = '1us';
+SHOW reframe.train_yield_interval;
+SELECT version FROM reframe.train('det', 'SELECT a, b, y FROM many WHERE i % 2 = 0', 'y');
+SELECT v, bool_and(w1.data = w2.data) AND count(*) = 4 AS identical_weights
+  FROM generate_series(3, 4) v, reframe.weights('det', 1) w1 JOIN reframe.weights('det', v) w2 USING (block)
+ GROUP BY v ORDER BY v;
+SET reframe.train_yield_interval = '-1ms';
+SET reframe.train_yield_interval = 'often';
+RESET reframe.train_yield_interval;
+
 DROP TABLE shop, buyer, buyer_bal, buyer_w, buyer_t, buyer_f1, tiers, q, c, qb, rare, nulls, many, det;
