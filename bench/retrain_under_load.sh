@@ -17,7 +17,9 @@
 # two possible versions, computed beforehand by reference models trained on
 # the same rows (training is deterministic): a score from any other (partial,
 # mixed) version fails the transaction.  Prints p50/p99/p99.9 latency of each
-# load and the p99 ratios to idle; exits non-zero on any failed call.
+# load and the p99 ratios to idle.  Last, pgbench itself (-M prepared -c 2
+# -j 1) runs the same checked query while the model retrains.  Exits non-zero
+# on any failed call.
 # RATES="0 1000" adds runs with each client calling at random times, 1000
 # calls a second on average (bench/score_latency.c), instead of back to back.
 # Runs against the server in PG* variables: bench/run retrain_under_load wraps it.
@@ -175,4 +177,27 @@ for rate in $rates; do
             "$(pct "idle$rate.raw" 99 2)" "$(pct "busy$rate.raw" 99 2)"
     fi
 done
+
+# the same check through pgbench itself (its latency log reuses a cached
+# clock, hence score_latency above for the percentiles): two clients scoring
+# while one session retrains, every score checked, no transaction may fail
+echo "$query;" > "$dir/score.sql"
+pgbench -n -M prepared -c 2 -j 1 -T "$seconds" -f "$dir/score.sql" "$db" > "$dir/pgbench.out" 2>&1 &
+bench=$!
+sleep 1
+psql -X -q -A -t -v ON_ERROR_STOP=1 -d "$db" > "$dir/retrain.out" 2>&1 <<SQL || { cat "$dir/retrain.out"; exit 1; }
+SET client_min_messages = warning;
+CALL retrain_until(clock_timestamp() + interval '$((seconds - 1)) seconds', $retrains);
+SQL
+pgbench_status=0
+wait $bench || pgbench_status=$?
+done_tx=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$dir/pgbench.out")
+failed_tx=$(sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p' "$dir/pgbench.out")
+if [ "$pgbench_status" != 0 ] || [ -z "$done_tx" ] || [ "$done_tx" = 0 ] || [ "${failed_tx:-0}" != 0 ]; then
+    echo "  pgbench while retraining FAILED (exit $pgbench_status):"; grep -v "^pgbench (" "$dir/pgbench.out" | head -5
+    status=1
+else
+    echo "  pgbench -M prepared -c 2 -j 1 while retraining: $done_tx transactions, ${failed_tx:-0} failed," \
+        "latency average $(sed -n 's/^latency average = //p' "$dir/pgbench.out")"
+fi
 exit $status
