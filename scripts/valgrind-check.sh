@@ -43,6 +43,8 @@ if [ ! -x "$prefix/bin/postgres" ]; then
     ./configure -q --prefix="$prefix" --enable-cassert --enable-debug \
         --without-readline --without-zlib --without-icu \
         CFLAGS="-Og -g -fno-omit-frame-pointer" CPPFLAGS="-DUSE_VALGRIND"
+    # the generated headers first: a parallel build from the top can race them
+    make -s -C src/backend generated-headers >/dev/null
     make -s -j2 >/dev/null
     make -s install >/dev/null
     cp src/tools/valgrind.supp "$prefix/valgrind.supp"
