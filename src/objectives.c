@@ -256,6 +256,7 @@ ObjectiveEvalRanges(RfObjective *obj, const double *params, double *grad,
 			if (l < L)
 				for (Size k = 0; k < (Size) rows * nout; k++)
 					acts[l][k] = acts[l][k] > 0 ? acts[l][k] : 0;
+			ReframeYield();		/* a wide layer over a chunk takes milliseconds */
 		}
 
 		/* head losses and dZ: vectorised kernels for the classification heads */
@@ -353,6 +354,7 @@ ObjectiveEvalRanges(RfObjective *obj, const double *params, double *grad,
 			for (Size k = 0; k < (Size) rows * nin; k++)
 				dZ[k] = acts[l - 1][k] > 0 ? obj->dA[k] : 0;
 			width = nin;
+			ReframeYield();
 		}
 		ReframeYield();
 		CHECK_FOR_INTERRUPTS();
