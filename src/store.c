@@ -11,7 +11,11 @@
  */
 #include "postgres.h"
 
+#include "access/genam.h"
 #include "access/htup_details.h"
+#include "access/skey.h"
+#include "access/stratnum.h"
+#include "access/table.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
@@ -21,11 +25,13 @@
 #include "parser/parser.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
 #include "utils/hsearch.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/snapmgr.h"
 #include "utils/syscache.h"
 #include "utils/varlena.h"
 
@@ -457,44 +463,122 @@ PrepareLinear(RfModel *m)
 	}
 }
 
-/* Reads one version of a model into the current memory context. */
+/* Columns of reframe.model_row, of which every model table is a typed table. */
+#define MODEL_ROW_VERSION	1
+#define MODEL_ROW_BLOCK		2
+#define MODEL_ROW_DATA		5
+#define MODEL_ROW_SPEC		6
+#define MODEL_ROW_DEPLOYED	8
+
+/*
+ * The newest deployed version in a model table, found by walking its primary
+ * key (version, block, part) down from the newest version to a header row
+ * (block '') that is deployed; -1 when none is.
+ */
+static int32
+DeployedVersionByIndex(Relation rel, Relation idx, Snapshot snap)
+{
+	TupleDesc	td = RelationGetDescr(rel);
+	SysScanDesc scan = systable_beginscan_ordered(rel, idx, snap, 0, NULL);
+	HeapTuple	tup;
+	int32		version = -1;
+
+	while (HeapTupleIsValid(tup = systable_getnext_ordered(scan, BackwardScanDirection)))
+	{
+		bool		isnull;
+		Datum		block = heap_getattr(tup, MODEL_ROW_BLOCK, td, &isnull);
+		Datum		deployed;
+
+		if (isnull || VARSIZE_ANY_EXHDR(DatumGetPointer(block)) != 0)
+			continue;
+		deployed = heap_getattr(tup, MODEL_ROW_DEPLOYED, td, &isnull);
+		if (!isnull && DatumGetBool(deployed))
+		{
+			version = DatumGetInt32(heap_getattr(tup, MODEL_ROW_VERSION, td, &isnull));
+			break;
+		}
+	}
+	systable_endscan_ordered(scan);
+	return version;
+}
+
+/*
+ * Reads the deployed version of a model into the current memory context, or
+ * returns NULL when none is deployed.  A backend reloads after every write to
+ * the model table while a scoring query waits, so this reads the table
+ * through its primary key rather than planning queries: the caller has
+ * checked SELECT on the table, and model tables do not take row security.
+ */
 static RfModel *
-StoreLoadVersion(Oid relid, int32 version, const char *name)
+StoreLoadDeployed(Oid relid, const char *name)
 {
 	RfModel    *m = palloc0(sizeof(RfModel));
 	MemoryContext mcxt = CurrentMemoryContext;
-	Oid			types[1] = {INT4OID};
-	Datum		values[1] = {Int32GetDatum(version)};
+	MemoryContext tmp;
 	List	   *blocks = NIL;
 	LoadedBlock *shift;
 	LoadedBlock *scale;
 	JsonbContainer *spec;
 	ListCell   *lc;
+	Relation	rel;
+	Relation	idx;
+	Oid			indexoid;
+	TupleDesc	td;
+	Snapshot	snap;
+	SysScanDesc scan;
+	ScanKeyData key;
+	HeapTuple	tup;
+	int32		version;
 
 	m->relid = relid;
-	m->version = version;
 	m->name = pstrdup(name);
 
-	SPI_connect();
-	if (SPI_execute_with_args(psprintf("SELECT block, data, spec FROM %s WHERE version = $1"
-									   " ORDER BY block, part", StoreQualifiedName(relid)),
-							  1, types, values, NULL, true, 0) != SPI_OK_SELECT)
-		elog(ERROR, "reframe: could not read model \"%s\"", name);
-	for (uint64 i = 0; i < SPI_processed; i++)
+	rel = table_open(relid, AccessShareLock);
+	/* a loaded model serves every role of the backend: all rows or none */
+	if (rel->rd_rel->relrowsecurity)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("model \"%s\" has row-level security, which model tables do not support", name),
+				 errhint("Disable it with ALTER TABLE ... DISABLE ROW LEVEL SECURITY; grant or revoke SELECT on the model table instead.")));
+	indexoid = RelationGetPrimaryKeyIndex(rel);
+	if (!OidIsValid(indexoid))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("model \"%s\" has lost its primary key (version, block, part)", name)));
+	idx = index_open(indexoid, AccessShareLock);
+	td = RelationGetDescr(rel);
+	snap = RegisterSnapshot(ActiveSnapshotSet() ? GetActiveSnapshot() : GetTransactionSnapshot());
+
+	version = DeployedVersionByIndex(rel, idx, snap);
+	if (version < 0)
 	{
-		HeapTuple	tup = SPI_tuptable->vals[i];
-		TupleDesc	td = SPI_tuptable->tupdesc;
+		UnregisterSnapshot(snap);
+		index_close(idx, AccessShareLock);
+		table_close(rel, AccessShareLock);
+		return NULL;
+	}
+	m->version = version;
+
+	/* the version's rows, in key order: header, then blocks part by part */
+	tmp = AllocSetContextCreate(mcxt, "reframe model load", ALLOCSET_DEFAULT_SIZES);
+	ScanKeyInit(&key, MODEL_ROW_VERSION, BTEqualStrategyNumber, F_INT4EQ, Int32GetDatum(version));
+	scan = systable_beginscan_ordered(rel, idx, snap, 1, &key);
+	while (HeapTupleIsValid(tup = systable_getnext_ordered(scan, ForwardScanDirection)))
+	{
+		MemoryContext old = MemoryContextSwitchTo(tmp);
 		bool		isnull;
-		char	   *block = TextDatumGetCString(SPI_getbinval(tup, td, 1, &isnull));
-		Datum		data = SPI_getbinval(tup, td, 2, &isnull);
-		MemoryContext old = MemoryContextSwitchTo(mcxt);
+		char	   *block = TextDatumGetCString(heap_getattr(tup, MODEL_ROW_BLOCK, td, &isnull));
+		Datum		data = heap_getattr(tup, MODEL_ROW_DATA, td, &isnull);
 
 		if (block[0] == '\0')
 		{
-			Datum		s = SPI_getbinval(tup, td, 3, &isnull);
+			Datum		s = heap_getattr(tup, MODEL_ROW_SPEC, td, &isnull);
 
 			if (!isnull)
+			{
+				MemoryContextSwitchTo(mcxt);
 				m->spec = DatumGetJsonbPCopy(s);
+			}
 		}
 		else if (!isnull)
 		{
@@ -507,6 +591,7 @@ StoreLoadVersion(Oid relid, int32 version, const char *name)
 						(errcode(ERRCODE_DATA_CORRUPTED),
 						 errmsg("block \"%s\" of model \"%s\" version %d is not a float8 vector without NULLs",
 								block, name, version)));
+			MemoryContextSwitchTo(mcxt);
 			if (lb == NULL)
 			{
 				lb = palloc0(sizeof(LoadedBlock));
@@ -524,8 +609,13 @@ StoreLoadVersion(Oid relid, int32 version, const char *name)
 			lb->n += n;
 		}
 		MemoryContextSwitchTo(old);
+		MemoryContextReset(tmp);
 	}
-	SPI_finish();
+	systable_endscan_ordered(scan);
+	UnregisterSnapshot(snap);
+	index_close(idx, AccessShareLock);
+	table_close(rel, AccessShareLock);
+	MemoryContextDelete(tmp);
 
 	if (m->spec == NULL)
 		ereport(ERROR,
@@ -644,20 +734,14 @@ StoreGetModel(Oid relid, const char *name, MemoryContext pin_mcxt)
 	}
 	if (e->model == NULL)
 	{
-		int32		version = StoreDeployedVersion(relid, true);
 		MemoryContext mcxt;
 		MemoryContext old;
 
-		if (version < 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-					 errmsg("model \"%s\" has no deployed version", name),
-					 errhint("Deploy one with reframe.deploy('%s', version).", name)));
 		mcxt = AllocSetContextCreate(CacheMemoryContext, "reframe model", ALLOCSET_DEFAULT_SIZES);
 		old = MemoryContextSwitchTo(mcxt);
 		PG_TRY();
 		{
-			m = StoreLoadVersion(relid, version, name);
+			m = StoreLoadDeployed(relid, name);
 		}
 		PG_CATCH();
 		{
@@ -667,6 +751,14 @@ StoreGetModel(Oid relid, const char *name, MemoryContext pin_mcxt)
 		}
 		PG_END_TRY();
 		MemoryContextSwitchTo(old);
+		if (m == NULL)
+		{
+			MemoryContextDelete(mcxt);
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("model \"%s\" has no deployed version", name),
+					 errhint("Deploy one with reframe.deploy('%s', version).", name)));
+		}
 		m->mcxt = mcxt;
 		MemoryContextSetIdentifier(mcxt, m->name);
 		e = hash_search(ModelCache, &relid, HASH_ENTER, &found);
