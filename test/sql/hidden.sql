@@ -114,4 +114,39 @@ SELECT * FROM reframe.train('bad', 'xor', 'same_sign', NULL, '{"hidden": [16], "
 SELECT * FROM reframe.train('bad', 'xor', 'same_sign', NULL, '{"hidden": [16], "batch_size": 0}');
 SELECT to_regclass('bad') AS nothing_written;
 
-DROP TABLE soft_free, soft_tied, rated, rated_m, shared, rare_alone, rare_shared, xor, lin, mlp, lin_r, mlp_r, mlp_again, mlp_other, mlp_es, duo;
+-- A block of more than 1,048,576 values is stored in parts (here 1,100 x
+-- 1,000 weights: two).  Scoring reads a model through its primary key, so
+-- the parts come back in order whatever the rows' physical order: rewritten
+-- with its rows in reverse, and then with every block merged into one part
+-- by SQL, the model scores the same.
+CREATE TABLE widein AS
+SELECT i, ARRAY(SELECT sin(i * k * 0.001) FROM generate_series(1, 1100) k)::float8[] AS v, (i % 3)::float8 AS y
+  FROM generate_series(1, 40) i;
+SELECT version FROM reframe.train('bigw', 'SELECT v, y FROM widein', 'y',
+                                  options => '{"hidden": [1000], "seed": 1, "epochs": 2}');
+SELECT block, count(*) AS parts, sum(array_length(data, 1)) AS n FROM bigw GROUP BY block HAVING count(*) > 1;
+CREATE TABLE bigw_scores AS SELECT i, reframe.score('bigw', v) AS s FROM widein;
+SELECT count(DISTINCT s) AS distinct_scores FROM bigw_scores;
+CREATE TABLE bigw_rows AS SELECT * FROM bigw;
+TRUNCATE bigw;
+INSERT INTO bigw SELECT * FROM bigw_rows ORDER BY block DESC, part DESC;
+SELECT count(*) AS rows, bool_and(reframe.score('bigw', w.v) = s.s) AS same_scores_reversed
+  FROM widein w JOIN bigw_scores s USING (i);
+TRUNCATE bigw;
+INSERT INTO bigw (version, block, part, shape, data, spec, created, deployed)
+SELECT version, block, 0, min(shape), array_agg(d ORDER BY part, o) FILTER (WHERE d IS NOT NULL),
+       (array_agg(spec))[1], min(created), bool_or(deployed)
+  FROM bigw_rows LEFT JOIN LATERAL unnest(data) WITH ORDINALITY AS u(d, o) ON true
+ GROUP BY version, block;
+SELECT count(*) FILTER (WHERE part > 0) AS parts_left, max(array_length(data, 1)) AS longest FROM bigw;
+SELECT count(*) AS rows, bool_and(reframe.score('bigw', w.v) = s.s) AS same_scores_one_part
+  FROM widein w JOIN bigw_scores s USING (i);
+
+-- model tables take no row-level security: a loaded model serves every role
+ALTER TABLE bigw ENABLE ROW LEVEL SECURITY;
+SELECT reframe.score('bigw', v) FROM widein LIMIT 1;
+ALTER TABLE bigw DISABLE ROW LEVEL SECURITY;
+SELECT reframe.score('bigw', v) = s AS scores_again FROM widein JOIN bigw_scores USING (i) WHERE i = 1;
+
+DROP TABLE soft_free, soft_tied, rated, rated_m, shared, rare_alone, rare_shared, xor, lin, mlp, lin_r, mlp_r, mlp_again, mlp_other, mlp_es, duo,
+           widein, bigw, bigw_scores, bigw_rows;
