@@ -92,14 +92,27 @@ run() {
     cat "$dir/$1.$3.raw" >> "$dir/$1.raw"
     [ $status = 0 ] || { echo "$1 run $3: a scoring call failed"; head -3 "$dir/$1.$3.out"; touch "$dir/failed"; }
 }
-# pct FILE P [COLUMN]: the P-th percentile in ms of the round trips (column 2: of how late calls started)
+# pct FILE COLUMN P...: the P-th percentiles in ms of column 1 of FILE (the
+# round trips) or column 2 (how late calls started), sorting it once
 pct() {
-    sort -n -k"${3:-1},${3:-1}" "$dir/$1" |
-        awk -v p="$2" -v c="${3:-1}" '{ v[NR] = $c } END { i = int(NR * p / 100); if (i < 1) i = 1; print v[i] / 1000 }'
+    local file=$1 c=$2
+    shift 2
+    sort -n -k"$c,$c" "$dir/$file" |
+        awk -v c="$c" -v ps="$*" '{ v[NR] = $c }
+            END { n = split(ps, p, " "); for (k = 1; k <= n; k++) { i = int(NR * p[k] / 100); if (i < 1) i = 1; printf "%s%s", v[i] / 1000, k < n ? " " : "\n" } }'
 }
 
-# retrain RUN ROUND [SQL]: score while one session (after SQL) retrains back to
-# back, committing each version, until the run ends (and at least $retrains times)
+# retrain_session [SQL]: one session (after SQL) retrains the model back to
+# back, committing each version, for the rest of a run (and at least $retrains times)
+retrain_session() {
+    psql -X -q -A -t -v ON_ERROR_STOP=1 -d "$db" > "$dir/retrain.out" 2>&1 <<SQL || { cat "$dir/retrain.out"; exit 1; }
+SET client_min_messages = warning;
+${1:-}
+CALL retrain_until(clock_timestamp() + interval '$((seconds - 1)) seconds', $retrains);
+SQL
+}
+
+# retrain RUN ROUND [SQL]: score while retrain_session SQL runs
 retrain() {
     local bench v0 t0 n
     run "$1$rate" "$rate" "$2" &
@@ -107,11 +120,7 @@ retrain() {
     sleep 1
     v0=$(psql -X -A -t -d "$db" -c "SELECT count(*) FROM live WHERE block = ''")
     t0=$(date +%s%N)
-    psql -X -q -A -t -v ON_ERROR_STOP=1 -d "$db" > "$dir/retrain.out" 2>&1 <<SQL || { cat "$dir/retrain.out"; exit 1; }
-SET client_min_messages = warning;
-${3:-}
-CALL retrain_until(clock_timestamp() + interval '$((seconds - 1)) seconds', $retrains);
-SQL
+    retrain_session "${3:-}"
     train_ms=$(( train_ms + ($(date +%s%N) - t0) / 1000000 ))
     wait $bench
     n=$(( $(psql -X -A -t -d "$db" -c "SELECT count(*) FROM live WHERE block = ''") - v0 ))
@@ -153,6 +162,7 @@ for rate in $rates; do
     fi
     [ -e "$dir/failed" ] && { checked="SOME SCORES FAILED"; status=1; } || checked="every score from a complete version"
     echo "    retrained $trained times in $train_ms ms; $checked"
+    declare -A p99
     for r in idle spin scan busy noyield; do
         case $r in
             idle) what="";;
@@ -161,20 +171,20 @@ for rate in $rates; do
             busy) what="   (another session retraining)";;
             noyield) what="   (the same, reframe.train_yield_interval = 0)";;
         esac
+        read -r p50 p99["$r"] p999 < <(pct "$r$rate.raw" 1 50 99 99.9)
         printf "    %-7s %8d scores, p50 %.3f ms, p99 %.3f ms, p99.9 %.3f ms%s\n" "$r" "$(wc -l < "$dir/$r$rate.raw")" \
-            "$(pct "$r$rate.raw" 50)" "$(pct "$r$rate.raw" 99)" "$(pct "$r$rate.raw" 99.9)" "$what"
+            "$p50" "${p99[$r]}" "$p999" "$what"
     done
-    awk -v b="$(pct "busy$rate.raw" 99)" -v i="$(pct "idle$rate.raw" 99)" -v s="$(pct "scan$rate.raw" 99)" \
-        -v p="$(pct "spin$rate.raw" 99)" -v n="$(pct "noyield$rate.raw" 99)" \
+    awk -v b="${p99[busy]}" -v i="${p99[idle]}" -v s="${p99[scan]}" -v p="${p99[spin]}" -v n="${p99[noyield]}" \
         'BEGIN { printf "    p99 ratio to idle: spin %.2f, scan %.2f, busy %.2f, noyield %.2f\n", p / i, s / i, b / i, n / i }'
     printf "    busy / idle p99 ratio of each round:"
     for round in $(seq "$rounds"); do
-        awk -v b="$(pct "busy$rate.$round.raw" 99)" -v i="$(pct "idle$rate.$round.raw" 99)" 'BEGIN { printf " %.2f", b / i }'
+        awk -v b="$(pct "busy$rate.$round.raw" 1 99)" -v i="$(pct "idle$rate.$round.raw" 1 99)" 'BEGIN { printf " %.2f", b / i }'
     done
     echo
     if [ "$rate" != 0 ]; then
         printf "    99%% of calls started within %.3f (idle), %.3f (busy) ms of their schedule\n" \
-            "$(pct "idle$rate.raw" 99 2)" "$(pct "busy$rate.raw" 99 2)"
+            "$(pct "idle$rate.raw" 2 99)" "$(pct "busy$rate.raw" 2 99)"
     fi
 done
 
@@ -185,10 +195,7 @@ echo "$query;" > "$dir/score.sql"
 pgbench -n -M prepared -c 2 -j 1 -T "$seconds" -f "$dir/score.sql" "$db" > "$dir/pgbench.out" 2>&1 &
 bench=$!
 sleep 1
-psql -X -q -A -t -v ON_ERROR_STOP=1 -d "$db" > "$dir/retrain.out" 2>&1 <<SQL || { cat "$dir/retrain.out"; exit 1; }
-SET client_min_messages = warning;
-CALL retrain_until(clock_timestamp() + interval '$((seconds - 1)) seconds', $retrains);
-SQL
+retrain_session
 pgbench_status=0
 wait $bench || pgbench_status=$?
 done_tx=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$dir/pgbench.out")

@@ -270,12 +270,17 @@ StoreNextVersion(Oid relid)
 							 StoreQualifiedName(relid)), 0, NULL, NULL, 1, false);
 }
 
+/*
+ * The deployed version for a training deciding whether to deploy, or -1: a
+ * query with the trainer's rights that sees versions committed since its
+ * statement began.  Scoring finds it through the key (DeployedVersionByIndex).
+ */
 int32
-StoreDeployedVersion(Oid relid, bool read_only)
+StoreDeployedVersion(Oid relid)
 {
 	return QueryInt(psprintf("SELECT version FROM %s WHERE block = '' AND deployed"
 							 " ORDER BY version DESC LIMIT 1",
-							 StoreQualifiedName(relid)), 0, NULL, NULL, -1, read_only);
+							 StoreQualifiedName(relid)), 0, NULL, NULL, -1, false);
 }
 
 static ArrayType *
@@ -503,64 +508,23 @@ DeployedVersionByIndex(Relation rel, Relation idx, Snapshot snap)
 }
 
 /*
- * Reads the deployed version of a model into the current memory context, or
- * returns NULL when none is deployed.  A backend reloads after every write to
- * the model table while a scoring query waits, so this reads the table
- * through its primary key rather than planning queries: the caller has
- * checked SELECT on the table, and model tables do not take row security.
+ * Reads one version's rows of a model table into m and a list of its blocks,
+ * allocated in the current memory context.
  */
-static RfModel *
-StoreLoadDeployed(Oid relid, const char *name)
+static List *
+ReadVersionRows(RfModel *m, Relation rel, Relation idx, Snapshot snap)
 {
-	RfModel    *m = palloc0(sizeof(RfModel));
 	MemoryContext mcxt = CurrentMemoryContext;
-	MemoryContext tmp;
+	TupleDesc	td = RelationGetDescr(rel);
+	const char *name = m->name;
+	int32		version = m->version;
 	List	   *blocks = NIL;
-	LoadedBlock *shift;
-	LoadedBlock *scale;
-	JsonbContainer *spec;
-	ListCell   *lc;
-	Relation	rel;
-	Relation	idx;
-	Oid			indexoid;
-	TupleDesc	td;
-	Snapshot	snap;
-	SysScanDesc scan;
 	ScanKeyData key;
+	SysScanDesc scan;
 	HeapTuple	tup;
-	int32		version;
+	MemoryContext tmp = AllocSetContextCreate(mcxt, "reframe model load", ALLOCSET_DEFAULT_SIZES);
 
-	m->relid = relid;
-	m->name = pstrdup(name);
-
-	rel = table_open(relid, AccessShareLock);
-	/* a loaded model serves every role of the backend: all rows or none */
-	if (rel->rd_rel->relrowsecurity)
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("model \"%s\" has row-level security, which model tables do not support", name),
-				 errhint("Disable it with ALTER TABLE ... DISABLE ROW LEVEL SECURITY; grant or revoke SELECT on the model table instead.")));
-	indexoid = RelationGetPrimaryKeyIndex(rel);
-	if (!OidIsValid(indexoid))
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("model \"%s\" has lost its primary key (version, block, part)", name)));
-	idx = index_open(indexoid, AccessShareLock);
-	td = RelationGetDescr(rel);
-	snap = RegisterSnapshot(ActiveSnapshotSet() ? GetActiveSnapshot() : GetTransactionSnapshot());
-
-	version = DeployedVersionByIndex(rel, idx, snap);
-	if (version < 0)
-	{
-		UnregisterSnapshot(snap);
-		index_close(idx, AccessShareLock);
-		table_close(rel, AccessShareLock);
-		return NULL;
-	}
-	m->version = version;
-
-	/* the version's rows, in key order: header, then blocks part by part */
-	tmp = AllocSetContextCreate(mcxt, "reframe model load", ALLOCSET_DEFAULT_SIZES);
+	/* in key order: the header, then each block part by part */
 	ScanKeyInit(&key, MODEL_ROW_VERSION, BTEqualStrategyNumber, F_INT4EQ, Int32GetDatum(version));
 	scan = systable_beginscan_ordered(rel, idx, snap, 1, &key);
 	while (HeapTupleIsValid(tup = systable_getnext_ordered(scan, ForwardScanDirection)))
@@ -612,10 +576,57 @@ StoreLoadDeployed(Oid relid, const char *name)
 		MemoryContextReset(tmp);
 	}
 	systable_endscan_ordered(scan);
+	MemoryContextDelete(tmp);
+	return blocks;
+}
+
+/*
+ * Reads the deployed version of a model into the current memory context, or
+ * returns NULL when none is deployed.  A backend reloads after every write to
+ * the model table while a scoring query waits, so this reads the table
+ * through its primary key rather than planning queries: the caller has
+ * checked SELECT on the table, and model tables do not take row security.
+ */
+static RfModel *
+StoreLoadDeployed(Oid relid, const char *name)
+{
+	RfModel    *m = palloc0(sizeof(RfModel));
+	List	   *blocks = NIL;
+	LoadedBlock *shift;
+	LoadedBlock *scale;
+	JsonbContainer *spec;
+	ListCell   *lc;
+	Relation	rel;
+	Relation	idx;
+	Oid			indexoid;
+	Snapshot	snap;
+	int32		version;
+
+	m->relid = relid;
+	m->name = pstrdup(name);
+
+	rel = table_open(relid, AccessShareLock);
+	/* a loaded model serves every role of the backend: all rows or none */
+	if (rel->rd_rel->relrowsecurity)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("model \"%s\" has row-level security, which model tables do not support", name),
+				 errhint("Disable it with ALTER TABLE ... DISABLE ROW LEVEL SECURITY; grant or revoke SELECT on the model table instead.")));
+	indexoid = RelationGetPrimaryKeyIndex(rel);
+	if (!OidIsValid(indexoid))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("model \"%s\" has lost its primary key (version, block, part)", name)));
+	idx = index_open(indexoid, AccessShareLock);
+	snap = RegisterSnapshot(ActiveSnapshotSet() ? GetActiveSnapshot() : GetTransactionSnapshot());
+	version = m->version = DeployedVersionByIndex(rel, idx, snap);
+	if (version >= 0)
+		blocks = ReadVersionRows(m, rel, idx, snap);
 	UnregisterSnapshot(snap);
 	index_close(idx, AccessShareLock);
 	table_close(rel, AccessShareLock);
-	MemoryContextDelete(tmp);
+	if (version < 0)
+		return NULL;
 
 	if (m->spec == NULL)
 		ereport(ERROR,

@@ -64,7 +64,7 @@ extern char *StoreSourceSql(text *source);
 extern int32 StoreNextVersion(Oid relid);
 extern void StoreWriteVersion(Oid relid, int32 version, const char *spec,
 							  List *blocks, bool deployed);
-extern int32 StoreDeployedVersion(Oid relid, bool read_only);
+extern int32 StoreDeployedVersion(Oid relid);
 extern void StoreDeploy(Oid relid, int32 version);
 extern double StoreVersionSelection(Oid relid, int32 version, bool *found);
 

@@ -1258,7 +1258,7 @@ DecideDeploy(RfTrainState *ts, Oid relid, bool validated, double selection, cons
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("\"deploy\": \"if_better\" needs validation rows"),
 				 errhint("Set the \"validation\" option to a fraction above 0.")));
-	current = StoreDeployedVersion(relid, false);
+	current = StoreDeployedVersion(relid);
 	if (current < 0)
 		return true;
 	old = StoreVersionSelection(relid, current, &found);
