@@ -146,6 +146,10 @@ SELECT count(*) AS rows, bool_and(reframe.score('bigw', w.v) = s.s) AS same_scor
 ALTER TABLE bigw ENABLE ROW LEVEL SECURITY;
 SELECT reframe.score('bigw', v) FROM widein LIMIT 1;
 ALTER TABLE bigw DISABLE ROW LEVEL SECURITY;
+-- nor can scoring read one that lost its primary key
+ALTER TABLE bigw DROP CONSTRAINT bigw_pkey;
+SELECT reframe.score('bigw', v) FROM widein LIMIT 1;
+ALTER TABLE bigw ADD PRIMARY KEY (version, block, part);
 SELECT reframe.score('bigw', v) = s AS scores_again FROM widein JOIN bigw_scores USING (i) WHERE i = 1;
 
 DROP TABLE soft_free, soft_tied, rated, rated_m, shared, rare_alone, rare_shared, xor, lin, mlp, lin_r, mlp_r, mlp_again, mlp_other, mlp_es, duo,
