@@ -31,7 +31,7 @@ BlendCheckTerm(const char *blend, const char *model, const char *output)
 	Oid			relid = StoreModelRelid(name, AccessShareLock, true);
 	AclResult	acl;
 	RfModel    *m;
-	RfNet	   *net;
+	RfTrunk    *net;
 	bool		found = false;
 
 	if (!OidIsValid(relid))

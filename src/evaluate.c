@@ -532,7 +532,7 @@ EvalStartup(DestReceiver *self, int operation, TupleDesc td)
 {
 	EvalReceiver *r = (EvalReceiver *) self;
 	RfModel    *m = r->model;
-	RfNet	   *net = m->net;
+	RfTrunk    *net = m->net;
 
 	EncoderMapColumns(m->enc, td, r->attno, r->atttype, m->name);
 	for (int h = 0; h < net->nheads; h++)
@@ -689,7 +689,7 @@ EvalReceive(TupleTableSlot *slot, DestReceiver *self)
 {
 	EvalReceiver *r = (EvalReceiver *) self;
 	RfModel    *m = r->model;
-	RfNet	   *net = m->net;
+	RfTrunk    *net = m->net;
 	MemoryContext old = MemoryContextSwitchTo(r->rowcxt);
 	double	   *y = palloc(sizeof(double) * net->nheads);
 	double	   *value = palloc(sizeof(double) * net->nheads);
@@ -779,8 +779,8 @@ EvalReceive(TupleTableSlot *slot, DestReceiver *self)
 		EncoderReadColumns(m->enc, r->attno, r->atttype, slot->tts_values, slot->tts_isnull,
 						   r->raw, m->name);
 		EncoderEncodeRaw(m->enc, r->raw, r->enc);
-		NetForwardRow(net, r->enc, r->out, r->scratch);
-		NetLinkHeads(net, r->out);
+		TrunkForwardRow(net, r->enc, r->out, r->scratch);
+		HeadsLink(net->heads, net->nheads, r->out);
 		for (int h = 0; h < net->nheads; h++)
 		{
 			RfHead	   *head = &net->heads[h];
@@ -824,7 +824,7 @@ reframe_evaluate(PG_FUNCTION_ARGS)
 	EvalReceiver r;
 	SPIExecuteOptions opts;
 	StringInfoData buf;
-	RfNet	   *net;
+	RfTrunk    *net;
 	char	   *sql;
 	int			rc;
 
@@ -905,7 +905,7 @@ reframe_evaluate(PG_FUNCTION_ARGS)
 	r.raw = palloc(sizeof(double) * Max(r.model->enc->nraw, 1));
 	r.enc = palloc(sizeof(double) * Max(r.model->enc->width, 1));
 	r.out = palloc(sizeof(double) * net->nout);
-	r.scratch = palloc(sizeof(double) * 2 * NetMaxWidth(net));
+	r.scratch = palloc(sizeof(double) * Max(net->family->row_scratch(net), 1));
 	r.rowcxt = AllocSetContextCreate(CurrentMemoryContext, "reframe evaluate row", ALLOCSET_DEFAULT_SIZES);
 	for (int h = 0; h < net->nheads; h++)
 	{

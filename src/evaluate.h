@@ -8,7 +8,7 @@
 
 #include "lib/stringinfo.h"
 
-#include "network.h"
+#include "heads.h"
 
 typedef struct RfEvalAcc
 {

@@ -14,6 +14,7 @@
 #include "jsonutil.h"
 #include "matrix.h"
 #include "network.h"
+#include "targets.h"
 
 int
 NetLayerIn(const RfNet *net, int layer)
@@ -50,11 +51,7 @@ NetCreate(int nin, int nhidden, const int *hidden, int nheads, RfHead *heads)
 	memcpy(net->hidden, hidden, sizeof(int) * nhidden);
 	net->nheads = nheads;
 	net->heads = heads;
-	for (int h = 0; h < nheads; h++)
-	{
-		heads[h].offset = net->nout;
-		net->nout += heads[h].nout;
-	}
+	net->nout = HeadsLayout(heads, nheads);
 	net->w_off = palloc(sizeof(int64) * (nhidden + 1));
 	net->b_off = palloc(sizeof(int64) * (nhidden + 1));
 	for (int l = 0; l <= nhidden; l++)
@@ -179,226 +176,14 @@ NetForwardRow(const RfNet *net, const double *x, double *out, double *scratch)
 			 net->nout, NetLayerIn(net, net->nhidden), in, out);
 }
 
-static double
-Sigmoid(double z)
-{
-	if (z >= 0)
-		return 1.0 / (1.0 + exp(-z));
-	else
-	{
-		double		e = exp(z);
-
-		return e / (1.0 + e);
-	}
-}
-
-void
-HeadSetParents(RfHead *head, int parent, int nparents, int *parent_of)
-{
-	head->parent = parent;
-	head->nparents = nparents;
-	head->parent_of = parent_of;
-	head->child_start = palloc0(sizeof(int) * Max(nparents, 1));
-	head->child_count = palloc0(sizeof(int) * Max(nparents, 1));
-	for (int k = head->nout - 1; k >= 0; k--)
-	{
-		head->child_start[parent_of[k]] = k;
-		head->child_count[parent_of[k]]++;
-	}
-}
-
-static void
-SoftmaxRange(double *z, int n)
-{
-	double		m = z[0];
-	double		s = 0;
-
-	for (int k = 1; k < n; k++)
-		m = Max(m, z[k]);
-	for (int k = 0; k < n; k++)
-	{
-		z[k] = exp(z[k] - m);
-		s += z[k];
-	}
-	for (int k = 0; k < n; k++)
-		z[k] /= s;
-}
-
-void
-HeadLink(const RfHead *head, double *z)
-{
-	if (head->parent_of)
-	{
-		/* conditional probabilities: a softmax among each parent's children */
-		for (int p = 0; p < head->nparents; p++)
-			if (head->child_count[p] > 0)
-				SoftmaxRange(z + head->child_start[p], head->child_count[p]);
-		return;
-	}
-	switch (head->kind)
-	{
-		case RF_HEAD_REGRESSION:
-			break;
-		case RF_HEAD_BINARY:
-		case RF_HEAD_MULTILABEL:
-			for (int k = 0; k < head->nout; k++)
-				z[k] = Sigmoid(z[k]);
-			break;
-		case RF_HEAD_MULTICLASS:
-			SoftmaxRange(z, head->nout);
-			break;
-	}
-}
-
-/*
- * Applies every head's link.  The levels of a hierarchy come out as
- * conditional probabilities, P(class | parent); multiplying down the levels
- * makes them path probabilities, the marginals of each level.
- */
-void
-NetLinkHeads(const RfNet *net, double *out)
-{
-	for (int h = 0; h < net->nheads; h++)
-	{
-		const RfHead *head = &net->heads[h];
-
-		HeadLink(head, out + head->offset);
-		if (head->parent_of)
-		{
-			const double *up = out + net->heads[head->parent].offset;
-
-			for (int k = 0; k < head->nout; k++)
-				out[head->offset + k] *= up[head->parent_of[k]];
-		}
-	}
-}
-
-const char *
-HeadKindName(RfHeadKind kind)
-{
-	switch (kind)
-	{
-		case RF_HEAD_REGRESSION:
-			return "regression";
-		case RF_HEAD_BINARY:
-			return "binary";
-		case RF_HEAD_MULTICLASS:
-			return "multiclass";
-		case RF_HEAD_MULTILABEL:
-			return "multilabel";
-	}
-	return "?";
-}
-
-const char *
-LossName(RfLoss loss)
-{
-	switch (loss)
-	{
-		case RF_LOSS_SQUARED:
-			return "squared";
-		case RF_LOSS_ABSOLUTE:
-			return "absolute";
-		case RF_LOSS_HUBER:
-			return "huber";
-		case RF_LOSS_LOG:
-			return "log";
-		case RF_LOSS_CROSS_ENTROPY:
-			return "cross_entropy";
-	}
-	return "?";
-}
-
+/* The network's part of a version's spec (its heads are written beside it). */
 void
 NetToJson(const RfNet *net, StringInfo buf)
 {
-	appendStringInfo(buf, "{\"inputs\": %d, \"hidden\": [", net->nin);
+	appendStringInfoString(buf, "\"hidden\": [");
 	for (int l = 0; l < net->nhidden; l++)
 		appendStringInfo(buf, l ? ", %d" : "%d", net->hidden[l]);
-	appendStringInfo(buf, "], \"activation\": \"relu\", \"soft_tasks\": %d, \"heads\": [", net->soft_tasks);
-	for (int h = 0; h < net->nheads; h++)
-	{
-		const RfHead *head = &net->heads[h];
-
-		appendStringInfoString(buf, h ? ", {\"name\": " : "{\"name\": ");
-		JsonAppendString(buf, head->name);
-		appendStringInfo(buf, ", \"kind\": \"%s\", \"loss\": \"%s\", \"outputs\": %d, \"weight\": ",
-						 HeadKindName(head->kind), LossName(head->loss), head->nout);
-		JsonAppendNumber(buf, head->weight);
-		if (head->loss == RF_LOSS_HUBER)
-		{
-			appendStringInfoString(buf, ", \"huber_delta\": ");
-			JsonAppendNumber(buf, head->huber_delta);
-		}
-		if (head->kind == RF_HEAD_BINARY)
-		{
-			appendStringInfoString(buf, ", \"threshold\": ");
-			JsonAppendNumber(buf, head->threshold);
-		}
-		if (head->parent_of)
-		{
-			appendStringInfo(buf, ", \"parent\": %d, \"parents\": %d, \"parent_of\": [",
-							 head->parent, head->nparents);
-			for (int k = 0; k < head->nout; k++)
-				appendStringInfo(buf, k ? ", %d" : "%d", head->parent_of[k]);
-			appendStringInfoChar(buf, ']');
-		}
-		if (head->label_thresholds)
-		{
-			appendStringInfoString(buf, ", \"label_thresholds\": [");
-			for (int k = 0; k < head->nout; k++)
-			{
-				if (k)
-					appendStringInfoString(buf, ", ");
-				JsonAppendNumber(buf, head->label_thresholds[k]);
-			}
-			appendStringInfoChar(buf, ']');
-		}
-		if (head->bin_values)
-		{
-			appendStringInfoString(buf, ", \"bin_edges\": [");
-			for (int k = 0; k + 1 < head->nclasses; k++)
-			{
-				if (k)
-					appendStringInfoString(buf, ", ");
-				JsonAppendNumber(buf, head->bin_edges[k]);
-			}
-			appendStringInfoString(buf, "], \"bin_values\": [");
-			for (int k = 0; k < head->nclasses; k++)
-			{
-				if (k)
-					appendStringInfoString(buf, ", ");
-				JsonAppendNumber(buf, head->bin_values[k]);
-			}
-			appendStringInfoChar(buf, ']');
-		}
-		if (head->nclasses > 0)
-		{
-			appendStringInfoString(buf, ", \"classes\": [");
-			for (int k = 0; k < head->nclasses; k++)
-			{
-				if (k)
-					appendStringInfoString(buf, ", ");
-				JsonAppendString(buf, head->classes[k]);
-			}
-			appendStringInfoChar(buf, ']');
-		}
-		appendStringInfoChar(buf, '}');
-	}
-	appendStringInfoString(buf, "]}");
-}
-
-static RfBlock *
-MakeBlock(const char *name, int rows, int cols, const double *data)
-{
-	RfBlock    *b = palloc0(sizeof(RfBlock));
-
-	b->name = pstrdup(name);
-	b->ndim = cols > 0 ? 2 : 1;
-	b->shape[0] = rows;
-	b->shape[1] = cols;
-	b->data = data;
-	return b;
+	appendStringInfo(buf, "], \"activation\": \"relu\", \"soft_tasks\": %d", net->soft_tasks);
 }
 
 /*
@@ -414,57 +199,31 @@ NetBlocks(const RfNet *net)
 
 	for (int l = 0; l < net->nhidden; l++)
 	{
-		blocks = lappend(blocks, MakeBlock(psprintf("trunk.%d.weight", l + 1), net->hidden[l],
+		blocks = lappend(blocks, RfBlockMake(psprintf("trunk.%d.weight", l + 1), net->hidden[l],
 										   NetLayerIn(net, l), net->params + net->w_off[l]));
-		blocks = lappend(blocks, MakeBlock(psprintf("trunk.%d.bias", l + 1), net->hidden[l], 0,
+		blocks = lappend(blocks, RfBlockMake(psprintf("trunk.%d.bias", l + 1), net->hidden[l], 0,
 										   net->params + net->b_off[l]));
 	}
 	for (int h = 0; h < net->nheads; h++)
 	{
 		const RfHead *head = &net->heads[h];
 
-		blocks = lappend(blocks, MakeBlock(psprintf("head.%s.weight", head->name), head->nout, in,
+		blocks = lappend(blocks, RfBlockMake(psprintf("head.%s.weight", head->name), head->nout, in,
 										   net->params + net->w_off[top] + (int64) head->offset * in));
-		blocks = lappend(blocks, MakeBlock(psprintf("head.%s.bias", head->name), head->nout, 0,
+		blocks = lappend(blocks, RfBlockMake(psprintf("head.%s.bias", head->name), head->nout, 0,
 										   net->params + net->b_off[top] + head->offset));
 	}
 	return blocks;
 }
 
-static RfHeadKind
-HeadKindFromName(const char *s)
-{
-	for (int k = RF_HEAD_REGRESSION; k <= RF_HEAD_MULTILABEL; k++)
-		if (s && strcmp(s, HeadKindName(k)) == 0)
-			return k;
-	ereport(ERROR,
-			(errcode(ERRCODE_DATA_CORRUPTED),
-			 errmsg("model spec names an unknown head kind \"%s\"", s ? s : "")));
-	return RF_HEAD_REGRESSION;
-}
-
-static RfLoss
-LossFromName(const char *s)
-{
-	for (int k = RF_LOSS_SQUARED; k <= RF_LOSS_CROSS_ENTROPY; k++)
-		if (s && strcmp(s, LossName(k)) == 0)
-			return k;
-	ereport(ERROR,
-			(errcode(ERRCODE_DATA_CORRUPTED),
-			 errmsg("model spec names an unknown loss \"%s\"", s ? s : "")));
-	return RF_LOSS_SQUARED;
-}
-
-/* Rebuilds the network's layout from its JSON; parameters are zero. */
+/* Rebuilds a network's layout from its spec, for the laid-out heads; parameters are zero. */
 RfNet *
-NetFromJson(JsonbContainer *spec, int nin)
+NetFromJson(JsonbContainer *spec, int nin, int nheads, RfHead *heads)
 {
 	JsonbContainer *jhidden = JsonFieldContainer(spec, "hidden");
-	JsonbContainer *jheads = JsonFieldContainer(spec, "heads");
 	int			nhidden = JsonArraySize(jhidden);
-	int			nheads = JsonArraySize(jheads);
 	int		   *hidden = palloc(sizeof(int) * Max(nhidden, 1));
-	RfHead	   *heads = palloc0(sizeof(RfHead) * Max(nheads, 1));
+	RfNet	   *net;
 
 	for (int l = 0; l < nhidden; l++)
 	{
@@ -473,87 +232,13 @@ NetFromJson(JsonbContainer *spec, int nin)
 			ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
 							errmsg("model spec has an invalid hidden layer size")));
 	}
-	for (int h = 0; h < nheads; h++)
-	{
-		JsonbContainer *jh = JsonArrayContainer(jheads, h);
-		JsonbContainer *jc = JsonFieldContainer(jh, "classes");
-		RfHead	   *head = &heads[h];
-
-		head->name = JsonFieldText(jh, "name", "");
-		head->kind = HeadKindFromName(JsonFieldText(jh, "kind", NULL));
-		head->loss = LossFromName(JsonFieldText(jh, "loss", NULL));
-		head->nout = (int) JsonFieldNumber(jh, "outputs", 1);
-		head->weight = JsonFieldNumber(jh, "weight", 1.0);
-		head->huber_delta = JsonFieldNumber(jh, "huber_delta", 1.0);
-		head->threshold = JsonFieldNumber(jh, "threshold", 0.5);
-		head->nclasses = JsonArraySize(jc);
-		if (head->nout < 1)
-			ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
-							errmsg("model spec has a head \"%s\" without outputs", head->name)));
-		head->classes = palloc(sizeof(char *) * Max(head->nclasses, 1));
-		for (int k = 0; k < head->nclasses; k++)
-		{
-			head->classes[k] = JsonValueText(JsonArrayElement(jc, k));
-			if (head->classes[k] == NULL)
-				head->classes[k] = pstrdup("");
-		}
-		head->parent = -1;
-		if (JsonArraySize(JsonFieldContainer(jh, "parent_of")) == head->nout)
-		{
-			JsonbContainer *jp = JsonFieldContainer(jh, "parent_of");
-			int			parent = (int) JsonFieldNumber(jh, "parent", -1);
-			int			nparents = (int) JsonFieldNumber(jh, "parents", 0);
-			int		   *parent_of = palloc(sizeof(int) * head->nout);
-
-			for (int k = 0; k < head->nout; k++)
-			{
-				parent_of[k] = (int) JsonValueNumber(JsonArrayElement(jp, k));
-				if (parent_of[k] < 0 || parent_of[k] >= nparents ||
-					(k > 0 && parent_of[k] < parent_of[k - 1]))
-					ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
-									errmsg("model spec has an invalid hierarchy for head \"%s\"", head->name)));
-			}
-			if (parent < 0 || parent >= h)
-				ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
-								errmsg("model spec has an invalid parent for head \"%s\"", head->name)));
-			HeadSetParents(head, parent, nparents, parent_of);
-		}
-		if (JsonArraySize(JsonFieldContainer(jh, "label_thresholds")) == head->nout)
-		{
-			JsonbContainer *jt = JsonFieldContainer(jh, "label_thresholds");
-
-			head->label_thresholds = palloc(sizeof(double) * head->nout);
-			for (int k = 0; k < head->nout; k++)
-				head->label_thresholds[k] = JsonValueNumber(JsonArrayElement(jt, k));
-		}
-		if (JsonFieldContainer(jh, "bin_values"))
-		{
-			JsonbContainer *je = JsonFieldContainer(jh, "bin_edges");
-			JsonbContainer *jv = JsonFieldContainer(jh, "bin_values");
-
-			if (JsonArraySize(jv) != head->nclasses || JsonArraySize(je) != head->nclasses - 1)
-				ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
-								errmsg("model spec has inconsistent bins for head \"%s\"", head->name)));
-			head->bin_edges = palloc(sizeof(double) * Max(head->nclasses, 1));
-			head->bin_values = palloc(sizeof(double) * head->nclasses);
-			for (int k = 0; k < head->nclasses; k++)
-			{
-				head->bin_values[k] = JsonValueNumber(JsonArrayElement(jv, k));
-				if (k + 1 < head->nclasses)
-					head->bin_edges[k] = JsonValueNumber(JsonArrayElement(je, k));
-			}
-		}
-	}
-	{
-		RfNet	   *net = NetCreate(nin, nhidden, hidden, nheads, heads);
-
-		net->soft_tasks = (int) JsonFieldNumber(spec, "soft_tasks", 0);
-		return net;
-	}
+	net = NetCreate(nin, nhidden, hidden, nheads, heads);
+	net->soft_tasks = (int) JsonFieldNumber(spec, "soft_tasks", 0);
+	return net;
 }
 
 /* Copies a stored block into the parameters, checking its size. */
-void
+bool
 NetSetBlock(RfNet *net, const char *name, const double *data, int64 n)
 {
 	List	   *blocks = NetBlocks(net);
@@ -572,9 +257,11 @@ NetSetBlock(RfNet *net, const char *name, const double *data, int64 n)
 					 errmsg("parameter block \"%s\" has %lld values, expected %lld",
 							name, (long long) n, (long long) size)));
 		memcpy((double *) b->data, data, sizeof(double) * n);
-		return;
+		net->blocks_set++;
+		return true;
 	}
 	/* blocks the network does not know (e.g. the encoder's) are not ours */
+	return false;
 }
 
 /*
@@ -643,4 +330,114 @@ NetForwardBatchF(RfNetF *f, const float *X, int rows, float *out)
 	}
 	DenseBatchF(f->params + net->w_off[net->nhidden], f->params + net->b_off[net->nhidden],
 				net->nout, NetLayerIn(net, net->nhidden), in, rows, out);
+}
+
+/* ---------- fitting helpers shared by the linear and neural families ---------- */
+
+void
+NetStartAtBaseRates(RfNet *net, RfFitData *d)
+{
+	HeadsBaseMargins(net->heads, net->nheads, d->targets, d->Y,
+					 net->params + net->b_off[net->nhidden]);
+}
+
+void
+NetDestandardizeHeads(RfNet *net, RfTarget *targets)
+{
+	int			top = net->nhidden;
+	int			in = NetLayerIn(net, top);
+
+	for (int h = 0; h < net->nheads; h++)
+	{
+		RfHead	   *head = &net->heads[h];
+		double	   *W = net->params + net->w_off[top] + (Size) head->offset * in;
+		double	   *b = net->params + net->b_off[top] + head->offset;
+
+		if (head->kind != RF_HEAD_REGRESSION)
+			continue;
+		for (int k = 0; k < in; k++)
+			W[k] *= targets[h].sd;
+		b[0] = b[0] * targets[h].sd + targets[h].mean;
+	}
+}
+
+void
+NetFitArrays(RfNet *net, RfFitData *d, double ***cw, double **shift, double **scale)
+{
+	*cw = palloc0(sizeof(double *) * net->nheads);
+	*shift = palloc0(sizeof(double) * net->nheads);
+	*scale = palloc(sizeof(double) * net->nheads);
+	for (int h = 0; h < net->nheads; h++)
+	{
+		RfTarget   *t = &d->targets[Min(h, d->ntargets - 1)];
+
+		(*cw)[h] = t->class_weight;
+		(*shift)[h] = t->mean;
+		(*scale)[h] = t->sd;
+	}
+}
+
+/* ---------- the trunk functions of the network families ---------- */
+
+void
+NetTrunkForwardRow(const RfTrunk *t, const double *x, double *out, double *scratch)
+{
+	NetForwardRow(t->state, x, out, scratch);
+}
+
+int
+NetTrunkRowScratch(const RfTrunk *t)
+{
+	return 2 * NetMaxWidth(t->state);
+}
+
+void *
+NetTrunkBatchBegin(const RfTrunk *t)
+{
+	return NetSinglePrecision(t->state);
+}
+
+void
+NetTrunkForwardBatch(void *batch, const float *X, int rows, float *out)
+{
+	NetForwardBatchF(batch, X, rows, out);
+}
+
+void
+NetTrunkToJson(const RfTrunk *t, StringInfo buf)
+{
+	NetToJson(t->state, buf);
+}
+
+List *
+NetTrunkBlocks(const RfTrunk *t)
+{
+	return NetBlocks(t->state);
+}
+
+void
+NetTrunkFromJson(RfTrunk *t, JsonbContainer *spec)
+{
+	t->state = NetFromJson(spec, t->nin, t->nheads, t->heads);
+}
+
+bool
+NetTrunkSetBlock(RfTrunk *t, const char *name, const double *data, int64 n)
+{
+	return NetSetBlock(t->state, name, data, n);
+}
+
+void
+NetTrunkCheckLoaded(const RfTrunk *t, const char *model, int32 version)
+{
+	RfNet	   *net = t->state;
+	List	   *blocks = NetBlocks(net);
+
+	if (net->blocks_set != list_length(blocks))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("model \"%s\" version %d has %d of the %d parameter blocks its spec names",
+						model, version, net->blocks_set, list_length(blocks)),
+				 errhint("Compare the blocks of reframe.weights('%s', %d) with the spec's \"network\".",
+						 model, version)));
 }

@@ -28,7 +28,7 @@ extern void LbfgsMinimize(RfEvalFn fn, void *arg, double *x, int64 n,
 						  int max_iter, double tol, const char *label,
 						  RfOptimResult *result);
 
-#include "objectives.h"
+struct RfObjective;
 
 typedef struct RfAdamOptions
 {
@@ -43,7 +43,7 @@ typedef struct RfAdamOptions
  * Mini-batch Adam over train's rows from x (updated in place, left at the
  * parameters with the best validation loss); valid may be NULL.
  */
-extern void AdamMinimize(RfObjective *train, RfObjective *valid, double *x,
+extern void AdamMinimize(struct RfObjective *train, struct RfObjective *valid, double *x,
 						 const RfAdamOptions *o, const char *label, RfOptimResult *result);
 
 #endif

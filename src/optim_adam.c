@@ -18,6 +18,7 @@
 #include "miscadmin.h"
 #include "utils/memutils.h"
 
+#include "objectives.h"
 #include "optim.h"
 #include "progress.h"
 

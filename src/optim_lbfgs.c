@@ -15,6 +15,7 @@
 #include "miscadmin.h"
 #include "utils/memutils.h"
 
+#include "matrix.h"
 #include "optim.h"
 #include "progress.h"
 

@@ -1,6 +1,8 @@
 /*
  * options.c
- *		Parsing of reframe.train()'s options.
+ *		Parsing of reframe.train()'s options.  Every option is declared once,
+ *		in the table below: its key, type and range, where it goes in
+ *		RfOptions, and which model families accept it.
  */
 #include "postgres.h"
 
@@ -15,50 +17,86 @@
 
 typedef enum OptKind
 {
-	OPT_NUMBER,
-	OPT_INTEGER,
-	OPT_STRING,
-	OPT_BOOL,
-	OPT_NAMES,					/* array of column names */
-	OPT_SPECIAL					/* parsed by its own code below */
+	OPT_NUMBER,					/* double */
+	OPT_INTEGER,				/* int */
+	OPT_INT64,					/* int64 */
+	OPT_BOOL,					/* bool */
+	OPT_CHOICE,					/* char *, one of choices */
+	OPT_NAME,					/* char *, a non-empty column name */
+	OPT_NAMES,					/* List * of column names */
+	OPT_PARSER					/* parsed by its own function */
 } OptKind;
 
-typedef struct OptSpec
+typedef struct OptSpec OptSpec;
+typedef void (*OptParser) (const OptSpec *spec, JsonbValue *v, RfOptions *o);
+
+struct OptSpec
 {
 	const char *key;
 	OptKind		kind;
 	double		min;			/* numbers: inclusive bounds */
 	double		max;
+	size_t		offset;			/* destination in RfOptions */
+	const char *families;		/* the families that accept it, or NULL: every one */
+	const char *const *choices; /* OPT_CHOICE: NULL-terminated */
+	OptParser	parse;			/* OPT_PARSER */
 	const char *help;
-} OptSpec;
+};
+
+static void ParseHidden(const OptSpec *spec, JsonbValue *v, RfOptions *o);
+static void ParseTasks(const OptSpec *spec, JsonbValue *v, RfOptions *o);
+static void ParseTaskWeights(const OptSpec *spec, JsonbValue *v, RfOptions *o);
+static void ParseBins(const OptSpec *spec, JsonbValue *v, RfOptions *o);
+static void ParseThreshold(const OptSpec *spec, JsonbValue *v, RfOptions *o);
+static void ParseClassWeight(const OptSpec *spec, JsonbValue *v, RfOptions *o);
+
+static const char *const loss_choices[] = {"squared", "absolute", "huber", NULL};
+static const char *const deploy_choices[] = {"always", "if_better", "never", NULL};
+static const char *const sharing_choices[] = {"hard", "soft", NULL};
+static const char *const model_choices[] = {"linear", "neural", NULL};
+
+#define OPT(field) offsetof(RfOptions, field)
+#define NEURAL "neural"
+#define TREES "trees"
+#define NETWORKS "linear neural"
+#define ITERATIVE "neural trees"
 
 static const OptSpec known_options[] = {
-	{"features", OPT_NAMES, 0, 0, "an array of column names"},
-	{"exclude", OPT_NAMES, 0, 0, "an array of column names"},
-	{"loss", OPT_STRING, 0, 0, "\"squared\", \"absolute\" or \"huber\" (regression)"},
-	{"huber_delta", OPT_NUMBER, 1e-12, 1e12, "a positive number"},
-	{"l2", OPT_NUMBER, 0, 1e12, "a number >= 0"},
-	{"max_iter", OPT_INTEGER, 1, 1000000, "an integer from 1 to 1000000"},
-	{"tol", OPT_NUMBER, 0, 1, "a number from 0 to 1"},
-	{"validation", OPT_NUMBER, 0, 0.9, "a fraction from 0 to 0.9"},
-	{"seed", OPT_INTEGER, -9e15, 9e15, "an integer"},
-	{"deploy", OPT_STRING, 0, 0, "\"always\", \"if_better\" or \"never\""},
-	{"verbose", OPT_BOOL, 0, 0, "true or false"},
-	{"max_categories", OPT_INTEGER, 1, 100000, "an integer from 1 to 100000"},
-	{"class_weight", OPT_SPECIAL, 0, 0, "\"balanced\" or an object of positive weights by class, like {\"yes\": 5}"},
-	{"threshold", OPT_SPECIAL, 0, 0, "a probability between 0 and 1, or \"f1\""},
-	{"group", OPT_STRING, 0, 0, "the name of the query column"},
-	{"hidden", OPT_SPECIAL, 0, 0, "an array of 1 to 8 layer sizes from 1 to 4096, like [64, 32]"},
-	{"sharing", OPT_STRING, 0, 0, "\"hard\" or \"soft\""},
-	{"sharing_strength", OPT_NUMBER, 0, 1e6, "a number >= 0"},
-	{"batch_size", OPT_INTEGER, 1, 65536, "an integer from 1 to 65536"},
-	{"epochs", OPT_INTEGER, 1, 100000, "an integer from 1 to 100000"},
-	{"learning_rate", OPT_NUMBER, 1e-9, 10, "a number from 1e-9 to 10"},
-	{"patience", OPT_INTEGER, 1, 1000, "an integer from 1 to 1000"},
-	{"tasks", OPT_SPECIAL, 0, 0, "an object naming each target's task, like {\"rating\": \"multiclass\"}"},
-	{"task_weights", OPT_SPECIAL, 0, 0, "an object of positive weights by target, like {\"quality\": 0.3, \"engagement\": 0.7}"},
-	{"bins", OPT_SPECIAL, 0, 0, "increasing cut points like [100, 200], or {\"quantiles\": k} with k from 2 to 1000"},
+	{"model", OPT_CHOICE, 0, 0, OPT(model), NULL, model_choices, NULL, "\"linear\" or \"neural\""},
+	{"features", OPT_NAMES, 0, 0, OPT(features), NULL, NULL, NULL, "an array of column names"},
+	{"exclude", OPT_NAMES, 0, 0, OPT(exclude), NULL, NULL, NULL, "an array of column names"},
+	{"loss", OPT_CHOICE, 0, 0, OPT(loss), NULL, loss_choices, NULL, "\"squared\", \"absolute\" or \"huber\" (regression)"},
+	{"huber_delta", OPT_NUMBER, 1e-12, 1e12, OPT(huber_delta), NULL, NULL, NULL, "a positive number"},
+	{"l2", OPT_NUMBER, 0, 1e12, OPT(l2), NULL, NULL, NULL, "a number >= 0"},
+	{"max_iter", OPT_INTEGER, 1, 1000000, OPT(max_iter), NETWORKS, NULL, NULL, "an integer from 1 to 1000000"},
+	{"tol", OPT_NUMBER, 0, 1, OPT(tol), NETWORKS, NULL, NULL, "a number from 0 to 1"},
+	{"validation", OPT_NUMBER, 0, 0.9, OPT(validation), NULL, NULL, NULL, "a fraction from 0 to 0.9"},
+	{"seed", OPT_INT64, -9e15, 9e15, OPT(seed), NULL, NULL, NULL, "an integer"},
+	{"deploy", OPT_CHOICE, 0, 0, OPT(deploy_name), NULL, deploy_choices, NULL, "\"always\", \"if_better\" or \"never\""},
+	{"verbose", OPT_BOOL, 0, 0, OPT(verbose), NULL, NULL, NULL, "true or false"},
+	{"max_categories", OPT_INTEGER, 1, 100000, OPT(max_categories), NULL, NULL, NULL, "an integer from 1 to 100000"},
+	{"class_weight", OPT_PARSER, 0, 0, 0, NULL, NULL, ParseClassWeight, "\"balanced\" or an object of positive weights by class, like {\"yes\": 5}"},
+	{"threshold", OPT_PARSER, 0, 0, 0, NULL, NULL, ParseThreshold, "a probability between 0 and 1, or \"f1\""},
+	{"group", OPT_NAME, 0, 0, OPT(group), NULL, NULL, NULL, "the name of the query column"},
+	{"hidden", OPT_PARSER, 0, 0, 0, NEURAL, NULL, ParseHidden, "an array of 1 to 8 layer sizes from 1 to 4096, like [64, 32]"},
+	{"sharing", OPT_CHOICE, 0, 0, OPT(sharing), NEURAL, sharing_choices, NULL, "\"hard\" or \"soft\""},
+	{"sharing_strength", OPT_NUMBER, 0, 1e6, OPT(sharing_strength), NEURAL, NULL, NULL, "a number >= 0"},
+	{"batch_size", OPT_INTEGER, 1, 65536, OPT(batch_size), NEURAL, NULL, NULL, "an integer from 1 to 65536"},
+	{"epochs", OPT_INTEGER, 1, 100000, OPT(epochs), NEURAL, NULL, NULL, "an integer from 1 to 100000"},
+	{"learning_rate", OPT_NUMBER, 1e-9, 10, OPT(learning_rate), NULL, NULL, NULL, "a number from 1e-9 to 10"},
+	{"patience", OPT_INTEGER, 1, 1000, OPT(patience), NULL, NULL, NULL, "an integer from 1 to 1000"},
+	{"tasks", OPT_PARSER, 0, 0, 0, NULL, NULL, ParseTasks, "an object naming each target's task, like {\"rating\": \"multiclass\"}"},
+	{"task_weights", OPT_PARSER, 0, 0, 0, NULL, NULL, ParseTaskWeights, "an object of positive weights by target, like {\"quality\": 0.3, \"engagement\": 0.7}"},
+	{"bins", OPT_PARSER, 0, 0, 0, NULL, NULL, ParseBins, "increasing cut points like [100, 200], or {\"quantiles\": k} with k from 2 to 1000"},
+	{"rounds", OPT_INTEGER, 1, 10000, OPT(rounds), TREES, NULL, NULL, "an integer from 1 to 10000"},
+	{"max_depth", OPT_INTEGER, 1, 16, OPT(max_depth), TREES, NULL, NULL, "an integer from 1 to 16"},
+	{"min_child_weight", OPT_NUMBER, 0, 1e9, OPT(min_child_weight), TREES, NULL, NULL, "a number >= 0"},
+	{"subsample", OPT_NUMBER, 0.01, 1, OPT(subsample), TREES, NULL, NULL, "a fraction from 0.01 to 1"},
+	{"colsample", OPT_NUMBER, 0.01, 1, OPT(colsample), TREES, NULL, NULL, "a fraction from 0.01 to 1"},
+	{"max_bins", OPT_INTEGER, 2, 1024, OPT(max_bins), TREES, NULL, NULL, "an integer from 2 to 1024"},
 };
+
+StaticAssertDecl(lengthof(known_options) <= 64, "RfOptions.given has one bit per option");
 
 static const char *
 JsonTypeName(JsonbValue *v)
@@ -90,14 +128,32 @@ BadOption(const OptSpec *spec, const char *detail)
 			 errhint("\"%s\" takes %s.", spec->key, spec->help)));
 }
 
+static void
+ExpectType(const OptSpec *spec, JsonbValue *v, bool ok)
+{
+	if (!ok)
+		BadOption(spec, psprintf("It is %s.", JsonTypeName(v)));
+}
+
+static bool
+IsObject(JsonbValue *v)
+{
+	return v->type == jbvBinary && JsonContainerIsObject(v->val.binary.data);
+}
+
+static bool
+IsArray(JsonbValue *v)
+{
+	return v->type == jbvBinary && JsonContainerIsArray(v->val.binary.data);
+}
+
 static List *
 ParseNames(const OptSpec *spec, JsonbValue *v)
 {
 	List	   *names = NIL;
 	JsonbContainer *arr;
 
-	if (v->type != jbvBinary || !JsonContainerIsArray(v->val.binary.data))
-		BadOption(spec, psprintf("It is %s.", JsonTypeName(v)));
+	ExpectType(spec, v, IsArray(v));
 	arr = v->val.binary.data;
 	for (int i = 0; i < JsonArraySize(arr); i++)
 	{
@@ -116,25 +172,228 @@ ParseNumber(const OptSpec *spec, JsonbValue *v)
 {
 	double		d;
 
-	if (v->type != jbvNumeric)
-		BadOption(spec, psprintf("It is %s.", JsonTypeName(v)));
+	ExpectType(spec, v, v->type == jbvNumeric);
 	d = JsonValueNumber(v);
 	if (isnan(d) || d < spec->min || d > spec->max)
 		BadOption(spec, psprintf("%g is out of range.", d));
-	if (spec->kind == OPT_INTEGER && d != floor(d))
+	if (spec->kind != OPT_NUMBER && d != floor(d))
 		BadOption(spec, psprintf("%g is not an integer.", d));
 	return d;
 }
 
-RfOptions *
-OptionsParse(Jsonb *options)
+static char *
+ParseChoice(const OptSpec *spec, JsonbValue *v)
 {
-	RfOptions  *o = palloc0(sizeof(RfOptions));
-	JsonbIterator *it;
+	char	   *s;
+
+	ExpectType(spec, v, v->type == jbvString);
+	s = JsonValueText(v);
+	for (int i = 0; spec->choices[i]; i++)
+		if (strcmp(s, spec->choices[i]) == 0)
+			return s;
+	BadOption(spec, psprintf("\"%s\" is not one of them.", s));
+	return NULL;
+}
+
+/* Every value of an object option must be a positive finite number. */
+static void
+CheckPositiveWeights(const OptSpec *spec, JsonbContainer *obj)
+{
+	JsonbIterator *it = JsonbIteratorInit(obj);
 	JsonbValue	v;
 	JsonbIteratorToken tok;
-	int			depth = 0;
 
+	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+		if (tok == WJB_VALUE &&
+			(v.type != jbvNumeric || !(JsonValueNumber(&v) > 0) || isinf(JsonValueNumber(&v))))
+			BadOption(spec, "Every weight must be a positive number.");
+}
+
+static void
+ParseHidden(const OptSpec *spec, JsonbValue *v, RfOptions *o)
+{
+	JsonbContainer *arr;
+
+	ExpectType(spec, v, IsArray(v));
+	arr = v->val.binary.data;
+	o->nhidden = JsonArraySize(arr);
+	if (o->nhidden < 1 || o->nhidden > 8)
+		BadOption(spec, o->nhidden < 1 ? "It is empty: a linear model has no \"hidden\" option." :
+				  "It has more than 8 layers.");
+	o->hidden = palloc(sizeof(int) * o->nhidden);
+	for (int i = 0; i < o->nhidden; i++)
+	{
+		JsonbValue *e = JsonArrayElement(arr, i);
+		double		d = JsonValueNumber(e);
+
+		if (e->type != jbvNumeric || d != floor(d) || d < 1 || d > 4096)
+			BadOption(spec, psprintf("Layer %d is not an integer from 1 to 4096.", i + 1));
+		o->hidden[i] = (int) d;
+	}
+}
+
+static void
+ParseTasks(const OptSpec *spec, JsonbValue *v, RfOptions *o)
+{
+	JsonbIterator *it;
+	JsonbValue	tv;
+	JsonbIteratorToken tok;
+
+	ExpectType(spec, v, IsObject(v));
+	it = JsonbIteratorInit(v->val.binary.data);
+	while ((tok = JsonbIteratorNext(&it, &tv, true)) != WJB_DONE)
+	{
+		char	   *t;
+
+		if (tok != WJB_VALUE)
+			continue;
+		t = JsonValueText(&tv);
+		if (t == NULL || (strcmp(t, "regression") != 0 && strcmp(t, "binary") != 0 &&
+						  strcmp(t, "multiclass") != 0))
+			BadOption(spec, "Each task must be \"regression\", \"binary\" or \"multiclass\".");
+	}
+	o->tasks = v->val.binary.data;
+}
+
+static void
+ParseTaskWeights(const OptSpec *spec, JsonbValue *v, RfOptions *o)
+{
+	ExpectType(spec, v, IsObject(v) && JsonContainerSize(v->val.binary.data) > 0);
+	CheckPositiveWeights(spec, v->val.binary.data);
+	o->task_weights = v->val.binary.data;
+}
+
+static void
+ParseBins(const OptSpec *spec, JsonbValue *v, RfOptions *o)
+{
+	if (IsArray(v))
+	{
+		JsonbContainer *arr = v->val.binary.data;
+
+		o->nbins = JsonArraySize(arr);
+		if (o->nbins < 1 || o->nbins > 999)
+			BadOption(spec, "It needs from 1 to 999 cut points.");
+		o->bin_edges = palloc(sizeof(double) * o->nbins);
+		for (int i = 0; i < o->nbins; i++)
+		{
+			JsonbValue *e = JsonArrayElement(arr, i);
+
+			if (e->type != jbvNumeric || !isfinite(JsonValueNumber(e)))
+				BadOption(spec, psprintf("Cut point %d is not a finite number.", i + 1));
+			o->bin_edges[i] = JsonValueNumber(e);
+			if (i > 0 && !(o->bin_edges[i] > o->bin_edges[i - 1]))
+				BadOption(spec, "The cut points must increase strictly.");
+		}
+	}
+	else if (IsObject(v))
+	{
+		JsonbValue *q = JsonField(v->val.binary.data, "quantiles");
+
+		if (q == NULL || q->type != jbvNumeric || JsonContainerSize(v->val.binary.data) != 1)
+			BadOption(spec, "An object must be {\"quantiles\": k}.");
+		o->bin_quantiles = (int) JsonValueNumber(q);
+		if (JsonValueNumber(q) != o->bin_quantiles || o->bin_quantiles < 2 || o->bin_quantiles > 1000)
+			BadOption(spec, "k must be an integer from 2 to 1000.");
+	}
+	else
+		ExpectType(spec, v, false);
+}
+
+static void
+ParseThreshold(const OptSpec *spec, JsonbValue *v, RfOptions *o)
+{
+	if (v->type == jbvString && v->val.string.len == 2 && strncmp(v->val.string.val, "f1", 2) == 0)
+		o->threshold_f1 = true;
+	else if (v->type == jbvNumeric)
+	{
+		o->threshold = JsonValueNumber(v);
+		if (!(o->threshold > 0 && o->threshold < 1))
+			BadOption(spec, psprintf("%g is not strictly between 0 and 1.", o->threshold));
+	}
+	else
+		ExpectType(spec, v, false);
+}
+
+static void
+ParseClassWeight(const OptSpec *spec, JsonbValue *v, RfOptions *o)
+{
+	if (v->type == jbvString && v->val.string.len == 8 &&
+		strncmp(v->val.string.val, "balanced", 8) == 0)
+		o->balanced = true;
+	else if (IsObject(v))
+	{
+		CheckPositiveWeights(spec, v->val.binary.data);
+		o->class_weight = v->val.binary.data;
+	}
+	else
+		ExpectType(spec, v, false);
+}
+
+/* Stores a value where its spec says. */
+static void
+OptionSet(const OptSpec *spec, JsonbValue *v, RfOptions *o)
+{
+	char	   *dest = (char *) o + spec->offset;
+
+	switch (spec->kind)
+	{
+		case OPT_NUMBER:
+			*(double *) dest = ParseNumber(spec, v);
+			break;
+		case OPT_INTEGER:
+			*(int *) dest = (int) ParseNumber(spec, v);
+			break;
+		case OPT_INT64:
+			*(int64 *) dest = (int64) ParseNumber(spec, v);
+			break;
+		case OPT_BOOL:
+			ExpectType(spec, v, v->type == jbvBool);
+			*(bool *) dest = v->val.boolean;
+			break;
+		case OPT_CHOICE:
+			*(char **) dest = ParseChoice(spec, v);
+			break;
+		case OPT_NAME:
+			ExpectType(spec, v, v->type == jbvString);
+			if (v->val.string.len == 0)
+				BadOption(spec, "It is an empty string.");
+			*(char **) dest = JsonValueText(v);
+			break;
+		case OPT_NAMES:
+			*(List **) dest = ParseNames(spec, v);
+			break;
+		case OPT_PARSER:
+			spec->parse(spec, v, o);
+			break;
+	}
+}
+
+static const OptSpec *
+OptionFind(const char *key)
+{
+	for (int i = 0; i < lengthof(known_options); i++)
+		if (strcmp(known_options[i].key, key) == 0)
+			return &known_options[i];
+	return NULL;
+}
+
+static void
+UnknownOption(const char *key)
+{
+	StringInfoData keys;
+
+	initStringInfo(&keys);
+	for (int i = 0; i < lengthof(known_options); i++)
+		appendStringInfo(&keys, i ? ", %s" : "%s", known_options[i].key);
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("unknown option \"%s\"", key),
+			 errhint("Known options are: %s.", keys.data)));
+}
+
+static void
+OptionsDefaults(RfOptions *o)
+{
 	o->l2 = 1e-4;
 	o->huber_delta = 1.0;
 	o->max_iter = 200;
@@ -149,6 +408,24 @@ OptionsParse(Jsonb *options)
 	o->learning_rate = 1e-3;
 	o->patience = 5;
 	o->sharing_strength = 0.01;
+	o->rounds = 100;
+	o->max_depth = 6;
+	o->min_child_weight = 1.0;
+	o->subsample = 1.0;
+	o->colsample = 1.0;
+	o->max_bins = 256;
+}
+
+RfOptions *
+OptionsParse(Jsonb *options)
+{
+	RfOptions  *o = palloc0(sizeof(RfOptions));
+	JsonbIterator *it;
+	JsonbValue	v;
+	JsonbIteratorToken tok;
+	int			depth = 0;
+
+	OptionsDefaults(o);
 	o->raw = options;
 	if (options == NULL)
 		return o;
@@ -161,7 +438,7 @@ OptionsParse(Jsonb *options)
 	it = JsonbIteratorInit(&options->root);
 	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
 	{
-		const OptSpec *spec = NULL;
+		const OptSpec *spec;
 		char	   *key;
 
 		if (tok == WJB_BEGIN_OBJECT)
@@ -172,241 +449,57 @@ OptionsParse(Jsonb *options)
 		if (tok != WJB_KEY || depth != 1)
 			continue;
 		key = pnstrdup(v.val.string.val, v.val.string.len);
-		for (int i = 0; i < lengthof(known_options); i++)
-			if (strcmp(known_options[i].key, key) == 0)
-				spec = &known_options[i];
+		spec = OptionFind(key);
 		if (spec == NULL)
-		{
-			StringInfoData keys;
-
-			initStringInfo(&keys);
-			for (int i = 0; i < lengthof(known_options); i++)
-				appendStringInfo(&keys, i ? ", %s" : "%s", known_options[i].key);
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("unknown option \"%s\"", key),
-					 errhint("Known options are: %s.", keys.data)));
-		}
+			UnknownOption(key);
 		tok = JsonbIteratorNext(&it, &v, true);
 		Assert(tok == WJB_VALUE);
-
-		switch (spec->kind)
-		{
-			case OPT_NAMES:
-				if (strcmp(key, "features") == 0)
-					o->features = ParseNames(spec, &v);
-				else
-					o->exclude = ParseNames(spec, &v);
-				break;
-			case OPT_BOOL:
-				if (v.type != jbvBool)
-					BadOption(spec, psprintf("It is %s.", JsonTypeName(&v)));
-				o->verbose = v.val.boolean;
-				break;
-			case OPT_STRING:
-				{
-					char	   *s;
-
-					if (v.type != jbvString)
-						BadOption(spec, psprintf("It is %s.", JsonTypeName(&v)));
-					s = JsonValueText(&v);
-					if (strcmp(key, "deploy") == 0)
-					{
-						if (strcmp(s, "always") == 0)
-							o->deploy = RF_DEPLOY_ALWAYS;
-						else if (strcmp(s, "if_better") == 0)
-							o->deploy = RF_DEPLOY_IF_BETTER;
-						else if (strcmp(s, "never") == 0)
-							o->deploy = RF_DEPLOY_NEVER;
-						else
-							BadOption(spec, psprintf("\"%s\" is not one of them.", s));
-					}
-					else if (strcmp(key, "sharing") == 0)
-					{
-						if (strcmp(s, "soft") == 0)
-							o->soft_sharing = true;
-						else if (strcmp(s, "hard") != 0)
-							BadOption(spec, psprintf("\"%s\" is not one of them.", s));
-					}
-					else if (strcmp(key, "group") == 0)
-					{
-						if (s[0] == '\0')
-							BadOption(spec, "It is an empty string.");
-						o->group = s;
-					}
-					else if (strcmp(key, "loss") == 0)
-					{
-						if (strcmp(s, "squared") != 0 && strcmp(s, "absolute") != 0 &&
-							strcmp(s, "huber") != 0)
-							BadOption(spec, psprintf("\"%s\" is not one of them.", s));
-						o->loss = s;
-					}
-					break;
-				}
-			case OPT_SPECIAL:
-				if (strcmp(key, "hidden") == 0)
-				{
-					JsonbContainer *arr;
-
-					if (v.type != jbvBinary || !JsonContainerIsArray(v.val.binary.data))
-						BadOption(spec, psprintf("It is %s.", JsonTypeName(&v)));
-					arr = v.val.binary.data;
-					o->nhidden = JsonArraySize(arr);
-					if (o->nhidden < 1 || o->nhidden > 8)
-						BadOption(spec, o->nhidden < 1 ? "It is empty: a linear model has no \"hidden\" option." :
-								  "It has more than 8 layers.");
-					o->hidden = palloc(sizeof(int) * o->nhidden);
-					for (int i = 0; i < o->nhidden; i++)
-					{
-						JsonbValue *e = JsonArrayElement(arr, i);
-						double		d = JsonValueNumber(e);
-
-						if (e->type != jbvNumeric || d != floor(d) || d < 1 || d > 4096)
-							BadOption(spec, psprintf("Layer %d is not an integer from 1 to 4096.", i + 1));
-						o->hidden[i] = (int) d;
-					}
-				}
-				else if (strcmp(key, "tasks") == 0)
-				{
-					JsonbIterator *tit;
-					JsonbValue	tv;
-					JsonbIteratorToken ttok;
-
-					if (v.type != jbvBinary || !JsonContainerIsObject(v.val.binary.data))
-						BadOption(spec, psprintf("It is %s.", JsonTypeName(&v)));
-					tit = JsonbIteratorInit(v.val.binary.data);
-					while ((ttok = JsonbIteratorNext(&tit, &tv, true)) != WJB_DONE)
-					{
-						char	   *t;
-
-						if (ttok != WJB_VALUE)
-							continue;
-						t = JsonValueText(&tv);
-						if (t == NULL || (strcmp(t, "regression") != 0 && strcmp(t, "binary") != 0 &&
-										  strcmp(t, "multiclass") != 0))
-							BadOption(spec, "Each task must be \"regression\", \"binary\" or \"multiclass\".");
-					}
-					o->tasks = v.val.binary.data;
-				}
-				else if (strcmp(key, "task_weights") == 0)
-				{
-					JsonbIterator *wit;
-					JsonbValue	wv;
-					JsonbIteratorToken wtok;
-
-					if (v.type != jbvBinary || !JsonContainerIsObject(v.val.binary.data) ||
-						JsonContainerSize(v.val.binary.data) == 0)
-						BadOption(spec, psprintf("It is %s.", JsonTypeName(&v)));
-					wit = JsonbIteratorInit(v.val.binary.data);
-					while ((wtok = JsonbIteratorNext(&wit, &wv, true)) != WJB_DONE)
-						if (wtok == WJB_VALUE &&
-							(wv.type != jbvNumeric || !(JsonValueNumber(&wv) > 0) ||
-							 isinf(JsonValueNumber(&wv))))
-							BadOption(spec, "Every weight must be a positive number.");
-					o->task_weights = v.val.binary.data;
-				}
-				else if (strcmp(key, "bins") == 0)
-				{
-					if (v.type == jbvBinary && JsonContainerIsArray(v.val.binary.data))
-					{
-						JsonbContainer *arr = v.val.binary.data;
-
-						o->nbins = JsonArraySize(arr);
-						if (o->nbins < 1 || o->nbins > 999)
-							BadOption(spec, "It needs from 1 to 999 cut points.");
-						o->bin_edges = palloc(sizeof(double) * o->nbins);
-						for (int i = 0; i < o->nbins; i++)
-						{
-							JsonbValue *e = JsonArrayElement(arr, i);
-
-							if (e->type != jbvNumeric || !isfinite(JsonValueNumber(e)))
-								BadOption(spec, psprintf("Cut point %d is not a finite number.", i + 1));
-							o->bin_edges[i] = JsonValueNumber(e);
-							if (i > 0 && !(o->bin_edges[i] > o->bin_edges[i - 1]))
-								BadOption(spec, "The cut points must increase strictly.");
-						}
-					}
-					else if (v.type == jbvBinary && JsonContainerIsObject(v.val.binary.data))
-					{
-						JsonbValue *q = JsonField(v.val.binary.data, "quantiles");
-
-						if (q == NULL || q->type != jbvNumeric || JsonContainerSize(v.val.binary.data) != 1)
-							BadOption(spec, "An object must be {\"quantiles\": k}.");
-						o->bin_quantiles = (int) JsonValueNumber(q);
-						if (JsonValueNumber(q) != o->bin_quantiles || o->bin_quantiles < 2 || o->bin_quantiles > 1000)
-							BadOption(spec, "k must be an integer from 2 to 1000.");
-					}
-					else
-						BadOption(spec, psprintf("It is %s.", JsonTypeName(&v)));
-				}
-				else if (strcmp(key, "threshold") == 0)
-				{
-					if (v.type == jbvString && v.val.string.len == 2 &&
-						strncmp(v.val.string.val, "f1", 2) == 0)
-						o->threshold_f1 = true;
-					else if (v.type == jbvNumeric)
-					{
-						o->threshold = JsonValueNumber(&v);
-						if (!(o->threshold > 0 && o->threshold < 1))
-							BadOption(spec, psprintf("%g is not strictly between 0 and 1.", o->threshold));
-					}
-					else
-						BadOption(spec, psprintf("It is %s.", JsonTypeName(&v)));
-				}
-				else			/* class_weight */
-				{
-					if (v.type == jbvString && v.val.string.len == 8 &&
-						strncmp(v.val.string.val, "balanced", 8) == 0)
-						o->balanced = true;
-					else if (v.type == jbvBinary && JsonContainerIsObject(v.val.binary.data))
-					{
-						JsonbIterator *wit = JsonbIteratorInit(v.val.binary.data);
-						JsonbValue	wv;
-						JsonbIteratorToken wtok;
-
-						while ((wtok = JsonbIteratorNext(&wit, &wv, true)) != WJB_DONE)
-							if (wtok == WJB_VALUE &&
-								(wv.type != jbvNumeric || !(JsonValueNumber(&wv) > 0) ||
-								 isinf(JsonValueNumber(&wv))))
-								BadOption(spec, "Every weight must be a positive number.");
-						o->class_weight = v.val.binary.data;
-					}
-					else
-						BadOption(spec, psprintf("It is %s.", JsonTypeName(&v)));
-				}
-				break;
-			case OPT_NUMBER:
-			case OPT_INTEGER:
-				{
-					double		d = ParseNumber(spec, &v);
-
-					if (strcmp(key, "l2") == 0)
-						o->l2 = d;
-					else if (strcmp(key, "huber_delta") == 0)
-						o->huber_delta = d;
-					else if (strcmp(key, "max_iter") == 0)
-						o->max_iter = (int) d;
-					else if (strcmp(key, "tol") == 0)
-						o->tol = d;
-					else if (strcmp(key, "validation") == 0)
-						o->validation = d;
-					else if (strcmp(key, "seed") == 0)
-						o->seed = (int64) d;
-					else if (strcmp(key, "max_categories") == 0)
-						o->max_categories = (int) d;
-					else if (strcmp(key, "batch_size") == 0)
-						o->batch_size = (int) d;
-					else if (strcmp(key, "epochs") == 0)
-						o->epochs = (int) d;
-					else if (strcmp(key, "learning_rate") == 0)
-						o->learning_rate = d;
-					else if (strcmp(key, "patience") == 0)
-						o->patience = (int) d;
-					else if (strcmp(key, "sharing_strength") == 0)
-						o->sharing_strength = d;
-					break;
-				}
-		}
+		OptionSet(spec, &v, o);
+		o->given |= UINT64CONST(1) << (spec - known_options);
 	}
+	if (o->deploy_name)
+		o->deploy = strcmp(o->deploy_name, "if_better") == 0 ? RF_DEPLOY_IF_BETTER :
+			strcmp(o->deploy_name, "never") == 0 ? RF_DEPLOY_NEVER : RF_DEPLOY_ALWAYS;
+	o->soft_sharing = o->sharing && strcmp(o->sharing, "soft") == 0;
 	return o;
+}
+
+bool
+OptionGiven(const RfOptions *o, const char *key)
+{
+	const OptSpec *spec = OptionFind(key);
+
+	Assert(spec != NULL);
+	return (o->given & (UINT64CONST(1) << (spec - known_options))) != 0;
+}
+
+/* Whether a space-separated list of names holds name. */
+static bool
+NameListHas(const char *list, const char *name)
+{
+	size_t		n = strlen(name);
+
+	for (const char *p = list; (p = strstr(p, name)) != NULL; p += n)
+		if ((p == list || p[-1] == ' ') && (p[n] == '\0' || p[n] == ' '))
+			return true;
+	return false;
+}
+
+void
+OptionsCheckFamily(const RfOptions *o, const char *family)
+{
+	for (int i = 0; i < lengthof(known_options); i++)
+	{
+		const OptSpec *spec = &known_options[i];
+
+		if (!(o->given & (UINT64CONST(1) << i)) || spec->families == NULL ||
+			NameListHas(spec->families, family))
+			continue;
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("option \"%s\" does not apply to a %s model", spec->key, family),
+				 errdetail("\"%s\" is an option of the %s %s.", spec->key, spec->families,
+						   strchr(spec->families, ' ') ? "families" : "family"),
+				 errhint("Remove it, or choose that family with \"model\".")));
+	}
 }

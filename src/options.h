@@ -18,6 +18,7 @@ typedef enum RfDeploy
 
 typedef struct RfOptions
 {
+	char	   *model;			/* the family's name, NULL: implied (see FamilyFromOptions) */
 	List	   *features;		/* column names, NIL: all */
 	List	   *exclude;
 	char	   *loss;			/* NULL: the task's default */
@@ -27,6 +28,7 @@ typedef struct RfOptions
 	double		tol;
 	double		validation;		/* < 0: default */
 	int64		seed;
+	char	   *deploy_name;
 	RfDeploy	deploy;
 	bool		verbose;
 	int			max_categories;
@@ -46,11 +48,24 @@ typedef struct RfOptions
 	int			epochs;
 	double		learning_rate;
 	int			patience;
+	char	   *sharing;
 	bool		soft_sharing;	/* one trunk per task, kept close by a penalty */
 	double		sharing_strength;
+	/* trees */
+	int			rounds;			/* upper bound on boosting rounds */
+	int			max_depth;
+	double		min_child_weight;
+	double		subsample;
+	double		colsample;
+	int			max_bins;
+	uint64		given;			/* one bit per option in the table, when given */
 	Jsonb	   *raw;			/* as given, stored with the version */
 } RfOptions;
 
 extern RfOptions *OptionsParse(Jsonb *options);
+/* Whether the options name key (a known option). */
+extern bool OptionGiven(const RfOptions *o, const char *key);
+/* Raises an error naming the first given option that the family does not take. */
+extern void OptionsCheckFamily(const RfOptions *o, const char *family);
 
 #endif

@@ -46,7 +46,7 @@ typedef struct ScoreState
 	double	   *raw;			/* nraw */
 	double	   *enc;			/* encoded width */
 	double	   *out;			/* outputs of every head */
-	double	   *scratch;		/* 2 * NetMaxWidth */
+	double	   *scratch;		/* the family's row scratch */
 
 	/* a blend: one state per term, and the head and class each term scores */
 	struct ScoreState **terms;
@@ -102,7 +102,7 @@ ScoreStateFor(text *name, Oid argtype, MemoryContext fn_mcxt, bool allow_blend)
 		st->raw = palloc(sizeof(double) * Max(m->enc->nraw, 1));
 		st->enc = palloc(sizeof(double) * Max(m->enc->width, 1));
 		st->out = palloc(sizeof(double) * Max(m->net->nout, 1));
-		st->scratch = palloc(sizeof(double) * 2 * NetMaxWidth(m->net));
+		st->scratch = palloc(sizeof(double) * Max(m->net->family->row_scratch(m->net), 1));
 		st->attno = palloc(sizeof(int) * Max(m->enc->ncols, 1));
 		st->atttype = palloc(sizeof(Oid) * Max(m->enc->ncols, 1));
 	}
@@ -239,7 +239,7 @@ ReadRowFeatures(ScoreState *st, HeapTupleHeader row)
 
 /* The most probable path of a hierarchy, finest class first in path[L - 1]. */
 static void
-BestPath(const RfNet *net, const double *out, int *path)
+BestPath(const RfTrunk *net, const double *out, int *path)
 {
 	int			L = net->nheads;
 	const RfHead *leaf = &net->heads[L - 1];
@@ -254,7 +254,7 @@ BestPath(const RfNet *net, const double *out, int *path)
 }
 
 static bool
-IsHierarchy(const RfNet *net)
+IsHierarchy(const RfTrunk *net)
 {
 	return net->nheads > 1 && net->heads[net->nheads - 1].parent_of != NULL;
 }
@@ -292,7 +292,7 @@ ScoreFeatures(FunctionCallInfo fcinfo, ScoreState *st)
 			}
 			if (!finite)
 				ReadArrayFeatures(st, arr);	/* reports the bad input */
-			NetLinkHeads(m->net, st->out);
+			HeadsLink(m->net->heads, m->net->nheads, st->out);
 			return;
 		}
 		ReadArrayFeatures(st, arr);
@@ -316,9 +316,9 @@ ScoreFeatures(FunctionCallInfo fcinfo, ScoreState *st)
 	else
 	{
 		EncoderEncodeRaw(m->enc, st->raw, st->enc);
-		NetForwardRow(m->net, st->enc, st->out, st->scratch);
+		TrunkForwardRow(m->net, st->enc, st->out, st->scratch);
 	}
-	NetLinkHeads(m->net, st->out);
+	HeadsLink(m->net->heads, m->net->nheads, st->out);
 }
 
 /*
@@ -328,7 +328,7 @@ ScoreFeatures(FunctionCallInfo fcinfo, ScoreState *st)
 static RfHead *
 ScoreOutputNamed(ScoreState *st, const char *output, int *cls)
 {
-	RfNet	   *net = st->model->net;
+	RfTrunk    *net = st->model->net;
 	StringInfoData names;
 
 	*cls = -1;
@@ -587,7 +587,7 @@ reframe_predict_labels(PG_FUNCTION_ARGS)
 	if (IsHierarchy(st->model->net))
 	{
 		/* a hierarchy's labels are its most probable path, coarse to fine */
-		RfNet	   *net = st->model->net;
+		RfTrunk    *net = st->model->net;
 		int		   *path = palloc(sizeof(int) * net->nheads);
 		Datum	   *d = palloc(sizeof(Datum) * net->nheads);
 
@@ -651,7 +651,7 @@ Datum
 reframe_predict_all(PG_FUNCTION_ARGS)
 {
 	ScoreState *st = ScoreGetModelState(fcinfo, "predict_all");
-	RfNet	   *net = st->model->net;
+	RfTrunk    *net = st->model->net;
 	StringInfoData buf;
 	int		   *path = NULL;
 

@@ -433,41 +433,6 @@ FindBlock(List *blocks, const char *name)
 	return NULL;
 }
 
-/* Folds standardization into a linear output layer (see RfModel). */
-static void
-PrepareLinear(RfModel *m)
-{
-	RfEncoder  *enc = m->enc;
-	RfNet	   *net = m->net;
-	const double *W = net->params + net->w_off[0];
-	const double *b = net->params + net->b_off[0];
-
-	m->linear = net->nhidden == 0 && !enc->has_category;
-	if (!m->linear)
-		return;
-	m->lin_w = palloc(sizeof(double) * net->nout * Max(enc->nraw, 1));
-	m->lin_b = palloc(sizeof(double) * net->nout);
-	for (int o = 0; o < net->nout; o++)
-	{
-		double		bias = b[o];
-
-		for (int c = 0; c < enc->ncols; c++)
-		{
-			RfEncColumn *col = &enc->cols[c];
-
-			for (int k = 0; k < col->length; k++)
-			{
-				int			r = col->raw + k;
-				double		w = W[(int64) o * net->nin + col->slot + k] / enc->scale[r];
-
-				m->lin_w[(int64) o * enc->nraw + r] = w;
-				bias -= w * enc->shift[r];
-			}
-		}
-		m->lin_b[o] = bias;
-	}
-}
-
 /* Columns of reframe.model_row, of which every model table is a typed table. */
 #define MODEL_ROW_VERSION	1
 #define MODEL_ROW_BLOCK		2
@@ -658,14 +623,16 @@ StoreLoadDeployed(Oid relid, const char *name)
 				 errmsg("model \"%s\" version %d lacks its encoder blocks", name, version)));
 	m->enc = EncoderFromJson(JsonFieldContainer(spec, "encoder"), shift->data, scale->data,
 							 (int) shift->n);
-	m->net = NetFromJson(JsonFieldContainer(spec, "network"), m->enc->width);
+	m->net = TrunkFromJson(JsonFieldContainer(spec, "network"), m->enc->width);
 	foreach(lc, blocks)
 	{
 		LoadedBlock *lb = lfirst(lc);
 
-		NetSetBlock(m->net, lb->name, lb->data, lb->n);
+		m->net->family->set_block(m->net, lb->name, lb->data, lb->n);
 	}
-	PrepareLinear(m);
+	m->net->family->check_loaded(m->net, name, version);
+	m->linear = m->net->family->fold_encoder &&
+		m->net->family->fold_encoder(m->net, m->enc, &m->lin_w, &m->lin_b);
 	return m;
 }
 

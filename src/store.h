@@ -14,7 +14,7 @@
 #include "utils/jsonb.h"
 
 #include "encoder.h"
-#include "network.h"
+#include "family.h"
 
 /* One term of a blend: weight * score(model, features, output). */
 typedef struct RfBlendTerm
@@ -32,15 +32,16 @@ typedef struct RfModel
 	char	   *task;
 	Jsonb	   *spec;
 	RfEncoder  *enc;
-	RfNet	   *net;
+	RfTrunk    *net;			/* the family's trunk and the heads */
 
 	/* a blend has terms instead of an encoder and a network */
 	int			nterms;
 	RfBlendTerm *terms;
 
 	/*
-	 * Linear models over numeric inputs fold the encoder into the output
-	 * layer: out = lin_w * raw + lin_b (nout x nraw), one pass per row.
+	 * Families that can fold the encoder into a linear map (a linear model
+	 * over numeric inputs): out = lin_w * raw + lin_b (nout x nraw), one
+	 * pass per row.
 	 */
 	bool		linear;
 	double	   *lin_w;

@@ -8,7 +8,7 @@
 
 #include "encoder.h"
 #include "matrix.h"
-#include "network.h"
+#include "heads.h"
 #include "options.h"
 
 /* Integer targets with at most this many distinct values are classes. */

@@ -11,7 +11,6 @@
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "common/hashfn.h"
-#include "common/pg_prng.h"
 #include "executor/spi.h"
 #include "executor/tuptable.h"
 #include "funcapi.h"
@@ -32,10 +31,8 @@
 #include "jsonutil.h"
 #include "gram.h"
 #include "evaluate.h"
-#include "objectives.h"
-#include "optim.h"
+#include "family.h"
 #include "progress.h"
-#include "ridge.h"
 #include "store.h"
 #include "train.h"
 
@@ -160,7 +157,7 @@ TrainStartup(DestReceiver *self, int operation, TupleDesc typeinfo)
 	 * Squared-loss regression on numeric inputs streams its moments instead
 	 * of keeping rows.
 	 */
-	ts->streaming = regression && ts->ntargets == 1 && ts->opts->nhidden == 0 &&
+	ts->streaming = regression && ts->ntargets == 1 && ts->family->moments_errors != NULL &&
 		(ts->opts->loss == NULL || strcmp(ts->opts->loss, "squared") == 0);
 	for (int c = 0; c < ts->enc->ncols; c++)
 		if (ts->enc->cols[c].kind == RF_CATEGORY)
@@ -560,43 +557,49 @@ TrainMergeValidation(RfTrainState *ts)
 
 /* ---------- evaluation ---------- */
 
+typedef struct EvalRowsArg
+{
+	const RfTrunk *trunk;
+	const RfMatrix *Y;
+	RfEvalAcc  *acc;
+	double	   *z;
+} EvalRowsArg;
+
+static void
+EvalRowsChunk(void *arg, int c, int rows, const float *out)
+{
+	EvalRowsArg *a = arg;
+	const RfTrunk *t = a->trunk;
+
+	for (int i = 0; i < rows; i++)
+	{
+		const double *y = RfChunkD(a->Y, c) + (Size) i * a->Y->ncols;
+
+		for (int k = 0; k < t->nout; k++)
+			a->z[k] = out[(Size) i * t->nout + k];
+		HeadsLink(t->heads, t->nheads, a->z);
+		for (int h = 0; h < t->nheads; h++)
+		{
+			RfHead	   *head = &t->heads[h];
+
+			if (head->kind == RF_HEAD_MULTILABEL)
+				EvalAccAddLabels(&a->acc[h], a->z + head->offset, y + head->ycol);
+			else
+				EvalAccAdd(&a->acc[h], a->z + head->offset, y[head->ycol]);
+		}
+	}
+}
+
 /* Training or validation metrics of every head, accumulated over X. */
 static void
-EvaluateRows(RfNet *net, const RfMatrix *X, const RfMatrix *Y, RfEvalAcc *acc, bool keep_scores)
+EvaluateRows(const RfTrunk *t, const RfMatrix *X, const RfMatrix *Y, RfEvalAcc *acc, bool keep_scores)
 {
-	RfNetF	   *fnet = NetSinglePrecision(net);
-	float	   *out = palloc(sizeof(float) * RF_CHUNK_ROWS * net->nout);
-	double	   *z = palloc(sizeof(double) * net->nout);
+	EvalRowsArg a = {t, Y, acc, palloc(sizeof(double) * t->nout)};
 
-	for (int h = 0; h < net->nheads; h++)
-		EvalAccInit(&acc[h], &net->heads[h], keep_scores);
-	for (int c = 0; c < X->nchunks; c++)
-	{
-		int			rows = RfChunkRows(X, c);
-
-		NetForwardBatchF(fnet, RfChunkF(X, c), rows, out);
-		for (int i = 0; i < rows; i++)
-		{
-			const double *y = RfChunkD(Y, c) + (Size) i * Y->ncols;
-
-			for (int k = 0; k < net->nout; k++)
-				z[k] = out[(Size) i * net->nout + k];
-			NetLinkHeads(net, z);
-			for (int h = 0; h < net->nheads; h++)
-			{
-				RfHead	   *head = &net->heads[h];
-
-				if (head->kind == RF_HEAD_MULTILABEL)
-					EvalAccAddLabels(&acc[h], z + head->offset, y + head->ycol);
-				else
-					EvalAccAdd(&acc[h], z + head->offset, y[head->ycol]);
-			}
-		}
-		ReframeYield();
-		CHECK_FOR_INTERRUPTS();
-	}
-	pfree(out);
-	pfree(z);
+	for (int h = 0; h < t->nheads; h++)
+		EvalAccInit(&acc[h], &t->heads[h], keep_scores);
+	TrunkForwardMatrix(t, X, EvalRowsChunk, &a);
+	pfree(a.z);
 }
 
 /*
@@ -605,23 +608,23 @@ EvaluateRows(RfNet *net, const RfMatrix *X, const RfMatrix *Y, RfEvalAcc *acc, b
  * selection metric, weighted by the heads' task weights.
  */
 static void
-HeadsJson(RfNet *net, RfEvalAcc *acc, StringInfo buf, double *loss, bool training)
+HeadsJson(const RfTrunk *t, RfEvalAcc *acc, StringInfo buf, double *loss, bool training)
 {
 	double		total = 0;
 	double		weights = 0;
 
-	if (net->nheads > 1)
+	if (t->nheads > 1)
 		appendStringInfoChar(buf, '{');
-	for (int h = 0; h < net->nheads; h++)
+	for (int h = 0; h < t->nheads; h++)
 	{
 		RfEvalAcc  *a = &acc[h];
 		double		v;
 
-		if (net->nheads > 1)
+		if (t->nheads > 1)
 		{
 			if (h)
 				appendStringInfoString(buf, ", ");
-			JsonAppendString(buf, net->heads[h].name);
+			JsonAppendString(buf, t->heads[h].name);
 			appendStringInfoString(buf, ": ");
 		}
 		EvalAccJson(a, buf, false);
@@ -633,205 +636,120 @@ HeadsJson(RfNet *net, RfEvalAcc *acc, StringInfo buf, double *loss, bool trainin
 			v = EvalAccSelection(a);
 		if (a->n > 0)
 		{
-			total += net->heads[h].weight * v;
-			weights += net->heads[h].weight;
+			total += t->heads[h].weight * v;
+			weights += t->heads[h].weight;
 		}
 	}
-	if (net->nheads > 1)
+	if (t->nheads > 1)
 		appendStringInfoChar(buf, '}');
 	*loss = weights > 0 ? total / weights : get_float8_nan();
 }
 
+/* A head's scores and targets over the rows of a matrix, by chunk. */
+typedef struct CollectArg
+{
+	const RfTrunk *trunk;
+	const RfHead *head;
+	const RfMatrix *Y;
+	int			gcol;			/* ranking: the query column, or -1 */
+	double	  **p;				/* per output: linked score (or raw, ranking) */
+	double	  **y;
+	int64	   *n;
+	double	   *groups;
+} CollectArg;
+
+static void
+CollectChunk(void *arg, int c, int rows, const float *out)
+{
+	CollectArg *a = arg;
+	const RfHead *head = a->head;
+
+	for (int i = 0; i < rows; i++)
+	{
+		const double *y = RfChunkD(a->Y, c) + (Size) i * a->Y->ncols;
+
+		if (a->gcol >= 0)
+		{
+			/* raw outputs order rows as the linked scores do */
+			a->p[0][a->n[0]] = out[(Size) i * a->trunk->nout + head->offset];
+			a->y[0][a->n[0]] = y[head->ycol];
+			a->groups[a->n[0]++] = y[a->gcol];
+			continue;
+		}
+		for (int k = 0; k < head->nout; k++)
+		{
+			double		yk = y[head->ycol + k];
+			double		z = out[(Size) i * a->trunk->nout + head->offset + k];
+
+			if (isnan(yk))
+				continue;
+			a->p[k][a->n[k]] = 1.0 / (1.0 + exp(-z));
+			a->y[k][a->n[k]++] = yk;
+		}
+	}
+}
+
+static void
+CollectInit(CollectArg *a, const RfTrunk *t, const RfHead *head, const RfMatrix *X,
+			const RfMatrix *Y, int gcol)
+{
+	int			nk = gcol >= 0 ? 1 : head->nout;
+	Size		size = sizeof(double) * Max(X->nrows, 1);
+
+	a->trunk = t;
+	a->head = head;
+	a->Y = Y;
+	a->gcol = gcol;
+	a->p = palloc(sizeof(double *) * nk);
+	a->y = palloc(sizeof(double *) * nk);
+	a->n = palloc0(sizeof(int64) * nk);
+	for (int k = 0; k < nk; k++)
+	{
+		a->p[k] = MemoryContextAllocHuge(CurrentMemoryContext, size);
+		a->y[k] = MemoryContextAllocHuge(CurrentMemoryContext, size);
+	}
+	a->groups = gcol >= 0 ? MemoryContextAllocHuge(CurrentMemoryContext, size) : NULL;
+}
+
 /* Each label's threshold, the one that maximises its F1 on the given rows. */
 static void
-TuneLabelThresholds(RfNet *net, RfHead *head, const RfMatrix *X, const RfMatrix *Y)
+TuneLabelThresholds(const RfTrunk *t, RfHead *head, const RfMatrix *X, const RfMatrix *Y)
 {
-	RfNetF	   *fnet = NetSinglePrecision(net);
-	float	   *out = palloc(sizeof(float) * RF_CHUNK_ROWS * net->nout);
-	double	  **p = palloc(sizeof(double *) * head->nout);
-	double	  **y = palloc(sizeof(double *) * head->nout);
-	int64	   *n = palloc0(sizeof(int64) * head->nout);
+	CollectArg	a;
 
-	for (int k = 0; k < head->nout; k++)
-	{
-		p[k] = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * Max(X->nrows, 1));
-		y[k] = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * Max(X->nrows, 1));
-	}
-	for (int c = 0; c < X->nchunks; c++)
-	{
-		int			rows = RfChunkRows(X, c);
-
-		NetForwardBatchF(fnet, RfChunkF(X, c), rows, out);
-		for (int i = 0; i < rows; i++)
-			for (int k = 0; k < head->nout; k++)
-			{
-				double		yk = RfChunkD(Y, c)[(Size) i * Y->ncols + head->ycol + k];
-				double		z = out[(Size) i * net->nout + head->offset + k];
-
-				if (isnan(yk))
-					continue;
-				p[k][n[k]] = 1.0 / (1.0 + exp(-z));
-				y[k][n[k]++] = yk;
-			}
-	}
+	CollectInit(&a, t, head, X, Y, -1);
+	TrunkForwardMatrix(t, X, CollectChunk, &a);
 	head->label_thresholds = palloc(sizeof(double) * head->nout);
 	for (int k = 0; k < head->nout; k++)
-		head->label_thresholds[k] = n[k] > 0 ? EvalBestF1ThresholdOf(p[k], y[k], n[k]) : 0.5;
+		head->label_thresholds[k] = a.n[k] > 0 ? EvalBestF1ThresholdOf(a.p[k], a.y[k], a.n[k]) : 0.5;
 }
 
 /* Ranking metrics of the first head over grouped rows (see EvalRankingJson). */
 static void
-RankingRows(RfNet *net, const RfMatrix *X, const RfMatrix *Y, int gcol, StringInfo buf)
+RankingRows(const RfTrunk *t, const RfMatrix *X, const RfMatrix *Y, int gcol, StringInfo buf)
 {
-	RfNetF	   *fnet = NetSinglePrecision(net);
-	float	   *out = palloc(sizeof(float) * RF_CHUNK_ROWS * net->nout);
-	double	   *groups = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * Max(X->nrows, 1));
-	double	   *scores = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * Max(X->nrows, 1));
-	double	   *rel = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * Max(X->nrows, 1));
-	RfHead	   *head = &net->heads[0];
-	int64		n = 0;
+	CollectArg	a;
 
-	for (int c = 0; c < X->nchunks; c++)
-	{
-		int			rows = RfChunkRows(X, c);
-
-		NetForwardBatchF(fnet, RfChunkF(X, c), rows, out);
-		for (int i = 0; i < rows; i++)
-		{
-			const double *y = RfChunkD(Y, c) + (Size) i * Y->ncols;
-
-			/* raw outputs order rows as the linked scores do */
-			scores[n] = out[(Size) i * net->nout + head->offset];
-			rel[n] = y[head->ycol];
-			groups[n++] = y[gcol];
-		}
-	}
-	EvalRankingJson(buf, groups, scores, rel, n, 10);
+	CollectInit(&a, t, &t->heads[0], X, Y, gcol);
+	TrunkForwardMatrix(t, X, CollectChunk, &a);
+	EvalRankingJson(buf, a.groups, a.p[0], a.y[0], a.n[0], 10);
 }
 
 /* Regression metrics of a set from its second moments (no MAE without rows). */
 static void
-EvaluateGram(RfGram *g, const RfEncoder *enc, const RfNet *net, StringInfo buf, double *rmse)
+EvaluateGram(RfGram *g, const RfEncoder *enc, const RfTrunk *t, StringInfo buf, double *rmse)
 {
 	double		n = GramRows(g);
 	double		sse;
 	double		sst;
 
-	GramErrors(g, enc, net->params + net->w_off[0], net->params[net->b_off[0]], &sse, &sst);
+	t->family->moments_errors(t, g, enc, &sse, &sst);
 	*rmse = sqrt(sse / n);
 	appendStringInfo(buf, "{\"rows\": %.0f, \"rmse\": ", n);
 	JsonAppendNumber(buf, *rmse);
 	appendStringInfoString(buf, ", \"r2\": ");
 	JsonAppendNumber(buf, sst > 0 ? 1.0 - sse / sst : get_float8_nan());
 	appendStringInfoChar(buf, '}');
-}
-
-/* ---------- fitting ---------- */
-
-/* Starting point: zero weights, biases at the (weighted) base rates. */
-static void
-InitialBiases(RfNet *net, RfTarget *targets, const RfMatrix *Y)
-{
-	double	   *b = net->params + net->b_off[net->nhidden];
-
-	for (int h = 0; h < net->nheads; h++)
-	{
-		RfHead	   *head = &net->heads[h];
-		RfTarget   *t = &targets[h];
-		double		total = 0;
-
-		if (head->kind == RF_HEAD_REGRESSION)
-			continue;
-		if (head->kind == RF_HEAD_MULTILABEL)
-		{
-			/* each label at the logit of its training rate */
-			for (int k = 0; k < head->nout; k++)
-			{
-				double		pos = 0.5;
-				double		n = 1.0;
-
-				for (int64 i = 0; i < Y->nrows; i++)
-				{
-					double		v = RfMatrixRow(Y, i)[head->ycol + k];
-
-					if (!isnan(v))
-					{
-						pos += v;
-						n += 1;
-					}
-				}
-				b[head->offset + k] = log((pos / n) / (1 - pos / n));
-			}
-			continue;
-		}
-		for (int k = 0; k < t->nclasses; k++)
-			total += t->counts[k] * (t->class_weight ? t->class_weight[k] : 1.0);
-		for (int k = 0; k < t->nclasses; k++)
-		{
-			double		share = (t->counts[k] * (t->class_weight ? t->class_weight[k] : 1.0) + 0.5) /
-				(total + 0.5 * t->nclasses);
-
-			if (head->kind == RF_HEAD_BINARY)
-			{
-				if (k == 1)
-					b[head->offset] = log(share / (1.0 - share));
-			}
-			else
-				b[head->offset + k] = log(share);
-		}
-	}
-}
-
-/*
- * Regression heads train on standardized targets; afterwards their output
- * rows are scaled back so that the stored model predicts in target units.
- */
-static void
-DestandardizeHeads(RfNet *net, RfTarget *targets)
-{
-	int			top = net->nhidden;
-	int			in = NetLayerIn(net, top);
-
-	for (int h = 0; h < net->nheads; h++)
-	{
-		RfHead	   *head = &net->heads[h];
-		double	   *W = net->params + net->w_off[top] + (Size) head->offset * in;
-		double	   *b = net->params + net->b_off[top] + head->offset;
-
-		if (head->kind != RF_HEAD_REGRESSION)
-			continue;
-		for (int k = 0; k < in; k++)
-			W[k] *= targets[h].sd;
-		b[0] = b[0] * targets[h].sd + targets[h].mean;
-	}
-}
-
-static RfOptimResult
-FitLbfgs(RfTrainState *ts, RfNet *net, RfMatrix *X)
-{
-	double	  **cw = palloc0(sizeof(double *) * net->nheads);
-	double	   *shift = palloc0(sizeof(double) * net->nheads);
-	double	   *scale = palloc(sizeof(double) * net->nheads);
-	double	   *x = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * net->nparams);
-	RfObjective *obj;
-	RfOptimResult res;
-
-	for (int h = 0; h < net->nheads; h++)
-	{
-		cw[h] = ts->targets[h].class_weight;
-		shift[h] = ts->targets[h].mean;
-		scale[h] = ts->targets[h].sd;
-	}
-	/* the objective keeps a weight and a target per row and classification head */
-	RfBudgetCharge(&ts->budget, 2 * sizeof(double) * (Size) X->nrows * net->nheads, "training");
-	obj = ObjectiveCreate(net, X, ts->Y, ts->opts->l2, cw, shift, scale);
-	InitialBiases(net, ts->targets, ts->Y);
-	memcpy(x, net->params, sizeof(double) * net->nparams);
-	LbfgsMinimize(ObjectiveEval, obj, x, net->nparams, ts->opts->max_iter, ts->opts->tol,
-				  ts->opts->verbose ? ts->model_name : NULL, &res);
-	memcpy(net->params, x, sizeof(double) * net->nparams);
-	DestandardizeHeads(net, ts->targets);
-	return res;
 }
 
 /* The weight of a head's loss: "task_weights", or 1. */
@@ -841,74 +759,6 @@ TaskWeight(RfTrainState *ts, const char *target)
 	JsonbValue *v = JsonField(ts->opts->task_weights, target);
 
 	return v ? JsonValueNumber(v) : 1.0;
-}
-
-/*
- * The heads: one per target, or, for a multilabel task, one head whose
- * labels are the (boolean) target columns.
- */
-/* He initialisation of the hidden layers, from the seed: N(0, 2 / fan_in). */
-static void
-InitHidden(RfNet *net, int64 seed)
-{
-	pg_prng_state rng;
-
-	pg_prng_seed(&rng, (uint64) seed * UINT64CONST(0x9E3779B97F4A7C15) + 7);
-	for (int l = 0; l < net->nhidden; l++)
-	{
-		int			nin = NetLayerIn(net, l);
-		double		sd = sqrt(2.0 / nin);
-		int64		nw = (int64) net->hidden[l] * nin;
-
-		if (net->soft_tasks && l > 0)
-			sd = sqrt(2.0 * net->soft_tasks / nin);	/* a unit sees its task's block only */
-		for (int64 k = 0; k < nw; k++)
-		{
-			/* Box-Muller */
-			double		u1 = Max(pg_prng_double(&rng), 1e-300);
-			double		u2 = pg_prng_double(&rng);
-
-			net->params[net->w_off[l] + k] = NetWeightAllowed(net, l, (int) (k / nin), (int) (k % nin)) ?
-				sd * sqrt(-2 * log(u1)) * cos(2 * M_PI * u2) : 0;
-		}
-	}
-}
-
-static RfOptimResult
-FitAdam(RfTrainState *ts, RfNet *net, RfMatrix *X, RfMatrix *Xva)
-{
-	double	  **cw = palloc0(sizeof(double *) * net->nheads);
-	double	   *shift = palloc0(sizeof(double) * net->nheads);
-	double	   *scale = palloc(sizeof(double) * net->nheads);
-	double	   *x = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * net->nparams);
-	RfObjective *train;
-	RfObjective *valid = NULL;
-	RfAdamOptions o;
-	RfOptimResult res;
-
-	for (int h = 0; h < net->nheads; h++)
-	{
-		cw[h] = ts->targets[Min(h, ts->ntargets - 1)].class_weight;
-		shift[h] = ts->targets[Min(h, ts->ntargets - 1)].mean;
-		scale[h] = ts->targets[Min(h, ts->ntargets - 1)].sd;
-	}
-	RfBudgetCharge(&ts->budget, 2 * sizeof(double) * (Size) (X->nrows + Xva->nrows) * net->nheads, "training");
-	train = ObjectiveCreate(net, X, ts->Y, ts->opts->l2, cw, shift, scale);
-	train->sharing_strength = ts->opts->sharing_strength;
-	if (Xva->nrows > 0)
-		valid = ObjectiveCreate(net, Xva, ts->Yv, 0.0, cw, shift, scale);
-	InitHidden(net, ts->opts->seed);
-	InitialBiases(net, ts->targets, ts->Y);
-	memcpy(x, net->params, sizeof(double) * net->nparams);
-	o.batch_size = ts->opts->batch_size;
-	o.epochs = ts->opts->epochs;
-	o.learning_rate = ts->opts->learning_rate;
-	o.patience = ts->opts->patience;
-	o.seed = ts->opts->seed;
-	AdamMinimize(train, valid, x, &o, ts->opts->verbose ? ts->model_name : NULL, &res);
-	memcpy(net->params, x, sizeof(double) * net->nparams);
-	DestandardizeHeads(net, ts->targets);
-	return res;
 }
 
 /* Every key of a per-target option object must name one of the targets. */
@@ -1195,51 +1045,6 @@ ResolveSeveralTargets(RfTrainState *ts)
 	}
 }
 
-/* ---------- the SQL function ---------- */
-
-/* With "verbose", reports a finished phase and how long it took. */
-static void
-Phase(RfTrainState *ts, instr_time *mark, const char *what)
-{
-	instr_time	now;
-	instr_time	d;
-
-	if (!ts->opts->verbose)
-		return;
-	INSTR_TIME_SET_CURRENT(now);
-	d = now;
-	INSTR_TIME_SUBTRACT(d, *mark);
-	*mark = now;
-	ereport(NOTICE, (errmsg("model \"%s\": %s (%.1f ms)", ts->model_name, what,
-							INSTR_TIME_GET_MILLISEC(d))));
-}
-
-static text *
-ArgText(FunctionCallInfo fcinfo, int n, const char *what)
-{
-	if (PG_ARGISNULL(n))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("%s must not be NULL", what)));
-	return PG_GETARG_TEXT_PP(n);
-}
-
-static const char *const known_tasks[] = {
-	"regression", "binary", "multiclass", "multilabel", "hierarchical", "multitask"
-};
-
-static RfBlock *
-VectorBlock(const char *name, const double *data, int n)
-{
-	RfBlock    *b = palloc0(sizeof(RfBlock));
-
-	b->name = pstrdup(name);
-	b->ndim = 1;
-	b->shape[0] = n;
-	b->data = data;
-	return b;
-}
-
 /* Decides whether the new version replaces the deployed one. */
 static bool
 DecideDeploy(RfTrainState *ts, Oid relid, bool validated, double selection, const char *metric)
@@ -1271,89 +1076,79 @@ DecideDeploy(RfTrainState *ts, Oid relid, bool validated, double selection, cons
 	return deploy;
 }
 
-/* Trains a new version of a model and returns a summary row. */
-PG_FUNCTION_INFO_V1(reframe_train);
-Datum
-reframe_train(PG_FUNCTION_ARGS)
+/* ---------- the SQL function ---------- */
+
+/* With "verbose", reports a finished phase and how long it took. */
+static void
+Phase(RfTrainState *ts, const char *what)
 {
-	text	   *model = ArgText(fcinfo, 0, "model name");
-	text	   *source = ArgText(fcinfo, 1, "source");
-	text	   *target = ArgText(fcinfo, 2, "target");
-	MemoryContext caller = CurrentMemoryContext;
-	MemoryContext tcxt;
-	RfTrainState *ts;
-	TupleDesc	result_desc;
-	Datum		result[10];
-	bool		result_null[10] = {false};
-	Oid			relid;
+	instr_time	now;
+	instr_time	d;
+
+	if (!ts->opts->verbose)
+		return;
+	INSTR_TIME_SET_CURRENT(now);
+	d = now;
+	INSTR_TIME_SUBTRACT(d, ts->mark);
+	ts->mark = now;
+	ereport(NOTICE, (errmsg("model \"%s\": %s (%.1f ms)", ts->model_name, what,
+							INSTR_TIME_GET_MILLISEC(d))));
+}
+
+static text *
+ArgText(FunctionCallInfo fcinfo, int n, const char *what)
+{
+	if (PG_ARGISNULL(n))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("%s must not be NULL", what)));
+	return PG_GETARG_TEXT_PP(n);
+}
+
+static const char *const known_tasks[] = {
+	"regression", "binary", "multiclass", "multilabel", "hierarchical", "multitask"
+};
+
+static void
+TrainArgTask(RfTrainState *ts, FunctionCallInfo fcinfo)
+{
+	char	   *task;
+	bool		known = false;
+
+	if (PG_ARGISNULL(3))
+		return;
+	task = text_to_cstring(PG_GETARG_TEXT_PP(3));
+	for (int i = 0; i < lengthof(known_tasks); i++)
+		known |= strcmp(task, known_tasks[i]) == 0;
+	if (!known)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("unknown task \"%s\"", task),
+				 errhint("Use regression, binary, multiclass, multilabel, hierarchical or multitask, or NULL to infer it from the target.")));
+	ts->task = task;
+}
+
+static void
+TrainArgTargets(RfTrainState *ts, text *target)
+{
+	List	   *targets = SplitNames(text_to_cstring(target), "target");
 	ListCell   *lc;
-	List	   *targets;
-	int			t;
-	int64		ntrain;
-	int64		nvalid;
-	RfMatrix   *Xtr = NULL;
-	RfMatrix   *Xva = NULL;
-	RfNet	   *net;
-	RfHead	   *head;
-	RfEvalAcc  *acc_tr = NULL;
-	RfEvalAcc  *acc_va = NULL;
-	RfOptimResult opt;
-	StringInfoData spec;
-	StringInfoData metrics;
-	StringInfoData history;
-	List	   *blocks;
-	const char *solver;
-	bool		with_validation;
-	int			nheads;
-	bool		deploy;
-	int32		version;
-	double		selection = 0;
-	double		train_loss;
-	instr_time	start;
-	instr_time	elapsed;
-	instr_time	mark;
-	instr_time	fit_start;
-	instr_time	fit_time;
+	int			t = 0;
 
-	INSTR_TIME_SET_CURRENT(start);
-	mark = start;
-	if (get_call_result_type(fcinfo, NULL, &result_desc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "reframe.train must return a row");
-
-	tcxt = AllocSetContextCreate(CurrentMemoryContext, "reframe training", ALLOCSET_DEFAULT_SIZES);
-	MemoryContextSwitchTo(tcxt);
-
-	ts = palloc0(sizeof(RfTrainState));
-	ts->mcxt = tcxt;
-	ts->model_name = text_to_cstring(model);
-	ProgressStart(ts->model_name, tcxt);
-	ts->opts = OptionsParse(PG_ARGISNULL(4) ? NULL : PG_GETARG_JSONB_P(4));
-	ts->rowcxt = AllocSetContextCreate(tcxt, "reframe training row", ALLOCSET_DEFAULT_SIZES);
-	if (!PG_ARGISNULL(3))
-	{
-		char	   *task = text_to_cstring(PG_GETARG_TEXT_PP(3));
-		bool		known = false;
-
-		for (int i = 0; i < lengthof(known_tasks); i++)
-			known |= strcmp(task, known_tasks[i]) == 0;
-		if (!known)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("unknown task \"%s\"", task),
-					 errhint("Use regression, binary, multiclass, multilabel, hierarchical or multitask, or NULL to infer it from the target.")));
-		ts->task = task;
-	}
-
-	targets = SplitNames(text_to_cstring(target), "target");
 	ts->ntargets = list_length(targets);
-	ts->target_names = palloc(sizeof(char *) * ts->ntargets);
-	t = 0;
-	foreach(lc, targets)
-		ts->target_names[t++] = lfirst(lc);
 	if (ts->ntargets > RF_MAX_TARGETS)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("at most %d target columns are supported", RF_MAX_TARGETS)));
+	ts->target_names = palloc(sizeof(char *) * ts->ntargets);
+	foreach(lc, targets)
+		ts->target_names[t++] = lfirst(lc);
+}
+
+/* Options and task that contradict the number of targets. */
+static void
+TrainCheckFraming(RfTrainState *ts)
+{
 	if (ts->opts->tasks && (ts->ntargets < 2 || (ts->task && strcmp(ts->task, "multitask") != 0)))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -1381,19 +1176,29 @@ reframe_train(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("task \"multitask\" needs two or more targets"),
 				 errhint("Name them separated by commas, as in target => 'clicked,watch_minutes'.")));
+}
 
-	/* The model's table: an existing model we may write, or a new one. */
-	relid = StoreModelRelid(model, AccessShareLock, true);
+/* The model's table: an existing model we may write, or a new one. */
+static Oid
+TrainModelTable(text *model)
+{
+	Oid			relid = StoreModelRelid(model, AccessShareLock, true);
+
 	if (OidIsValid(relid))
 	{
 		AclResult	acl = pg_class_aclcheck(relid, GetUserId(), ACL_INSERT | ACL_UPDATE);
 
 		if (acl != ACLCHECK_OK)
 			aclcheck_error(acl, OBJECT_TABLE, get_rel_name(relid));
+		return relid;
 	}
-	else
-		relid = StoreCreateModelTable(StoreNameToRangeVar(model));
+	return StoreCreateModelTable(StoreNameToRangeVar(model));
+}
 
+/* Reads the source, split into training and validation rows. */
+static void
+TrainRead(RfTrainState *ts, text *source)
+{
 	ts->source_sql = StoreSourceSql(source);
 	if (ts->opts->verbose)
 		ereport(NOTICE, (errmsg("model \"%s\": reading %s", ts->model_name, ts->source_sql)));
@@ -1402,18 +1207,22 @@ reframe_train(PG_FUNCTION_ARGS)
 	ProgressPhase("reading");
 	TrainReadSource(ts);
 	ProgressRows(ts->nrows[0] + ts->nrows[1]);
-	Phase(ts, &mark, psprintf("read %lld rows", (long long) (ts->nrows[0] + ts->nrows[1])));
-	with_validation = ts->opts->validation < 0 && ts->nrows[0] + ts->nrows[1] < 1000;
-	if (with_validation)
+	Phase(ts, psprintf("read %lld rows", (long long) (ts->nrows[0] + ts->nrows[1])));
+	ts->with_validation = ts->opts->validation < 0 && ts->nrows[0] + ts->nrows[1] < 1000;
+	if (ts->with_validation)
 		TrainMergeValidation(ts);
-	ntrain = ts->nrows[0];
-	nvalid = ts->nrows[1];
-	if (ntrain == 0)
+	if (ts->nrows[0] == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
 				 errmsg("no training rows left for model \"%s\" after holding out validation rows",
 						ts->model_name),
 				 errhint("Lower the \"validation\" option.")));
+}
+
+/* Frames the targets: head kinds, classes, hierarchy, label sets. */
+static void
+TrainResolveTargets(RfTrainState *ts)
+{
 	if (ts->streaming)
 		ts->targets[0].head = RF_HEAD_REGRESSION;
 	else if (ts->ntargets == 1 && ts->targets[0].kind == RF_TARGET_LABELS)
@@ -1427,152 +1236,168 @@ reframe_train(PG_FUNCTION_ARGS)
 	}
 	else
 		ResolveSeveralTargets(ts);
-	Phase(ts, &mark, psprintf("%lld training and %lld validation rows",
-							  (long long) ntrain, (long long) nvalid));
+	Phase(ts, psprintf("%lld training and %lld validation rows",
+					   (long long) ts->nrows[0], (long long) ts->nrows[1]));
+}
 
+/* Fits the encoder and encodes the kept rows. */
+static void
+TrainEncode(RfTrainState *ts)
+{
 	if (ts->streaming)
 	{
 		GramEncoderStats(ts->gram[0], ts->enc, 0);
 		GramEncoderStats(ts->gram[1], ts->enc, 1);
 	}
 	ProgressPhase("encoding");
-	EncoderFit(ts->enc, with_validation, ts->opts->max_categories);
-	if (!ts->streaming)
-	{
-		Xtr = EncoderApply(ts->enc, ts->raw);
-		Xva = EncoderApply(ts->enc, ts->rawv);
-		Phase(ts, &mark, psprintf("encoded %d inputs as %d features", ts->enc->nraw, Xtr->ncols));
-	}
+	EncoderFit(ts->enc, ts->with_validation, ts->opts->max_categories);
+	if (ts->streaming)
+		return;
+	ts->Xtr = EncoderApply(ts->enc, ts->raw);
+	ts->Xva = EncoderApply(ts->enc, ts->rawv);
+	Phase(ts, psprintf("encoded %d inputs as %d features", ts->enc->nraw, ts->Xtr->ncols));
+}
 
-	head = BuildHeads(ts, &nheads);
-	if (ts->opts->soft_sharing)
-	{
-		/* one block of each hidden layer per head */
-		int		   *sizes = palloc(sizeof(int) * Max(ts->opts->nhidden, 1));
+/* Fits the family's trunk for the heads. */
+static void
+TrainFit(RfTrainState *ts)
+{
+	RfFitData	d = {0};
+	instr_time	start;
 
-		if (ts->opts->nhidden == 0 || nheads < 2)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("\"sharing\": \"soft\" needs a hidden trunk and two or more heads"),
-					 errhint("Add \"hidden\": [...] and name several targets.")));
-		for (int l = 0; l < ts->opts->nhidden; l++)
-			sizes[l] = ts->opts->hidden[l] * nheads;
-		net = NetCreate(ts->enc->width, ts->opts->nhidden, sizes, nheads, head);
-		net->soft_tasks = nheads;
-	}
-	else
-		net = NetCreate(ts->enc->width, ts->opts->nhidden, ts->opts->hidden, nheads, head);
+	d.model_name = ts->model_name;
+	d.opts = ts->opts;
+	d.enc = ts->enc;
+	d.targets = ts->targets;
+	d.ntargets = ts->ntargets;
+	d.X = ts->Xtr;
+	d.Y = ts->Y;
+	d.Xva = ts->Xva;
+	d.Yva = ts->Yv;
+	d.gram = ts->streaming ? ts->gram[0] : NULL;
+	d.budget = &ts->budget;
 
 	ProgressPhase("fitting");
 	ReframeBlasPrepare();
-	INSTR_TIME_SET_CURRENT(fit_start);
-	memset(&opt, 0, sizeof(opt));
-	opt.iterations = 1;
-	opt.converged = true;
-	if (ts->streaming)
-	{
-		solver = "streaming normal equations (cholesky)";
-		GramSolve(ts->gram[0], ts->enc, ts->opts->l2, net->params + net->w_off[0],
-				  net->params + net->b_off[0]);
-	}
-	else if (net->nhidden > 0)
-	{
-		solver = "adam";
-		opt = FitAdam(ts, net, Xtr, Xva);
-		if (!opt.converged)
-			ereport(NOTICE,
-					(errmsg("model \"%s\": Adam ran all %d epochs without stopping early",
-							ts->model_name, opt.iterations),
-					 errhint("Raise \"epochs\" or \"learning_rate\".")));
-	}
-	else if (nheads == 1 && head->kind == RF_HEAD_REGRESSION && head->loss == RF_LOSS_SQUARED)
-	{
-		solver = "normal equations (cholesky)";
-		RidgeFit(Xtr, ts->Y, 0, ts->opts->l2, net->params + net->w_off[0],
-				 net->params + net->b_off[0]);
-	}
-	else
-	{
-		solver = "lbfgs";
-		opt = FitLbfgs(ts, net, Xtr);
-		if (!opt.converged)
-			ereport(NOTICE,
-					(errmsg("model \"%s\": L-BFGS stopped after %d iterations without converging",
-							ts->model_name, opt.iterations),
-					 errhint("Raise \"max_iter\", or loosen \"tol\" (now %g).", ts->opts->tol)));
-	}
-	INSTR_TIME_SET_CURRENT(fit_time);
-	INSTR_TIME_SUBTRACT(fit_time, fit_start);
-	Phase(ts, &mark, psprintf("fitted with %s, %d iterations", solver, opt.iterations));
+	INSTR_TIME_SET_CURRENT(start);
+	memset(&ts->fit, 0, sizeof(ts->fit));
+	ts->trunk->family->fit(ts->trunk, &d, &ts->fit);
+	INSTR_TIME_SET_CURRENT(ts->fit_time);
+	INSTR_TIME_SUBTRACT(ts->fit_time, start);
+	Phase(ts, psprintf("fitted with %s, %d iterations", ts->fit.solver, ts->fit.opt.iterations));
+}
 
-	/* metrics, and the decision threshold tuned where asked */
+/* Tunes decision thresholds for F1 where asked, on validation rows if any. */
+static void
+TrainTuneThresholds(RfTrainState *ts, RfEvalAcc *acc_tr, RfEvalAcc *acc_va)
+{
+	RfTrunk    *t = ts->trunk;
+	RfHead	   *head = &t->heads[0];
+
+	if (!ts->opts->threshold_f1)
+		return;
+	if (head->kind == RF_HEAD_MULTILABEL)
+		TuneLabelThresholds(t, head, acc_va ? ts->Xva : ts->Xtr, acc_va ? ts->Yv : ts->Y);
+	else if (head->kind == RF_HEAD_BINARY)
+		head->threshold = EvalBestF1Threshold(acc_va ? &acc_va[0] : &acc_tr[0]);
+	else
+		return;
+	EvaluateRows(t, ts->Xtr, ts->Y, acc_tr, false);
+	if (acc_va)
+		EvaluateRows(t, ts->Xva, ts->Yv, acc_va, true);
+}
+
+/* Training and validation metrics, the selection metric, ranking metrics. */
+static void
+TrainEvaluate(RfTrainState *ts)
+{
+	RfTrunk    *t = ts->trunk;
+	StringInfo	m = &ts->metrics;
+	RfEvalAcc  *acc_tr = palloc(sizeof(RfEvalAcc) * t->nheads);
+	RfEvalAcc  *acc_va = NULL;
+
 	ProgressPhase("evaluating");
-	initStringInfo(&metrics);
-	appendStringInfoString(&metrics, "{\"training\": ");
+	initStringInfo(m);
+	appendStringInfoString(m, "{\"training\": ");
 	if (ts->streaming)
 	{
 		double		rmse;
 
-		EvaluateGram(ts->gram[0], ts->enc, net, &metrics, &rmse);
-		train_loss = rmse * rmse;
+		EvaluateGram(ts->gram[0], ts->enc, t, m, &rmse);
+		ts->train_loss = rmse * rmse;
+		if (ts->nrows[1] > 0)
+		{
+			appendStringInfoString(m, ", \"validation\": ");
+			EvaluateGram(ts->gram[1], ts->enc, t, m, &ts->selection);
+		}
+		appendStringInfoChar(m, '}');
+		return;
 	}
-	else
+	/* every score is kept only where needed: validation, or F1 tuning */
+	EvaluateRows(t, ts->Xtr, ts->Y, acc_tr, ts->opts->threshold_f1 && ts->nrows[1] == 0);
+	if (ts->nrows[1] > 0)
 	{
-		acc_tr = palloc(sizeof(RfEvalAcc) * net->nheads);
-		/* every score is kept only where needed: validation, or F1 tuning */
-		EvaluateRows(net, Xtr, ts->Y, acc_tr, ts->opts->threshold_f1 && nvalid == 0);
-		if (nvalid > 0)
-		{
-			acc_va = palloc(sizeof(RfEvalAcc) * net->nheads);
-			EvaluateRows(net, Xva, ts->Yv, acc_va, true);
-		}
-		if (ts->opts->threshold_f1 && head->kind == RF_HEAD_MULTILABEL)
-		{
-			TuneLabelThresholds(net, head, acc_va ? Xva : Xtr, acc_va ? ts->Yv : ts->Y);
-			EvaluateRows(net, Xtr, ts->Y, acc_tr, false);
-			if (acc_va)
-				EvaluateRows(net, Xva, ts->Yv, acc_va, true);
-		}
-		if (ts->opts->threshold_f1 && head->kind == RF_HEAD_BINARY)
-		{
-			head->threshold = EvalBestF1Threshold(acc_va ? &acc_va[0] : &acc_tr[0]);
-			EvaluateRows(net, Xtr, ts->Y, acc_tr, false);
-			if (acc_va)
-				EvaluateRows(net, Xva, ts->Yv, acc_va, true);
-		}
-		HeadsJson(net, acc_tr, &metrics, &train_loss, true);
+		acc_va = palloc(sizeof(RfEvalAcc) * t->nheads);
+		EvaluateRows(t, ts->Xva, ts->Yv, acc_va, true);
 	}
-	if (nvalid > 0)
+	TrainTuneThresholds(ts, acc_tr, acc_va);
+	HeadsJson(t, acc_tr, m, &ts->train_loss, true);
+	if (acc_va)
 	{
-		appendStringInfoString(&metrics, ", \"validation\": ");
-		if (ts->streaming)
-			EvaluateGram(ts->gram[1], ts->enc, net, &metrics, &selection);
-		else
-			HeadsJson(net, acc_va, &metrics, &selection, false);
-		if (ts->gdict && head->kind != RF_HEAD_MULTICLASS)
+		appendStringInfoString(m, ", \"validation\": ");
+		HeadsJson(t, acc_va, m, &ts->selection, false);
+		if (ts->gdict && t->heads[0].kind != RF_HEAD_MULTICLASS)
 		{
-			appendStringInfoString(&metrics, ", \"ranking\": ");
-			RankingRows(net, Xva, ts->Yv, ts->ntargets, &metrics);
+			appendStringInfoString(m, ", \"ranking\": ");
+			RankingRows(t, ts->Xva, ts->Yv, ts->ntargets, m);
 		}
 	}
-	appendStringInfoChar(&metrics, '}');
-	Phase(ts, &mark, "evaluated");
-	INSTR_TIME_SET_CURRENT(elapsed);
-	INSTR_TIME_SUBTRACT(elapsed, start);
+	appendStringInfoChar(m, '}');
+	Phase(ts, "evaluated");
+}
 
-	initStringInfo(&history);
-	appendStringInfoChar(&history, '[');
-	for (int i = 0; i < opt.nhistory; i++)
+static const char *
+TrainSelectionName(RfTrainState *ts)
+{
+	return ts->trunk->nheads > 1 ? "weighted loss" : EvalSelectionName(&ts->trunk->heads[0]);
+}
+
+/* The "training" object of the spec: rows, solver, convergence, timings. */
+static void
+TrainSpecTraining(RfTrainState *ts, StringInfo spec)
+{
+	RfOptimResult *opt = &ts->fit.opt;
+	instr_time	elapsed;
+
+	INSTR_TIME_SET_CURRENT(elapsed);
+	INSTR_TIME_SUBTRACT(elapsed, ts->start);
+	appendStringInfo(spec, "{\"rows\": %lld, \"validation_rows\": %lld, "
+					 "\"skipped_rows\": %lld, \"solver\": \"%s\", \"iterations\": %d, \"evaluations\": %d, "
+					 "\"converged\": %s, \"loss\": ",
+					 (long long) ts->nrows[0], (long long) ts->nrows[1], (long long) ts->skipped,
+					 ts->fit.solver, opt->iterations, opt->evaluations, opt->converged ? "true" : "false");
+	JsonAppendNumber(spec, ts->train_loss);
+	appendStringInfoString(spec, ", \"loss_history\": [");
+	for (int i = 0; i < opt->nhistory; i++)
 	{
 		if (i)
-			appendStringInfoString(&history, ", ");
-		JsonAppendNumber(&history, opt.history[i]);
+			appendStringInfoString(spec, ", ");
+		JsonAppendNumber(spec, opt->history[i]);
 	}
-	appendStringInfoChar(&history, ']');
+	appendStringInfo(spec, "], \"seconds\": %.3f, \"fit_seconds\": %.3f, \"peak_data_bytes\": %zu}",
+					 INSTR_TIME_GET_DOUBLE(elapsed), INSTR_TIME_GET_DOUBLE(ts->fit_time),
+					 ts->budget.peak);
+}
+
+/* The version's spec: framing, source, encoder, trunk and heads, metrics. */
+static char *
+TrainSpec(RfTrainState *ts)
+{
+	StringInfoData spec;
 
 	initStringInfo(&spec);
 	appendStringInfo(&spec, "{\"format\": 1, \"task\": \"%s\", \"targets\": [", ts->task);
-	for (t = 0; t < ts->ntargets; t++)
+	for (int t = 0; t < ts->ntargets; t++)
 	{
 		if (t)
 			appendStringInfoString(&spec, ", ");
@@ -1589,52 +1414,119 @@ reframe_train(PG_FUNCTION_ARGS)
 	appendStringInfoString(&spec, ", \"encoder\": ");
 	EncoderToJson(ts->enc, &spec);
 	appendStringInfoString(&spec, ", \"network\": ");
-	NetToJson(net, &spec);
-	appendStringInfo(&spec, ", \"options\": %s, \"training\": {\"rows\": %lld, \"validation_rows\": %lld, "
-					 "\"skipped_rows\": %lld, \"solver\": \"%s\", \"iterations\": %d, \"evaluations\": %d, "
-					 "\"converged\": %s, \"loss\": ",
-					 ts->opts->raw ? JsonbToCString(NULL, &ts->opts->raw->root, VARSIZE(ts->opts->raw)) : "{}",
-					 (long long) ntrain, (long long) nvalid, (long long) ts->skipped, solver,
-					 opt.iterations, opt.evaluations, opt.converged ? "true" : "false");
-	JsonAppendNumber(&spec, train_loss);
-	appendStringInfo(&spec, ", \"loss_history\": %s, \"seconds\": %.3f, \"fit_seconds\": %.3f, \"peak_data_bytes\": %zu}, \"metrics\": %s",
-					 history.data, INSTR_TIME_GET_DOUBLE(elapsed), INSTR_TIME_GET_DOUBLE(fit_time),
-					 ts->budget.peak, metrics.data);
-	if (nvalid > 0)
+	TrunkToJson(ts->trunk, &spec);
+	appendStringInfo(&spec, ", \"options\": %s, \"training\": ",
+					 ts->opts->raw ? JsonbToCString(NULL, &ts->opts->raw->root, VARSIZE(ts->opts->raw)) : "{}");
+	TrainSpecTraining(ts, &spec);
+	appendStringInfo(&spec, ", \"metrics\": %s", ts->metrics.data);
+	if (ts->nrows[1] > 0)
 	{
 		appendStringInfo(&spec, ", \"selection\": {\"metric\": \"%s\", \"value\": ",
-						 nheads > 1 ? "weighted loss" : EvalSelectionName(head));
-		JsonAppendNumber(&spec, selection);
+						 TrainSelectionName(ts));
+		JsonAppendNumber(&spec, ts->selection);
 		appendStringInfoChar(&spec, '}');
 	}
 	appendStringInfoChar(&spec, '}');
+	return spec.data;
+}
 
-	blocks = NetBlocks(net);
-	blocks = lcons(VectorBlock("encoder.scale", ts->enc->scale, ts->enc->nraw), blocks);
-	blocks = lcons(VectorBlock("encoder.shift", ts->enc->shift, ts->enc->nraw), blocks);
+/* Writes the version and deploys it if it should be. */
+static void
+TrainStore(RfTrainState *ts)
+{
+	char	   *spec = TrainSpec(ts);
+	List	   *blocks = ts->trunk->family->blocks(ts->trunk);
+
+	blocks = lcons(RfBlockMake("encoder.scale", ts->enc->nraw, 0, ts->enc->scale), blocks);
+	blocks = lcons(RfBlockMake("encoder.shift", ts->enc->nraw, 0, ts->enc->shift), blocks);
 
 	ProgressPhase("storing");
 	/* Versions are numbered under a lock that scoring (AccessShare) never waits for. */
-	LockRelationOid(relid, ShareRowExclusiveLock);
-	version = StoreNextVersion(relid);
-	deploy = DecideDeploy(ts, relid, nvalid > 0, selection,
-						  nheads > 1 ? "weighted loss" : EvalSelectionName(head));
-	StoreWriteVersion(relid, version, spec.data, blocks, false);
-	if (deploy)
-		StoreDeploy(relid, version);
-	Phase(ts, &mark, psprintf("stored version %d%s", version, deploy ? " and deployed it" : ""));
+	LockRelationOid(ts->relid, ShareRowExclusiveLock);
+	ts->version = StoreNextVersion(ts->relid);
+	ts->deployed = DecideDeploy(ts, ts->relid, ts->nrows[1] > 0, ts->selection,
+								TrainSelectionName(ts));
+	StoreWriteVersion(ts->relid, ts->version, spec, blocks, false);
+	if (ts->deployed)
+		StoreDeploy(ts->relid, ts->version);
+	Phase(ts, psprintf("stored version %d%s", ts->version, ts->deployed ? " and deployed it" : ""));
+}
+
+/* The summary row of reframe.train(), built in the caller's context. */
+static Datum
+TrainResult(RfTrainState *ts, TupleDesc desc)
+{
+	Datum		result[10];
+	bool		result_null[10] = {false};
+
+	result[0] = CStringGetTextDatum(ts->model_name);
+	result[1] = Int32GetDatum(ts->version);
+	result[2] = CStringGetTextDatum(ts->task);
+	result[3] = Int64GetDatum(ts->nrows[0]);
+	result[4] = Int64GetDatum(ts->nrows[1]);
+	result[5] = Float8GetDatum(ts->train_loss);
+	result[6] = JsonbPGetDatum(JsonFromText(ts->metrics.data));
+	result[7] = BoolGetDatum(ts->deployed);
+	result[8] = Int32GetDatum(ts->fit.opt.iterations);
+	result[9] = BoolGetDatum(ts->fit.opt.converged);
+	return HeapTupleGetDatum(heap_form_tuple(desc, result, result_null));
+}
+
+/* Reads the arguments into a new training state. */
+static RfTrainState *
+TrainBegin(FunctionCallInfo fcinfo, MemoryContext tcxt)
+{
+	text	   *model = ArgText(fcinfo, 0, "model name");
+	text	   *target = ArgText(fcinfo, 2, "target");
+	RfTrainState *ts = palloc0(sizeof(RfTrainState));
+
+	ArgText(fcinfo, 1, "source");
+	INSTR_TIME_SET_CURRENT(ts->start);
+	ts->mark = ts->start;
+	ts->mcxt = tcxt;
+	ts->model_name = text_to_cstring(model);
+	ProgressStart(ts->model_name, tcxt);
+	ts->opts = OptionsParse(PG_ARGISNULL(4) ? NULL : PG_GETARG_JSONB_P(4));
+	ts->family = FamilyFromOptions(ts->opts);
+	OptionsCheckFamily(ts->opts, ts->family->name);
+	ts->rowcxt = AllocSetContextCreate(tcxt, "reframe training row", ALLOCSET_DEFAULT_SIZES);
+	TrainArgTask(ts, fcinfo);
+	TrainArgTargets(ts, target);
+	TrainCheckFraming(ts);
+	ts->relid = TrainModelTable(model);
+	return ts;
+}
+
+/* Trains a new version of a model and returns a summary row. */
+PG_FUNCTION_INFO_V1(reframe_train);
+Datum
+reframe_train(PG_FUNCTION_ARGS)
+{
+	MemoryContext caller = CurrentMemoryContext;
+	MemoryContext tcxt;
+	RfTrainState *ts;
+	TupleDesc	desc;
+	RfHead	   *heads;
+	int			nheads;
+	Datum		result;
+
+	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "reframe.train must return a row");
+	tcxt = AllocSetContextCreate(CurrentMemoryContext, "reframe training", ALLOCSET_DEFAULT_SIZES);
+	MemoryContextSwitchTo(tcxt);
+
+	ts = TrainBegin(fcinfo, tcxt);
+	TrainRead(ts, PG_GETARG_TEXT_PP(1));
+	TrainResolveTargets(ts);
+	TrainEncode(ts);
+	heads = BuildHeads(ts, &nheads);
+	ts->trunk = TrunkCreate(ts->family, ts->opts, ts->enc->width, heads, nheads);
+	TrainFit(ts);
+	TrainEvaluate(ts);
+	TrainStore(ts);
 
 	MemoryContextSwitchTo(caller);
-	result[0] = CStringGetTextDatum(ts->model_name);
-	result[1] = Int32GetDatum(version);
-	result[2] = CStringGetTextDatum(ts->task);
-	result[3] = Int64GetDatum(ntrain);
-	result[4] = Int64GetDatum(nvalid);
-	result[5] = Float8GetDatum(train_loss);
-	result[6] = JsonbPGetDatum(JsonFromText(metrics.data));
-	result[7] = BoolGetDatum(deploy);
-	result[8] = Int32GetDatum(opt.iterations);
-	result[9] = BoolGetDatum(opt.converged);
+	result = TrainResult(ts, desc);
 	MemoryContextDelete(tcxt);
-	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(result_desc, result, result_null)));
+	PG_RETURN_DATUM(result);
 }

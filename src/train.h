@@ -8,7 +8,8 @@
 #include "encoder.h"
 #include "gram.h"
 #include "matrix.h"
-#include "network.h"
+#include "portability/instr_time.h"
+#include "family.h"
 #include "options.h"
 #include "targets.h"
 
@@ -20,7 +21,9 @@ typedef struct RfTrainState
 	char	   *model_name;
 	char	   *source_sql;
 	RfOptions  *opts;
+	const RfFamily *family;
 	char	   *task;			/* NULL until given or inferred */
+	Oid			relid;			/* the model's table */
 
 	int			ntargets;
 	char	  **target_names;
@@ -55,6 +58,22 @@ typedef struct RfTrainState
 	double		yorigin;
 	int64		skipped;		/* rows with a NULL target */
 	RfBudget	budget;			/* memory of the training data */
+	bool		with_validation;	/* the validation rows were merged back */
+
+	/* fitting, evaluating and storing */
+	RfMatrix   *Xtr;			/* encoded rows (NULL when streaming) */
+	RfMatrix   *Xva;
+	RfTrunk    *trunk;
+	RfFitResult fit;
+	StringInfoData metrics;
+	double		train_loss;
+	double		selection;		/* the validation metric versions are chosen on */
+	int32		version;
+	bool		deployed;
+	instr_time	start;
+	instr_time	mark;			/* end of the last phase, for "verbose" */
+	instr_time	fit_time;
+
 	MemoryContext mcxt;			/* the training context */
 	MemoryContext rowcxt;		/* reset after every source row */
 } RfTrainState;

@@ -1,0 +1,140 @@
+/*
+ * family.h
+ *		Model families: what turns encoded features into the heads' raw
+ *		outputs (the trunk), and how it is fitted, run and stored.
+ *
+ * A model is encoder -> trunk -> heads.  Each family is one static table of
+ * functions in a file of its own (family_linear.c, family_neural.c,
+ * family_trees.c), picked by name once, in the way pgvector keeps one table
+ * per supported type.  The training driver, scoring, evaluation and blends
+ * call the table and never name a family; a new family is one file and one
+ * entry in FamilyByName.
+ */
+#ifndef REFRAME_FAMILY_H
+#define REFRAME_FAMILY_H
+
+#include "lib/stringinfo.h"
+#include "nodes/pg_list.h"
+#include "utils/jsonb.h"
+
+#include "encoder.h"
+#include "gram.h"
+#include "heads.h"
+#include "matrix.h"
+#include "optim.h"
+#include "options.h"
+#include "targets.h"
+
+typedef struct RfFamily RfFamily;
+
+/* A trunk with its heads: a fitted (or loaded) model's scoring part. */
+typedef struct RfTrunk
+{
+	const RfFamily *family;
+	int			nin;			/* encoded width */
+	int			nout;			/* raw outputs of all heads */
+	int			nheads;
+	RfHead	   *heads;
+	void	   *state;			/* the family's own: RfNet, RfForest */
+} RfTrunk;
+
+/* A named parameter block of a version, as stored in the model table. */
+typedef struct RfBlock
+{
+	char	   *name;
+	int			ndim;
+	int			shape[2];
+	const double *data;
+} RfBlock;
+
+extern RfBlock *RfBlockMake(const char *name, int rows, int cols, const double *data);
+
+/* What a fit is given: the training (and validation) rows, or their moments. */
+typedef struct RfFitData
+{
+	const char *model_name;
+	RfOptions  *opts;
+	const RfEncoder *enc;
+	RfTarget   *targets;		/* per head (a multilabel head: its first target) */
+	int			ntargets;
+	RfMatrix   *X;				/* encoded training rows; NULL when streamed */
+	RfMatrix   *Y;
+	RfMatrix   *Xva;			/* validation rows (may have none) */
+	RfMatrix   *Yva;
+	RfGram	   *gram;			/* streamed squared-loss data, or NULL */
+	RfBudget   *budget;
+} RfFitData;
+
+typedef struct RfFitResult
+{
+	const char *solver;			/* as stored in the spec */
+	RfOptimResult opt;			/* iterations (rounds), convergence, loss history */
+} RfFitResult;
+
+struct RfFamily
+{
+	const char *name;			/* "linear", "neural", "trees" */
+
+	/* Lays out an untrained trunk for t->heads from the options. */
+	void		(*create) (RfTrunk *t, const RfOptions *opts, int nin);
+	/* Fits the trunk; reports the solver and its progress. */
+	void		(*fit) (RfTrunk *t, RfFitData *d, RfFitResult *res);
+
+	/* Raw outputs of one encoded row; scratch holds row_scratch doubles. */
+	void		(*forward_row) (const RfTrunk *t, const double *x, double *out, double *scratch);
+	int			(*row_scratch) (const RfTrunk *t);
+	/* Raw outputs of up to RF_CHUNK_ROWS encoded rows, after batch_begin. */
+	void	   *(*batch_begin) (const RfTrunk *t);
+	void		(*forward_batch) (void *batch, const float *X, int rows, float *out);
+
+	/* Storage: the family's part of the spec, and its parameter blocks. */
+	void		(*to_json) (const RfTrunk *t, StringInfo buf);
+	List	   *(*blocks) (const RfTrunk *t);
+	void		(*from_json) (RfTrunk *t, JsonbContainer *spec);
+	/* Takes one stored block; false if the family has no block of that name. */
+	bool		(*set_block) (RfTrunk *t, const char *name, const double *data, int64 n);
+	/* After every block is set: raises 22P07 naming a block that is missing. */
+	void		(*check_loaded) (const RfTrunk *t, const char *model, int32 version);
+
+	/*
+	 * Optional: a linear map from raw inputs to raw outputs, folding the
+	 * encoder in (out = W raw + b, nout x nraw), for models whose inputs
+	 * need no more than standardization.  NULL, or false when not linear.
+	 */
+	bool		(*fold_encoder) (const RfTrunk *t, const RfEncoder *enc, double **W, double **b);
+
+	/*
+	 * Optional: the family fits squared-loss regression from streamed second
+	 * moments (RfFitData.gram) and gives the squared errors of a set from
+	 * its moments.  NULL: the rows are kept.
+	 */
+	void		(*moments_errors) (const RfTrunk *t, RfGram *g, const RfEncoder *enc,
+								   double *sse, double *sst);
+};
+
+extern const RfFamily ReframeLinearFamily;
+extern const RfFamily ReframeNeuralFamily;
+
+/* The family called name (the "model" option), or NULL. */
+extern const RfFamily *FamilyByName(const char *name);
+/* The family named by the options: "model", or what "hidden" implies. */
+extern const RfFamily *FamilyFromOptions(const RfOptions *opts);
+
+/* Makes an untrained trunk of a family for laid-out heads. */
+extern RfTrunk *TrunkCreate(const RfFamily *f, const RfOptions *opts, int nin,
+							RfHead *heads, int nheads);
+/* Storage of a whole trunk: the spec's "network" object, and the blocks. */
+extern void TrunkToJson(const RfTrunk *t, StringInfo buf);
+extern RfTrunk *TrunkFromJson(JsonbContainer *spec, int nin);
+
+static inline void
+TrunkForwardRow(const RfTrunk *t, const double *x, double *out, double *scratch)
+{
+	t->family->forward_row(t, x, out, scratch);
+}
+
+/* Raw outputs of every row of X, one chunk at a time, handed to fn. */
+typedef void (*RfChunkFn) (void *arg, int c, int rows, const float *out);
+extern void TrunkForwardMatrix(const RfTrunk *t, const RfMatrix *X, RfChunkFn fn, void *arg);
+
+#endif

@@ -1,0 +1,672 @@
+/*
+ * heads.c
+ *		Links, losses, gradients and hessians of the heads, and their part of
+ *		a version's spec.  Nothing here knows which trunk feeds the heads.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "utils/float.h"
+
+#include "reframe.h"
+#include "heads.h"
+#include "jsonutil.h"
+#include "kernels.h"
+#include "targets.h"
+
+int
+HeadsLayout(RfHead *heads, int nheads)
+{
+	int			nout = 0;
+
+	for (int h = 0; h < nheads; h++)
+	{
+		heads[h].offset = nout;
+		nout += heads[h].nout;
+	}
+	return nout;
+}
+
+static double
+Sigmoid(double z)
+{
+	if (z >= 0)
+		return 1.0 / (1.0 + exp(-z));
+	else
+	{
+		double		e = exp(z);
+
+		return e / (1.0 + e);
+	}
+}
+
+void
+HeadSetParents(RfHead *head, int parent, int nparents, int *parent_of)
+{
+	head->parent = parent;
+	head->nparents = nparents;
+	head->parent_of = parent_of;
+	head->child_start = palloc0(sizeof(int) * Max(nparents, 1));
+	head->child_count = palloc0(sizeof(int) * Max(nparents, 1));
+	for (int k = head->nout - 1; k >= 0; k--)
+	{
+		head->child_start[parent_of[k]] = k;
+		head->child_count[parent_of[k]]++;
+	}
+}
+
+static void
+SoftmaxRange(double *z, int n)
+{
+	double		m = z[0];
+	double		s = 0;
+
+	for (int k = 1; k < n; k++)
+		m = Max(m, z[k]);
+	for (int k = 0; k < n; k++)
+	{
+		z[k] = exp(z[k] - m);
+		s += z[k];
+	}
+	for (int k = 0; k < n; k++)
+		z[k] /= s;
+}
+
+void
+HeadLink(const RfHead *head, double *z)
+{
+	if (head->parent_of)
+	{
+		/* conditional probabilities: a softmax among each parent's children */
+		for (int p = 0; p < head->nparents; p++)
+			if (head->child_count[p] > 0)
+				SoftmaxRange(z + head->child_start[p], head->child_count[p]);
+		return;
+	}
+	switch (head->kind)
+	{
+		case RF_HEAD_REGRESSION:
+			break;
+		case RF_HEAD_BINARY:
+		case RF_HEAD_MULTILABEL:
+			for (int k = 0; k < head->nout; k++)
+				z[k] = Sigmoid(z[k]);
+			break;
+		case RF_HEAD_MULTICLASS:
+			SoftmaxRange(z, head->nout);
+			break;
+	}
+}
+
+/*
+ * Applies every head's link.  The levels of a hierarchy come out as
+ * conditional probabilities, P(class | parent); multiplying down the levels
+ * makes them path probabilities, the marginals of each level.
+ */
+void
+HeadsLink(const RfHead *heads, int nheads, double *out)
+{
+	for (int h = 0; h < nheads; h++)
+	{
+		const RfHead *head = &heads[h];
+
+		HeadLink(head, out + head->offset);
+		if (head->parent_of)
+		{
+			const double *up = out + heads[head->parent].offset;
+
+			for (int k = 0; k < head->nout; k++)
+				out[head->offset + k] *= up[head->parent_of[k]];
+		}
+	}
+}
+
+const char *
+HeadKindName(RfHeadKind kind)
+{
+	switch (kind)
+	{
+		case RF_HEAD_REGRESSION:
+			return "regression";
+		case RF_HEAD_BINARY:
+			return "binary";
+		case RF_HEAD_MULTICLASS:
+			return "multiclass";
+		case RF_HEAD_MULTILABEL:
+			return "multilabel";
+	}
+	return "?";
+}
+
+const char *
+LossName(RfLoss loss)
+{
+	switch (loss)
+	{
+		case RF_LOSS_SQUARED:
+			return "squared";
+		case RF_LOSS_ABSOLUTE:
+			return "absolute";
+		case RF_LOSS_HUBER:
+			return "huber";
+		case RF_LOSS_LOG:
+			return "log";
+		case RF_LOSS_CROSS_ENTROPY:
+			return "cross_entropy";
+	}
+	return "?";
+}
+
+void
+HeadsToJson(const RfHead *heads, int nheads, StringInfo buf)
+{
+	appendStringInfoChar(buf, '[');
+	for (int h = 0; h < nheads; h++)
+	{
+		const RfHead *head = &heads[h];
+
+		appendStringInfoString(buf, h ? ", {\"name\": " : "{\"name\": ");
+		JsonAppendString(buf, head->name);
+		appendStringInfo(buf, ", \"kind\": \"%s\", \"loss\": \"%s\", \"outputs\": %d, \"weight\": ",
+						 HeadKindName(head->kind), LossName(head->loss), head->nout);
+		JsonAppendNumber(buf, head->weight);
+		if (head->loss == RF_LOSS_HUBER)
+		{
+			appendStringInfoString(buf, ", \"huber_delta\": ");
+			JsonAppendNumber(buf, head->huber_delta);
+		}
+		if (head->kind == RF_HEAD_BINARY)
+		{
+			appendStringInfoString(buf, ", \"threshold\": ");
+			JsonAppendNumber(buf, head->threshold);
+		}
+		if (head->parent_of)
+		{
+			appendStringInfo(buf, ", \"parent\": %d, \"parents\": %d, \"parent_of\": [",
+							 head->parent, head->nparents);
+			for (int k = 0; k < head->nout; k++)
+				appendStringInfo(buf, k ? ", %d" : "%d", head->parent_of[k]);
+			appendStringInfoChar(buf, ']');
+		}
+		if (head->label_thresholds)
+		{
+			appendStringInfoString(buf, ", \"label_thresholds\": [");
+			for (int k = 0; k < head->nout; k++)
+			{
+				if (k)
+					appendStringInfoString(buf, ", ");
+				JsonAppendNumber(buf, head->label_thresholds[k]);
+			}
+			appendStringInfoChar(buf, ']');
+		}
+		if (head->bin_values)
+		{
+			appendStringInfoString(buf, ", \"bin_edges\": [");
+			for (int k = 0; k + 1 < head->nclasses; k++)
+			{
+				if (k)
+					appendStringInfoString(buf, ", ");
+				JsonAppendNumber(buf, head->bin_edges[k]);
+			}
+			appendStringInfoString(buf, "], \"bin_values\": [");
+			for (int k = 0; k < head->nclasses; k++)
+			{
+				if (k)
+					appendStringInfoString(buf, ", ");
+				JsonAppendNumber(buf, head->bin_values[k]);
+			}
+			appendStringInfoChar(buf, ']');
+		}
+		if (head->nclasses > 0)
+		{
+			appendStringInfoString(buf, ", \"classes\": [");
+			for (int k = 0; k < head->nclasses; k++)
+			{
+				if (k)
+					appendStringInfoString(buf, ", ");
+				JsonAppendString(buf, head->classes[k]);
+			}
+			appendStringInfoChar(buf, ']');
+		}
+		appendStringInfoChar(buf, '}');
+	}
+	appendStringInfoChar(buf, ']');
+}
+
+static RfHeadKind
+HeadKindFromName(const char *s)
+{
+	for (int k = RF_HEAD_REGRESSION; k <= RF_HEAD_MULTILABEL; k++)
+		if (s && strcmp(s, HeadKindName(k)) == 0)
+			return k;
+	ereport(ERROR,
+			(errcode(ERRCODE_DATA_CORRUPTED),
+			 errmsg("model spec names an unknown head kind \"%s\"", s ? s : "")));
+	return RF_HEAD_REGRESSION;
+}
+
+static RfLoss
+LossFromName(const char *s)
+{
+	for (int k = RF_LOSS_SQUARED; k <= RF_LOSS_CROSS_ENTROPY; k++)
+		if (s && strcmp(s, LossName(k)) == 0)
+			return k;
+	ereport(ERROR,
+			(errcode(ERRCODE_DATA_CORRUPTED),
+			 errmsg("model spec names an unknown loss \"%s\"", s ? s : "")));
+	return RF_LOSS_SQUARED;
+}
+
+/* The heads of a stored spec, checked for consistency; offsets laid out. */
+RfHead *
+HeadsFromJson(JsonbContainer *jheads, int *nheads_out)
+{
+	int			nheads = JsonArraySize(jheads);
+	RfHead	   *heads = palloc0(sizeof(RfHead) * Max(nheads, 1));
+
+	if (nheads < 1)
+		ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
+						errmsg("model spec has no heads")));
+	for (int h = 0; h < nheads; h++)
+	{
+		JsonbContainer *jh = JsonArrayContainer(jheads, h);
+		JsonbContainer *jc = JsonFieldContainer(jh, "classes");
+		RfHead	   *head = &heads[h];
+
+		head->name = JsonFieldText(jh, "name", "");
+		head->kind = HeadKindFromName(JsonFieldText(jh, "kind", NULL));
+		head->loss = LossFromName(JsonFieldText(jh, "loss", NULL));
+		head->nout = (int) JsonFieldNumber(jh, "outputs", 1);
+		head->weight = JsonFieldNumber(jh, "weight", 1.0);
+		head->huber_delta = JsonFieldNumber(jh, "huber_delta", 1.0);
+		head->threshold = JsonFieldNumber(jh, "threshold", 0.5);
+		head->nclasses = JsonArraySize(jc);
+		if (head->nout < 1)
+			ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
+							errmsg("model spec has a head \"%s\" without outputs", head->name)));
+		head->classes = palloc(sizeof(char *) * Max(head->nclasses, 1));
+		for (int k = 0; k < head->nclasses; k++)
+		{
+			head->classes[k] = JsonValueText(JsonArrayElement(jc, k));
+			if (head->classes[k] == NULL)
+				head->classes[k] = pstrdup("");
+		}
+		head->parent = -1;
+		if (JsonArraySize(JsonFieldContainer(jh, "parent_of")) == head->nout)
+		{
+			JsonbContainer *jp = JsonFieldContainer(jh, "parent_of");
+			int			parent = (int) JsonFieldNumber(jh, "parent", -1);
+			int			nparents = (int) JsonFieldNumber(jh, "parents", 0);
+			int		   *parent_of = palloc(sizeof(int) * head->nout);
+
+			for (int k = 0; k < head->nout; k++)
+			{
+				parent_of[k] = (int) JsonValueNumber(JsonArrayElement(jp, k));
+				if (parent_of[k] < 0 || parent_of[k] >= nparents ||
+					(k > 0 && parent_of[k] < parent_of[k - 1]))
+					ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
+									errmsg("model spec has an invalid hierarchy for head \"%s\"", head->name)));
+			}
+			if (parent < 0 || parent >= h)
+				ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
+								errmsg("model spec has an invalid parent for head \"%s\"", head->name)));
+			HeadSetParents(head, parent, nparents, parent_of);
+		}
+		if (JsonArraySize(JsonFieldContainer(jh, "label_thresholds")) == head->nout)
+		{
+			JsonbContainer *jt = JsonFieldContainer(jh, "label_thresholds");
+
+			head->label_thresholds = palloc(sizeof(double) * head->nout);
+			for (int k = 0; k < head->nout; k++)
+				head->label_thresholds[k] = JsonValueNumber(JsonArrayElement(jt, k));
+		}
+		if (JsonFieldContainer(jh, "bin_values"))
+		{
+			JsonbContainer *je = JsonFieldContainer(jh, "bin_edges");
+			JsonbContainer *jv = JsonFieldContainer(jh, "bin_values");
+
+			if (JsonArraySize(jv) != head->nclasses || JsonArraySize(je) != head->nclasses - 1)
+				ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
+								errmsg("model spec has inconsistent bins for head \"%s\"", head->name)));
+			head->bin_edges = palloc(sizeof(double) * Max(head->nclasses, 1));
+			head->bin_values = palloc(sizeof(double) * head->nclasses);
+			for (int k = 0; k < head->nclasses; k++)
+			{
+				head->bin_values[k] = JsonValueNumber(JsonArrayElement(jv, k));
+				if (k + 1 < head->nclasses)
+					head->bin_edges[k] = JsonValueNumber(JsonArrayElement(je, k));
+			}
+		}
+	}
+	HeadsLayout(heads, nheads);
+	*nheads_out = nheads;
+	return heads;
+}
+
+/* ---------- losses ---------- */
+
+/*
+ * The loss of one row for a regression head and, in dz, its derivative with
+ * respect to the head's raw output z (targets standardized).  Where the loss
+ * has no useful curvature (absolute error, Huber beyond delta) the hessian
+ * is 1, as gradient boosting libraries use for them: a Newton step on such a
+ * leaf is then a gradient step.
+ */
+double
+HeadLoss(const RfHead *head, const double *z, double y, double *dz, double *hess)
+{
+	double		r = z[0] - y;
+	double		h = 1.0;
+	double		loss;
+
+	Assert(head->kind == RF_HEAD_REGRESSION);
+	switch (head->loss)
+	{
+		case RF_LOSS_ABSOLUTE:
+			{
+				/* smoothed |r|: sqrt(r^2 + eps^2) - eps, eps small */
+				double		eps = 1e-3;
+				double		s = sqrt(r * r + eps * eps);
+
+				dz[0] = r / s;
+				loss = s - eps;
+				break;
+			}
+		case RF_LOSS_HUBER:
+			{
+				double		d = head->huber_delta;
+
+				if (fabs(r) <= d)
+				{
+					dz[0] = r;
+					loss = 0.5 * r * r;
+				}
+				else
+				{
+					dz[0] = r > 0 ? d : -d;
+					loss = d * (fabs(r) - 0.5 * d);
+				}
+				break;
+			}
+		default:
+			dz[0] = 2.0 * r;
+			h = 2.0;
+			loss = r * r;
+			break;
+	}
+	if (hess)
+		*hess = h;
+	return loss;
+}
+
+/* The weight of a row's contribution to head h (0 if its target is missing). */
+static inline double
+RowWeight(double **class_weight, int h, double y)
+{
+	if (isnan(y))
+		return 0;
+	if (class_weight && class_weight[h])
+		return class_weight[h][(int) y];
+	return 1.0;
+}
+
+RfHeadData *
+HeadsPrepare(const RfHead *heads, int nheads, const RfMatrix *Y, double **class_weight,
+			 double *ytarget_shift, double *ytarget_scale)
+{
+	RfHeadData *hd = palloc0(sizeof(RfHeadData));
+
+	hd->heads = heads;
+	hd->nheads = nheads;
+	hd->Y = Y;
+	hd->class_weight = class_weight;
+	hd->ytarget_shift = ytarget_shift;
+	hd->ytarget_scale = ytarget_scale;
+	hd->head_norm = palloc0(sizeof(double) * nheads);
+	for (int h = 0; h < nheads; h++)
+		hd->nout = Max(hd->nout, heads[h].offset + heads[h].nout);
+
+	for (int h = 0; h < nheads; h++)
+	{
+		const RfHead *head = &heads[h];
+		double		total = 0;
+
+		for (int64 i = 0; i < Y->nrows; i++)
+		{
+			const double *y = RfMatrixRow(Y, i);
+
+			if (head->kind == RF_HEAD_MULTILABEL)
+				total += isnan(y[head->ycol]) ? 0.0 : 1.0;
+			else
+				total += RowWeight(class_weight, h, y[head->ycol]);
+		}
+		hd->head_norm[h] = total > 0 ? head->weight / total : 0;
+	}
+
+	hd->tmp = RfAllocAligned(sizeof(float) * RF_CHUNK_ROWS * Max(hd->nout, 1));
+	hd->rowmax = RfAllocAligned(sizeof(float) * RF_CHUNK_ROWS);
+	/* classification heads: each row's weight and target, ready for the kernels */
+	hd->yclean = palloc0(sizeof(double *) * nheads);
+	hd->wrow = palloc0(sizeof(double *) * nheads);
+	for (int h = 0; h < nheads; h++)
+	{
+		const RfHead *head = &heads[h];
+
+		if (head->kind != RF_HEAD_BINARY && head->kind != RF_HEAD_MULTICLASS)
+			continue;
+		hd->yclean[h] = RfAllocAligned(sizeof(double) * Max(Y->nrows, 1));
+		hd->wrow[h] = RfAllocAligned(sizeof(double) * Max(Y->nrows, 1));
+		for (int64 i = 0; i < Y->nrows; i++)
+		{
+			double		yt = RfMatrixRow(Y, i)[head->ycol];
+
+			hd->wrow[h][i] = RowWeight(class_weight, h, yt) * hd->head_norm[h];
+			hd->yclean[h][i] = isnan(yt) ? 0 : yt;
+			/* a level of a hierarchy learns only where its parent is known */
+			if (head->parent_of && isnan(RfMatrixRow(Y, i)[heads[head->parent].ycol]))
+				hd->wrow[h][i] = 0;
+		}
+	}
+	return hd;
+}
+
+/*
+ * Hessians of a classification head from its gradients: with weight w and
+ * one-hot target y, dz = w (p - y), so p = dz / w + y and the diagonal
+ * hessian is w p (1 - p).  Outputs outside a row's parent range have dz = 0
+ * and p = 0: no curvature, as they have no loss.
+ */
+static void
+ClassHessians(const RfHead *head, int rows, int nout, const double *yv, const double *wv,
+			  const float *dZ, float *H)
+{
+	for (int i = 0; i < rows; i++)
+	{
+		const float *d = dZ + (Size) i * nout + head->offset;
+		float	   *hi = H + (Size) i * nout + head->offset;
+		double		w = wv[i];
+
+		for (int k = 0; k < head->nout; k++)
+		{
+			double		y = head->kind == RF_HEAD_BINARY ? yv[i] : (double) ((int) yv[i] == k);
+			double		p = w > 0 ? d[k] / w + y : 0;
+
+			p = Min(Max(p, 0.0), 1.0);
+			hi[k] = (float) (w * p * (1 - p));
+		}
+	}
+}
+
+/* A multilabel head: a logistic loss per label, averaged over the labels. */
+static double
+MultilabelLossRows(RfHeadData *hd, int h, const double *ychunk, int ycols, int rows,
+				   const float *Z, float *dZ, float *H)
+{
+	const RfHead *head = &hd->heads[h];
+	int			nout = hd->nout;
+	double		loss = 0;
+
+	for (int i = 0; i < rows; i++)
+	{
+		const double *y = ychunk + (Size) i * ycols;
+
+		for (int k = 0; k < head->nout; k++)
+		{
+			Size		o = (Size) i * nout + head->offset + k;
+			double		yk = y[head->ycol + k];
+			double		zk = Z[o];
+			double		e;
+			double		pk;
+
+			if (isnan(yk))
+			{
+				dZ[o] = 0;
+				if (H)
+					H[o] = 0;
+				continue;
+			}
+			e = exp(-fabs(zk));
+			pk = zk >= 0 ? 1.0 / (1.0 + e) : e / (1.0 + e);
+			loss += hd->head_norm[h] * (Max(zk, 0.0) + log1p(e) - yk * zk) / head->nout;
+			dZ[o] = (float) (hd->head_norm[h] * (pk - yk) / head->nout);
+			if (H)
+				H[o] = (float) (hd->head_norm[h] * pk * (1 - pk) / head->nout);
+		}
+	}
+	return loss;
+}
+
+/* A regression head: its loss on standardized targets, row by row. */
+static double
+RegressionLossRows(RfHeadData *hd, int h, const double *ychunk, int ycols, int rows,
+				   const float *Z, float *dZ, float *H)
+{
+	const RfHead *head = &hd->heads[h];
+	int			nout = hd->nout;
+	double		loss = 0;
+
+	for (int i = 0; i < rows; i++)
+	{
+		Size		o = (Size) i * nout + head->offset;
+		double		yt = ychunk[(Size) i * ycols + head->ycol];
+		double		scale = RowWeight(hd->class_weight, h, yt) * hd->head_norm[h];
+		double		z = Z[o];
+		double		dz;
+		double		hess;
+
+		if (scale == 0)
+		{
+			dZ[o] = 0;
+			if (H)
+				H[o] = 0;
+			continue;
+		}
+		yt = (yt - hd->ytarget_shift[h]) / hd->ytarget_scale[h];
+		loss += scale * HeadLoss(head, &z, yt, &dz, &hess);
+		dZ[o] = (float) (dz * scale);
+		if (H)
+			H[o] = (float) (hess * scale);
+	}
+	return loss;
+}
+
+double
+HeadsLossRows(RfHeadData *hd, int c, int start, int rows, const float *Z, float *dZ, float *H)
+{
+	const RfMatrix *Y = hd->Y;
+	const double *ychunk = RfChunkD(Y, c) + (Size) start * Y->ncols;
+	Size		roff = (Size) c * RF_CHUNK_ROWS + start;
+	int			nout = hd->nout;
+	double		loss = 0;
+
+	for (int h = 0; h < hd->nheads; h++)
+	{
+		const RfHead *head = &hd->heads[h];
+		const double *yv = hd->yclean[h] ? hd->yclean[h] + roff : NULL;
+		const double *wv = hd->wrow[h] ? hd->wrow[h] + roff : NULL;
+
+		switch (head->kind)
+		{
+			case RF_HEAD_BINARY:
+				loss += RfKernelBinary(rows, Z + head->offset, nout, yv, wv,
+									   dZ + head->offset, nout);
+				break;
+			case RF_HEAD_MULTICLASS:
+				if (head->parent_of)
+					loss += RfKernelSoftmaxRanges(rows, head->nout, Z + head->offset, nout,
+												  yv, wv, dZ + head->offset, nout,
+												  hd->yclean[head->parent] + roff,
+												  head->child_start, head->child_count);
+				else
+					loss += RfKernelSoftmax(rows, head->nout, Z + head->offset, nout,
+											yv, wv, dZ + head->offset, nout, hd->tmp, hd->rowmax);
+				break;
+			case RF_HEAD_MULTILABEL:
+				loss += MultilabelLossRows(hd, h, ychunk, Y->ncols, rows, Z, dZ, H);
+				break;
+			case RF_HEAD_REGRESSION:
+				loss += RegressionLossRows(hd, h, ychunk, Y->ncols, rows, Z, dZ, H);
+				break;
+		}
+		if (H && (head->kind == RF_HEAD_BINARY || head->kind == RF_HEAD_MULTICLASS))
+			ClassHessians(head, rows, nout, yv, wv, dZ, H);
+	}
+	return loss;
+}
+
+/* ---------- starting point ---------- */
+
+void
+HeadsBaseMargins(const RfHead *heads, int nheads, const RfTarget *targets,
+				 const RfMatrix *Y, double *b)
+{
+	for (int h = 0; h < nheads; h++)
+	{
+		const RfHead *head = &heads[h];
+		const RfTarget *t = &targets[h];
+		double		total = 0;
+
+		for (int k = 0; k < head->nout; k++)
+			b[head->offset + k] = 0;
+		if (head->kind == RF_HEAD_REGRESSION)
+			continue;
+		if (head->kind == RF_HEAD_MULTILABEL)
+		{
+			/* each label at the logit of its training rate */
+			for (int k = 0; k < head->nout; k++)
+			{
+				double		pos = 0.5;
+				double		n = 1.0;
+
+				for (int64 i = 0; i < Y->nrows; i++)
+				{
+					double		v = RfMatrixRow(Y, i)[head->ycol + k];
+
+					if (!isnan(v))
+					{
+						pos += v;
+						n += 1;
+					}
+				}
+				b[head->offset + k] = log((pos / n) / (1 - pos / n));
+			}
+			continue;
+		}
+		for (int k = 0; k < t->nclasses; k++)
+			total += t->counts[k] * (t->class_weight ? t->class_weight[k] : 1.0);
+		for (int k = 0; k < t->nclasses; k++)
+		{
+			double		share = (t->counts[k] * (t->class_weight ? t->class_weight[k] : 1.0) + 0.5) /
+				(total + 0.5 * t->nclasses);
+
+			if (head->kind == RF_HEAD_BINARY)
+			{
+				if (k == 1)
+					b[head->offset] = log(share / (1.0 - share));
+			}
+			else
+				b[head->offset + k] = log(share);
+		}
+	}
+}
