@@ -10,7 +10,7 @@ if [ "$(id -u)" != 0 ]; then
     SUDO="sudo"
 fi
 
-PACKAGES="build-essential postgresql-15 postgresql-server-dev-15 libopenblas-dev
+PACKAGES="build-essential postgresql-15 postgresql-server-dev-15 libopenblas-dev libxgboost-dev
 postgresql-15-pgtap postgresql-15-cron libtap-parser-sourcehandler-pgtap-perl"
 
 missing=""

@@ -725,14 +725,14 @@ EncoderFit(RfEncoder *enc, bool with_validation, int max_categories)
 				n += enc->n[set][r];
 				s1 += enc->sum[set][r];
 				s2 += enc->sumsq[set][r];
-				has_missing[r] |= enc->missing[set][r] > 0;
+				has_missing[r] |= enc->missing[set][r] > 0 && !enc->raw_numbers;
 			}
 			mean = n > 0 ? enc->origin[r] + s1 / n : 0;
 			var = n > 0 ? Max(s2 / n - (s1 / n) * (s1 / n), 0) : 0;
 			sd = sqrt(var);
 			enc->shift[r] = 0;
 			enc->scale[r] = 1;
-			if (col->kind == RF_NUMERIC || col->kind == RF_ARRAY)
+			if ((col->kind == RF_NUMERIC || col->kind == RF_ARRAY) && !enc->raw_numbers)
 			{
 				enc->shift[r] = mean;
 				/* a constant column carries no signal: leave it centred at 0 */
@@ -812,6 +812,8 @@ EncoderEncodeRaw(const RfEncoder *enc, const double *raw, double *out)
 			{
 				if (enc->missing_slot[r] >= 0)
 					out[enc->missing_slot[r]] = 1.0;
+				else if (enc->raw_numbers)
+					out[col->slot + k] = v;
 			}
 			else
 				out[col->slot + k] = (v - enc->shift[r]) / enc->scale[r];
@@ -834,6 +836,13 @@ EncoderStoreRaw(const RfEncoder *enc, const double *raw, float *out)
 		if (col->kind == RF_CATEGORY)
 		{
 			out[col->raw] = (float) raw[col->raw];
+			continue;
+		}
+		if (enc->raw_numbers)
+		{
+			/* exactly the value scoring will see */
+			for (int k = 0; k < col->length; k++)
+				out[col->raw + k] = (float) raw[col->raw + k];
 			continue;
 		}
 		{
@@ -878,6 +887,8 @@ EncodeStoredRow(const RfEncoder *enc, const float *in, float *out,
 			{
 				if (enc->missing_slot[r] >= 0)
 					out[enc->missing_slot[r]] = 1.0f;
+				else if (enc->raw_numbers)
+					out[col->slot + k] = v;
 			}
 			else
 				out[col->slot + k] = (float) ((v - shift[r]) * inv[r]);
@@ -901,9 +912,11 @@ EncoderApply(RfEncoder *enc, RfMatrix *raw)
 	/* stored values are relative to the origin; so is the shift */
 	for (int r = 0; r < enc->nraw; r++)
 	{
-		shift[r] = enc->shift[r] - (isnan(enc->origin[r]) ? 0 : enc->origin[r]);
+		shift[r] = enc->shift[r] - (isnan(enc->origin[r]) || enc->raw_numbers ? 0 : enc->origin[r]);
 		inv[r] = 1.0 / enc->scale[r];
 	}
+	if (!enc->has_category && enc->width == enc->nraw && enc->raw_numbers)
+		return raw;				/* stored as they are */
 	if (!enc->has_category && enc->width == enc->nraw)
 	{
 		int			ncols = raw->ncols;
@@ -989,7 +1002,8 @@ EncoderToJson(RfEncoder *enc, StringInfo buf)
 		}
 		appendStringInfoChar(buf, '}');
 	}
-	appendStringInfo(buf, "], \"inputs\": %d, \"width\": %d}", enc->nraw, enc->width);
+	appendStringInfo(buf, "], \"inputs\": %d, \"width\": %d%s}", enc->nraw, enc->width,
+					 enc->raw_numbers ? ", \"numbers\": \"raw\"" : "");
 }
 
 static RfColKind
@@ -1019,6 +1033,7 @@ EncoderFromJson(JsonbContainer *spec, const double *shift, const double *scale, 
 
 	enc->ncols = JsonArraySize(cols);
 	enc->cols = palloc0(sizeof(RfEncColumn) * Max(enc->ncols, 1));
+	enc->raw_numbers = strcmp(JsonFieldText(spec, "numbers", ""), "raw") == 0;
 	for (int c = 0; c < enc->ncols; c++)
 	{
 		JsonbContainer *jc = JsonArrayContainer(cols, c);

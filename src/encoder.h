@@ -67,6 +67,12 @@ typedef struct RfEncoder
 	double	   *scale;			/* per raw input */
 	int		   *missing_slot;	/* per raw input; -1: no indicator */
 	bool		has_category;
+	/*
+	 * Numbers as they are: no standardization, and a NULL stays missing
+	 * (NaN) instead of being imputed with an indicator.  For trees, which
+	 * split raw values and send missing ones down a learned branch.
+	 */
+	bool		raw_numbers;
 
 	/*
 	 * Training only: per raw input and per split set (0 training, 1

@@ -14,6 +14,7 @@
 static const RfFamily *const families[] = {
 	&ReframeLinearFamily,
 	&ReframeNeuralFamily,
+	&ReframeTreesFamily,
 };
 
 const RfFamily *

@@ -53,7 +53,7 @@ static void ParseClassWeight(const OptSpec *spec, JsonbValue *v, RfOptions *o);
 static const char *const loss_choices[] = {"squared", "absolute", "huber", NULL};
 static const char *const deploy_choices[] = {"always", "if_better", "never", NULL};
 static const char *const sharing_choices[] = {"hard", "soft", NULL};
-static const char *const model_choices[] = {"linear", "neural", NULL};
+static const char *const model_choices[] = {"linear", "neural", "trees", NULL};
 
 #define OPT(field) offsetof(RfOptions, field)
 #define NEURAL "neural"
@@ -62,7 +62,7 @@ static const char *const model_choices[] = {"linear", "neural", NULL};
 #define ITERATIVE "neural trees"
 
 static const OptSpec known_options[] = {
-	{"model", OPT_CHOICE, 0, 0, OPT(model), NULL, model_choices, NULL, "\"linear\" or \"neural\""},
+	{"model", OPT_CHOICE, 0, 0, OPT(model), NULL, model_choices, NULL, "\"linear\", \"neural\" or \"trees\""},
 	{"features", OPT_NAMES, 0, 0, OPT(features), NULL, NULL, NULL, "an array of column names"},
 	{"exclude", OPT_NAMES, 0, 0, OPT(exclude), NULL, NULL, NULL, "an array of column names"},
 	{"loss", OPT_CHOICE, 0, 0, OPT(loss), NULL, loss_choices, NULL, "\"squared\", \"absolute\" or \"huber\" (regression)"},
@@ -83,8 +83,8 @@ static const OptSpec known_options[] = {
 	{"sharing_strength", OPT_NUMBER, 0, 1e6, OPT(sharing_strength), NEURAL, NULL, NULL, "a number >= 0"},
 	{"batch_size", OPT_INTEGER, 1, 65536, OPT(batch_size), NEURAL, NULL, NULL, "an integer from 1 to 65536"},
 	{"epochs", OPT_INTEGER, 1, 100000, OPT(epochs), NEURAL, NULL, NULL, "an integer from 1 to 100000"},
-	{"learning_rate", OPT_NUMBER, 1e-9, 10, OPT(learning_rate), NULL, NULL, NULL, "a number from 1e-9 to 10"},
-	{"patience", OPT_INTEGER, 1, 1000, OPT(patience), NULL, NULL, NULL, "an integer from 1 to 1000"},
+	{"learning_rate", OPT_NUMBER, 1e-9, 10, OPT(learning_rate), ITERATIVE, NULL, NULL, "a number from 1e-9 to 10"},
+	{"patience", OPT_INTEGER, 1, 1000, OPT(patience), ITERATIVE, NULL, NULL, "an integer from 1 to 1000"},
 	{"tasks", OPT_PARSER, 0, 0, 0, NULL, NULL, ParseTasks, "an object naming each target's task, like {\"rating\": \"multiclass\"}"},
 	{"task_weights", OPT_PARSER, 0, 0, 0, NULL, NULL, ParseTaskWeights, "an object of positive weights by target, like {\"quality\": 0.3, \"engagement\": 0.7}"},
 	{"bins", OPT_PARSER, 0, 0, 0, NULL, NULL, ParseBins, "increasing cut points like [100, 200], or {\"quantiles\": k} with k from 2 to 1000"},

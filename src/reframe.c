@@ -17,6 +17,7 @@
 
 PG_MODULE_MAGIC;
 
+int			reframe_tree_threads = 1;
 int			reframe_blas_threads = 1;
 int			reframe_max_train_memory = 4 * 1024 * 1024;	/* 4 GB in kB */
 
@@ -65,6 +66,14 @@ _PG_init(void)
 							 0.02, 0, 1000,
 							 PGC_USERSET, GUC_UNIT_MS,
 							 NULL, NULL, NULL);
+
+	DefineCustomIntVariable("reframe.tree_threads",
+							"Number of XGBoost threads a backend uses to train trees.",
+							"Scoring trees never calls XGBoost.",
+							&reframe_tree_threads,
+							1, 1, 64,
+							PGC_USERSET, 0,
+							NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("reframe");
 

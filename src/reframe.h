@@ -9,6 +9,7 @@
 
 /* GUCs (reframe.c) */
 extern int	reframe_blas_threads;
+extern int	reframe_tree_threads;
 extern int	reframe_max_train_memory;	/* kB */
 extern double reframe_train_yield_interval; /* ms */
 

@@ -152,6 +152,7 @@ TrainStartup(DestReceiver *self, int operation, TupleDesc typeinfo)
 		regression = false;		/* ranking metrics need the rows, not moments */
 	}
 	ts->enc = EncoderPlan(typeinfo, is_target, ts->opts->features, ts->opts->exclude);
+	ts->enc->raw_numbers = ts->family->raw_inputs;
 
 	/*
 	 * Squared-loss regression on numeric inputs streams its moments instead

@@ -1,0 +1,208 @@
+/*
+ * forest.c
+ *		A forest's blocks: checked, compiled for scoring, and written out as
+ *		XGBoost's JSON model.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "miscadmin.h"
+
+#include "reframe.h"
+#include "forest.h"
+#include "jsonutil.h"
+
+RfForest *
+ForestCreate(int nin, int nout, int ntrees, int64 nnodes)
+{
+	RfForest   *f = palloc0(sizeof(RfForest));
+
+	f->nin = nin;
+	f->nout = nout;
+	f->ntrees = ntrees;
+	f->nnodes = nnodes;
+	f->index = MemoryContextAllocHuge(CurrentMemoryContext,
+									  sizeof(double) * RF_FOREST_TREE_COLS * Max(ntrees, 1));
+	f->nodes = MemoryContextAllocHuge(CurrentMemoryContext,
+									  sizeof(double) * RF_FOREST_NODE_COLS * Max(nnodes, 1));
+	return f;
+}
+
+static void
+ForestCorrupt(const char *model, int32 version, const char *what, int64 where)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_DATA_CORRUPTED),
+			 errmsg("model \"%s\" version %d has an invalid block \"%s\" at row %lld",
+					model, version, what, (long long) where + 1),
+			 errhint("The blocks of a trees model must be as training stored them; retrain the model.")));
+}
+
+/* Whether v is an integer in [lo, hi]. */
+static bool
+IntIn(double v, double lo, double hi)
+{
+	return v == floor(v) && v >= lo && v <= hi;
+}
+
+/*
+ * Every tree's nodes must lie within the node block, every split name a
+ * feature, and every child come after its parent within its tree, so that
+ * every traversal ends at a leaf.
+ */
+void
+ForestCompile(RfForest *f, const char *model, int32 version)
+{
+	if (!f->index_set || !f->nodes_set)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("model \"%s\" version %d lacks its block \"%s\"", model, version,
+						f->index_set ? "trees.nodes" : "trees.index")));
+	f->node = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(RfTreeNode) * Max(f->nnodes, 1));
+	f->root = palloc(sizeof(int32) * Max(f->ntrees, 1));
+	f->output = palloc(sizeof(int32) * Max(f->ntrees, 1));
+	for (int t = 0; t < f->ntrees; t++)
+	{
+		const double *ti = f->index + (Size) t * RF_FOREST_TREE_COLS;
+		int64		start;
+		int64		size;
+
+		if (!IntIn(ti[0], 0, f->nout - 1) || !IntIn(ti[1], 0, f->nnodes - 1) ||
+			!IntIn(ti[2], 1, f->nnodes - ti[1]))
+			ForestCorrupt(model, version, "trees.index", t);
+		f->output[t] = (int32) ti[0];
+		start = (int64) ti[1];
+		size = (int64) ti[2];
+		f->root[t] = (int32) start;
+		for (int64 j = 0; j < size; j++)
+		{
+			const double *nd = f->nodes + (Size) (start + j) * RF_FOREST_NODE_COLS;
+			RfTreeNode *n = &f->node[start + j];
+			bool		leaf = nd[0] == -1;
+
+			if (leaf ? !(isfinite(nd[5]) && nd[2] == -1 && nd[3] == -1) :
+				!(IntIn(nd[0], 0, f->nin - 1) && !isnan(nd[1]) &&
+				  IntIn(nd[2], j + 1, size - 1) && IntIn(nd[3], j + 1, size - 1) &&
+				  (nd[4] == 0 || nd[4] == 1)))
+				ForestCorrupt(model, version, "trees.nodes", start + j);
+			n->feature = leaf ? -1 : (int32) nd[0];
+			n->threshold = (float) nd[1];
+			n->left = leaf ? -1 : (int32) (start + nd[2]);
+			n->right = leaf ? -1 : (int32) (start + nd[3]);
+			n->default_left = nd[4] == 1;
+			n->value = (float) nd[5];
+		}
+	}
+}
+
+/* ---------- XGBoost's JSON model ---------- */
+
+static void
+AppendFloat(StringInfo buf, double v)
+{
+	/* nine significant digits round-trip a float */
+	appendStringInfo(buf, "%.9g", v);
+}
+
+/* One tree in XGBoost 1.7's JSON layout. */
+static void
+TreeJson(const RfForest *f, int t, StringInfo buf)
+{
+	const double *ti = f->index + (Size) t * RF_FOREST_TREE_COLS;
+	int64		start = (int64) ti[1];
+	int			size = (int) ti[2];
+	const char *fields[] = {"left_children", "right_children", "parents", "split_indices",
+	"split_conditions", "default_left", "split_type", "base_weights", "loss_changes", "sum_hessian"};
+	int32	   *parent = palloc(sizeof(int32) * size);
+
+	parent[0] = INT32_MAX;
+	for (int j = 0; j < size; j++)
+	{
+		const double *nd = f->nodes + (Size) (start + j) * RF_FOREST_NODE_COLS;
+
+		if (nd[0] >= 0)
+			parent[(int) nd[2]] = parent[(int) nd[3]] = j;
+	}
+	appendStringInfo(buf, "{\"id\": %d, \"tree_param\": {\"num_deleted\": \"0\", \"num_feature\": \"%d\", "
+					 "\"num_nodes\": \"%d\", \"size_leaf_vector\": \"0\"}, \"categories\": [], "
+					 "\"categories_nodes\": [], \"categories_segments\": [], \"categories_sizes\": []",
+					 t, f->nin, size);
+	for (int k = 0; k < lengthof(fields); k++)
+	{
+		appendStringInfo(buf, ", \"%s\": [", fields[k]);
+		for (int j = 0; j < size; j++)
+		{
+			const double *nd = f->nodes + (Size) (start + j) * RF_FOREST_NODE_COLS;
+			bool		leaf = nd[0] < 0;
+
+			if (j)
+				appendStringInfoChar(buf, ',');
+			switch (k)
+			{
+				case 0:
+				case 1:
+					appendStringInfo(buf, "%d", (int) nd[2 + k]);
+					break;
+				case 2:
+					appendStringInfo(buf, "%d", parent[j]);
+					break;
+				case 3:
+					appendStringInfo(buf, "%d", leaf ? 0 : (int) nd[0]);
+					break;
+				case 4:
+					AppendFloat(buf, leaf ? nd[5] : nd[1]);
+					break;
+				case 5:
+					appendStringInfo(buf, "%d", (int) nd[4]);
+					break;
+				case 7:
+					AppendFloat(buf, leaf ? nd[5] : 0);
+					break;
+				default:
+					appendStringInfoChar(buf, '0');
+					break;
+			}
+		}
+		appendStringInfoChar(buf, ']');
+	}
+	appendStringInfoChar(buf, '}');
+	pfree(parent);
+}
+
+/*
+ * The forest as XGBoost's JSON model (the format of
+ * Booster.save_model("m.json") in XGBoost 1.7), which
+ * xgboost.Booster().load_model() reads.  base_score is in the objective's
+ * units (a probability for binary:logistic).
+ */
+void
+ForestToXGBoostJson(const RfForest *f, const char *objective, int num_class, int num_target,
+					double base_score, StringInfo buf)
+{
+	appendStringInfoString(buf, "{\"version\": [1, 7, 4], \"learner\": {\"attributes\": {}, "
+						   "\"feature_names\": [], \"feature_types\": [], \"gradient_booster\": "
+						   "{\"name\": \"gbtree\", \"model\": {\"gbtree_model_param\": ");
+	appendStringInfo(buf, "{\"num_parallel_tree\": \"1\", \"num_trees\": \"%d\", \"size_leaf_vector\": \"0\"}, "
+					 "\"tree_info\": [", f->ntrees);
+	for (int t = 0; t < f->ntrees; t++)
+		appendStringInfo(buf, t ? ",%d" : "%d", (int) f->index[(Size) t * RF_FOREST_TREE_COLS]);
+	appendStringInfoString(buf, "], \"trees\": [");
+	for (int t = 0; t < f->ntrees; t++)
+	{
+		if (t)
+			appendStringInfoString(buf, ", ");
+		TreeJson(f, t, buf);
+		CHECK_FOR_INTERRUPTS();
+	}
+	appendStringInfoString(buf, "]}}, \"learner_model_param\": {\"base_score\": \"");
+	AppendFloat(buf, base_score);
+	appendStringInfo(buf, "\", \"boost_from_average\": \"1\", \"num_class\": \"%d\", \"num_feature\": \"%d\", "
+					 "\"num_target\": \"%d\"}, \"objective\": {\"name\": \"%s\"",
+					 num_class > 1 ? num_class : 0, f->nin, num_target, objective);
+	if (strncmp(objective, "multi:", 6) == 0)
+		appendStringInfo(buf, ", \"softmax_multiclass_param\": {\"num_class\": \"%d\"}", num_class);
+	else
+		appendStringInfoString(buf, ", \"reg_loss_param\": {\"scale_pos_weight\": \"1\"}");
+	appendStringInfoString(buf, "}}}");
+}
