@@ -129,6 +129,41 @@ def reframe_score(cur, name, task, l2):
     return metrics["rmse"] if task == "regression" else metrics["accuracy"]
 
 
+def trees_compare(cur):
+    """Boosted trees with every library's defaults (XGBoost 1.7: 100 rounds,
+    depth 6, learning rate 0.3, hist), on the same splits: scikit-learn's
+    HistGradientBoosting, XGBoost's own, and reframe's "model": "trees"."""
+    import xgboost as xgb
+    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+    print("%-14s %-9s %12s %12s %12s" % ("dataset", "metric", "HistGB", "XGBoost", "reframe"))
+    ok = True
+    for name, loader, task, _ in DATASETS:
+        Xtr, Xte, ytr, yte = split(name, loader, task)
+        if task == "regression":
+            hgb = HistGradientBoostingRegressor(random_state=0).fit(Xtr, ytr)
+            xg = xgb.XGBRegressor(tree_method="hist", n_jobs=1).fit(Xtr, ytr)
+            refs = [mean_squared_error(yte, m.predict(Xte)) ** 0.5 for m in (hgb, xg)]
+        else:
+            hgb = HistGradientBoostingClassifier(random_state=0).fit(Xtr, ytr)
+            xg = xgb.XGBClassifier(tree_method="hist", n_jobs=1).fit(Xtr, ytr)
+            refs = [accuracy_score(yte, m.predict(Xte)) for m in (hgb, xg)]
+        cur.execute("SELECT * FROM reframe.train(%s, %s, 'y', %s, %s)",
+                    ("t_" + name, "SELECT x, y FROM ds_%s WHERE split = 'train'" % name, task,
+                     '{"model": "trees", "validation": 0}'))
+        cur.execute("SELECT reframe.evaluate(%s, %s)",
+                    ("t_" + name, "SELECT x, y FROM ds_%s WHERE split = 'test'" % name))
+        m = cur.fetchone()[0]["metrics"]
+        got = m["rmse"] if task == "regression" else m["accuracy"]
+        if task == "regression":
+            ok &= got <= 1.05 * refs[1]
+        else:
+            ok &= got >= refs[1] - 0.02
+        print("%-14s %-9s %12.4f %12.4f %12.4f" % (name, "rmse" if task == "regression" else "accuracy",
+                                                   refs[0], refs[1], got))
+    print("trees within 2 points of XGBoost's accuracy and 5% of its RMSE:", "yes" if ok else "NO")
+    return ok
+
+
 def compare():
     import psycopg2
     conn = psycopg2.connect("")
@@ -154,6 +189,7 @@ def compare():
     print("  MLPRegressor %.3f (seeds: %s)" % (ref, ", ".join("%.2f" % v for v in refs)))
     print("  reframe      %.3f (seeds: %s)" % (got, ", ".join("%.2f" % v for v in gots)))
     print("  difference   %+.1f%%  (within 10%%: %s)" % (100 * (got - ref) / ref, "yes" if got <= 1.1 * ref else "NO"))
+    ok &= trees_compare(cur)
     return 0 if ok else 1
 
 

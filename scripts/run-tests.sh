@@ -84,6 +84,7 @@ production() {
 bash test/production/cron.sh > /tmp/reframe-cron.log 2>&1 &
 cron=$!
 production progress
+production xgboost_export
 production fuzz
 production upgrade
 production retrain_while_scoring

@@ -11,7 +11,8 @@ if [ "$(id -u)" != 0 ]; then
 fi
 
 PACKAGES="build-essential postgresql-15 postgresql-server-dev-15 libopenblas-dev libxgboost-dev
-postgresql-15-pgtap postgresql-15-cron libtap-parser-sourcehandler-pgtap-perl"
+postgresql-15-pgtap postgresql-15-cron libtap-parser-sourcehandler-pgtap-perl
+python3-xgboost python3-psycopg2 python3-numpy"
 
 missing=""
 for p in $PACKAGES; do

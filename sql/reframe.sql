@@ -367,3 +367,8 @@ COMMENT ON AGGREGATE @extschema@.log_loss(double precision, boolean) IS 'mean ne
 COMMENT ON AGGREGATE @extschema@.cross_entropy(double precision[], integer) IS 'mean negative log-probability of the true class (1-based position)';
 COMMENT ON AGGREGATE @extschema@.accuracy(anyelement, anyelement) IS 'share of rows where prediction equals actual';
 COMMENT ON AGGREGATE @extschema@.roc_auc(double precision, boolean) IS 'exact area under the ROC curve, ties counted one half';
+
+CREATE FUNCTION @extschema@.export(model text, format text DEFAULT 'xgboost') RETURNS text
+    AS 'MODULE_PATHNAME', 'reframe_export' LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.export(text, text) IS
+    'the deployed version of a trees model as XGBoost''s JSON model (xgboost.Booster().load_model reads it); its inputs are the encoded features, for numeric columns the columns themselves in training order';

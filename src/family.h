@@ -74,6 +74,7 @@ typedef struct RfFitResult
 struct RfFamily
 {
 	const char *name;			/* "linear", "neural", "trees" */
+	bool		raw_inputs;		/* numbers unstandardized, NULL kept missing (RfEncoder) */
 
 	/* Lays out an untrained trunk for t->heads from the options. */
 	void		(*create) (RfTrunk *t, const RfOptions *opts, int nin);
@@ -110,10 +111,14 @@ struct RfFamily
 	 */
 	void		(*moments_errors) (const RfTrunk *t, RfGram *g, const RfEncoder *enc,
 								   double *sse, double *sst);
+
+	/* Optional: the trunk and heads as XGBoost's JSON model (reframe.export). */
+	void		(*export_xgboost) (const RfTrunk *t, StringInfo buf);
 };
 
 extern const RfFamily ReframeLinearFamily;
 extern const RfFamily ReframeNeuralFamily;
+extern const RfFamily ReframeTreesFamily;
 
 /* The family called name (the "model" option), or NULL. */
 extern const RfFamily *FamilyByName(const char *name);

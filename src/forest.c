@@ -98,11 +98,16 @@ ForestCompile(RfForest *f, const char *model, int32 version)
 
 /* ---------- XGBoost's JSON model ---------- */
 
+/* A float as a JSON number XGBoost reads as one (never as an integer). */
 static void
 AppendFloat(StringInfo buf, double v)
 {
+	int			start = buf->len;
+
 	/* nine significant digits round-trip a float */
 	appendStringInfo(buf, "%.9g", v);
+	if (strpbrk(buf->data + start, ".e") == NULL)
+		appendStringInfoString(buf, ".0");
 }
 
 /* One tree in XGBoost 1.7's JSON layout. */
@@ -156,11 +161,14 @@ TreeJson(const RfForest *f, int t, StringInfo buf)
 				case 5:
 					appendStringInfo(buf, "%d", (int) nd[4]);
 					break;
+				case 6:
+					appendStringInfoChar(buf, '0');
+					break;
 				case 7:
 					AppendFloat(buf, leaf ? nd[5] : 0);
 					break;
 				default:
-					appendStringInfoChar(buf, '0');
+					AppendFloat(buf, 0);
 					break;
 			}
 		}

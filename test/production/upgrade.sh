@@ -24,7 +24,7 @@ q "SET client_min_messages = warning;
           reframe.predict_labels('u_labels', d) AS labels, reframe.predict_all('u_deep', d) AS deep
      FROM d" >/dev/null || fail "training under 0.1.0"
 q "ALTER EXTENSION reframe UPDATE" || fail "ALTER EXTENSION reframe UPDATE"
-[ "$(q "SELECT extversion FROM pg_extension WHERE extname = 'reframe'")" = "0.2.0" ] || fail "not at 0.2.0"
+[ "$(q "SELECT extversion FROM pg_extension WHERE extname = 'reframe'")" = "0.3.0" ] || fail "not at 0.3.0"
 same=$(q "SELECT count(*) FILTER (WHERE b.ridge = reframe.score('u_ridge', d) AND b.binary = reframe.predict_proba('u_binary', d)
                                    AND b.labels = reframe.predict_labels('u_labels', d, output => 'tags')
                                    AND b.deep = reframe.predict_all('u_deep', d)), count(*)

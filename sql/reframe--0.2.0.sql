@@ -1,0 +1,369 @@
+-- reframe: train and score machine-learning models inside PostgreSQL
+\echo Use "CREATE EXTENSION reframe" to load this file. \quit
+
+-- Every role may use the extension; a model is as private as its table.
+GRANT USAGE ON SCHEMA @extschema@ TO PUBLIC;
+
+-- ---------------------------------------------------------------------------
+-- Models are tables: every model is a table of this type, named by the model.
+-- A version is a header row (block '', with its spec and deployed flag) plus
+-- one row per part of each parameter block.
+-- ---------------------------------------------------------------------------
+CREATE TYPE @extschema@.model_row AS (
+    version  integer,
+    block    text,
+    part     integer,
+    shape    integer[],
+    data     double precision[],
+    spec     jsonb,
+    created  timestamptz,
+    deployed boolean
+);
+COMMENT ON TYPE @extschema@.model_row IS 'row type of every reframe model table';
+
+CREATE FUNCTION @extschema@.model_changed() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'reframe_model_changed' LANGUAGE C;
+COMMENT ON FUNCTION @extschema@.model_changed() IS
+    'statement trigger on model tables: tells every backend to reload the model';
+
+-- ---------------------------------------------------------------------------
+-- Training
+-- ---------------------------------------------------------------------------
+CREATE FUNCTION @extschema@.train(
+    model text, source text, target text,
+    task text DEFAULT NULL, options jsonb DEFAULT '{}',
+    OUT model text, OUT version integer, OUT task text,
+    OUT train_rows bigint, OUT validation_rows bigint,
+    OUT train_loss double precision, OUT metrics jsonb, OUT deployed boolean,
+    OUT iterations integer, OUT converged boolean)
+    AS 'MODULE_PATHNAME', 'reframe_train' LANGUAGE C VOLATILE CALLED ON NULL INPUT;
+COMMENT ON FUNCTION @extschema@.train(text, text, text, text, jsonb) IS
+    'train a new version of a model from a table, view or query';
+
+-- ---------------------------------------------------------------------------
+-- Scoring
+-- ---------------------------------------------------------------------------
+CREATE FUNCTION @extschema@.score(model text, features double precision[], output text DEFAULT NULL)
+    RETURNS double precision
+    AS 'MODULE_PATHNAME', 'reframe_score' LANGUAGE C STABLE PARALLEL SAFE CALLED ON NULL INPUT;
+CREATE FUNCTION @extschema@.score(model text, features real[], output text DEFAULT NULL)
+    RETURNS double precision
+    AS 'MODULE_PATHNAME', 'reframe_score' LANGUAGE C STABLE PARALLEL SAFE CALLED ON NULL INPUT;
+CREATE FUNCTION @extschema@.score(model text, features record, output text DEFAULT NULL)
+    RETURNS double precision
+    AS 'MODULE_PATHNAME', 'reframe_score' LANGUAGE C STABLE PARALLEL SAFE CALLED ON NULL INPUT;
+COMMENT ON FUNCTION @extschema@.score(text, double precision[], text) IS
+    'score features (an array in training order) with the deployed version of a model';
+COMMENT ON FUNCTION @extschema@.score(text, real[], text) IS
+    'score features (an array in training order) with the deployed version of a model';
+COMMENT ON FUNCTION @extschema@.score(text, record, text) IS
+    'score a row (columns named as at training time) with the deployed version of a model';
+
+CREATE FUNCTION @extschema@.predict(model text, features double precision[], output text DEFAULT NULL)
+    RETURNS text
+    AS 'MODULE_PATHNAME', 'reframe_predict' LANGUAGE C STABLE PARALLEL SAFE CALLED ON NULL INPUT;
+CREATE FUNCTION @extschema@.predict(model text, features real[], output text DEFAULT NULL)
+    RETURNS text
+    AS 'MODULE_PATHNAME', 'reframe_predict' LANGUAGE C STABLE PARALLEL SAFE CALLED ON NULL INPUT;
+CREATE FUNCTION @extschema@.predict(model text, features record, output text DEFAULT NULL)
+    RETURNS text
+    AS 'MODULE_PATHNAME', 'reframe_predict' LANGUAGE C STABLE PARALLEL SAFE CALLED ON NULL INPUT;
+COMMENT ON FUNCTION @extschema@.predict(text, double precision[], text) IS
+    'the predicted value of a model for features, as text';
+COMMENT ON FUNCTION @extschema@.predict(text, real[], text) IS
+    'the predicted value of a model for features, as text';
+COMMENT ON FUNCTION @extschema@.predict(text, record, text) IS
+    'the predicted value of a model for a row, as text';
+
+CREATE FUNCTION @extschema@.predict_proba(model text, features double precision[], output text DEFAULT NULL)
+    RETURNS double precision[]
+    AS 'MODULE_PATHNAME', 'reframe_predict_proba' LANGUAGE C STABLE PARALLEL SAFE CALLED ON NULL INPUT;
+CREATE FUNCTION @extschema@.predict_proba(model text, features real[], output text DEFAULT NULL)
+    RETURNS double precision[]
+    AS 'MODULE_PATHNAME', 'reframe_predict_proba' LANGUAGE C STABLE PARALLEL SAFE CALLED ON NULL INPUT;
+CREATE FUNCTION @extschema@.predict_proba(model text, features record, output text DEFAULT NULL)
+    RETURNS double precision[]
+    AS 'MODULE_PATHNAME', 'reframe_predict_proba' LANGUAGE C STABLE PARALLEL SAFE CALLED ON NULL INPUT;
+COMMENT ON FUNCTION @extschema@.predict_proba(text, double precision[], text) IS
+    'class probabilities, in the order of reframe.classes()';
+COMMENT ON FUNCTION @extschema@.predict_proba(text, real[], text) IS
+    'class probabilities, in the order of reframe.classes()';
+COMMENT ON FUNCTION @extschema@.predict_proba(text, record, text) IS
+    'class probabilities of a row, in the order of reframe.classes()';
+
+CREATE FUNCTION @extschema@.predict_labels(model text, features double precision[],
+    threshold double precision DEFAULT NULL, top_k integer DEFAULT NULL, at_least_one boolean DEFAULT false,
+    output text DEFAULT NULL)
+    RETURNS text[]
+    AS 'MODULE_PATHNAME', 'reframe_predict_labels' LANGUAGE C STABLE PARALLEL SAFE CALLED ON NULL INPUT;
+CREATE FUNCTION @extschema@.predict_labels(model text, features real[],
+    threshold double precision DEFAULT NULL, top_k integer DEFAULT NULL, at_least_one boolean DEFAULT false,
+    output text DEFAULT NULL)
+    RETURNS text[]
+    AS 'MODULE_PATHNAME', 'reframe_predict_labels' LANGUAGE C STABLE PARALLEL SAFE CALLED ON NULL INPUT;
+CREATE FUNCTION @extschema@.predict_labels(model text, features record,
+    threshold double precision DEFAULT NULL, top_k integer DEFAULT NULL, at_least_one boolean DEFAULT false,
+    output text DEFAULT NULL)
+    RETURNS text[]
+    AS 'MODULE_PATHNAME', 'reframe_predict_labels' LANGUAGE C STABLE PARALLEL SAFE CALLED ON NULL INPUT;
+COMMENT ON FUNCTION @extschema@.predict_labels(text, double precision[], double precision, integer, boolean, text) IS
+    'the labels of a multilabel model (or of its head named by output), by threshold or top_k';
+COMMENT ON FUNCTION @extschema@.predict_labels(text, real[], double precision, integer, boolean, text) IS
+    'the labels of a multilabel model (or of its head named by output), by threshold or top_k';
+COMMENT ON FUNCTION @extschema@.predict_labels(text, record, double precision, integer, boolean, text) IS
+    'the labels of a multilabel model (or of its head named by output) for a row, by threshold or top_k';
+
+CREATE FUNCTION @extschema@.predict_all(model text, features double precision[]) RETURNS jsonb
+    AS 'MODULE_PATHNAME', 'reframe_predict_all' LANGUAGE C STABLE PARALLEL SAFE CALLED ON NULL INPUT;
+CREATE FUNCTION @extschema@.predict_all(model text, features real[]) RETURNS jsonb
+    AS 'MODULE_PATHNAME', 'reframe_predict_all' LANGUAGE C STABLE PARALLEL SAFE CALLED ON NULL INPUT;
+CREATE FUNCTION @extschema@.predict_all(model text, features record) RETURNS jsonb
+    AS 'MODULE_PATHNAME', 'reframe_predict_all' LANGUAGE C STABLE PARALLEL SAFE CALLED ON NULL INPUT;
+COMMENT ON FUNCTION @extschema@.predict_all(text, double precision[]) IS 'every output of a model from one pass, as jsonb';
+COMMENT ON FUNCTION @extschema@.predict_all(text, real[]) IS 'every output of a model from one pass, as jsonb';
+COMMENT ON FUNCTION @extschema@.predict_all(text, record) IS 'every output of a model for a row from one pass, as jsonb';
+
+CREATE FUNCTION @extschema@.classes(model text, output text DEFAULT NULL)
+    RETURNS text[]
+    AS 'MODULE_PATHNAME', 'reframe_classes' LANGUAGE C STABLE PARALLEL SAFE CALLED ON NULL INPUT;
+COMMENT ON FUNCTION @extschema@.classes(text, text) IS
+    'the classes of a model''s output, in the order of predict_proba';
+
+CREATE FUNCTION @extschema@.evaluate(model text, source text, options jsonb DEFAULT '{}')
+    RETURNS jsonb
+    AS 'MODULE_PATHNAME', 'reframe_evaluate' LANGUAGE C STABLE CALLED ON NULL INPUT;
+COMMENT ON FUNCTION @extschema@.evaluate(text, text, jsonb) IS
+    'metrics of the deployed version of a model on the rows of a table, view or query';
+
+-- ---------------------------------------------------------------------------
+-- Registry and deployment
+-- ---------------------------------------------------------------------------
+CREATE FUNCTION @extschema@.model_table(model text) RETURNS regclass
+    AS 'MODULE_PATHNAME', 'reframe_model_table' LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.model_table(text) IS
+    'the table holding a model (an error if the name is not a model)';
+
+CREATE FUNCTION @extschema@.deploy(model text, version integer DEFAULT NULL) RETURNS integer
+    AS 'MODULE_PATHNAME', 'reframe_deploy' LANGUAGE C VOLATILE CALLED ON NULL INPUT;
+COMMENT ON FUNCTION @extschema@.deploy(text, integer) IS
+    'deploy a version of a model; NULL deploys the version with the best validation metric';
+
+CREATE FUNCTION @extschema@.list_models(
+    OUT model text, OUT version integer, OUT task text, OUT created timestamptz,
+    OUT deployed boolean, OUT metrics jsonb)
+    RETURNS SETOF record
+    LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    rel regclass;
+BEGIN
+    FOR rel IN
+        SELECT c.oid::regclass FROM pg_catalog.pg_class c
+        WHERE c.reloftype = '@extschema@.model_row'::pg_catalog.regtype
+          AND pg_catalog.has_table_privilege(c.oid, 'SELECT')
+        ORDER BY c.oid::regclass::text
+    LOOP
+        RETURN QUERY EXECUTE pg_catalog.format(
+            'SELECT %L::text, version, spec->>''task'', created, coalesce(deployed, false), spec->''metrics''
+               FROM %s WHERE block = '''' ORDER BY version', rel::text, rel);
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.list_models() IS
+    'every version of every model the caller may read';
+
+CREATE VIEW @extschema@.models AS SELECT * FROM @extschema@.list_models();
+COMMENT ON VIEW @extschema@.models IS 'every version of every model the caller may read';
+GRANT SELECT ON @extschema@.models TO PUBLIC;
+
+CREATE FUNCTION @extschema@.training_progress(
+    OUT pid integer, OUT database text, OUT role text, OUT model text, OUT phase text,
+    OUT rows_read bigint, OUT iteration integer, OUT loss double precision,
+    OUT started timestamptz, OUT updated timestamptz)
+    RETURNS SETOF record
+    AS 'MODULE_PATHNAME', 'reframe_training_progress' LANGUAGE C VOLATILE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION @extschema@.training_progress() IS
+    'the trainings running now: model, phase, rows read, optimizer iteration (or epoch) and loss';
+CREATE VIEW @extschema@.training AS SELECT * FROM @extschema@.training_progress();
+COMMENT ON VIEW @extschema@.training IS
+    'the trainings running now; details of other roles'' trainings need their privileges or pg_read_all_stats';
+GRANT SELECT ON @extschema@.training TO PUBLIC;
+
+CREATE FUNCTION @extschema@.weights(model text, version integer DEFAULT NULL)
+    RETURNS TABLE (block text, shape integer[], data double precision[])
+    LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    rel regclass := @extschema@.model_table(model);
+    v integer := version;
+BEGIN
+    IF v IS NULL THEN
+        EXECUTE pg_catalog.format('SELECT max(version) FROM %s WHERE block = '''' AND deployed', rel) INTO v;
+        IF v IS NULL THEN
+            RAISE EXCEPTION 'model "%" has no deployed version', model
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      HINT = 'Name a version: reframe.weights(model, version).';
+        END IF;
+    END IF;
+    RETURN QUERY EXECUTE pg_catalog.format(
+        'SELECT b.block, pg_catalog.min(b.shape),
+                pg_catalog.array_agg(u.v ORDER BY b.part, u.i)
+           FROM %s b, pg_catalog.unnest(b.data) WITH ORDINALITY AS u(v, i)
+          WHERE b.version = $1 AND b.block <> ''''
+          GROUP BY b.block ORDER BY b.block', rel) USING v;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'model "%" has no version %', model, v USING ERRCODE = 'undefined_object';
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.weights(text, integer) IS
+    'the parameter blocks of a model version (the deployed one by default)';
+
+CREATE FUNCTION @extschema@.create_blend(name text, weights jsonb) RETURNS integer
+    AS 'MODULE_PATHNAME', 'reframe_create_blend' LANGUAGE C VOLATILE CALLED ON NULL INPUT;
+COMMENT ON FUNCTION @extschema@.create_blend(text, jsonb) IS
+    'create a blend (a weighted sum of models'' scores), or give it new weights at once';
+
+CREATE FUNCTION @extschema@.set_threshold(model text, threshold double precision, output text DEFAULT NULL)
+    RETURNS integer
+    LANGUAGE plpgsql VOLATILE
+AS $$
+DECLARE
+    rel regclass := @extschema@.model_table(model);
+    v integer;
+    heads jsonb;
+    idx integer;
+BEGIN
+    IF threshold IS NULL OR NOT (threshold > 0 AND threshold < 1) THEN
+        RAISE EXCEPTION 'threshold for model "%" must be strictly between 0 and 1, not %', model, threshold
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    EXECUTE pg_catalog.format('SELECT version, spec->''network''->''heads'' FROM %s WHERE block = '''' AND deployed', rel)
+        INTO v, heads;
+    IF v IS NULL THEN
+        RAISE EXCEPTION 'model "%" has no deployed version', model
+            USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+    SELECT e.i - 1 INTO idx
+      FROM pg_catalog.jsonb_array_elements(heads) WITH ORDINALITY AS e(h, i)
+     WHERE e.h->>'kind' = 'binary' AND (output IS NULL OR e.h->>'name' = output)
+     ORDER BY e.i LIMIT 1;
+    IF idx IS NULL THEN
+        RAISE EXCEPTION 'model "%" has no binary output%', model,
+            CASE WHEN output IS NULL THEN '' ELSE pg_catalog.format(' "%s"', output) END
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'A decision threshold applies to binary classification.';
+    END IF;
+    EXECUTE pg_catalog.format(
+        'UPDATE %s SET spec = pg_catalog.jsonb_set(spec, ARRAY[''network'', ''heads'', ''%s'', ''threshold''], pg_catalog.to_jsonb($1))
+          WHERE block = '''' AND version = $2', rel, idx) USING threshold, v;
+    RETURN v;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.set_threshold(text, double precision, text) IS
+    'change the decision threshold of the deployed version of a binary model, without retraining';
+
+CREATE FUNCTION @extschema@.drop_model(model text) RETURNS void
+    LANGUAGE plpgsql VOLATILE
+AS $$
+BEGIN
+    EXECUTE pg_catalog.format('DROP TABLE %s', @extschema@.model_table(model));
+END
+$$;
+COMMENT ON FUNCTION @extschema@.drop_model(text) IS 'drop a model and all its versions';
+
+CREATE FUNCTION @extschema@.blas_sgemm_gflops(n integer DEFAULT 1024) RETURNS double precision
+    AS 'MODULE_PATHNAME', 'reframe_blas_sgemm_gflops' LANGUAGE C VOLATILE STRICT;
+COMMENT ON FUNCTION @extschema@.blas_sgemm_gflops(integer) IS
+    'this backend''s measured single-precision GEMM rate (GFLOP/s), for benchmarks';
+
+-- ---------------------------------------------------------------------------
+-- Objective functions and metrics: parallel-safe aggregates whose states
+-- are real SQL types (float8[] or bytea), so they combine under parallel
+-- query and can be pushed down by distributed planners.
+-- ---------------------------------------------------------------------------
+CREATE FUNCTION @extschema@.sq_err_accum(double precision[], double precision, double precision)
+    RETURNS double precision[] AS 'MODULE_PATHNAME', 'reframe_sq_err_accum'
+    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION @extschema@.abs_err_accum(double precision[], double precision, double precision)
+    RETURNS double precision[] AS 'MODULE_PATHNAME', 'reframe_abs_err_accum'
+    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION @extschema@.log_loss_accum(double precision[], double precision, boolean)
+    RETURNS double precision[] AS 'MODULE_PATHNAME', 'reframe_log_loss_accum'
+    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION @extschema@.cross_entropy_accum(double precision[], double precision[], integer)
+    RETURNS double precision[] AS 'MODULE_PATHNAME', 'reframe_cross_entropy_accum'
+    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION @extschema@.accuracy_accum(double precision[], anyelement, anyelement)
+    RETURNS double precision[] AS 'MODULE_PATHNAME', 'reframe_accuracy_accum'
+    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION @extschema@.sum_combine(double precision[], double precision[])
+    RETURNS double precision[] AS 'MODULE_PATHNAME', 'reframe_sum_combine'
+    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION @extschema@.rmse_final(double precision[])
+    RETURNS double precision AS 'MODULE_PATHNAME', 'reframe_rmse_final'
+    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION @extschema@.mean_final(double precision[])
+    RETURNS double precision AS 'MODULE_PATHNAME', 'reframe_mean_final'
+    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION @extschema@.r2_accum(double precision[], double precision, double precision)
+    RETURNS double precision[] AS 'MODULE_PATHNAME', 'reframe_r2_accum'
+    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION @extschema@.r2_combine(double precision[], double precision[])
+    RETURNS double precision[] AS 'MODULE_PATHNAME', 'reframe_r2_combine'
+    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION @extschema@.r2_final(double precision[])
+    RETURNS double precision AS 'MODULE_PATHNAME', 'reframe_r2_final'
+    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION @extschema@.auc_accum(bytea, double precision, boolean)
+    RETURNS bytea AS 'MODULE_PATHNAME', 'reframe_auc_accum'
+    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION @extschema@.auc_combine(bytea, bytea)
+    RETURNS bytea AS 'MODULE_PATHNAME', 'reframe_auc_combine'
+    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION @extschema@.auc_final(bytea)
+    RETURNS double precision AS 'MODULE_PATHNAME', 'reframe_auc_final'
+    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.ndcg_accum(bytea, double precision, double precision, integer)
+    RETURNS bytea AS 'MODULE_PATHNAME', 'reframe_ndcg_accum'
+    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION @extschema@.ndcg_final(bytea)
+    RETURNS double precision AS 'MODULE_PATHNAME', 'reframe_ndcg_final'
+    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE AGGREGATE @extschema@.rmse(pred double precision, actual double precision) (
+    SFUNC = @extschema@.sq_err_accum, STYPE = double precision[], INITCOND = '{0,0}',
+    FINALFUNC = @extschema@.rmse_final, COMBINEFUNC = @extschema@.sum_combine, PARALLEL = SAFE);
+CREATE AGGREGATE @extschema@.mae(pred double precision, actual double precision) (
+    SFUNC = @extschema@.abs_err_accum, STYPE = double precision[], INITCOND = '{0,0}',
+    FINALFUNC = @extschema@.mean_final, COMBINEFUNC = @extschema@.sum_combine, PARALLEL = SAFE);
+CREATE AGGREGATE @extschema@.r2(pred double precision, actual double precision) (
+    SFUNC = @extschema@.r2_accum, STYPE = double precision[], INITCOND = '{0,0,0,0}',
+    FINALFUNC = @extschema@.r2_final, COMBINEFUNC = @extschema@.r2_combine, PARALLEL = SAFE);
+CREATE AGGREGATE @extschema@.log_loss(p double precision, y boolean) (
+    SFUNC = @extschema@.log_loss_accum, STYPE = double precision[], INITCOND = '{0,0}',
+    FINALFUNC = @extschema@.mean_final, COMBINEFUNC = @extschema@.sum_combine, PARALLEL = SAFE);
+CREATE AGGREGATE @extschema@.cross_entropy(p double precision[], class integer) (
+    SFUNC = @extschema@.cross_entropy_accum, STYPE = double precision[], INITCOND = '{0,0}',
+    FINALFUNC = @extschema@.mean_final, COMBINEFUNC = @extschema@.sum_combine, PARALLEL = SAFE);
+CREATE AGGREGATE @extschema@.accuracy(pred anyelement, actual anyelement) (
+    SFUNC = @extschema@.accuracy_accum, STYPE = double precision[], INITCOND = '{0,0}',
+    FINALFUNC = @extschema@.mean_final, COMBINEFUNC = @extschema@.sum_combine, PARALLEL = SAFE);
+CREATE AGGREGATE @extschema@.roc_auc(score double precision, y boolean) (
+    SFUNC = @extschema@.auc_accum, STYPE = bytea, INITCOND = '',
+    FINALFUNC = @extschema@.auc_final, COMBINEFUNC = @extschema@.auc_combine, PARALLEL = SAFE);
+
+CREATE AGGREGATE @extschema@.ndcg(score double precision, relevance double precision, k integer) (
+    SFUNC = @extschema@.ndcg_accum, STYPE = bytea, INITCOND = '',
+    FINALFUNC = @extschema@.ndcg_final, COMBINEFUNC = @extschema@.auc_combine, PARALLEL = SAFE);
+COMMENT ON AGGREGATE @extschema@.ndcg(double precision, double precision, integer) IS
+    'normalized discounted cumulative gain at k of one ranking (use GROUP BY per query)';
+
+COMMENT ON AGGREGATE @extschema@.rmse(double precision, double precision) IS 'root mean squared error';
+COMMENT ON AGGREGATE @extschema@.mae(double precision, double precision) IS 'mean absolute error';
+COMMENT ON AGGREGATE @extschema@.r2(double precision, double precision) IS 'coefficient of determination, 1 - SSE/SST';
+COMMENT ON AGGREGATE @extschema@.log_loss(double precision, boolean) IS 'mean negative log-likelihood of a probability of true';
+COMMENT ON AGGREGATE @extschema@.cross_entropy(double precision[], integer) IS 'mean negative log-probability of the true class (1-based position)';
+COMMENT ON AGGREGATE @extschema@.accuracy(anyelement, anyelement) IS 'share of rows where prediction equals actual';
+COMMENT ON AGGREGATE @extschema@.roc_auc(double precision, boolean) IS 'exact area under the ROC curve, ties counted one half';

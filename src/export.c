@@ -1,0 +1,45 @@
+/*
+ * export.c
+ *		reframe.export(): a model in another library's format.
+ */
+#include "postgres.h"
+
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+
+#include "reframe.h"
+#include "store.h"
+
+/* The deployed version of a model as XGBoost's JSON model. */
+PG_FUNCTION_INFO_V1(reframe_export);
+Datum
+reframe_export(PG_FUNCTION_ARGS)
+{
+	text	   *name = PG_GETARG_TEXT_PP(0);
+	char	   *format = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	Oid			relid = StoreModelRelid(name, AccessShareLock, false);
+	AclResult	acl = pg_class_aclcheck(relid, GetUserId(), ACL_SELECT);
+	RfModel    *m;
+	StringInfoData buf;
+
+	if (acl != ACLCHECK_OK)
+		aclcheck_error(acl, OBJECT_TABLE, get_rel_name(relid));
+	if (strcmp(format, "xgboost") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("unknown export format \"%s\"", format),
+				 errhint("The format is \"xgboost\" (XGBoost's JSON model, for a trees model).")));
+	m = StoreGetModel(relid, text_to_cstring(name), CurrentMemoryContext);
+	if (m->nterms > 0 || m->net->family->export_xgboost == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("model \"%s\" is %s, which cannot be exported as an XGBoost model",
+						m->name, m->nterms > 0 ? "a blend" : psprintf("a %s model", m->net->family->name)),
+				 errhint("Train it with \"model\": \"trees\".")));
+	initStringInfo(&buf);
+	m->net->family->export_xgboost(m->net, &buf);
+	PG_RETURN_TEXT_P(cstring_to_text_with_len(buf.data, buf.len));
+}

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# reframe.export(model, 'xgboost'): XGBoost (Debian's python3-xgboost)
+# loads the exported JSON model, and its own predictions of the same rows
+# equal reframe.score / predict_proba within 1e-6, for each framing that
+# XGBoost has an objective for: regression, binary, multiclass, multilabel;
+# several heads export as margins.
+DB=reframe_export
+. "$(dirname "$0")/lib.sh"
+fresh_db || fail "no database"
+q "SET client_min_messages = warning;
+   CREATE TABLE d AS
+   SELECT i, sin(i)::float8 AS a, cos(i * 0.37)::float8 AS b, CASE WHEN i % 7 = 0 THEN NULL ELSE (i % 13)::float8 END AS c,
+          (3 * sin(i) ^ 2 + cos(i * 0.37) + (i % 13 > 6)::int)::float8 AS y
+     FROM generate_series(1, 3000) i;
+   ALTER TABLE d ADD COLUMN yes bool, ADD COLUMN k text, ADD COLUMN l1 bool, ADD COLUMN l2 bool;
+   UPDATE d SET yes = y > 2, k = CASE WHEN y < 1.5 THEN 'low' WHEN y < 3 THEN 'mid' ELSE 'high' END, l1 = a > 0.3, l2 = b + coalesce(c, 6) / 13 > 0.8;
+   SELECT count(*) FROM (
+     SELECT reframe.train('x_reg', 'SELECT a, b, c, y FROM d', 'y', options => '{\"model\": \"trees\"}') UNION ALL
+     SELECT reframe.train('x_bin', 'SELECT a, b, c, yes FROM d', 'yes', options => '{\"model\": \"trees\", \"max_depth\": 4}') UNION ALL
+     SELECT reframe.train('x_k', 'SELECT a, b, c, k FROM d', 'k', options => '{\"model\": \"trees\", \"rounds\": 30}') UNION ALL
+     SELECT reframe.train('x_labels', 'SELECT a, b, c, l1, l2 FROM d', 'l1,l2', options => '{\"model\": \"trees\"}') UNION ALL
+     SELECT reframe.train('x_multi', 'SELECT a, b, c, y, yes FROM d', 'y,yes', 'multitask', '{\"model\": \"trees\", \"rounds\": 20}')) t" \
+    >/dev/null || fail "training"
+PGDATABASE=$DB /usr/bin/python3 - <<'PY' || fail "XGBoost's predictions differ"
+import sys, numpy as np, psycopg2, xgboost as xgb
+con = psycopg2.connect("")
+cur = con.cursor()
+def check(model, expr, margin=False):
+    cur.execute("SELECT reframe.export(%s)", (model,))
+    booster = xgb.Booster()
+    booster.load_model(bytearray(cur.fetchone()[0], "utf8"))
+    cur.execute(f"SELECT ARRAY[a, b, c], {expr} FROM d ORDER BY i")
+    rows = cur.fetchall()
+    X = np.array([[np.nan if v is None else v for v in r[0]] for r in rows], dtype=np.float32)
+    ours = np.array([r[1] for r in rows], dtype=float)
+    theirs = booster.predict(xgb.DMatrix(X, missing=np.nan), output_margin=margin).reshape(ours.shape)
+    diff = np.max(np.abs(theirs - ours))
+    print(f"{model}: {len(rows)} rows, max |xgboost - reframe| = {diff:.2e}")
+    return diff <= 1e-6
+ok = all([check("x_reg", "reframe.score('x_reg', d)"),
+          check("x_bin", "reframe.score('x_bin', d)"),
+          check("x_k", "reframe.predict_proba('x_k', d)"),
+          check("x_labels", "ARRAY[reframe.score('x_labels', d, 'l1'), reframe.score('x_labels', d, 'l2')]"),
+          check("x_multi", "ARRAY[reframe.score('x_multi', d, 'y'), ln(reframe.score('x_multi', d, 'yes') / (1 - reframe.score('x_multi', d, 'yes')))]", True)])
+sys.exit(0 if ok else 1)
+PY
+echo "xgboost_export: XGBoost's own predictions of 5 exported trees models equal reframe's within 1e-6"
