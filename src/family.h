@@ -62,6 +62,7 @@ typedef struct RfFitData
 	RfMatrix   *Xva;			/* validation rows (may have none) */
 	RfMatrix   *Yva;
 	RfGram	   *gram;			/* streamed squared-loss data, or NULL */
+	int			gcol;			/* Y's column of query codes ("group"), or -1 */
 	RfBudget   *budget;
 } RfFitData;
 

@@ -30,6 +30,7 @@
 #include "forest.h"
 #include "jsonutil.h"
 #include "progress.h"
+#include "rank.h"
 
 /* ---------- XGBoost inside a backend ---------- */
 
@@ -164,6 +165,8 @@ typedef struct TreesBoost
 	float	   *grad;
 	float	   *hess;
 	float	   *scale;			/* per output: gradients per row, as XGBoost's own */
+	RfRankGroups *rank;			/* "objective": "ndcg": the training queries */
+	RfRankGroups *rank_valid;
 } TreesBoost;
 
 /* The heads' loss over a set's rows at margins Z, and its gradients. */
@@ -204,17 +207,48 @@ TreesRound(TreesBoost *b)
 {
 	int64		n = b->d->Y->nrows * b->trunk->nout;
 	const float *Z = XgbMargins(b->run, b->run->dtrain, true);
-	double		loss = TreesLoss(b->train, b->d->Y, Z, b->grad, b->hess);
 	int			nout = b->trunk->nout;
+	double		loss;
 
-	for (int64 i = 0; i < n; i++)
+	if (b->rank)
 	{
-		b->grad[i] *= b->scale[i % nout];
-		b->hess[i] *= b->scale[i % nout];
+		memset(b->grad, 0, sizeof(float) * n);
+		memset(b->hess, 0, sizeof(float) * n);
+		loss = RankNdcgLambdas(b->rank, Z, nout, b->grad, b->hess);
+	}
+	else
+	{
+		loss = TreesLoss(b->train, b->d->Y, Z, b->grad, b->hess);
+		for (int64 i = 0; i < n; i++)
+		{
+			b->grad[i] *= b->scale[i % nout];
+			b->hess[i] *= b->scale[i % nout];
+		}
 	}
 	XgbCheck(b->run, XGBoosterBoostOneIter(b->run->booster, b->run->dtrain, b->grad, b->hess, n),
 			 "grow a tree");
 	return loss;
+}
+
+/*
+ * "objective": "ndcg": the one head's target is each row's relevance within
+ * its query, and the trees follow LambdaRank's gradients (LambdaMART).
+ */
+static void
+TreesListwise(TreesBoost *b)
+{
+	RfTrunk    *t = b->trunk;
+	RfFitData  *d = b->d;
+
+	if (d->gcol < 0 || t->nheads != 1 ||
+		(t->heads[0].kind != RF_HEAD_BINARY && t->heads[0].kind != RF_HEAD_REGRESSION))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("option \"objective\": \"ndcg\" ranks the rows of each query of one binary or numeric target"),
+				 errhint("Name the query column with \"group\", and one relevance target.")));
+	b->rank = RankGroups(d->Y, t->heads[0].ycol, d->gcol);
+	if (b->valid)
+		b->rank_valid = RankGroups(d->Yva, t->heads[0].ycol, d->gcol);
 }
 
 /* Rounds until "rounds" or until the validation loss stops improving. */
@@ -236,8 +270,15 @@ TreesBoostRounds(TreesBoost *b, RfFitResult *res)
 
 		if (b->valid)
 		{
-			vloss = TreesLoss(b->valid, b->d->Yva, XgbMargins(b->run, b->run->dvalid, false),
-							  vscratch, NULL);
+			const float *Zv = XgbMargins(b->run, b->run->dvalid, false);
+
+			if (b->rank_valid)
+			{
+				memset(vscratch, 0, sizeof(float) * b->d->Yva->nrows * b->trunk->nout);
+				vloss = RankNdcgLambdas(b->rank_valid, Zv, b->trunk->nout, vscratch, vscratch);
+			}
+			else
+				vloss = TreesLoss(b->valid, b->d->Yva, Zv, vscratch, NULL);
 			if (vloss < best)
 			{
 				best = vloss;
@@ -493,6 +534,8 @@ TreesFit(RfTrunk *t, RfFitData *d, RfFitResult *res)
 	b.grad = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(float) * Max(d->Y->nrows, 1) * t->nout);
 	b.hess = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(float) * Max(d->Y->nrows, 1) * t->nout);
 	b.scale = TreesGradScale(t, d->Y->nrows);
+	if (d->opts->objective && strcmp(d->opts->objective, "ndcg") == 0)
+		TreesListwise(&b);
 
 	TreesBoostRounds(&b, res);
 	p = TreesParseModel(b.run);
@@ -539,10 +582,7 @@ TreesBatchBegin(const RfTrunk *t)
 static void
 TreesForwardBatch(void *batch, const float *X, int rows, float *out)
 {
-	const RfForest *f = batch;
-
-	for (int i = 0; i < rows; i++)
-		ForestRow(f, X + (Size) i * f->nin, out + (Size) i * f->nout);
+	ForestRows(batch, X, rows, out);
 }
 
 static void

@@ -47,9 +47,70 @@ IntIn(double v, double lo, double hi)
 }
 
 /*
+ * One tree's stored nodes, checked, compiled in place of its rows: each
+ * split's two children are laid out side by side, in the order a walk from
+ * the root reaches them.  Children must come after their parent within the
+ * tree, so that every traversal ends at a leaf.
+ */
+static void
+CompileTree(RfForest *f, int64 start, int64 size, const char *model, int32 version)
+{
+	int64	   *slot = palloc(sizeof(int64) * size);	/* stored node -> compiled slot */
+	int64		next = 1;
+
+	slot[0] = 0;
+	for (int64 j = 1; j < size; j++)
+		slot[j] = -1;
+	for (int64 j = 0; j < size; j++)
+	{
+		const double *nd = f->nodes + (Size) (start + j) * RF_FOREST_NODE_COLS;
+		bool		leaf = nd[0] == -1;
+		RfTreeNode *n;
+
+		if (leaf ? !(isfinite(nd[5]) && nd[2] == -1 && nd[3] == -1) :
+			!(IntIn(nd[0], 0, f->nin - 1) && !isnan(nd[1]) &&
+			  IntIn(nd[2], j + 1, size - 1) && IntIn(nd[3], j + 1, size - 1) &&
+			  nd[2] != nd[3] && (nd[4] == 0 || nd[4] == 1)))
+			ForestCorrupt(model, version, "trees.nodes", start + j);
+		if (slot[j] < 0)
+			continue;			/* unreachable from the root */
+		n = &f->node[start + slot[j]];
+		n->feature = leaf ? -1 : (int32) nd[0];
+		n->value = (float) (leaf ? nd[5] : nd[1]);
+		n->default_right = nd[4] == 0;
+		n->left = -1;
+		if (leaf)
+			continue;
+		if (slot[(int64) nd[2]] >= 0 || slot[(int64) nd[3]] >= 0 || next + 2 > size)
+			ForestCorrupt(model, version, "trees.nodes", start + j);
+		slot[(int64) nd[2]] = next;
+		slot[(int64) nd[3]] = next + 1;
+		n->left = (int32) (start + next);
+		next += 2;
+	}
+	/* slots of unreachable nodes stay leaves of value 0 */
+	for (int64 k = next; k < size; k++)
+		f->node[start + k] = (RfTreeNode) {-1, 0, -1, 0};
+	pfree(slot);
+}
+
+void
+ForestRows(const RfForest *f, const float *x, int rows, float *out)
+{
+	memset(out, 0, sizeof(float) * rows * f->nout);
+	for (int t = 0; t < f->ntrees; t++)
+	{
+		int32		root = f->root[t];
+		float	   *o = out + f->output[t];
+
+		for (int i = 0; i < rows; i++)
+			o[(Size) i * f->nout] += TreeLeaf(f->node, root, x + (Size) i * f->nin);
+	}
+}
+
+/*
  * Every tree's nodes must lie within the node block, every split name a
- * feature, and every child come after its parent within its tree, so that
- * every traversal ends at a leaf.
+ * feature, and every child come after its parent within its tree.
  */
 void
 ForestCompile(RfForest *f, const char *model, int32 version)
@@ -65,34 +126,13 @@ ForestCompile(RfForest *f, const char *model, int32 version)
 	for (int t = 0; t < f->ntrees; t++)
 	{
 		const double *ti = f->index + (Size) t * RF_FOREST_TREE_COLS;
-		int64		start;
-		int64		size;
 
 		if (!IntIn(ti[0], 0, f->nout - 1) || !IntIn(ti[1], 0, f->nnodes - 1) ||
 			!IntIn(ti[2], 1, f->nnodes - ti[1]))
 			ForestCorrupt(model, version, "trees.index", t);
 		f->output[t] = (int32) ti[0];
-		start = (int64) ti[1];
-		size = (int64) ti[2];
-		f->root[t] = (int32) start;
-		for (int64 j = 0; j < size; j++)
-		{
-			const double *nd = f->nodes + (Size) (start + j) * RF_FOREST_NODE_COLS;
-			RfTreeNode *n = &f->node[start + j];
-			bool		leaf = nd[0] == -1;
-
-			if (leaf ? !(isfinite(nd[5]) && nd[2] == -1 && nd[3] == -1) :
-				!(IntIn(nd[0], 0, f->nin - 1) && !isnan(nd[1]) &&
-				  IntIn(nd[2], j + 1, size - 1) && IntIn(nd[3], j + 1, size - 1) &&
-				  (nd[4] == 0 || nd[4] == 1)))
-				ForestCorrupt(model, version, "trees.nodes", start + j);
-			n->feature = leaf ? -1 : (int32) nd[0];
-			n->threshold = (float) nd[1];
-			n->left = leaf ? -1 : (int32) (start + nd[2]);
-			n->right = leaf ? -1 : (int32) (start + nd[3]);
-			n->default_left = nd[4] == 1;
-			n->value = (float) nd[5];
-		}
+		f->root[t] = (int32) ti[1];
+		CompileTree(f, (int64) ti[1], (int64) ti[2], model, version);
 	}
 }
 

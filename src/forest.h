@@ -24,14 +24,16 @@
 #define RF_FOREST_NODE_COLS 6
 #define RF_FOREST_TREE_COLS 3
 
+/*
+ * A node compiled for scoring, 16 bytes: children are adjacent (right is
+ * left + 1), so a step down is one comparison and no branch.
+ */
 typedef struct RfTreeNode
 {
 	int32		feature;		/* -1: a leaf */
-	float		threshold;		/* x < threshold goes left */
-	int32		left;			/* absolute node numbers in the forest */
-	int32		right;
-	bool		default_left;	/* where a missing value goes */
-	float		value;			/* a leaf's value */
+	float		value;			/* the threshold (x < value goes left), or the leaf's value */
+	int32		left;			/* absolute node number in the compiled forest */
+	int32		default_right;	/* 1 if a missing value goes right */
 } RfTreeNode;
 
 typedef struct RfForest
@@ -54,6 +56,22 @@ extern RfForest *ForestCreate(int nin, int nout, int ntrees, int64 nnodes);
 /* Checks the blocks (raising 22P07 naming the model) and compiles them. */
 extern void ForestCompile(RfForest *f, const char *model, int32 version);
 
+/* The leaf value of one tree for one row. */
+static inline float
+TreeLeaf(const RfTreeNode *node, int32 root, const float *x)
+{
+	const RfTreeNode *n = &node[root];
+
+	while (n->feature >= 0)
+	{
+		float		v = x[n->feature];
+
+		/* v >= threshold goes right; a NaN compares false, and goes its default way */
+		n = &node[n->left + ((v >= n->value) | ((v != v) & n->default_right))];
+	}
+	return n->value;
+}
+
 /* Raw outputs of one row; acc has room for nout floats. */
 static inline void
 ForestRow(const RfForest *f, const float *x, float *acc)
@@ -61,19 +79,11 @@ ForestRow(const RfForest *f, const float *x, float *acc)
 	for (int o = 0; o < f->nout; o++)
 		acc[o] = 0;
 	for (int t = 0; t < f->ntrees; t++)
-	{
-		const RfTreeNode *n = &f->node[f->root[t]];
-
-		while (n->feature >= 0)
-		{
-			float		v = x[n->feature];
-
-			n = &f->node[isnan(v) ? (n->default_left ? n->left : n->right) :
-						 (v < n->threshold ? n->left : n->right)];
-		}
-		acc[f->output[t]] += n->value;
-	}
+		acc[f->output[t]] += TreeLeaf(f->node, f->root[t], x);
 }
+
+/* Raw outputs of rows x (rows x nin) into out (rows x nout), tree by tree. */
+extern void ForestRows(const RfForest *f, const float *x, int rows, float *out);
 
 /* XGBoost's JSON model of the forest (see reframe.export). */
 extern void ForestToXGBoostJson(const RfForest *f, const char *objective, int num_class,

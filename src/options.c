@@ -53,6 +53,7 @@ static void ParseClassWeight(const OptSpec *spec, JsonbValue *v, RfOptions *o);
 static const char *const loss_choices[] = {"squared", "absolute", "huber", NULL};
 static const char *const deploy_choices[] = {"always", "if_better", "never", NULL};
 static const char *const sharing_choices[] = {"hard", "soft", NULL};
+static const char *const objective_choices[] = {"pointwise", "ndcg", NULL};
 static const char *const model_choices[] = {"linear", "neural", "trees", NULL};
 
 #define OPT(field) offsetof(RfOptions, field)
@@ -94,6 +95,7 @@ static const OptSpec known_options[] = {
 	{"subsample", OPT_NUMBER, 0.01, 1, OPT(subsample), TREES, NULL, NULL, "a fraction from 0.01 to 1"},
 	{"colsample", OPT_NUMBER, 0.01, 1, OPT(colsample), TREES, NULL, NULL, "a fraction from 0.01 to 1"},
 	{"max_bins", OPT_INTEGER, 2, 1024, OPT(max_bins), TREES, NULL, NULL, "an integer from 2 to 1024"},
+	{"objective", OPT_CHOICE, 0, 0, OPT(objective), TREES, objective_choices, NULL, "\"pointwise\" (each head's own loss) or \"ndcg\" (LambdaMART over the \"group\" column)"},
 };
 
 StaticAssertDecl(lengthof(known_options) <= 64, "RfOptions.given has one bit per option");

@@ -58,6 +58,7 @@ typedef struct RfOptions
 	double		subsample;
 	double		colsample;
 	int			max_bins;
+	char	   *objective;		/* "pointwise", or "ndcg": LambdaMART over "group" */
 	uint64		given;			/* one bit per option in the table, when given */
 	Jsonb	   *raw;			/* as given, stored with the version */
 } RfOptions;

@@ -1276,6 +1276,7 @@ TrainFit(RfTrainState *ts)
 	d.Xva = ts->Xva;
 	d.Yva = ts->Yv;
 	d.gram = ts->streaming ? ts->gram[0] : NULL;
+	d.gcol = ts->gdict ? ts->ntargets : -1;
 	d.budget = &ts->budget;
 
 	ProgressPhase("fitting");
