@@ -52,7 +52,7 @@ if psql -X -q -d reframe_dump -f test/dump/setup.sql > /tmp/reframe-dump.log 2>&
    psql -X -q -v ON_ERROR_STOP=1 -d reframe_restore -f /tmp/reframe-dump.sql >> /tmp/reframe-dump.log 2>&1; then
     result=$(psql -X -A -t -d reframe_restore -f test/dump/check.sql 2>&1)
     echo "dump/restore: $result"
-    [ "$(echo "$result" | head -1)" = "1500|1500" ] && [ "$(echo "$result" | tail -1)" = "12" ] && dump_ok=1
+    [ "$(echo "$result" | head -1)" = "1500|1500" ] && [ "$(echo "$result" | tail -1)" = "13" ] && dump_ok=1
 fi
 if [ $dump_ok = 1 ]; then
     echo "test dump_restore ... ok"

@@ -26,12 +26,15 @@
 
 /*
  * A node compiled for scoring, 16 bytes: children are adjacent (right is
- * left + 1), so a step down is one comparison and no branch.
+ * left + 1), so a step down is one comparison and no branch.  A leaf steps
+ * to itself (threshold NaN, which no input reaches or passes; left its own
+ * number), so several trees can be walked in lockstep for a fixed number of
+ * steps; its value is in RfForest.leaf.
  */
 typedef struct RfTreeNode
 {
-	int32		feature;		/* -1: a leaf */
-	float		value;			/* the threshold (x < value goes left), or the leaf's value */
+	int32		feature;
+	float		threshold;		/* x < threshold goes left */
 	int32		left;			/* absolute node number in the compiled forest */
 	int32		default_right;	/* 1 if a missing value goes right */
 } RfTreeNode;
@@ -48,38 +51,63 @@ typedef struct RfForest
 	bool		index_set;
 	bool		nodes_set;
 	RfTreeNode *node;			/* compiled for scoring */
+	float	   *leaf;			/* per compiled node: a leaf's value */
 	int32	   *root;			/* per tree */
 	int32	   *output;			/* per tree */
+	int32	   *depth;			/* per tree: steps from the root to its deepest leaf */
 } RfForest;
 
 extern RfForest *ForestCreate(int nin, int nout, int ntrees, int64 nnodes);
 /* Checks the blocks (raising 22P07 naming the model) and compiles them. */
 extern void ForestCompile(RfForest *f, const char *model, int32 version);
 
-/* The leaf value of one tree for one row. */
-static inline float
-TreeLeaf(const RfTreeNode *node, int32 root, const float *x)
+/* One step down: v >= threshold goes right; a NaN compares false, and goes its default way. */
+static inline int32
+TreeStep(const RfTreeNode *node, int32 n, const float *x)
 {
-	const RfTreeNode *n = &node[root];
+	const RfTreeNode *nd = &node[n];
+	float		v = x[nd->feature];
 
-	while (n->feature >= 0)
-	{
-		float		v = x[n->feature];
-
-		/* v >= threshold goes right; a NaN compares false, and goes its default way */
-		n = &node[n->left + ((v >= n->value) | ((v != v) & n->default_right))];
-	}
-	return n->value;
+	return nd->left + ((v >= nd->threshold) | ((v != v) & nd->default_right));
 }
 
 /* Raw outputs of one row; acc has room for nout floats. */
 static inline void
 ForestRow(const RfForest *f, const float *x, float *acc)
 {
+	int			t = 0;
+
 	for (int o = 0; o < f->nout; o++)
 		acc[o] = 0;
-	for (int t = 0; t < f->ntrees; t++)
-		acc[f->output[t]] += TreeLeaf(f->node, f->root[t], x);
+	/* four trees in lockstep: their steps are independent loads */
+	for (; t + 4 <= f->ntrees; t += 4)
+	{
+		int32		a = f->root[t],
+					b = f->root[t + 1],
+					c = f->root[t + 2],
+					d = f->root[t + 3];
+		int32		steps = Max(Max(f->depth[t], f->depth[t + 1]), Max(f->depth[t + 2], f->depth[t + 3]));
+
+		for (int s = 0; s < steps; s++)
+		{
+			a = TreeStep(f->node, a, x);
+			b = TreeStep(f->node, b, x);
+			c = TreeStep(f->node, c, x);
+			d = TreeStep(f->node, d, x);
+		}
+		acc[f->output[t]] += f->leaf[a];
+		acc[f->output[t + 1]] += f->leaf[b];
+		acc[f->output[t + 2]] += f->leaf[c];
+		acc[f->output[t + 3]] += f->leaf[d];
+	}
+	for (; t < f->ntrees; t++)
+	{
+		int32		a = f->root[t];
+
+		for (int s = 0; s < f->depth[t]; s++)
+			a = TreeStep(f->node, a, x);
+		acc[f->output[t]] += f->leaf[a];
+	}
 }
 
 /* Raw outputs of rows x (rows x nin) into out (rows x nout), tree by tree. */

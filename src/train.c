@@ -58,78 +58,73 @@ SplitNames(const char *list, const char *what)
 	return names;
 }
 
-static void
-TrainStartup(DestReceiver *self, int operation, TupleDesc typeinfo)
+/*
+ * Finds target t in the source's columns and checks that its type can be
+ * the target of the task; returns whether it regresses.
+ */
+static bool
+TrainPlanTarget(RfTrainState *ts, int t, TupleDesc typeinfo, bool *is_target)
 {
-	RfTrainState *ts = ((TrainReceiver *) self)->ts;
-	MemoryContext old = MemoryContextSwitchTo(ts->mcxt);
-	bool	   *is_target = palloc0(sizeof(bool) * Max(typeinfo->natts, 1));
 	bool		explicit_regression = ts->task && strcmp(ts->task, "regression") == 0;
-	bool		regression = explicit_regression;
+	int			attno = -1;
+	Oid			typid;
 
-	ts->tupdesc = CreateTupleDescCopy(typeinfo);
-	ts->targets = palloc0(sizeof(RfTarget) * ts->ntargets);
-	for (int t = 0; t < ts->ntargets; t++)
+	for (int i = 0; i < typeinfo->natts; i++)
 	{
-		int			attno = -1;
-		Oid			typid;
+		Form_pg_attribute att = TupleDescAttr(typeinfo, i);
 
-		for (int i = 0; i < typeinfo->natts; i++)
-		{
-			Form_pg_attribute att = TupleDescAttr(typeinfo, i);
-
-			if (!att->attisdropped && strcmp(NameStr(att->attname), ts->target_names[t]) == 0)
-				attno = i;
-		}
-		if (attno < 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_UNDEFINED_COLUMN),
-					 errmsg("target column \"%s\" does not exist in the source", ts->target_names[t])));
-		if (is_target[attno])
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("target column \"%s\" is listed twice", ts->target_names[t])));
-		is_target[attno] = true;
-		typid = getBaseType(TupleDescAttr(typeinfo, attno)->atttypid);
-		TargetInit(&ts->targets[t], ts->target_names[t], attno, typid);
-
-		if (ts->targets[t].kind == RF_TARGET_LABELS && ts->task &&
-			strcmp(ts->task, ts->ntargets > 1 ? "multitask" : "multilabel") != 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_DATATYPE_MISMATCH),
-					 errmsg("target column \"%s\" holds label sets, which a %s task cannot learn",
-							ts->target_names[t], ts->task),
-					 errhint(ts->ntargets > 1 ?
-							 "Among several targets, a label set is a multilabel head of a multitask model: pass task => 'multitask' or NULL." :
-							 "Train it with task => 'multilabel' or NULL.")));
-		if (ts->targets[t].kind == RF_TARGET_LABELS && ts->opts->group)
-			ereport(ERROR,
-					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-					 errmsg("option \"group\" cannot be used with a label-set target")));
-		if (ts->targets[t].kind != RF_TARGET_NUMBER && typid != BOOLOID &&
-			ts->targets[t].kind != RF_TARGET_LABELS &&
-			!(typid == TEXTOID || typid == VARCHAROID || typid == BPCHAROID ||
-			  typid == NAMEOID || type_is_enum(typid)))
-			ereport(ERROR,
-					(errcode(ERRCODE_DATATYPE_MISMATCH),
-					 errmsg("target column \"%s\" has type %s, which cannot be a target",
-							ts->target_names[t], format_type_be(typid)),
-					 errhint("A target is numeric (regression or classes), boolean (binary), or text (classes).")));
-		if (explicit_regression && ts->targets[t].kind != RF_TARGET_NUMBER)
-			ereport(ERROR,
-					(errcode(ERRCODE_DATATYPE_MISMATCH),
-					 errmsg("target column \"%s\" has type %s, which cannot be a regression target",
-							ts->target_names[t], format_type_be(typid)),
-					 errhint("A regression target must be numeric; cast it in a SELECT.")));
-		/* floating and numeric targets regress unless told otherwise */
-		if (ts->task == NULL && ts->targets[t].kind == RF_TARGET_NUMBER &&
-			typid != INT2OID && typid != INT4OID && typid != INT8OID)
-			regression = true;
-		if (ts->opts->nbins > 0 || ts->opts->bin_quantiles > 0)
-			regression = false;	/* reframed as classes over buckets */
+		if (!att->attisdropped && strcmp(NameStr(att->attname), ts->target_names[t]) == 0)
+			attno = i;
 	}
+	if (attno < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("target column \"%s\" does not exist in the source", ts->target_names[t])));
+	if (is_target[attno])
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("target column \"%s\" is listed twice", ts->target_names[t])));
+	is_target[attno] = true;
+	typid = getBaseType(TupleDescAttr(typeinfo, attno)->atttypid);
+	TargetInit(&ts->targets[t], ts->target_names[t], attno, typid);
 
+	if (ts->targets[t].kind == RF_TARGET_LABELS && ts->task &&
+		strcmp(ts->task, ts->ntargets > 1 ? "multitask" : "multilabel") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("target column \"%s\" holds label sets, which a %s task cannot learn",
+						ts->target_names[t], ts->task),
+				 errhint(ts->ntargets > 1 ?
+						 "Among several targets, a label set is a multilabel head of a multitask model: pass task => 'multitask' or NULL." :
+						 "Train it with task => 'multilabel' or NULL.")));
+	if (ts->targets[t].kind == RF_TARGET_LABELS && ts->opts->group)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("option \"group\" cannot be used with a label-set target")));
+	if (ts->targets[t].kind != RF_TARGET_NUMBER && typid != BOOLOID &&
+		ts->targets[t].kind != RF_TARGET_LABELS &&
+		!(typid == TEXTOID || typid == VARCHAROID || typid == BPCHAROID ||
+		  typid == NAMEOID || type_is_enum(typid)))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("target column \"%s\" has type %s, which cannot be a target",
+						ts->target_names[t], format_type_be(typid)),
+				 errhint("A target is numeric (regression or classes), boolean (binary), or text (classes).")));
+	if (explicit_regression && ts->targets[t].kind != RF_TARGET_NUMBER)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("target column \"%s\" has type %s, which cannot be a regression target",
+						ts->target_names[t], format_type_be(typid)),
+				 errhint("A regression target must be numeric; cast it in a SELECT.")));
+	/* floating and numeric targets regress unless told otherwise */
+	return explicit_regression || (ts->task == NULL && ts->targets[t].kind == RF_TARGET_NUMBER &&
+								   typid != INT2OID && typid != INT4OID && typid != INT8OID);
+}
 
+/* The "group" column: found, kept out of the features, coded per query. */
+static void
+TrainPlanGroup(RfTrainState *ts, TupleDesc typeinfo, bool *is_target)
+{
 	ts->gattno = -1;
 	if (ts->opts->group)
 	{
@@ -149,8 +144,26 @@ TrainStartup(DestReceiver *self, int operation, TupleDesc typeinfo)
 		is_target[ts->gattno] = true;
 		ts->gtype = getBaseType(TupleDescAttr(typeinfo, ts->gattno)->atttypid);
 		ts->gdict = RfDictCreate();
-		regression = false;		/* ranking metrics need the rows, not moments */
 	}
+}
+
+static void
+TrainStartup(DestReceiver *self, int operation, TupleDesc typeinfo)
+{
+	RfTrainState *ts = ((TrainReceiver *) self)->ts;
+	MemoryContext old = MemoryContextSwitchTo(ts->mcxt);
+	bool	   *is_target = palloc0(sizeof(bool) * Max(typeinfo->natts, 1));
+	bool		regression = ts->task && strcmp(ts->task, "regression") == 0;
+
+	ts->tupdesc = CreateTupleDescCopy(typeinfo);
+	ts->targets = palloc0(sizeof(RfTarget) * ts->ntargets);
+	for (int t = 0; t < ts->ntargets; t++)
+		regression |= TrainPlanTarget(ts, t, typeinfo, is_target);
+	if (ts->opts->nbins > 0 || ts->opts->bin_quantiles > 0)
+		regression = false;		/* reframed as classes over buckets */
+	TrainPlanGroup(ts, typeinfo, is_target);
+	if (ts->opts->group)
+		regression = false;		/* ranking metrics need the rows, not moments */
 	ts->enc = EncoderPlan(typeinfo, is_target, ts->opts->features, ts->opts->exclude);
 	ts->enc->raw_numbers = ts->family->raw_inputs;
 
@@ -788,6 +801,92 @@ CheckKeysNameTargets(RfTrainState *ts, JsonbContainer *obj, const char *option)
 	}
 }
 
+/* The one head of a multilabel task: a logistic output per label. */
+static void
+BuildMultilabelHead(RfTrainState *ts, RfHead *head)
+{
+	bool		sets = ts->targets[0].kind == RF_TARGET_LABELS;
+
+	head->name = pstrdup(ts->ntargets == 1 ? ts->target_names[0] : "labels");
+	head->kind = RF_HEAD_MULTILABEL;
+	head->loss = RF_LOSS_LOG;
+	head->ycol = 0;
+	head->nout = sets ? ts->targets[0].nclasses : ts->ntargets;
+	head->weight = 1.0;
+	head->threshold = isnan(ts->opts->threshold) ? 0.5 : ts->opts->threshold;
+	head->nclasses = head->nout;
+	head->classes = sets ? ts->targets[0].classes : ts->target_names;
+}
+
+/* The head of target t, and the checks of options that apply to its kind. */
+static void
+BuildHead(RfTrainState *ts, int t, RfHead *head)
+{
+	RfTarget   *tg = &ts->targets[t];
+
+	head->name = tg->name;
+	head->kind = tg->head;
+	head->ycol = tg->ycol;
+	head->weight = TaskWeight(ts, tg->name);
+	head->threshold = 0.5;
+	head->huber_delta = ts->opts->huber_delta;
+	switch (tg->head)
+	{
+		case RF_HEAD_REGRESSION:
+			head->nout = 1;
+			head->loss = ts->opts->loss == NULL ? RF_LOSS_SQUARED :
+				strcmp(ts->opts->loss, "absolute") == 0 ? RF_LOSS_ABSOLUTE :
+				strcmp(ts->opts->loss, "huber") == 0 ? RF_LOSS_HUBER : RF_LOSS_SQUARED;
+			break;
+		case RF_HEAD_BINARY:
+			head->nout = 1;
+			head->loss = RF_LOSS_LOG;
+			break;
+		case RF_HEAD_MULTILABEL:
+			/* a label-set target among several: one logistic output per label */
+			head->nout = tg->nclasses;
+			head->loss = RF_LOSS_LOG;
+			break;
+		default:
+			head->nout = tg->nclasses;
+			head->loss = RF_LOSS_CROSS_ENTROPY;
+			break;
+	}
+	if (tg->head != RF_HEAD_REGRESSION)
+	{
+		head->nclasses = tg->nclasses;
+		head->classes = tg->classes;
+		head->bin_edges = tg->bin_edges;
+		head->bin_values = tg->bin_values;
+		if (ts->opts->loss && ts->ntargets == 1)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("option \"loss\" applies to regression, but target \"%s\" is %s",
+							tg->name, HeadKindName(tg->head)),
+					 errhint("Classification always minimizes the log loss (cross-entropy).")));
+	}
+	if ((ts->opts->balanced || ts->opts->class_weight) && tg->head == RF_HEAD_REGRESSION)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("option \"class_weight\" applies to classification, but target \"%s\" is regression",
+						tg->name)));
+	if ((ts->opts->threshold_f1 || !isnan(ts->opts->threshold)) &&
+		(tg->head != RF_HEAD_BINARY || ts->ntargets > 1))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("option \"threshold\" applies to a binary target or to multilabel labels, but target \"%s\" is %s",
+						tg->name, ts->ntargets > 1 ? "one of several" : HeadKindName(tg->head))));
+	if (!isnan(ts->opts->threshold))
+		head->threshold = ts->opts->threshold;
+	head->parent = -1;
+	if (tg->parent_of)
+		HeadSetParents(head, t - 1, tg->nparents, tg->parent_of);
+}
+
+/*
+ * The heads: one per target, or, for a multilabel task, one head whose
+ * labels are the (boolean) target columns or the label-set's labels.
+ */
 static RfHead *
 BuildHeads(RfTrainState *ts, int *nheads)
 {
@@ -802,89 +901,14 @@ BuildHeads(RfTrainState *ts, int *nheads)
 					 errhint("Name two or more targets, as in target => 'quality,engagement'.")));
 		CheckKeysNameTargets(ts, ts->opts->task_weights, "task_weights");
 	}
-
 	if (strcmp(ts->task, "multilabel") == 0)
 	{
-		RfHead	   *head = &heads[0];
-
-		bool		sets = ts->targets[0].kind == RF_TARGET_LABELS;
-
-		head->name = pstrdup(ts->ntargets == 1 ? ts->target_names[0] : "labels");
-		head->kind = RF_HEAD_MULTILABEL;
-		head->loss = RF_LOSS_LOG;
-		head->ycol = 0;
-		head->nout = sets ? ts->targets[0].nclasses : ts->ntargets;
-		head->weight = 1.0;
-		head->threshold = isnan(ts->opts->threshold) ? 0.5 : ts->opts->threshold;
-		head->nclasses = head->nout;
-		head->classes = sets ? ts->targets[0].classes : ts->target_names;
+		BuildMultilabelHead(ts, &heads[0]);
 		*nheads = 1;
 		return heads;
 	}
-
 	for (int t = 0; t < ts->ntargets; t++)
-	{
-		RfTarget   *tg = &ts->targets[t];
-		RfHead	   *head = &heads[t];
-
-		head->name = tg->name;
-		head->kind = tg->head;
-		head->ycol = tg->ycol;
-		head->weight = TaskWeight(ts, tg->name);
-		head->threshold = 0.5;
-		head->huber_delta = ts->opts->huber_delta;
-		switch (tg->head)
-		{
-			case RF_HEAD_REGRESSION:
-				head->nout = 1;
-				head->loss = ts->opts->loss == NULL ? RF_LOSS_SQUARED :
-					strcmp(ts->opts->loss, "absolute") == 0 ? RF_LOSS_ABSOLUTE :
-					strcmp(ts->opts->loss, "huber") == 0 ? RF_LOSS_HUBER : RF_LOSS_SQUARED;
-				break;
-			case RF_HEAD_BINARY:
-				head->nout = 1;
-				head->loss = RF_LOSS_LOG;
-				break;
-			case RF_HEAD_MULTILABEL:
-				/* a label-set target among several: one logistic output per label */
-				head->nout = tg->nclasses;
-				head->loss = RF_LOSS_LOG;
-				break;
-			default:
-				head->nout = tg->nclasses;
-				head->loss = RF_LOSS_CROSS_ENTROPY;
-				break;
-		}
-		if (tg->head != RF_HEAD_REGRESSION)
-		{
-			head->nclasses = tg->nclasses;
-			head->classes = tg->classes;
-			head->bin_edges = tg->bin_edges;
-			head->bin_values = tg->bin_values;
-			if (ts->opts->loss && ts->ntargets == 1)
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("option \"loss\" applies to regression, but target \"%s\" is %s",
-								tg->name, HeadKindName(tg->head)),
-						 errhint("Classification always minimizes the log loss (cross-entropy).")));
-		}
-		if ((ts->opts->balanced || ts->opts->class_weight) && tg->head == RF_HEAD_REGRESSION)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("option \"class_weight\" applies to classification, but target \"%s\" is regression",
-							tg->name)));
-		if ((ts->opts->threshold_f1 || !isnan(ts->opts->threshold)) &&
-			(tg->head != RF_HEAD_BINARY || ts->ntargets > 1))
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("option \"threshold\" applies to a binary target or to multilabel labels, but target \"%s\" is %s",
-							tg->name, ts->ntargets > 1 ? "one of several" : HeadKindName(tg->head))));
-		if (!isnan(ts->opts->threshold))
-			head->threshold = ts->opts->threshold;
-		head->parent = -1;
-		if (tg->parent_of)
-			HeadSetParents(head, t - 1, tg->nparents, tg->parent_of);
-	}
+		BuildHead(ts, t, &heads[t]);
 	*nheads = ts->ntargets;
 	return heads;
 }

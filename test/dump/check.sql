@@ -6,6 +6,7 @@ SELECT count(*) AS rows,
                           AND s.hier = reframe.predict_labels('m_hier', d) AND s.hidden = reframe.predict_all('m_hidden', d)
                           AND s.blend = reframe.score('m_blend', d) AND s.labels = reframe.predict_proba('m_labels', d)
                           AND s.rank = reframe.score('m_rank', d) AND s.soft = reframe.predict_all('m_soft', d)
-                          AND s.mixed = reframe.predict_all('m_mixed', d)) AS identical
+                          AND s.mixed = reframe.predict_all('m_mixed', d)
+                          AND s.trees = reframe.predict_all('m_trees', d)) AS identical
   FROM d JOIN scores s USING (i);
 SELECT count(DISTINCT model) AS models FROM reframe.models;

@@ -27,6 +27,7 @@ SELECT 1 FROM reframe.train('m_rank', 'SELECT a, b, q, rel FROM d', 'rel', NULL,
 SELECT 1 FROM reframe.train('m_soft', 'SELECT a, b, k, r, p, m FROM d', 'r,p,m', 'multitask',
                             '{"hidden": [8], "sharing": "soft", "epochs": 10}');
 SELECT 1 FROM reframe.train('m_mixed', 'SELECT a, b, k, p, tags FROM d', 'p,tags', NULL, '{"hidden": [8], "epochs": 10}');
+SELECT 1 FROM reframe.train('m_trees', 'SELECT a, b, k, r, p FROM d', 'r,p', NULL, '{"model": "trees", "rounds": 20}');
 SELECT 1 FROM reframe.create_blend('m_blend', '{"m_ridge": 0.5, "m_binary": 2}');
 CREATE TABLE scores AS
 SELECT i, reframe.score('m_ridge', d) AS ridge, reframe.score('m_stream', d) AS stream,
@@ -35,5 +36,5 @@ SELECT i, reframe.score('m_ridge', d) AS ridge, reframe.score('m_stream', d) AS 
        reframe.predict_labels('m_hier', d) AS hier, reframe.predict_all('m_hidden', d) AS hidden,
        reframe.score('m_blend', d) AS blend, reframe.predict_proba('m_labels', d) AS labels,
        reframe.score('m_rank', d) AS rank, reframe.predict_all('m_soft', d) AS soft,
-       reframe.predict_all('m_mixed', d) AS mixed
+       reframe.predict_all('m_mixed', d) AS mixed, reframe.predict_all('m_trees', d) AS trees
   FROM d;

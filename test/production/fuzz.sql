@@ -26,6 +26,8 @@ SELECT 1 FROM reframe.train('f_labels', 'SELECT a, b, tags FROM fz', 'tags');
 SELECT 1 FROM reframe.train('f_hier', 'SELECT a, b, l1, l2 FROM fz', 'l1,l2', 'hierarchical');
 SELECT 1 FROM reframe.train('f_deep', 'SELECT a, b, k, r, y, tags FROM fz', 'r,y,tags', NULL, '{"hidden": [4], "epochs": 3}');
 SELECT 1 FROM reframe.train('f_bins', 'SELECT a, b, r FROM fz', 'r', NULL, '{"bins": [0]}');
+SELECT 1 FROM reframe.train('f_trees', 'SELECT a, b, k, y FROM fz', 'y', NULL, '{"model": "trees", "rounds": 5}');
+SELECT 1 FROM reframe.train('f_htrees', 'SELECT a, b, l1, l2 FROM fz', 'l1,l2', 'hierarchical', '{"model": "trees", "rounds": 3}');
 SELECT 1 FROM reframe.create_blend('f_blend', '{"f_reg": 1, "f_bin": 2}');
 
 CREATE TABLE fuzz_result (fn text, sqlstate text, message text, call text);
@@ -51,7 +53,7 @@ BEGIN
 END $$;
 
 CREATE FUNCTION fuzz_name() RETURNS text LANGUAGE sql VOLATILE AS $$
-    SELECT pick('f_reg', 'f_bin', 'f_multi', 'f_labels', 'f_hier', 'f_deep', 'f_bins', 'f_blend', 'f_reg',
+    SELECT pick('f_trees', 'f_htrees', 'f_trees', 'f_htrees', 'f_reg', 'f_bin', 'f_multi', 'f_labels', 'f_hier', 'f_deep', 'f_bins', 'f_blend', 'f_reg',
                 'f_bin', 'f_deep', 'f_reg', 'f_bin', 'f_multi', 'f_labels', 'f_hier', 'f_deep', 'f_bins',
                 'f_multi', 'f_labels', 'f_hier', 'f_deep', 'f_bins', 'f_deep', '', 'no_such', 'fz', 'fz_types', 'pg_catalog.pg_class', 'a"b', '"',
                 'x''; DROP TABLE fz; --', repeat('n', 300), 'a.b.c.d', 'public.', '.f_reg', 'public.f_reg',
@@ -68,12 +70,13 @@ DECLARE
     key text := pick('l2', 'max_iter', 'tol', 'validation', 'seed', 'hidden', 'epochs', 'batch_size',
                      'learning_rate', 'patience', 'bins', 'threshold', 'class_weight', 'task_weights', 'tasks',
                      'group', 'features', 'exclude', 'loss', 'huber_delta', 'sharing', 'sharing_strength',
-                     'deploy', 'verbose', 'max_categories', 'nonsense', '', 'L2');
+                     'deploy', 'verbose', 'max_categories', 'nonsense', '', 'L2', 'model', 'rounds', 'max_depth',
+                     'min_child_weight', 'subsample', 'colsample', 'max_bins', 'objective');
     val text := pick('0', '-1', '1', '2', '0.5', '1e308', '-1e308', '1e-320', '2147483648', '99999999999',
                      '"x"', '""', 'null', 'true', '[]', '[0]', '[-3]', '[1, 0]', '[1e9]', '[2147483647, 2]',
                      '["a"]', '{}', '{"r": -1}', '{"x": 1}', '{"quantiles": 0}', '{"quantiles": 100000}',
                      '"balanced"', '"f1"', '"soft"', '"r"', '["a", "b", "k"]', '[[1]]', '{"y": "binary"}',
-                     '"huber"', '"always"', '"if_better"');
+                     '"huber"', '"always"', '"if_better"', '"trees"', '"neural"', '"ndcg"', '16', '10000');
 BEGIN
     IF random() < 0.08 THEN
         RETURN pick('''[]''', '''1''', '''"x"''', '''null''', 'NULL', '''{"a": {"b": {"c": [1, [2, [3]]]}}}''',
@@ -105,7 +108,7 @@ CREATE FUNCTION fuzz_call() RETURNS text LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
     fn text := pick('score', 'predict', 'predict_proba', 'predict_labels', 'predict_all', 'classes',
                     'score', 'predict_all', 'train', 'train', 'evaluate', 'deploy', 'weights', 'set_threshold',
-                    'create_blend', 'drop_model', 'model_table', 'sgemm', 'state', 'state', 'aggregate');
+                    'create_blend', 'drop_model', 'model_table', 'sgemm', 'state', 'state', 'aggregate', 'export');
     features text;
 BEGIN
     features := CASE floor(random() * 4)::int
@@ -136,7 +139,9 @@ BEGIN
                                NULL),
                           pick('r', 'y', 'm', 'tags', 'r,y', 'y,y', 'a', 'k', 'l1,l2', 'no_such', '', ',', 'r,', '"r"', 'r,tags,m', NULL),
                           pick(NULL, NULL, 'regression', 'binary', 'multiclass', 'multilabel', 'hierarchical', 'multitask', 'nope', ''),
-                          pick('''{}''', '''{"validation": 0}''', '''{"hidden": [3], "epochs": 2}''', fuzz_options(), fuzz_options()));
+                          pick('''{}''', '''{"validation": 0}''', '''{"hidden": [3], "epochs": 2}''', fuzz_options(), fuzz_options(),
+                               '''{"model": "trees", "rounds": 3}''', '''{"model": "trees", "rounds": 2, "max_depth": 16}''',
+                               '''{"model": "trees", "rounds": 2, "objective": "ndcg", "group": "i"}'''));
         WHEN 'evaluate' THEN
             RETURN format('SELECT reframe.evaluate(%L, %L, %s)', fuzz_name(),
                           pick('fz', 'fz_types', 'SELECT a, b FROM fz', 'SELECT * FROM fz WHERE false', 'SELECT 1; SELECT 2', 'no_such', NULL),
@@ -155,6 +160,8 @@ BEGIN
                                '''{"fz": 1}''', '''{"f_reg": 1, "f_reg": 2}''', fuzz_options()));
         WHEN 'drop_model' THEN
             RETURN format('SELECT reframe.drop_model(%L)', pick('fz', 'fz_types', 'no_such', '', NULL, 'pg_catalog.pg_class', 'reframe.models', 'a"b'));
+        WHEN 'export' THEN
+            RETURN format('SELECT length(reframe.export(%L, %L))', fuzz_name(), pick('xgboost', 'xgboost', 'onnx', '', NULL));
         WHEN 'model_table' THEN
             RETURN format('SELECT reframe.model_table(%L)', fuzz_name());
         WHEN 'sgemm' THEN
