@@ -34,4 +34,20 @@ wait $trainer
 grep -q "canceling statement due to user request" /tmp/reframe-progress.out || fail "not cancelled: $(cat /tmp/reframe-progress.out)"
 [ "$(q "SELECT count(*) FROM reframe.training")" = 0 ] || fail "a cancelled training is still listed"
 [ "$(q "SELECT to_regclass('long') IS NULL")" = t ] || fail "a cancelled first training left its table"
-echo "progress: verbose phases and losses; training seen from another session (phase fitting, 200000 rows); cancel leaves nothing"
+
+# trees: rounds show as iterations with the validation loss; a cancel
+# between rounds frees XGBoost's handles and leaves nothing
+psql -X -q -d "$DB" -c "SELECT * FROM reframe.train('forest', 't', 'y',
+       options => '{\"model\": \"trees\", \"rounds\": 10000, \"max_depth\": 12, \"patience\": 1000, \"learning_rate\": 0.01}')" \
+    > /tmp/reframe-progress-trees.out 2>&1 &
+trainer=$!
+wait_for 60 "SELECT EXISTS (SELECT FROM reframe.training WHERE model = 'forest' AND phase = 'fitting' AND iteration >= 2 AND loss > 0)" ||
+    fail "no trees progress seen: $(q 'SELECT * FROM reframe.training')"
+q "SELECT pg_cancel_backend(pid) FROM reframe.training WHERE model = 'forest'" >/dev/null
+wait $trainer
+grep -q "canceling statement due to user request" /tmp/reframe-progress-trees.out || fail "trees not cancelled: $(cat /tmp/reframe-progress-trees.out)"
+[ "$(q "SELECT count(*) FROM reframe.training")" = 0 ] || fail "a cancelled trees training is still listed"
+[ "$(q "SELECT to_regclass('forest') IS NULL")" = t ] || fail "a cancelled trees training left its table"
+q "SELECT version FROM reframe.train('small_trees', 'SELECT * FROM t WHERE i <= 5000', 'y', options => '{\"model\": \"trees\", \"rounds\": 5}')" >/dev/null ||
+    fail "trees cannot be trained after a cancel"
+echo "progress: verbose phases and losses; training seen from another session (phase fitting, 200000 rows); cancel leaves nothing, trees too"

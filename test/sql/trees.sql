@@ -41,6 +41,42 @@ WITH shares AS (SELECT k, (count(*) + 0.5) / (300 + 1.5) AS share FROM steps GRO
 SELECT max(abs(reframe.score('stump_k', t, e.k) - e.p)) < 1e-6 AS newton_step_of_softmax, count(*) AS checked
   FROM steps t JOIN expected e USING (s);
 
+-- 3b. multilabel: per label, the same Newton step as a binary head
+SELECT task FROM reframe.train('stump_labels', 'SELECT s, pos, k = ''b'' AS kb FROM steps', 'pos,kb',
+    options => '{"model": "trees", "rounds": 1, "max_depth": 1, "learning_rate": 1, "l2": 0, "min_child_weight": 0, "validation": 0}');
+WITH lab AS (SELECT 'pos' AS label, s, pos AS y FROM steps UNION ALL SELECT 'kb', s, k = 'b' FROM steps),
+     base AS (SELECT label, ln(share / (1 - share)) AS b, share AS p0
+                FROM (SELECT label, (count(*) FILTER (WHERE y) + 0.5) / (count(*) + 1.0) AS share FROM lab GROUP BY label) q),
+     side AS (SELECT label, s, b - sum(p0 - y::int) / sum(p0 * (1 - p0)) AS margin FROM lab JOIN base USING (label) GROUP BY label, s, b)
+SELECT max(abs(reframe.score('stump_labels', t, side.label) - 1 / (1 + exp(-margin)))) < 1e-6 AS newton_step_per_label
+  FROM steps t JOIN side USING (s);
+
+-- 3c. hierarchical: the fine level's objective is a softmax among each
+--     parent's children (a custom objective: reframe's gradients, XGBoost's
+--     trees).  Its Newton step per class and side, from the base shares
+--     renormalised among siblings, over the rows under that class's parent:
+--     margin_c = log(share_c) - sum(p0_c - [c]) / sum(p0_c (1 - p0_c)),
+--     and a leaf's probability is P(parent) * softmax among its siblings
+CREATE TABLE levels AS
+SELECT i, (i % 2)::float8 AS s,
+       CASE WHEN (i % 2 = 0 AND i % 4 <> 0) OR (i % 2 = 1 AND i % 4 = 1) THEN 'A' ELSE 'B' END AS dept
+  FROM generate_series(1, 400) i;
+ALTER TABLE levels ADD COLUMN cat text;
+UPDATE levels SET cat = CASE WHEN dept = 'A' THEN CASE WHEN i % 5 < 2 + s THEN 'a1' ELSE 'a2' END
+                             ELSE CASE WHEN i % 7 < 3 + 2 * s THEN 'b1' ELSE 'b2' END END;
+SELECT task FROM reframe.train('stump_h', 'SELECT s, dept, cat FROM levels', 'dept,cat', 'hierarchical',
+    '{"model": "trees", "rounds": 1, "max_depth": 1, "learning_rate": 1, "l2": 0, "min_child_weight": 0, "validation": 0}');
+WITH parent AS (SELECT DISTINCT cat, dept FROM levels),
+     shares AS (SELECT cat, (count(*) + 0.5) / (400 + 0.5 * 4) AS share FROM levels GROUP BY cat),
+     base AS (SELECT cat, dept, ln(share) AS b, share / sum(share) OVER (PARTITION BY dept) AS p0
+                FROM shares JOIN parent USING (cat)),
+     leaf AS (SELECT l.s, b.cat, b.dept, b.b - sum(b.p0 - (l.cat = b.cat)::int) / sum(b.p0 * (1 - b.p0)) AS margin
+                FROM levels l JOIN base b ON b.dept = l.dept GROUP BY l.s, b.cat, b.dept, b.b),
+     cond AS (SELECT s, cat, dept, exp(margin) / sum(exp(margin)) OVER (PARTITION BY s, dept) AS p FROM leaf)
+SELECT max(abs(reframe.score('stump_h', l, c.cat) - reframe.score('stump_h', l, c.dept) * c.p)) < 1e-6 AS newton_step_of_sibling_softmax,
+       count(*) AS checked
+  FROM levels l JOIN cond c USING (s);
+
 -- 4. the stored blocks, traversed in SQL, give the scores: several rounds,
 --    deeper trees, a NULL going down each split's default branch
 CREATE TABLE wide AS
