@@ -303,6 +303,11 @@ TreesBoostRounds(TreesBoost *b, RfFitResult *res)
 	}
 	if (!b->valid)
 		res->opt.converged = true;	/* nothing to stop on: the rounds asked for */
+	else if (!res->opt.converged)
+		ereport(NOTICE,
+				(errmsg("model \"%s\": the validation loss still improved after all %d rounds",
+						b->d->model_name, o->rounds),
+				 errhint("Raise \"rounds\" or \"learning_rate\".")));
 	res->opt.iterations = best_rounds;
 	res->opt.loss = best;
 }
@@ -387,7 +392,7 @@ TreeParseScalar(void *state, char *token, JsonTokenType type)
 
 /* XGBoost's JSON model, parsed for the per-node arrays of its trees. */
 static TreeParse *
-TreesParseModel(XgbRun *run)
+TreesParseModel(XgbRun *run, RfBudget *budget)
 {
 	bst_ulong	len;
 	const char *raw;
@@ -398,6 +403,8 @@ TreesParseModel(XgbRun *run)
 
 	XgbCheck(run, XGBoosterSaveModelToBuffer(run->booster, "{\"format\": \"json\"}", &len, &raw),
 			 "save its model");
+	/* the text, and about as much again for its numbers */
+	RfBudgetCharge(budget, 2 * (Size) len, "the trees' model");
 	json = MemoryContextAllocHuge(CurrentMemoryContext, len + 1);
 	memcpy(json, raw, len);
 	json[len] = '\0';
@@ -431,10 +438,15 @@ TreesParseModel(XgbRun *run)
  */
 static RfForest *
 TreesForest(TreeParse *p, int ntrees, int nin, int nout, const double *margin,
-			const double *leaf_scale, const double *leaf_shift)
+			const double *leaf_scale, const double *leaf_shift, RfBudget *budget)
 {
 	int64		nnodes = ntrees < p->ntrees ? p->start[ntrees] : p->n[TF_LEFT];
-	RfForest   *f = ForestCreate(nin, nout, ntrees, nnodes);
+	RfForest   *f;
+
+	/* the blocks, and the nodes compiled for evaluation */
+	RfBudgetCharge(budget, (sizeof(double) * RF_FOREST_NODE_COLS + sizeof(RfTreeNode) + sizeof(float)) * nnodes,
+				   "the trees");
+	f = ForestCreate(nin, nout, ntrees, nnodes);
 
 	for (int t = 0; t < ntrees; t++)
 	{
@@ -538,9 +550,9 @@ TreesFit(RfTrunk *t, RfFitData *d, RfFitResult *res)
 		TreesListwise(&b);
 
 	TreesBoostRounds(&b, res);
-	p = TreesParseModel(b.run);
+	p = TreesParseModel(b.run, d->budget);
 	t->state = TreesForest(p, Min(res->opt.iterations * t->nout, p->ntrees), t->nin, t->nout,
-						   margin, scale, shift);
+						   margin, scale, shift, d->budget);
 	XgbFree(b.run);
 	ForestCompile(t->state, d->model_name, 0);
 }

@@ -79,26 +79,22 @@ ForestRow(const RfForest *f, const float *x, float *acc)
 
 	for (int o = 0; o < f->nout; o++)
 		acc[o] = 0;
-	/* four trees in lockstep: their steps are independent loads */
-	for (; t + 4 <= f->ntrees; t += 4)
+	/* eight trees in lockstep: their steps are independent loads */
+	for (; t + 8 <= f->ntrees; t += 8)
 	{
-		int32		a = f->root[t],
-					b = f->root[t + 1],
-					c = f->root[t + 2],
-					d = f->root[t + 3];
-		int32		steps = Max(Max(f->depth[t], f->depth[t + 1]), Max(f->depth[t + 2], f->depth[t + 3]));
+		int32		n[8];
+		int32		steps = 0;
 
-		for (int s = 0; s < steps; s++)
+		for (int k = 0; k < 8; k++)
 		{
-			a = TreeStep(f->node, a, x);
-			b = TreeStep(f->node, b, x);
-			c = TreeStep(f->node, c, x);
-			d = TreeStep(f->node, d, x);
+			n[k] = f->root[t + k];
+			steps = Max(steps, f->depth[t + k]);
 		}
-		acc[f->output[t]] += f->leaf[a];
-		acc[f->output[t + 1]] += f->leaf[b];
-		acc[f->output[t + 2]] += f->leaf[c];
-		acc[f->output[t + 3]] += f->leaf[d];
+		for (int s = 0; s < steps; s++)
+			for (int k = 0; k < 8; k++)
+				n[k] = TreeStep(f->node, n[k], x);
+		for (int k = 0; k < 8; k++)
+			acc[f->output[t + k]] += f->leaf[n[k]];
 	}
 	for (; t < f->ntrees; t++)
 	{

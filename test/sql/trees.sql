@@ -183,6 +183,12 @@ SELECT * FROM reframe.train('bad', 'SELECT a, y FROM wide', 'y', options => '{"m
 SELECT * FROM reframe.train('bad', 'SELECT a, y FROM wide', 'y', options => '{"model": "forest"}');
 SELECT reframe.export('deep_lin');
 SELECT reframe.export('deep', 'onnx');
+-- XGBoost's copy of the data counts against reframe.max_train_memory
+CREATE TABLE big AS SELECT i, sin(i)::float8 AS a, cos(i)::float8 AS b, (i % 7)::float8 AS c, (2 * sin(i))::float8 AS y
+  FROM generate_series(1, 60000) i;
+SET reframe.max_train_memory = '2MB';
+SELECT * FROM reframe.train('bad', 'SELECT a, b, c, y FROM big', 'y', options => '{"model": "trees"}');
+RESET reframe.max_train_memory;
 SELECT to_regclass('bad') AS nothing_written;
 -- a hand-edited model table: a missing or damaged block is an error naming it
 DELETE FROM stump WHERE block = 'trees.nodes';
