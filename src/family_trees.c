@@ -317,10 +317,11 @@ TreesBoostRounds(TreesBoost *b, RfFitResult *res)
 /* The per-node arrays of XGBoost's JSON model that a forest keeps. */
 enum
 {
-	TF_LEFT, TF_RIGHT, TF_FEATURE, TF_COND, TF_DEFAULT, TF_INFO, TF_NFIELDS
+	TF_LEFT, TF_RIGHT, TF_FEATURE, TF_COND, TF_DEFAULT, TF_GAIN, TF_COVER, TF_INFO, TF_NFIELDS
 };
 static const char *const tree_fields[TF_NFIELDS] = {
-	"left_children", "right_children", "split_indices", "split_conditions", "default_left", "tree_info"
+	"left_children", "right_children", "split_indices", "split_conditions", "default_left",
+	"loss_changes", "sum_hessian", "tree_info"
 };
 
 typedef struct TreeParse
@@ -475,6 +476,8 @@ TreesForest(TreeParse *p, int ntrees, int nin, int nout, const double *margin,
 				v *= leaf_scale[o];
 			/* stored as a float, as XGBoost keeps and sums it */
 			nd[5] = leaf ? (double) (float) v : 0;
+			nd[6] = leaf ? 0 : p->v[TF_GAIN][j];
+			nd[7] = p->v[TF_COVER][j];
 		}
 	}
 	f->index_set = f->nodes_set = true;

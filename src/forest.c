@@ -69,10 +69,11 @@ CompileTree(RfForest *f, int t, int64 start, int64 size, const char *model, int3
 		bool		leaf = nd[0] == -1;
 		RfTreeNode *n;
 
-		if (leaf ? !(isfinite(nd[5]) && nd[2] == -1 && nd[3] == -1) :
+		if (!(isfinite(nd[6]) && isfinite(nd[7]) && nd[7] >= 0) ||
+			(leaf ? !(isfinite(nd[5]) && nd[2] == -1 && nd[3] == -1) :
 			!(IntIn(nd[0], 0, f->nin - 1) && !isnan(nd[1]) &&
 			  IntIn(nd[2], j + 1, size - 1) && IntIn(nd[3], j + 1, size - 1) &&
-			  nd[2] != nd[3] && (nd[4] == 0 || nd[4] == 1)))
+			  nd[2] != nd[3] && (nd[4] == 0 || nd[4] == 1))))
 			ForestCorrupt(model, version, "trees.nodes", start + j);
 		if (slot[j] < 0)
 			continue;			/* unreachable from the root */
@@ -262,8 +263,11 @@ TreeJson(const RfForest *f, int t, StringInfo buf)
 				case 7:
 					AppendFloat(buf, leaf ? nd[5] : 0);
 					break;
+				case 8:
+					AppendFloat(buf, nd[6]);
+					break;
 				default:
-					AppendFloat(buf, 0);
+					AppendFloat(buf, nd[7]);
 					break;
 			}
 		}

@@ -6,11 +6,13 @@
  * Stored as two parameter blocks:
  *	 "trees.index"  ntrees x 3: the output a tree adds to, its first row in
  *					"trees.nodes", its number of nodes;
- *	 "trees.nodes"  nnodes x 6: per node the split feature (-1 for a leaf),
+ *	 "trees.nodes"  nnodes x 8: per node the split feature (-1 for a leaf),
  *					the threshold (rows with x < threshold go left), the
  *					left and right children (node numbers within the tree,
- *					-1 for a leaf), 1 if a missing value goes left, and the
- *					leaf's value.
+ *					-1 for a leaf), 1 if a missing value goes left, the
+ *					leaf's value, the split's gain (its loss reduction, 0
+ *					for a leaf) and the node's cover (the training rows'
+ *					hessians that reached it).
  * Trees are in boosting order, round by round, each round one tree per
  * output.  The starting margins are folded into the first round's leaves,
  * so a row's raw output is the sum of its leaves' values, added in single
@@ -21,7 +23,7 @@
 
 #include "lib/stringinfo.h"
 
-#define RF_FOREST_NODE_COLS 6
+#define RF_FOREST_NODE_COLS 8
 #define RF_FOREST_TREE_COLS 3
 
 /*

@@ -87,7 +87,7 @@ SELECT task, train_rows, validation_rows, iterations <= 40 AS bounded
   FROM reframe.train('deep', 'SELECT a, b, c, y FROM wide', 'y', options => '{"model": "trees", "rounds": 40, "max_depth": 4}');
 SELECT block, shape[2] AS columns FROM reframe.weights('deep') ORDER BY 1;
 CREATE TABLE deep_nodes AS
-SELECT (n - 1) / 6 AS node, data[n] AS v, (n - 1) % 6 AS col
+SELECT (n - 1) / 8 AS node, data[n] AS v, (n - 1) % 8 AS col
   FROM reframe.weights('deep'), generate_subscripts(data, 1) n WHERE block = 'trees.nodes';
 CREATE TABLE deep_tree AS
 SELECT t.tree, t.start, f.feature, f.threshold, f.lft, f.rgt, f.dflt, f.val, f.node - t.start AS local
