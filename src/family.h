@@ -113,6 +113,21 @@ struct RfFamily
 	void		(*moments_errors) (const RfTrunk *t, RfGram *g, const RfEncoder *enc,
 								   double *sse, double *sst);
 
+	/*
+	 * Explains raw output `output` of an encoded row: base + sum of
+	 * contrib (one per encoded input) is the output.  Exact for linear
+	 * models (each input's term) and trees (TreeSHAP); an approximation for
+	 * networks, whose remainder goes to *rest.
+	 */
+	void		(*explain) (const RfTrunk *t, const double *x, int output, double *contrib,
+							double *base, double *rest);
+
+	/*
+	 * Optional: how much each encoded input matters to the model as a whole
+	 * (non-negative, one per input; see reframe.importance).
+	 */
+	void		(*importance) (const RfTrunk *t, const RfEncoder *enc, double *imp);
+
 	/* Optional: the trunk and heads as XGBoost's JSON model (reframe.export). */
 	void		(*export_xgboost) (const RfTrunk *t, StringInfo buf);
 };

@@ -7,6 +7,8 @@
  */
 #include "postgres.h"
 
+#include <math.h>
+
 #include "reframe.h"
 #include "family.h"
 #include "network.h"
@@ -122,6 +124,66 @@ LinearMomentsErrors(const RfTrunk *t, RfGram *g, const RfEncoder *enc, double *s
 	GramErrors(g, enc, net->params + net->w_off[0], net->params[net->b_off[0]], sse, sst);
 }
 
+/* Exact: each encoded input's term of the output, the bias as the base. */
+static void
+LinearExplain(const RfTrunk *t, const double *x, int output, double *contrib, double *base,
+			  double *rest)
+{
+	RfNet	   *net = t->state;
+	const double *W = net->params + net->w_off[0] + (int64) output * net->nin;
+
+	for (int j = 0; j < net->nin; j++)
+		contrib[j] = W[j] * x[j];
+	*base = net->params[net->b_off[0] + output];
+	*rest = 0;
+}
+
+/*
+ * The spread of each column's term of the output: for a number its
+ * standardized coefficient (what one standard deviation moves the output),
+ * for a missing indicator what its presence does, and for a categorical
+ * column the standard deviation of its values' coefficients (values
+ * weighted alike), shared among its values by their squared deviations.
+ * The mean over the outputs.
+ */
+static void
+LinearImportance(const RfTrunk *t, const RfEncoder *enc, double *imp)
+{
+	RfNet	   *net = t->state;
+
+	memset(imp, 0, sizeof(double) * net->nin);
+	for (int o = 0; o < net->nout; o++)
+	{
+		const double *w = net->params + net->w_off[0] + (int64) o * net->nin;
+
+		for (int j = 0; j < net->nin; j++)
+			imp[j] += fabs(w[j]) / net->nout;
+		for (int c = 0; c < enc->ncols; c++)
+		{
+			const RfEncColumn *col = &enc->cols[c];
+			int			width = col->nbuckets > 0 ? col->nbuckets : col->nvocab;
+			int			slots = col->nbuckets > 0 ? width : width + 1;	/* and "other" */
+			double		mean = 0;
+			double		ss = 0;
+
+			if (col->kind != RF_CATEGORY || width == 0)
+				continue;
+			for (int k = 0; k < width; k++)
+				mean += w[col->slot + k] / width;
+			for (int k = 0; k < width; k++)
+				ss += (w[col->slot + k] - mean) * (w[col->slot + k] - mean);
+			for (int k = 0; k < slots; k++)
+			{
+				double		d = w[col->slot + k] - mean;
+
+				imp[col->slot + k] -= fabs(w[col->slot + k]) / net->nout;
+				if (k < width && ss > 0)
+					imp[col->slot + k] += sqrt(ss / width) * d * d / ss / net->nout;
+			}
+		}
+	}
+}
+
 const RfFamily ReframeLinearFamily = {
 	.name = "linear",
 	.create = LinearCreate,
@@ -137,4 +199,6 @@ const RfFamily ReframeLinearFamily = {
 	.check_loaded = NetTrunkCheckLoaded,
 	.fold_encoder = LinearFoldEncoder,
 	.moments_errors = LinearMomentsErrors,
+	.explain = LinearExplain,
+	.importance = LinearImportance,
 };

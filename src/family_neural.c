@@ -109,6 +109,43 @@ NeuralFit(RfTrunk *t, RfFitData *d, RfFitResult *res)
 				 errhint("Raise \"epochs\" or \"learning_rate\".")));
 }
 
+/*
+ * An approximation: the base is the output at the training mean (every
+ * encoded input 0), each input's contribution what the output loses when
+ * that input alone goes back to 0 (occlusion), and what they leave out of
+ * the output, the inputs' interactions, is the rest.
+ */
+static void
+NeuralExplain(const RfTrunk *t, const double *x, int output, double *contrib, double *base,
+			  double *rest)
+{
+	RfNet	   *net = t->state;
+	double	   *xi = palloc(sizeof(double) * Max(net->nin, 1));
+	double	   *out = palloc(sizeof(double) * net->nout);
+	double	   *scratch = palloc(sizeof(double) * 2 * NetMaxWidth(net));
+	double		full;
+	double		sum = 0;
+
+	memset(xi, 0, sizeof(double) * net->nin);
+	NetForwardRow(net, xi, out, scratch);
+	*base = out[output];
+	memcpy(xi, x, sizeof(double) * net->nin);
+	NetForwardRow(net, xi, out, scratch);
+	full = out[output];
+	for (int j = 0; j < net->nin; j++)
+	{
+		contrib[j] = 0;
+		if (x[j] == 0)
+			continue;
+		xi[j] = 0;
+		NetForwardRow(net, xi, out, scratch);
+		contrib[j] = full - out[output];
+		sum += contrib[j];
+		xi[j] = x[j];
+	}
+	*rest = full - *base - sum;
+}
+
 const RfFamily ReframeNeuralFamily = {
 	.name = "neural",
 	.create = NeuralCreate,
@@ -123,4 +160,5 @@ const RfFamily ReframeNeuralFamily = {
 	.set_block = NetTrunkSetBlock,
 	.check_loaded = NetTrunkCheckLoaded,
 	.fold_encoder = NULL,
+	.explain = NeuralExplain,
 };

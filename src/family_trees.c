@@ -660,6 +660,37 @@ TreesCheckLoaded(const RfTrunk *t, const char *model, int32 version)
 	ForestCompile(t->state, model, version);
 }
 
+/* The total gain of every split on an input, over every tree. */
+static void
+TreesImportance(const RfTrunk *t, const RfEncoder *enc, double *imp)
+{
+	const RfForest *f = t->state;
+
+	memset(imp, 0, sizeof(double) * t->nin);
+	for (int64 j = 0; j < f->nnodes; j++)
+	{
+		const double *nd = f->nodes + (Size) j * RF_FOREST_NODE_COLS;
+
+		if (nd[0] >= 0 && nd[0] < t->nin)
+			imp[(int) nd[0]] += nd[6];
+	}
+}
+
+/* Exact: TreeSHAP over the stored trees. */
+static void
+TreesExplain(const RfTrunk *t, const double *x, int output, double *contrib, double *base,
+			 double *rest)
+{
+	const RfForest *f = t->state;
+	float	   *xf = palloc(sizeof(float) * Max(f->nin, 1));
+
+	for (int i = 0; i < f->nin; i++)
+		xf[i] = (float) x[i];
+	ForestShap(f, xf, output, contrib, base);
+	*rest = 0;
+	pfree(xf);
+}
+
 /*
  * XGBoost's JSON model: one regression or binary head, or one multiclass
  * head, is the objective XGBoost has for it, so that its predict gives
@@ -697,4 +728,6 @@ const RfFamily ReframeTreesFamily = {
 	.set_block = TreesSetBlock,
 	.check_loaded = TreesCheckLoaded,
 	.export_xgboost = TreesExportXGBoost,
+	.explain = TreesExplain,
+	.importance = TreesImportance,
 };

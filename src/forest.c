@@ -313,3 +313,188 @@ ForestToXGBoostJson(const RfForest *f, const char *objective, int num_class, int
 		appendStringInfoString(buf, ", \"reg_loss_param\": {\"scale_pos_weight\": \"1\"}");
 	appendStringInfoString(buf, "}}}");
 }
+
+/* ---------- TreeSHAP ---------- */
+
+/*
+ * Exact Shapley values of one tree's output (Lundberg, Erion and Lee,
+ * "Consistent individualized feature attribution for tree ensembles",
+ * 2018, Algorithm 2), over the stored nodes: the covers weigh the branches
+ * a row does not take.  A path element is a feature split on, with the
+ * share of training rows (zero) and of this row (one) that go its way.
+ */
+typedef struct ShapPath
+{
+	int			feature;
+	double		zero;
+	double		one;
+	double		weight;
+} ShapPath;
+
+static void
+ShapExtend(ShapPath *path, int depth, double zero, double one, int feature)
+{
+	path[depth].feature = feature;
+	path[depth].zero = zero;
+	path[depth].one = one;
+	path[depth].weight = depth == 0 ? 1.0 : 0.0;
+	for (int i = depth - 1; i >= 0; i--)
+	{
+		path[i + 1].weight += one * path[i].weight * (i + 1) / (double) (depth + 1);
+		path[i].weight = zero * path[i].weight * (depth - i) / (double) (depth + 1);
+	}
+}
+
+static void
+ShapUnwind(ShapPath *path, int depth, int index)
+{
+	double		one = path[index].one;
+	double		zero = path[index].zero;
+	double		next = path[depth].weight;
+
+	for (int i = depth - 1; i >= 0; i--)
+	{
+		if (one != 0)
+		{
+			double		tmp = path[i].weight;
+
+			path[i].weight = next * (depth + 1) / ((i + 1) * one);
+			next = tmp - path[i].weight * zero * (depth - i) / (double) (depth + 1);
+		}
+		else
+			path[i].weight = path[i].weight * (depth + 1) / (zero * (depth - i));
+	}
+	for (int i = index; i < depth; i++)
+	{
+		path[i].feature = path[i + 1].feature;
+		path[i].zero = path[i + 1].zero;
+		path[i].one = path[i + 1].one;
+	}
+}
+
+/* The total weight of the path with element index unwound. */
+static double
+ShapUnwoundSum(const ShapPath *path, int depth, int index)
+{
+	double		one = path[index].one;
+	double		zero = path[index].zero;
+	double		next = path[depth].weight;
+	double		total = 0;
+
+	for (int i = depth - 1; i >= 0; i--)
+	{
+		if (one != 0)
+		{
+			double		tmp = next * (depth + 1) / ((i + 1) * one);
+
+			total += tmp;
+			next = path[i].weight - tmp * zero * (depth - i) / (double) (depth + 1);
+		}
+		else if (zero != 0)
+			total += path[i].weight / zero / ((depth - i) / (double) (depth + 1));
+	}
+	return total;
+}
+
+typedef struct ShapTree
+{
+	const double *nodes;		/* the tree's stored rows */
+	const float *x;
+	double	   *phi;
+} ShapTree;
+
+#define SHAP_NODE(s, j) ((s)->nodes + (Size) (j) * RF_FOREST_NODE_COLS)
+
+static void
+ShapRecurse(ShapTree *s, int j, ShapPath *parent, int depth, double zero, double one, int feature)
+{
+	const double *nd = SHAP_NODE(s, j);
+	ShapPath   *path = parent + depth + 1;
+	int			hot;
+	int			cold;
+	int			k;
+	double		izero = 1;
+	double		ione = 1;
+
+	CHECK_FOR_INTERRUPTS();
+	memcpy(path, parent, sizeof(ShapPath) * (depth + 1));
+	ShapExtend(path, depth, zero, one, feature);
+	if (nd[0] < 0)
+	{
+		for (int i = 1; i <= depth; i++)
+			s->phi[path[i].feature] += ShapUnwoundSum(path, depth, i) *
+				(path[i].one - path[i].zero) * nd[5];
+		return;
+	}
+	{
+		float		v = s->x[(int) nd[0]];
+		bool		left = isnan(v) ? nd[4] == 1 : v < (float) nd[1];
+
+		hot = (int) (left ? nd[2] : nd[3]);
+		cold = (int) (left ? nd[3] : nd[2]);
+	}
+	for (k = 0; k <= depth; k++)
+		if (path[k].feature == (int) nd[0])
+			break;
+	if (k <= depth)
+	{
+		izero = path[k].zero;
+		ione = path[k].one;
+		ShapUnwind(path, depth, k);
+		depth--;
+	}
+	if (nd[7] <= 0)
+		return;					/* no training rows: no weight to share */
+	ShapRecurse(s, hot, path, depth + 1, SHAP_NODE(s, hot)[7] / nd[7] * izero, ione, (int) nd[0]);
+	ShapRecurse(s, cold, path, depth + 1, SHAP_NODE(s, cold)[7] / nd[7] * izero, 0, (int) nd[0]);
+}
+
+/* The cover-weighted mean of a subtree's leaves: the tree's expected value at its root. */
+static double
+ShapMean(const ShapTree *s, int j)
+{
+	const double *nd = SHAP_NODE(s, j);
+	double		l;
+	double		r;
+
+	if (nd[0] < 0)
+		return nd[5];
+	l = SHAP_NODE(s, (int) nd[2])[7];
+	r = SHAP_NODE(s, (int) nd[3])[7];
+	if (l + r <= 0)
+		return 0.5 * (ShapMean(s, (int) nd[2]) + ShapMean(s, (int) nd[3]));
+	return (ShapMean(s, (int) nd[2]) * l + ShapMean(s, (int) nd[3]) * r) / (l + r);
+}
+
+/*
+ * SHAP values of output `output` for one row (x: nin floats): phi (nin)
+ * receives each input's contribution, *base the forest's expected output;
+ * base + sum(phi) is the row's output.
+ */
+void
+ForestShap(const RfForest *f, const float *x, int output, double *phi, double *base)
+{
+	int			maxdepth = 0;
+	ShapPath   *paths;
+
+	for (int t = 0; t < f->ntrees; t++)
+		maxdepth = Max(maxdepth, f->depth[t]);
+	paths = palloc0(sizeof(ShapPath) * (maxdepth + 2) * (maxdepth + 3) / 2);
+	memset(phi, 0, sizeof(double) * f->nin);
+	*base = 0;
+	for (int t = 0; t < f->ntrees; t++)
+	{
+		const double *ti = f->index + (Size) t * RF_FOREST_TREE_COLS;
+		ShapTree	s;
+
+		if ((int) ti[0] != output)
+			continue;
+		s.nodes = f->nodes + (Size) ti[1] * RF_FOREST_NODE_COLS;
+		s.x = x;
+		s.phi = phi;
+		*base += ShapMean(&s, 0);
+		/* the root's element (feature -1) is a placeholder that is never credited */
+		ShapRecurse(&s, 0, paths, 0, 1, 1, -1);
+	}
+	pfree(paths);
+}

@@ -111,6 +111,12 @@ ForestRow(const RfForest *f, const float *x, float *acc)
 /* Raw outputs of rows x (rows x nin) into out (rows x nout), tree by tree. */
 extern void ForestRows(const RfForest *f, const float *x, int rows, float *out);
 
+/*
+ * TreeSHAP: each input's exact Shapley contribution to output `output` of a
+ * row, and the forest's expected output; base + sum(phi) = the output.
+ */
+extern void ForestShap(const RfForest *f, const float *x, int output, double *phi, double *base);
+
 /* XGBoost's JSON model of the forest (see reframe.export). */
 extern void ForestToXGBoostJson(const RfForest *f, const char *objective, int num_class,
 								int num_target, double base_score, StringInfo buf);

@@ -144,6 +144,10 @@ ScoreGetModelState(FunctionCallInfo fcinfo, const char *what)
 
 /* ---------- features ---------- */
 
+static void ReadArrayFeatures(ScoreState *st, ArrayType *arr);
+static void ReadRowFeatures(ScoreState *st, HeapTupleHeader row);
+static RfHead *ScoreOutput(FunctionCallInfo fcinfo, ScoreState *st, int argno, int *cls);
+
 static void
 CheckFinite(RfModel *m, double v, int pos)
 {
@@ -358,6 +362,44 @@ ScoreOutputNamed(ScoreState *st, const char *output, int *cls)
 			 errmsg("model \"%s\" has no output \"%s\"", st->model->name, output),
 			 errhint("Outputs are the target and its classes: %s.", names.data)));
 	return NULL;
+}
+
+/*
+ * For reframe.explain: the deployed model of argument 0, the encoded
+ * features of argument 1, and the raw output that argument 2 names (a
+ * head with one output, or a class or label of a head).
+ */
+RfModel *
+ScoreEncodedRow(FunctionCallInfo fcinfo, const double **x, int *output, char **output_name)
+{
+	ScoreState *st = ScoreGetModelState(fcinfo, "reframe.explain");
+	RfModel    *m = st->model;
+	RfHead	   *head;
+	int			cls;
+
+	if (PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("features for model \"%s\" must not be NULL", m->name)));
+	if (st->argtype == FLOAT8ARRAYOID || st->argtype == FLOAT4ARRAYOID)
+		ReadArrayFeatures(st, PG_GETARG_ARRAYTYPE_P(1));
+	else
+		ReadRowFeatures(st, PG_GETARG_HEAPTUPLEHEADER(1));
+	EncoderEncodeRaw(m->enc, st->raw, st->enc);
+	head = PG_ARGISNULL(2) ? &m->net->heads[0] : ScoreOutput(fcinfo, st, 2, &cls);
+	if (PG_ARGISNULL(2))
+		cls = -1;
+	if (cls < 0 && head->nout > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("model \"%s\": output \"%s\" has %d outputs; name one of them to explain",
+						m->name, head->name, head->nout),
+				 errhint("Pass output => '%s' (one of reframe.classes('%s', '%s')).",
+						 head->nclasses > 0 ? head->classes[0] : "", m->name, head->name)));
+	*x = st->enc;
+	*output = head->offset + Max(cls, 0);
+	*output_name = cls >= 0 && head->nclasses > cls ? head->classes[cls] : head->name;
+	return m;
 }
 
 /* ScoreOutputNamed for argument argno, NULL (or absent) naming the default head. */

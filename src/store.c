@@ -555,6 +555,16 @@ ReadVersionRows(RfModel *m, Relation rel, Relation idx, Snapshot snap)
 static RfModel *
 StoreLoadDeployed(Oid relid, const char *name)
 {
+	return StoreLoadVersion(relid, name, -1);
+}
+
+/*
+ * Reads a version of a model (the deployed one when version < 0) into the
+ * current memory context, uncached; NULL when no version is deployed.
+ */
+RfModel *
+StoreLoadVersion(Oid relid, const char *name, int32 version)
+{
 	RfModel    *m = palloc0(sizeof(RfModel));
 	List	   *blocks = NIL;
 	LoadedBlock *shift;
@@ -565,7 +575,7 @@ StoreLoadDeployed(Oid relid, const char *name)
 	Relation	idx;
 	Oid			indexoid;
 	Snapshot	snap;
-	int32		version;
+	bool		asked = version >= 0;
 
 	m->relid = relid;
 	m->name = pstrdup(name);
@@ -584,7 +594,9 @@ StoreLoadDeployed(Oid relid, const char *name)
 				 errmsg("model \"%s\" has lost its primary key (version, block, part)", name)));
 	idx = index_open(indexoid, AccessShareLock);
 	snap = RegisterSnapshot(ActiveSnapshotSet() ? GetActiveSnapshot() : GetTransactionSnapshot());
-	version = m->version = DeployedVersionByIndex(rel, idx, snap);
+	if (!asked)
+		version = DeployedVersionByIndex(rel, idx, snap);
+	m->version = version;
 	if (version >= 0)
 		blocks = ReadVersionRows(m, rel, idx, snap);
 	UnregisterSnapshot(snap);
@@ -593,6 +605,10 @@ StoreLoadDeployed(Oid relid, const char *name)
 	if (version < 0)
 		return NULL;
 
+	if (m->spec == NULL && asked)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("model \"%s\" has no version %d", name, version)));
 	if (m->spec == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),

@@ -9,6 +9,7 @@
 #ifndef REFRAME_STORE_H
 #define REFRAME_STORE_H
 
+#include "fmgr.h"
 #include "nodes/primnodes.h"
 #include "storage/lockdefs.h"
 #include "utils/jsonb.h"
@@ -68,6 +69,13 @@ extern void StoreWriteVersion(Oid relid, int32 version, const char *spec,
 extern int32 StoreDeployedVersion(Oid relid);
 extern void StoreDeploy(Oid relid, int32 version);
 extern double StoreVersionSelection(Oid relid, int32 version, bool *found);
+
+/* For reframe.explain (score.c): the model, its encoded row and the output named. */
+extern RfModel *ScoreEncodedRow(FunctionCallInfo fcinfo, const double **x, int *output,
+								char **output_name);
+
+/* A version (the deployed one when version < 0), uncached, in the current context. */
+extern RfModel *StoreLoadVersion(Oid relid, const char *name, int32 version);
 
 /* The deployed version, cached per backend and pinned until mcxt is reset. */
 extern RfModel *StoreGetModel(Oid relid, const char *name, MemoryContext pin_mcxt);

@@ -42,6 +42,24 @@ ok = all([check("x_reg", "reframe.score('x_reg', d)"),
           check("x_k", "reframe.predict_proba('x_k', d)"),
           check("x_labels", "ARRAY[reframe.score('x_labels', d, 'l1'), reframe.score('x_labels', d, 'l2')]"),
           check("x_multi", "ARRAY[reframe.score('x_multi', d, 'y'), ln(reframe.score('x_multi', d, 'yes') / (1 - reframe.score('x_multi', d, 'yes')))]", True)])
+
+# TreeSHAP: reframe.explain's contributions and base equal XGBoost's own
+# pred_contribs of the exported model (its last column is the base)
+def shap(model, output, k=None):
+    cur.execute("SELECT reframe.export(%s)", (model,))
+    booster = xgb.Booster()
+    booster.load_model(bytearray(cur.fetchone()[0], "utf8"))
+    cur.execute("SELECT ARRAY[a, b, c], reframe.explain(%s, d, %s) FROM d ORDER BY i LIMIT 500", (model, output))
+    rows = cur.fetchall()
+    X = np.array([[np.nan if v is None else v for v in r[0]] for r in rows], dtype=np.float32)
+    theirs = booster.predict(xgb.DMatrix(X, missing=np.nan), pred_contribs=True)
+    if k is not None:
+        theirs = theirs[:, k, :]
+    ours = np.array([[r[1]["contributions"][c] for c in ("a", "b", "c")] + [r[1]["base"]] for r in rows])
+    diff = np.max(np.abs(theirs - ours))
+    print(f"{model} explain: {len(rows)} rows, max |pred_contribs - reframe.explain| = {diff:.2e}")
+    return diff <= 1e-4
+ok &= all([shap("x_reg", None), shap("x_bin", None), shap("x_k", "mid", 2)])
 sys.exit(0 if ok else 1)
 PY
-echo "xgboost_export: XGBoost's own predictions of 5 exported trees models equal reframe's within 1e-6"
+echo "xgboost_export: XGBoost's own predictions of 5 exported trees models equal reframe's within 1e-6; its SHAP contributions equal reframe.explain's within 1e-4"
