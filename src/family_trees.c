@@ -263,6 +263,7 @@ TreesBoostRounds(TreesBoost *b, RfFitResult *res)
 															  sizeof(float) * Max(b->d->Yva->nrows, 1) * b->trunk->nout) : NULL;
 
 	res->opt.history = palloc(sizeof(double) * o->rounds);
+	res->opt.history_from = 1;
 	for (int r = 0; r < o->rounds; r++)
 	{
 		double		loss = TreesRound(b);

@@ -377,6 +377,29 @@ reframe_auc_accum(PG_FUNCTION_ARGS)
 	PG_RETURN_BYTEA_P(st);
 }
 
+const double *
+ReframePairs(bytea *state, int64 *n)
+{
+	AucState   *st = AucCheck(state);
+
+	*n = st ? st->count : 0;
+	return st && st->count > 0 ? &st->pairs[0].score : NULL;
+}
+
+/* Curves over (prediction, actual) pairs: remembers the pair. */
+PG_FUNCTION_INFO_V1(reframe_pairs_accum);
+Datum
+reframe_pairs_accum(PG_FUNCTION_ARGS)
+{
+	AucState   *st = AucCheck(PG_GETARG_BYTEA_P(0));
+
+	st = AucReserve(fcinfo, st, 1);
+	st->pairs[st->count].score = PG_GETARG_FLOAT8(1);
+	st->pairs[st->count].label = PG_GETARG_FLOAT8(2);
+	st->count++;
+	PG_RETURN_BYTEA_P(st);
+}
+
 /* roc_auc combine: concatenates the pairs of two partial states. */
 PG_FUNCTION_INFO_V1(reframe_auc_combine);
 Datum

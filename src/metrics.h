@@ -14,4 +14,10 @@ extern double ReframeRocAuc(const double *scores, const double *labels, int64 n)
 /* NDCG at k with linear gains, ties sharing their ranks' discounts; NaN if no gain. */
 extern double ReframeNdcg(const double *scores, const double *relevance, int64 n, int64 k);
 
+/*
+ * The pairs of a roc_auc, ndcg or curve state (bytea): 2 * *n doubles,
+ * score then label for each row; NULL for the initial (empty) state.
+ */
+extern const double *ReframePairs(bytea *state, int64 *n);
+
 #endif

@@ -16,6 +16,7 @@ typedef struct RfOptimResult
 	double		loss;
 	double	   *history;		/* loss after each iteration */
 	int			nhistory;
+	int			history_from;	/* the iteration of history[0]: 0 if it is the start */
 } RfOptimResult;
 
 /*

@@ -45,6 +45,7 @@ AdamMinimize(RfObjective *train, RfObjective *valid, double *x, const RfAdamOpti
 
 	memset(result, 0, sizeof(*result));
 	result->history = palloc(sizeof(double) * (o->epochs + 1));
+	result->history_from = 1;
 	for (int c = 0; c < X->nchunks; c++)
 		nbatches += (RfChunkRows(X, c) + o->batch_size - 1) / o->batch_size;
 	batches = palloc(sizeof(RfRowRange) * Max(nbatches, 1));

@@ -1410,8 +1410,8 @@ TrainSpecTraining(RfTrainState *ts, StringInfo spec)
 			appendStringInfoString(spec, ", ");
 		JsonAppendNumber(spec, opt->history[i]);
 	}
-	appendStringInfo(spec, "], \"seconds\": %.3f, \"fit_seconds\": %.3f, \"peak_data_bytes\": %zu}",
-					 INSTR_TIME_GET_DOUBLE(elapsed), INSTR_TIME_GET_DOUBLE(ts->fit_time),
+	appendStringInfo(spec, "], \"history_from\": %d, \"seconds\": %.3f, \"fit_seconds\": %.3f, \"peak_data_bytes\": %zu}",
+					 opt->history_from, INSTR_TIME_GET_DOUBLE(elapsed), INSTR_TIME_GET_DOUBLE(ts->fit_time),
 					 ts->budget.peak);
 }
 
