@@ -463,3 +463,230 @@ END
 $$;
 COMMENT ON FUNCTION @extschema@.loss_history(text, integer) IS
     'the loss after each iteration, epoch or boosting round of a version (the deployed one by default): training loss, or validation loss where early stopping used it; iteration 0 is the starting point where it is kept';
+
+-- ---------- the model report: one self-contained HTML page ----------
+
+CREATE FUNCTION @extschema@.report_html(s text) RETURNS text
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+AS $$ SELECT replace(replace(replace(replace(s, '&', '&amp;'), '<', '&lt;'), '>', '&gt;'), '"', '&quot;') $$;
+COMMENT ON FUNCTION @extschema@.report_html(text) IS 'text escaped for HTML (used by reframe.report)';
+
+-- an SVG line chart of a jsonb array of points, x and y naming their keys
+CREATE FUNCTION @extschema@.report_line_chart(title text, points jsonb, x text, y text,
+                                               diagonal boolean DEFAULT false) RETURNS text
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+AS $$
+DECLARE
+    w constant int := 420;
+    h constant int := 300;
+    m constant int := 45;
+    x0 float8; x1 float8; y0 float8; y1 float8;
+    path text;
+BEGIN
+    IF points IS NULL OR jsonb_array_length(points) = 0 THEN
+        RETURN '';
+    END IF;
+    SELECT min((p->>x)::float8), max((p->>x)::float8), min((p->>y)::float8), max((p->>y)::float8)
+      INTO x0, x1, y0, y1 FROM jsonb_array_elements(points) p;
+    IF diagonal THEN
+        x0 := 0; x1 := 1; y0 := 0; y1 := 1;
+    END IF;
+    IF x1 <= x0 THEN x1 := x0 + 1; END IF;
+    IF y1 <= y0 THEN y1 := y0 + 1; END IF;
+    SELECT string_agg(format('%s,%s', round((m + (w - 2 * m) * ((p->>x)::float8 - x0) / (x1 - x0))::numeric, 1),
+                                      round((h - m - (h - 2 * m) * ((p->>y)::float8 - y0) / (y1 - y0))::numeric, 1)), ' '
+                      ORDER BY (p->>x)::float8, (p->>y)::float8)
+      INTO path FROM jsonb_array_elements(points) p;
+    RETURN format('<figure><svg class="chart" xmlns="http://www.w3.org/2000/svg" width="%s" height="%s" viewBox="0 0 %s %s" role="img" aria-label="%s">'
+                  '<rect x="%s" y="%s" width="%s" height="%s" fill="#fafafa" stroke="#999"/>%s'
+                  '<polyline fill="none" stroke="#1f6feb" stroke-width="2" points="%s"/>'
+                  '<text x="%s" y="%s" text-anchor="middle" font-size="12">%s</text>'
+                  '<text x="12" y="%s" text-anchor="middle" font-size="12" transform="rotate(-90 12 %s)">%s</text>'
+                  '<text x="%s" y="%s" font-size="10">%s</text><text x="%s" y="%s" font-size="10" text-anchor="end">%s</text>'
+                  '<text x="%s" y="%s" font-size="10" text-anchor="end">%s</text><text x="%s" y="%s" font-size="10" text-anchor="end">%s</text>'
+                  '</svg><figcaption>%s</figcaption></figure>',
+                  w, h, w, h, @extschema@.report_html(title),
+                  m, m, w - 2 * m, h - 2 * m,
+                  CASE WHEN diagonal THEN format('<line x1="%s" y1="%s" x2="%s" y2="%s" stroke="#bbb" stroke-dasharray="4"/>', m, h - m, w - m, m) ELSE '' END,
+                  path, w / 2, h - 8, @extschema@.report_html(x), h / 2, h / 2, @extschema@.report_html(y),
+                  m, h - m + 14, round(x0::numeric, 3), w - m, h - m + 14, round(x1::numeric, 3),
+                  m - 4, h - m, round(y0::numeric, 3), m - 4, m + 4, round(y1::numeric, 3),
+                  @extschema@.report_html(title));
+END
+$$;
+COMMENT ON FUNCTION @extschema@.report_line_chart(text, jsonb, text, text, boolean) IS 'an SVG line chart of jsonb points (used by reframe.report)';
+
+-- an SVG bar chart, one horizontal bar a label
+CREATE FUNCTION @extschema@.report_bar_chart(title text, labels text[], vals double precision[]) RETURNS text
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+AS $$
+DECLARE
+    n int := coalesce(cardinality(labels), 0);
+    top float8;
+    bars text := '';
+BEGIN
+    IF n = 0 THEN
+        RETURN '';
+    END IF;
+    SELECT greatest(max(v), 1e-300) INTO top FROM unnest(vals) v;
+    FOR i IN 1..n LOOP
+        bars := bars || format('<text x="150" y="%s" font-size="12" text-anchor="end">%s</text>'
+                               '<rect class="bar" x="155" y="%s" width="%s" height="16" fill="#1f6feb"/>'
+                               '<text x="%s" y="%s" font-size="11">%s</text>',
+                               18 + 22 * i, @extschema@.report_html(labels[i]), 5 + 22 * i,
+                               round((240 * vals[i] / top)::numeric, 1), 160 + round((240 * vals[i] / top)::numeric, 1),
+                               18 + 22 * i, round(vals[i]::numeric, 4));
+    END LOOP;
+    RETURN format('<figure><svg class="chart" xmlns="http://www.w3.org/2000/svg" width="480" height="%s" role="img" aria-label="%s">%s</svg>'
+                  '<figcaption>%s</figcaption></figure>',
+                  30 + 22 * n, @extschema@.report_html(title), bars, @extschema@.report_html(title));
+END
+$$;
+COMMENT ON FUNCTION @extschema@.report_bar_chart(text, text[], double precision[]) IS 'an SVG bar chart (used by reframe.report)';
+
+-- a jsonb object of scalars as an HTML table of two columns, nested objects flattened
+CREATE FUNCTION @extschema@.report_metrics_table(title text, metrics jsonb) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+    SELECT '<table class="metrics"><caption>' || @extschema@.report_html(title) || '</caption><tr><th>metric</th><th>value</th></tr>' ||
+           coalesce(string_agg(format('<tr><td>%s</td><td>%s</td></tr>', @extschema@.report_html(k),
+                                      @extschema@.report_html(v)), '' ORDER BY k), '') || '</table>'
+      FROM (SELECT e.key AS k, CASE WHEN jsonb_typeof(e.value) = 'number' THEN rtrim(rtrim(round((e.value #>> '{}')::numeric, 5)::text, '0'), '.')
+                                    ELSE e.value #>> '{}' END AS v
+              FROM jsonb_each(metrics) e WHERE jsonb_typeof(e.value) IN ('number', 'string', 'boolean')
+            UNION ALL
+            SELECT e.key || '.' || f.key, CASE WHEN jsonb_typeof(f.value) = 'number' THEN rtrim(rtrim(round((f.value #>> '{}')::numeric, 5)::text, '0'), '.')
+                                               ELSE f.value #>> '{}' END
+              FROM jsonb_each(metrics) e, jsonb_each(CASE WHEN jsonb_typeof(e.value) = 'object' THEN e.value ELSE '{}' END) f
+             WHERE jsonb_typeof(f.value) IN ('number', 'string', 'boolean')) x
+$$;
+COMMENT ON FUNCTION @extschema@.report_metrics_table(text, jsonb) IS 'metrics as an HTML table (used by reframe.report)';
+
+-- a confusion matrix (rows: actual, columns: predicted), cells shaded by share of their row
+CREATE FUNCTION @extschema@.report_confusion(classes jsonb, confusion jsonb) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+    SELECT '<table class="confusion"><tr><th>actual \ predicted</th>' ||
+           (SELECT string_agg(format('<th>%s</th>', @extschema@.report_html(c #>> '{}')), '' ORDER BY i) FROM jsonb_array_elements(classes) WITH ORDINALITY t(c, i)) ||
+           '</tr>' ||
+           (SELECT string_agg(format('<tr><th>%s</th>%s</tr>', @extschema@.report_html(classes->>(r.i::int - 1)),
+                   (SELECT string_agg(format('<td style="background: rgba(31,111,235,%s)">%s</td>',
+                                             round((v::text::float8 / greatest((SELECT sum(x::text::float8) FROM jsonb_array_elements(r.row) x), 1))::numeric, 2),
+                                             v #>> '{}'), '' ORDER BY j)
+                      FROM jsonb_array_elements(r.row) WITH ORDINALITY u(v, j))), '' ORDER BY r.i)
+              FROM jsonb_array_elements(confusion) WITH ORDINALITY r(row, i)) ||
+           '</table>'
+$$;
+COMMENT ON FUNCTION @extschema@.report_confusion(jsonb, jsonb) IS 'a confusion matrix as an HTML table (used by reframe.report)';
+
+CREATE FUNCTION @extschema@.report(model text, source text DEFAULT NULL) RETURNS text
+    LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    rel regclass := @extschema@.model_table(model);
+    spec jsonb;
+    v integer;
+    versions text;
+    src text;
+    data_sql text;
+    target text;
+    head jsonb;
+    kind text;
+    ev jsonb;
+    curves record;
+    imp text := '';
+    loss jsonb;
+    body text := '';
+BEGIN
+    EXECUTE format('SELECT version, spec FROM %s WHERE block = '''' AND deployed ORDER BY version DESC LIMIT 1', rel) INTO v, spec;
+    IF v IS NULL THEN
+        RAISE EXCEPTION 'model "%" has no deployed version', model USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+    IF spec->>'task' = 'blend' THEN
+        RAISE EXCEPTION 'report: "%" is a blend; report on its models', model USING ERRCODE = 'wrong_object_type';
+    END IF;
+    EXECUTE format('SELECT string_agg(format(''<tr><td>%%s</td><td>%%s</td><td>%%s</td><td>%%s</td><td>%%s</td></tr>'',
+                       version, created::timestamp(0), CASE WHEN deployed THEN ''deployed'' ELSE '''' END,
+                       spec->''network''->>''family'', coalesce(round((spec->''selection''->>''value'')::numeric, 5)::text, '''')), '''' ORDER BY version DESC)
+                      FROM %s WHERE block = ''''', rel) INTO versions;
+    head := spec->'network'->'heads'->0;
+    kind := head->>'kind';
+    target := spec->'targets'->>0;
+    src := coalesce(source, spec->>'source');
+    IF src !~* '^\s*(select|with|values|table)\M' THEN
+        src := 'SELECT * FROM ' || src;
+    END IF;
+    ev := @extschema@.evaluate(model, src);
+    data_sql := format('SELECT @extschema@.score(%L, t) AS s, t.%I AS y FROM (%s) t WHERE t.%I IS NOT NULL LIMIT 200000',
+                       model, target, src, target);
+    IF jsonb_array_length(spec->'network'->'heads') = 1 AND kind = 'binary' THEN
+        EXECUTE format('SELECT @extschema@.roc_curve(s, y::boolean) AS roc, @extschema@.pr_curve(s, y::boolean) AS pr,
+                               @extschema@.calibration(s, y::boolean) AS cal FROM (%s) d', data_sql) INTO curves;
+        body := body || '<h2>Curves</h2><div class="charts">'
+                || @extschema@.report_line_chart('ROC curve', curves.roc, 'fpr', 'tpr', true)
+                || @extschema@.report_line_chart('Precision-recall curve', curves.pr, 'recall', 'precision', true)
+                || @extschema@.report_line_chart('Calibration', curves.cal, 'mean_predicted', 'fraction_positive', true)
+                || '</div>';
+    ELSIF jsonb_array_length(spec->'network'->'heads') = 1 AND kind = 'regression' THEN
+        EXECUTE format('SELECT @extschema@.residuals(s, y::float8) AS res FROM (%s) d', data_sql) INTO curves;
+        body := body || '<h2>Residuals</h2><div class="charts">'
+                || @extschema@.report_line_chart('Mean actual by decile of the prediction', curves.res, 'mean_predicted', 'mean_actual')
+                || @extschema@.report_line_chart('Mean residual by decile of the prediction', curves.res, 'decile', 'mean_residual')
+                || '</div>';
+    END IF;
+    IF jsonb_typeof(ev->'metrics'->'confusion'->'counts') = 'array' THEN
+        body := '<h2>Confusion matrix</h2>'
+                || @extschema@.report_confusion(ev->'metrics'->'confusion'->'classes', ev->'metrics'->'confusion'->'counts') || body;
+    END IF;
+    BEGIN
+        SELECT @extschema@.report_bar_chart('Importance', array_agg(feature ORDER BY importance DESC), array_agg(importance ORDER BY importance DESC))
+          INTO imp FROM @extschema@.importance(model);
+        imp := '<h2>Importance</h2>' || imp;
+    EXCEPTION WHEN feature_not_supported THEN
+        imp := '';
+    END;
+    SELECT jsonb_agg(jsonb_build_object('iteration', iteration, 'loss', l.loss)) INTO loss FROM @extschema@.loss_history(model) l;
+    RETURN '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>reframe: ' || @extschema@.report_html(model) || '</title>'
+        || '<style>body{font-family:sans-serif;margin:2em;color:#222;max-width:1400px}table{border-collapse:collapse;margin:.5em 0}'
+        || 'td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}th{background:#f0f0f0}.charts{display:flex;flex-wrap:wrap;gap:1em}'
+        || 'figure{margin:0}figcaption,caption{font-size:12px;color:#555;text-align:center}</style></head><body>'
+        || format('<h1>Model %s</h1><p>Version %s (deployed), task %s, family %s, trained on %s rows (%s held out for validation).</p>',
+                  @extschema@.report_html(model), v, @extschema@.report_html(spec->>'task'),
+                  @extschema@.report_html(coalesce(spec->'network'->>'family', 'linear')),
+                  spec->'training'->>'rows', spec->'training'->>'validation_rows')
+        || '<h2>Versions</h2><table><tr><th>version</th><th>created</th><th></th><th>family</th><th>validation metric</th></tr>' || versions || '</table>'
+        || '<h2>Training metrics</h2><div class="charts">'
+        || coalesce(@extschema@.report_metrics_table('training rows', spec->'metrics'->'training'), '')
+        || coalesce(@extschema@.report_metrics_table('validation rows', spec->'metrics'->'validation'), '') || '</div>'
+        || format('<h2>On %s</h2>', CASE WHEN source IS NULL THEN 'the training source' ELSE @extschema@.report_html(source) END)
+        || coalesce(@extschema@.report_metrics_table('every row', ev->'metrics'), '')
+        || body || imp
+        || CASE WHEN loss IS NULL THEN '' ELSE '<h2>Training loss</h2>' || @extschema@.report_line_chart('Loss by iteration', loss, 'iteration', 'loss') END
+        || '<p><small>reframe ' || (SELECT extversion FROM pg_catalog.pg_extension WHERE extname = 'reframe') || '</small></p></body></html>';
+END
+$$;
+COMMENT ON FUNCTION @extschema@.report(text, text) IS
+    'one self-contained HTML page (inline SVG, nothing fetched) on the deployed version: versions, metrics, confusion matrix, curves, importance and the loss, on the training source or on source';
+
+-- global explanation: the mean absolute contribution of each column over a query
+CREATE FUNCTION @extschema@.explain_all(model text, source text, output text DEFAULT NULL)
+    RETURNS TABLE (feature text, mean_abs_contribution double precision, mean_contribution double precision, rows bigint)
+    LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    src text := source;
+BEGIN
+    IF src IS NULL THEN
+        RAISE EXCEPTION 'source must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF src !~* '^\s*(select|with|values|table)\M' THEN
+        src := 'SELECT * FROM ' || src;
+    END IF;
+    RETURN QUERY EXECUTE pg_catalog.format(
+        'SELECT c.key, pg_catalog.avg(abs(c.value::double precision)), pg_catalog.avg(c.value::double precision), pg_catalog.count(*)
+           FROM (%s) t, pg_catalog.jsonb_each_text(@extschema@.explain(%L, t, %L)->''contributions'') c
+          GROUP BY c.key ORDER BY 2 DESC, 1', src, model, output);
+END
+$$;
+COMMENT ON FUNCTION @extschema@.explain_all(text, text, text) IS
+    'global explanation: each column''s mean absolute (and mean) contribution to the margin over the rows of a table or query';

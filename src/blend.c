@@ -48,9 +48,14 @@ BlendCheckTerm(const char *blend, const char *model, const char *output)
 				 errmsg("blend \"%s\" names \"%s\", which is a blend itself", blend, model),
 				 errhint("Name the models of \"%s\" directly.", model)));
 	net = m->net;
+	if (output == NULL && net->nheads > 1 && net->heads[net->nheads - 1].parent_of == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("blend \"%s\" needs a head of model \"%s\", which has %d", blend, model, net->nheads),
+				 errhint("Write the key as \"%s:%s\".", model, net->heads[0].name)));
 	if (output == NULL)
 	{
-		RfHead	   *head = &net->heads[0];
+		RfHead	   *head = &net->heads[net->nheads - 1];
 
 		if (head->kind == RF_HEAD_MULTICLASS && head->bin_values == NULL)
 			ereport(ERROR,

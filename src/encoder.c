@@ -597,7 +597,10 @@ EncoderAccumulate(RfEncoder *enc, const double *raw, int set)
 			double		v = raw[col->raw];
 
 			if (isnan(v))
+			{
+				enc->missing[set][col->raw] += 1;
 				continue;
+			}
 			if ((int) v >= col->ncounts)
 			{
 				int			grow = Max(64, col->ncounts * 2);
@@ -679,8 +682,9 @@ EncoderLayout(RfEncoder *enc, const bool *has_missing)
 		col->slot = enc->width;
 		if (col->kind == RF_CATEGORY)
 		{
+			/* its values (and "other"), then whether it was NULL */
 			enc->width += col->nbuckets > 0 ? col->nbuckets : col->nvocab + 1;
-			enc->missing_slot[col->raw] = -1;
+			enc->missing_slot[col->raw] = has_missing[col->raw] ? enc->width++ : -1;
 			enc->has_category = true;
 			continue;
 		}
@@ -725,7 +729,7 @@ EncoderFit(RfEncoder *enc, bool with_validation, int max_categories)
 				n += enc->n[set][r];
 				s1 += enc->sum[set][r];
 				s2 += enc->sumsq[set][r];
-				has_missing[r] |= enc->missing[set][r] > 0 && !enc->raw_numbers;
+				has_missing[r] |= enc->missing[set][r] > 0 && (col->kind == RF_CATEGORY || !enc->raw_numbers);
 			}
 			mean = n > 0 ? enc->origin[r] + s1 / n : 0;
 			var = n > 0 ? Max(s2 / n - (s1 / n) * (s1 / n), 0) : 0;
@@ -798,8 +802,10 @@ EncoderEncodeRaw(const RfEncoder *enc, const double *raw, double *out)
 		{
 			double		v = raw[col->raw];
 
+			if (isnan(v) && enc->missing_slot[col->raw] >= 0)
+				out[enc->missing_slot[col->raw]] = 1.0;
 			if (isnan(v))
-				continue;		/* NULL: no slot set */
+				continue;		/* NULL: its indicator, if it had NULLs in training */
 			out[col->slot + (v < 0 ? col->nvocab : (int) v)] = 1.0;
 			continue;
 		}
@@ -872,6 +878,8 @@ EncodeStoredRow(const RfEncoder *enc, const float *in, float *out,
 			float		v = in[col->raw];
 			int			pos;
 
+			if (isnan(v) && enc->missing_slot[col->raw] >= 0)
+				out[enc->missing_slot[col->raw]] = 1.0f;
 			if (isnan(v))
 				continue;
 			pos = col->remap[(int) v];

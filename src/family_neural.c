@@ -10,12 +10,16 @@
 #include <math.h>
 
 #include "common/pg_prng.h"
+#include "miscadmin.h"
 
 #include "reframe.h"
 #include "family.h"
 #include "network.h"
 #include "objectives.h"
 #include "optim.h"
+
+static void NeuralPermutationImportance(RfNet *net, RfFitData *d, double **cw, double *shift,
+										double *scale);
 
 static void
 NeuralCreate(RfTrunk *t, const RfOptions *opts, int nin)
@@ -101,6 +105,7 @@ NeuralFit(RfTrunk *t, RfFitData *d, RfFitResult *res)
 	o.seed = d->opts->seed;
 	AdamMinimize(train, valid, x, &o, d->opts->verbose ? d->model_name : NULL, &res->opt);
 	memcpy(net->params, x, sizeof(double) * net->nparams);
+	NeuralPermutationImportance(net, d, cw, shift, scale);	/* on the standardized scale */
 	NetDestandardizeHeads(net, d->targets);
 	if (!res->opt.converged)
 		ereport(NOTICE,
@@ -146,6 +151,96 @@ NeuralExplain(const RfTrunk *t, const double *x, int output, double *contrib, do
 	*rest = full - *base - sum;
 }
 
+/* Rows of one chunk used to measure permutation importance. */
+#define PERMUTATION_ROWS 2048
+
+/* The heads' loss of rows of X's first chunk (features x, rows x nin). */
+static double
+HeldOutLoss(RfNetF *f, RfHeadData *hd, const float *x, int rows, float *out, float *dz)
+{
+	NetForwardBatchF(f, x, rows, out);
+	return HeadsLossRows(hd, 0, 0, rows, out, dz, NULL);
+}
+
+/*
+ * Permutation importance (Breiman): how much the heads' loss on held-out
+ * rows (the validation rows, else the training rows; at most
+ * PERMUTATION_ROWS of them) grows when one source column's values are
+ * shuffled among the rows, shared among the column's encoded inputs.
+ */
+static void
+NeuralPermutationImportance(RfNet *net, RfFitData *d, double **cw, double *shift, double *scale)
+{
+	bool		valid = d->Xva->nrows > 0;
+	const RfMatrix *X = valid ? d->Xva : d->X;
+	const RfMatrix *Y = valid ? d->Yva : d->Y;
+	int			rows = (int) Min(Min((int64) PERMUTATION_ROWS, X->nrows), RF_CHUNK_ROWS);
+	int			nin = net->nin;
+	float	   *x = palloc(sizeof(float) * rows * Max(nin, 1));
+	float	   *shuffled = palloc(sizeof(float) * rows * Max(nin, 1));
+	float	   *out = palloc(sizeof(float) * rows * net->nout);
+	float	   *dz = palloc(sizeof(float) * rows * net->nout);
+	int		   *perm = palloc(sizeof(int) * Max(rows, 1));
+	RfNetF	   *f = NetSinglePrecision(net);
+	RfHeadData *hd = HeadsPrepare(net->heads, net->nheads, Y, cw, shift, scale);
+	pg_prng_state rng;
+	double		base;
+
+	net->importance = palloc0(sizeof(double) * Max(nin, 1));
+	if (rows < 2)
+		return;
+	memcpy(x, RfChunkF(X, 0), sizeof(float) * rows * nin);
+	base = HeldOutLoss(f, hd, x, rows, out, dz);
+	pg_prng_seed(&rng, (uint64) d->opts->seed + 17);
+	for (int i = 0; i < rows; i++)
+		perm[i] = i;
+	for (int i = rows - 1; i > 0; i--)
+	{
+		int			j = (int) pg_prng_uint64_range(&rng, 0, i);
+		int			tmp = perm[i];
+
+		perm[i] = perm[j];
+		perm[j] = tmp;
+	}
+	for (int c = 0; c < d->enc->ncols; c++)
+	{
+		const RfEncColumn *col = &d->enc->cols[c];
+		int			width = col->kind == RF_CATEGORY ?
+			(col->nbuckets > 0 ? col->nbuckets : col->nvocab + 1) : col->length;
+		int		   *slots = palloc(sizeof(int) * (width + col->length));
+		int			nslots = 0;
+		double		rise;
+
+		for (int k = 0; k < width; k++)
+			slots[nslots++] = col->slot + k;
+		for (int k = 0; k < col->length; k++)
+			if (d->enc->missing_slot[col->raw + k] >= 0)
+				slots[nslots++] = d->enc->missing_slot[col->raw + k];
+		memcpy(shuffled, x, sizeof(float) * rows * nin);
+		for (int i = 0; i < rows; i++)
+			for (int s = 0; s < nslots; s++)
+				shuffled[(Size) i * nin + slots[s]] = x[(Size) perm[i] * nin + slots[s]];
+		rise = Max(HeldOutLoss(f, hd, shuffled, rows, out, dz) - base, 0.0);
+		for (int s = 0; s < nslots; s++)
+			net->importance[slots[s]] = rise / nslots;
+		CHECK_FOR_INTERRUPTS();
+	}
+}
+
+/* Permutation importance measured at training time (see NeuralPermutationImportance). */
+static void
+NeuralImportance(const RfTrunk *t, const RfEncoder *enc, double *imp)
+{
+	RfNet	   *net = t->state;
+
+	if (net->importance == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("this version of the network has no importance: it was trained before reframe 0.3.0"),
+				 errhint("Retrain it; reframe.explain gives each column's contribution to one row's score.")));
+	memcpy(imp, net->importance, sizeof(double) * t->nin);
+}
+
 const RfFamily ReframeNeuralFamily = {
 	.name = "neural",
 	.create = NeuralCreate,
@@ -161,4 +256,5 @@ const RfFamily ReframeNeuralFamily = {
 	.check_loaded = NetTrunkCheckLoaded,
 	.fold_encoder = NULL,
 	.explain = NeuralExplain,
+	.importance = NeuralImportance,
 };

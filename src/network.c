@@ -184,6 +184,17 @@ NetToJson(const RfNet *net, StringInfo buf)
 	for (int l = 0; l < net->nhidden; l++)
 		appendStringInfo(buf, l ? ", %d" : "%d", net->hidden[l]);
 	appendStringInfo(buf, "], \"activation\": \"relu\", \"soft_tasks\": %d", net->soft_tasks);
+	if (net->importance)
+	{
+		appendStringInfoString(buf, ", \"importance\": [");
+		for (int j = 0; j < net->nin; j++)
+		{
+			if (j)
+				appendStringInfoString(buf, ", ");
+			JsonAppendNumber(buf, net->importance[j]);
+		}
+		appendStringInfoChar(buf, ']');
+	}
 }
 
 /*
@@ -234,6 +245,14 @@ NetFromJson(JsonbContainer *spec, int nin, int nheads, RfHead *heads)
 	}
 	net = NetCreate(nin, nhidden, hidden, nheads, heads);
 	net->soft_tasks = (int) JsonFieldNumber(spec, "soft_tasks", 0);
+	if (JsonArraySize(JsonFieldContainer(spec, "importance")) == nin)
+	{
+		JsonbContainer *ji = JsonFieldContainer(spec, "importance");
+
+		net->importance = palloc(sizeof(double) * Max(nin, 1));
+		for (int j = 0; j < nin; j++)
+			net->importance[j] = JsonValueNumber(JsonArrayElement(ji, j));
+	}
 	return net;
 }
 

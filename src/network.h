@@ -38,6 +38,7 @@ typedef struct RfNet
 	int64	   *w_off;			/* per layer (nhidden + 1): weights, out x in, row-major */
 	int64	   *b_off;			/* per layer: biases */
 	int			blocks_set;		/* stored blocks loaded into params */
+	double	   *importance;		/* per input: permutation importance (neural), or NULL */
 } RfNet;
 
 /* Soft sharing: whether weight (o, i) of layer l joins units of one task. */

@@ -11,6 +11,7 @@
 #include "utils/builtins.h"
 #include "utils/float.h"
 #include "utils/jsonb.h"
+#include "utils/varlena.h"
 
 #include "jsonutil.h"
 #include "options.h"
@@ -166,6 +167,8 @@ ParseNames(const OptSpec *spec, JsonbValue *v)
 									 e->type == jbvString ? "an empty string" : JsonTypeName(e)));
 		names = lappend(names, JsonValueText(e));
 	}
+	if (names == NIL && strcmp(spec->key, "features") == 0)
+		BadOption(spec, "It names no column: a model needs at least one feature.");
 	return names;
 }
 
@@ -379,14 +382,32 @@ OptionFind(const char *key)
 	return NULL;
 }
 
+/* An unknown key: the nearest known one as a suggestion, else the whole list. */
 static void
 UnknownOption(const char *key)
 {
 	StringInfoData keys;
+	const char *nearest = NULL;
+	int			best = 3;		/* at most this many edits away */
 
 	initStringInfo(&keys);
 	for (int i = 0; i < lengthof(known_options); i++)
-		appendStringInfo(&keys, i ? ", %s" : "%s", known_options[i].key);
+	{
+		const char *k = known_options[i].key;
+		int			d = varstr_levenshtein_less_equal(key, strlen(key), k, strlen(k), 1, 1, 1, best, false);
+
+		appendStringInfo(&keys, i ? ", %s" : "%s", k);
+		if (d < best || (d == best && nearest == NULL && d < (int) strlen(k)))
+		{
+			best = d;
+			nearest = k;
+		}
+	}
+	if (nearest)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("unknown option \"%s\"", key),
+				 errhint("Did you mean \"%s\"?", nearest)));
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 			 errmsg("unknown option \"%s\"", key),

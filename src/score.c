@@ -336,8 +336,21 @@ ScoreOutputNamed(ScoreState *st, const char *output, int *cls)
 	StringInfoData names;
 
 	*cls = -1;
+	/* one rule: without an output, a model must have one (a hierarchy: its leaves) */
+	if (output == NULL && IsHierarchy(net))
+		return &net->heads[net->nheads - 1];
+	if (output == NULL && net->nheads > 1)
+	{
+		initStringInfo(&names);
+		for (int h = 0; h < net->nheads; h++)
+			appendStringInfo(&names, "%s\"%s\"", h ? ", " : "", net->heads[h].name);
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("model \"%s\" has %d heads: name the one to use with output", st->model->name, net->nheads),
+				 errhint("Its heads are %s; reframe.predict_all gives every head at once.", names.data)));
+	}
 	if (output == NULL)
-		return IsHierarchy(net) ? &net->heads[net->nheads - 1] : &net->heads[0];
+		return &net->heads[0];
 	for (int h = 0; h < net->nheads; h++)
 		if (strcmp(net->heads[h].name, output) == 0)
 			return &net->heads[h];

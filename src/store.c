@@ -368,9 +368,20 @@ StoreDeploy(Oid relid, int32 version)
 
 	if (QueryInt(psprintf("SELECT version FROM %s WHERE block = '' AND version = $1", rel),
 				 1, types, values, -1, false) < 0)
+	{
+		char	   *list = NULL;
+
+		SPI_connect();
+		if (SPI_execute(psprintf("SELECT string_agg(version::text, ', ' ORDER BY version) FROM %s WHERE block = ''",
+								 rel), true, 1) == SPI_OK_SELECT && SPI_processed == 1)
+			list = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+		list = list ? pstrdup(list) : NULL;
+		SPI_finish();
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("model \"%s\" has no version %d", get_rel_name(relid), version)));
+				 errmsg("model \"%s\" has no version %d", get_rel_name(relid), version),
+				 list ? errhint("Its versions are %s.", list) : errhint("It has no versions.")));
+	}
 	SPI_connect();
 	if (SPI_execute_with_args(psprintf("UPDATE %s SET deployed = (version = $1)"
 									   " WHERE block = '' AND deployed IS DISTINCT FROM (version = $1)", rel),

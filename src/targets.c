@@ -309,9 +309,39 @@ TargetBinIndex(const double *edges, int nedges, double v)
 }
 
 /*
+ * A cut point between below (exclusive) and at (inclusive) with as few
+ * significant digits as possible: every training value falls on the same
+ * side of it as of "at", and bucket names read 0.75 rather than
+ * 0.74999999999999989.
+ */
+static double
+ShortCut(double below, double at)
+{
+	for (int d = 1; d <= 17; d++)
+	{
+		char		buf[64];
+		double		c;
+		double		step;
+
+		snprintf(buf, sizeof(buf), "%.*e", d - 1, at);
+		c = strtod(buf, NULL);
+		step = pow(10.0, floor(log10(fabs(at) > 0 ? fabs(at) : 1.0)) - d + 1);
+		if (c > at)
+		{
+			snprintf(buf, sizeof(buf), "%.*e", d - 1, c - step);
+			c = strtod(buf, NULL);
+		}
+		if (c > below && c <= at)
+			return c;
+	}
+	return at;
+}
+
+/*
  * A numeric target reframed as classes over buckets: given cut points, or
  * quantiles of the training values.  Each bucket's mean training value is
- * kept so that scores can be expected values.
+ * kept so that scores can be expected values, and each row's value so that
+ * training metrics can include the expected value's error.
  */
 static void
 ResolveBins(RfTarget *t, RfMatrix *Y, RfMatrix *Yv, int ycol, RfOptions *opts)
@@ -338,8 +368,19 @@ ResolveBins(RfTarget *t, RfMatrix *Y, RfMatrix *Yv, int ycol, RfOptions *opts)
 		nedges = 0;
 		for (int q = 1; q < k; q++)
 		{
-			double		e = v[(int64) ((double) q * n / k)];
+			int64		at = (int64) ((double) q * n / k);
+			double		e = v[at];
+			double		below = -get_float8_infinity();
 
+			/* the largest value under the quantile bounds how far the cut may move */
+			for (int64 j = at - 1; j >= 0; j--)
+				if (v[j] < e)
+				{
+					below = v[j];
+					break;
+				}
+			if (below > -get_float8_infinity())
+				e = ShortCut(below, e);
 			/* equal quantiles (many ties) make one edge */
 			if (nedges == 0 || e > edges[nedges - 1])
 				edges[nedges++] = e;
@@ -357,11 +398,14 @@ ResolveBins(RfTarget *t, RfMatrix *Y, RfMatrix *Yv, int ycol, RfOptions *opts)
 	t->counts = palloc0(sizeof(double) * t->nclasses);
 	sum = palloc0(sizeof(double) * t->nclasses);
 	for (int s = 0; s < 2; s++)
+	{
+		t->bin_raw[s] = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * Max(ms[s]->nrows, 1));
 		for (int64 i = 0; i < ms[s]->nrows; i++)
 		{
 			double	   *y = RfMatrixRow(ms[s], i) + ycol;
 			int			b;
 
+			t->bin_raw[s][i] = *y;
 			if (isnan(*y))
 				continue;
 			b = TargetBinIndex(edges, nedges, *y);
@@ -373,6 +417,7 @@ ResolveBins(RfTarget *t, RfMatrix *Y, RfMatrix *Yv, int ycol, RfOptions *opts)
 			}
 			*y = b;
 		}
+	}
 	for (int k = 0; k < t->nclasses; k++)
 	{
 		if (t->counts[k] > 0)
@@ -436,9 +481,11 @@ TargetResolve(RfTarget *t, const char *task, RfMatrix *Y, RfMatrix *Yv, int ycol
 		else if (t->typid == INT2OID || t->typid == INT4OID || t->typid == INT8OID)
 		{
 			int			n;
+			double	   *v = DistinctValues(Y, Yv, ycol, RF_MAX_INFERRED_CLASSES, &n);
 
-			DistinctValues(Y, Yv, ycol, RF_MAX_INFERRED_CLASSES, &n);
-			task = n <= RF_MAX_INFERRED_CLASSES ? "multiclass" : "regression";
+			/* 0 and 1 are a yes/no target: binary, with a threshold and ROC AUC */
+			task = n == 2 && v[0] == 0 && v[1] == 1 ? "binary" :
+				n <= RF_MAX_INFERRED_CLASSES ? "multiclass" : "regression";
 		}
 		else
 			task = "regression";
@@ -448,7 +495,8 @@ TargetResolve(RfTarget *t, const char *task, RfMatrix *Y, RfMatrix *Yv, int ycol
 				(errmsg("training a %s model: target column \"%s\" is %s%s",
 						task, t->name, format_type_be(t->typid),
 						strcmp(task, "multiclass") == 0 && t->kind == RF_TARGET_NUMBER ?
-						psprintf(" with at most %d distinct values", RF_MAX_INFERRED_CLASSES) : ""),
+						psprintf(" with at most %d distinct values", RF_MAX_INFERRED_CLASSES) :
+						strcmp(task, "binary") == 0 && t->kind == RF_TARGET_NUMBER ? " of 0 and 1" : ""),
 				 errhint("Pass task => '...' to frame it differently.")));
 
 	if (strcmp(task, "regression") == 0)

@@ -43,6 +43,7 @@ typedef struct RfTarget
 	double		sd;
 	double	   *bin_edges;		/* bins: nclasses - 1 edges, and bucket means */
 	double	   *bin_values;
+	double	   *bin_raw[2];		/* bins: each row's value, training and validation */
 	int		   *parent_of;		/* hierarchy: each class's class one level up */
 	int			nparents;
 } RfTarget;

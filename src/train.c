@@ -156,6 +156,15 @@ TrainStartup(DestReceiver *self, int operation, TupleDesc typeinfo)
 	bool		regression = ts->task && strcmp(ts->task, "regression") == 0;
 
 	ts->tupdesc = CreateTupleDescCopy(typeinfo);
+	for (int i = 0; i < typeinfo->natts; i++)
+		for (int j = 0; j < i; j++)
+			if (!TupleDescAttr(typeinfo, i)->attisdropped && !TupleDescAttr(typeinfo, j)->attisdropped &&
+				strcmp(NameStr(TupleDescAttr(typeinfo, i)->attname), NameStr(TupleDescAttr(typeinfo, j)->attname)) == 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_DUPLICATE_COLUMN),
+						 errmsg("column \"%s\" appears twice in the source of model \"%s\"",
+								NameStr(TupleDescAttr(typeinfo, i)->attname), ts->model_name),
+						 errhint("Give one of them another name with AS.")));
 	ts->targets = palloc0(sizeof(RfTarget) * ts->ntargets);
 	for (int t = 0; t < ts->ntargets; t++)
 		regression |= TrainPlanTarget(ts, t, typeinfo, is_target);
@@ -577,6 +586,8 @@ typedef struct EvalRowsArg
 	const RfMatrix *Y;
 	RfEvalAcc  *acc;
 	double	   *z;
+	const RfTarget *targets;	/* for bucketed heads: each row's value */
+	int			set;			/* 0: training rows, 1: validation rows */
 } EvalRowsArg;
 
 static void
@@ -600,15 +611,20 @@ EvalRowsChunk(void *arg, int c, int rows, const float *out)
 				EvalAccAddLabels(&a->acc[h], a->z + head->offset, y + head->ycol);
 			else
 				EvalAccAdd(&a->acc[h], a->z + head->offset, y[head->ycol]);
+			if (head->bin_values && a->targets[h].bin_raw[a->set] && !isnan(y[head->ycol]))
+				EvalAccAddExpected(&a->acc[h], a->z + head->offset,
+								   a->targets[h].bin_raw[a->set][(int64) c * RF_CHUNK_ROWS + i]);
 		}
 	}
 }
 
-/* Training or validation metrics of every head, accumulated over X. */
+/* Training (set 0) or validation (set 1) metrics of every head, accumulated over X. */
 static void
-EvaluateRows(const RfTrunk *t, const RfMatrix *X, const RfMatrix *Y, RfEvalAcc *acc, bool keep_scores)
+EvaluateRows(RfTrainState *ts, int set, RfEvalAcc *acc, bool keep_scores)
 {
-	EvalRowsArg a = {t, Y, acc, palloc(sizeof(double) * t->nout)};
+	const RfTrunk *t = ts->trunk;
+	const RfMatrix *X = set ? ts->Xva : ts->Xtr;
+	EvalRowsArg a = {t, set ? ts->Yv : ts->Y, acc, palloc(sizeof(double) * t->nout), ts->targets, set};
 
 	for (int h = 0; h < t->nheads; h++)
 		EvalAccInit(&acc[h], &t->heads[h], keep_scores);
@@ -1145,6 +1161,11 @@ TrainArgTask(RfTrainState *ts, FunctionCallInfo fcinfo)
 	task = text_to_cstring(PG_GETARG_TEXT_PP(3));
 	for (int i = 0; i < lengthof(known_tasks); i++)
 		known |= strcmp(task, known_tasks[i]) == 0;
+	if (!known && task[strspn(task, " \t\n")] == '{')
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("unknown task \"%s\"", task),
+				 errhint("The options are the fifth argument: pass them as options => '%s' (or NULL as the task).", task)));
 	if (!known)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -1242,6 +1263,13 @@ TrainRead(RfTrainState *ts, text *source)
 				 errmsg("no training rows left for model \"%s\" after holding out validation rows",
 						ts->model_name),
 				 errhint("Lower the \"validation\" option.")));
+	if (ts->nrows[0] == 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("model \"%s\" has one training row, and a model needs at least two", ts->model_name),
+				 errdetail("Rows read: %lld; held out for validation: %lld; skipped for a NULL target: %lld.",
+						   (long long) (ts->nrows[0] + ts->nrows[1] + ts->skipped), (long long) ts->nrows[1],
+						   (long long) ts->skipped)));
 }
 
 /* Frames the targets: head kinds, classes, hierarchy, label sets. */
@@ -1328,9 +1356,9 @@ TrainTuneThresholds(RfTrainState *ts, RfEvalAcc *acc_tr, RfEvalAcc *acc_va)
 		head->threshold = EvalBestF1Threshold(acc_va ? &acc_va[0] : &acc_tr[0]);
 	else
 		return;
-	EvaluateRows(t, ts->Xtr, ts->Y, acc_tr, false);
+	EvaluateRows(ts, 0, acc_tr, false);
 	if (acc_va)
-		EvaluateRows(t, ts->Xva, ts->Yv, acc_va, true);
+		EvaluateRows(ts, 1, acc_va, true);
 }
 
 /* Training and validation metrics, the selection metric, ranking metrics. */
@@ -1360,11 +1388,11 @@ TrainEvaluate(RfTrainState *ts)
 		return;
 	}
 	/* every score is kept only where needed: validation, or F1 tuning */
-	EvaluateRows(t, ts->Xtr, ts->Y, acc_tr, ts->opts->threshold_f1 && ts->nrows[1] == 0);
+	EvaluateRows(ts, 0, acc_tr, ts->opts->threshold_f1 && ts->nrows[1] == 0);
 	if (ts->nrows[1] > 0)
 	{
 		acc_va = palloc(sizeof(RfEvalAcc) * t->nheads);
-		EvaluateRows(t, ts->Xva, ts->Yv, acc_va, true);
+		EvaluateRows(ts, 1, acc_va, true);
 	}
 	TrainTuneThresholds(ts, acc_tr, acc_va);
 	HeadsJson(t, acc_tr, m, &ts->train_loss, true);

@@ -33,8 +33,12 @@ SELECT e->'metrics'->>'accuracy' IS NOT NULL AS has_accuracy,
 SELECT task FROM reframe.train('price_q', 'SELECT sqft, price FROM homes', 'price',
        options => '{"bins": {"quantiles": 4}, "validation": 0}');
 SELECT array_length(reframe.classes('price_q'), 1) AS buckets;
-SELECT bool_and(abs((spec #>> ARRAY['network', 'heads', '0', 'bin_edges', (q - 1)::text])::float8 - x.p) < 1e-9)
-       AS edges_are_quantiles
+-- each edge is the shortest number that splits the rows as the quantile does:
+-- above every value below the quantile, at most the quantile
+SELECT bool_and((spec #>> ARRAY['network', 'heads', '0', 'bin_edges', (q - 1)::text])::float8 <= x.p
+                AND (spec #>> ARRAY['network', 'heads', '0', 'bin_edges', (q - 1)::text])::float8 >
+                    (SELECT max(price) FROM homes WHERE price < x.p))
+       AS edges_split_as_quantiles
   FROM price_q,
        (SELECT q, (array_agg(price ORDER BY price))[(q * 2000 / 4) + 1] AS p
           FROM homes, generate_series(1, 3) q GROUP BY q) x

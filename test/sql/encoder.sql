@@ -26,8 +26,10 @@ SELECT c->>'name' AS name, c->>'kind' AS kind, c->'length' AS length, c->'missin
 SELECT spec->'encoder'->'width' AS width FROM spend WHERE block = '';
 
 -- Categories: the vocabulary is ordered by frequency, then by value; an
--- unseen value scores like any other value outside the vocabulary; NULL sets
--- no slot. user_id has more distinct values than max_categories: hashed.
+-- unseen value scores like any other value outside the vocabulary; a NULL,
+-- seen in training, sets the column's missing indicator (its "missing" is
+-- [0]) and scores as NULLs did. user_id has more distinct values than
+-- max_categories: hashed.
 CREATE TEMP TABLE probe AS
 SELECT 30 AS age, true AS member, c AS color, 'calm'::mood AS mood, 'u1'::varchar AS user_id,
        'x1'::char(4) AS padded, ARRAY[1, 2]::float4[] AS v

@@ -79,7 +79,10 @@ SELECT count(*) AS version_1_columns FROM reframe.importance('lin', 1);
 
 -- 6. bad input
 SELECT * FROM reframe.importance('lin', 99);
-SELECT * FROM reframe.importance('net');
+-- networks: permutation importance, measured at training time on held-out rows
+SELECT feature FROM reframe.importance('net') LIMIT 1;
+SELECT abs(sum(share) - 1) < 1e-12 AS net_shares_add_up, bool_and(importance >= 0) AS non_negative
+  FROM reframe.importance('net');
 SELECT * FROM reframe.importance('no_such_model');
 SELECT reframe.create_blend('mix', '{"lin": 1, "forest": 1}');
 SELECT reframe.explain('mix', s) FROM shop s WHERE i = 1;
@@ -88,3 +91,14 @@ SELECT reframe.explain('kinds', s, 'no_such_class') FROM shop s WHERE i = 1;
 
 -- leave no models behind for the suites that count them
 SELECT count(reframe.drop_model(m)) AS dropped FROM unnest(ARRAY['lin', 'forest', 'forest2', 'kinds', 'net', 'mix']) m;
+
+-- global explanation: the mean |contribution| per column over a query, as
+-- the same average taken in SQL over reframe.explain
+SET client_min_messages = warning;
+SELECT 1 FROM reframe.train('glob', 'SELECT price, rating, kind, sold FROM shop', 'sold', options => '{"model": "trees", "rounds": 20}');
+SELECT feature, rows FROM reframe.explain_all('glob', 'SELECT * FROM shop WHERE i <= 300');
+SELECT bool_and(abs(g.mean_abs_contribution - s.m) < 1e-12) AS global_is_mean_abs
+  FROM reframe.explain_all('glob', 'shop') g
+  JOIN (SELECT key AS feature, avg(abs(value::float8)) AS m
+          FROM shop s, jsonb_each_text(reframe.explain('glob', s)->'contributions') GROUP BY key) s USING (feature);
+SELECT reframe.drop_model('glob');
