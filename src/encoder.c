@@ -11,7 +11,10 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/float.h"
+#include "utils/date.h"
+#include "utils/datetime.h"
 #include "utils/lsyscache.h"
+#include "utils/timestamp.h"
 #include "miscadmin.h"
 #include "utils/memutils.h"
 
@@ -207,8 +210,121 @@ KindName(RfColKind kind)
 			return "array";
 		case RF_CATEGORY:
 			return "category";
+		case RF_TIME:
+			return "time";
 	}
 	return "?";
+}
+
+/* ---------- dates and times ---------- */
+
+static void NonFinite(const char *name);
+
+/*
+ * The numbers a date or time column becomes: for a timestamp the time since
+ * 1970 in seconds, then the hour of the day, the day of the week and the day
+ * of the year each as a point on a circle (sine, cosine), so that 23:00 is
+ * near 00:00 and December near January; a date the same without the hour;
+ * a time of day its seconds and its hour on the circle; an interval its
+ * length in seconds.  A timestamptz is read in UTC, whatever the session's
+ * time zone, so that a row scores the same in every session.
+ */
+static int
+TimeLength(Oid typid)
+{
+	switch (typid)
+	{
+		case TIMESTAMPOID:
+		case TIMESTAMPTZOID:
+			return 7;
+		case DATEOID:
+			return 5;
+		case TIMEOID:
+			return 3;
+		case INTERVALOID:
+			return 1;
+		default:
+			return 0;
+	}
+}
+
+static void
+Circle(double *out, double fraction)
+{
+	out[0] = sin(2 * M_PI * fraction);
+	out[1] = cos(2 * M_PI * fraction);
+}
+
+/* Day of week and day of year of a day counted from 2000-01-01, on circles. */
+static void
+DayCircles(int64 days, double *out)
+{
+	int			j = (int) (days + POSTGRES_EPOCH_JDATE);
+	int			y;
+	int			m;
+	int			d;
+
+	j2date(j, &y, &m, &d);
+	Circle(out, j2day(j) / 7.0);
+	Circle(out + 2, (j - date2j(y, 1, 1)) / 365.25);
+}
+
+static void
+TimeFeatures(const RfEncColumn *col, Datum d, Oid typid, double *out)
+{
+	switch (typid)
+	{
+		case TIMESTAMPOID:
+		case TIMESTAMPTZOID:
+			{
+				Timestamp	ts = DatumGetTimestamp(d);
+				int64		days;
+				int64		usec;
+
+				if (TIMESTAMP_NOT_FINITE(ts))
+					NonFinite(col->name);
+				days = ts / USECS_PER_DAY;
+				usec = ts % USECS_PER_DAY;
+				if (usec < 0)
+				{
+					usec += USECS_PER_DAY;
+					days--;
+				}
+				out[0] = (double) ts / USECS_PER_SEC + (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * (double) SECS_PER_DAY;
+				Circle(out + 1, (double) usec / USECS_PER_DAY);
+				DayCircles(days, out + 3);
+				return;
+			}
+		case DATEOID:
+			{
+				DateADT		day = DatumGetDateADT(d);
+
+				if (DATE_NOT_FINITE(day))
+					NonFinite(col->name);
+				out[0] = ((double) day + POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY;
+				DayCircles(day, out + 1);
+				return;
+			}
+		case TIMEOID:
+			{
+				TimeADT		t = DatumGetTimeADT(d);
+
+				out[0] = (double) t / USECS_PER_SEC;
+				Circle(out + 1, (double) t / USECS_PER_DAY);
+				return;
+			}
+		case INTERVALOID:
+			{
+				Interval   *iv = DatumGetIntervalP(d);
+
+				out[0] = (double) iv->time / USECS_PER_SEC +
+					(DAYS_PER_YEAR * SECS_PER_DAY) * (iv->month / MONTHS_PER_YEAR) +
+					(DAYS_PER_MONTH * SECS_PER_DAY) * (iv->month % MONTHS_PER_YEAR) +
+					(double) SECS_PER_DAY * iv->day;
+				return;
+			}
+	}
+	elog(ERROR, "reframe: type %u is not a date or time", typid);
 }
 
 /* ---------- training ---------- */
@@ -291,6 +407,11 @@ EncoderPlan(TupleDesc tupdesc, const bool *is_target, List *features, List *excl
 			col->kind = RF_ARRAY;
 			col->length = -1;	/* learned from the first non-NULL value */
 		}
+		else if (TimeLength(typid) > 0)
+		{
+			col->kind = RF_TIME;
+			col->length = TimeLength(typid);
+		}
 		else if (IsCategoryType(typid))
 		{
 			col->kind = RF_CATEGORY;
@@ -301,7 +422,7 @@ EncoderPlan(TupleDesc tupdesc, const bool *is_target, List *features, List *excl
 					(errcode(ERRCODE_DATATYPE_MISMATCH),
 					 errmsg("feature column \"%s\" has type %s, which reframe cannot encode",
 							name, format_type_be(att->atttypid)),
-					 errdetail("Features may be numeric, boolean, text or enum categories, or float4[]/float8[] arrays."),
+					 errdetail("Features may be numeric, boolean, text or enum categories, dates and times, or float4[]/float8[] arrays."),
 					 errhint("Cast the column in a SELECT, or leave it out with {\"exclude\": [\"%s\"]}.", name)));
 	}
 	if (enc->ncols == 0)
@@ -416,6 +537,11 @@ EncoderReadNumbers(const RfEncColumn *col, Datum d, Oid typid, double *out, cons
 	char	   *p;
 	double		check = 0;
 
+	if (col->kind == RF_TIME)
+	{
+		TimeFeatures(col, d, typid, out);
+		return;
+	}
 	if (col->kind != RF_ARRAY)
 	{
 		out[0] = ReframeDatumToDouble(d, typid);
@@ -736,7 +862,7 @@ EncoderFit(RfEncoder *enc, bool with_validation, int max_categories)
 			sd = sqrt(var);
 			enc->shift[r] = 0;
 			enc->scale[r] = 1;
-			if ((col->kind == RF_NUMERIC || col->kind == RF_ARRAY) && !enc->raw_numbers)
+			if ((col->kind == RF_NUMERIC || col->kind == RF_ARRAY || col->kind == RF_TIME) && !enc->raw_numbers)
 			{
 				enc->shift[r] = mean;
 				/* a constant column carries no signal: leave it centred at 0 */
@@ -1025,6 +1151,8 @@ KindFromName(const char *s)
 		return RF_ARRAY;
 	if (s && strcmp(s, "category") == 0)
 		return RF_CATEGORY;
+	if (s && strcmp(s, "time") == 0)
+		return RF_TIME;
 	ereport(ERROR,
 			(errcode(ERRCODE_DATA_CORRUPTED),
 			 errmsg("model spec names an unknown feature kind \"%s\"", s ? s : "")));
@@ -1113,6 +1241,8 @@ ColumnTypeFits(RfColKind kind, Oid typid)
 			return typid == FLOAT8ARRAYOID || typid == FLOAT4ARRAYOID;
 		case RF_CATEGORY:
 			return true;		/* compared as text */
+		case RF_TIME:
+			return TimeLength(typid) > 0;
 	}
 	return false;
 }
@@ -1143,13 +1273,17 @@ EncoderMapColumns(const RfEncoder *enc, TupleDesc td, int *attno, Oid *atttype, 
 					 errmsg("model \"%s\" needs feature column \"%s\", which the row does not have",
 							model, col->name)));
 		atttype[c] = getBaseType(TupleDescAttr(td, attno[c])->atttypid);
-		if (!ColumnTypeFits(col->kind, atttype[c]))
+		if (!ColumnTypeFits(col->kind, atttype[c]) ||
+			(col->kind == RF_TIME && TimeLength(atttype[c]) != col->length))
 			ereport(ERROR,
 					(errcode(ERRCODE_DATATYPE_MISMATCH),
 					 errmsg("feature column \"%s\" has type %s, but model \"%s\" was trained on a %s column",
 							col->name, format_type_be(atttype[c]), model,
 							col->kind == RF_NUMERIC ? "numeric" :
-							col->kind == RF_BOOLEAN ? "boolean" : "float4[]/float8[]")));
+							col->kind == RF_BOOLEAN ? "boolean" :
+							col->kind == RF_TIME ? (col->length == 7 ? "timestamp" : col->length == 5 ? "date" :
+													col->length == 3 ? "time" : "interval") :
+							"float4[]/float8[]")));
 	}
 }
 

@@ -25,7 +25,8 @@ typedef enum RfColKind
 	RF_NUMERIC,
 	RF_BOOLEAN,
 	RF_ARRAY,
-	RF_CATEGORY
+	RF_CATEGORY,
+	RF_TIME						/* timestamp, date, time, interval: numbers derived from it */
 } RfColKind;
 
 /* A string -> code dictionary (open addressing). */
