@@ -273,3 +273,22 @@ reframe_residuals_final(PG_FUNCTION_ARGS)
 	appendStringInfoChar(&buf, ']');
 	PG_RETURN_JSONB_P(JsonFromText(buf.data));
 }
+
+char *
+ReframeCurveJson(const char *curve, const double *scores, const double *labels, int64 n)
+{
+	LOCAL_FCINFO(fcinfo, 1);
+	PGFunction	fn = strcmp(curve, "roc") == 0 ? reframe_roc_curve_final :
+		strcmp(curve, "pr") == 0 ? reframe_pr_curve_final :
+		strcmp(curve, "calibration") == 0 ? reframe_calibration_final :
+		strcmp(curve, "lift") == 0 ? reframe_lift_final : reframe_residuals_final;
+	Datum		d;
+
+	InitFunctionCallInfoData(*fcinfo, NULL, 1, InvalidOid, NULL, NULL);
+	fcinfo->args[0].value = PointerGetDatum(ReframePairsState(scores, labels, n));
+	fcinfo->args[0].isnull = false;
+	d = fn(fcinfo);
+	if (fcinfo->isnull)
+		return NULL;
+	return JsonbToCString(NULL, &DatumGetJsonbP(d)->root, VARSIZE(DatumGetJsonbP(d)));
+}

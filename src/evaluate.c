@@ -29,6 +29,64 @@
 #include "encoder.h"
 #include "metrics.h"
 
+/*
+ * "curves": the curves of every binary head (ROC, precision-recall,
+ * calibration, lift) and regression head (residuals) over the kept pairs,
+ * as the curve aggregates give them; by head name when there are several.
+ */
+static void
+EvalCurvesJson(StringInfo buf, RfEvalAcc *acc, int nheads)
+{
+	static const char *const binary[] = {"roc", "pr", "calibration", "lift"};
+	bool		first = true;
+
+	appendStringInfoString(buf, ", \"curves\": {");
+	for (int h = 0; h < nheads; h++)
+	{
+		const RfHead *head = acc[h].head;
+		bool		bin = head->kind == RF_HEAD_BINARY;
+
+		if ((!bin && head->kind != RF_HEAD_REGRESSION) || acc[h].nscores == 0)
+			continue;
+		if (nheads > 1)
+		{
+			appendStringInfoString(buf, first ? "" : ", ");
+			JsonAppendString(buf, head->name);
+			appendStringInfoString(buf, ": {");
+		}
+		for (int c = 0; c < (bin ? lengthof(binary) : 1); c++)
+		{
+			char	   *json = ReframeCurveJson(bin ? binary[c] : "residuals", acc[h].scores,
+												acc[h].labels, acc[h].nscores);
+
+			appendStringInfo(buf, "%s\"%s\": %s", c || (nheads == 1 && !first) ? ", " : "",
+							 bin ? binary[c] : "residuals", json ? json : "null");
+		}
+		if (nheads > 1)
+			appendStringInfoChar(buf, '}');
+		first = false;
+	}
+	appendStringInfoChar(buf, '}');
+}
+
+/* Keeps a row's (score, label) pair: binary scores, or regression pairs. */
+static void
+KeepPair(RfEvalAcc *acc, double score, double label)
+{
+	if (acc->nscores == acc->capscores)
+	{
+		acc->capscores = Max(1024, acc->capscores * 2);
+		acc->scores = acc->scores ?
+			repalloc_huge(acc->scores, sizeof(double) * acc->capscores) :
+			MemoryContextAllocHuge(acc->mcxt, sizeof(double) * acc->capscores);
+		acc->labels = acc->labels ?
+			repalloc_huge(acc->labels, sizeof(double) * acc->capscores) :
+			MemoryContextAllocHuge(acc->mcxt, sizeof(double) * acc->capscores);
+	}
+	acc->scores[acc->nscores] = score;
+	acc->labels[acc->nscores++] = label;
+}
+
 void
 EvalAccInit(RfEvalAcc *acc, const RfHead *head, bool keep_scores)
 {
@@ -112,6 +170,8 @@ EvalAccAdd(RfEvalAcc *acc, const double *p, double y)
 				acc->sae += fabs(e);
 				acc->ymean += delta / acc->n;
 				acc->ym2 += delta * (y - acc->ymean);
+				if (acc->keep_pairs)
+					KeepPair(acc, p[0], y);
 				break;
 			}
 		case RF_HEAD_BINARY:
@@ -122,20 +182,8 @@ EvalAccAdd(RfEvalAcc *acc, const double *p, double y)
 				acc->logloss += ReframeLogLoss(p[0], actual);
 				acc->correct += actual == pred;
 				acc->confusion[actual * 2 + pred] += 1;
-				if (!acc->keep_scores)
-					break;
-				if (acc->nscores == acc->capscores)
-				{
-					acc->capscores = Max(1024, acc->capscores * 2);
-					acc->scores = acc->scores ?
-						repalloc_huge(acc->scores, sizeof(double) * acc->capscores) :
-						MemoryContextAllocHuge(acc->mcxt, sizeof(double) * acc->capscores);
-					acc->labels = acc->labels ?
-						repalloc_huge(acc->labels, sizeof(double) * acc->capscores) :
-						MemoryContextAllocHuge(acc->mcxt, sizeof(double) * acc->capscores);
-				}
-				acc->scores[acc->nscores] = p[0];
-				acc->labels[acc->nscores++] = actual;
+				if (acc->keep_scores)
+					KeepPair(acc, p[0], actual);
 				break;
 			}
 		case RF_HEAD_MULTICLASS:
@@ -827,6 +875,7 @@ reframe_evaluate(PG_FUNCTION_ARGS)
 	RfTrunk    *net;
 	char	   *sql;
 	int			rc;
+	bool		curves = false;
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
 		ereport(ERROR,
@@ -852,16 +901,24 @@ reframe_evaluate(PG_FUNCTION_ARGS)
 			if (tok == WJB_KEY)
 			{
 				key = pnstrdup(v.val.string.val, v.val.string.len);
-				if (strcmp(key, "group") != 0 && strcmp(key, "k") != 0)
+				if (strcmp(key, "group") != 0 && strcmp(key, "k") != 0 && strcmp(key, "curves") != 0)
 					ereport(ERROR,
 							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 							 errmsg("unknown option \"%s\" of reframe.evaluate", key),
-							 errhint("Known options are: group (the query column for ranking metrics), k.")));
+							 errhint("Known options are: group (the query column for ranking metrics), k, curves.")));
 				continue;
 			}
 			if (tok != WJB_VALUE)
 				continue;
-			if (strcmp(key, "group") == 0)
+			if (strcmp(key, "curves") == 0)
+			{
+				if (v.type != jbvBool)
+					ereport(ERROR,
+							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+							 errmsg("option \"curves\" of reframe.evaluate must be true or false")));
+				curves = v.val.boolean;
+			}
+			else if (strcmp(key, "group") == 0)
 			{
 				if (v.type != jbvString || v.val.string.len == 0)
 					ereport(ERROR,
@@ -912,6 +969,7 @@ reframe_evaluate(PG_FUNCTION_ARGS)
 		RfHead	   *head = &net->heads[h];
 
 		EvalAccInit(&r.acc[h], head, true);
+		r.acc[h].keep_pairs = curves && head->kind == RF_HEAD_REGRESSION;
 		r.byname[h] = palloc(sizeof(int) * Max(head->nclasses, 1));
 		for (int k = 0; k < head->nclasses; k++)
 			r.byname[h][k] = k;
@@ -968,6 +1026,8 @@ reframe_evaluate(PG_FUNCTION_ARGS)
 		}
 		appendStringInfoChar(&buf, '}');
 	}
+	if (curves)
+		EvalCurvesJson(&buf, r.acc, net->nheads);
 	appendStringInfoChar(&buf, '}');
 	PG_RETURN_JSONB_P(JsonFromText(buf.data));
 }

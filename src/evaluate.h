@@ -29,6 +29,7 @@ typedef struct RfEvalAcc
 	int64		nscores;
 	int64		capscores;
 	bool		keep_scores;
+	bool		keep_pairs;		/* regression: every (prediction, actual), for curves */
 	MemoryContext mcxt;			/* where the kept scores live */
 	/* bucketed numeric targets: error of the expected value */
 	double		sse_expected;

@@ -386,6 +386,20 @@ ReframePairs(bytea *state, int64 *n)
 	return st && st->count > 0 ? &st->pairs[0].score : NULL;
 }
 
+bytea *
+ReframePairsState(const double *scores, const double *labels, int64 n)
+{
+	AucState   *st = AucAlloc(Max(n, 1));
+
+	for (int64 i = 0; i < n; i++)
+	{
+		st->pairs[i].score = scores[i];
+		st->pairs[i].label = labels[i];
+	}
+	st->count = n;
+	return (bytea *) st;
+}
+
 /* Curves over (prediction, actual) pairs: remembers the pair. */
 PG_FUNCTION_INFO_V1(reframe_pairs_accum);
 Datum

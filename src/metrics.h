@@ -19,5 +19,9 @@ extern double ReframeNdcg(const double *scores, const double *relevance, int64 n
  * score then label for each row; NULL for the initial (empty) state.
  */
 extern const double *ReframePairs(bytea *state, int64 *n);
+/* A pairs state holding n (score, label) pairs. */
+extern bytea *ReframePairsState(const double *scores, const double *labels, int64 n);
+/* A curve ("roc", "pr", "calibration", "lift", "residuals") of pairs as jsonb text, or NULL. */
+extern char *ReframeCurveJson(const char *curve, const double *scores, const double *labels, int64 n);
 
 #endif

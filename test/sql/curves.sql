@@ -92,5 +92,26 @@ SELECT reframe.calibration(p * 2, y) FROM curve_scored;
 SELECT reframe.roc_curve('NaN', y) FROM curve_scored;
 SELECT * FROM reframe.loss_history('no_such_model');
 SELECT reframe.drop_model('curvy');
+
+-- through evaluate: "curves": true gives the same curves as the aggregates
+SET client_min_messages = warning;
+CREATE TABLE curve_eval AS
+SELECT i, sin(i)::float8 AS a, cos(i * 0.3)::float8 AS b, sin(i) + cos(i * 0.3) + sin(i * 5) > 0 AS yes,
+       (2 * sin(i) + cos(i * 0.3) + 0.3 * sin(i * 5))::float8 AS r
+  FROM generate_series(1, 500) i;
+SELECT 1 FROM reframe.train('ce_bin', 'SELECT a, b, yes FROM curve_eval', 'yes');
+SELECT 1 FROM reframe.train('ce_reg', 'SELECT a, b, r FROM curve_eval', 'r');
+-- (evaluate runs the network row by row, score folds the encoder into the
+-- weights: the scores may differ in their last bits)
+SELECT curve_close(e->'curves'->'roc', (SELECT reframe.roc_curve(reframe.score('ce_bin', c), yes) FROM curve_eval c)) AS roc_same,
+       curve_close(e->'curves'->'pr', (SELECT reframe.pr_curve(reframe.score('ce_bin', c), yes) FROM curve_eval c)) AS pr_same,
+       curve_close(e->'curves'->'lift', (SELECT reframe.lift(reframe.score('ce_bin', c), yes) FROM curve_eval c)) AS lift_same,
+       jsonb_array_length(e->'curves'->'calibration') > 0 AS calibrated
+  FROM (SELECT reframe.evaluate('ce_bin', 'curve_eval', '{"curves": true}') AS e) x;
+SELECT jsonb_array_length(e->'curves'->'residuals') AS deciles
+  FROM (SELECT reframe.evaluate('ce_reg', 'curve_eval', '{"curves": true}') AS e) x;
+SELECT reframe.evaluate('ce_reg', 'curve_eval', '{"curves": 1}');
+SELECT reframe.drop_model('ce_bin'), reframe.drop_model('ce_reg');
+DROP TABLE curve_eval;
 DROP TABLE curve_scored, curve_rows, curve_serial, curve_parallel;
 DROP FUNCTION curve_close(jsonb, jsonb);

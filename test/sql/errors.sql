@@ -49,7 +49,7 @@ SELECT * FROM reframe.train('bad', 'pts', 'price');
 SELECT * FROM reframe.train('bad', 'pts', 'label', 'regression');
 SELECT * FROM reframe.train('bad', 'SELECT x, now() AS t FROM pts', 't');
 -- features that cannot be encoded, or are unknown
-SELECT * FROM reframe.train('bad', 'SELECT x, now() AS t, y FROM pts', 'y');
+SELECT * FROM reframe.train('bad', 'SELECT x, point(x, x) AS t, y FROM pts', 'y');
 SELECT * FROM reframe.train('bad', 'pts', 'y', NULL, '{"features": ["nope"]}');
 SELECT * FROM reframe.train('bad', 'pts', 'y', NULL, '{"exclude": ["nope"]}');
 SELECT * FROM reframe.train('bad', 'pts', 'y', NULL, '{"features": ["y"]}');
