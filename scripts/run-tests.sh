@@ -86,6 +86,7 @@ cron=$!
 production progress
 production xgboost_export
 production report
+production readme
 production fuzz
 production upgrade
 production retrain_while_scoring

@@ -31,7 +31,7 @@ SELECT throws_ok($$SELECT reframe.train('b', 'e', 'y', NULL, '{"l2": true}')$$, 
 SELECT throws_ok($$SELECT reframe.train('b', 'e', 'y', 'magic')$$, '22023', NULL, 'unknown task');
 SELECT throws_ok($$SELECT reframe.train('b', 'missing_table', 'y')$$, '42P01', NULL, 'missing source');
 SELECT throws_ok($$SELECT reframe.train('b', 'e', 'y', NULL, '{"features": ["zz"]}')$$, '42703', NULL, 'unknown feature');
-SELECT throws_ok($$SELECT reframe.train('b', 'SELECT now() AS d, y FROM e', 'y')$$, '42804', NULL, 'feature type');
+SELECT throws_ok($$SELECT reframe.train('b', 'SELECT point(y, y) AS d, y FROM e', 'y')$$, '42804', NULL, 'feature type');
 SELECT throws_ok($$SELECT reframe.train(NULL, 'e', 'y')$$, '22004', NULL, 'NULL model name');
 
 SELECT is(to_regclass('b'), NULL, 'no failed training left a table');
