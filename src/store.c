@@ -204,6 +204,17 @@ StoreSourceSql(text *source)
 		SourceCheckReadOnly(stmt, s);
 		return s;
 	}
+	{
+		static const char *const writes[] = {"INSERT", "UPDATE", "DELETE", "MERGE"};
+
+		for (int i = 0; i < lengthof(writes); i++)
+			if (pg_strncasecmp(p, writes[i], strlen(writes[i])) == 0 && isspace((unsigned char) p[strlen(writes[i])]))
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("source must be a query that reads, but it starts with %s", writes[i]),
+						 errdetail("The source was: %s", s),
+						 errhint("Pass a table or view name, or one SELECT, WITH, VALUES or TABLE query.")));
+	}
 	rv = makeRangeVarFromNameList(textToQualifiedNameList(source));
 	relid = RangeVarGetRelid(rv, AccessShareLock, true);
 	if (!OidIsValid(relid))

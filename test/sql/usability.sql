@@ -56,3 +56,18 @@ RESET client_min_messages;
 -- deploying a version that does not exist lists those that do
 SELECT reframe.deploy('buy', 99);
 SELECT reframe.drop_model(m) FROM unnest(ARRAY['buy', 'buy3', 'both', 'mix']) m;
+
+-- a model table edited by hand so that its blocks no longer match its spec
+-- is an error naming the model and what is missing, never a silent zero
+SET client_min_messages = warning;
+SELECT 1 FROM reframe.train('edited', 'SELECT a, b, spend FROM visits', 'spend');
+DELETE FROM edited WHERE block = 'head.spend.bias';
+SELECT reframe.score('edited', ARRAY[1.0, 1.0]::float8[]);
+SELECT 1 FROM reframe.train('edited_net', 'SELECT a, b, spend FROM visits', 'spend', options => '{"hidden": [4], "epochs": 2}');
+UPDATE edited_net SET spec = jsonb_set(spec, '{network,hidden}', '[4, 4]') WHERE block = '';
+SELECT reframe.score('edited_net', ARRAY[1.0, 1.0]::float8[]);
+SELECT reframe.drop_model('edited'), reframe.drop_model('edited_net');
+-- a source that writes is refused, saying why
+SELECT * FROM reframe.train('bad', 'DELETE FROM visits WHERE i < 0 RETURNING a, spend', 'spend');
+SELECT * FROM reframe.train('bad', 'WITH d AS (DELETE FROM visits WHERE i < 0 RETURNING *) SELECT a, spend FROM d', 'spend');
+RESET client_min_messages;
