@@ -324,3 +324,33 @@ END
 $$;
 COMMENT ON FUNCTION @extschema@.explain_all(text, text, text) IS
     'global explanation: each column''s mean absolute (and mean) contribution to the margin over the rows of a table or query';
+
+-- the split draw of a split_by value: rows whose draw is below the held-out
+-- fraction are validation rows; fold i of k holds draws in [i/k, (i+1)/k)
+CREATE FUNCTION @extschema@.split_fraction(value text, seed bigint DEFAULT 0) RETURNS double precision
+    AS 'MODULE_PATHNAME', 'reframe_split_fraction' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.split_fraction(text, bigint) IS
+    'the split draw of a "split_by" value (its text), in [0, 1): below "validation" it is held out; fold i of k holds [i/k, (i+1)/k)';
+
+CREATE FUNCTION @extschema@.cross_validate_folds(source text, target text, task text, options jsonb, folds integer)
+    RETURNS jsonb AS 'MODULE_PATHNAME', 'reframe_cross_validate_folds' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION @extschema@.cross_validate_folds(text, text, text, jsonb, integer) IS
+    'each fold''s figures of a k-fold cross-validation (used by reframe.cross_validate)';
+
+CREATE FUNCTION @extschema@.cross_validate(source text, target text, task text DEFAULT NULL,
+                                           options jsonb DEFAULT '{}', folds integer DEFAULT 5) RETURNS jsonb
+    LANGUAGE sql VOLATILE
+AS $$
+    SELECT pg_catalog.jsonb_build_object(
+             'folds', f,
+             'selection', pg_catalog.jsonb_build_object(
+                 'metric', f->0->'selection'->>'metric',
+                 'mean', (SELECT pg_catalog.avg((e->'selection'->>'value')::double precision) FROM pg_catalog.jsonb_array_elements(f) e)),
+             'mean', (SELECT pg_catalog.jsonb_object_agg(key, m)
+                        FROM (SELECT v.key, pg_catalog.avg(v.value::text::double precision) AS m
+                                FROM pg_catalog.jsonb_array_elements(f) e, pg_catalog.jsonb_each(e->'metrics'->'validation') v
+                               WHERE pg_catalog.jsonb_typeof(v.value) = 'number' GROUP BY v.key) x))
+      FROM (SELECT @extschema@.cross_validate_folds(source, target, task, options, folds) AS f) y
+$$;
+COMMENT ON FUNCTION @extschema@.cross_validate(text, text, text, jsonb, integer) IS
+    'k-fold cross-validation without storing a version: each fold''s metrics, their means, and the mean selection metric';

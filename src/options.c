@@ -96,6 +96,8 @@ static const OptSpec known_options[] = {
 	{"subsample", OPT_NUMBER, 0.01, 1, OPT(subsample), TREES, NULL, NULL, "a fraction from 0.01 to 1"},
 	{"colsample", OPT_NUMBER, 0.01, 1, OPT(colsample), TREES, NULL, NULL, "a fraction from 0.01 to 1"},
 	{"max_bins", OPT_INTEGER, 2, 1024, OPT(max_bins), TREES, NULL, NULL, "an integer from 2 to 1024"},
+	{"split_by", OPT_NAME, 0, 0, OPT(split_by), NULL, NULL, NULL, "the name of a column (an id) whose value alone decides which rows are held out"},
+	{"split_seed", OPT_INT64, -9e15, 9e15, OPT(split_seed), NULL, NULL, NULL, "an integer"},
 	{"objective", OPT_CHOICE, 0, 0, OPT(objective), TREES, objective_choices, NULL, "\"pointwise\" (each head's own loss) or \"ndcg\" (LambdaMART over the \"group\" column)"},
 };
 

@@ -59,6 +59,8 @@ typedef struct RfOptions
 	double		colsample;
 	int			max_bins;
 	char	   *objective;		/* "pointwise", or "ndcg": LambdaMART over "group" */
+	char	   *split_by;		/* the column whose value decides the validation split */
+	int64		split_seed;		/* seed of the split (default: "seed") */
 	uint64		given;			/* one bit per option in the table, when given */
 	Jsonb	   *raw;			/* as given, stored with the version */
 } RfOptions;

@@ -121,6 +121,25 @@ TrainPlanTarget(RfTrainState *ts, int t, TupleDesc typeinfo, bool *is_target)
 								   typid != INT2OID && typid != INT4OID && typid != INT8OID);
 }
 
+/* The "split_by" column: found; it stays a feature unless excluded. */
+static void
+TrainPlanSplit(RfTrainState *ts, TupleDesc typeinfo)
+{
+	ts->sattno = -1;
+	ts->split_seed = (uint64) (OptionGiven(ts->opts, "split_seed") ? ts->opts->split_seed : ts->opts->seed);
+	if (ts->opts->split_by == NULL)
+		return;
+	for (int i = 0; i < typeinfo->natts; i++)
+		if (!TupleDescAttr(typeinfo, i)->attisdropped &&
+			strcmp(NameStr(TupleDescAttr(typeinfo, i)->attname), ts->opts->split_by) == 0)
+			ts->sattno = i;
+	if (ts->sattno < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("split_by column \"%s\" does not exist in the source", ts->opts->split_by)));
+	ts->stype = getBaseType(TupleDescAttr(typeinfo, ts->sattno)->atttypid);
+}
+
 /* The "group" column: found, kept out of the features, coded per query. */
 static void
 TrainPlanGroup(RfTrainState *ts, TupleDesc typeinfo, bool *is_target)
@@ -171,6 +190,7 @@ TrainStartup(DestReceiver *self, int operation, TupleDesc typeinfo)
 	if (ts->opts->nbins > 0 || ts->opts->bin_quantiles > 0)
 		regression = false;		/* reframed as classes over buckets */
 	TrainPlanGroup(ts, typeinfo, is_target);
+	TrainPlanSplit(ts, typeinfo);
 	if (ts->opts->group)
 		regression = false;		/* ranking metrics need the rows, not moments */
 	ts->enc = EncoderPlan(typeinfo, is_target, ts->opts->features, ts->opts->exclude);
@@ -356,6 +376,33 @@ HashToUnit(uint64 h)
 	return (double) (h >> 11) * (1.0 / 9007199254740992.0);
 }
 
+/* The split draw of a value: uniform in [0, 1) for the seed (reframe.split_fraction). */
+uint64
+ReframeSplitHash(const char *value, uint64 seed)
+{
+	return hash_bytes_extended((const unsigned char *) value, strlen(value), seed);
+}
+
+/* Validation (1) or training (0) for a row's draw u: below the holdout, or in its fold. */
+static int
+TrainSplitSet(RfTrainState *ts, double u)
+{
+	if (ts->folds > 0)
+		return Min((int) (u * ts->folds), ts->folds - 1) == ts->fold;
+	return u < ts->holdout;
+}
+
+/* The split draw of a value (the text of a split_by column), as training makes it. */
+PG_FUNCTION_INFO_V1(reframe_split_fraction);
+Datum
+reframe_split_fraction(PG_FUNCTION_ARGS)
+{
+	char	   *v = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	uint64		h = ReframeSplitHash(v, (uint64) PG_GETARG_INT64(1));
+
+	PG_RETURN_FLOAT8(HashToUnit(hash_bytes_uint32_extended((uint32) h, h >> 32)));
+}
+
 /*
  * Encodes one source row into the training or the validation matrices,
  * chosen by a seeded hash of the row's content, and adds it to the
@@ -395,8 +442,10 @@ TrainAddRow(RfTrainState *ts, Datum *values, bool *isnull)
 		y[ts->Y->ncols - 1] = RfDictCode(ts->gdict, g, true);
 		hash = hash_bytes_extended((unsigned char *) g, strlen(g), (uint64) ts->opts->seed);
 	}
-	if (HashToUnit(hash_bytes_uint32_extended((uint32) hash, hash >> 32)) < ts->holdout)
-		set = 1;
+	if (ts->sattno >= 0)
+		hash = ReframeSplitHash(isnull[ts->sattno] ? "" :
+								EncoderCategoryString(values[ts->sattno], ts->stype), ts->split_seed);
+	set = TrainSplitSet(ts, HashToUnit(hash_bytes_uint32_extended((uint32) hash, hash >> 32)));
 	ts->nrows[set]++;
 	if (ts->streaming)
 	{
@@ -1151,14 +1200,12 @@ static const char *const known_tasks[] = {
 };
 
 static void
-TrainArgTask(RfTrainState *ts, FunctionCallInfo fcinfo)
+TrainArgTask(RfTrainState *ts, char *task)
 {
-	char	   *task;
 	bool		known = false;
 
-	if (PG_ARGISNULL(3))
+	if (task == NULL)
 		return;
-	task = text_to_cstring(PG_GETARG_TEXT_PP(3));
 	for (int i = 0; i < lengthof(known_tasks); i++)
 		known |= strcmp(task, known_tasks[i]) == 0;
 	if (!known && task[strspn(task, " \t\n")] == '{')
@@ -1254,7 +1301,7 @@ TrainRead(RfTrainState *ts, text *source)
 	TrainReadSource(ts);
 	ProgressRows(ts->nrows[0] + ts->nrows[1]);
 	Phase(ts, psprintf("read %lld rows", (long long) (ts->nrows[0] + ts->nrows[1])));
-	ts->with_validation = ts->opts->validation < 0 && ts->nrows[0] + ts->nrows[1] < 1000;
+	ts->with_validation = ts->opts->validation < 0 && ts->nrows[0] + ts->nrows[1] < 1000 && ts->folds == 0;
 	if (ts->with_validation)
 		TrainMergeValidation(ts);
 	if (ts->nrows[0] == 0)
@@ -1526,29 +1573,103 @@ TrainResult(RfTrainState *ts, TupleDesc desc)
 	return HeapTupleGetDatum(heap_form_tuple(desc, result, result_null));
 }
 
-/* Reads the arguments into a new training state. */
+/* A new training state from the arguments: the task and options may be NULL. */
 static RfTrainState *
-TrainBegin(FunctionCallInfo fcinfo, MemoryContext tcxt)
+TrainBegin(MemoryContext tcxt, const char *model_name, text *target, char *task, Jsonb *options)
 {
-	text	   *model = ArgText(fcinfo, 0, "model name");
-	text	   *target = ArgText(fcinfo, 2, "target");
 	RfTrainState *ts = palloc0(sizeof(RfTrainState));
 
-	ArgText(fcinfo, 1, "source");
 	INSTR_TIME_SET_CURRENT(ts->start);
 	ts->mark = ts->start;
 	ts->mcxt = tcxt;
-	ts->model_name = text_to_cstring(model);
+	ts->model_name = pstrdup(model_name);
 	ProgressStart(ts->model_name, tcxt);
-	ts->opts = OptionsParse(PG_ARGISNULL(4) ? NULL : PG_GETARG_JSONB_P(4));
+	ts->opts = OptionsParse(options);
 	ts->family = FamilyFromOptions(ts->opts);
 	OptionsCheckFamily(ts->opts, ts->family->name);
 	ts->rowcxt = AllocSetContextCreate(tcxt, "reframe training row", ALLOCSET_DEFAULT_SIZES);
-	TrainArgTask(ts, fcinfo);
+	TrainArgTask(ts, task);
 	TrainArgTargets(ts, target);
 	TrainCheckFraming(ts);
-	ts->relid = TrainModelTable(model);
 	return ts;
+}
+
+/* From the rows read to a fitted and evaluated trunk. */
+static void
+TrainFitSteps(RfTrainState *ts)
+{
+	RfHead	   *heads;
+	int			nheads;
+
+	TrainResolveTargets(ts);
+	TrainEncode(ts);
+	heads = BuildHeads(ts, &nheads);
+	ts->trunk = TrunkCreate(ts->family, ts->opts, ts->enc->width, heads, nheads);
+	TrainFit(ts);
+	TrainEvaluate(ts);
+}
+
+/*
+ * One fold of a cross-validation as JSON: a model fitted on the other folds
+ * and evaluated on this one; nothing is stored.
+ */
+static char *
+TrainFold(FunctionCallInfo fcinfo, MemoryContext tcxt, int fold, int folds)
+{
+	RfTrainState *ts = TrainBegin(tcxt, "cross_validate", ArgText(fcinfo, 1, "target"),
+								  PG_ARGISNULL(2) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(2)),
+								  PG_ARGISNULL(3) ? NULL : PG_GETARG_JSONB_P(3));
+
+	if (OptionGiven(ts->opts, "validation") || OptionGiven(ts->opts, "deploy"))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("options \"validation\" and \"deploy\" do not apply to reframe.cross_validate"),
+				 errhint("Each fold is held out in turn, and nothing is stored.")));
+	ts->folds = folds;
+	ts->fold = fold;
+	TrainRead(ts, ArgText(fcinfo, 0, "source"));
+	if (ts->nrows[1] == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("fold %d of %d holds no rows", fold + 1, folds),
+				 errhint("Use fewer folds, or a \"split_by\" column with more distinct values.")));
+	TrainFitSteps(ts);
+	return psprintf("{\"fold\": %d, \"training_rows\": %lld, \"validation_rows\": %lld, \"selection\": {\"metric\": \"%s\", \"value\": %s}, \"metrics\": %s}",
+					fold + 1, (long long) ts->nrows[0], (long long) ts->nrows[1], TrainSelectionName(ts),
+					isfinite(ts->selection) ? psprintf("%.17g", ts->selection) : "null", ts->metrics.data);
+}
+
+/*
+ * k-fold cross-validation: a JSON array of each fold's figures, the rows of
+ * fold i being those whose split draw falls in [i / k, (i + 1) / k).
+ */
+PG_FUNCTION_INFO_V1(reframe_cross_validate_folds);
+Datum
+reframe_cross_validate_folds(PG_FUNCTION_ARGS)
+{
+	MemoryContext caller = CurrentMemoryContext;
+	int			folds = PG_ARGISNULL(4) ? 5 : PG_GETARG_INT32(4);
+	StringInfoData buf;
+
+	if (folds < 2 || folds > 100)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("folds must be from 2 to 100, not %d", folds)));
+	initStringInfo(&buf);
+	appendStringInfoChar(&buf, '[');
+	for (int f = 0; f < folds; f++)
+	{
+		MemoryContext tcxt = AllocSetContextCreate(caller, "reframe cross-validation", ALLOCSET_DEFAULT_SIZES);
+		char	   *json;
+
+		MemoryContextSwitchTo(tcxt);
+		json = TrainFold(fcinfo, tcxt, f, folds);
+		MemoryContextSwitchTo(caller);
+		appendStringInfo(&buf, "%s%s", f ? ", " : "", json);
+		MemoryContextDelete(tcxt);
+	}
+	appendStringInfoChar(&buf, ']');
+	PG_RETURN_JSONB_P(JsonFromText(buf.data));
 }
 
 /* Trains a new version of a model and returns a summary row. */
@@ -1560,8 +1681,6 @@ reframe_train(PG_FUNCTION_ARGS)
 	MemoryContext tcxt;
 	RfTrainState *ts;
 	TupleDesc	desc;
-	RfHead	   *heads;
-	int			nheads;
 	Datum		result;
 
 	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
@@ -1569,14 +1688,13 @@ reframe_train(PG_FUNCTION_ARGS)
 	tcxt = AllocSetContextCreate(CurrentMemoryContext, "reframe training", ALLOCSET_DEFAULT_SIZES);
 	MemoryContextSwitchTo(tcxt);
 
-	ts = TrainBegin(fcinfo, tcxt);
+	ts = TrainBegin(tcxt, text_to_cstring(ArgText(fcinfo, 0, "model name")), ArgText(fcinfo, 2, "target"),
+					PG_ARGISNULL(3) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(3)),
+					PG_ARGISNULL(4) ? NULL : PG_GETARG_JSONB_P(4));
+	ArgText(fcinfo, 1, "source");
+	ts->relid = TrainModelTable(PG_GETARG_TEXT_PP(0));
 	TrainRead(ts, PG_GETARG_TEXT_PP(1));
-	TrainResolveTargets(ts);
-	TrainEncode(ts);
-	heads = BuildHeads(ts, &nheads);
-	ts->trunk = TrunkCreate(ts->family, ts->opts, ts->enc->width, heads, nheads);
-	TrainFit(ts);
-	TrainEvaluate(ts);
+	TrainFitSteps(ts);
 	TrainStore(ts);
 
 	MemoryContextSwitchTo(caller);

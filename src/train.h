@@ -32,6 +32,11 @@ typedef struct RfTrainState
 	int32	   *label_codes;
 	int64		nlabel_codes;
 	int64		caplabel_codes;
+	int			sattno;			/* "split_by": the column keying the split, or -1 */
+	Oid			stype;
+	uint64		split_seed;
+	int			folds;			/* cross-validation: hold out fold "fold" of "folds" */
+	int			fold;
 	int			gattno;			/* "group": the query column, or -1 */
 	Oid			gtype;
 	RfDict	   *gdict;			/* query values -> codes, kept in the last Y column */
@@ -77,5 +82,8 @@ typedef struct RfTrainState
 	MemoryContext mcxt;			/* the training context */
 	MemoryContext rowcxt;		/* reset after every source row */
 } RfTrainState;
+
+/* The seeded hash of a split_by value, whose draw decides its set. */
+extern uint64 ReframeSplitHash(const char *value, uint64 seed);
 
 #endif
