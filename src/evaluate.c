@@ -861,6 +861,77 @@ EvalNoop(DestReceiver *self)
 {
 }
 
+/* The receiver's arrays for its model, and its DestReceiver callbacks. */
+static void
+EvalReceiverInit(EvalReceiver *r, bool curves)
+{
+	RfTrunk    *net = r->model->net;
+
+	r->attno = palloc(sizeof(int) * Max(r->model->enc->ncols, 1));
+	r->atttype = palloc(sizeof(Oid) * Max(r->model->enc->ncols, 1));
+	r->tattno = palloc(sizeof(int) * net->nheads);
+	r->lattno = palloc0(sizeof(int *) * net->nheads);
+	r->ttype = palloc(sizeof(Oid) * net->nheads);
+	r->byname = palloc0(sizeof(int *) * net->nheads);
+	r->acc = palloc(sizeof(RfEvalAcc) * net->nheads);
+	r->raw = palloc(sizeof(double) * Max(r->model->enc->nraw, 1));
+	r->enc = palloc(sizeof(double) * Max(r->model->enc->width, 1));
+	r->out = palloc(sizeof(double) * net->nout);
+	r->scratch = palloc(sizeof(double) * Max(net->family->row_scratch(net), 1));
+	r->rowcxt = AllocSetContextCreate(CurrentMemoryContext, "reframe evaluate row", ALLOCSET_DEFAULT_SIZES);
+	for (int h = 0; h < net->nheads; h++)
+	{
+		RfHead	   *head = &net->heads[h];
+
+		EvalAccInit(&r->acc[h], head, true);
+		r->acc[h].keep_pairs = curves && head->kind == RF_HEAD_REGRESSION;
+		r->byname[h] = palloc(sizeof(int) * Max(head->nclasses, 1));
+		for (int k = 0; k < head->nclasses; k++)
+			r->byname[h][k] = k;
+		qsort_arg(r->byname[h], head->nclasses, sizeof(int), ClassNameCmp, head->classes);
+	}
+	r->pub.receiveSlot = EvalReceive;
+	r->pub.rStartup = EvalStartup;
+	r->pub.rShutdown = EvalNoop;
+	r->pub.rDestroy = EvalNoop;
+	r->pub.mydest = DestNone;
+}
+
+/*
+ * The selection metric of model m (as training selects versions: each
+ * head's, weighted by the heads' weights) over the tuples of a tuplestore,
+ * such as a candidate version's validation rows; *rows receives how many
+ * rows counted, *metric the metric's name.
+ */
+double
+EvalModelOnTuples(RfModel *m, Tuplestorestate *store, TupleDesc td, int64 *rows, const char **metric)
+{
+	EvalReceiver r;
+	TupleTableSlot *slot = MakeSingleTupleTableSlot(td, &TTSOpsMinimalTuple);
+	double		total = 0;
+	double		weights = 0;
+
+	memset(&r, 0, sizeof(r));
+	r.k = 10;
+	r.model = m;
+	r.gdict = RfDictCreate();
+	EvalReceiverInit(&r, false);
+	EvalStartup(&r.pub, CMD_SELECT, td);
+	tuplestore_rescan(store);
+	while (tuplestore_gettupleslot(store, true, false, slot))
+		EvalReceive(slot, &r.pub);
+	ExecDropSingleTupleTableSlot(slot);
+	for (int h = 0; h < m->net->nheads; h++)
+		if (r.acc[h].n > 0)
+		{
+			total += m->net->heads[h].weight * EvalAccSelection(&r.acc[h]);
+			weights += m->net->heads[h].weight;
+		}
+	*rows = r.rows;
+	*metric = m->net->nheads > 1 ? "weighted loss" : EvalSelectionName(&m->net->heads[0]);
+	return weights > 0 ? total / weights : get_float8_nan();
+}
+
 /* reframe.evaluate: the metrics of the deployed version on the rows of a source. */
 PG_FUNCTION_INFO_V1(reframe_evaluate);
 Datum
@@ -952,34 +1023,7 @@ reframe_evaluate(PG_FUNCTION_ARGS)
 				 errmsg("\"%s\" is a blend, which has no target to evaluate against", r.model->name),
 				 errhint("Evaluate its models, or aggregate reframe.score of the blend with a metric such as reframe.ndcg.")));
 	net = r.model->net;
-	r.attno = palloc(sizeof(int) * Max(r.model->enc->ncols, 1));
-	r.atttype = palloc(sizeof(Oid) * Max(r.model->enc->ncols, 1));
-	r.tattno = palloc(sizeof(int) * net->nheads);
-	r.lattno = palloc0(sizeof(int *) * net->nheads);
-	r.ttype = palloc(sizeof(Oid) * net->nheads);
-	r.byname = palloc0(sizeof(int *) * net->nheads);
-	r.acc = palloc(sizeof(RfEvalAcc) * net->nheads);
-	r.raw = palloc(sizeof(double) * Max(r.model->enc->nraw, 1));
-	r.enc = palloc(sizeof(double) * Max(r.model->enc->width, 1));
-	r.out = palloc(sizeof(double) * net->nout);
-	r.scratch = palloc(sizeof(double) * Max(net->family->row_scratch(net), 1));
-	r.rowcxt = AllocSetContextCreate(CurrentMemoryContext, "reframe evaluate row", ALLOCSET_DEFAULT_SIZES);
-	for (int h = 0; h < net->nheads; h++)
-	{
-		RfHead	   *head = &net->heads[h];
-
-		EvalAccInit(&r.acc[h], head, true);
-		r.acc[h].keep_pairs = curves && head->kind == RF_HEAD_REGRESSION;
-		r.byname[h] = palloc(sizeof(int) * Max(head->nclasses, 1));
-		for (int k = 0; k < head->nclasses; k++)
-			r.byname[h][k] = k;
-		qsort_arg(r.byname[h], head->nclasses, sizeof(int), ClassNameCmp, head->classes);
-	}
-	r.pub.receiveSlot = EvalReceive;
-	r.pub.rStartup = EvalStartup;
-	r.pub.rShutdown = EvalNoop;
-	r.pub.rDestroy = EvalNoop;
-	r.pub.mydest = DestNone;
+	EvalReceiverInit(&r, curves);
 
 	sql = StoreSourceSql(PG_GETARG_TEXT_PP(1));
 	memset(&opts, 0, sizeof(opts));

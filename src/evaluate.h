@@ -67,4 +67,10 @@ extern double EvalBestF1ThresholdOf(const double *scores, const double *labels, 
 extern void EvalRankingJson(StringInfo buf, const double *groups, const double *scores,
 							const double *rel, int64 n, int k);
 
+/* A model's selection metric over stored tuples (a candidate's validation rows). */
+#include "utils/tuplestore.h"
+struct RfModel;
+extern double EvalModelOnTuples(struct RfModel *m, Tuplestorestate *store, TupleDesc td, int64 *rows,
+								const char **metric);
+
 #endif

@@ -446,6 +446,8 @@ TrainAddRow(RfTrainState *ts, Datum *values, bool *isnull)
 		hash = ReframeSplitHash(isnull[ts->sattno] ? "" :
 								EncoderCategoryString(values[ts->sattno], ts->stype), ts->split_seed);
 	set = TrainSplitSet(ts, HashToUnit(hash_bytes_uint32_extended((uint32) hash, hash >> 32)));
+	if (set == 1 && ts->vstore)
+		tuplestore_putvalues(ts->vstore, ts->tupdesc, values, isnull);
 	ts->nrows[set]++;
 	if (ts->streaming)
 	{
@@ -1135,7 +1137,70 @@ ResolveSeveralTargets(RfTrainState *ts)
 	}
 }
 
-/* Decides whether the new version replaces the deployed one. */
+static bool
+TupleDescHasColumn(TupleDesc td, const char *name)
+{
+	for (int i = 0; i < td->natts; i++)
+		if (!TupleDescAttr(td, i)->attisdropped && strcmp(NameStr(TupleDescAttr(td, i)->attname), name) == 0)
+			return true;
+	return false;
+}
+
+static bool
+CannotCompare(RfTrainState *ts, int32 current, const char *column)
+{
+	ereport(NOTICE,
+			(errmsg("model \"%s\": deployed version %d cannot be scored on the new rows, which lack its column \"%s\"",
+					ts->model_name, current, column),
+			 errhint("Select every column both versions use, and narrow the features with \"features\" or \"exclude\".")));
+	return false;
+}
+
+/*
+ * The deployed version scored on the candidate's validation rows, with the
+ * candidate's own figure on them: {"rows", "deployed_version", "deployed",
+ * "candidate"}.  False when the two are not measured alike (another metric).
+ */
+static bool
+CompareOnSameRows(RfTrainState *ts, int32 current, double selection, const char *metric, double *old)
+{
+	RfModel    *m = StoreLoadVersion(ts->relid, ts->model_name, current);
+	const char *old_metric;
+	int64		rows;
+	StringInfoData buf;
+
+	if (m == NULL || m->nterms > 0)
+		return false;
+	/* the candidate's rows must hold the deployed version's columns */
+	for (int c = 0; c < m->enc->ncols; c++)
+		if (!TupleDescHasColumn(ts->tupdesc, m->enc->cols[c].name))
+			return CannotCompare(ts, current, m->enc->cols[c].name);
+	for (int t = 0; t < JsonArraySize(JsonFieldContainer(&m->spec->root, "targets")); t++)
+	{
+		char	   *target = JsonValueText(JsonArrayElement(JsonFieldContainer(&m->spec->root, "targets"), t));
+
+		if (target && !TupleDescHasColumn(ts->tupdesc, target))
+			return CannotCompare(ts, current, target);
+	}
+	*old = EvalModelOnTuples(m, ts->vstore, ts->tupdesc, &rows, &old_metric);
+	if (strcmp(old_metric, metric) != 0 || rows == 0 || isnan(*old))
+		return false;
+	initStringInfo(&buf);
+	appendStringInfo(&buf, "{\"rows\": %lld, \"metric\": \"%s\", \"deployed_version\": %d, \"deployed\": ",
+					 (long long) rows, metric, current);
+	JsonAppendNumber(&buf, *old);
+	appendStringInfoString(&buf, ", \"candidate\": ");
+	JsonAppendNumber(&buf, selection);
+	appendStringInfoChar(&buf, '}');
+	ts->comparison = buf.data;
+	return true;
+}
+
+/*
+ * Decides whether the new version replaces the deployed one: for
+ * "if_better", whether it is better on the same rows (its validation rows,
+ * the deployed version scored on them), else on the stored figures.
+ */
 static bool
 DecideDeploy(RfTrainState *ts, Oid relid, bool validated, double selection, const char *metric)
 {
@@ -1156,13 +1221,15 @@ DecideDeploy(RfTrainState *ts, Oid relid, bool validated, double selection, cons
 	current = StoreDeployedVersion(relid);
 	if (current < 0)
 		return true;
-	old = StoreVersionSelection(relid, current, &found);
+	found = ts->vstore && CompareOnSameRows(ts, current, selection, metric, &old);
+	if (!found)
+		old = StoreVersionSelection(relid, current, &found);
 	deploy = !found || selection < old;
 	if (found)
 		ereport(NOTICE,
-				(errmsg("model \"%s\": new validation %s %g %s deployed version %d's %g",
+				(errmsg("model \"%s\": new validation %s %g %s deployed version %d's %g%s",
 						ts->model_name, metric, selection, deploy ? "beats" : "does not beat",
-						current, old)));
+						current, old, ts->comparison ? " on the same rows" : " (on its own validation rows)")));
 	return deploy;
 }
 
@@ -1535,7 +1602,7 @@ TrainSpec(RfTrainState *ts)
 static void
 TrainStore(RfTrainState *ts)
 {
-	char	   *spec = TrainSpec(ts);
+	char	   *spec;
 	List	   *blocks = ts->trunk->family->blocks(ts->trunk);
 
 	blocks = lcons(RfBlockMake("encoder.scale", ts->enc->nraw, 0, ts->enc->scale), blocks);
@@ -1547,6 +1614,13 @@ TrainStore(RfTrainState *ts)
 	ts->version = StoreNextVersion(ts->relid);
 	ts->deployed = DecideDeploy(ts, ts->relid, ts->nrows[1] > 0, ts->selection,
 								TrainSelectionName(ts));
+	if (ts->comparison)
+	{
+		/* the metrics object gains "comparison" */
+		ts->metrics.data[--ts->metrics.len] = '\0';
+		appendStringInfo(&ts->metrics, ", \"comparison\": %s}", ts->comparison);
+	}
+	spec = TrainSpec(ts);
 	StoreWriteVersion(ts->relid, ts->version, spec, blocks, false);
 	if (ts->deployed)
 		StoreDeploy(ts->relid, ts->version);
@@ -1693,6 +1767,8 @@ reframe_train(PG_FUNCTION_ARGS)
 					PG_ARGISNULL(4) ? NULL : PG_GETARG_JSONB_P(4));
 	ArgText(fcinfo, 1, "source");
 	ts->relid = TrainModelTable(PG_GETARG_TEXT_PP(0));
+	if (ts->opts->deploy == RF_DEPLOY_IF_BETTER && StoreDeployedVersion(ts->relid) >= 0)
+		ts->vstore = tuplestore_begin_heap(false, false, work_mem);
 	TrainRead(ts, PG_GETARG_TEXT_PP(1));
 	TrainFitSteps(ts);
 	TrainStore(ts);

@@ -9,6 +9,7 @@
 #include "gram.h"
 #include "matrix.h"
 #include "portability/instr_time.h"
+#include "utils/tuplestore.h"
 #include "family.h"
 #include "options.h"
 #include "targets.h"
@@ -35,6 +36,8 @@ typedef struct RfTrainState
 	int			sattno;			/* "split_by": the column keying the split, or -1 */
 	Oid			stype;
 	uint64		split_seed;
+	Tuplestorestate *vstore;	/* "if_better": the validation rows, to score the deployed version on */
+	char	   *comparison;		/* its result, for the metrics */
 	int			folds;			/* cross-validation: hold out fold "fold" of "folds" */
 	int			fold;
 	int			gattno;			/* "group": the query column, or -1 */

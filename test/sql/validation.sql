@@ -25,6 +25,26 @@ SELECT validation_rows = (SELECT count(*) FROM rentals WHERE reframe.split_fract
   FROM reframe.train('r_id', 'SELECT id, a, b, rent FROM rentals', 'rent',
                      options => '{"split_by": "id", "split_seed": 3, "seed": 99, "validation": 0.25, "exclude": ["id"], "deploy": "never"}');
 
+-- deploy if better compares on the same rows: the deployed version is scored
+-- on the candidate's validation rows, and the figures are kept
+SELECT deployed, metrics->'comparison'->>'deployed_version' AS against,
+       (metrics->'comparison'->>'rows')::int = (SELECT count(*) FROM rentals WHERE reframe.split_fraction(id::text, 3) < 0.25) AS same_rows,
+       abs((metrics->'comparison'->>'candidate')::float8 - (metrics->'validation'->>'rmse')::float8) < 1e-12 AS candidate_is_its_rmse,
+       abs((metrics->'comparison'->>'deployed')::float8 -
+           (reframe.evaluate('r_id', 'SELECT * FROM rentals WHERE reframe.split_fraction(id::text, 3) < 0.25')->'metrics'->>'rmse')::float8)
+       < 1e-9 AS deployed_is_evaluate
+  FROM reframe.train('r_id', 'SELECT id, a, b, c, rent FROM rentals', 'rent',
+                     options => '{"split_by": "id", "split_seed": 3, "validation": 0.25, "features": ["a"], "deploy": "if_better"}');
+SELECT deployed = ((metrics->'comparison'->>'candidate')::float8 < (metrics->'comparison'->>'deployed')::float8) AS decided_on_same_rows
+  FROM reframe.train('r_id', 'SELECT id, a, b, c, rent FROM rentals', 'rent',
+                     options => '{"split_by": "id", "split_seed": 3, "validation": 0.25, "exclude": ["id"], "l2": 0, "deploy": "if_better"}');
+-- a candidate whose rows lack the deployed version's columns is compared on the stored figures, with a notice
+RESET client_min_messages;
+SELECT deployed, metrics ? 'comparison' AS compared
+  FROM reframe.train('r_id', 'SELECT id, a, rent FROM rentals', 'rent',
+                     options => '{"split_by": "id", "split_seed": 3, "validation": 0.25, "exclude": ["id"], "deploy": "if_better"}');
+SET client_min_messages = warning;
+
 -- k-fold cross-validation stores nothing; fold i holds the draws in [i/k, (i+1)/k)
 CREATE TEMP TABLE versions_before AS SELECT count(*) AS n FROM reframe.models;
 CREATE TABLE cv AS
