@@ -63,6 +63,8 @@ typedef struct RfFitData
 	RfMatrix   *Yva;
 	RfGram	   *gram;			/* streamed squared-loss data, or NULL */
 	int			gcol;			/* Y's column of query codes ("group"), or -1 */
+	const double *draw;			/* per training row: its split draw in [0, 1) (folds) */
+	bool		quiet;			/* no NOTICE on convergence (fits along a path) */
 	RfBudget   *budget;
 } RfFitData;
 
@@ -70,6 +72,7 @@ typedef struct RfFitResult
 {
 	const char *solver;			/* as stored in the spec */
 	RfOptimResult opt;			/* iterations (rounds), convergence, loss history */
+	char	   *choice;			/* a JSON object on what the fit chose (e.g. "l2"), or NULL */
 } RfFitResult;
 
 struct RfFamily

@@ -9,12 +9,17 @@
 
 #include <math.h>
 
+#include "miscadmin.h"
+#include "utils/float.h"
+
 #include "reframe.h"
 #include "family.h"
 #include "network.h"
 #include "objectives.h"
 #include "optim.h"
 #include "ridge.h"
+#include "evaluate.h"
+#include "jsonutil.h"
 
 static void
 LinearCreate(RfTrunk *t, const RfOptions *opts, int nin)
@@ -41,12 +46,14 @@ LinearFitLbfgs(RfNet *net, RfFitData *d, RfFitResult *res)
 				  d->opts->verbose ? d->model_name : NULL, &res->opt);
 	memcpy(net->params, x, sizeof(double) * net->nparams);
 	NetDestandardizeHeads(net, d->targets);
-	if (!res->opt.converged)
+	if (!res->opt.converged && !d->quiet)
 		ereport(NOTICE,
 				(errmsg("model \"%s\": L-BFGS stopped after %d iterations without converging",
 						d->model_name, res->opt.iterations),
 				 errhint("Raise \"max_iter\", or loosen \"tol\" (now %g).", d->opts->tol)));
 }
+
+static void LinearChooseL2(RfTrunk *t, RfFitData *d, RfFitResult *res);
 
 static void
 LinearFit(RfTrunk *t, RfFitData *d, RfFitResult *res)
@@ -54,6 +61,8 @@ LinearFit(RfTrunk *t, RfFitData *d, RfFitResult *res)
 	RfNet	   *net = t->state;
 	RfHead	   *head = &t->heads[0];
 
+	if (d->opts->l2_auto && !d->quiet)
+		LinearChooseL2(t, d, res);
 	res->opt.iterations = 1;
 	res->opt.converged = true;
 	if (d->gram)
@@ -73,6 +82,164 @@ LinearFit(RfTrunk *t, RfFitData *d, RfFitResult *res)
 		res->solver = "lbfgs";
 		LinearFitLbfgs(net, d, res);
 	}
+}
+
+/* ---------- "l2": "auto" ---------- */
+
+/* Folds for small data; above this many training rows the validation rows choose. */
+#define L2_FOLDS 5
+#define L2_CV_ROWS 20000
+
+/* The path, strongest penalty first: each fit starts from the previous one. */
+static const double l2_path[] = {10, 3, 1, 0.3, 0.1, 0.03, 0.01, 0.003, 0.001, 3e-4, 1e-4, 1e-5, 1e-6};
+
+/* The heads' selection metric (weighted over heads) of the net on rows X, Y. */
+static double
+HeldOutSelection(RfTrunk *t, const RfMatrix *X, const RfMatrix *Y)
+{
+	RfNetF	   *f = NetSinglePrecision(t->state);
+	RfEvalAcc  *acc = palloc(sizeof(RfEvalAcc) * t->nheads);
+	float	   *out = palloc(sizeof(float) * RF_CHUNK_ROWS * t->nout);
+	double	   *z = palloc(sizeof(double) * t->nout);
+	double		total = 0;
+	double		weights = 0;
+
+	for (int h = 0; h < t->nheads; h++)
+		EvalAccInit(&acc[h], &t->heads[h], false);
+	for (int c = 0; c < X->nchunks; c++)
+	{
+		int			rows = RfChunkRows(X, c);
+
+		NetForwardBatchF(f, RfChunkF(X, c), rows, out);
+		for (int i = 0; i < rows; i++)
+		{
+			const double *y = RfChunkD(Y, c) + (Size) i * Y->ncols;
+
+			for (int k = 0; k < t->nout; k++)
+				z[k] = out[(Size) i * t->nout + k];
+			HeadsLink(t->heads, t->nheads, z);
+			for (int h = 0; h < t->nheads; h++)
+				if (t->heads[h].kind == RF_HEAD_MULTILABEL)
+					EvalAccAddLabels(&acc[h], z + t->heads[h].offset, y + t->heads[h].ycol);
+				else
+					EvalAccAdd(&acc[h], z + t->heads[h].offset, y[t->heads[h].ycol]);
+		}
+	}
+	for (int h = 0; h < t->nheads; h++)
+		if (acc[h].n > 0)
+		{
+			total += t->heads[h].weight * EvalAccSelection(&acc[h]);
+			weights += t->heads[h].weight;
+		}
+	return weights > 0 ? total / weights : get_float8_nan();
+}
+
+/* The rows of X, Y whose fold is (or, with !in, is not) k. */
+static void
+FoldRows(RfFitData *d, int k, bool in, RfMatrix **X, RfMatrix **Y)
+{
+	*X = RfMatrixCreate(d->X->ncols, sizeof(float), d->budget);
+	*Y = RfMatrixCreate(d->Y->ncols, sizeof(double), d->budget);
+	for (int64 i = 0; i < d->X->nrows; i++)
+	{
+		int			fold = Min((int) (d->draw[i] * L2_FOLDS), L2_FOLDS - 1);
+
+		if ((fold == k) != in)
+			continue;
+		memcpy(RfMatrixAppendRowF(*X), RfMatrixRowF(d->X, i), sizeof(float) * d->X->ncols);
+		memcpy(RfMatrixAppendRow(*Y), RfMatrixRow(d->Y, i), sizeof(double) * d->Y->ncols);
+	}
+}
+
+/*
+ * Fits the path on rows (X, Y) and adds each penalty's metric on the
+ * held-out rows to loss[].  Classification heads start each fit from the
+ * previous one; regression heads, whose outputs are rescaled after a fit,
+ * start from zero.
+ */
+static void
+FitPath(RfTrunk *t, RfFitData *d, RfMatrix *X, RfMatrix *Y, RfMatrix *Xho, RfMatrix *Yho, double *loss)
+{
+	RfNet	   *net = t->state;
+	RfFitData	sub = *d;
+	RfOptions	o = *d->opts;
+	bool		warm = true;
+
+	for (int h = 0; h < t->nheads; h++)
+		warm &= t->heads[h].kind != RF_HEAD_REGRESSION;
+	sub.X = X;
+	sub.Y = Y;
+	sub.opts = &o;
+	sub.quiet = true;
+	memset(net->params, 0, sizeof(double) * net->nparams);
+	for (int p = 0; p < lengthof(l2_path); p++)
+	{
+		RfFitResult r = {0};
+
+		o.l2 = l2_path[p];
+		if (!warm)
+			memset(net->params, 0, sizeof(double) * net->nparams);
+		LinearFit(t, &sub, &r);
+		loss[p] += HeldOutSelection(t, Xho, Yho);
+		CHECK_FOR_INTERRUPTS();
+	}
+}
+
+/*
+ * "l2": "auto": the penalty of the path with the best held-out selection
+ * metric: by 5-fold cross-validation of the training rows (folds drawn as
+ * reframe.cross_validate draws them) up to L2_CV_ROWS rows, beyond that on
+ * the validation rows, which then measure the loss closely enough for a
+ * fraction of the cost.  The choice and the path go to the spec.
+ */
+static void
+LinearChooseL2(RfTrunk *t, RfFitData *d, RfFitResult *res)
+{
+	double		loss[lengthof(l2_path)] = {0};
+	bool		cv = d->X->nrows <= L2_CV_ROWS || d->Xva->nrows == 0;
+	int			best = 0;
+	StringInfoData buf;
+	const char *metric = t->nheads > 1 ? "weighted loss" : EvalSelectionName(&t->heads[0]);
+
+	if (cv && d->draw == NULL)
+		elog(ERROR, "reframe: no split draws to fold the rows by");
+	if (cv)
+		for (int k = 0; k < L2_FOLDS; k++)
+		{
+			RfMatrix   *X, *Y, *Xho, *Yho;
+
+			FoldRows(d, k, false, &X, &Y);
+			FoldRows(d, k, true, &Xho, &Yho);
+			if (X->nrows == 0 || Xho->nrows == 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_DATA_EXCEPTION),
+						 errmsg("model \"%s\": too few rows to choose \"l2\" by %d-fold cross-validation",
+								d->model_name, L2_FOLDS),
+						 errhint("Give \"l2\" a number.")));
+			FitPath(t, d, X, Y, Xho, Yho, loss);
+		}
+	else
+		FitPath(t, d, d->X, d->Y, d->Xva, d->Yva, loss);
+	for (int p = 1; p < lengthof(l2_path); p++)
+		if (loss[p] < loss[best])
+			best = p;
+	d->opts->l2 = l2_path[best];
+	initStringInfo(&buf);
+	appendStringInfoString(&buf, "{\"l2\": ");
+	JsonAppendNumber(&buf, l2_path[best]);
+	appendStringInfo(&buf, ", \"method\": \"%s\", \"metric\": \"%s\", \"path\": [",
+					 cv ? "5-fold cross-validation" : "validation rows", metric);
+	for (int p = 0; p < lengthof(l2_path); p++)
+	{
+		appendStringInfoString(&buf, p ? ", {\"l2\": " : "{\"l2\": ");
+		JsonAppendNumber(&buf, l2_path[p]);
+		appendStringInfoString(&buf, ", \"loss\": ");
+		JsonAppendNumber(&buf, loss[p] / (cv ? L2_FOLDS : 1));
+		appendStringInfoChar(&buf, '}');
+	}
+	appendStringInfoString(&buf, "]}");
+	res->choice = buf.data;
+	memset(((RfNet *) t->state)->params, 0, sizeof(double) * ((RfNet *) t->state)->nparams);
 }
 
 /*

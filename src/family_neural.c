@@ -26,6 +26,12 @@ NeuralCreate(RfTrunk *t, const RfOptions *opts, int nin)
 {
 	RfNet	   *net;
 
+	if (opts->l2_auto)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("\"l2\": \"auto\" chooses the penalty of a linear model"),
+				 errhint("Give \"l2\" a number for a neural model.")));
+
 	if (!opts->soft_sharing)
 	{
 		t->state = NetCreate(nin, opts->nhidden, opts->hidden, t->nheads, t->heads);

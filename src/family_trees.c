@@ -566,6 +566,11 @@ TreesFit(RfTrunk *t, RfFitData *d, RfFitResult *res)
 static void
 TreesCreate(RfTrunk *t, const RfOptions *opts, int nin)
 {
+	if (opts->l2_auto)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("\"l2\": \"auto\" chooses the penalty of a linear model"),
+				 errhint("Give \"l2\" a number for a trees model.")));
 	t->state = NULL;			/* grown by TreesFit */
 }
 

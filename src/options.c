@@ -50,6 +50,7 @@ static void ParseTaskWeights(const OptSpec *spec, JsonbValue *v, RfOptions *o);
 static void ParseBins(const OptSpec *spec, JsonbValue *v, RfOptions *o);
 static void ParseThreshold(const OptSpec *spec, JsonbValue *v, RfOptions *o);
 static void ParseClassWeight(const OptSpec *spec, JsonbValue *v, RfOptions *o);
+static void ParseL2(const OptSpec *spec, JsonbValue *v, RfOptions *o);
 
 static const char *const loss_choices[] = {"squared", "absolute", "huber", NULL};
 static const char *const deploy_choices[] = {"always", "if_better", "never", NULL};
@@ -69,7 +70,7 @@ static const OptSpec known_options[] = {
 	{"exclude", OPT_NAMES, 0, 0, OPT(exclude), NULL, NULL, NULL, "an array of column names"},
 	{"loss", OPT_CHOICE, 0, 0, OPT(loss), NULL, loss_choices, NULL, "\"squared\", \"absolute\" or \"huber\" (regression)"},
 	{"huber_delta", OPT_NUMBER, 1e-12, 1e12, OPT(huber_delta), NULL, NULL, NULL, "a positive number"},
-	{"l2", OPT_NUMBER, 0, 1e12, OPT(l2), NULL, NULL, NULL, "a number >= 0"},
+	{"l2", OPT_PARSER, 0, 1e12, 0, NULL, NULL, ParseL2, "a number >= 0, or \"auto\" (a linear model: chosen by cross-validation)"},
 	{"max_iter", OPT_INTEGER, 1, 1000000, OPT(max_iter), NETWORKS, NULL, NULL, "an integer from 1 to 1000000"},
 	{"tol", OPT_NUMBER, 0, 1, OPT(tol), NETWORKS, NULL, NULL, "a number from 0 to 1"},
 	{"validation", OPT_NUMBER, 0, 0.9, OPT(validation), NULL, NULL, NULL, "a fraction from 0 to 0.9"},
@@ -183,7 +184,7 @@ ParseNumber(const OptSpec *spec, JsonbValue *v)
 	d = JsonValueNumber(v);
 	if (isnan(d) || d < spec->min || d > spec->max)
 		BadOption(spec, psprintf("%g is out of range.", d));
-	if (spec->kind != OPT_NUMBER && d != floor(d))
+	if ((spec->kind == OPT_INTEGER || spec->kind == OPT_INT64) && d != floor(d))
 		BadOption(spec, psprintf("%g is not an integer.", d));
 	return d;
 }
@@ -319,6 +320,15 @@ ParseThreshold(const OptSpec *spec, JsonbValue *v, RfOptions *o)
 	}
 	else
 		ExpectType(spec, v, false);
+}
+
+static void
+ParseL2(const OptSpec *spec, JsonbValue *v, RfOptions *o)
+{
+	if (v->type == jbvString && v->val.string.len == 4 && strncmp(v->val.string.val, "auto", 4) == 0)
+		o->l2_auto = true;
+	else
+		o->l2 = ParseNumber(spec, v);
 }
 
 static void

@@ -24,6 +24,7 @@ typedef struct RfOptions
 	char	   *loss;			/* NULL: the task's default */
 	double		huber_delta;
 	double		l2;
+	bool		l2_auto;		/* "l2": "auto": chosen by cross-validation (linear) */
 	int			max_iter;
 	double		tol;
 	double		validation;		/* < 0: default */

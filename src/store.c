@@ -380,13 +380,15 @@ StoreDeploy(Oid relid, int32 version)
 	if (QueryInt(psprintf("SELECT version FROM %s WHERE block = '' AND version = $1", rel),
 				 1, types, values, -1, false) < 0)
 	{
+		MemoryContext caller = CurrentMemoryContext;
 		char	   *list = NULL;
 
 		SPI_connect();
 		if (SPI_execute(psprintf("SELECT string_agg(version::text, ', ' ORDER BY version) FROM %s WHERE block = ''",
 								 rel), true, 1) == SPI_OK_SELECT && SPI_processed == 1)
 			list = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
-		list = list ? pstrdup(list) : NULL;
+		/* out of SPI's memory, which SPI_finish frees */
+		list = list ? MemoryContextStrdup(caller, list) : NULL;
 		SPI_finish();
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),

@@ -200,8 +200,9 @@ TrainStartup(DestReceiver *self, int operation, TupleDesc typeinfo)
 	 * Squared-loss regression on numeric inputs streams its moments instead
 	 * of keeping rows.
 	 */
+	/* ("l2": "auto" keeps the rows, to fit on folds of them) */
 	ts->streaming = regression && ts->ntargets == 1 && ts->family->moments_errors != NULL &&
-		(ts->opts->loss == NULL || strcmp(ts->opts->loss, "squared") == 0);
+		(ts->opts->loss == NULL || strcmp(ts->opts->loss, "squared") == 0) && !ts->opts->l2_auto;
 	for (int c = 0; c < ts->enc->ncols; c++)
 		if (ts->enc->cols[c].kind == RF_CATEGORY)
 			ts->streaming = false;
@@ -383,6 +384,26 @@ ReframeSplitHash(const char *value, uint64 seed)
 	return hash_bytes_extended((const unsigned char *) value, strlen(value), seed);
 }
 
+/* Keeps a row's split draw: the folds of "l2": "auto" are drawn like cross_validate's. */
+static void
+TrainKeepDraw(RfTrainState *ts, int set, double u)
+{
+	int64		n = ts->nrows[set];
+
+	if (!ts->opts->l2_auto)
+		return;
+	if (ts->draws[set] == NULL || (n & (n - 1)) == 0)
+	{
+		MemoryContext old = MemoryContextSwitchTo(ts->mcxt);
+		Size		cap = Max(1024, 2 * n);
+
+		ts->draws[set] = ts->draws[set] ? repalloc_huge(ts->draws[set], sizeof(double) * cap) :
+			MemoryContextAllocHuge(ts->mcxt, sizeof(double) * cap);
+		MemoryContextSwitchTo(old);
+	}
+	ts->draws[set][n] = u;
+}
+
 /* Validation (1) or training (0) for a row's draw u: below the holdout, or in its fold. */
 static int
 TrainSplitSet(RfTrainState *ts, double u)
@@ -445,7 +466,12 @@ TrainAddRow(RfTrainState *ts, Datum *values, bool *isnull)
 	if (ts->sattno >= 0)
 		hash = ReframeSplitHash(isnull[ts->sattno] ? "" :
 								EncoderCategoryString(values[ts->sattno], ts->stype), ts->split_seed);
-	set = TrainSplitSet(ts, HashToUnit(hash_bytes_uint32_extended((uint32) hash, hash >> 32)));
+	{
+		double		u = HashToUnit(hash_bytes_uint32_extended((uint32) hash, hash >> 32));
+
+		set = TrainSplitSet(ts, u);
+		TrainKeepDraw(ts, set, u);
+	}
 	if (set == 1 && ts->vstore)
 		tuplestore_putvalues(ts->vstore, ts->tupdesc, values, isnull);
 	ts->nrows[set]++;
@@ -612,7 +638,13 @@ TrainReadSource(RfTrainState *ts)
 static void
 TrainMergeValidation(RfTrainState *ts)
 {
-	ts->nrows[0] += ts->nrows[1];
+	/* the validation rows follow the training rows, and so do their draws */
+	for (int64 i = 0; i < ts->nrows[1]; i++)
+	{
+		if (ts->draws[1])
+			TrainKeepDraw(ts, 0, ts->draws[1][i]);
+		ts->nrows[0]++;
+	}
 	ts->nrows[1] = 0;
 	if (ts->streaming)
 	{
@@ -1443,6 +1475,7 @@ TrainFit(RfTrainState *ts)
 	d.Yva = ts->Yv;
 	d.gram = ts->streaming ? ts->gram[0] : NULL;
 	d.gcol = ts->gdict ? ts->ntargets : -1;
+	d.draw = ts->draws[0];
 	d.budget = &ts->budget;
 
 	ProgressPhase("fitting");
@@ -1552,9 +1585,9 @@ TrainSpecTraining(RfTrainState *ts, StringInfo spec)
 			appendStringInfoString(spec, ", ");
 		JsonAppendNumber(spec, opt->history[i]);
 	}
-	appendStringInfo(spec, "], \"history_from\": %d, \"seconds\": %.3f, \"fit_seconds\": %.3f, \"peak_data_bytes\": %zu}",
+	appendStringInfo(spec, "], \"history_from\": %d, \"seconds\": %.3f, \"fit_seconds\": %.3f, \"peak_data_bytes\": %zu%s%s}",
 					 opt->history_from, INSTR_TIME_GET_DOUBLE(elapsed), INSTR_TIME_GET_DOUBLE(ts->fit_time),
-					 ts->budget.peak);
+					 ts->budget.peak, ts->fit.choice ? ", \"chosen\": " : "", ts->fit.choice ? ts->fit.choice : "");
 }
 
 /* The version's spec: framing, source, encoder, trunk and heads, metrics. */

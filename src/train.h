@@ -53,6 +53,7 @@ typedef struct RfTrainState
 	RfMatrix   *rawv;			/* the same for the validation rows */
 	RfMatrix   *Yv;
 	int64		nrows[2];		/* rows read into each set: training, validation */
+	double	   *draws[2];		/* per row of each set: its split draw (for folds) */
 	bool		ready;			/* the raw layout is known and storage exists */
 
 	/*
