@@ -78,12 +78,12 @@ SELECT jsonb_array_length(reframe.cross_validate('SELECT a, b, rent > 0 AS high 
 -- cross-validation on folds drawn as cross_validate draws them; on 166 rows
 -- of 60 features the default 0.0001 overfits, as cross_validate shows too
 SET client_min_messages = error;   -- (each fold warns that its classes are small)
-CREATE TABLE wide AS
+CREATE TABLE many_features AS
 SELECT i AS id, (SELECT array_agg(sin(i * j * 0.37 + j)::float8) FROM generate_series(1, 60) j) AS f
   FROM generate_series(1, 166) i;
-ALTER TABLE wide ADD COLUMN y bool;
-UPDATE wide SET y = f[1] + f[2] - f[3] + 0.5 * sin(id * 9.1) > 0;
-SELECT 1 FROM reframe.train('wide_auto', 'SELECT id, f, y FROM wide', 'y',
+ALTER TABLE many_features ADD COLUMN y bool;
+UPDATE many_features SET y = f[1] + f[2] - f[3] + 0.5 * sin(id * 9.1) > 0;
+SELECT 1 FROM reframe.train('wide_auto', 'SELECT id, f, y FROM many_features', 'y',
                             options => '{"l2": "auto", "split_by": "id", "exclude": ["id"]}');
 SELECT (spec #>> '{training,chosen,l2}')::float8 AS chosen, spec #>> '{training,chosen,method}' AS method,
        jsonb_array_length(spec #> '{training,chosen,path}') AS path_length
@@ -92,7 +92,7 @@ SELECT (spec #>> '{training,chosen,l2}')::float8 AS chosen, spec #>> '{training,
 -- cross_validate measures, penalty by penalty, from per-fold models
 CREATE TABLE path_cv AS
 SELECT (p->>'l2')::float8 AS l2, (p->>'loss')::float8 AS auto_loss,
-       (reframe.cross_validate('SELECT id, f, y FROM wide', 'y',
+       (reframe.cross_validate('SELECT id, f, y FROM many_features', 'y',
                                options => jsonb_build_object('l2', (p->>'l2')::float8, 'split_by', 'id', 'exclude', '["id"]'::jsonb),
                                folds => 5)->'selection'->>'mean')::float8 AS cv_loss
   FROM wide_auto, jsonb_array_elements(spec #> '{training,chosen,path}') p WHERE block = '';
@@ -101,10 +101,10 @@ SELECT (SELECT l2 FROM path_cv ORDER BY cv_loss LIMIT 1) = (SELECT (spec #>> '{t
        bool_and(abs(auto_loss - cv_loss) < 0.05 * cv_loss) AS losses_close,
        (SELECT cv_loss FROM path_cv WHERE l2 = 0.0001) > 2 * (SELECT min(cv_loss) FROM path_cv) AS default_overfits
   FROM path_cv;
-SELECT * FROM reframe.train('bad', 'SELECT f, y FROM wide', 'y', options => '{"l2": "auto", "hidden": [4]}');
-SELECT * FROM reframe.train('bad', 'SELECT f, y FROM wide', 'y', options => '{"l2": "most"}');
+SELECT * FROM reframe.train('bad', 'SELECT f, y FROM many_features', 'y', options => '{"l2": "auto", "hidden": [4]}');
+SELECT * FROM reframe.train('bad', 'SELECT f, y FROM many_features', 'y', options => '{"l2": "most"}');
 SELECT reframe.drop_model('wide_auto');
-DROP TABLE wide, path_cv;
+DROP TABLE many_features, path_cv;
 SET client_min_messages = warning;
 
 -- bad input
