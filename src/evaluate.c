@@ -69,6 +69,33 @@ EvalCurvesJson(StringInfo buf, RfEvalAcc *acc, int nheads)
 	appendStringInfoChar(buf, '}');
 }
 
+/*
+ * Expected calibration error: over ten equal-width bins of the predicted
+ * probability, the rows' share of each bin times the gap between its mean
+ * prediction and its share of positives (as reframe.calibration bins them).
+ */
+static double
+ExpectedCalibrationError(const double *p, const double *y, int64 n)
+{
+	double		rows[10] = {0};
+	double		sp[10] = {0};
+	double		sy[10] = {0};
+	double		ece = 0;
+
+	for (int64 i = 0; i < n; i++)
+	{
+		int			b = Min(Max((int) (p[i] * 10), 0), 9);
+
+		rows[b]++;
+		sp[b] += p[i];
+		sy[b] += y[i] != 0;
+	}
+	for (int b = 0; b < 10; b++)
+		if (rows[b] > 0)
+			ece += rows[b] / n * fabs(sp[b] / rows[b] - sy[b] / rows[b]);
+	return n > 0 ? ece : get_float8_nan();
+}
+
 /* Keeps a row's (score, label) pair: binary scores, or regression pairs. */
 static void
 KeepPair(RfEvalAcc *acc, double score, double label)
@@ -296,7 +323,10 @@ EvalAccJson(RfEvalAcc *acc, StringInfo buf, bool with_confusion)
 				Num(buf, "recall", recall);
 				Num(buf, "f1", isnan(f1) ? 0 : f1);
 				if (acc->keep_scores)
+				{
 					Num(buf, "roc_auc", ReframeRocAuc(acc->scores, acc->labels, acc->nscores));
+					Num(buf, "ece", ExpectedCalibrationError(acc->scores, acc->labels, acc->nscores));
+				}
 				Num(buf, "threshold", head->threshold);
 				break;
 			}

@@ -115,3 +115,16 @@ SELECT reframe.drop_model('ce_bin'), reframe.drop_model('ce_reg');
 DROP TABLE curve_eval;
 DROP TABLE curve_scored, curve_rows, curve_serial, curve_parallel;
 DROP FUNCTION curve_close(jsonb, jsonb);
+
+-- the expected calibration error of a binary model's metrics is the
+-- calibration curve's gaps weighted by their rows
+SET client_min_messages = warning;
+CREATE TABLE ece_rows AS SELECT i, sin(i)::float8 AS a, cos(i * 0.3)::float8 AS b,
+       sin(i) + 0.7 * cos(i * 0.3) + 0.8 * sin(i * 7) > 0 AS yes FROM generate_series(1, 800) i;
+SELECT 1 FROM reframe.train('ece_bin', 'SELECT a, b, yes FROM ece_rows', 'yes');
+SELECT abs((reframe.evaluate('ece_bin', 'ece_rows')->'metrics'->>'ece')::float8 -
+           (SELECT sum(rows * abs(mean_predicted - fraction_positive)) / sum(rows)
+              FROM jsonb_to_recordset((SELECT reframe.calibration(reframe.score('ece_bin', e), yes) FROM ece_rows e))
+                   AS c(rows float8, mean_predicted float8, fraction_positive float8))) < 1e-9 AS ece_is_calibration_gap;
+SELECT reframe.drop_model('ece_bin');
+DROP TABLE ece_rows;
