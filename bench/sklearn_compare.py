@@ -164,6 +164,36 @@ def trees_compare(cur):
     return ok
 
 
+def auto_compare(cur):
+    """Penalties chosen by cross-validation: scikit-learn's LogisticRegressionCV
+    and RidgeCV (standardized features) against reframe's "l2": "auto", on
+    the same test splits."""
+    from sklearn.linear_model import LogisticRegressionCV, RidgeCV
+    print("%-14s %-9s %16s %16s %10s" % ("dataset", "metric", "sklearn CV", "reframe auto", "chosen l2"))
+    ok = True
+    for name, loader, task, _ in DATASETS:
+        Xtr, Xte, ytr, yte = split(name, loader, task)
+        scaler = StandardScaler().fit(Xtr)
+        if task == "regression":
+            m = RidgeCV(alphas=np.logspace(-6, 4, 41)).fit(scaler.transform(Xtr), ytr)
+            ref = mean_squared_error(yte, m.predict(scaler.transform(Xte))) ** 0.5
+        else:
+            m = LogisticRegressionCV(Cs=20, max_iter=10000).fit(scaler.transform(Xtr), ytr)
+            ref = accuracy_score(yte, m.predict(scaler.transform(Xte)))
+        cur.execute("SELECT * FROM reframe.train(%s, %s, 'y', %s, %s)",
+                    ("a_" + name, "SELECT x, y FROM ds_%s WHERE split = 'train'" % name, task,
+                     '{"l2": "auto", "validation": 0, "max_iter": 1000}'))
+        cur.execute("SELECT reframe.evaluate(%s, %s), (SELECT spec #>> '{training,chosen,l2}' FROM a_%s WHERE block = '' "
+                    "ORDER BY version DESC LIMIT 1)" % ("%s", "%s", name),
+                    ("a_" + name, "SELECT x, y FROM ds_%s WHERE split = 'test'" % name))
+        ev, chosen = cur.fetchone()
+        got = ev["metrics"]["rmse"] if task == "regression" else ev["metrics"]["accuracy"]
+        ok &= got <= 1.05 * ref if task == "regression" else got >= ref - 0.03
+        print("%-14s %-9s %16.4f %16.4f %10g" % (name, "rmse" if task == "regression" else "accuracy", ref, got, float(chosen)))
+    print("auto within 3 points of accuracy and 5% of RMSE of scikit-learn's CV models:", "yes" if ok else "NO")
+    return ok
+
+
 def compare():
     import psycopg2
     conn = psycopg2.connect("")
@@ -190,6 +220,7 @@ def compare():
     print("  reframe      %.3f (seeds: %s)" % (got, ", ".join("%.2f" % v for v in gots)))
     print("  difference   %+.1f%%  (within 10%%: %s)" % (100 * (got - ref) / ref, "yes" if got <= 1.1 * ref else "NO"))
     ok &= trees_compare(cur)
+    ok &= auto_compare(cur)
     return 0 if ok else 1
 
 
