@@ -108,7 +108,9 @@ CREATE FUNCTION fuzz_call() RETURNS text LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
     fn text := pick('score', 'predict', 'predict_proba', 'predict_labels', 'predict_all', 'classes',
                     'score', 'predict_all', 'train', 'train', 'evaluate', 'deploy', 'weights', 'set_threshold',
-                    'create_blend', 'drop_model', 'model_table', 'sgemm', 'state', 'state', 'aggregate', 'export');
+                    'create_blend', 'drop_model', 'model_table', 'sgemm', 'state', 'state', 'aggregate', 'export',
+                    'explain', 'explain', 'importance', 'curve', 'curve', 'cross_validate', 'split_fraction', 'loss_history',
+                    'report', 'explain_all');
     features text;
 BEGIN
     features := CASE floor(random() * 4)::int
@@ -160,6 +162,31 @@ BEGIN
                                '''{"fz": 1}''', '''{"f_reg": 1, "f_reg": 2}''', fuzz_options()));
         WHEN 'drop_model' THEN
             RETURN format('SELECT reframe.drop_model(%L)', pick('fz', 'fz_types', 'no_such', '', NULL, 'pg_catalog.pg_class', 'reframe.models', 'a"b'));
+        WHEN 'explain' THEN
+            RETURN format('SELECT reframe.explain(%L, %s, %L) FROM fz f WHERE i = %s', fuzz_name(), features, fuzz_text(),
+                          1 + floor(random() * 60));
+        WHEN 'explain_all' THEN
+            RETURN format('SELECT count(*) FROM reframe.explain_all(%L, %L, %L)', fuzz_name(),
+                          pick('SELECT * FROM fz WHERE i < 20', 'fz_types', 'no_such', '', NULL, 'SELECT 1'), fuzz_text());
+        WHEN 'importance' THEN
+            RETURN format('SELECT count(*) FROM reframe.importance(%L, %s)', fuzz_name(), pick('NULL', '0', '-1', '1', '99'));
+        WHEN 'curve' THEN
+            RETURN format('SELECT reframe.%s(%s, %s) FROM (VALUES (0.5::float8, true), (%s, false), (NULL, NULL)) v(a, b)',
+                          pick('roc_curve', 'pr_curve', 'calibration', 'lift'), pick('a', '''NaN''::float8', '-a', 'a * 3', '''Infinity''::float8'),
+                          pick('b', 'NOT b', 'true', 'NULL::bool'), pick('0.1', '''NaN''', '-1', '2', '1e308', 'NULL'));
+        WHEN 'cross_validate' THEN
+            RETURN format('SELECT reframe.cross_validate(%L, %L, %L, %s, %s)',
+                          pick('SELECT a, b, r FROM fz', 'SELECT a, b, y FROM fz', 'fz', 'no_such', '', NULL, 'SELECT a, r FROM fz WHERE i < 3'),
+                          pick('r', 'y', 'm', 'nope', '', NULL), pick(NULL, 'regression', 'binary', 'bogus'),
+                          pick('''{}''', '''{"l2": "auto"}''', '''{"model": "trees", "rounds": 2}''', '''{"validation": 0.3}''', fuzz_options()),
+                          pick('2', '3', '0', '-1', '101', 'NULL', '2147483647'));
+        WHEN 'split_fraction' THEN
+            RETURN format('SELECT reframe.split_fraction(%L, %s)', fuzz_text(), pick('0', '-1', '9223372036854775807', 'NULL'));
+        WHEN 'loss_history' THEN
+            RETURN format('SELECT count(*) FROM reframe.loss_history(%L, %s)', fuzz_name(), pick('NULL', '0', '1', '99'));
+        WHEN 'report' THEN
+            RETURN format('SELECT length(reframe.report(%L, %L))', fuzz_name(),
+                          pick(NULL, 'fz', 'SELECT * FROM fz WHERE i < 30', 'no_such', '', 'SELECT 1'));
         WHEN 'export' THEN
             RETURN format('SELECT length(reframe.export(%L, %L))', fuzz_name(), pick('xgboost', 'xgboost', 'onnx', '', NULL));
         WHEN 'model_table' THEN
