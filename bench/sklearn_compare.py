@@ -80,6 +80,24 @@ def linnerud_compare(cur, seeds=5):
                     " UNION ALL SELECT (reframe.score('m_linnerud', d, 'pulse') - pulse) ^ 2"
                     " FROM ds_linnerud d WHERE split = 'test') x")
         got.append(cur.fetchone()[0])
+    # defaults: MLPRegressor(solver="lbfgs") against reframe with nothing but the layers
+    lref, lgot = [], []
+    for seed in range(seeds):
+        m = MLPRegressor(hidden_layer_sizes=(64, 32), random_state=seed, solver="lbfgs", max_iter=5000)
+        m.fit(sx.transform(Xtr), sy.transform(Ytr))
+        P = sy.inverse_transform(m.predict(sx.transform(Xte)))
+        lref.append(np.sqrt(((P - Yte) ** 2).mean()))
+        cur.execute("SELECT * FROM reframe.train('m_linnerud_d', 'SELECT chins, situps, jumps, weight, waist, pulse"
+                    " FROM ds_linnerud WHERE split = ''train''', 'weight,waist,pulse', 'multitask', %s)",
+                    ('{"hidden": [64, 32], "seed": %d}' % seed,))
+        cur.execute("SELECT sqrt(avg(e)) FROM (SELECT (reframe.score('m_linnerud_d', d, 'weight') - weight) ^ 2 AS e"
+                    " FROM ds_linnerud d WHERE split = 'test' UNION ALL"
+                    " SELECT (reframe.score('m_linnerud_d', d, 'waist') - waist) ^ 2 FROM ds_linnerud d WHERE split = 'test'"
+                    " UNION ALL SELECT (reframe.score('m_linnerud_d', d, 'pulse') - pulse) ^ 2"
+                    " FROM ds_linnerud d WHERE split = 'test') x")
+        lgot.append(cur.fetchone()[0])
+    print("linnerud defaults ([64, 32] only): MLPRegressor(solver=lbfgs) %.3f, reframe %.3f (seeds: %s / %s)"
+          % (np.mean(lref), np.mean(lgot), ", ".join("%.2f" % v for v in lref), ", ".join("%.2f" % v for v in lgot)))
     return float(np.mean(ref)), float(np.mean(got)), ref, got
 
 

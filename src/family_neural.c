@@ -81,6 +81,47 @@ InitHidden(RfNet *net, int64 seed)
 	}
 }
 
+/*
+ * Small data trains by full-batch L-BFGS until it converges (as
+ * scikit-learn's MLP with solver="lbfgs"): a fixed budget of Adam epochs over
+ * a few hundred rows is a few hundred steps, far from the optimum.  Asking
+ * for Adam by its options (epochs, batch_size, learning_rate, patience) keeps
+ * Adam.
+ */
+#define NEURAL_LBFGS_ROWS 10000
+
+static bool
+NeuralUsesLbfgs(RfFitData *d)
+{
+	const RfOptions *o = d->opts;
+
+	return d->X->nrows <= NEURAL_LBFGS_ROWS && !OptionGiven(o, "epochs") && !OptionGiven(o, "batch_size") &&
+		!OptionGiven(o, "learning_rate") && !OptionGiven(o, "patience");
+}
+
+static void
+NeuralFitLbfgs(RfNet *net, RfObjective *train, RfFitData *d, double *x, RfFitResult *res)
+{
+	int			max_iter = OptionGiven(d->opts, "max_iter") ? d->opts->max_iter : 2000;
+
+	res->solver = "lbfgs (full batch)";
+	LbfgsMinimize(ObjectiveEval, train, x, net->nparams, max_iter, d->opts->tol,
+				  d->opts->verbose ? d->model_name : NULL, &res->opt);
+	memcpy(net->params, x, sizeof(double) * net->nparams);
+
+	/*
+	 * The objective is summed in single precision: short of max_iter, L-BFGS
+	 * stops when no step along its direction lowers the loss any more, which
+	 * is convergence to the objective's precision.
+	 */
+	res->opt.converged |= res->opt.iterations < max_iter;
+	if (!res->opt.converged)
+		ereport(NOTICE,
+				(errmsg("model \"%s\": L-BFGS stopped after %d iterations without converging",
+						d->model_name, res->opt.iterations),
+				 errhint("Raise \"max_iter\", or loosen \"tol\" (now %g).", d->opts->tol)));
+}
+
 static void
 NeuralFit(RfTrunk *t, RfFitData *d, RfFitResult *res)
 {
@@ -104,6 +145,13 @@ NeuralFit(RfTrunk *t, RfFitData *d, RfFitResult *res)
 	InitHidden(net, d->opts->seed);
 	NetStartAtBaseRates(net, d);
 	memcpy(x, net->params, sizeof(double) * net->nparams);
+	if (NeuralUsesLbfgs(d))
+	{
+		NeuralFitLbfgs(net, train, d, x, res);
+		NeuralPermutationImportance(net, d, cw, shift, scale);
+		NetDestandardizeHeads(net, d->targets);
+		return;
+	}
 	o.batch_size = d->opts->batch_size;
 	o.epochs = d->opts->epochs;
 	o.learning_rate = d->opts->learning_rate;
