@@ -29,6 +29,11 @@ FamilyByName(const char *name)
 const RfFamily *
 FamilyFromOptions(const RfOptions *opts)
 {
+	if (opts->model && strcmp(opts->model, "auto") == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("\"model\": \"auto\" chooses a family in reframe.train"),
+				 errhint("Cross-validate one family at a time.")));
 	if (opts->model)
 		return FamilyByName(opts->model);
 	return opts->nhidden > 0 ? &ReframeNeuralFamily : &ReframeLinearFamily;

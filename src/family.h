@@ -64,6 +64,7 @@ typedef struct RfFitData
 	RfGram	   *gram;			/* streamed squared-loss data, or NULL */
 	int			gcol;			/* Y's column of query codes ("group"), or -1 */
 	const double *draw;			/* per training row: its split draw in [0, 1) (folds) */
+	bool		nested;			/* the rows are a cross-validation fold's: fold the draws' next digit */
 	bool		quiet;			/* no NOTICE on convergence (fits along a path) */
 	RfBudget   *budget;
 } RfFitData;

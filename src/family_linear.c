@@ -142,7 +142,9 @@ FoldRows(RfFitData *d, int k, bool in, RfMatrix **X, RfMatrix **Y)
 	*Y = RfMatrixCreate(d->Y->ncols, sizeof(double), d->budget);
 	for (int64 i = 0; i < d->X->nrows; i++)
 	{
-		int			fold = Min((int) (d->draw[i] * L2_FOLDS), L2_FOLDS - 1);
+		/* within an outer fold, whose draws share their first digit, the next one */
+		double		u = d->nested ? d->draw[i] * L2_FOLDS - floor(d->draw[i] * L2_FOLDS) : d->draw[i];
+		int			fold = Min((int) (u * L2_FOLDS), L2_FOLDS - 1);
 
 		if ((fold == k) != in)
 			continue;

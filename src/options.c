@@ -56,7 +56,7 @@ static const char *const loss_choices[] = {"squared", "absolute", "huber", NULL}
 static const char *const deploy_choices[] = {"always", "if_better", "never", NULL};
 static const char *const sharing_choices[] = {"hard", "soft", NULL};
 static const char *const objective_choices[] = {"pointwise", "ndcg", NULL};
-static const char *const model_choices[] = {"linear", "neural", "trees", NULL};
+static const char *const model_choices[] = {"linear", "neural", "trees", "auto", NULL};
 
 #define OPT(field) offsetof(RfOptions, field)
 #define NEURAL "neural"
@@ -65,7 +65,7 @@ static const char *const model_choices[] = {"linear", "neural", "trees", NULL};
 #define ITERATIVE "neural trees"
 
 static const OptSpec known_options[] = {
-	{"model", OPT_CHOICE, 0, 0, OPT(model), NULL, model_choices, NULL, "\"linear\", \"neural\" or \"trees\""},
+	{"model", OPT_CHOICE, 0, 0, OPT(model), NULL, model_choices, NULL, "\"linear\", \"neural\", \"trees\" or \"auto\" (the best of them by cross-validation)"},
 	{"features", OPT_NAMES, 0, 0, OPT(features), NULL, NULL, NULL, "an array of column names"},
 	{"exclude", OPT_NAMES, 0, 0, OPT(exclude), NULL, NULL, NULL, "an array of column names"},
 	{"loss", OPT_CHOICE, 0, 0, OPT(loss), NULL, loss_choices, NULL, "\"squared\", \"absolute\" or \"huber\" (regression)"},
@@ -532,7 +532,8 @@ OptionsCheckFamily(const RfOptions *o, const char *family)
 			continue;
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("option \"%s\" does not apply to a %s model", spec->key, family),
+				 errmsg("option \"%s\" does not apply to %s", spec->key,
+						strcmp(family, "auto") == 0 ? "\"model\": \"auto\"" : psprintf("a %s model", family)),
 				 errdetail("\"%s\" is an option of the %s %s.", spec->key, spec->families,
 						   strchr(spec->families, ' ') ? "families" : "family"),
 				 errhint("Remove it, or choose that family with \"model\".")));

@@ -22,6 +22,7 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/float.h"
+#include "utils/fmgrprotos.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -1476,6 +1477,7 @@ TrainFit(RfTrainState *ts)
 	d.gram = ts->streaming ? ts->gram[0] : NULL;
 	d.gcol = ts->gdict ? ts->ntargets : -1;
 	d.draw = ts->draws[0];
+	d.nested = ts->folds > 0;
 	d.budget = &ts->budget;
 
 	ProgressPhase("fitting");
@@ -1716,16 +1718,25 @@ TrainFitSteps(RfTrainState *ts)
 	TrainEvaluate(ts);
 }
 
+/* What a training is asked: the source, target, task and options. */
+typedef struct TrainArgs
+{
+	text	   *source;
+	text	   *target;
+	char	   *task;			/* NULL: inferred */
+	Jsonb	   *options;		/* NULL: none */
+	const char *label;			/* the name progress shows */
+} TrainArgs;
+
 /*
  * One fold of a cross-validation as JSON: a model fitted on the other folds
- * and evaluated on this one; nothing is stored.
+ * and evaluated on this one; nothing is stored.  *selection receives its
+ * selection metric.
  */
 static char *
-TrainFold(FunctionCallInfo fcinfo, MemoryContext tcxt, int fold, int folds)
+TrainFold(const TrainArgs *a, MemoryContext tcxt, int fold, int folds, double *selection)
 {
-	RfTrainState *ts = TrainBegin(tcxt, "cross_validate", ArgText(fcinfo, 1, "target"),
-								  PG_ARGISNULL(2) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(2)),
-								  PG_ARGISNULL(3) ? NULL : PG_GETARG_JSONB_P(3));
+	RfTrainState *ts = TrainBegin(tcxt, a->label, a->target, a->task, a->options);
 
 	if (OptionGiven(ts->opts, "validation") || OptionGiven(ts->opts, "deploy"))
 		ereport(ERROR,
@@ -1734,16 +1745,49 @@ TrainFold(FunctionCallInfo fcinfo, MemoryContext tcxt, int fold, int folds)
 				 errhint("Each fold is held out in turn, and nothing is stored.")));
 	ts->folds = folds;
 	ts->fold = fold;
-	TrainRead(ts, ArgText(fcinfo, 0, "source"));
+	TrainRead(ts, a->source);
 	if (ts->nrows[1] == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
 				 errmsg("fold %d of %d holds no rows", fold + 1, folds),
 				 errhint("Use fewer folds, or a \"split_by\" column with more distinct values.")));
 	TrainFitSteps(ts);
+	*selection = ts->selection;
 	return psprintf("{\"fold\": %d, \"training_rows\": %lld, \"validation_rows\": %lld, \"selection\": {\"metric\": \"%s\", \"value\": %s}, \"metrics\": %s}",
 					fold + 1, (long long) ts->nrows[0], (long long) ts->nrows[1], TrainSelectionName(ts),
 					isfinite(ts->selection) ? psprintf("%.17g", ts->selection) : "null", ts->metrics.data);
+}
+
+/*
+ * Folds 0 .. nfolds - 1 of a k-fold cross-validation, each in a memory
+ * context of its own: a JSON array of the folds into buf (if not NULL), and
+ * the mean selection metric.
+ */
+static double
+TrainFolds(const TrainArgs *a, int folds, int nfolds, StringInfo buf)
+{
+	MemoryContext caller = CurrentMemoryContext;
+	double		sum = 0;
+
+	if (buf)
+		appendStringInfoChar(buf, '[');
+	for (int f = 0; f < nfolds; f++)
+	{
+		MemoryContext tcxt = AllocSetContextCreate(caller, "reframe cross-validation", ALLOCSET_DEFAULT_SIZES);
+		double		selection;
+		char	   *json;
+
+		MemoryContextSwitchTo(tcxt);
+		json = TrainFold(a, tcxt, f, folds, &selection);
+		MemoryContextSwitchTo(caller);
+		if (buf)
+			appendStringInfo(buf, "%s%s", f ? ", " : "", json);
+		sum += selection;
+		MemoryContextDelete(tcxt);
+	}
+	if (buf)
+		appendStringInfoChar(buf, ']');
+	return sum / nfolds;
 }
 
 /*
@@ -1754,29 +1798,115 @@ PG_FUNCTION_INFO_V1(reframe_cross_validate_folds);
 Datum
 reframe_cross_validate_folds(PG_FUNCTION_ARGS)
 {
-	MemoryContext caller = CurrentMemoryContext;
 	int			folds = PG_ARGISNULL(4) ? 5 : PG_GETARG_INT32(4);
+	TrainArgs	a;
 	StringInfoData buf;
 
 	if (folds < 2 || folds > 100)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("folds must be from 2 to 100, not %d", folds)));
+	a.source = ArgText(fcinfo, 0, "source");
+	a.target = ArgText(fcinfo, 1, "target");
+	a.task = PG_ARGISNULL(2) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(2));
+	a.options = PG_ARGISNULL(3) ? NULL : PG_GETARG_JSONB_P(3);
+	a.label = "cross_validate";
 	initStringInfo(&buf);
-	appendStringInfoChar(&buf, '[');
-	for (int f = 0; f < folds; f++)
-	{
-		MemoryContext tcxt = AllocSetContextCreate(caller, "reframe cross-validation", ALLOCSET_DEFAULT_SIZES);
-		char	   *json;
-
-		MemoryContextSwitchTo(tcxt);
-		json = TrainFold(fcinfo, tcxt, f, folds);
-		MemoryContextSwitchTo(caller);
-		appendStringInfo(&buf, "%s%s", f ? ", " : "", json);
-		MemoryContextDelete(tcxt);
-	}
-	appendStringInfoChar(&buf, ']');
+	TrainFolds(&a, folds, folds, &buf);
 	PG_RETURN_JSONB_P(JsonFromText(buf.data));
+}
+
+/* ---------- "model": "auto" ---------- */
+
+/* Up to this many source rows candidates are cross-validated on 5 folds, beyond on one. */
+#define AUTO_CV_ROWS 20000
+/* Up to this many rows a network is one of the candidates. */
+#define AUTO_NEURAL_ROWS 10000
+
+/* The options of a candidate: its defaults, then the user's, then its family. */
+static Jsonb *
+AutoOptions(Jsonb *user, const char *defaults, const char *family)
+{
+	Datum		merged = DirectFunctionCall2(jsonb_concat, JsonbPGetDatum(JsonFromText(defaults)),
+											 JsonbPGetDatum(user ? user : JsonFromText("{}")));
+
+	return DatumGetJsonbP(DirectFunctionCall2(jsonb_concat, merged,
+											  JsonbPGetDatum(JsonFromText(psprintf("{\"model\": \"%s\"}", family)))));
+}
+
+/* The source's rows, counted. */
+static int64
+SourceRows(text *source)
+{
+	char	   *sql = psprintf("SELECT count(*) FROM (%s) s", StoreSourceSql(source));
+	int64		n = 0;
+	bool		isnull;
+
+	SPI_connect();
+	if (SPI_execute(sql, true, 1) == SPI_OK_SELECT && SPI_processed == 1)
+		n = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	SPI_finish();
+	return n;
+}
+
+/*
+ * "model": "auto": the linear family (its penalty chosen by cross-validation),
+ * trees (early stopped) and, up to AUTO_NEURAL_ROWS rows, a network, each
+ * cross-validated on the same folds (5 up to AUTO_CV_ROWS rows, else one
+ * held-out fifth); *options becomes the winner's.  Returns the leaderboard
+ * as JSON.
+ */
+static char *
+TrainAutoChoose(text *model, text *source, text *target, char *task, Jsonb **options)
+{
+	static const char *const families[] = {"linear", "trees", "neural"};
+	static const char *const defaults[] = {"{\"l2\": \"auto\"}", "{}", "{\"hidden\": [32]}"};
+	RfOptions  *check = OptionsParse(*options);
+	int64		rows = SourceRows(source);
+	int			nfolds = rows <= AUTO_CV_ROWS ? 5 : 1;
+	double		best = get_float8_infinity();
+	int			winner = -1;
+	StringInfoData buf;
+
+	OptionsCheckFamily(check, "auto");
+	initStringInfo(&buf);
+	appendStringInfoString(&buf, "{\"candidates\": [");
+	for (int f = 0; f < lengthof(families); f++)
+	{
+		TrainArgs	a = {source, target, task, AutoOptions(*options, defaults[f], families[f]),
+			psprintf("%s (auto: %s)", text_to_cstring(model), families[f])};
+		double		loss;
+
+		if (strcmp(families[f], "neural") == 0 && rows > AUTO_NEURAL_ROWS)
+			continue;
+		loss = TrainFolds(&a, 5, nfolds, NULL);
+		appendStringInfo(&buf, "%s{\"model\": \"%s\", \"loss\": ", f ? ", " : "", families[f]);
+		JsonAppendNumber(&buf, loss);
+		appendStringInfoChar(&buf, '}');
+		if (loss < best)
+		{
+			best = loss;
+			winner = f;
+		}
+		CHECK_FOR_INTERRUPTS();
+	}
+	if (winner < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("model \"%s\": no candidate could be measured", text_to_cstring(model))));
+	appendStringInfo(&buf, "], \"chosen\": \"%s\", \"method\": \"%s\"}", families[winner],
+					 nfolds > 1 ? "5-fold cross-validation" : "one held-out fifth");
+	*options = AutoOptions(*options, defaults[winner], families[winner]);
+	return buf.data;
+}
+
+/* Whether the options ask for "model": "auto". */
+static bool
+OptionsAuto(Jsonb *options)
+{
+	char	   *m = options && JB_ROOT_IS_OBJECT(options) ? JsonFieldText(&options->root, "model", NULL) : NULL;
+
+	return m && strcmp(m, "auto") == 0;
 }
 
 /* Trains a new version of a model and returns a summary row. */
@@ -1789,21 +1919,34 @@ reframe_train(PG_FUNCTION_ARGS)
 	RfTrainState *ts;
 	TupleDesc	desc;
 	Datum		result;
+	Jsonb	   *options;
+	char	   *task;
+	char	   *leaderboard = NULL;
 
 	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "reframe.train must return a row");
 	tcxt = AllocSetContextCreate(CurrentMemoryContext, "reframe training", ALLOCSET_DEFAULT_SIZES);
 	MemoryContextSwitchTo(tcxt);
 
+	options = PG_ARGISNULL(4) ? NULL : PG_GETARG_JSONB_P(4);
+	task = PG_ARGISNULL(3) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(3));
+	if (OptionsAuto(options))
+		leaderboard = TrainAutoChoose(ArgText(fcinfo, 0, "model name"), ArgText(fcinfo, 1, "source"),
+									  ArgText(fcinfo, 2, "target"), task, &options);
 	ts = TrainBegin(tcxt, text_to_cstring(ArgText(fcinfo, 0, "model name")), ArgText(fcinfo, 2, "target"),
-					PG_ARGISNULL(3) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(3)),
-					PG_ARGISNULL(4) ? NULL : PG_GETARG_JSONB_P(4));
+					task, options);
 	ArgText(fcinfo, 1, "source");
 	ts->relid = TrainModelTable(PG_GETARG_TEXT_PP(0));
 	if (ts->opts->deploy == RF_DEPLOY_IF_BETTER && StoreDeployedVersion(ts->relid) >= 0)
 		ts->vstore = tuplestore_begin_heap(false, false, work_mem);
 	TrainRead(ts, PG_GETARG_TEXT_PP(1));
 	TrainFitSteps(ts);
+	if (leaderboard)
+	{
+		/* the metrics object gains the candidates' figures */
+		ts->metrics.data[--ts->metrics.len] = '\0';
+		appendStringInfo(&ts->metrics, ", \"auto\": %s}", leaderboard);
+	}
 	TrainStore(ts);
 
 	MemoryContextSwitchTo(caller);

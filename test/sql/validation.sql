@@ -114,3 +114,32 @@ SELECT reframe.cross_validate('SELECT a, rent FROM rentals WHERE id <= 2', 'rent
 SELECT * FROM reframe.train('bad', 'rentals', 'rent', options => '{"split_by": "nope"}');
 SELECT reframe.drop_model(m) FROM unnest(ARRAY['r_id', 'cv_fold_1', 'cv_fold_2', 'cv_fold_3']) m;
 DROP TABLE rentals, cv, fold_check;
+
+-- "model": "auto": the linear family (its penalty cross-validated), trees and
+-- a small network, cross-validated on the same 5 folds; the best trains the
+-- version, and the candidates' figures are kept in its metrics
+SET client_min_messages = error;
+CREATE TABLE bumps AS SELECT i AS id, sin(i)::float8 AS a, cos(i * 0.3)::float8 AS b FROM generate_series(1, 600) i;
+ALTER TABLE bumps ADD COLUMN step float8, ADD COLUMN line float8;
+UPDATE bumps SET step = CASE WHEN a > 0.3 AND b < 0 THEN 3 ELSE 0 END + 0.05 * sin(id * 7),
+                 line = 2 * a - b + 0.05 * sin(id * 7);
+SELECT metrics->'auto'->>'chosen' AS chosen_for_a_step, jsonb_array_length(metrics->'auto'->'candidates') AS candidates
+  FROM reframe.train('auto_step', 'SELECT id, a, b, step FROM bumps', 'step', options => '{"model": "auto", "split_by": "id", "exclude": ["id"]}');
+SELECT spec #>> '{network,family}' AS family_stored FROM auto_step WHERE block = '';
+-- the chosen family is the candidate with the least cross-validated loss
+SELECT metrics->'auto'->>'chosen' = (SELECT c->>'model' FROM jsonb_array_elements(metrics->'auto'->'candidates') c
+                                      ORDER BY (c->>'loss')::float8 LIMIT 1) AS chosen_is_best
+  FROM reframe.train('auto_line', 'SELECT id, a, b, line FROM bumps', 'line', options => '{"model": "auto", "split_by": "id", "exclude": ["id"]}');
+-- each candidate's loss is cross_validate's mean selection for its options
+SELECT bool_and(abs((c->>'loss')::float8 -
+                    (reframe.cross_validate('SELECT id, a, b, step FROM bumps', 'step',
+                                            options => jsonb_build_object('model', c->>'model', 'split_by', 'id', 'exclude', '["id"]'::jsonb)
+                                                       || CASE c->>'model' WHEN 'linear' THEN '{"l2": "auto"}'::jsonb
+                                                                           WHEN 'neural' THEN '{"hidden": [32]}'::jsonb ELSE '{}'::jsonb END)
+                     ->'selection'->>'mean')::float8) < 1e-9) AS losses_are_cross_validated
+  FROM auto_step, jsonb_array_elements(spec #> '{metrics,auto,candidates}') c WHERE block = '';
+SELECT * FROM reframe.train('bad', 'SELECT a, b, step FROM bumps', 'step', options => '{"model": "auto", "max_depth": 3}');
+SELECT reframe.cross_validate('SELECT a, b, step FROM bumps', 'step', options => '{"model": "auto"}');
+SELECT reframe.drop_model('auto_step'), reframe.drop_model('auto_line');
+DROP TABLE bumps;
+SET client_min_messages = warning;
