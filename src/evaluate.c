@@ -13,7 +13,6 @@
 #include "executor/tuptable.h"
 #include "miscadmin.h"
 #include "tcop/dest.h"
-#include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/float.h"
@@ -969,7 +968,6 @@ reframe_evaluate(PG_FUNCTION_ARGS)
 {
 	text	   *name;
 	Oid			relid;
-	AclResult	acl;
 	EvalReceiver r;
 	SPIExecuteOptions opts;
 	StringInfoData buf;
@@ -1040,10 +1038,7 @@ reframe_evaluate(PG_FUNCTION_ARGS)
 		}
 	}
 	name = PG_GETARG_TEXT_PP(0);
-	relid = StoreModelRelid(name, AccessShareLock, false);
-	acl = pg_class_aclcheck(relid, GetUserId(), ACL_SELECT);
-	if (acl != ACLCHECK_OK)
-		aclcheck_error(acl, OBJECT_TABLE, get_rel_name(relid));
+	relid = StoreReadableModelRelid(name);
 
 	r.model = StoreGetModel(relid, text_to_cstring(name), CurrentMemoryContext);
 	r.gdict = RfDictCreate();

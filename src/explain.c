@@ -10,7 +10,6 @@
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
-#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
@@ -149,9 +148,7 @@ reframe_importance(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("model name must not be NULL")));
 	name = PG_GETARG_TEXT_PP(0);
-	relid = StoreModelRelid(name, AccessShareLock, false);
-	if (pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
-		aclcheck_error(ACLCHECK_NO_PRIV, OBJECT_TABLE, get_rel_name(relid));
+	relid = StoreReadableModelRelid(name);
 	m = StoreLoadVersion(relid, text_to_cstring(name), PG_ARGISNULL(1) ? -1 : PG_GETARG_INT32(1));
 	if (m == NULL)
 		ereport(ERROR,

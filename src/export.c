@@ -5,10 +5,7 @@
 #include "postgres.h"
 
 #include "fmgr.h"
-#include "miscadmin.h"
-#include "utils/acl.h"
 #include "utils/builtins.h"
-#include "utils/lsyscache.h"
 
 #include "reframe.h"
 #include "store.h"
@@ -20,13 +17,10 @@ reframe_export(PG_FUNCTION_ARGS)
 {
 	text	   *name = PG_GETARG_TEXT_PP(0);
 	char	   *format = text_to_cstring(PG_GETARG_TEXT_PP(1));
-	Oid			relid = StoreModelRelid(name, AccessShareLock, false);
-	AclResult	acl = pg_class_aclcheck(relid, GetUserId(), ACL_SELECT);
+	Oid			relid = StoreReadableModelRelid(name);
 	RfModel    *m;
 	StringInfoData buf;
 
-	if (acl != ACLCHECK_OK)
-		aclcheck_error(acl, OBJECT_TABLE, get_rel_name(relid));
 	if (strcmp(format, "xgboost") != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

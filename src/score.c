@@ -67,14 +67,11 @@ static ArrayType *LabelSet(const RfHead *head, const double *p, double threshold
 static ScoreState *
 ScoreStateFor(text *name, Oid argtype, MemoryContext fn_mcxt, bool allow_blend)
 {
-	Oid			relid = StoreModelRelid(name, AccessShareLock, false);
-	AclResult	acl = pg_class_aclcheck(relid, GetUserId(), ACL_SELECT);
+	Oid			relid = StoreReadableModelRelid(name);
 	MemoryContext old;
 	ScoreState *st;
 	RfModel    *m;
 
-	if (acl != ACLCHECK_OK)
-		aclcheck_error(acl, OBJECT_TABLE, get_rel_name(relid));
 	m = StoreGetModel(relid, text_to_cstring(name), fn_mcxt);
 	if (m->nterms > 0 && !allow_blend)
 		ereport(ERROR,

@@ -23,6 +23,7 @@
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "parser/parser.h"
+#include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
@@ -101,6 +102,18 @@ StoreModelRelid(text *name, LOCKMODE lockmode, bool missing_ok)
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
 				 errmsg("relation \"%s\" is not a reframe model", text_to_cstring(name)),
 				 errdetail("A model is a table of type reframe.model_row created by reframe.train().")));
+	return relid;
+}
+
+/* The model table for a name, which the caller may read (42501 if not). */
+Oid
+StoreReadableModelRelid(text *name)
+{
+	Oid			relid = StoreModelRelid(name, AccessShareLock, false);
+	AclResult	acl = pg_class_aclcheck(relid, GetUserId(), ACL_SELECT);
+
+	if (acl != ACLCHECK_OK)
+		aclcheck_error(acl, OBJECT_TABLE, get_rel_name(relid));
 	return relid;
 }
 

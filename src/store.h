@@ -56,6 +56,7 @@ typedef struct RfModel
 
 /* Finds the model table for a name, or raises 42704 / 42809. */
 extern Oid	StoreModelRelid(text *name, LOCKMODE lockmode, bool missing_ok);
+extern Oid	StoreReadableModelRelid(text *name);
 extern Oid	StoreModelRowType(void);
 extern RangeVar *StoreNameToRangeVar(text *name);
 extern Oid	StoreCreateModelTable(RangeVar *rv);
