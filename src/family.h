@@ -49,6 +49,11 @@ typedef struct RfBlock
 
 extern RfBlock *RfBlockMake(const char *name, int rows, int cols, const double *data);
 
+/* Folds of "l2": "auto" (ReframeInnerFold of the rows' split draws) */
+#define RF_L2_FOLDS 5
+/* up to this many training rows times parameters; beyond, the validation rows choose */
+#define RF_L2_CV_WORK 2e6
+
 /* What a fit is given: the training (and validation) rows, or their moments. */
 typedef struct RfFitData
 {
@@ -62,9 +67,9 @@ typedef struct RfFitData
 	RfMatrix   *Xva;			/* validation rows (may have none) */
 	RfMatrix   *Yva;
 	RfGram	   *gram;			/* streamed squared-loss data, or NULL */
+	RfGram	  **gram_folds;		/* RF_L2_FOLDS folds' moments of the training rows ("l2": "auto"), or NULL */
 	int			gcol;			/* Y's column of query codes ("group"), or -1 */
 	const double *draw;			/* per training row: its split draw in [0, 1) (folds) */
-	bool		nested;			/* the rows are a cross-validation fold's: fold the draws' next digit */
 	bool		quiet;			/* no NOTICE on convergence (fits along a path) */
 	RfBudget   *budget;
 } RfFitData;

@@ -20,6 +20,7 @@
 #include "ridge.h"
 #include "evaluate.h"
 #include "jsonutil.h"
+#include "gram.h"
 
 static void
 LinearCreate(RfTrunk *t, const RfOptions *opts, int nin)
@@ -87,8 +88,10 @@ LinearFit(RfTrunk *t, RfFitData *d, RfFitResult *res)
 /* ---------- "l2": "auto" ---------- */
 
 /* Folds for small data; above this many training rows the validation rows choose. */
-#define L2_FOLDS 5
-#define L2_CV_ROWS 20000
+#define L2_FOLDS RF_L2_FOLDS
+#define L2_CV_WORK RF_L2_CV_WORK
+/* Penalties in a row without betterment that end the path */
+#define L2_PATIENCE 3
 
 /* The path, strongest penalty first: each fit starts from the previous one. */
 static const double l2_path[] = {10, 3, 1, 0.3, 0.1, 0.03, 0.01, 0.003, 0.001, 3e-4, 1e-4, 1e-5, 1e-6};
@@ -142,106 +145,205 @@ FoldRows(RfFitData *d, int k, bool in, RfMatrix **X, RfMatrix **Y)
 	*Y = RfMatrixCreate(d->Y->ncols, sizeof(double), d->budget);
 	for (int64 i = 0; i < d->X->nrows; i++)
 	{
-		/* within an outer fold, whose draws share their first digit, the next one */
-		double		u = d->nested ? d->draw[i] * L2_FOLDS - floor(d->draw[i] * L2_FOLDS) : d->draw[i];
-		int			fold = Min((int) (u * L2_FOLDS), L2_FOLDS - 1);
-
-		if ((fold == k) != in)
+		if ((ReframeInnerFold(d->draw[i], L2_FOLDS) == k) != in)
 			continue;
 		memcpy(RfMatrixAppendRowF(*X), RfMatrixRowF(d->X, i), sizeof(float) * d->X->ncols);
 		memcpy(RfMatrixAppendRow(*Y), RfMatrixRow(d->Y, i), sizeof(double) * d->Y->ncols);
 	}
 }
 
+/* One held-out split of the path: rows to fit on, rows to measure on, its last fit. */
+typedef struct PathSplit
+{
+	RfMatrix   *X, *Y, *Xho, *Yho;
+	double	   *params;
+} PathSplit;
+
+/* The kept rows' splits: 5 folds, or the training and validation rows. */
+static int
+PathSplits(RfFitData *d, int64 nparams, PathSplit **out)
+{
+	bool		cv = (double) d->X->nrows * nparams <= L2_CV_WORK || d->Xva->nrows == 0;
+	int			n = cv ? L2_FOLDS : 1;
+	PathSplit  *s = palloc0(sizeof(PathSplit) * n);
+
+	if (cv && d->draw == NULL)
+		elog(ERROR, "reframe: no split draws to fold the rows by");
+	for (int k = 0; k < n; k++)
+	{
+		if (cv)
+		{
+			FoldRows(d, k, false, &s[k].X, &s[k].Y);
+			FoldRows(d, k, true, &s[k].Xho, &s[k].Yho);
+		}
+		else
+		{
+			s[k].X = d->X, s[k].Y = d->Y;
+			s[k].Xho = d->Xva, s[k].Yho = d->Yva;
+		}
+		if (s[k].X->nrows == 0 || s[k].Xho->nrows == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_EXCEPTION),
+					 errmsg("model \"%s\": too few rows to choose \"l2\" by %d-fold cross-validation",
+							d->model_name, L2_FOLDS),
+					 errhint("Give \"l2\" a number.")));
+		s[k].params = palloc0(sizeof(double) * nparams);
+	}
+	*out = s;
+	return n;
+}
+
 /*
- * Fits the path on rows (X, Y) and adds each penalty's metric on the
- * held-out rows to loss[].  Classification heads start each fit from the
- * previous one; regression heads, whose outputs are rescaled after a fit,
- * start from zero.
+ * The path's mean held-out selection metric over the kept rows, penalty by
+ * penalty: by 5-fold cross-validation of the training rows while the rows
+ * times the parameters are at most L2_CV_WORK (or when there are no
+ * validation rows), beyond that on the validation rows, which then measure
+ * the loss closely enough for a fifth of the cost.  Classification heads
+ * start each fit from the split's previous one (regression heads, whose
+ * outputs are rescaled after a fit, from zero).  The path stops once
+ * L2_PATIENCE penalties in a row have not bettered the best by a relative
+ * 1e-4: past the minimum, or where the penalty no longer matters.  Returns
+ * the method's name; *npath is the penalties measured.
  */
-static void
-FitPath(RfTrunk *t, RfFitData *d, RfMatrix *X, RfMatrix *Y, RfMatrix *Xho, RfMatrix *Yho, double *loss)
+static const char *
+RowPathLosses(RfTrunk *t, RfFitData *d, double *loss, int *npath, double **start)
 {
 	RfNet	   *net = t->state;
 	RfFitData	sub = *d;
 	RfOptions	o = *d->opts;
+	PathSplit  *splits;
+	int			nsplits = PathSplits(d, net->nparams, &splits);
 	bool		warm = true;
+	double		best = get_float8_infinity();
+	int			stale = 0;
+	int			p;
 
 	for (int h = 0; h < t->nheads; h++)
 		warm &= t->heads[h].kind != RF_HEAD_REGRESSION;
-	sub.X = X;
-	sub.Y = Y;
 	sub.opts = &o;
 	sub.quiet = true;
-	memset(net->params, 0, sizeof(double) * net->nparams);
+	for (p = 0; p < lengthof(l2_path) && stale < L2_PATIENCE; p++)
+	{
+		o.l2 = l2_path[p];
+		for (int k = 0; k < nsplits; k++)
+		{
+			RfFitResult r = {0};
+
+			sub.X = splits[k].X;
+			sub.Y = splits[k].Y;
+			if (warm)
+				memcpy(net->params, splits[k].params, sizeof(double) * net->nparams);
+			else
+				memset(net->params, 0, sizeof(double) * net->nparams);
+			LinearFit(t, &sub, &r);
+			memcpy(splits[k].params, net->params, sizeof(double) * net->nparams);
+			loss[p] += HeldOutSelection(t, splits[k].Xho, splits[k].Yho) / nsplits;
+			CHECK_FOR_INTERRUPTS();
+		}
+		stale = loss[p] < best * (1 - 1e-4) ? 0 : stale + 1;
+		if (loss[p] < best && nsplits == 1 && warm)
+		{
+			/* fitted on the training rows: the final fit starts here */
+			*start = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * net->nparams);
+			memcpy(*start, net->params, sizeof(double) * net->nparams);
+		}
+		best = Min(best, loss[p]);
+	}
+	*npath = p;
+	return nsplits > 1 ? "5-fold cross-validation" : "validation rows";
+}
+
+/* Adds the path's RMSE on the moments "ho" of a ridge fitted on the moments "tr". */
+static void
+GramPath(RfFitData *d, RfGram *tr, RfGram *ho, double *loss)
+{
+	double	   *w = palloc(sizeof(double) * Max(d->enc->width, 1));
+	double		b;
+	double		n = GramRows(ho);
+
 	for (int p = 0; p < lengthof(l2_path); p++)
 	{
-		RfFitResult r = {0};
+		double		sse, sst;
 
-		o.l2 = l2_path[p];
-		if (!warm)
-			memset(net->params, 0, sizeof(double) * net->nparams);
-		LinearFit(t, &sub, &r);
-		loss[p] += HeldOutSelection(t, Xho, Yho);
-		CHECK_FOR_INTERRUPTS();
+		GramSolve(tr, d->enc, l2_path[p], w, &b);
+		GramErrors(ho, d->enc, w, b, &sse, &sst);
+		loss[p] += sqrt(sse / n);
 	}
+	pfree(w);
+}
+
+/*
+ * The same from streamed moments (squared loss), always by 5-fold
+ * cross-validation of the training rows' fold moments: one Cholesky
+ * factorization per penalty and fold, and no row read again.
+ */
+static const char *
+GramPathLosses(RfFitData *d, double *loss, int *npath)
+{
+	*npath = lengthof(l2_path);
+	if (d->gram_folds == NULL)
+		elog(ERROR, "reframe: no fold moments to choose \"l2\" by");
+	for (int k = 0; k < L2_FOLDS; k++)
+	{
+		RfGram	   *ho = d->gram_folds[k];
+		RfGram	   *tr = GramCreate(ho->R, ho->origin, ho->yorigin);
+
+		for (int j = 0; j < L2_FOLDS; j++)
+			if (j != k)
+				GramMerge(tr, d->gram_folds[j]);
+		if (GramRows(ho) == 0 || GramRows(tr) == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_EXCEPTION),
+					 errmsg("model \"%s\": too few rows to choose \"l2\" by %d-fold cross-validation",
+							d->model_name, L2_FOLDS),
+					 errhint("Give \"l2\" a number.")));
+		GramPath(d, tr, ho, loss);
+	}
+	for (int p = 0; p < lengthof(l2_path); p++)
+		loss[p] /= L2_FOLDS;
+	return "5-fold cross-validation";
 }
 
 /*
  * "l2": "auto": the penalty of the path with the best held-out selection
- * metric: by 5-fold cross-validation of the training rows (folds drawn as
- * reframe.cross_validate draws them) up to L2_CV_ROWS rows, beyond that on
- * the validation rows, which then measure the loss closely enough for a
- * fraction of the cost.  The choice and the path go to the spec.
+ * metric, the folds drawn from the rows' split draws (ReframeInnerFold).
+ * The choice and the path go to the spec.
  */
 static void
 LinearChooseL2(RfTrunk *t, RfFitData *d, RfFitResult *res)
 {
 	double		loss[lengthof(l2_path)] = {0};
-	bool		cv = d->X->nrows <= L2_CV_ROWS || d->Xva->nrows == 0;
+	int			npath;
+	double	   *start = NULL;
+	const char *method = d->gram ? GramPathLosses(d, loss, &npath) :
+		RowPathLosses(t, d, loss, &npath, &start);
+	RfNet	   *net = t->state;
 	int			best = 0;
 	StringInfoData buf;
 	const char *metric = t->nheads > 1 ? "weighted loss" : EvalSelectionName(&t->heads[0]);
 
-	if (cv && d->draw == NULL)
-		elog(ERROR, "reframe: no split draws to fold the rows by");
-	if (cv)
-		for (int k = 0; k < L2_FOLDS; k++)
-		{
-			RfMatrix   *X, *Y, *Xho, *Yho;
-
-			FoldRows(d, k, false, &X, &Y);
-			FoldRows(d, k, true, &Xho, &Yho);
-			if (X->nrows == 0 || Xho->nrows == 0)
-				ereport(ERROR,
-						(errcode(ERRCODE_DATA_EXCEPTION),
-						 errmsg("model \"%s\": too few rows to choose \"l2\" by %d-fold cross-validation",
-								d->model_name, L2_FOLDS),
-						 errhint("Give \"l2\" a number.")));
-			FitPath(t, d, X, Y, Xho, Yho, loss);
-		}
-	else
-		FitPath(t, d, d->X, d->Y, d->Xva, d->Yva, loss);
-	for (int p = 1; p < lengthof(l2_path); p++)
+	for (int p = 1; p < npath; p++)
 		if (loss[p] < loss[best])
 			best = p;
 	d->opts->l2 = l2_path[best];
 	initStringInfo(&buf);
 	appendStringInfoString(&buf, "{\"l2\": ");
 	JsonAppendNumber(&buf, l2_path[best]);
-	appendStringInfo(&buf, ", \"method\": \"%s\", \"metric\": \"%s\", \"path\": [",
-					 cv ? "5-fold cross-validation" : "validation rows", metric);
-	for (int p = 0; p < lengthof(l2_path); p++)
+	appendStringInfo(&buf, ", \"method\": \"%s\", \"metric\": \"%s\", \"path\": [", method, metric);
+	for (int p = 0; p < npath; p++)
 	{
 		appendStringInfoString(&buf, p ? ", {\"l2\": " : "{\"l2\": ");
 		JsonAppendNumber(&buf, l2_path[p]);
 		appendStringInfoString(&buf, ", \"loss\": ");
-		JsonAppendNumber(&buf, loss[p] / (cv ? L2_FOLDS : 1));
+		JsonAppendNumber(&buf, loss[p]);
 		appendStringInfoChar(&buf, '}');
 	}
 	appendStringInfoString(&buf, "]}");
 	res->choice = buf.data;
-	memset(((RfNet *) t->state)->params, 0, sizeof(double) * ((RfNet *) t->state)->nparams);
+	if (start)
+		memcpy(net->params, start, sizeof(double) * net->nparams);
+	else
+		memset(net->params, 0, sizeof(double) * net->nparams);
 }
 
 /*

@@ -31,6 +31,20 @@ GramCreate(int R, double *origin, double *yorigin)
 	return g;
 }
 
+void
+GramFree(RfGram *g)
+{
+	pfree(g->buf);
+	pfree(g->G);
+	if (g->MX)
+	{
+		pfree(g->MX);
+		pfree(g->MM);
+	}
+	pfree(g->anymiss);
+	pfree(g);
+}
+
 static void
 GramFlush(RfGram *g)
 {

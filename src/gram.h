@@ -29,6 +29,7 @@ typedef struct RfGram
 } RfGram;
 
 extern RfGram *GramCreate(int R, double *origin, double *yorigin);
+extern void GramFree(RfGram *g);
 extern void GramAdd(RfGram *g, const double *raw, double y);
 extern void GramMerge(RfGram *into, RfGram *from);
 extern double GramRows(RfGram *g);

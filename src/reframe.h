@@ -64,4 +64,18 @@ ReframeDot(const double *a, const double *b, int n)
 	return (s0 + s1) + (s2 + s3);
 }
 
+/*
+ * The inner fold (of k) of a row whose split draw is u: drawn from the
+ * draw's low bits, so that it is independent of the validation holdout and
+ * of cross_validate's folds, which the high bits decide.
+ */
+static inline int
+ReframeInnerFold(double u, int k)
+{
+	double		v = u * 65536.0;
+	int			fold = (int) ((v - (double) (int64) v) * k);
+
+	return fold < k ? fold : k - 1;
+}
+
 #endif							/* REFRAME_H */

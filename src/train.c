@@ -201,9 +201,8 @@ TrainStartup(DestReceiver *self, int operation, TupleDesc typeinfo)
 	 * Squared-loss regression on numeric inputs streams its moments instead
 	 * of keeping rows.
 	 */
-	/* ("l2": "auto" keeps the rows, to fit on folds of them) */
 	ts->streaming = regression && ts->ntargets == 1 && ts->family->moments_errors != NULL &&
-		(ts->opts->loss == NULL || strcmp(ts->opts->loss, "squared") == 0) && !ts->opts->l2_auto;
+		(ts->opts->loss == NULL || strcmp(ts->opts->loss, "squared") == 0);
 	for (int c = 0; c < ts->enc->ncols; c++)
 		if (ts->enc->cols[c].kind == RF_CATEGORY)
 			ts->streaming = false;
@@ -385,7 +384,7 @@ ReframeSplitHash(const char *value, uint64 seed)
 	return hash_bytes_extended((const unsigned char *) value, strlen(value), seed);
 }
 
-/* Keeps a row's split draw: the folds of "l2": "auto" are drawn like cross_validate's. */
+/* Keeps a row's split draw, which also draws its fold for "l2": "auto" (ReframeInnerFold). */
 static void
 TrainKeepDraw(RfTrainState *ts, int set, double u)
 {
@@ -426,6 +425,36 @@ reframe_split_fraction(PG_FUNCTION_ARGS)
 }
 
 /*
+ * "l2": "auto" on streamed moments keeps the training rows' moments by inner
+ * fold, and the validation rows' too while they may yet become training rows
+ * (by default, under 1,000 rows): the penalty is then cross-validated
+ * exactly as on kept rows.
+ */
+static void
+TrainCreateFoldMoments(RfTrainState *ts)
+{
+	bool		may_merge = ts->opts->validation < 0 && ts->folds == 0;
+
+	for (int set = 0; set < 2 && ts->opts->l2_auto; set++)
+		for (int k = 0; k < RF_L2_FOLDS && (set == 0 || may_merge); k++)
+			ts->fgram[set][k] = GramCreate(ts->enc->nraw, ts->origin, &ts->yorigin);
+}
+
+static void
+TrainAddFoldMoments(RfTrainState *ts, int set, const double *raw, double y, double u)
+{
+	if (set == 1 && ts->fgram[1][0] && ts->nrows[0] + ts->nrows[1] >= 1000)
+	{
+		/* past 1,000 rows the validation rows stay apart */
+		for (int k = 0; k < RF_L2_FOLDS; k++)
+			GramFree(ts->fgram[1][k]);
+		memset(ts->fgram[1], 0, sizeof(ts->fgram[1]));
+	}
+	if (ts->fgram[set][0])
+		GramAdd(ts->fgram[set][ReframeInnerFold(u, RF_L2_FOLDS)], raw, y);
+}
+
+/*
  * Encodes one source row into the training or the validation matrices,
  * chosen by a seeded hash of the row's content, and adds it to the
  * encoder's statistics.
@@ -437,6 +466,7 @@ TrainAddRow(RfTrainState *ts, Datum *values, bool *isnull)
 	double	   *raw = ts->rowbuf;
 	double		y[2 * RF_MAX_TARGETS + 1];	/* a label set takes two, the group one */
 	int			set = 0;
+	double		u;
 
 	EncoderReadRow(ts->enc, values, isnull, raw, &hash);
 	for (int t = 0; t < ts->ntargets; t++)
@@ -467,12 +497,9 @@ TrainAddRow(RfTrainState *ts, Datum *values, bool *isnull)
 	if (ts->sattno >= 0)
 		hash = ReframeSplitHash(isnull[ts->sattno] ? "" :
 								EncoderCategoryString(values[ts->sattno], ts->stype), ts->split_seed);
-	{
-		double		u = HashToUnit(hash_bytes_uint32_extended((uint32) hash, hash >> 32));
-
-		set = TrainSplitSet(ts, u);
-		TrainKeepDraw(ts, set, u);
-	}
+	u = HashToUnit(hash_bytes_uint32_extended((uint32) hash, hash >> 32));
+	set = TrainSplitSet(ts, u);
+	TrainKeepDraw(ts, set, u);
 	if (set == 1 && ts->vstore)
 		tuplestore_putvalues(ts->vstore, ts->tupdesc, values, isnull);
 	ts->nrows[set]++;
@@ -486,6 +513,7 @@ TrainAddRow(RfTrainState *ts, Datum *values, bool *isnull)
 			ts->yorigin = y[0];
 		}
 		GramAdd(ts->gram[set], raw, y[0]);
+		TrainAddFoldMoments(ts, set, raw, y[0], u);
 		return;
 	}
 	EncoderAccumulate(ts->enc, raw, set);
@@ -552,6 +580,7 @@ TrainReceive(TupleTableSlot *slot, DestReceiver *self)
 			ts->origin = palloc0(sizeof(double) * R);
 			ts->gram[0] = GramCreate(R, ts->origin, &ts->yorigin);
 			ts->gram[1] = GramCreate(R, ts->origin, &ts->yorigin);
+			TrainCreateFoldMoments(ts);
 		}
 		ts->ready = true;
 		MemoryContextSwitchTo(ts->rowcxt);
@@ -649,6 +678,8 @@ TrainMergeValidation(RfTrainState *ts)
 	ts->nrows[1] = 0;
 	if (ts->streaming)
 	{
+		for (int k = 0; k < RF_L2_FOLDS && ts->fgram[1][0]; k++)
+			GramMerge(ts->fgram[0][k], ts->fgram[1][k]);
 		GramMerge(ts->gram[0], ts->gram[1]);
 		ts->gram[1] = GramCreate(ts->enc->nraw, ts->origin, &ts->yorigin);
 		return;
@@ -1475,9 +1506,9 @@ TrainFit(RfTrainState *ts)
 	d.Xva = ts->Xva;
 	d.Yva = ts->Yv;
 	d.gram = ts->streaming ? ts->gram[0] : NULL;
+	d.gram_folds = ts->fgram[0][0] ? ts->fgram[0] : NULL;
 	d.gcol = ts->gdict ? ts->ntargets : -1;
 	d.draw = ts->draws[0];
-	d.nested = ts->folds > 0;
 	d.budget = &ts->budget;
 
 	ProgressPhase("fitting");
@@ -1696,6 +1727,7 @@ TrainBegin(MemoryContext tcxt, const char *model_name, text *target, char *task,
 	ts->opts = OptionsParse(options);
 	ts->family = FamilyFromOptions(ts->opts);
 	OptionsCheckFamily(ts->opts, ts->family->name);
+	OptionsFamilyDefaults(ts->opts, ts->family->name);
 	ts->rowcxt = AllocSetContextCreate(tcxt, "reframe training row", ALLOCSET_DEFAULT_SIZES);
 	TrainArgTask(ts, task);
 	TrainArgTargets(ts, target);

@@ -62,6 +62,7 @@ typedef struct RfTrainState
 	 */
 	bool		streaming;
 	RfGram	   *gram[2];
+	RfGram	   *fgram[2][RF_L2_FOLDS];	/* per set, moments by inner fold ("l2": "auto"), or NULLs */
 	double	   *rowbuf;
 	double	   *origin;
 	double		yorigin;
