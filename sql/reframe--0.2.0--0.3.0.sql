@@ -354,3 +354,6 @@ AS $$
 $$;
 COMMENT ON FUNCTION @extschema@.cross_validate(text, text, text, jsonb, integer) IS
     'k-fold cross-validation without storing a version: each fold''s metrics, their means, and the mean selection metric';
+
+COMMENT ON FUNCTION @extschema@.deploy(text, integer) IS
+    'deploy a version of a model; NULL deploys the version with the best validation metric on the same rows (the newest version''s validation rows that every version can be scored on)';

@@ -146,7 +146,7 @@ COMMENT ON FUNCTION @extschema@.model_table(text) IS
 CREATE FUNCTION @extschema@.deploy(model text, version integer DEFAULT NULL) RETURNS integer
     AS 'MODULE_PATHNAME', 'reframe_deploy' LANGUAGE C VOLATILE CALLED ON NULL INPUT;
 COMMENT ON FUNCTION @extschema@.deploy(text, integer) IS
-    'deploy a version of a model; NULL deploys the version with the best validation metric';
+    'deploy a version of a model; NULL deploys the version with the best validation metric on the same rows (the newest version''s validation rows that every version can be scored on)';
 
 CREATE FUNCTION @extschema@.list_models(
     OUT model text, OUT version integer, OUT task text, OUT created timestamptz,

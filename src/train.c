@@ -1214,10 +1214,30 @@ static bool
 CannotCompare(RfTrainState *ts, int32 current, const char *column)
 {
 	ereport(NOTICE,
-			(errmsg("model \"%s\": deployed version %d cannot be scored on the new rows, which lack its column \"%s\"",
+			(errmsg("model \"%s\": version %d cannot be scored on the new rows, which lack its column \"%s\"",
 					ts->model_name, current, column),
 			 errhint("Select every column both versions use, and narrow the features with \"features\" or \"exclude\".")));
 	return false;
+}
+
+/*
+ * Whether the rows read hold every column (features and targets) version
+ * "v" of m uses; if not, unless quiet, a NOTICE names the missing column.
+ */
+bool
+TrainCanScore(RfTrainState *ts, RfModel *m, int32 v, bool quiet)
+{
+	for (int c = 0; c < m->enc->ncols; c++)
+		if (!TupleDescHasColumn(ts->tupdesc, m->enc->cols[c].name))
+			return quiet ? false : CannotCompare(ts, v, m->enc->cols[c].name);
+	for (int t = 0; t < JsonArraySize(JsonFieldContainer(&m->spec->root, "targets")); t++)
+	{
+		char	   *target = JsonValueText(JsonArrayElement(JsonFieldContainer(&m->spec->root, "targets"), t));
+
+		if (target && !TupleDescHasColumn(ts->tupdesc, target))
+			return quiet ? false : CannotCompare(ts, v, target);
+	}
+	return true;
 }
 
 /*
@@ -1233,19 +1253,8 @@ CompareOnSameRows(RfTrainState *ts, int32 current, double selection, const char 
 	int64		rows;
 	StringInfoData buf;
 
-	if (m == NULL || m->nterms > 0)
+	if (m == NULL || m->nterms > 0 || !TrainCanScore(ts, m, current, false))
 		return false;
-	/* the candidate's rows must hold the deployed version's columns */
-	for (int c = 0; c < m->enc->ncols; c++)
-		if (!TupleDescHasColumn(ts->tupdesc, m->enc->cols[c].name))
-			return CannotCompare(ts, current, m->enc->cols[c].name);
-	for (int t = 0; t < JsonArraySize(JsonFieldContainer(&m->spec->root, "targets")); t++)
-	{
-		char	   *target = JsonValueText(JsonArrayElement(JsonFieldContainer(&m->spec->root, "targets"), t));
-
-		if (target && !TupleDescHasColumn(ts->tupdesc, target))
-			return CannotCompare(ts, current, target);
-	}
 	*old = EvalModelOnTuples(m, ts->vstore, ts->tupdesc, &rows, &old_metric);
 	if (strcmp(old_metric, metric) != 0 || rows == 0 || isnan(*old))
 		return false;
@@ -1420,7 +1429,7 @@ TrainModelTable(text *model)
 }
 
 /* Reads the source, split into training and validation rows. */
-static void
+void
 TrainRead(RfTrainState *ts, text *source)
 {
 	ts->source_sql = StoreSourceSql(source);
@@ -1714,7 +1723,7 @@ TrainResult(RfTrainState *ts, TupleDesc desc)
 }
 
 /* A new training state from the arguments: the task and options may be NULL. */
-static RfTrainState *
+RfTrainState *
 TrainBegin(MemoryContext tcxt, const char *model_name, text *target, char *task, Jsonb *options)
 {
 	RfTrainState *ts = palloc0(sizeof(RfTrainState));

@@ -88,6 +88,14 @@ typedef struct RfTrainState
 	MemoryContext rowcxt;		/* reset after every source row */
 } RfTrainState;
 
+struct RfModel;
+
+/* Training's steps, for deploy.c: arguments, then the source read and split. */
+extern RfTrainState *TrainBegin(MemoryContext tcxt, const char *model_name, text *target, char *task,
+								Jsonb *options);
+extern void TrainRead(RfTrainState *ts, text *source);
+extern bool TrainCanScore(RfTrainState *ts, struct RfModel *m, int32 v, bool quiet);
+
 /* The seeded hash of a split_by value, whose draw decides its set. */
 extern uint64 ReframeSplitHash(const char *value, uint64 seed);
 

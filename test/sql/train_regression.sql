@@ -121,7 +121,8 @@ SELECT version, deployed FROM reframe.train('house_v', 'houses', 'price',
 SELECT version, deployed FROM reframe.train('house_v', 'SELECT sqft, price FROM houses', 'price',
        options => '{"validation": 0.3, "deploy": "if_better"}');
 SELECT version, deployed FROM reframe.models WHERE model = 'house_v' ORDER BY version;
--- deploy(model) with no version picks the best validated one
+-- deploy(model) with no version picks the best on the same rows (version 1's
+-- validation rows: version 2's lack "rooms")
 SELECT reframe.deploy('house_v');
 
 -- 6. Schema-qualified model names resolve like table names.

@@ -45,6 +45,47 @@ SELECT deployed, metrics ? 'comparison' AS compared
                      options => '{"split_by": "id", "split_seed": 3, "validation": 0.25, "exclude": ["id"], "deploy": "if_better"}');
 SET client_min_messages = warning;
 
+-- deploy(model) with no version measures every version on the same rows:
+-- the validation rows of the newest version whose source holds every
+-- version's columns (here version 5's: the newest lacks b and c); the
+-- version it picks is the best by evaluate on exactly those rows
+CREATE TABLE each_version (version int, rmse float8);
+DO $$
+DECLARE v int;
+BEGIN
+  FOR v IN SELECT version FROM r_id WHERE block = '' LOOP
+    PERFORM reframe.deploy('r_id', v);
+    INSERT INTO each_version SELECT v, (reframe.evaluate('r_id', 'SELECT * FROM rentals WHERE reframe.split_fraction(id::text, 3) < 0.25')->'metrics'->>'rmse')::float8;
+  END LOOP;
+END $$;
+SELECT count(*) AS versions, (SELECT version FROM each_version ORDER BY rmse LIMIT 1) AS best_on_same_rows,
+       (SELECT version FROM r_id WHERE block = '' ORDER BY (spec #>> '{selection,value}')::float8 LIMIT 1) AS best_on_own_rows
+  FROM each_version;
+RESET client_min_messages;
+SELECT reframe.deploy('r_id') = (SELECT version FROM each_version ORDER BY rmse LIMIT 1) AS deploys_the_best;
+SELECT version FROM reframe.models WHERE model = 'r_id' AND deployed;
+SET client_min_messages = warning;
+DROP TABLE each_version;
+
+-- where the versions' own validation rows differ, their stored figures
+-- mislead: version 1 (the right features) held out 4 of the 10 outliers,
+-- version 2 (a useless feature) none; on the same rows version 1 wins
+CREATE TABLE spiky AS
+SELECT i AS id, sin(i)::float8 AS a, cos(i * 7.1)::float8 AS b,
+       (2 * sin(i) + 0.1 * sin(i * 13) + CASE WHEN i % 100 = 7 THEN 50 ELSE 0 END)::float8 AS y
+  FROM generate_series(1, 1000) i;
+SELECT version FROM reframe.train('spiky_m', 'spiky', 'y', options => '{"split_by": "id", "split_seed": 9, "features": ["a"]}');
+SELECT version FROM reframe.train('spiky_m', 'spiky', 'y', options => '{"split_by": "id", "split_seed": 18, "features": ["b"]}');
+SELECT version, round((spec #>> '{selection,value}')::numeric, 2) AS own_rows_rmse FROM spiky_m WHERE block = '' ORDER BY version;
+SELECT reframe.deploy('spiky_m') AS best_on_same_rows;
+SELECT round((reframe.evaluate('spiky_m', 'SELECT * FROM spiky WHERE reframe.split_fraction(id::text, 18) < 0.2')->'metrics'->>'rmse')::numeric, 2)
+       AS its_rmse_there;
+SELECT reframe.deploy('spiky_m', 2);
+SELECT round((reframe.evaluate('spiky_m', 'SELECT * FROM spiky WHERE reframe.split_fraction(id::text, 18) < 0.2')->'metrics'->>'rmse')::numeric, 2)
+       AS version_2_there;
+SELECT reframe.drop_model('spiky_m');
+DROP TABLE spiky;
+
 -- k-fold cross-validation stores nothing; fold i holds the draws in [i/k, (i+1)/k)
 CREATE TEMP TABLE versions_before AS SELECT count(*) AS n FROM reframe.models;
 CREATE TABLE cv AS
