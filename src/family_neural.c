@@ -89,6 +89,8 @@ InitHidden(RfNet *net, int64 seed)
  * Adam.
  */
 #define NEURAL_LBFGS_ROWS 10000
+/* Adam's step budget when "epochs" is not given (see NeuralEpochs) */
+#define ADAM_STEPS 20000.0
 
 static bool
 NeuralUsesLbfgs(RfFitData *d)
@@ -97,6 +99,22 @@ NeuralUsesLbfgs(RfFitData *d)
 
 	return d->X->nrows <= NEURAL_LBFGS_ROWS && !OptionGiven(o, "epochs") && !OptionGiven(o, "batch_size") &&
 		!OptionGiven(o, "learning_rate") && !OptionGiven(o, "patience");
+}
+
+/*
+ * Adam's epochs: as given, else enough for ADAM_STEPS steps (at least 100
+ * epochs, at most 2,000): training stops on the validation loss
+ * ("patience" epochs without betterment), so the budget bounds a training
+ * that has not converged rather than deciding when it ends.
+ */
+static int
+NeuralEpochs(RfFitData *d)
+{
+	double		batches = ceil((double) d->X->nrows / d->opts->batch_size);
+
+	if (OptionGiven(d->opts, "epochs"))
+		return d->opts->epochs;
+	return (int) Min(Max(ceil(ADAM_STEPS / batches), 100), 2000);
 }
 
 static void
@@ -153,18 +171,21 @@ NeuralFit(RfTrunk *t, RfFitData *d, RfFitResult *res)
 		return;
 	}
 	o.batch_size = d->opts->batch_size;
-	o.epochs = d->opts->epochs;
+	o.epochs = NeuralEpochs(d);
 	o.learning_rate = d->opts->learning_rate;
 	o.patience = d->opts->patience;
 	o.seed = d->opts->seed;
 	AdamMinimize(train, valid, x, &o, d->opts->verbose ? d->model_name : NULL, &res->opt);
+	res->choice = psprintf("{\"epochs\": %d, \"steps_per_epoch\": %.0f, \"epochs_run\": %d}", o.epochs,
+						   ceil((double) d->X->nrows / o.batch_size), res->opt.iterations);
 	memcpy(net->params, x, sizeof(double) * net->nparams);
 	NeuralPermutationImportance(net, d, cw, shift, scale);	/* on the standardized scale */
 	NetDestandardizeHeads(net, d->targets);
 	if (!res->opt.converged)
 		ereport(NOTICE,
-				(errmsg("model \"%s\": Adam ran all %d epochs without stopping early",
-						d->model_name, res->opt.iterations),
+				(errmsg("model \"%s\": Adam ran all %d epochs (%.0f steps) without the validation loss settling",
+						d->model_name, res->opt.iterations,
+						res->opt.iterations * ceil((double) d->X->nrows / d->opts->batch_size)),
 				 errhint("Raise \"epochs\" or \"learning_rate\".")));
 }
 

@@ -520,21 +520,11 @@ NameListHas(const char *list, const char *name)
 	return false;
 }
 
-/* Whether the options name "key". */
-bool
-OptionsGiven(const RfOptions *o, const char *key)
-{
-	for (int i = 0; i < lengthof(known_options); i++)
-		if (strcmp(known_options[i].key, key) == 0)
-			return (o->given & (UINT64CONST(1) << i)) != 0;
-	return false;
-}
-
 /* The defaults that depend on the family: a linear model's "l2" is "auto". */
 void
 OptionsFamilyDefaults(RfOptions *o, const char *family)
 {
-	if (strcmp(family, "linear") == 0 && !OptionsGiven(o, "l2"))
+	if (strcmp(family, "linear") == 0 && !OptionGiven(o, "l2"))
 		o->l2_auto = true;
 }
 

@@ -70,7 +70,6 @@ extern RfOptions *OptionsParse(Jsonb *options);
 /* Whether the options name key (a known option). */
 extern bool OptionGiven(const RfOptions *o, const char *key);
 /* Raises an error naming the first given option that the family does not take. */
-extern bool OptionsGiven(const RfOptions *o, const char *key);
 extern void OptionsFamilyDefaults(RfOptions *o, const char *family);
 extern void OptionsCheckFamily(const RfOptions *o, const char *family);
 

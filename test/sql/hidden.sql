@@ -181,3 +181,22 @@ SELECT reframe.drop_model('latent_default'), reframe.drop_model('latent_adam');
 DROP FUNCTION latent_rmse(text);
 DROP TABLE latent;
 RESET client_min_messages;
+
+-- Above 10,000 training rows Adam trains: by default for up to ~20,000
+-- steps (ceil(20000 / steps per epoch) epochs, at least 100), ending when the
+-- validation loss stops improving; this one needs more than the 100 epochs
+-- a fixed budget gave it
+SET client_min_messages = warning;
+CREATE TABLE latent_big AS SELECT i, sin(i)::float8 AS a, cos(i * 0.7)::float8 AS b, sin(i * 1.3)::float8 AS c
+  FROM generate_series(1, 13000) i;
+ALTER TABLE latent_big ADD COLUMN y float8;
+UPDATE latent_big SET y = greatest(a + b, 0) - greatest(c - a, 0) + 0.1 * sin(i * 17);
+SELECT converged, train_rows FROM reframe.train('latent_big_m', 'SELECT a, b, c, y FROM latent_big', 'y', options => '{"hidden": [8]}');
+SELECT spec #>> '{training,solver}' AS solver,
+       (spec #>> '{training,chosen,epochs}')::int = ceil(20000.0 / (spec #>> '{training,chosen,steps_per_epoch}')::int) AS step_budget,
+       (spec #>> '{training,chosen,epochs_run}')::int > 100 AS past_100_epochs,
+       (spec #>> '{training,chosen,epochs_run}')::int < (spec #>> '{training,chosen,epochs}')::int AS stopped_on_validation
+  FROM latent_big_m WHERE block = '';
+SELECT reframe.drop_model('latent_big_m');
+DROP TABLE latent_big;
+RESET client_min_messages;
