@@ -720,3 +720,41 @@ AS $$
 $$;
 COMMENT ON FUNCTION @extschema@.cross_validate(text, text, text, jsonb, integer) IS
     'k-fold cross-validation without storing a version: each fold''s metrics, their means, and the mean selection metric';
+
+CREATE FUNCTION @extschema@.trials(model text, version integer DEFAULT NULL)
+    RETURNS TABLE (trial integer, options jsonb, loss double precision, chosen boolean)
+    LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    rel regclass := @extschema@.model_table(model);
+    v integer := version;
+    m jsonb;
+BEGIN
+    IF v IS NULL THEN
+        EXECUTE pg_catalog.format('SELECT max(version) FROM %s WHERE block = '''' AND deployed', rel) INTO v;
+        IF v IS NULL THEN
+            RAISE EXCEPTION 'model "%" has no deployed version', model
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      HINT = 'Name a version: reframe.trials(model, version).';
+        END IF;
+    END IF;
+    EXECUTE pg_catalog.format('SELECT spec->''metrics'' FROM %s WHERE block = '''' AND version = $1', rel) INTO m USING v;
+    IF m IS NULL THEN
+        RAISE EXCEPTION 'model "%" has no version %', model, v USING ERRCODE = 'undefined_object';
+    ELSIF m ? 'search' THEN
+        RETURN QUERY SELECT t.i::integer, t.e->'options', (t.e->>'loss')::double precision,
+                            t.e->'options' = m->'search'->'chosen'->'options'
+                       FROM pg_catalog.jsonb_array_elements(m->'search'->'trials') WITH ORDINALITY AS t(e, i);
+    ELSIF m ? 'auto' THEN
+        RETURN QUERY SELECT t.i::integer, pg_catalog.jsonb_build_object('model', t.e->'model'),
+                            (t.e->>'loss')::double precision, t.e->'model' = m->'auto'->'chosen'->'model'
+                       FROM pg_catalog.jsonb_array_elements(m->'auto'->'candidates') WITH ORDINALITY AS t(e, i);
+    ELSE
+        RAISE EXCEPTION 'version % of model "%" was trained without "search" or "model": "auto"', v, model
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Its options are in reframe.models; reframe.cross_validate measures other options.';
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.trials(text, integer) IS
+    'the options tried by "search" or "model": "auto" for a version (the deployed one by default), each with its cross-validated loss, and which was chosen';

@@ -21,6 +21,7 @@ extern JsonbValue *JsonArrayElement(JsonbContainer *arr, int i);
 extern JsonbContainer *JsonArrayContainer(JsonbContainer *arr, int i);
 extern char *JsonValueText(JsonbValue *v);
 extern double JsonValueNumber(JsonbValue *v);
+extern char *JsonValueJson(JsonbValue *v);
 
 /* Appends a JSON string literal, or a number (NaN and infinities as null). */
 extern void JsonAppendString(StringInfo buf, const char *s);

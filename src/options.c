@@ -51,6 +51,7 @@ static void ParseBins(const OptSpec *spec, JsonbValue *v, RfOptions *o);
 static void ParseThreshold(const OptSpec *spec, JsonbValue *v, RfOptions *o);
 static void ParseClassWeight(const OptSpec *spec, JsonbValue *v, RfOptions *o);
 static void ParseL2(const OptSpec *spec, JsonbValue *v, RfOptions *o);
+static void ParseSearch(const OptSpec *spec, JsonbValue *v, RfOptions *o);
 
 static const char *const loss_choices[] = {"squared", "absolute", "huber", NULL};
 static const char *const deploy_choices[] = {"always", "if_better", "never", NULL};
@@ -100,6 +101,9 @@ static const OptSpec known_options[] = {
 	{"split_by", OPT_NAME, 0, 0, OPT(split_by), NULL, NULL, NULL, "the name of a column (an id) whose value alone decides which rows are held out"},
 	{"split_seed", OPT_INT64, -9e15, 9e15, OPT(split_seed), NULL, NULL, NULL, "an integer"},
 	{"objective", OPT_CHOICE, 0, 0, OPT(objective), TREES, objective_choices, NULL, "\"pointwise\" (each head's own loss) or \"ndcg\" (LambdaMART over the \"group\" column)"},
+	{"search", OPT_PARSER, 0, 0, 0, NULL, NULL, ParseSearch, "an object of options to try: lists of values, like {\"max_depth\": [3, 6, 9]} (every combination), or ranges, like {\"l2\": {\"min\": 0.0001, \"max\": 1, \"log\": true}} (random trials)"},
+	{"trials", OPT_INTEGER, 1, 1000, OPT(trials), NULL, NULL, NULL, "an integer from 1 to 1000"},
+	{"time_budget", OPT_NUMBER, 0.001, 1e7, OPT(time_budget), NULL, NULL, NULL, "a number of seconds > 0"},
 };
 
 StaticAssertDecl(lengthof(known_options) <= 64, "RfOptions.given has one bit per option");
@@ -322,6 +326,14 @@ ParseThreshold(const OptSpec *spec, JsonbValue *v, RfOptions *o)
 		ExpectType(spec, v, false);
 }
 
+/* "search" is read by search.c; here its shape is checked. */
+static void
+ParseSearch(const OptSpec *spec, JsonbValue *v, RfOptions *o)
+{
+	ExpectType(spec, v, v->type == jbvBinary && JsonContainerIsObject(v->val.binary.data));
+	o->search = v->val.binary.data;
+}
+
 static void
 ParseL2(const OptSpec *spec, JsonbValue *v, RfOptions *o)
 {
@@ -517,6 +529,16 @@ NameListHas(const char *list, const char *name)
 	for (const char *p = list; (p = strstr(p, name)) != NULL; p += n)
 		if ((p == list || p[-1] == ' ') && (p[n] == '\0' || p[n] == ' '))
 			return true;
+	return false;
+}
+
+/* Whether "key" is an option that takes an integer. */
+bool
+OptionIsInteger(const char *key)
+{
+	for (int i = 0; i < lengthof(known_options); i++)
+		if (strcmp(known_options[i].key, key) == 0)
+			return known_options[i].kind == OPT_INTEGER || known_options[i].kind == OPT_INT64;
 	return false;
 }
 

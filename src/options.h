@@ -60,6 +60,9 @@ typedef struct RfOptions
 	double		colsample;
 	int			max_bins;
 	char	   *objective;		/* "pointwise", or "ndcg": LambdaMART over "group" */
+	JsonbContainer *search;		/* "search": the options to try (search.c), or NULL */
+	int			trials;			/* "search" or "model": "auto": at most this many (0: default) */
+	double		time_budget;	/* seconds; 0: none */
 	char	   *split_by;		/* the column whose value decides the validation split */
 	int64		split_seed;		/* seed of the split (default: "seed") */
 	uint64		given;			/* one bit per option in the table, when given */
@@ -70,6 +73,7 @@ extern RfOptions *OptionsParse(Jsonb *options);
 /* Whether the options name key (a known option). */
 extern bool OptionGiven(const RfOptions *o, const char *key);
 /* Raises an error naming the first given option that the family does not take. */
+extern bool OptionIsInteger(const char *key);
 extern void OptionsFamilyDefaults(RfOptions *o, const char *family);
 extern void OptionsCheckFamily(const RfOptions *o, const char *family);
 

@@ -1325,7 +1325,7 @@ Phase(RfTrainState *ts, const char *what)
 							INSTR_TIME_GET_MILLISEC(d))));
 }
 
-static text *
+text *
 ArgText(FunctionCallInfo fcinfo, int n, const char *what)
 {
 	if (PG_ARGISNULL(n))
@@ -1759,16 +1759,6 @@ TrainFitSteps(RfTrainState *ts)
 	TrainEvaluate(ts);
 }
 
-/* What a training is asked: the source, target, task and options. */
-typedef struct TrainArgs
-{
-	text	   *source;
-	text	   *target;
-	char	   *task;			/* NULL: inferred */
-	Jsonb	   *options;		/* NULL: none */
-	const char *label;			/* the name progress shows */
-} TrainArgs;
-
 /*
  * One fold of a cross-validation as JSON: a model fitted on the other folds
  * and evaluated on this one; nothing is stored.  *selection receives its
@@ -1784,6 +1774,11 @@ TrainFold(const TrainArgs *a, MemoryContext tcxt, int fold, int folds, double *s
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("options \"validation\" and \"deploy\" do not apply to reframe.cross_validate"),
 				 errhint("Each fold is held out in turn, and nothing is stored.")));
+	if (ts->opts->search || OptionGiven(ts->opts, "trials") || OptionGiven(ts->opts, "time_budget"))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("options \"search\", \"trials\" and \"time_budget\" do not apply to reframe.cross_validate"),
+				 errhint("reframe.train runs the search; cross-validate one set of options at a time.")));
 	ts->folds = folds;
 	ts->fold = fold;
 	TrainRead(ts, a->source);
@@ -1804,7 +1799,7 @@ TrainFold(const TrainArgs *a, MemoryContext tcxt, int fold, int folds, double *s
  * context of its own: a JSON array of the folds into buf (if not NULL), and
  * the mean selection metric.
  */
-static double
+double
 TrainFolds(const TrainArgs *a, int folds, int nfolds, StringInfo buf)
 {
 	MemoryContext caller = CurrentMemoryContext;
@@ -1857,99 +1852,6 @@ reframe_cross_validate_folds(PG_FUNCTION_ARGS)
 	PG_RETURN_JSONB_P(JsonFromText(buf.data));
 }
 
-/* ---------- "model": "auto" ---------- */
-
-/* Up to this many source rows candidates are cross-validated on 5 folds, beyond on one. */
-#define AUTO_CV_ROWS 20000
-/* Up to this many rows a network is one of the candidates. */
-#define AUTO_NEURAL_ROWS 10000
-
-/* The options of a candidate: its defaults, then the user's, then its family. */
-static Jsonb *
-AutoOptions(Jsonb *user, const char *defaults, const char *family)
-{
-	Datum		merged = DirectFunctionCall2(jsonb_concat, JsonbPGetDatum(JsonFromText(defaults)),
-											 JsonbPGetDatum(user ? user : JsonFromText("{}")));
-
-	return DatumGetJsonbP(DirectFunctionCall2(jsonb_concat, merged,
-											  JsonbPGetDatum(JsonFromText(psprintf("{\"model\": \"%s\"}", family)))));
-}
-
-/* The source's rows, counted. */
-static int64
-SourceRows(text *source)
-{
-	char	   *sql = psprintf("SELECT count(*) FROM (%s) s", StoreSourceSql(source));
-	int64		n = 0;
-	bool		isnull;
-
-	SPI_connect();
-	if (SPI_execute(sql, true, 1) == SPI_OK_SELECT && SPI_processed == 1)
-		n = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	SPI_finish();
-	return n;
-}
-
-/*
- * "model": "auto": the linear family (its penalty chosen by cross-validation),
- * trees (early stopped) and, up to AUTO_NEURAL_ROWS rows, a network, each
- * cross-validated on the same folds (5 up to AUTO_CV_ROWS rows, else one
- * held-out fifth); *options becomes the winner's.  Returns the leaderboard
- * as JSON.
- */
-static char *
-TrainAutoChoose(text *model, text *source, text *target, char *task, Jsonb **options)
-{
-	static const char *const families[] = {"linear", "trees", "neural"};
-	static const char *const defaults[] = {"{\"l2\": \"auto\"}", "{}", "{\"hidden\": [32]}"};
-	RfOptions  *check = OptionsParse(*options);
-	int64		rows = SourceRows(source);
-	int			nfolds = rows <= AUTO_CV_ROWS ? 5 : 1;
-	double		best = get_float8_infinity();
-	int			winner = -1;
-	StringInfoData buf;
-
-	OptionsCheckFamily(check, "auto");
-	initStringInfo(&buf);
-	appendStringInfoString(&buf, "{\"candidates\": [");
-	for (int f = 0; f < lengthof(families); f++)
-	{
-		TrainArgs	a = {source, target, task, AutoOptions(*options, defaults[f], families[f]),
-			psprintf("%s (auto: %s)", text_to_cstring(model), families[f])};
-		double		loss;
-
-		if (strcmp(families[f], "neural") == 0 && rows > AUTO_NEURAL_ROWS)
-			continue;
-		loss = TrainFolds(&a, 5, nfolds, NULL);
-		appendStringInfo(&buf, "%s{\"model\": \"%s\", \"loss\": ", f ? ", " : "", families[f]);
-		JsonAppendNumber(&buf, loss);
-		appendStringInfoChar(&buf, '}');
-		if (loss < best)
-		{
-			best = loss;
-			winner = f;
-		}
-		CHECK_FOR_INTERRUPTS();
-	}
-	if (winner < 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("model \"%s\": no candidate could be measured", text_to_cstring(model))));
-	appendStringInfo(&buf, "], \"chosen\": \"%s\", \"method\": \"%s\"}", families[winner],
-					 nfolds > 1 ? "5-fold cross-validation" : "one held-out fifth");
-	*options = AutoOptions(*options, defaults[winner], families[winner]);
-	return buf.data;
-}
-
-/* Whether the options ask for "model": "auto". */
-static bool
-OptionsAuto(Jsonb *options)
-{
-	char	   *m = options && JB_ROOT_IS_OBJECT(options) ? JsonFieldText(&options->root, "model", NULL) : NULL;
-
-	return m && strcmp(m, "auto") == 0;
-}
-
 /* Trains a new version of a model and returns a summary row. */
 PG_FUNCTION_INFO_V1(reframe_train);
 Datum
@@ -1962,7 +1864,8 @@ reframe_train(PG_FUNCTION_ARGS)
 	Datum		result;
 	Jsonb	   *options;
 	char	   *task;
-	char	   *leaderboard = NULL;
+	char	   *leaderboard;
+	const char *choice;
 
 	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "reframe.train must return a row");
@@ -1971,9 +1874,8 @@ reframe_train(PG_FUNCTION_ARGS)
 
 	options = PG_ARGISNULL(4) ? NULL : PG_GETARG_JSONB_P(4);
 	task = PG_ARGISNULL(3) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(3));
-	if (OptionsAuto(options))
-		leaderboard = TrainAutoChoose(ArgText(fcinfo, 0, "model name"), ArgText(fcinfo, 1, "source"),
-									  ArgText(fcinfo, 2, "target"), task, &options);
+	leaderboard = SearchChoose(ArgText(fcinfo, 0, "model name"), ArgText(fcinfo, 1, "source"),
+							   ArgText(fcinfo, 2, "target"), task, &options, &choice);
 	ts = TrainBegin(tcxt, text_to_cstring(ArgText(fcinfo, 0, "model name")), ArgText(fcinfo, 2, "target"),
 					task, options);
 	ArgText(fcinfo, 1, "source");
@@ -1984,9 +1886,9 @@ reframe_train(PG_FUNCTION_ARGS)
 	TrainFitSteps(ts);
 	if (leaderboard)
 	{
-		/* the metrics object gains the candidates' figures */
+		/* the metrics object gains the candidates' or trials' figures */
 		ts->metrics.data[--ts->metrics.len] = '\0';
-		appendStringInfo(&ts->metrics, ", \"auto\": %s}", leaderboard);
+		appendStringInfo(&ts->metrics, ", \"%s\": %s}", choice, leaderboard);
 	}
 	TrainStore(ts);
 

@@ -96,6 +96,33 @@ extern RfTrainState *TrainBegin(MemoryContext tcxt, const char *model_name, text
 extern void TrainRead(RfTrainState *ts, text *source);
 extern bool TrainCanScore(RfTrainState *ts, struct RfModel *m, int32 v, bool quiet);
 
+/* What a training is asked: the source, target, task and options. */
+typedef struct TrainArgs
+{
+	text	   *source;
+	text	   *target;
+	char	   *task;			/* NULL: inferred */
+	Jsonb	   *options;		/* NULL: none */
+	const char *label;			/* the name progress shows */
+} TrainArgs;
+
+/*
+ * Folds 0 .. nfolds - 1 of a k-fold cross-validation: each fold's figures
+ * into buf (if not NULL) as a JSON array; returns the mean selection metric.
+ */
+extern double TrainFolds(const TrainArgs *a, int folds, int nfolds, StringInfo buf);
+/* A text argument of a training function, or an error naming it when NULL. */
+extern text *ArgText(FunctionCallInfo fcinfo, int n, const char *what);
+
+/*
+ * "model": "auto" and "search" (search.c): the options the version trains
+ * with replace *options, and the candidates' or trials' figures are
+ * returned as JSON, *choice naming them ("auto" or "search"); NULL when the
+ * options ask for neither.
+ */
+extern char *SearchChoose(text *model, text *source, text *target, char *task, Jsonb **options,
+						  const char **choice);
+
 /* The seeded hash of a split_by value, whose draw decides its set. */
 extern uint64 ReframeSplitHash(const char *value, uint64 seed);
 

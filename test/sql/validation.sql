@@ -213,11 +213,11 @@ CREATE TABLE bumps AS SELECT i AS id, sin(i)::float8 AS a, cos(i * 0.3)::float8 
 ALTER TABLE bumps ADD COLUMN step float8, ADD COLUMN line float8;
 UPDATE bumps SET step = CASE WHEN a > 0.3 AND b < 0 THEN 3 ELSE 0 END + 0.05 * sin(id * 7),
                  line = 2 * a - b + 0.05 * sin(id * 7);
-SELECT metrics->'auto'->>'chosen' AS chosen_for_a_step, jsonb_array_length(metrics->'auto'->'candidates') AS candidates
+SELECT metrics #>> '{auto,chosen,model}' AS chosen_for_a_step, jsonb_array_length(metrics->'auto'->'candidates') AS candidates
   FROM reframe.train('auto_step', 'SELECT id, a, b, step FROM bumps', 'step', options => '{"model": "auto", "split_by": "id", "exclude": ["id"]}');
 SELECT spec #>> '{network,family}' AS family_stored FROM auto_step WHERE block = '';
 -- the chosen family is the candidate with the least cross-validated loss
-SELECT metrics->'auto'->>'chosen' = (SELECT c->>'model' FROM jsonb_array_elements(metrics->'auto'->'candidates') c
+SELECT metrics #>> '{auto,chosen,model}' = (SELECT c->>'model' FROM jsonb_array_elements(metrics->'auto'->'candidates') c
                                       ORDER BY (c->>'loss')::float8 LIMIT 1) AS chosen_is_best
   FROM reframe.train('auto_line', 'SELECT id, a, b, line FROM bumps', 'line', options => '{"model": "auto", "split_by": "id", "exclude": ["id"]}');
 -- each candidate's loss is cross_validate's mean selection for its options

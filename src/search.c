@@ -1,0 +1,427 @@
+/*
+ * search.c
+ *		Choosing options by cross-validation, in one call of reframe.train:
+ *		"model": "auto" (the families) and "search" (a family's options).
+ *
+ * Every candidate is cross-validated on the same folds (5 up to
+ * SEARCH_CV_ROWS source rows, else one held-out fifth) by the training
+ * driver's own folds, so a candidate's loss is what reframe.cross_validate
+ * reports for its options.  The best trains the version; every candidate's
+ * figures go to the version's metrics ("auto" or "search"), readable with
+ * reframe.trials.  "trials" and "time_budget" bound how many are tried.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "common/pg_prng.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "portability/instr_time.h"
+#include "utils/builtins.h"
+#include "utils/float.h"
+#include "utils/fmgrprotos.h"
+#include "utils/jsonb.h"
+
+#include "reframe.h"
+#include "jsonutil.h"
+#include "options.h"
+#include "store.h"
+#include "train.h"
+
+/* Up to this many source rows candidates are cross-validated on 5 folds, beyond on one. */
+#define SEARCH_CV_ROWS 20000
+/* Up to this many rows a network is one of auto's candidates. */
+#define AUTO_NEURAL_ROWS 10000
+/* Random trials when "trials" is not given */
+#define SEARCH_DEFAULT_TRIALS 20
+/* A grid larger than this needs "trials" (a sample of it) */
+#define SEARCH_MAX_GRID 1000
+
+/* One candidate: its options, and what the leaderboard shows of it (a JSON member list). */
+typedef struct Candidate
+{
+	Jsonb	   *options;
+	char	   *shown;			/* e.g. "\"model\": \"trees\"" */
+	char	   *label;			/* for progress */
+	char	   *context;		/* for errors */
+} Candidate;
+
+/* The source's rows, counted. */
+static int64
+SourceRows(text *source)
+{
+	char	   *sql = psprintf("SELECT count(*) FROM (%s) s", StoreSourceSql(source));
+	int64		n = 0;
+	bool		isnull;
+
+	SPI_connect();
+	if (SPI_execute(sql, true, 1) == SPI_OK_SELECT && SPI_processed == 1)
+		n = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	SPI_finish();
+	return n;
+}
+
+static Jsonb *
+JsonConcat(Jsonb *a, Jsonb *b)
+{
+	return DatumGetJsonbP(DirectFunctionCall2(jsonb_concat, JsonbPGetDatum(a), JsonbPGetDatum(b)));
+}
+
+/* The user's options without the keys that choose ("search", "trials", "time_budget"). */
+static Jsonb *
+BaseOptions(Jsonb *user)
+{
+	static const char *const keys[] = {"search", "trials", "time_budget"};
+	Jsonb	   *j = user ? user : JsonFromText("{}");
+
+	for (int i = 0; i < lengthof(keys); i++)
+		j = DatumGetJsonbP(DirectFunctionCall2(jsonb_delete, JsonbPGetDatum(j), CStringGetTextDatum(keys[i])));
+	return j;
+}
+
+static void
+CandidateContext(void *arg)
+{
+	errcontext("%s", (const char *) arg);
+}
+
+/*
+ * Cross-validates the candidates in turn, within the time budget (the
+ * first always runs), appending {shown..., "loss"} for each to buf.
+ * Returns the index of the best.
+ */
+static int
+MeasureCandidates(Candidate *c, int n, TrainArgs *base, int nfolds, double time_budget, StringInfo buf)
+{
+	instr_time	start;
+	double		best = get_float8_infinity();
+	int			winner = -1;
+	int			measured = 0;
+
+	INSTR_TIME_SET_CURRENT(start);
+	for (int i = 0; i < n; i++)
+	{
+		TrainArgs	a = *base;
+		ErrorContextCallback cb = {error_context_stack, CandidateContext, c[i].context};
+		instr_time	now;
+		double		loss;
+
+		INSTR_TIME_SET_CURRENT(now);
+		INSTR_TIME_SUBTRACT(now, start);
+		if (i > 0 && time_budget > 0 && INSTR_TIME_GET_DOUBLE(now) > time_budget)
+			break;
+		a.options = c[i].options;
+		a.label = c[i].label;
+		error_context_stack = &cb;
+		loss = TrainFolds(&a, 5, nfolds, NULL);
+		error_context_stack = cb.previous;
+		appendStringInfo(buf, "%s{%s, \"loss\": ", i ? ", " : "", c[i].shown);
+		JsonAppendNumber(buf, loss);
+		appendStringInfoChar(buf, '}');
+		if (loss < best)
+			best = loss, winner = i;
+		measured++;
+		CHECK_FOR_INTERRUPTS();
+	}
+	appendStringInfo(buf, "], \"method\": \"%s\", \"measured\": %d, \"planned\": %d",
+					 nfolds > 1 ? "5-fold cross-validation" : "one held-out fifth", measured, n);
+	if (measured < n)
+		appendStringInfoString(buf, ", \"stopped\": \"time_budget\"");
+	return winner;
+}
+
+/* ---------- "model": "auto" ---------- */
+
+/*
+ * The linear family (its penalty chosen by cross-validation), trees (early
+ * stopped) and, up to AUTO_NEURAL_ROWS rows, a [32] network, in that order
+ * (the first "trials" of them).
+ */
+static int
+AutoCandidates(const char *model, Jsonb *user, int64 rows, int trials, Candidate **out)
+{
+	static const char *const families[] = {"linear", "trees", "neural"};
+	static const char *const defaults[] = {"{}", "{}", "{\"hidden\": [32]}"};
+	Candidate  *c = palloc0(sizeof(Candidate) * lengthof(families));
+	int			n = 0;
+
+	for (int f = 0; f < lengthof(families) && (trials == 0 || n < trials); f++)
+	{
+		if (strcmp(families[f], "neural") == 0 && rows > AUTO_NEURAL_ROWS)
+			continue;
+		c[n].options = JsonConcat(JsonConcat(JsonFromText(defaults[f]), user),
+								  JsonFromText(psprintf("{\"model\": \"%s\"}", families[f])));
+		c[n].shown = psprintf("\"model\": \"%s\"", families[f]);
+		c[n].label = psprintf("%s (auto: %s)", model, families[f]);
+		c[n].context = psprintf("cross-validating the %s candidate of \"model\": \"auto\" for model \"%s\"",
+								families[f], model);
+		n++;
+	}
+	*out = c;
+	return n;
+}
+
+static char *
+AutoChoose(const char *model, TrainArgs *args, RfOptions *o, Jsonb **options)
+{
+	int64		rows = SourceRows(args->source);
+	Candidate  *c;
+	int			n = AutoCandidates(model, BaseOptions(*options), rows, o->trials, &c);
+	StringInfoData buf;
+	int			winner;
+
+	OptionsCheckFamily(o, "auto");
+	initStringInfo(&buf);
+	appendStringInfoString(&buf, "{\"candidates\": [");
+	winner = MeasureCandidates(c, n, args, rows <= SEARCH_CV_ROWS ? 5 : 1, o->time_budget, &buf);
+	if (winner < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("model \"%s\": no candidate could be measured", model)));
+	appendStringInfo(&buf, ", \"chosen\": {%s}}", c[winner].shown);
+	*options = c[winner].options;
+	return buf.data;
+}
+
+/* ---------- "search" ---------- */
+
+/* One searched option: a list of values (JSON texts), or a range. */
+typedef struct Axis
+{
+	char	   *key;
+	int			n;				/* values; 0 for a range */
+	char	  **values;
+	double		lo, hi;
+	bool		log;
+	bool		integer;
+} Axis;
+
+static void
+BadSearch(const char *key, const char *why)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("option \"search\" cannot try \"%s\": %s", key, why),
+			 errhint("Give a list of values, like [3, 6, 9], or a range, like {\"min\": 0.001, \"max\": 1, \"log\": true}.")));
+}
+
+static void
+AxisRange(Axis *a, JsonbContainer *r)
+{
+	JsonbValue *lo = JsonField(r, "min");
+	JsonbValue *hi = JsonField(r, "max");
+
+	if (!lo || !hi || lo->type != jbvNumeric || hi->type != jbvNumeric)
+		BadSearch(a->key, "a range needs numbers \"min\" and \"max\"");
+	a->lo = JsonValueNumber(lo);
+	a->hi = JsonValueNumber(hi);
+	a->log = JsonFieldBool(r, "log", false);
+	a->integer = OptionIsInteger(a->key);
+	if (!(a->lo < a->hi))
+		BadSearch(a->key, "\"min\" must be below \"max\"");
+	if (a->log && a->lo <= 0)
+		BadSearch(a->key, "a \"log\" range must be above 0");
+	if (a->integer && (a->lo != floor(a->lo) || a->hi != floor(a->hi)))
+		BadSearch(a->key, "it takes integers, so the range's ends must be integers");
+}
+
+/* The searched options; *random when a range asks for random trials. */
+static int
+SearchAxes(JsonbContainer *search, Axis **out, bool *random)
+{
+	static const char *const fixed[] = {"search", "trials", "time_budget", "model", "validation", "deploy"};
+	int			cap = 8;
+	int			n = 0;
+	Axis	   *axes = palloc0(sizeof(Axis) * cap);
+	JsonbIterator *it = JsonbIteratorInit(search);
+	JsonbValue	v;
+	JsonbIteratorToken tok;
+	char	   *key = NULL;
+
+	*random = false;
+	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+	{
+		if (tok == WJB_KEY)
+			key = pnstrdup(v.val.string.val, v.val.string.len);
+		if (tok != WJB_VALUE)
+			continue;
+		for (int i = 0; i < lengthof(fixed); i++)
+			if (strcmp(key, fixed[i]) == 0)
+				BadSearch(key, "it is not an option a trial can vary");
+		if (n == cap)
+			axes = repalloc(axes, sizeof(Axis) * (cap *= 2));
+		axes[n].key = key;
+		if (v.type == jbvBinary && JsonContainerIsArray(v.val.binary.data))
+		{
+			JsonbContainer *arr = v.val.binary.data;
+
+			axes[n].n = JsonArraySize(arr);
+			if (axes[n].n == 0)
+				BadSearch(key, "the list of values is empty");
+			axes[n].values = palloc(sizeof(char *) * axes[n].n);
+			for (int i = 0; i < axes[n].n; i++)
+				axes[n].values[i] = JsonValueJson(JsonArrayElement(arr, i));
+		}
+		else if (v.type == jbvBinary && JsonContainerIsObject(v.val.binary.data))
+		{
+			AxisRange(&axes[n], v.val.binary.data);
+			*random = true;
+		}
+		else
+			BadSearch(key, "it is neither a list of values nor a range");
+		n++;
+	}
+	if (n == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("option \"search\" names no option to try"),
+				 errhint("For example '{\"search\": {\"max_depth\": [3, 6, 9]}}'.")));
+	*out = axes;
+	return n;
+}
+
+/* A random value of a range, as JSON. */
+static char *
+RangeDraw(const Axis *a, pg_prng_state *rng)
+{
+	double		u = pg_prng_double(rng);
+	double		x = a->log ? exp(log(a->lo) + u * (log(a->hi) - log(a->lo))) : a->lo + u * (a->hi - a->lo);
+	StringInfoData buf;
+
+	if (a->integer)
+		return psprintf("%.0f", Min(floor(a->log ? x + 0.5 : a->lo + u * (a->hi - a->lo + 1)), a->hi));
+	initStringInfo(&buf);
+	JsonAppendNumber(&buf, x);
+	return buf.data;
+}
+
+/* Trial t's values: grid point "point", or random draws. */
+static char *
+TrialValues(Axis *axes, int naxes, int64 point, pg_prng_state *rng)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	for (int i = 0; i < naxes; i++)
+	{
+		const char *value;
+
+		if (axes[i].n == 0)
+			value = RangeDraw(&axes[i], rng);
+		else if (point >= 0)
+		{
+			value = axes[i].values[point % axes[i].n];
+			point /= axes[i].n;
+		}
+		else
+			value = axes[i].values[pg_prng_uint64_range(rng, 0, axes[i].n - 1)];
+		appendStringInfoString(&buf, i ? ", " : "");
+		JsonAppendString(&buf, axes[i].key);
+		appendStringInfo(&buf, ": %s", value);
+	}
+	return buf.data;
+}
+
+/*
+ * The trials: every combination of the lists (a grid), or "trials" of
+ * them drawn without repetition when asked for fewer; with a range,
+ * "trials" random draws (20 by default).  Seeded by "seed".
+ */
+static int
+SearchCandidates(const char *model, Jsonb *user, RfOptions *o, Candidate **out)
+{
+	Axis	   *axes;
+	bool		random;
+	int			naxes = SearchAxes(o->search, &axes, &random);
+	double		grid = 1;
+	int			n;
+	int64	   *points = NULL;
+	pg_prng_state rng;
+	Candidate  *c;
+
+	pg_prng_seed(&rng, (uint64) o->seed ^ UINT64CONST(0x5EA2C4));
+	for (int i = 0; i < naxes && !random; i++)
+		grid *= axes[i].n;
+	if (!random && grid > SEARCH_MAX_GRID && o->trials == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("option \"search\" has %.0f combinations, more than %d", grid, SEARCH_MAX_GRID),
+				 errhint("Give \"trials\" to try that many of them, drawn at random.")));
+	n = random ? (o->trials ? o->trials : SEARCH_DEFAULT_TRIALS) : (int) Min(grid, o->trials ? o->trials : grid);
+	if (!random)
+	{
+		/* the first n of a seeded shuffle of the grid (all of it, in order, when n is) */
+		int64		size = (int64) Min(grid, 1e7);
+
+		points = palloc(sizeof(int64) * n);
+		for (int64 i = 0; i < n; i++)
+			points[i] = i;
+		for (int64 i = n; n < grid && i < size; i++)
+		{
+			int64		j = (int64) pg_prng_uint64_range(&rng, 0, i);
+
+			if (j < n)
+				points[j] = i;
+		}
+	}
+	c = palloc0(sizeof(Candidate) * n);
+	for (int t = 0; t < n; t++)
+	{
+		char	   *values = TrialValues(axes, naxes, random ? -1 : points[t], &rng);
+
+		c[t].options = JsonConcat(user, JsonFromText(psprintf("{%s}", values)));
+		c[t].shown = psprintf("\"options\": {%s}", values);
+		c[t].label = psprintf("%s (search: trial %d of %d)", model, t + 1, n);
+		c[t].context = psprintf("search trial %d of %d for model \"%s\": {%s}", t + 1, n, model, values);
+	}
+	*out = c;
+	return n;
+}
+
+static char *
+SearchTrials(const char *model, TrainArgs *args, RfOptions *o, Jsonb **options)
+{
+	int64		rows = SourceRows(args->source);
+	Candidate  *c;
+	int			n = SearchCandidates(model, BaseOptions(*options), o, &c);
+	StringInfoData buf;
+	int			winner;
+
+	initStringInfo(&buf);
+	appendStringInfoString(&buf, "{\"trials\": [");
+	winner = MeasureCandidates(c, n, args, rows <= SEARCH_CV_ROWS ? 5 : 1, o->time_budget, &buf);
+	if (winner < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("model \"%s\": no trial could be measured", model)));
+	appendStringInfo(&buf, ", \"chosen\": {%s}}", c[winner].shown);
+	*options = c[winner].options;
+	return buf.data;
+}
+
+char *
+SearchChoose(text *model, text *source, text *target, char *task, Jsonb **options, const char **choice)
+{
+	RfOptions  *o = OptionsParse(*options);
+	bool		automatic = o->model && strcmp(o->model, "auto") == 0;
+	TrainArgs	args = {source, target, task, NULL, NULL};
+	char	   *name = text_to_cstring(model);
+
+	if (!automatic && o->search == NULL)
+	{
+		if (OptionGiven(o, "trials") || OptionGiven(o, "time_budget"))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("options \"trials\" and \"time_budget\" bound \"search\" or \"model\": \"auto\""),
+					 errhint("Add one of them, or drop these options.")));
+		return NULL;
+	}
+	if (automatic && o->search)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("\"search\" tries one family's options, and \"model\": \"auto\" tries the families"),
+				 errhint("Choose a family with \"model\" to search its options.")));
+	*choice = automatic ? "auto" : "search";
+	return automatic ? AutoChoose(name, &args, o, options) : SearchTrials(name, &args, o, options);
+}
