@@ -50,4 +50,14 @@ grep -q "canceling statement due to user request" /tmp/reframe-progress-trees.ou
 [ "$(q "SELECT to_regclass('forest') IS NULL")" = t ] || fail "a cancelled trees training left its table"
 q "SELECT version FROM reframe.train('small_trees', 'SELECT * FROM t WHERE i <= 5000', 'y', options => '{\"model\": \"trees\", \"rounds\": 5}')" >/dev/null ||
     fail "trees cannot be trained after a cancel"
-echo "progress: verbose phases and losses; training seen from another session (phase fitting, 200000 rows); cancel leaves nothing, trees too"
+# a search shows which trial trains
+psql -X -q -d "$DB" -c "SELECT * FROM reframe.train('searched', 't', 'y',
+       options => '{\"model\": \"trees\", \"rounds\": 10000, \"patience\": 1000, \"learning_rate\": 0.01, \"search\": {\"max_depth\": [12, 11]}}')" \
+    > /tmp/reframe-progress-search.out 2>&1 &
+trainer=$!
+wait_for 60 "SELECT EXISTS (SELECT FROM reframe.training WHERE model = 'searched (search: trial 1 of 2)' AND phase = 'fitting')" ||
+    fail "no search progress seen: $(q 'SELECT * FROM reframe.training')"
+q "SELECT pg_cancel_backend(pid) FROM reframe.training WHERE model LIKE 'searched%'" >/dev/null
+wait $trainer
+[ "$(q "SELECT to_regclass('searched') IS NULL")" = t ] || fail "a cancelled search left its table"
+echo "progress: verbose phases and losses; training seen from another session (phase fitting, 200000 rows); cancel leaves nothing, trees too; a search shows its trial"
