@@ -212,6 +212,60 @@ def auto_compare(cur):
     return ok
 
 
+def defaults_compare(cur):
+    """What an analyst gets without tuning, on the same test splits:
+    scikit-learn's LogisticRegression() / Ridge() with their defaults and
+    their cross-validated LogisticRegressionCV / RidgeCV (standardized
+    features), the better of HistGradientBoosting and XGBoost with their
+    defaults, against reframe.train with no options and with "model": "auto".
+    Accuracy and log loss for classifiers, RMSE for regression."""
+    import xgboost as xgb
+    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+    from sklearn.linear_model import LogisticRegressionCV, RidgeCV
+    from sklearn.metrics import log_loss
+    cols = ("default", "CV", "best trees", "reframe", "reframe auto")
+    print("%-14s %-9s" % ("dataset", "metric") + "".join("%14s" % c for c in cols) + "  auto chose")
+    ok = True
+    for name, loader, task, _ in DATASETS:
+        Xtr, Xte, ytr, yte = split(name, loader, task)
+        sc = StandardScaler().fit(Xtr)
+        Ztr, Zte = sc.transform(Xtr), sc.transform(Xte)
+        if task == "regression":
+            lin = [Ridge().fit(Ztr, ytr), RidgeCV(alphas=np.logspace(-6, 4, 41)).fit(Ztr, ytr)]
+            trees = [HistGradientBoostingRegressor(random_state=0).fit(Xtr, ytr),
+                     xgb.XGBRegressor(tree_method="hist", n_jobs=1).fit(Xtr, ytr)]
+            rmse = lambda p: mean_squared_error(yte, p) ** 0.5
+            refs = [[rmse(m.predict(Zte))] for m in lin] + [[min(rmse(m.predict(Xte)) for m in trees)]]
+        else:
+            lin = [LogisticRegression(max_iter=10000).fit(Ztr, ytr), LogisticRegressionCV(Cs=20, max_iter=10000).fit(Ztr, ytr)]
+            trees = [HistGradientBoostingClassifier(random_state=0).fit(Xtr, ytr),
+                     xgb.XGBClassifier(tree_method="hist", n_jobs=1).fit(Xtr, ytr)]
+            fig = lambda m, X: [accuracy_score(yte, m.predict(X)), log_loss(yte, m.predict_proba(X))]
+            tf = [fig(m, Xte) for m in trees]
+            refs = [fig(m, Zte) for m in lin] + [[max(f[0] for f in tf), min(f[1] for f in tf)]]
+        got = []
+        for model, opts in (("d_" + name, "{}"), ("u_" + name, '{"model": "auto"}')):
+            cur.execute("SELECT metrics FROM reframe.train(%s, %s, 'y', %s, %s)",
+                        (model, "SELECT x, y FROM ds_%s WHERE split = 'train'" % name, task, opts))
+            metrics = cur.fetchone()[0]
+            cur.execute("SELECT reframe.evaluate(%s, %s)", (model, "SELECT x, y FROM ds_%s WHERE split = 'test'" % name))
+            m = cur.fetchone()[0]["metrics"]
+            key = "cross_entropy" if task == "multiclass" else "log_loss"
+            got.append([m["rmse"]] if task == "regression" else [m["accuracy"], m[key]])
+        chose = metrics["auto"]["chosen"]["model"]
+        if task == "regression":
+            best = min(r[0] for r in refs)
+            ok &= got[1][0] <= 1.05 * best
+            print("%-14s %-9s" % (name, "rmse") + "".join("%14.2f" % r[0] for r in refs + got) + "  " + chose)
+        else:
+            best = max(r[0] for r in refs)
+            ok &= got[1][0] >= best - 0.03
+            print("%-14s %-9s" % (name, "accuracy") + "".join("%14.4f" % r[0] for r in refs + got) + "  " + chose)
+            print("%-14s %-9s" % ("", "log loss") + "".join("%14.4f" % r[1] for r in refs + got))
+    print("auto within 3 points of accuracy and 5% of RMSE of the best reference:", "yes" if ok else "NO")
+    return ok
+
+
 def compare():
     import psycopg2
     conn = psycopg2.connect("")
@@ -239,6 +293,7 @@ def compare():
     print("  difference   %+.1f%%  (within 10%%: %s)" % (100 * (got - ref) / ref, "yes" if got <= 1.1 * ref else "NO"))
     ok &= trees_compare(cur)
     ok &= auto_compare(cur)
+    ok &= defaults_compare(cur)
     return 0 if ok else 1
 
 
