@@ -166,17 +166,6 @@ EvalAccAddLabels(RfEvalAcc *acc, const double *p, const double *y)
 	acc->correct += known;		/* labels seen, for the per-label means */
 }
 
-static int
-Argmax(const double *p, int n)
-{
-	int			best = 0;
-
-	for (int k = 1; k < n; k++)
-		if (p[k] > p[best])
-			best = k;
-	return best;
-}
-
 void
 EvalAccAdd(RfEvalAcc *acc, const double *p, double y)
 {
@@ -203,7 +192,7 @@ EvalAccAdd(RfEvalAcc *acc, const double *p, double y)
 		case RF_HEAD_BINARY:
 			{
 				int			actual = y > 0.5;
-				int			pred = p[0] >= head->threshold;
+				int			pred = HeadPredictedClass(head, p);
 
 				acc->logloss += ReframeLogLoss(p[0], actual);
 				acc->correct += actual == pred;
@@ -216,7 +205,7 @@ EvalAccAdd(RfEvalAcc *acc, const double *p, double y)
 			{
 				int			K = head->nout;
 				int			actual = (int) y;
-				int			pred = Argmax(p, K);
+				int			pred = HeadPredictedClass(head, p);
 
 				acc->logloss += -log(Max(p[actual], 1e-15));
 				acc->correct += actual == pred;

@@ -98,6 +98,9 @@ struct RfFamily
 	void	   *(*batch_begin) (const RfTrunk *t);
 	void		(*forward_batch) (void *batch, const float *X, int rows, float *out);
 
+	/* Adds delta[o] to every row's raw output o (nout values). */
+	void		(*shift_outputs) (RfTrunk *t, const double *delta);
+
 	/* Storage: the family's part of the spec, and its parameter blocks. */
 	void		(*to_json) (const RfTrunk *t, StringInfo buf);
 	List	   *(*blocks) (const RfTrunk *t);

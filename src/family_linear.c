@@ -468,6 +468,7 @@ const RfFamily ReframeLinearFamily = {
 	.from_json = NetTrunkFromJson,
 	.set_block = NetTrunkSetBlock,
 	.check_loaded = NetTrunkCheckLoaded,
+	.shift_outputs = NetTrunkShiftOutputs,
 	.fold_encoder = LinearFoldEncoder,
 	.moments_errors = LinearMomentsErrors,
 	.explain = LinearExplain,

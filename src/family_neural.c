@@ -329,6 +329,7 @@ const RfFamily ReframeNeuralFamily = {
 	.from_json = NetTrunkFromJson,
 	.set_block = NetTrunkSetBlock,
 	.check_loaded = NetTrunkCheckLoaded,
+	.shift_outputs = NetTrunkShiftOutputs,
 	.fold_encoder = NULL,
 	.explain = NeuralExplain,
 	.importance = NeuralImportance,

@@ -698,6 +698,32 @@ TreesExplain(const RfTrunk *t, const double *x, int output, double *contrib, dou
 }
 
 /*
+ * The first round has one tree per output: every leaf of output o's first
+ * tree takes delta[o] (as the starting margins do), and the forest is
+ * compiled again.
+ */
+static void
+TreesShiftOutputs(RfTrunk *t, const double *delta)
+{
+	RfForest   *f = t->state;
+
+	for (int tr = 0; tr < f->ntrees && tr < f->nout; tr++)
+	{
+		const double *ti = f->index + (Size) tr * RF_FOREST_TREE_COLS;
+		int			o = (int) ti[0];
+
+		for (int64 j = (int64) ti[1]; j < (int64) ti[1] + (int64) ti[2]; j++)
+		{
+			double	   *nd = f->nodes + (Size) j * RF_FOREST_NODE_COLS;
+
+			if (nd[0] < 0)
+				nd[5] = (double) (float) (nd[5] + delta[o]);
+		}
+	}
+	ForestCompile(f, "(training)", 0);
+}
+
+/*
  * XGBoost's JSON model: one regression or binary head, or one multiclass
  * head, is the objective XGBoost has for it, so that its predict gives
  * reframe's score; anything else (several heads, multilabel, hierarchy)
@@ -733,6 +759,7 @@ const RfFamily ReframeTreesFamily = {
 	.from_json = TreesFromJson,
 	.set_block = TreesSetBlock,
 	.check_loaded = TreesCheckLoaded,
+	.shift_outputs = TreesShiftOutputs,
 	.export_xgboost = TreesExportXGBoost,
 	.explain = TreesExplain,
 	.importance = TreesImportance,

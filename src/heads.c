@@ -104,6 +104,20 @@ HeadLink(const RfHead *head, double *z)
  * conditional probabilities, P(class | parent); multiplying down the levels
  * makes them path probabilities, the marginals of each level.
  */
+int
+HeadPredictedClass(const RfHead *head, const double *p)
+{
+	const double *w = head->decision_weights;
+	int			best = 0;
+
+	if (head->kind == RF_HEAD_BINARY)
+		return p[0] >= head->threshold ? 1 : 0;
+	for (int k = 1; k < head->nout; k++)
+		if (w ? p[k] * w[k] > p[best] * w[best] : p[k] > p[best])
+			best = k;
+	return best;
+}
+
 void
 HeadsLink(const RfHead *heads, int nheads, double *out)
 {
@@ -187,6 +201,17 @@ HeadsToJson(const RfHead *heads, int nheads, StringInfo buf)
 							 head->parent, head->nparents);
 			for (int k = 0; k < head->nout; k++)
 				appendStringInfo(buf, k ? ", %d" : "%d", head->parent_of[k]);
+			appendStringInfoChar(buf, ']');
+		}
+		if (head->decision_weights)
+		{
+			appendStringInfoString(buf, ", \"decision_weights\": [");
+			for (int k = 0; k < head->nout; k++)
+			{
+				if (k)
+					appendStringInfoString(buf, ", ");
+				JsonAppendNumber(buf, head->decision_weights[k]);
+			}
 			appendStringInfoChar(buf, ']');
 		}
 		if (head->label_thresholds)
@@ -312,6 +337,23 @@ HeadsFromJson(JsonbContainer *jheads, int *nheads_out)
 				ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
 								errmsg("model spec has an invalid parent for head \"%s\"", head->name)));
 			HeadSetParents(head, parent, nparents, parent_of);
+		}
+		if (head->kind == RF_HEAD_MULTICLASS && JsonFieldContainer(jh, "decision_weights"))
+		{
+			JsonbContainer *jw = JsonFieldContainer(jh, "decision_weights");
+
+			if (JsonArraySize(jw) != head->nout)
+				ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
+								errmsg("model spec has %d decision weights for the %d classes of head \"%s\"",
+									   JsonArraySize(jw), head->nout, head->name)));
+			head->decision_weights = palloc(sizeof(double) * head->nout);
+			for (int k = 0; k < head->nout; k++)
+			{
+				head->decision_weights[k] = JsonValueNumber(JsonArrayElement(jw, k));
+				if (!(head->decision_weights[k] > 0 && isfinite(head->decision_weights[k])))
+					ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
+									errmsg("model spec has an invalid decision weight for head \"%s\"", head->name)));
+			}
 		}
 		if (JsonArraySize(JsonFieldContainer(jh, "label_thresholds")) == head->nout)
 		{

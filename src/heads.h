@@ -58,6 +58,13 @@ typedef struct RfHead
 	double	   *label_thresholds;	/* multilabel: one per label, or NULL */
 
 	/*
+	 * Multiclass trained with class weights, its scores calibrated back to
+	 * the data's prior: the decision is the argmax of p_k times these (the
+	 * weights), as the weighted model decided.  NULL: the argmax of p.
+	 */
+	double	   *decision_weights;
+
+	/*
 	 * A numeric target reframed as classes ("bins"): the bucket edges (one
 	 * fewer than the classes) and each bucket's mean training value, whose
 	 * probability-weighted sum is the head's expected value.
@@ -88,6 +95,8 @@ extern void HeadSetParents(RfHead *head, int parent, int nparents, int *parent_o
 extern void HeadLink(const RfHead *head, double *z);
 /* Applies every head's link; hierarchy levels become path probabilities. */
 extern void HeadsLink(const RfHead *heads, int nheads, double *out);
+/* The class a binary or multiclass head predicts from its linked outputs p. */
+extern int	HeadPredictedClass(const RfHead *head, const double *p);
 
 /* The decision threshold of label k of a multilabel head (or of a binary head). */
 static inline double

@@ -440,6 +440,16 @@ NetTrunkFromJson(RfTrunk *t, JsonbContainer *spec)
 	t->state = NetFromJson(spec, t->nin, t->nheads, t->heads);
 }
 
+/* The output layer's biases take the shift. */
+void
+NetTrunkShiftOutputs(RfTrunk *t, const double *delta)
+{
+	RfNet	   *net = t->state;
+
+	for (int o = 0; o < net->nout; o++)
+		net->params[net->b_off[net->nhidden] + o] += delta[o];
+}
+
 bool
 NetTrunkSetBlock(RfTrunk *t, const char *name, const double *data, int64 n)
 {

@@ -92,6 +92,7 @@ extern void NetTrunkToJson(const RfTrunk *t, StringInfo buf);
 extern List *NetTrunkBlocks(const RfTrunk *t);
 extern void NetTrunkFromJson(RfTrunk *t, JsonbContainer *spec);
 extern bool NetTrunkSetBlock(RfTrunk *t, const char *name, const double *data, int64 n);
+extern void NetTrunkShiftOutputs(RfTrunk *t, const double *delta);
 extern void NetTrunkCheckLoaded(const RfTrunk *t, const char *model, int32 version);
 
 #endif

@@ -430,18 +430,6 @@ ClassProbability(const RfHead *head, const double *p, int k)
 	return p[k];
 }
 
-static int
-PredictedClass(const RfHead *head, const double *p)
-{
-	int			best = 0;
-
-	if (head->kind == RF_HEAD_BINARY)
-		return p[0] >= head->threshold ? 1 : 0;
-	for (int k = 1; k < head->nout; k++)
-		if (p[k] > p[best])
-			best = k;
-	return best;
-}
 
 /*
  * The score of a head from its linked outputs p: a class's probability, a
@@ -529,7 +517,7 @@ reframe_predict(PG_FUNCTION_ARGS)
 
 		PG_RETURN_TEXT_P(cstring_to_text(OidOutputFunctionCall(F_ARRAY_OUT, PointerGetDatum(labels))));
 	}
-	PG_RETURN_TEXT_P(cstring_to_text(head->classes[PredictedClass(head, p)]));
+	PG_RETURN_TEXT_P(cstring_to_text(head->classes[HeadPredictedClass(head, p)]));
 }
 
 typedef struct LabelProb
@@ -733,7 +721,7 @@ reframe_predict_all(PG_FUNCTION_ARGS)
 		if (head->kind != RF_HEAD_MULTILABEL)
 		{
 			appendStringInfoString(&buf, "\"predicted\": ");
-			JsonAppendString(&buf, head->classes[path ? path[h] : PredictedClass(head, p)]);
+			JsonAppendString(&buf, head->classes[path ? path[h] : HeadPredictedClass(head, p)]);
 			appendStringInfoString(&buf, ", ");
 		}
 		if (head->bin_values)

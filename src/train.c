@@ -1530,6 +1530,47 @@ TrainFit(RfTrainState *ts)
 	Phase(ts, psprintf("fitted with %s, %d iterations", ts->fit.solver, ts->fit.opt.iterations));
 }
 
+/*
+ * Class weights fit a model of the weighted data, whose scores overstate
+ * the heavier classes: q_k is proportional to w_k p_k.  Each weighted
+ * binary or multiclass head's raw outputs are shifted by -log w_k, which
+ * turns q back into p, the probabilities of the data; the decision stays
+ * the weighted model's (a binary threshold of w0 / (w0 + w1) unless one
+ * was given, a multiclass argmax of w_k p_k).
+ */
+static void
+TrainCalibrateClassWeights(RfTrainState *ts)
+{
+	RfTrunk    *t = ts->trunk;
+	double	   *delta = palloc0(sizeof(double) * t->nout);
+	bool		any = false;
+
+	for (int h = 0; h < t->nheads; h++)
+	{
+		RfHead	   *head = &t->heads[h];
+		const double *w = ts->targets[h].class_weight;
+
+		if (w == NULL || head->parent_of || (head->kind != RF_HEAD_BINARY && head->kind != RF_HEAD_MULTICLASS))
+			continue;
+		any = true;
+		if (head->kind == RF_HEAD_BINARY)
+		{
+			delta[head->offset] = -log(w[1] / w[0]);
+			if (isnan(ts->opts->threshold))
+				head->threshold = w[0] / (w[0] + w[1]);
+			continue;
+		}
+		head->decision_weights = palloc(sizeof(double) * head->nout);
+		for (int k = 0; k < head->nout; k++)
+		{
+			delta[head->offset + k] = -log(w[k]);
+			head->decision_weights[k] = w[k];
+		}
+	}
+	if (any)
+		t->family->shift_outputs(t, delta);
+}
+
 /* Tunes decision thresholds for F1 where asked, on validation rows if any. */
 static void
 TrainTuneThresholds(RfTrainState *ts, RfEvalAcc *acc_tr, RfEvalAcc *acc_va)
@@ -1756,6 +1797,7 @@ TrainFitSteps(RfTrainState *ts)
 	heads = BuildHeads(ts, &nheads);
 	ts->trunk = TrunkCreate(ts->family, ts->opts, ts->enc->width, heads, nheads);
 	TrainFit(ts);
+	TrainCalibrateClassWeights(ts);
 	TrainEvaluate(ts);
 }
 

@@ -64,15 +64,21 @@ SELECT bought, count(*) FILTER (WHERE reframe.predict('buyer', s) = 'false') AS 
   FROM shop s GROUP BY bought ORDER BY bought;
 
 -- 2. Class weights: "balanced" weighs each class n / (K n_k); the weighted
--- intercept condition sum(c_i (p_i - y_i)) = 0 must hold.
+-- model's probability q_i (the score's odds times w1 / w0: scores are
+-- calibrated back to the data, see class_weight.sql) meets the weighted
+-- intercept condition sum(c_i (q_i - y_i)) = 0.
 SELECT version FROM reframe.train('buyer_bal', 'SELECT a, b, bought FROM shop WHERE i % 5 <> 0 OR bought', 'bought',
                                   options => '{"class_weight": "balanced", "validation": 0, "tol": 1e-9}');
-SELECT abs(sum(c * (reframe.score('buyer_bal', s) - bought::int))) < 1e-2 AS weighted_intercept
-  FROM (SELECT s.*, count(*) OVER () / (2.0 * count(*) OVER (PARTITION BY bought)) AS c
+SELECT abs(sum(c * (1 / (1 + exp(-(ln(p / (1 - p)) + ln(odds)))) - bought::int))) < 1e-2 AS weighted_intercept
+  FROM (SELECT s.*, reframe.score('buyer_bal', s) AS p,
+               count(*) OVER () / (2.0 * count(*) OVER (PARTITION BY bought)) AS c,
+               count(*) FILTER (WHERE NOT bought) OVER ()::float8 / count(*) FILTER (WHERE bought) OVER () AS odds
           FROM shop s WHERE i % 5 <> 0 OR bought) s;
 SELECT version FROM reframe.train('buyer_w', 'SELECT a, b, bought FROM shop', 'bought',
                                   options => '{"class_weight": {"true": 3}, "validation": 0, "tol": 1e-9}');
-SELECT abs(sum(CASE WHEN bought THEN 3 ELSE 1 END * (reframe.score('buyer_w', s) - bought::int))) < 1e-2 AS weighted_intercept
+SELECT abs(sum(CASE WHEN bought THEN 3 ELSE 1 END *
+               (1 / (1 + exp(-(ln(reframe.score('buyer_w', s) / (1 - reframe.score('buyer_w', s))) + ln(3)))) - bought::int))) < 1e-2
+       AS weighted_intercept
   FROM shop s;
 
 -- 3. The decision threshold: a number, or tuned for F1. The tuned one must
