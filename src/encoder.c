@@ -665,7 +665,7 @@ EncoderStatsInit(RfEncoder *enc)
 static pg_noinline void
 AccumulateVec(int n, const double *restrict x, const double *restrict origin,
 			  double *restrict count, double *restrict sum, double *restrict sumsq,
-			  double *restrict missing)
+			  double *restrict missing, double w)
 {
 	for (int r = 0; r < n; r++)
 	{
@@ -674,18 +674,18 @@ AccumulateVec(int n, const double *restrict x, const double *restrict origin,
 		int			ok = !isunordered(v, v);	/* (vectorises, unlike v == v) */
 
 		d = ok ? d : 0.0;		/* a missing value adds nothing */
-		count[r] += ok ? 1.0 : 0.0;
-		sum[r] += d;
-		sumsq[r] += d * d;
-		missing[r] += ok ? 0.0 : 1.0;
+		count[r] += ok ? w : 0.0;
+		sum[r] += w * d;
+		sumsq[r] += w * d * d;
+		missing[r] += ok ? 0.0 : w;
 	}
 }
 
 static inline void
-AccumulateRange(RfEncoder *enc, const double *raw, int set, int from, int to)
+AccumulateRange(RfEncoder *enc, const double *raw, int set, int from, int to, double w)
 {
 	AccumulateVec(to - from, raw + from, enc->origin + from, enc->n[set] + from,
-				  enc->sum[set] + from, enc->sumsq[set] + from, enc->missing[set] + from);
+				  enc->sum[set] + from, enc->sumsq[set] + from, enc->missing[set] + from, w);
 }
 
 /* The first value seen of each input becomes the origin of its shifted sums. */
@@ -703,12 +703,13 @@ SetOrigins(RfEncoder *enc, const double *raw)
 }
 
 /*
- * Adds a raw row to the statistics of its split set.  Means and variances
+ * Adds a raw row, weighing w (1 unless "weight" gives it another), to the
+ * statistics of its split set.  Means and variances
  * come from sums shifted by the first value seen, which keeps the update
  * free of divisions and the result accurate for data far from zero.
  */
 void
-EncoderAccumulate(RfEncoder *enc, const double *raw, int set)
+EncoderAccumulate(RfEncoder *enc, const double *raw, int set, double w)
 {
 	if (enc->origin == NULL)
 		EncoderStatsInit(enc);
@@ -724,7 +725,7 @@ EncoderAccumulate(RfEncoder *enc, const double *raw, int set)
 
 			if (isnan(v))
 			{
-				enc->missing[set][col->raw] += 1;
+				enc->missing[set][col->raw] += w;
 				continue;
 			}
 			if ((int) v >= col->ncounts)
@@ -744,10 +745,10 @@ EncoderAccumulate(RfEncoder *enc, const double *raw, int set)
 				}
 				col->ncounts = grow;
 			}
-			col->counts[set][(int) v] += 1;
+			col->counts[set][(int) v] += w;
 			continue;
 		}
-		AccumulateRange(enc, raw, set, col->raw, col->raw + col->length);
+		AccumulateRange(enc, raw, set, col->raw, col->raw + col->length, w);
 	}
 }
 

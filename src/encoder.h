@@ -95,7 +95,7 @@ extern bool EncoderLengthsKnown(RfEncoder *enc, Datum *values, bool *isnull);
 extern void EncoderReadRow(RfEncoder *enc, Datum *values, bool *isnull,
 						   double *raw, uint64 *hash);
 extern void EncoderStatsInit(RfEncoder *enc);
-extern void EncoderAccumulate(RfEncoder *enc, const double *raw, int set);
+extern void EncoderAccumulate(RfEncoder *enc, const double *raw, int set, double w);
 extern void EncoderFit(RfEncoder *enc, bool with_validation, int max_categories);
 extern uint64 ReframeHashDoubles(const double *x, int n, uint64 h);
 extern void EncoderStoreRaw(const RfEncoder *enc, const double *raw, float *out);

@@ -136,7 +136,7 @@ EvalAccInit(RfEvalAcc *acc, const RfHead *head, bool keep_scores)
 }
 
 void
-EvalAccAddLabels(RfEvalAcc *acc, const double *p, const double *y)
+EvalAccAddLabels(RfEvalAcc *acc, const double *p, const double *y, double w)
 {
 	const RfHead *head = acc->head;
 	bool		all_right = true;
@@ -152,28 +152,32 @@ EvalAccAddLabels(RfEvalAcc *acc, const double *p, const double *y)
 		known++;
 		pred = p[k] >= HeadThreshold(head, k);
 		actual = y[k] > 0.5;
-		acc->tp[k] += pred && actual;
-		acc->fp[k] += pred && !actual;
-		acc->fn[k] += !pred && actual;
-		acc->label_errors += pred != actual;
+		acc->tp[k] += w * (pred && actual);
+		acc->fp[k] += w * (pred && !actual);
+		acc->fn[k] += w * (!pred && actual);
+		acc->label_errors += w * (pred != actual);
 		all_right &= pred == actual;
-		acc->logloss += ReframeLogLoss(p[k], actual);
+		acc->logloss += w * ReframeLogLoss(p[k], actual);
 	}
 	if (known == 0)
 		return;
-	acc->n += 1;
-	acc->subset_correct += all_right;
-	acc->correct += known;		/* labels seen, for the per-label means */
+	acc->n += w;
+	acc->rows++;
+	acc->subset_correct += w * all_right;
+	acc->correct += w * known;	/* labels seen, for the per-label means */
 }
 
 void
-EvalAccAdd(RfEvalAcc *acc, const double *p, double y)
+EvalAccAdd(RfEvalAcc *acc, const double *p, double y, double w)
 {
 	const RfHead *head = acc->head;
 
 	if (isnan(y))
 		return;
-	acc->n += 1;
+	acc->rows++;
+	if (w <= 0)
+		return;
+	acc->n += w;
 	switch (head->kind)
 	{
 		case RF_HEAD_REGRESSION:
@@ -181,10 +185,10 @@ EvalAccAdd(RfEvalAcc *acc, const double *p, double y)
 				double		e = y - p[0];
 				double		delta = y - acc->ymean;
 
-				acc->sse += e * e;
-				acc->sae += fabs(e);
-				acc->ymean += delta / acc->n;
-				acc->ym2 += delta * (y - acc->ymean);
+				acc->sse += w * e * e;
+				acc->sae += w * fabs(e);
+				acc->ymean += w * delta / acc->n;
+				acc->ym2 += w * delta * (y - acc->ymean);
 				if (acc->keep_pairs)
 					KeepPair(acc, p[0], y);
 				break;
@@ -194,9 +198,9 @@ EvalAccAdd(RfEvalAcc *acc, const double *p, double y)
 				int			actual = y > 0.5;
 				int			pred = HeadPredictedClass(head, p);
 
-				acc->logloss += ReframeLogLoss(p[0], actual);
-				acc->correct += actual == pred;
-				acc->confusion[actual * 2 + pred] += 1;
+				acc->logloss += w * ReframeLogLoss(p[0], actual);
+				acc->correct += w * (actual == pred);
+				acc->confusion[actual * 2 + pred] += w;
 				if (acc->keep_scores)
 					KeepPair(acc, p[0], actual);
 				break;
@@ -207,9 +211,9 @@ EvalAccAdd(RfEvalAcc *acc, const double *p, double y)
 				int			actual = (int) y;
 				int			pred = HeadPredictedClass(head, p);
 
-				acc->logloss += -log(Max(p[actual], 1e-15));
-				acc->correct += actual == pred;
-				acc->confusion[(Size) actual * K + pred] += 1;
+				acc->logloss += -w * log(Max(p[actual], 1e-15));
+				acc->correct += w * (actual == pred);
+				acc->confusion[(Size) actual * K + pred] += w;
 				break;
 			}
 		case RF_HEAD_MULTILABEL:
@@ -286,7 +290,9 @@ EvalAccJson(RfEvalAcc *acc, StringInfo buf, bool with_confusion)
 {
 	const RfHead *head = acc->head;
 
-	appendStringInfo(buf, "{\"rows\": %.0f", acc->n);
+	appendStringInfo(buf, "{\"rows\": %lld", (long long) acc->rows);
+	if (acc->n != acc->rows)
+		Num(buf, "weight", acc->n);
 	if (acc->n == 0)
 	{
 		appendStringInfoChar(buf, '}');
@@ -854,10 +860,10 @@ EvalReceive(TupleTableSlot *slot, DestReceiver *self)
 			if (head->kind == RF_HEAD_MULTILABEL)
 			{
 				if (labels[h])
-					EvalAccAddLabels(&r->acc[h], r->out + head->offset, labels[h]);
+					EvalAccAddLabels(&r->acc[h], r->out + head->offset, labels[h], 1.0);
 				continue;
 			}
-			EvalAccAdd(&r->acc[h], r->out + head->offset, y[h]);
+			EvalAccAdd(&r->acc[h], r->out + head->offset, y[h], 1.0);
 			if (head->bin_values && !isnan(y[h]))
 				EvalAccAddExpected(&r->acc[h], r->out + head->offset, value[h]);
 			if (h == 0 && r->group)

@@ -13,7 +13,8 @@
 typedef struct RfEvalAcc
 {
 	const RfHead *head;
-	double		n;
+	double		n;				/* rows, each counted by its weight */
+	int64		rows;
 	/* regression */
 	double		sse;
 	double		sae;
@@ -45,12 +46,13 @@ typedef struct RfEvalAcc
 extern void EvalAccInit(RfEvalAcc *acc, const RfHead *head, bool keep_scores);
 
 /*
- * Adds a row: p is the head's linked output (value, probability or
- * distribution); y its target (value, 0/1, or class index).
+ * Adds a row of weight w (1 without "weight"): p is the head's linked
+ * output (value, probability or distribution); y its target (value, 0/1, or
+ * class index).  Every metric is weighted but the ROC AUC and the ECE.
  */
-extern void EvalAccAdd(RfEvalAcc *acc, const double *p, double y);
+extern void EvalAccAdd(RfEvalAcc *acc, const double *p, double y, double w);
 /* For a multilabel head: p and y hold one probability and one 0/1 per label. */
-extern void EvalAccAddLabels(RfEvalAcc *acc, const double *p, const double *y);
+extern void EvalAccAddLabels(RfEvalAcc *acc, const double *p, const double *y, double w);
 /* For a bucketed target: adds the squared error of the expected value. */
 extern void EvalAccAddExpected(RfEvalAcc *acc, const double *p, double value);
 extern void EvalAccJson(RfEvalAcc *acc, StringInfo buf, bool with_confusion);

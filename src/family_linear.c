@@ -75,7 +75,7 @@ LinearFit(RfTrunk *t, RfFitData *d, RfFitResult *res)
 	else if (t->nheads == 1 && head->kind == RF_HEAD_REGRESSION && head->loss == RF_LOSS_SQUARED)
 	{
 		res->solver = "normal equations (cholesky)";
-		RidgeFit(d->X, d->Y, 0, d->opts->l2, net->params + net->w_off[0],
+		RidgeFit(d->X, d->Y, 0, head->wcol, d->opts->l2, net->params + net->w_off[0],
 				 net->params + net->b_off[0]);
 	}
 	else
@@ -123,9 +123,11 @@ HeldOutSelection(RfTrunk *t, const RfMatrix *X, const RfMatrix *Y)
 			HeadsLink(t->heads, t->nheads, z);
 			for (int h = 0; h < t->nheads; h++)
 				if (t->heads[h].kind == RF_HEAD_MULTILABEL)
-					EvalAccAddLabels(&acc[h], z + t->heads[h].offset, y + t->heads[h].ycol);
+					EvalAccAddLabels(&acc[h], z + t->heads[h].offset, y + t->heads[h].ycol,
+									 t->heads[h].wcol >= 0 ? y[t->heads[h].wcol] : 1.0);
 				else
-					EvalAccAdd(&acc[h], z + t->heads[h].offset, y[t->heads[h].ycol]);
+					EvalAccAdd(&acc[h], z + t->heads[h].offset, y[t->heads[h].ycol],
+							   t->heads[h].wcol >= 0 ? y[t->heads[h].wcol] : 1.0);
 		}
 	}
 	for (int h = 0; h < t->nheads; h++)

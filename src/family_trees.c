@@ -80,6 +80,26 @@ XgbRunCreate(const char *model)
 	return run;
 }
 
+/*
+ * Row weights ("weight") for XGBoost's histogram cuts, which then fall as
+ * they would on the rows repeated (the gradients carry the weights already).
+ */
+static void
+XgbRowWeights(XgbRun *run, DMatrixHandle h, const RfMatrix *Y, int wcol)
+{
+	float	   *w;
+	int			rc;
+
+	if (wcol < 0)
+		return;
+	w = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(float) * Max(Y->nrows, 1));
+	for (int64 i = 0; i < Y->nrows; i++)
+		w[i] = (float) RfMatrixRow(Y, i)[wcol];
+	rc = XGDMatrixSetFloatInfo(h, "weight", w, (bst_ulong) Y->nrows);
+	pfree(w);
+	XgbCheck(run, rc, "set the row weights");
+}
+
 /* A DMatrix of encoded rows (NaN: missing), starting from base margins. */
 static DMatrixHandle
 XgbMatrix(XgbRun *run, const RfMatrix *X, const float *margin, int nout, RfBudget *budget)
@@ -185,14 +205,20 @@ TreesLoss(RfHeadData *hd, const RfMatrix *Y, const float *Z, float *dZ, float *H
 }
 
 /*
- * The heads normalise each loss by its rows; trees want per-row gradients,
- * whose hessians min_child_weight and lambda are measured against: scale
- * by the rows, and halve the squared loss's (whose hessian is 2).
+ * The heads normalise each loss by its rows (their weights, summed); trees
+ * want per-row gradients, whose hessians min_child_weight and lambda are
+ * measured against: scale by the rows, and halve the squared loss's (whose
+ * hessian is 2).
  */
 static float *
-TreesGradScale(RfTrunk *t, int64 rows)
+TreesGradScale(RfTrunk *t, const RfMatrix *Y)
 {
 	float	   *scale = palloc(sizeof(float) * t->nout);
+	int			wcol = t->heads[0].wcol;
+	double		rows = wcol >= 0 ? 0 : (double) Y->nrows;
+
+	for (int64 i = 0; i < Y->nrows && wcol >= 0; i++)
+		rows += RfMatrixRow(Y, i)[wcol];
 
 	for (int h = 0; h < t->nheads; h++)
 		for (int k = 0; k < t->heads[h].nout; k++)
@@ -536,6 +562,7 @@ TreesFit(RfTrunk *t, RfFitData *d, RfFitResult *res)
 	b.trunk = t;
 	b.run = XgbRunCreate(d->model_name);
 	b.run->dtrain = XgbMatrix(b.run, d->X, fmargin, t->nout, d->budget);
+	XgbRowWeights(b.run, b.run->dtrain, d->Y, t->heads[0].wcol);
 	cache[0] = b.run->dtrain;
 	if (d->Xva && d->Xva->nrows > 0)
 	{
@@ -549,7 +576,7 @@ TreesFit(RfTrunk *t, RfFitData *d, RfFitResult *res)
 	RfBudgetCharge(d->budget, 4 * sizeof(float) * (Size) d->Y->nrows * t->nout, "the trees' gradients");
 	b.grad = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(float) * Max(d->Y->nrows, 1) * t->nout);
 	b.hess = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(float) * Max(d->Y->nrows, 1) * t->nout);
-	b.scale = TreesGradScale(t, d->Y->nrows);
+	b.scale = TreesGradScale(t, d->Y);
 	if (d->opts->objective && strcmp(d->opts->objective, "ndcg") == 0)
 		TreesListwise(&b);
 

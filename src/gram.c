@@ -55,25 +55,29 @@ GramFlush(RfGram *g)
 	g->nbuf = 0;
 }
 
-/* Adds one row: raw inputs (NaN: missing) and its target. */
+/*
+ * Adds one row: raw inputs (NaN: missing), its target and its weight w
+ * (its moments count w times: the buffered row is scaled by sqrt(w)).
+ */
 void
-GramAdd(RfGram *g, const double *raw, double y)
+GramAdd(RfGram *g, const double *raw, double y, double w)
 {
 	int			R = g->R;
 	double	   *restrict a = g->buf + (Size) g->nbuf * g->D;
 	const double *restrict o = g->origin;
 	double		miss = 0;
+	double		sw = w == 1.0 ? 1.0 : sqrt(w);
 
 	/* selects on doubles only, so that the loop vectorises */
 	for (int j = 0; j < R; j++)
 	{
 		double		d = raw[j] - o[j];
 
-		a[j] = d == d ? d : 0.0;
+		a[j] = d == d ? sw * d : 0.0;
 		miss = d == d ? miss : 1.0;
 	}
-	a[R] = 1.0;
-	a[R + 1] = y - *g->yorigin;
+	a[R] = sw;
+	a[R + 1] = sw * (y - *g->yorigin);
 
 	if (unlikely(miss > 0))
 	{
@@ -90,10 +94,10 @@ GramAdd(RfGram *g, const double *raw, double y)
 				continue;
 			g->anymiss[j] = true;
 			for (int k = 0; k < g->D; k++)
-				g->MX[(Size) j * g->D + k] += a[k];
+				g->MX[(Size) j * g->D + k] += sw * a[k];
 			for (int k = 0; k < R; k++)
 				if (isnan(raw[k]))
-					g->MM[(Size) j * R + k] += 1.0;
+					g->MM[(Size) j * R + k] += w;
 		}
 	}
 	if (++g->nbuf == GRAM_BUF_ROWS)

@@ -30,7 +30,7 @@ typedef struct RfGram
 
 extern RfGram *GramCreate(int R, double *origin, double *yorigin);
 extern void GramFree(RfGram *g);
-extern void GramAdd(RfGram *g, const double *raw, double y);
+extern void GramAdd(RfGram *g, const double *raw, double y, double w);
 extern void GramMerge(RfGram *into, RfGram *from);
 extern double GramRows(RfGram *g);
 

@@ -290,6 +290,9 @@ HeadsFromJson(JsonbContainer *jheads, int *nheads_out)
 	int			nheads = JsonArraySize(jheads);
 	RfHead	   *heads = palloc0(sizeof(RfHead) * Max(nheads, 1));
 
+	for (int h = 0; h < nheads; h++)
+		heads[h].wcol = -1;		/* row weights are training's */
+
 	if (nheads < 1)
 		ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
 						errmsg("model spec has no heads")));
@@ -453,6 +456,13 @@ RowWeight(double **class_weight, int h, double y)
 	return 1.0;
 }
 
+/* A row's own weight (the "weight" column), 1 without one. */
+static inline double
+SampleWeight(const RfHead *head, const double *yrow)
+{
+	return head->wcol >= 0 ? yrow[head->wcol] : 1.0;
+}
+
 RfHeadData *
 HeadsPrepare(const RfHead *heads, int nheads, const RfMatrix *Y, double **class_weight,
 			 double *ytarget_shift, double *ytarget_scale)
@@ -479,9 +489,9 @@ HeadsPrepare(const RfHead *heads, int nheads, const RfMatrix *Y, double **class_
 			const double *y = RfMatrixRow(Y, i);
 
 			if (head->kind == RF_HEAD_MULTILABEL)
-				total += isnan(y[head->ycol]) ? 0.0 : 1.0;
+				total += isnan(y[head->ycol]) ? 0.0 : SampleWeight(head, y);
 			else
-				total += RowWeight(class_weight, h, y[head->ycol]);
+				total += RowWeight(class_weight, h, y[head->ycol]) * SampleWeight(head, y);
 		}
 		hd->head_norm[h] = total > 0 ? head->weight / total : 0;
 	}
@@ -503,7 +513,7 @@ HeadsPrepare(const RfHead *heads, int nheads, const RfMatrix *Y, double **class_
 		{
 			double		yt = RfMatrixRow(Y, i)[head->ycol];
 
-			hd->wrow[h][i] = RowWeight(class_weight, h, yt) * hd->head_norm[h];
+			hd->wrow[h][i] = RowWeight(class_weight, h, yt) * SampleWeight(head, RfMatrixRow(Y, i)) * hd->head_norm[h];
 			hd->yclean[h][i] = isnan(yt) ? 0 : yt;
 			/* a level of a hierarchy learns only where its parent is known */
 			if (head->parent_of && isnan(RfMatrixRow(Y, i)[heads[head->parent].ycol]))
@@ -552,6 +562,7 @@ MultilabelLossRows(RfHeadData *hd, int h, const double *ychunk, int ycols, int r
 	for (int i = 0; i < rows; i++)
 	{
 		const double *y = ychunk + (Size) i * ycols;
+		double		norm = hd->head_norm[h] * SampleWeight(head, y) / head->nout;
 
 		for (int k = 0; k < head->nout; k++)
 		{
@@ -570,10 +581,10 @@ MultilabelLossRows(RfHeadData *hd, int h, const double *ychunk, int ycols, int r
 			}
 			e = exp(-fabs(zk));
 			pk = zk >= 0 ? 1.0 / (1.0 + e) : e / (1.0 + e);
-			loss += hd->head_norm[h] * (Max(zk, 0.0) + log1p(e) - yk * zk) / head->nout;
-			dZ[o] = (float) (hd->head_norm[h] * (pk - yk) / head->nout);
+			loss += norm * (Max(zk, 0.0) + log1p(e) - yk * zk);
+			dZ[o] = (float) (norm * (pk - yk));
 			if (H)
-				H[o] = (float) (hd->head_norm[h] * pk * (1 - pk) / head->nout);
+				H[o] = (float) (norm * pk * (1 - pk));
 		}
 	}
 	return loss;
@@ -592,7 +603,8 @@ RegressionLossRows(RfHeadData *hd, int h, const double *ychunk, int ycols, int r
 	{
 		Size		o = (Size) i * nout + head->offset;
 		double		yt = ychunk[(Size) i * ycols + head->ycol];
-		double		scale = RowWeight(hd->class_weight, h, yt) * hd->head_norm[h];
+		double		scale = RowWeight(hd->class_weight, h, yt) * hd->head_norm[h] *
+			SampleWeight(head, ychunk + (Size) i * ycols);
 		double		z = Z[o];
 		double		dz;
 		double		hess;
@@ -659,6 +671,25 @@ HeadsLossRows(RfHeadData *hd, int c, int start, int rows, const float *Z, float 
 
 /* ---------- starting point ---------- */
 
+/* Each class's training rows, counted, or with row weights summed. */
+static const double *
+ClassCounts(const RfHead *head, const RfTarget *t, const RfMatrix *Y)
+{
+	double	   *counts;
+
+	if (head->wcol < 0)
+		return t->counts;
+	counts = palloc0(sizeof(double) * t->nclasses);
+	for (int64 i = 0; i < Y->nrows; i++)
+	{
+		const double *y = RfMatrixRow(Y, i);
+
+		if (!isnan(y[head->ycol]) && (int) y[head->ycol] < t->nclasses)
+			counts[(int) y[head->ycol]] += y[head->wcol];
+	}
+	return counts;
+}
+
 void
 HeadsBaseMargins(const RfHead *heads, int nheads, const RfTarget *targets,
 				 const RfMatrix *Y, double *b)
@@ -667,6 +698,7 @@ HeadsBaseMargins(const RfHead *heads, int nheads, const RfTarget *targets,
 	{
 		const RfHead *head = &heads[h];
 		const RfTarget *t = &targets[h];
+		const double *counts;
 		double		total = 0;
 
 		for (int k = 0; k < head->nout; k++)
@@ -684,22 +716,24 @@ HeadsBaseMargins(const RfHead *heads, int nheads, const RfTarget *targets,
 				for (int64 i = 0; i < Y->nrows; i++)
 				{
 					double		v = RfMatrixRow(Y, i)[head->ycol + k];
+					double		w = SampleWeight(head, RfMatrixRow(Y, i));
 
 					if (!isnan(v))
 					{
-						pos += v;
-						n += 1;
+						pos += w * v;
+						n += w;
 					}
 				}
 				b[head->offset + k] = log((pos / n) / (1 - pos / n));
 			}
 			continue;
 		}
+		counts = ClassCounts(head, t, Y);
 		for (int k = 0; k < t->nclasses; k++)
-			total += t->counts[k] * (t->class_weight ? t->class_weight[k] : 1.0);
+			total += counts[k] * (t->class_weight ? t->class_weight[k] : 1.0);
 		for (int k = 0; k < t->nclasses; k++)
 		{
-			double		share = (t->counts[k] * (t->class_weight ? t->class_weight[k] : 1.0) + 0.5) /
+			double		share = (counts[k] * (t->class_weight ? t->class_weight[k] : 1.0) + 0.5) /
 				(total + 0.5 * t->nclasses);
 
 			if (head->kind == RF_HEAD_BINARY)

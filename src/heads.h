@@ -51,6 +51,7 @@ typedef struct RfHead
 	int			offset;			/* first output */
 	int			nout;			/* outputs: 1, or K classes, or L labels */
 	int			ycol;			/* target column in the training Y matrix */
+	int			wcol;			/* training: Y's column of row weights ("weight"), or -1 */
 	double		weight;			/* weight of this head's loss */
 	int			nclasses;		/* class or label names */
 	char	  **classes;

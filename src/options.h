@@ -60,6 +60,7 @@ typedef struct RfOptions
 	double		colsample;
 	int			max_bins;
 	char	   *objective;		/* "pointwise", or "ndcg": LambdaMART over "group" */
+	char	   *weight;			/* "weight": the column of row weights, or NULL */
 	JsonbContainer *search;		/* "search": the options to try (search.c), or NULL */
 	int			trials;			/* "search" or "model": "auto": at most this many (0: default) */
 	double		time_budget;	/* seconds; 0: none */

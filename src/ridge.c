@@ -2,12 +2,15 @@
  * ridge.c
  *		Exact least squares with an L2 penalty (ridge regression).
  *
- * Minimises (1/n) sum (y - w.x - b)^2 + l2 |w|^2 over the encoded training
+ * Minimises (1/n) sum v_i (y_i - w.x_i - b)^2 + l2 |w|^2 (n = sum v_i; v_i the
+ * row weights, 1 without "weight") over the encoded training
  * rows.  The normal equations of [X 1] are accumulated chunk by chunk with
  * DSYRK/DGEMV and solved by Cholesky (LAPACK DPOSV); the intercept is not
  * penalised.
  */
 #include "postgres.h"
+
+#include <math.h>
 
 #include <cblas.h>
 
@@ -40,42 +43,47 @@ RidgeSolveSystem(double *A, double *rhs, int m)
 }
 
 void
-RidgeFit(const RfMatrix *X, const RfMatrix *Y, int ycol, double l2, double *w, double *b)
+RidgeFit(const RfMatrix *X, const RfMatrix *Y, int ycol, int wcol, double l2, double *w, double *b)
 {
 	int			d = X->ncols;
 	int			m = d + 1;
-	double		n = (double) X->nrows;
+	double		n = 0;
 	double	   *G = palloc0(sizeof(double) * d * d);
 	double	   *A = palloc0(sizeof(double) * m * m);
 	double	   *rhs = palloc0(sizeof(double) * m);
 	double	   *colsum = palloc0(sizeof(double) * d);
-	double	   *ones = palloc(sizeof(double) * RF_CHUNK_ROWS);
+	double	   *sw = palloc(sizeof(double) * RF_CHUNK_ROWS);
+	double	   *ysw = palloc(sizeof(double) * RF_CHUNK_ROWS);
 	double	   *xd = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * RF_CHUNK_ROWS * d);
 	double		ysum = 0;
-
-	for (int i = 0; i < RF_CHUNK_ROWS; i++)
-		ones[i] = 1.0;
 
 	for (int c = 0; c < X->nchunks; c++)
 	{
 		int			rows = RfChunkRows(X, c);
 		const float *xf = RfChunkF(X, c);
-		const double *x = xd;
-		const double *y = RfChunkD(Y, c) + ycol;
+		const double *yc = RfChunkD(Y, c);
 
-		/* the normal equations are accumulated in double precision */
-		for (Size k = 0; k < (Size) rows * d; k++)
-			xd[k] = xf[k];
+		/* rows weigh w: scaled by sqrt(w), their products count w times */
+		for (int i = 0; i < rows; i++)
+		{
+			double		wi = wcol >= 0 ? yc[(Size) i * Y->ncols + wcol] : 1.0;
+
+			sw[i] = sqrt(wi);
+			ysw[i] = sw[i] * yc[(Size) i * Y->ncols + ycol];
+			ysum += wi * yc[(Size) i * Y->ncols + ycol];
+			n += wi;
+			/* the normal equations are accumulated in double precision */
+			for (int k = 0; k < d; k++)
+				xd[(Size) i * d + k] = sw[i] * xf[(Size) i * d + k];
+		}
 
 		/* row-major rows x d is column-major d x rows: G += x x' */
 		cblas_dsyrk(CblasColMajor, CblasUpper, CblasNoTrans, d, rows,
-					1.0, x, d, 1.0, G, d);
-		cblas_dgemv(CblasColMajor, CblasNoTrans, d, rows, 1.0, x, d,
-					y, Y->ncols, 1.0, rhs, 1);
-		cblas_dgemv(CblasColMajor, CblasNoTrans, d, rows, 1.0, x, d,
-					ones, 1, 1.0, colsum, 1);
-		for (int i = 0; i < rows; i++)
-			ysum += y[(Size) i * Y->ncols];
+					1.0, xd, d, 1.0, G, d);
+		cblas_dgemv(CblasColMajor, CblasNoTrans, d, rows, 1.0, xd, d,
+					ysw, 1, 1.0, rhs, 1);
+		cblas_dgemv(CblasColMajor, CblasNoTrans, d, rows, 1.0, xd, d,
+					sw, 1, 1.0, colsum, 1);
 		ReframeYield();
 		CHECK_FOR_INTERRUPTS();
 	}
@@ -98,6 +106,7 @@ RidgeFit(const RfMatrix *X, const RfMatrix *Y, int ycol, double l2, double *w, d
 	pfree(A);
 	pfree(rhs);
 	pfree(colsum);
-	pfree(ones);
+	pfree(sw);
+	pfree(ysw);
 	pfree(xd);
 }

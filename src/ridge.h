@@ -8,7 +8,7 @@
 #include "matrix.h"
 
 /* Fits w (X->ncols values) and b for target column ycol of Y. */
-extern void RidgeFit(const RfMatrix *X, const RfMatrix *Y, int ycol, double l2,
+extern void RidgeFit(const RfMatrix *X, const RfMatrix *Y, int ycol, int wcol, double l2,
 					 double *w, double *b);
 
 /* Solves A x = rhs (SPD, m x m, column-major) in place; an error if singular. */

@@ -512,17 +512,19 @@ TargetResolve(RfTarget *t, const char *task, RfMatrix *Y, RfMatrix *Yv, int ycol
 							t->name, format_type_be(t->typid)),
 					 errhint("A regression target must be numeric; cast it in a SELECT.")));
 		t->head = RF_HEAD_REGRESSION;
+		/* weighted (West's update): a row of weight 2 counts as two rows */
 		for (int64 i = 0; i < Y->nrows; i++)
 		{
 			double		v = RfMatrixRow(Y, i)[ycol];
+			double		w = t->wcol >= 0 ? RfMatrixRow(Y, i)[t->wcol] : 1.0;
 			double		delta;
 
-			if (isnan(v))
+			if (isnan(v) || w <= 0)
 				continue;
 			delta = v - mean;
-			n += 1;
-			mean += delta / n;
-			m2 += delta * (v - mean);
+			n += w;
+			mean += w * delta / n;
+			m2 += w * delta * (v - mean);
 		}
 		t->mean = mean;
 		t->sd = n > 0 && m2 > 0 ? sqrt(m2 / n) : 1.0;

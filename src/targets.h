@@ -38,6 +38,7 @@ typedef struct RfTarget
 	int			nclasses;
 	char	  **classes;
 	double	   *counts;			/* training rows per class */
+	int			wcol;			/* Y's column of row weights, or -1 */
 	double	   *class_weight;	/* per class, or NULL */
 	double		mean;			/* regression: training mean and sd */
 	double		sd;

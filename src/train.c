@@ -141,6 +141,35 @@ TrainPlanSplit(RfTrainState *ts, TupleDesc typeinfo)
 	ts->stype = getBaseType(TupleDescAttr(typeinfo, ts->sattno)->atttypid);
 }
 
+/* The "weight" column: found, a number, kept out of the features. */
+static void
+TrainPlanWeight(RfTrainState *ts, TupleDesc typeinfo, bool *is_target)
+{
+	ts->wattno = -1;
+	if (ts->opts->weight == NULL)
+		return;
+	for (int i = 0; i < typeinfo->natts; i++)
+		if (!TupleDescAttr(typeinfo, i)->attisdropped &&
+			strcmp(NameStr(TupleDescAttr(typeinfo, i)->attname), ts->opts->weight) == 0)
+			ts->wattno = i;
+	if (ts->wattno < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("weight column \"%s\" does not exist in the source of model \"%s\"",
+						ts->opts->weight, ts->model_name)));
+	if (is_target[ts->wattno])
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("column \"%s\" cannot be both a target (or the group) and the weight", ts->opts->weight)));
+	ts->wtype = getBaseType(TupleDescAttr(typeinfo, ts->wattno)->atttypid);
+	if (!ReframeIsNumericType(ts->wtype))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("weight column \"%s\" has type %s, but row weights are numbers",
+						ts->opts->weight, format_type_be(ts->wtype))));
+	is_target[ts->wattno] = true;	/* a row's weight is not a feature */
+}
+
 /* The "group" column: found, kept out of the features, coded per query. */
 static void
 TrainPlanGroup(RfTrainState *ts, TupleDesc typeinfo, bool *is_target)
@@ -191,6 +220,7 @@ TrainStartup(DestReceiver *self, int operation, TupleDesc typeinfo)
 	if (ts->opts->nbins > 0 || ts->opts->bin_quantiles > 0)
 		regression = false;		/* reframed as classes over buckets */
 	TrainPlanGroup(ts, typeinfo, is_target);
+	TrainPlanWeight(ts, typeinfo, is_target);
 	TrainPlanSplit(ts, typeinfo);
 	if (ts->opts->group)
 		regression = false;		/* ranking metrics need the rows, not moments */
@@ -222,7 +252,10 @@ TrainStartup(DestReceiver *self, int operation, TupleDesc typeinfo)
 			ts->targets[t].ycol = ycols;
 			ycols += ts->targets[t].kind == RF_TARGET_LABELS ? 2 : 1;
 		}
-		ycols += ts->gdict ? 1 : 0;
+		ts->gcol = ts->gdict ? ycols++ : -1;
+		ts->wcol = ts->wattno >= 0 ? ycols++ : -1;
+		for (int t = 0; t < ts->ntargets; t++)
+			ts->targets[t].wcol = ts->wcol;
 
 		ts->Y = RfMatrixCreate(ycols, sizeof(double), &ts->budget);
 		ts->Yv = RfMatrixCreate(ycols, sizeof(double), &ts->budget);
@@ -307,6 +340,11 @@ ExpandLabelSets(RfTrainState *ts, RfMatrix *Y, int ncols, int **rank)
 				row[col + rank[t][ts->label_codes[j]]] = 1.0;
 			col += L;
 		}
+		/* the query and weight columns follow, in that order */
+		if (ts->gcol >= 0)
+			row[col++] = y[ts->gcol];
+		if (ts->wcol >= 0)
+			row[col++] = y[ts->wcol];
 	}
 	RfMatrixTruncate(Y, 0);
 	return out;
@@ -356,10 +394,18 @@ ResolveLabelSets(RfTrainState *ts)
 		tg->head = RF_HEAD_MULTILABEL;
 		ncols += L;
 	}
+	ncols += (ts->gcol >= 0) + (ts->wcol >= 0);
 	ts->Y = ExpandLabelSets(ts, ts->Y, ncols, rank);
 	ts->Yv = ExpandLabelSets(ts, ts->Yv, ncols, rank);
+	if (ts->wcol >= 0)
+		ts->wcol = ncols - 1;
+	if (ts->gcol >= 0)
+		ts->gcol = ncols - 1 - (ts->wcol >= 0);
 	for (int t = 0; t < ts->ntargets; t++)
+	{
 		ts->targets[t].ycol = ycol[t];
+		ts->targets[t].wcol = ts->wcol;
+	}
 	if (ts->ntargets > 1)
 		return;
 	if (ts->task == NULL)
@@ -441,7 +487,7 @@ TrainCreateFoldMoments(RfTrainState *ts)
 }
 
 static void
-TrainAddFoldMoments(RfTrainState *ts, int set, const double *raw, double y, double u)
+TrainAddFoldMoments(RfTrainState *ts, int set, const double *raw, double y, double w, double u)
 {
 	if (set == 1 && ts->fgram[1][0] && ts->nrows[0] + ts->nrows[1] >= 1000)
 	{
@@ -451,7 +497,19 @@ TrainAddFoldMoments(RfTrainState *ts, int set, const double *raw, double y, doub
 		memset(ts->fgram[1], 0, sizeof(ts->fgram[1]));
 	}
 	if (ts->fgram[set][0])
-		GramAdd(ts->fgram[set][ReframeInnerFold(u, RF_L2_FOLDS)], raw, y);
+		GramAdd(ts->fgram[set][ReframeInnerFold(u, RF_L2_FOLDS)], raw, y, w);
+}
+
+/* A row's weight; a NULL, negative or infinite one is counted (an error after the read), and weighs 0. */
+static double
+TrainRowWeight(RfTrainState *ts, Datum d, bool isnull)
+{
+	double		w = isnull ? get_float8_nan() : ReframeDatumToDouble(d, ts->wtype);
+
+	if (w >= 0 && isfinite(w))
+		return w;
+	ts->bad_weights++;
+	return 0;
 }
 
 /*
@@ -464,7 +522,7 @@ TrainAddRow(RfTrainState *ts, Datum *values, bool *isnull)
 {
 	uint64		hash = (uint64) ts->opts->seed * UINT64CONST(0x9E3779B97F4A7C15) + 1;
 	double	   *raw = ts->rowbuf;
-	double		y[2 * RF_MAX_TARGETS + 1];	/* a label set takes two, the group one */
+	double		y[2 * RF_MAX_TARGETS + 2];	/* a label set takes two, the group and weight one each */
 	int			set = 0;
 	double		u;
 
@@ -491,9 +549,11 @@ TrainAddRow(RfTrainState *ts, Datum *values, bool *isnull)
 		char	   *g = isnull[ts->gattno] ? pstrdup("") :
 			EncoderCategoryString(values[ts->gattno], ts->gtype);
 
-		y[ts->Y->ncols - 1] = RfDictCode(ts->gdict, g, true);
+		y[ts->gcol] = RfDictCode(ts->gdict, g, true);
 		hash = hash_bytes_extended((unsigned char *) g, strlen(g), (uint64) ts->opts->seed);
 	}
+	if (ts->wattno >= 0)
+		y[ts->wcol] = TrainRowWeight(ts, values[ts->wattno], isnull[ts->wattno]);
 	if (ts->sattno >= 0)
 		hash = ReframeSplitHash(isnull[ts->sattno] ? "" :
 								EncoderCategoryString(values[ts->sattno], ts->stype), ts->split_seed);
@@ -512,11 +572,11 @@ TrainAddRow(RfTrainState *ts, Datum *values, bool *isnull)
 				ts->origin[r] = isnan(raw[r]) ? 0.0 : raw[r];
 			ts->yorigin = y[0];
 		}
-		GramAdd(ts->gram[set], raw, y[0]);
-		TrainAddFoldMoments(ts, set, raw, y[0], u);
+		GramAdd(ts->gram[set], raw, y[0], ts->wcol >= 0 ? y[ts->wcol] : 1.0);
+		TrainAddFoldMoments(ts, set, raw, y[0], ts->wcol >= 0 ? y[ts->wcol] : 1.0, u);
 		return;
 	}
-	EncoderAccumulate(ts->enc, raw, set);
+	EncoderAccumulate(ts->enc, raw, set, ts->wcol >= 0 ? y[ts->wcol] : 1.0);
 	EncoderStoreRaw(ts->enc, raw, RfMatrixAppendRowF(set ? ts->rawv : ts->raw));
 	memcpy(RfMatrixAppendRow(set ? ts->Yv : ts->Y), y, sizeof(double) * ts->Y->ncols);
 }
@@ -723,9 +783,11 @@ EvalRowsChunk(void *arg, int c, int rows, const float *out)
 			RfHead	   *head = &t->heads[h];
 
 			if (head->kind == RF_HEAD_MULTILABEL)
-				EvalAccAddLabels(&a->acc[h], a->z + head->offset, y + head->ycol);
+				EvalAccAddLabels(&a->acc[h], a->z + head->offset, y + head->ycol,
+								 head->wcol >= 0 ? y[head->wcol] : 1.0);
 			else
-				EvalAccAdd(&a->acc[h], a->z + head->offset, y[head->ycol]);
+				EvalAccAdd(&a->acc[h], a->z + head->offset, y[head->ycol],
+						   head->wcol >= 0 ? y[head->wcol] : 1.0);
 			if (head->bin_values && a->targets[h].bin_raw[a->set] && !isnan(y[head->ycol]))
 				EvalAccAddExpected(&a->acc[h], a->z + head->offset,
 								   a->targets[h].bin_raw[a->set][(int64) c * RF_CHUNK_ROWS + i]);
@@ -882,15 +944,22 @@ RankingRows(const RfTrunk *t, const RfMatrix *X, const RfMatrix *Y, int gcol, St
 
 /* Regression metrics of a set from its second moments (no MAE without rows). */
 static void
-EvaluateGram(RfGram *g, const RfEncoder *enc, const RfTrunk *t, StringInfo buf, double *rmse)
+EvaluateGram(RfGram *g, const RfEncoder *enc, const RfTrunk *t, int64 rows, StringInfo buf, double *rmse)
 {
-	double		n = GramRows(g);
+	double		n = GramRows(g);	/* the rows' weights, summed */
 	double		sse;
 	double		sst;
 
 	t->family->moments_errors(t, g, enc, &sse, &sst);
 	*rmse = sqrt(sse / n);
-	appendStringInfo(buf, "{\"rows\": %.0f, \"rmse\": ", n);
+	appendStringInfo(buf, "{\"rows\": %lld, ", (long long) rows);
+	if (n != rows)
+	{
+		appendStringInfoString(buf, "\"weight\": ");
+		JsonAppendNumber(buf, n);
+		appendStringInfoString(buf, ", ");
+	}
+	appendStringInfoString(buf, "\"rmse\": ");
 	JsonAppendNumber(buf, *rmse);
 	appendStringInfoString(buf, ", \"r2\": ");
 	JsonAppendNumber(buf, sst > 0 ? 1.0 - sse / sst : get_float8_nan());
@@ -1036,11 +1105,15 @@ BuildHeads(RfTrainState *ts, int *nheads)
 	{
 		BuildMultilabelHead(ts, &heads[0]);
 		*nheads = 1;
-		return heads;
 	}
-	for (int t = 0; t < ts->ntargets; t++)
-		BuildHead(ts, t, &heads[t]);
-	*nheads = ts->ntargets;
+	else
+	{
+		for (int t = 0; t < ts->ntargets; t++)
+			BuildHead(ts, t, &heads[t]);
+		*nheads = ts->ntargets;
+	}
+	for (int h = 0; h < *nheads; h++)
+		heads[h].wcol = ts->wcol;
 	return heads;
 }
 
@@ -1444,6 +1517,12 @@ TrainRead(RfTrainState *ts, text *source)
 	ts->with_validation = ts->opts->validation < 0 && ts->nrows[0] + ts->nrows[1] < 1000 && ts->folds == 0;
 	if (ts->with_validation)
 		TrainMergeValidation(ts);
+	if (ts->bad_weights > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("weight column \"%s\" has %lld rows whose weight is NULL, negative or not finite",
+						ts->opts->weight, (long long) ts->bad_weights),
+				 errhint("Row weights are numbers >= 0; filter or fix those rows, e.g. with coalesce.")));
 	if (ts->nrows[0] == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
@@ -1516,7 +1595,7 @@ TrainFit(RfTrainState *ts)
 	d.Yva = ts->Yv;
 	d.gram = ts->streaming ? ts->gram[0] : NULL;
 	d.gram_folds = ts->fgram[0][0] ? ts->fgram[0] : NULL;
-	d.gcol = ts->gdict ? ts->ntargets : -1;
+	d.gcol = ts->gcol;
 	d.draw = ts->draws[0];
 	d.budget = &ts->budget;
 
@@ -1607,12 +1686,12 @@ TrainEvaluate(RfTrainState *ts)
 	{
 		double		rmse;
 
-		EvaluateGram(ts->gram[0], ts->enc, t, m, &rmse);
+		EvaluateGram(ts->gram[0], ts->enc, t, ts->nrows[0], m, &rmse);
 		ts->train_loss = rmse * rmse;
 		if (ts->nrows[1] > 0)
 		{
 			appendStringInfoString(m, ", \"validation\": ");
-			EvaluateGram(ts->gram[1], ts->enc, t, m, &ts->selection);
+			EvaluateGram(ts->gram[1], ts->enc, t, ts->nrows[1], m, &ts->selection);
 		}
 		appendStringInfoChar(m, '}');
 		return;

@@ -42,7 +42,12 @@ typedef struct RfTrainState
 	int			fold;
 	int			gattno;			/* "group": the query column, or -1 */
 	Oid			gtype;
-	RfDict	   *gdict;			/* query values -> codes, kept in the last Y column */
+	RfDict	   *gdict;			/* query values -> codes, kept in Y's column gcol */
+	int			gcol;
+	int			wattno;			/* "weight": the column of row weights, or -1 */
+	Oid			wtype;
+	int			wcol;			/* its Y column, or -1 */
+	int64		bad_weights;	/* rows whose weight is NULL, negative or not finite */
 
 	RfEncoder  *enc;
 	TupleDesc	tupdesc;
