@@ -395,3 +395,66 @@ END
 $$;
 COMMENT ON FUNCTION @extschema@.trials(text, integer) IS
     'the options tried by "search" or "model": "auto" for a version (the deployed one by default), each with its cross-validated loss, and which was chosen';
+
+-- Weighted variants of the metric aggregates (a row's weight: a number
+-- >= 0; NULL skips the row), and metrics of soft labels (the share of
+-- annotators who said true, in [0, 1]): the same {weight, sum} states,
+-- combine and final functions as the unweighted ones.
+CREATE FUNCTION @extschema@.sq_err_accum(double precision[], double precision, double precision, double precision)
+    RETURNS double precision[] AS 'MODULE_PATHNAME', 'reframe_sq_err_accum'
+    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION @extschema@.abs_err_accum(double precision[], double precision, double precision, double precision)
+    RETURNS double precision[] AS 'MODULE_PATHNAME', 'reframe_abs_err_accum'
+    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION @extschema@.log_loss_accum(double precision[], double precision, boolean, double precision)
+    RETURNS double precision[] AS 'MODULE_PATHNAME', 'reframe_log_loss_accum'
+    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION @extschema@.soft_log_loss_accum(double precision[], double precision, double precision)
+    RETURNS double precision[] AS 'MODULE_PATHNAME', 'reframe_soft_log_loss_accum'
+    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION @extschema@.soft_log_loss_accum(double precision[], double precision, double precision, double precision)
+    RETURNS double precision[] AS 'MODULE_PATHNAME', 'reframe_soft_log_loss_accum'
+    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION @extschema@.brier_accum(double precision[], double precision, double precision)
+    RETURNS double precision[] AS 'MODULE_PATHNAME', 'reframe_brier_accum'
+    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION @extschema@.brier_accum(double precision[], double precision, double precision, double precision)
+    RETURNS double precision[] AS 'MODULE_PATHNAME', 'reframe_brier_accum'
+    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION @extschema@.cross_entropy_accum(double precision[], double precision[], integer, double precision)
+    RETURNS double precision[] AS 'MODULE_PATHNAME', 'reframe_cross_entropy_accum'
+    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION @extschema@.accuracy_accum(double precision[], anyelement, anyelement, double precision)
+    RETURNS double precision[] AS 'MODULE_PATHNAME', 'reframe_accuracy_accum'
+    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE AGGREGATE @extschema@.rmse(pred double precision, actual double precision, weight double precision) (
+    SFUNC = @extschema@.sq_err_accum, STYPE = double precision[], INITCOND = '{0,0}',
+    FINALFUNC = @extschema@.rmse_final, COMBINEFUNC = @extschema@.sum_combine, PARALLEL = SAFE);
+CREATE AGGREGATE @extschema@.mae(pred double precision, actual double precision, weight double precision) (
+    SFUNC = @extschema@.abs_err_accum, STYPE = double precision[], INITCOND = '{0,0}',
+    FINALFUNC = @extschema@.mean_final, COMBINEFUNC = @extschema@.sum_combine, PARALLEL = SAFE);
+CREATE AGGREGATE @extschema@.log_loss(p double precision, y boolean, weight double precision) (
+    SFUNC = @extschema@.log_loss_accum, STYPE = double precision[], INITCOND = '{0,0}',
+    FINALFUNC = @extschema@.mean_final, COMBINEFUNC = @extschema@.sum_combine, PARALLEL = SAFE);
+CREATE AGGREGATE @extschema@.log_loss(p double precision, y double precision) (
+    SFUNC = @extschema@.soft_log_loss_accum, STYPE = double precision[], INITCOND = '{0,0}',
+    FINALFUNC = @extschema@.mean_final, COMBINEFUNC = @extschema@.sum_combine, PARALLEL = SAFE);
+CREATE AGGREGATE @extschema@.log_loss(p double precision, y double precision, weight double precision) (
+    SFUNC = @extschema@.soft_log_loss_accum, STYPE = double precision[], INITCOND = '{0,0}',
+    FINALFUNC = @extschema@.mean_final, COMBINEFUNC = @extschema@.sum_combine, PARALLEL = SAFE);
+CREATE AGGREGATE @extschema@.brier(p double precision, y double precision) (
+    SFUNC = @extschema@.brier_accum, STYPE = double precision[], INITCOND = '{0,0}',
+    FINALFUNC = @extschema@.mean_final, COMBINEFUNC = @extschema@.sum_combine, PARALLEL = SAFE);
+CREATE AGGREGATE @extschema@.brier(p double precision, y double precision, weight double precision) (
+    SFUNC = @extschema@.brier_accum, STYPE = double precision[], INITCOND = '{0,0}',
+    FINALFUNC = @extschema@.mean_final, COMBINEFUNC = @extschema@.sum_combine, PARALLEL = SAFE);
+CREATE AGGREGATE @extschema@.cross_entropy(p double precision[], class integer, weight double precision) (
+    SFUNC = @extschema@.cross_entropy_accum, STYPE = double precision[], INITCOND = '{0,0}',
+    FINALFUNC = @extschema@.mean_final, COMBINEFUNC = @extschema@.sum_combine, PARALLEL = SAFE);
+CREATE AGGREGATE @extschema@.accuracy(pred anyelement, actual anyelement, weight double precision) (
+    SFUNC = @extschema@.accuracy_accum, STYPE = double precision[], INITCOND = '{0,0}',
+    FINALFUNC = @extschema@.mean_final, COMBINEFUNC = @extschema@.sum_combine, PARALLEL = SAFE);
+COMMENT ON AGGREGATE @extschema@.log_loss(double precision, double precision) IS
+    'mean log loss against soft labels (the share of annotators who said true, in [0, 1])';
+COMMENT ON AGGREGATE @extschema@.brier(double precision, double precision) IS
+    'Brier score: mean squared gap between probabilities and (soft) labels';

@@ -582,6 +582,10 @@ typedef struct EvalReceiver
 	char	   *group;
 	int			k;
 	int			gattno;
+	/* "weight": the column of row weights, or NULL */
+	char	   *weight;
+	int			wattno;
+	Oid			wtype;
 	Oid			gtype;
 	RfDict	   *gdict;
 	double	   *rank_group;
@@ -664,6 +668,24 @@ EvalStartup(DestReceiver *self, int operation, TupleDesc td)
 					 errmsg("target column \"%s\" has type %s, but model \"%s\" regresses a number",
 							head->name, format_type_be(r->ttype[h]), m->name)));
 	}
+	r->wattno = -1;
+	if (r->weight)
+	{
+		for (int i = 0; i < td->natts; i++)
+			if (!TupleDescAttr(td, i)->attisdropped &&
+				strcmp(NameStr(TupleDescAttr(td, i)->attname), r->weight) == 0)
+				r->wattno = i;
+		if (r->wattno < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_COLUMN),
+					 errmsg("weight column \"%s\" does not exist in the source", r->weight)));
+		r->wtype = getBaseType(TupleDescAttr(td, r->wattno)->atttypid);
+		if (!ReframeIsNumericType(r->wtype))
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("weight column \"%s\" has type %s, but row weights are numbers",
+							r->weight, format_type_be(r->wtype))));
+	}
 	if (r->group)
 	{
 		RfHead	   *head = &net->heads[0];
@@ -685,6 +707,24 @@ EvalStartup(DestReceiver *self, int operation, TupleDesc td)
 					 errhint("Rank with a binary or regression model.")));
 	}
 	r->started = true;
+}
+
+/* A row's weight ("weight"), or an error naming the column when it is not a number >= 0. */
+static double
+EvalRowWeight(EvalReceiver *r, TupleTableSlot *slot)
+{
+	double		w;
+
+	if (r->wattno < 0)
+		return 1.0;
+	w = slot->tts_isnull[r->wattno] ? get_float8_nan() :
+		ReframeDatumToDouble(slot->tts_values[r->wattno], r->wtype);
+	if (!(w >= 0) || isinf(w))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("weight column \"%s\" has a row whose weight is NULL, negative or not finite", r->weight),
+				 errhint("Row weights are numbers >= 0; filter or fix those rows, e.g. with coalesce.")));
+	return w;
 }
 
 /* Remembers a row's query, score and relevance for the ranking metrics. */
@@ -848,6 +888,8 @@ EvalReceive(TupleTableSlot *slot, DestReceiver *self)
 		r->null_targets++;
 	else
 	{
+		double		w = EvalRowWeight(r, slot);
+
 		EncoderReadColumns(m->enc, r->attno, r->atttype, slot->tts_values, slot->tts_isnull,
 						   r->raw, m->name);
 		EncoderEncodeRaw(m->enc, r->raw, r->enc);
@@ -860,10 +902,10 @@ EvalReceive(TupleTableSlot *slot, DestReceiver *self)
 			if (head->kind == RF_HEAD_MULTILABEL)
 			{
 				if (labels[h])
-					EvalAccAddLabels(&r->acc[h], r->out + head->offset, labels[h], 1.0);
+					EvalAccAddLabels(&r->acc[h], r->out + head->offset, labels[h], w);
 				continue;
 			}
-			EvalAccAdd(&r->acc[h], r->out + head->offset, y[h], 1.0);
+			EvalAccAdd(&r->acc[h], r->out + head->offset, y[h], w);
 			if (head->bin_values && !isnan(y[h]))
 				EvalAccAddExpected(&r->acc[h], r->out + head->offset, value[h]);
 			if (h == 0 && r->group)
@@ -995,11 +1037,12 @@ reframe_evaluate(PG_FUNCTION_ARGS)
 			if (tok == WJB_KEY)
 			{
 				key = pnstrdup(v.val.string.val, v.val.string.len);
-				if (strcmp(key, "group") != 0 && strcmp(key, "k") != 0 && strcmp(key, "curves") != 0)
+				if (strcmp(key, "group") != 0 && strcmp(key, "k") != 0 && strcmp(key, "curves") != 0 &&
+					strcmp(key, "weight") != 0)
 					ereport(ERROR,
 							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 							 errmsg("unknown option \"%s\" of reframe.evaluate", key),
-							 errhint("Known options are: group (the query column for ranking metrics), k, curves.")));
+							 errhint("Known options are: group (the query column for ranking metrics), k, curves, weight (a column of row weights).")));
 				continue;
 			}
 			if (tok != WJB_VALUE)
@@ -1011,6 +1054,14 @@ reframe_evaluate(PG_FUNCTION_ARGS)
 							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 							 errmsg("option \"curves\" of reframe.evaluate must be true or false")));
 				curves = v.val.boolean;
+			}
+			else if (strcmp(key, "weight") == 0)
+			{
+				if (v.type != jbvString || v.val.string.len == 0)
+					ereport(ERROR,
+							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+							 errmsg("option \"weight\" of reframe.evaluate must name a column")));
+				r.weight = JsonValueText(&v);
 			}
 			else if (strcmp(key, "group") == 0)
 			{

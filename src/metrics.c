@@ -58,15 +58,30 @@ StateForUpdate(FunctionCallInfo fcinfo, int argno)
 	return PG_GETARG_ARRAYTYPE_P_COPY(argno);
 }
 
-/* Adds a value to a {n, sum} state. */
+/*
+ * Adds a value to a {n, sum} state, weighing the row by the argument after
+ * the aggregate's own when it has one (the weighted variants, such as
+ * reframe.log_loss(p, y, w)): n sums the weights, sum the weighted values.
+ */
 static Datum
 SumAccum(FunctionCallInfo fcinfo, double v, const char *caller)
 {
 	ArrayType  *state = StateForUpdate(fcinfo, 0);
 	double	   *s = CheckState(state, 2, caller);
+	double		w = 1.0;
 
-	s[0] += 1.0;
-	s[1] += v;
+	if (PG_NARGS() > 3)
+	{
+		w = PG_GETARG_FLOAT8(3);
+		if (!(w >= 0) || isinf(w))
+			ereport(ERROR,
+					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+					 errmsg("%s: weight %g is not a number >= 0", caller, w)));
+		if (w == 0)
+			PG_RETURN_ARRAYTYPE_P(state);
+	}
+	s[0] += w;
+	s[1] += w * v;
 	PG_RETURN_ARRAYTYPE_P(state);
 }
 
@@ -113,6 +128,39 @@ reframe_log_loss_accum(PG_FUNCTION_ARGS)
 
 	CheckProbability(p, "log_loss");
 	return SumAccum(fcinfo, isnan(p) ? p : ReframeLogLoss(p, PG_GETARG_BOOL(2)), "log_loss");
+}
+
+/* Soft log loss: y is the share of annotators (in [0, 1]) who said true. */
+PG_FUNCTION_INFO_V1(reframe_soft_log_loss_accum);
+Datum
+reframe_soft_log_loss_accum(PG_FUNCTION_ARGS)
+{
+	double		p = PG_GETARG_FLOAT8(1);
+	double		y = PG_GETARG_FLOAT8(2);
+
+	CheckProbability(p, "log_loss");
+	if (!(y >= 0.0 && y <= 1.0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("log_loss: soft label %g is outside [0, 1]", y)));
+	return SumAccum(fcinfo, isnan(p) ? p : y * ReframeLogLoss(p, true) + (1 - y) * ReframeLogLoss(p, false),
+					"log_loss");
+}
+
+/* Brier score: the squared gap between a probability and the (soft) label. */
+PG_FUNCTION_INFO_V1(reframe_brier_accum);
+Datum
+reframe_brier_accum(PG_FUNCTION_ARGS)
+{
+	double		p = PG_GETARG_FLOAT8(1);
+	double		y = PG_GETARG_FLOAT8(2);
+
+	CheckProbability(p, "brier");
+	if (!(y >= 0.0 && y <= 1.0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("brier: label %g is outside [0, 1]", y)));
+	return SumAccum(fcinfo, (p - y) * (p - y), "brier");
 }
 
 /* Cross-entropy transition: p is a distribution, cls the 1-based true class. */

@@ -59,6 +59,34 @@ SELECT weighed_and_repeated('{"validation": 0, "hidden": [4], "max_iter": 30}', 
 SELECT (SELECT bool_and(abs(w.loss - d.loss) < 1e-5 * d.loss)
           FROM reframe.loss_history('p_w') w JOIN reframe.loss_history('p_d') d USING (iteration) WHERE iteration <= 20) AS same_path;
 
+-- evaluate and the metric aggregates take the weights too: the weighted
+-- figures are those of the rows repeated
+SELECT 1 FROM reframe.train('ev', 'SELECT a, b, c, y FROM wt', 'y', options => '{"validation": 0, "l2": 0.01}');
+SELECT abs((e1 #>> '{metrics,log_loss}')::float8 - (e2 #>> '{metrics,log_loss}')::float8) < 1e-12 AS log_loss,
+       e1 #> '{metrics,accuracy}' = e2 #> '{metrics,accuracy}' AND e1 #> '{metrics,f1}' = e2 #> '{metrics,f1}'
+       AND e1 #> '{metrics,confusion}' = e2 #> '{metrics,confusion}' AS same_counts,
+       e1 #>> '{metrics,rows}' AS rows, e1 #>> '{metrics,weight}' AS weight, e2 #>> '{metrics,rows}' AS repeated_rows
+  FROM (SELECT reframe.evaluate('ev', 'SELECT * FROM wt', '{"weight": "w"}') AS e1,
+               reframe.evaluate('ev', 'SELECT * FROM wt_twice') AS e2) x;
+SELECT abs((SELECT reframe.log_loss(reframe.score('ev', t), y, w) FROM wt t) -
+           (SELECT reframe.log_loss(reframe.score('ev', t), y) FROM wt_twice t)) < 1e-12 AS log_loss,
+       abs((SELECT reframe.rmse(a, r, w) FROM wt) - (SELECT reframe.rmse(a, r) FROM wt_twice)) < 1e-12 AS rmse,
+       abs((SELECT reframe.mae(a, r, w) FROM wt) - (SELECT reframe.mae(a, r) FROM wt_twice)) < 1e-12 AS mae,
+       abs((SELECT reframe.accuracy(c, 'k1', w) FROM wt) - (SELECT reframe.accuracy(c, 'k1') FROM wt_twice)) < 1e-12 AS accuracy,
+       abs((SELECT reframe.cross_entropy(ARRAY[0.2, 0.3, 0.5], 1 + i % 3, w) FROM wt) -
+           (SELECT reframe.cross_entropy(ARRAY[0.2, 0.3, 0.5], 1 + i % 3) FROM wt_twice)) < 1e-12 AS cross_entropy;
+-- soft labels (shares of annotators in [0, 1]): log loss and Brier score
+-- against their closed forms
+SELECT abs(reframe.log_loss(p, y) - avg(-(y * ln(p) + (1 - y) * ln(1 - p)))) < 1e-12 AS soft_log_loss,
+       abs(reframe.brier(p, y) - avg((p - y) ^ 2)) < 1e-12 AS brier,
+       abs(reframe.brier(p, y, 2) - avg((p - y) ^ 2)) < 1e-12 AS brier_weighted
+  FROM (VALUES (0.2, 0.0), (0.7, 2 / 3.0), (0.9, 1.0), (0.5, 1 / 3.0)) v(p, y);
+SELECT reframe.log_loss(0.5, 1.5);
+SELECT reframe.rmse(1, 2, -1);
+SELECT reframe.evaluate('ev', 'SELECT *, NULLIF(w, 2) AS w2 FROM wt', '{"weight": "w2"}');
+SELECT reframe.evaluate('ev', 'SELECT * FROM wt', '{"weight": "nope"}');
+SELECT reframe.drop_model('ev');
+
 -- a weight of 0 is no row
 SELECT 1 FROM reframe.train('zero_w', 'SELECT a, b, r, (i % 4 <> 0)::int AS w FROM wt', 'r', options => '{"validation": 0, "weight": "w"}');
 SELECT 1 FROM reframe.train('zero_d', 'SELECT a, b, r FROM wt WHERE i % 4 <> 0', 'r', options => '{"validation": 0}');
