@@ -135,6 +135,15 @@ EvalAccInit(RfEvalAcc *acc, const RfHead *head, bool keep_scores)
 	}
 }
 
+/* The log loss against a label y in [0, 1]: 0 or 1, or a share of annotators. */
+static inline double
+SoftLogLoss(double p, double y)
+{
+	if (y == 0 || y == 1)
+		return ReframeLogLoss(p, y == 1);
+	return y * ReframeLogLoss(p, true) + (1 - y) * ReframeLogLoss(p, false);
+}
+
 void
 EvalAccAddLabels(RfEvalAcc *acc, const double *p, const double *y, double w)
 {
@@ -157,7 +166,10 @@ EvalAccAddLabels(RfEvalAcc *acc, const double *p, const double *y, double w)
 		acc->fn[k] += w * (!pred && actual);
 		acc->label_errors += w * (pred != actual);
 		all_right &= pred == actual;
-		acc->logloss += w * ReframeLogLoss(p[k], actual);
+		acc->logloss += w * SoftLogLoss(p[k], y[k]);
+		acc->brier += w * (p[k] - y[k]) * (p[k] - y[k]);
+		acc->expected_labels += w * p[k];
+		acc->mean_labels += w * y[k];
 	}
 	if (known == 0)
 		return;
@@ -198,7 +210,8 @@ EvalAccAdd(RfEvalAcc *acc, const double *p, double y, double w)
 				int			actual = y > 0.5;
 				int			pred = HeadPredictedClass(head, p);
 
-				acc->logloss += w * ReframeLogLoss(p[0], actual);
+				acc->logloss += w * SoftLogLoss(p[0], y);
+				acc->brier += w * (p[0] - y) * (p[0] - y);
 				acc->correct += w * (actual == pred);
 				acc->confusion[actual * 2 + pred] += w;
 				if (acc->keep_scores)
@@ -312,6 +325,7 @@ EvalAccJson(RfEvalAcc *acc, StringInfo buf, bool with_confusion)
 				double		f1 = ClassF1(acc->confusion, 2, 1, &precision, &recall);
 
 				Num(buf, "log_loss", acc->logloss / acc->n);
+				Num(buf, "brier", acc->brier / acc->n);
 				Num(buf, "accuracy", acc->correct / acc->n);
 				Num(buf, "precision", precision);
 				Num(buf, "recall", recall);
@@ -371,6 +385,9 @@ EvalAccJson(RfEvalAcc *acc, StringInfo buf, bool with_confusion)
 					}
 				}
 				Num(buf, "log_loss", acc->logloss / acc->correct);
+				Num(buf, "brier", acc->brier / acc->correct);
+				Num(buf, "expected_labels", acc->expected_labels / acc->n);
+				Num(buf, "mean_labels", acc->mean_labels / acc->n);
 				Num(buf, "subset_accuracy", acc->subset_correct / acc->n);
 				Num(buf, "hamming_loss", acc->label_errors / acc->correct);
 				Num(buf, "micro_f1", 2 * tp + fp + fn > 0 ? 2 * tp / (2 * tp + fp + fn) : get_float8_nan());
@@ -644,10 +661,12 @@ EvalStartup(DestReceiver *self, int operation, TupleDesc td)
 							(errcode(ERRCODE_UNDEFINED_COLUMN),
 							 errmsg("model \"%s\" is evaluated against its label column \"%s\", which the source does not have",
 									m->name, head->classes[k])));
-				if (getBaseType(TupleDescAttr(td, r->lattno[h][k])->atttypid) != BOOLOID)
+				if (getBaseType(TupleDescAttr(td, r->lattno[h][k])->atttypid) != BOOLOID &&
+					!ReframeIsNumericType(getBaseType(TupleDescAttr(td, r->lattno[h][k])->atttypid)))
 					ereport(ERROR,
 							(errcode(ERRCODE_DATATYPE_MISMATCH),
-							 errmsg("label column \"%s\" must be boolean", head->classes[k])));
+							 errmsg("label column \"%s\" must be boolean, or a number in [0, 1] (a share of annotators)",
+									head->classes[k])));
 			}
 			continue;
 		}
@@ -707,6 +726,23 @@ EvalStartup(DestReceiver *self, int operation, TupleDesc td)
 					 errhint("Rank with a binary or regression model.")));
 	}
 	r->started = true;
+}
+
+/* A label's value: a boolean as 0 or 1, or a share in [0, 1] (an error naming the column otherwise). */
+static double
+EvalLabelValue(EvalReceiver *r, Datum d, Oid typid, const char *column)
+{
+	double		v;
+
+	typid = getBaseType(typid);
+	if (typid == BOOLOID)
+		return DatumGetBool(d) ? 1.0 : 0.0;
+	v = ReframeDatumToDouble(d, typid);
+	if (!(v >= 0 && v <= 1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("label column \"%s\" holds %g, but a soft label is a share in [0, 1]", column, v)));
+	return v;
 }
 
 /* A row's weight ("weight"), or an error naming the column when it is not a number >= 0. */
@@ -854,7 +890,8 @@ EvalReceive(TupleTableSlot *slot, DestReceiver *self)
 				int			a = r->lattno[h][k];
 
 				labels[h][k] = slot->tts_isnull[a] ? get_float8_nan() :
-					(DatumGetBool(slot->tts_values[a]) ? 1.0 : 0.0);
+					EvalLabelValue(r, slot->tts_values[a], TupleDescAttr(slot->tts_tupleDescriptor, a)->atttypid,
+								   head->classes[k]);
 				any |= !slot->tts_isnull[a];
 			}
 			continue;
@@ -869,6 +906,9 @@ EvalReceive(TupleTableSlot *slot, DestReceiver *self)
 			value[h] = ReframeDatumToDouble(d, r->ttype[h]);
 			y[h] = TargetBinIndex(head->bin_edges, head->nclasses - 1, value[h]);
 		}
+		else if (head->kind == RF_HEAD_BINARY && ReframeIsNumericType(r->ttype[h]) &&
+				 strcmp(head->classes[0], "0") == 0 && strcmp(head->classes[1], "1") == 0)
+			y[h] = EvalLabelValue(r, d, r->ttype[h], head->name);	/* 0, 1, or a share */
 		else
 		{
 			int			k = EvalClassIndex(r, h, d);

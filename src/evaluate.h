@@ -21,7 +21,8 @@ typedef struct RfEvalAcc
 	double		ymean;
 	double		ym2;
 	/* classification */
-	double		logloss;
+	double		logloss;		/* against the label, or its share (soft labels) */
+	double		brier;
 	double		correct;
 	double	   *confusion;		/* K x K: actual row, predicted column */
 	/* binary: every score, for the exact ROC AUC and threshold tuning */
@@ -40,6 +41,8 @@ typedef struct RfEvalAcc
 	double	   *fn;
 	double		subset_correct;
 	double		label_errors;
+	double		expected_labels;	/* multilabel: sum of the probabilities */
+	double		mean_labels;	/* ... and of the labels (or their shares) */
 } RfEvalAcc;
 
 /* keep_scores: keep every binary score, for the exact ROC AUC and F1 tuning */

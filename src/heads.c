@@ -683,9 +683,18 @@ ClassCounts(const RfHead *head, const RfTarget *t, const RfMatrix *Y)
 	for (int64 i = 0; i < Y->nrows; i++)
 	{
 		const double *y = RfMatrixRow(Y, i);
+		double		v = y[head->ycol];
 
-		if (!isnan(y[head->ycol]) && (int) y[head->ycol] < t->nclasses)
-			counts[(int) y[head->ycol]] += y[head->wcol];
+		if (isnan(v))
+			continue;
+		if (head->kind == RF_HEAD_BINARY)
+		{
+			/* a soft label counts its share to each class */
+			counts[0] += y[head->wcol] * (1 - v);
+			counts[1] += y[head->wcol] * v;
+		}
+		else if ((int) v < t->nclasses)
+			counts[(int) v] += y[head->wcol];
 	}
 	return counts;
 }

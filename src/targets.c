@@ -431,6 +431,80 @@ ResolveBins(RfTarget *t, RfMatrix *Y, RfMatrix *Yv, int ycol, RfOptions *opts)
 	}
 }
 
+/* Whether a numeric target holds a value other than 0 and 1 (a soft label). */
+static bool
+HasSoftValues(RfMatrix *Y, RfMatrix *Yv, int ycol)
+{
+	RfMatrix   *ms[2] = {Y, Yv};
+
+	for (int s = 0; s < 2; s++)
+		for (int64 i = 0; i < ms[s]->nrows; i++)
+		{
+			double		v = RfMatrixRow(ms[s], i)[ycol];
+
+			if (!isnan(v) && v != 0 && v != 1)
+				return true;
+		}
+	return false;
+}
+
+/*
+ * Soft labels: every value of a numeric target (the share of annotators
+ * who said yes) must lie in [0, 1]; an error names the column and counts
+ * the rows that do not.
+ */
+void
+TargetCheckShares(RfTarget *t, RfMatrix *Y, RfMatrix *Yv, int ycol)
+{
+	RfMatrix   *ms[2] = {Y, Yv};
+	int64		bad = 0;
+	double		example = 0;
+
+	for (int s = 0; s < 2; s++)
+		for (int64 i = 0; i < ms[s]->nrows; i++)
+		{
+			double		v = RfMatrixRow(ms[s], i)[ycol];
+
+			if (!isnan(v) && !(v >= 0 && v <= 1))
+				example = bad++ ? example : v;
+		}
+	if (bad > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("target column \"%s\" has %lld rows outside [0, 1] (such as %g), so it cannot be a soft label",
+						t->name, (long long) bad, example),
+				 errhint("A soft label is the share of annotators who gave the label; for a number to predict, use task => 'regression'.")));
+}
+
+/*
+ * A binary head on soft labels: the classes are 0 and 1, each row's target
+ * its share of 1, trained by the cross-entropy against it.  Class counts
+ * are the shares summed.
+ */
+static void
+ResolveSoftBinary(RfTarget *t, RfMatrix *Y, RfMatrix *Yv, int ycol, RfOptions *opts)
+{
+	TargetCheckShares(t, Y, Yv, ycol);
+	if (opts->balanced || opts->class_weight)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("option \"class_weight\" needs hard labels, but target column \"%s\" holds shares", t->name),
+				 errhint("Weigh rows with \"weight\" instead.")));
+	t->soft = true;
+	t->nclasses = 2;
+	t->classes = palloc(sizeof(char *) * 2);
+	t->classes[0] = NumberLabel(0, t->typid);
+	t->classes[1] = NumberLabel(1, t->typid);
+	t->counts = palloc0(sizeof(double) * 2);
+	for (int64 i = 0; i < Y->nrows; i++)
+	{
+		double		v = RfMatrixRow(Y, i)[ycol];
+
+		if (!isnan(v))
+			t->counts[0] += 1 - v, t->counts[1] += v;
+	}
+}
+
 void
 TargetResolve(RfTarget *t, const char *task, RfMatrix *Y, RfMatrix *Yv, int ycol,
 			  RfOptions *opts, const char *model)
@@ -532,6 +606,11 @@ TargetResolve(RfTarget *t, const char *task, RfMatrix *Y, RfMatrix *Yv, int ycol
 	}
 
 	t->head = strcmp(task, "binary") == 0 ? RF_HEAD_BINARY : RF_HEAD_MULTICLASS;
+	if (t->head == RF_HEAD_BINARY && t->kind == RF_TARGET_NUMBER && HasSoftValues(Y, Yv, ycol))
+	{
+		ResolveSoftBinary(t, Y, Yv, ycol, opts);
+		return;
+	}
 	ResolveClasses(t, Y, Yv, ycol);
 	if (t->nclasses < 2)
 		ereport(ERROR,

@@ -39,6 +39,7 @@ typedef struct RfTarget
 	char	  **classes;
 	double	   *counts;			/* training rows per class */
 	int			wcol;			/* Y's column of row weights, or -1 */
+	bool		soft;			/* binary: the target is a share in [0, 1] (a soft label) */
 	double	   *class_weight;	/* per class, or NULL */
 	double		mean;			/* regression: training mean and sd */
 	double		sd;
@@ -54,6 +55,7 @@ extern void TargetInit(RfTarget *t, const char *name, int attno, Oid typid);
  * The value stored in the Y matrix for a non-NULL target datum; mixes the
  * value into *hash (the validation split depends on content, not order).
  */
+extern void TargetCheckShares(RfTarget *t, RfMatrix *Y, RfMatrix *Yv, int ycol);
 extern double TargetValue(RfTarget *t, Datum d, uint64 *hash);
 
 /*

@@ -1241,13 +1241,16 @@ ResolveSeveralTargets(RfTrainState *ts)
 	}
 	if (strcmp(ts->task, "multilabel") == 0)
 	{
+		/* boolean labels, or numbers in [0, 1]: the share of annotators who gave the label */
 		for (int t = 0; t < ts->ntargets; t++)
-			if (ts->targets[t].kind != RF_TARGET_BOOL)
+			if (ts->targets[t].kind == RF_TARGET_NUMBER)
+				TargetCheckShares(&ts->targets[t], ts->Y, ts->Yv, ts->targets[t].ycol);
+			else if (ts->targets[t].kind != RF_TARGET_BOOL)
 				ereport(ERROR,
 						(errcode(ERRCODE_DATATYPE_MISMATCH),
-						 errmsg("label column \"%s\" has type %s, but multilabel labels are boolean",
+						 errmsg("label column \"%s\" has type %s, but multilabel labels are boolean, or numbers in [0, 1]",
 								ts->targets[t].name, format_type_be(ts->targets[t].typid)),
-						 errhint("Name boolean columns, one per label.")));
+						 errhint("Name boolean columns, or columns of each label's share of annotators, one per label.")));
 		return;
 	}
 	for (int t = 0; t < ts->ntargets; t++)

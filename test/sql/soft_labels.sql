@@ -1,0 +1,70 @@
+-- Label disagreement: annotators disagree on an item's labels.  A binary or
+-- multilabel head takes soft labels (the share of annotators who gave each
+-- label, in [0, 1]) and fits the cross-entropy against them; several
+-- annotations per item, as separate rows, train the same model as one row
+-- with the averaged label and their count as its weight.
+SET client_min_messages = warning;
+CREATE TABLE news AS SELECT i AS id, sin(i)::float8 AS a, cos(i * 0.7)::float8 AS b FROM generate_series(1, 400) i;
+-- three annotators per article (two for every fifth), each deciding "tech"
+-- and "sports" from the article and a whim of their own
+CREATE TABLE annotations AS
+SELECT n.id, n.a, n.b, j AS annotator,
+       sin(n.id * 3.7 + j * 1.3) * 0.5 + 0.5 < 1 / (1 + exp(-(2 * n.a - n.b))) AS tech,
+       cos(n.id * 2.3 + j * 0.9) * 0.5 + 0.5 < 1 / (1 + exp(-(n.b + 0.5))) AS sports
+  FROM news n, generate_series(1, 3) j WHERE j < 3 OR n.id % 5 <> 0;
+CREATE TABLE shares AS
+SELECT id, a, b, avg(tech::int)::float8 AS p_tech, avg(sports::int)::float8 AS p_sports, count(*) AS annotators
+  FROM annotations GROUP BY id, a, b;
+
+-- a share in [0, 1] stays a number to predict unless the task says binary
+RESET client_min_messages;
+SELECT task FROM reframe.train('share_reg', 'SELECT a, b, p_tech FROM shares', 'p_tech', options => '{"validation": 0}');
+SET client_min_messages = warning;
+SELECT task
+  FROM reframe.train('soft_tech', 'SELECT a, b, p_tech, annotators FROM shares', 'p_tech', 'binary',
+                     '{"validation": 0, "weight": "annotators", "l2": 0.01, "tol": 1e-10, "max_iter": 1000}');
+SELECT spec #> '{network,heads,0,classes}' AS classes FROM soft_tech WHERE block = '';
+SELECT 1 FROM reframe.train('rows_tech', 'SELECT a, b, tech FROM annotations', 'tech',
+                            options => '{"validation": 0, "l2": 0.01, "tol": 1e-10, "max_iter": 1000}');
+-- the same model: scores within 1e-4 (L-BFGS on a single-precision objective)
+SELECT max(abs(reframe.score('soft_tech', s) - reframe.score('rows_tech', s))) < 1e-4 AS same_model FROM shares s;
+-- its soft log loss and Brier score, by evaluate and by the aggregates
+SELECT abs((e #>> '{metrics,log_loss}')::float8 - (SELECT reframe.log_loss(reframe.score('soft_tech', s), p_tech) FROM shares s)) < 1e-9 AS log_loss,
+       abs((e #>> '{metrics,brier}')::float8 - (SELECT reframe.brier(reframe.score('soft_tech', s), p_tech) FROM shares s)) < 1e-9 AS brier
+  FROM (SELECT reframe.evaluate('soft_tech', 'SELECT a, b, p_tech FROM shares') AS e) x;
+-- weighted by the annotators, they are the annotation rows' log loss
+SELECT abs((SELECT reframe.log_loss(reframe.score('soft_tech', s), p_tech, annotators) FROM shares s) -
+           (SELECT reframe.log_loss(reframe.score('soft_tech', n), tech) FROM annotations n)) < 1e-9 AS per_annotation;
+
+-- trees, through the custom objective: the same trees
+SELECT 1 FROM reframe.train('soft_trees', 'SELECT a, b, p_tech, annotators FROM shares', 'p_tech', 'binary',
+                            '{"model": "trees", "rounds": 20, "validation": 0, "weight": "annotators"}');
+SELECT 1 FROM reframe.train('rows_trees', 'SELECT a, b, tech FROM annotations', 'tech',
+                            options => '{"model": "trees", "rounds": 20, "validation": 0}');
+SELECT max(abs(reframe.score('soft_trees', s) - reframe.score('rows_trees', s))) < 1e-6 AS same_trees FROM shares s;
+
+-- multilabel: one column of shares per label
+SELECT task FROM reframe.train('soft_topics', 'SELECT a, b, p_tech, p_sports, annotators FROM shares', 'p_tech,p_sports', 'multilabel',
+                               '{"validation": 0, "weight": "annotators", "l2": 0.01, "tol": 1e-10, "max_iter": 1000}');
+SELECT 1 FROM reframe.train('rows_topics', 'SELECT a, b, tech, sports FROM annotations', 'tech,sports', 'multilabel',
+                            '{"validation": 0, "l2": 0.01, "tol": 1e-10, "max_iter": 1000}');
+SELECT max(abs(reframe.score('soft_topics', s, 'p_tech') - reframe.score('rows_topics', s, 'tech'))) < 1e-4 AS same_tech,
+       max(abs(reframe.score('soft_topics', s, 'p_sports') - reframe.score('rows_topics', s, 'sports'))) < 1e-4 AS same_sports
+  FROM shares s;
+-- the expected number of labels per item against the annotators' mean
+SELECT abs((e #>> '{metrics,expected_labels}')::float8 -
+           (SELECT avg(reframe.score('soft_topics', s, 'p_tech') + reframe.score('soft_topics', s, 'p_sports')) FROM shares s)) < 1e-9 AS expected_labels,
+       abs((e #>> '{metrics,mean_labels}')::float8 - (SELECT avg(p_tech + p_sports) FROM shares)) < 1e-9 AS mean_labels
+  FROM (SELECT reframe.evaluate('soft_topics', 'SELECT a, b, p_tech, p_sports FROM shares') AS e) x;
+-- labels are still extracted by threshold
+SELECT reframe.predict_labels('soft_topics', s) IS NOT NULL AS labels FROM shares s WHERE id = 1;
+
+-- bad input
+RESET client_min_messages;
+SELECT * FROM reframe.train('bad', 'SELECT a, b, p_tech * 2 AS p_tech FROM shares', 'p_tech', 'binary');
+SELECT * FROM reframe.train('bad', 'SELECT a, b, p_tech FROM shares', 'p_tech', 'binary', '{"class_weight": "balanced"}');
+SELECT * FROM reframe.train('bad', 'SELECT a, b, p_tech - 0.5 AS p_tech, p_sports FROM shares', 'p_tech,p_sports', 'multilabel');
+SELECT * FROM reframe.train('bad', 'SELECT a, b, p_tech::text AS p_tech, p_sports FROM shares', 'p_tech,p_sports', 'multilabel');
+SELECT reframe.evaluate('soft_tech', 'SELECT a, b, p_tech + 1 AS p_tech FROM shares');
+SELECT reframe.drop_model(m) FROM unnest(ARRAY['share_reg', 'soft_tech', 'rows_tech', 'soft_trees', 'rows_trees', 'soft_topics', 'rows_topics']) m;
+DROP TABLE news, annotations, shares;
