@@ -26,7 +26,8 @@ SELECT task
 SELECT spec #> '{network,heads,0,classes}' AS classes FROM soft_tech WHERE block = '';
 SELECT 1 FROM reframe.train('rows_tech', 'SELECT a, b, tech FROM annotations', 'tech',
                             options => '{"validation": 0, "l2": 0.01, "tol": 1e-10, "max_iter": 1000}');
--- the same model: scores within 1e-4 (L-BFGS on a single-precision objective)
+-- the same model: scores within 1e-4 (measured 2.6e-5: L-BFGS stops where
+-- the single-precision objective's rounding hides further progress)
 SELECT max(abs(reframe.score('soft_tech', s) - reframe.score('rows_tech', s))) < 1e-4 AS same_model FROM shares s;
 -- its soft log loss and Brier score, by evaluate and by the aggregates
 SELECT abs((e #>> '{metrics,log_loss}')::float8 - (SELECT reframe.log_loss(reframe.score('soft_tech', s), p_tech) FROM shares s)) < 1e-9 AS log_loss,
