@@ -52,3 +52,12 @@ CREATE TABLE app_opens AS
 SELECT u.user_id, a.app_id, h.h, timestamptz '2026-11-01' + (u.user_id * 3 + h.h) * interval '1 hour' AS opened_at,
        (a.category = u.favorite AND (a.app_id + h.h) % 3 <> 0) OR (a.popularity > 85 AND h.h = 20) AS opened
   FROM users u, apps a, hours h;
+CREATE TABLE articles AS
+SELECT i AS article_id, 200 + (i * 37) % 1800 AS words, (i * 7) % 24 AS hour,
+       (ARRAY['wire', 'staff', 'guest'])[1 + i % 3] AS source
+  FROM generate_series(1, 900) i;
+CREATE TABLE article_tags AS
+SELECT a.article_id, a.words, a.hour, a.source, j AS annotator,
+       sin(a.article_id * 3.7 + j * 1.3) * 0.5 + 0.5 < 1 / (1 + exp(-(a.words - 1000) / 400.0)) AS tech,
+       cos(a.article_id * 2.3 + j * 0.9) * 0.5 + 0.5 < CASE a.source WHEN 'staff' THEN 0.7 ELSE 0.3 END AS sports
+  FROM articles a, generate_series(1, 3) j WHERE j < 3 OR a.article_id % 4 <> 0;
