@@ -234,6 +234,48 @@ EvalAccAdd(RfEvalAcc *acc, const double *p, double y, double w)
 	}
 }
 
+/*
+ * A multiclass head's row whose target is a distribution q: the
+ * cross-entropy against it; accuracy and the confusion matrix count its
+ * most likely class as the actual one.
+ */
+void
+EvalAccAddDistribution(RfEvalAcc *acc, const double *p, const double *q, double w)
+{
+	const RfHead *head = acc->head;
+	int			K = head->nout;
+	int			actual = 0;
+	int			pred;
+
+	if (isnan(q[0]))
+		return;
+	acc->rows++;
+	if (w <= 0)
+		return;
+	acc->n += w;
+	for (int k = 0; k < K; k++)
+	{
+		if (q[k] > 0)
+			acc->logloss += -w * q[k] * log(Max(p[k], 1e-15));
+		actual = q[k] > q[actual] ? k : actual;
+	}
+	pred = HeadPredictedClass(head, p);
+	acc->correct += w * (actual == pred);
+	acc->confusion[(Size) actual * K + pred] += w;
+}
+
+/* A row of a head from its Y columns (y at the head's first): labels, a distribution or a value. */
+void
+EvalAccAddRow(RfEvalAcc *acc, const double *p, const double *y, double w)
+{
+	if (acc->head->kind == RF_HEAD_MULTILABEL)
+		EvalAccAddLabels(acc, p, y, w);
+	else if (acc->head->soft)
+		EvalAccAddDistribution(acc, p, y, w);
+	else
+		EvalAccAdd(acc, p, y[0], w);
+}
+
 void
 EvalAccAddExpected(RfEvalAcc *acc, const double *p, double value)
 {
@@ -642,8 +684,9 @@ EvalStartup(DestReceiver *self, int operation, TupleDesc td)
 				{
 					Oid			t = getBaseType(TupleDescAttr(td, i)->atttypid);
 
-					if (t == TEXTARRAYOID || t == VARCHARARRAYOID)
+					if (t == TEXTARRAYOID || t == VARCHARARRAYOID || t == FLOAT8ARRAYOID || t == FLOAT4ARRAYOID)
 						r->tattno[h] = i;
+					r->ttype[h] = t;
 				}
 			if (r->tattno[h] >= 0)
 				continue;
@@ -681,6 +724,12 @@ EvalStartup(DestReceiver *self, int operation, TupleDesc td)
 					 errmsg("model \"%s\" is evaluated against its target column \"%s\", which the source does not have",
 							m->name, head->name)));
 		r->ttype[h] = getBaseType(TupleDescAttr(td, r->tattno[h])->atttypid);
+		if (head->soft != (r->ttype[h] == FLOAT8ARRAYOID || r->ttype[h] == FLOAT4ARRAYOID))
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("target column \"%s\" has type %s, but model \"%s\" learned %s",
+							head->name, format_type_be(r->ttype[h]), m->name,
+							head->soft ? "a distribution over its classes (a float8[] per row)" : "one class per row")));
 		if ((head->kind == RF_HEAD_REGRESSION || head->bin_values) && !ReframeIsNumericType(r->ttype[h]))
 			ereport(ERROR,
 					(errcode(ERRCODE_DATATYPE_MISMATCH),
@@ -726,6 +775,33 @@ EvalStartup(DestReceiver *self, int operation, TupleDesc td)
 					 errhint("Rank with a binary or regression model.")));
 	}
 	r->started = true;
+}
+
+/* A row's shares (a float array of one per class or label), or an error naming the column. */
+static double *
+EvalShares(EvalReceiver *r, const RfHead *head, Datum d)
+{
+	ArrayType  *arr = DatumGetArrayTypeP(d);
+	bool		f4 = ARR_ELEMTYPE(arr) == FLOAT4OID;
+	int			n = ArrayGetNItems(ARR_NDIM(arr), ARR_DIMS(arr));
+	double	   *q = palloc(sizeof(double) * head->nout);
+	bool		ok = n == head->nout && !array_contains_nulls(arr);
+	double		sum = 0;
+
+	for (int k = 0; k < head->nout && ok; k++)
+	{
+		q[k] = f4 ? ((float *) ARR_DATA_PTR(arr))[k] : ((double *) ARR_DATA_PTR(arr))[k];
+		ok &= q[k] >= 0 && q[k] <= 1;
+		sum += q[k];
+	}
+	if (!ok || (head->soft && fabs(sum - 1) > 1e-6))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("target column \"%s\" has a row that is not %d shares in [0, 1]%s",
+						head->name, head->nout, head->soft ? " summing to 1" : ""),
+				 errhint("Model \"%s\" learned one share per class or label, in the order of reframe.classes.",
+						 r->model->name)));
+	return q;
 }
 
 /* A label's value: a boolean as 0 or 1, or a share in [0, 1] (an error naming the column otherwise). */
@@ -852,6 +928,16 @@ EvalReceive(TupleTableSlot *slot, DestReceiver *self)
 		Datum		d;
 
 		y[h] = get_float8_nan();
+		if (r->tattno[h] >= 0 && (r->ttype[h] == FLOAT8ARRAYOID || r->ttype[h] == FLOAT4ARRAYOID) &&
+			(head->kind == RF_HEAD_MULTILABEL || head->soft))
+		{
+			/* each label's share, or a distribution over the classes */
+			if (slot->tts_isnull[r->tattno[h]])
+				continue;
+			labels[h] = EvalShares(r, head, slot->tts_values[r->tattno[h]]);
+			any = true;
+			continue;
+		}
 		if (head->kind == RF_HEAD_MULTILABEL && r->tattno[h] >= 0)
 		{
 			/* a label set: 1 for the labels in it, 0 for the others */
@@ -939,10 +1025,10 @@ EvalReceive(TupleTableSlot *slot, DestReceiver *self)
 		{
 			RfHead	   *head = &net->heads[h];
 
-			if (head->kind == RF_HEAD_MULTILABEL)
+			if (head->kind == RF_HEAD_MULTILABEL || head->soft)
 			{
 				if (labels[h])
-					EvalAccAddLabels(&r->acc[h], r->out + head->offset, labels[h], w);
+					EvalAccAddRow(&r->acc[h], r->out + head->offset, labels[h], w);
 				continue;
 			}
 			EvalAccAdd(&r->acc[h], r->out + head->offset, y[h], w);

@@ -122,12 +122,8 @@ HeldOutSelection(RfTrunk *t, const RfMatrix *X, const RfMatrix *Y)
 				z[k] = out[(Size) i * t->nout + k];
 			HeadsLink(t->heads, t->nheads, z);
 			for (int h = 0; h < t->nheads; h++)
-				if (t->heads[h].kind == RF_HEAD_MULTILABEL)
-					EvalAccAddLabels(&acc[h], z + t->heads[h].offset, y + t->heads[h].ycol,
-									 t->heads[h].wcol >= 0 ? y[t->heads[h].wcol] : 1.0);
-				else
-					EvalAccAdd(&acc[h], z + t->heads[h].offset, y[t->heads[h].ycol],
-							   t->heads[h].wcol >= 0 ? y[t->heads[h].wcol] : 1.0);
+				EvalAccAddRow(&acc[h], z + t->heads[h].offset, y + t->heads[h].ycol,
+							  t->heads[h].wcol >= 0 ? y[t->heads[h].wcol] : 1.0);
 		}
 	}
 	for (int h = 0; h < t->nheads; h++)

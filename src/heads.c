@@ -203,6 +203,8 @@ HeadsToJson(const RfHead *heads, int nheads, StringInfo buf)
 				appendStringInfo(buf, k ? ", %d" : "%d", head->parent_of[k]);
 			appendStringInfoChar(buf, ']');
 		}
+		if (head->soft)
+			appendStringInfoString(buf, ", \"soft\": true");
 		if (head->decision_weights)
 		{
 			appendStringInfoString(buf, ", \"decision_weights\": [");
@@ -341,6 +343,7 @@ HeadsFromJson(JsonbContainer *jheads, int *nheads_out)
 								errmsg("model spec has an invalid parent for head \"%s\"", head->name)));
 			HeadSetParents(head, parent, nparents, parent_of);
 		}
+		head->soft = head->kind == RF_HEAD_MULTICLASS && JsonFieldBool(jh, "soft", false);
 		if (head->kind == RF_HEAD_MULTICLASS && JsonFieldContainer(jh, "decision_weights"))
 		{
 			JsonbContainer *jw = JsonFieldContainer(jh, "decision_weights");
@@ -505,7 +508,7 @@ HeadsPrepare(const RfHead *heads, int nheads, const RfMatrix *Y, double **class_
 	{
 		const RfHead *head = &heads[h];
 
-		if (head->kind != RF_HEAD_BINARY && head->kind != RF_HEAD_MULTICLASS)
+		if ((head->kind != RF_HEAD_BINARY && head->kind != RF_HEAD_MULTICLASS) || head->soft)
 			continue;
 		hd->yclean[h] = RfAllocAligned(sizeof(double) * Max(Y->nrows, 1));
 		hd->wrow[h] = RfAllocAligned(sizeof(double) * Max(Y->nrows, 1));
@@ -625,6 +628,55 @@ RegressionLossRows(RfHeadData *hd, int h, const double *ychunk, int ycols, int r
 	return loss;
 }
 
+/*
+ * A multiclass head on a distribution per row (q, nout columns from ycol):
+ * the cross-entropy -sum q_k log p_k, its gradient p - q and the diagonal
+ * hessian p (1 - p), each row weighed as the other heads weigh it.
+ */
+static double
+SoftmaxDistributionRows(RfHeadData *hd, int h, const double *ychunk, int ycols, int rows,
+						const float *Z, float *dZ, float *H)
+{
+	const RfHead *head = &hd->heads[h];
+	int			nout = hd->nout;
+	double		loss = 0;
+
+	for (int i = 0; i < rows; i++)
+	{
+		const double *q = ychunk + (Size) i * ycols + head->ycol;
+		const float *z = Z + (Size) i * nout + head->offset;
+		float	   *dz = dZ + (Size) i * nout + head->offset;
+		float	   *hh = H ? H + (Size) i * nout + head->offset : NULL;
+		double		w = isnan(q[0]) ? 0 : hd->head_norm[h] * SampleWeight(head, ychunk + (Size) i * ycols);
+		double		m = z[0];
+		double		sum = 0;
+		double		lse;
+
+		for (int k = 1; k < head->nout; k++)
+			m = Max(m, z[k]);
+		for (int k = 0; k < head->nout; k++)
+			sum += exp(z[k] - m);
+		lse = m + log(sum);
+		for (int k = 0; k < head->nout; k++)
+		{
+			double		p = exp(z[k] - lse);
+
+			if (w == 0)
+			{
+				dz[k] = 0;
+				if (hh)
+					hh[k] = 0;
+				continue;
+			}
+			loss -= w * q[k] * (z[k] - lse);
+			dz[k] = (float) (w * (p - q[k]));
+			if (hh)
+				hh[k] = (float) (w * p * (1 - p));
+		}
+	}
+	return loss;
+}
+
 double
 HeadsLossRows(RfHeadData *hd, int c, int start, int rows, const float *Z, float *dZ, float *H)
 {
@@ -647,7 +699,9 @@ HeadsLossRows(RfHeadData *hd, int c, int start, int rows, const float *Z, float 
 									   dZ + head->offset, nout);
 				break;
 			case RF_HEAD_MULTICLASS:
-				if (head->parent_of)
+				if (head->soft)
+					loss += SoftmaxDistributionRows(hd, h, ychunk, Y->ncols, rows, Z, dZ, H);
+				else if (head->parent_of)
 					loss += RfKernelSoftmaxRanges(rows, head->nout, Z + head->offset, nout,
 												  yv, wv, dZ + head->offset, nout,
 												  hd->yclean[head->parent] + roff,
@@ -663,7 +717,7 @@ HeadsLossRows(RfHeadData *hd, int c, int start, int rows, const float *Z, float 
 				loss += RegressionLossRows(hd, h, ychunk, Y->ncols, rows, Z, dZ, H);
 				break;
 		}
-		if (H && (head->kind == RF_HEAD_BINARY || head->kind == RF_HEAD_MULTICLASS))
+		if (H && (head->kind == RF_HEAD_BINARY || head->kind == RF_HEAD_MULTICLASS) && !head->soft)
 			ClassHessians(head, rows, nout, yv, wv, dZ, H);
 	}
 	return loss;
@@ -693,6 +747,9 @@ ClassCounts(const RfHead *head, const RfTarget *t, const RfMatrix *Y)
 			counts[0] += y[head->wcol] * (1 - v);
 			counts[1] += y[head->wcol] * v;
 		}
+		else if (head->soft)
+			for (int k = 0; k < t->nclasses; k++)
+				counts[k] += y[head->wcol] * y[head->ycol + k];
 		else if ((int) v < t->nclasses)
 			counts[(int) v] += y[head->wcol];
 	}

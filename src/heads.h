@@ -52,6 +52,7 @@ typedef struct RfHead
 	int			nout;			/* outputs: 1, or K classes, or L labels */
 	int			ycol;			/* target column in the training Y matrix */
 	int			wcol;			/* training: Y's column of row weights ("weight"), or -1 */
+	bool		soft;			/* multiclass: Y holds a distribution (nout columns from ycol) */
 	double		weight;			/* weight of this head's loss */
 	int			nclasses;		/* class or label names */
 	char	  **classes;

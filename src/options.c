@@ -101,6 +101,7 @@ static const OptSpec known_options[] = {
 	{"split_by", OPT_NAME, 0, 0, OPT(split_by), NULL, NULL, NULL, "the name of a column (an id) whose value alone decides which rows are held out"},
 	{"split_seed", OPT_INT64, -9e15, 9e15, OPT(split_seed), NULL, NULL, NULL, "an integer"},
 	{"objective", OPT_CHOICE, 0, 0, OPT(objective), TREES, objective_choices, NULL, "\"pointwise\" (each head's own loss) or \"ndcg\" (LambdaMART over the \"group\" column)"},
+	{"classes", OPT_NAMES, 0, 0, OPT(classes), NULL, NULL, NULL, "an array of names, one per element of an array target (its classes or labels)"},
 	{"weight", OPT_NAME, 0, 0, OPT(weight), NULL, NULL, NULL, "the name of a column of row weights (numbers >= 0)"},
 	{"search", OPT_PARSER, 0, 0, 0, NULL, NULL, ParseSearch, "an object of options to try: lists of values, like {\"max_depth\": [3, 6, 9]} (every combination), or ranges, like {\"l2\": {\"min\": 0.0001, \"max\": 1, \"log\": true}} (random trials)"},
 	{"trials", OPT_INTEGER, 1, 1000, OPT(trials), NULL, NULL, NULL, "an integer from 1 to 1000"},

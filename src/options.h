@@ -61,6 +61,7 @@ typedef struct RfOptions
 	int			max_bins;
 	char	   *objective;		/* "pointwise", or "ndcg": LambdaMART over "group" */
 	char	   *weight;			/* "weight": the column of row weights, or NULL */
+	List	   *classes;		/* "classes": names of a float array target's elements, or NIL */
 	JsonbContainer *search;		/* "search": the options to try (search.c), or NULL */
 	int			trials;			/* "search" or "model": "auto": at most this many (0: default) */
 	double		time_budget;	/* seconds; 0: none */

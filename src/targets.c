@@ -4,6 +4,8 @@
  */
 #include "postgres.h"
 
+#include "utils/array.h"
+
 #include <math.h>
 
 #include "catalog/pg_type.h"
@@ -37,11 +39,47 @@ TargetInit(RfTarget *t, const char *name, int attno, Oid typid)
 		t->kind = RF_TARGET_LABELS;
 		t->dict = RfDictCreate();
 	}
+	else if (typid == FLOAT8ARRAYOID || typid == FLOAT4ARRAYOID)
+		t->kind = RF_TARGET_SHARES;
 	else
 	{
 		t->kind = RF_TARGET_CATEGORY;
 		t->dict = RfDictCreate();
 	}
+}
+
+/*
+ * A row's shares (t->nclasses of them, each in [0, 1], summing to 1 for a
+ * distribution) into y, mixed into *hash.  A row that is not is counted in
+ * t->bad_shares (an error once the rows are read) and has no target.
+ */
+void
+TargetReadShares(RfTarget *t, Datum d, bool distribution, double *y, uint64 *hash)
+{
+	ArrayType  *arr = DatumGetArrayTypeP(d);
+	Oid			elem = ARR_ELEMTYPE(arr);
+	int			n = ArrayGetNItems(ARR_NDIM(arr), ARR_DIMS(arr));
+	bool		ok = n == t->nclasses && !array_contains_nulls(arr);
+	double		sum = 0;
+
+	for (int k = 0; k < t->nclasses && ok; k++)
+	{
+		double		v = elem == FLOAT4OID ? ((float *) ARR_DATA_PTR(arr))[k] : ((double *) ARR_DATA_PTR(arr))[k];
+
+		ok &= v >= 0 && v <= 1;
+		y[k] = v;
+		sum += v;
+	}
+	if (ok && distribution)
+		ok = fabs(sum - 1) <= 1e-6;
+	if (!ok)
+	{
+		t->bad_shares++;
+		for (int k = 0; k < t->nclasses; k++)
+			y[k] = get_float8_nan();
+		return;
+	}
+	*hash = ReframeHashDoubles(y, t->nclasses, *hash);
 }
 
 double
@@ -503,6 +541,35 @@ ResolveSoftBinary(RfTarget *t, RfMatrix *Y, RfMatrix *Yv, int ycol, RfOptions *o
 		if (!isnan(v))
 			t->counts[0] += 1 - v, t->counts[1] += v;
 	}
+}
+
+/*
+ * A target of shares (see TrainPlanShares): a multiclass head over a
+ * distribution per row, or a multilabel head of each label's share.  The
+ * class counts are the shares summed.
+ */
+void
+TargetResolveShares(RfTarget *t, RfMatrix *Y, RfOptions *opts)
+{
+	if (opts->balanced || opts->class_weight)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("option \"class_weight\" needs hard labels, but target column \"%s\" holds shares", t->name),
+				 errhint("Weigh rows with \"weight\" instead.")));
+	if (opts->nbins > 0 || opts->bin_quantiles > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("option \"bins\" needs a numeric target, but \"%s\" holds shares", t->name)));
+	t->head = t->soft ? RF_HEAD_MULTICLASS : RF_HEAD_MULTILABEL;
+	t->counts = palloc0(sizeof(double) * t->nclasses);
+	for (int64 i = 0; i < Y->nrows; i++)
+		for (int k = 0; k < t->nclasses; k++)
+		{
+			double		v = RfMatrixRow(Y, i)[t->ycol + k];
+
+			if (!isnan(v))
+				t->counts[k] += v;
+		}
 }
 
 void

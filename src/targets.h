@@ -21,7 +21,8 @@ typedef enum RfTargetKind
 	RF_TARGET_NUMBER,			/* numeric types: the value */
 	RF_TARGET_BOOL,				/* 0 or 1 */
 	RF_TARGET_CATEGORY,			/* text, enum: a dictionary code */
-	RF_TARGET_LABELS			/* text[]: a set of labels (multilabel) */
+	RF_TARGET_LABELS,			/* text[]: a set of labels (multilabel) */
+	RF_TARGET_SHARES			/* float8[], float4[]: a share per class or label ("classes") */
 } RfTargetKind;
 
 typedef struct RfTarget
@@ -39,7 +40,9 @@ typedef struct RfTarget
 	char	  **classes;
 	double	   *counts;			/* training rows per class */
 	int			wcol;			/* Y's column of row weights, or -1 */
-	bool		soft;			/* binary: the target is a share in [0, 1] (a soft label) */
+	bool		soft;			/* binary: the target is a share in [0, 1] (a soft label);
+								 * multiclass: a distribution over the classes */
+	int64		bad_shares;		/* shares targets: rows that are not valid shares */
 	double	   *class_weight;	/* per class, or NULL */
 	double		mean;			/* regression: training mean and sd */
 	double		sd;
@@ -55,6 +58,8 @@ extern void TargetInit(RfTarget *t, const char *name, int attno, Oid typid);
  * The value stored in the Y matrix for a non-NULL target datum; mixes the
  * value into *hash (the validation split depends on content, not order).
  */
+extern void TargetResolveShares(RfTarget *t, RfMatrix *Y, RfOptions *opts);
+extern void TargetReadShares(RfTarget *t, Datum d, bool distribution, double *y, uint64 *hash);
 extern void TargetCheckShares(RfTarget *t, RfMatrix *Y, RfMatrix *Yv, int ycol);
 extern double TargetValue(RfTarget *t, Datum d, uint64 *hash);
 

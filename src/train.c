@@ -59,6 +59,8 @@ SplitNames(const char *list, const char *what)
 	return names;
 }
 
+static void TrainPlanShares(RfTrainState *ts, RfTarget *tg);
+
 /*
  * Finds target t in the source's columns and checks that its type can be
  * the target of the task; returns whether it regresses.
@@ -102,8 +104,10 @@ TrainPlanTarget(RfTrainState *ts, int t, TupleDesc typeinfo, bool *is_target)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("option \"group\" cannot be used with a label-set target")));
+	if (ts->targets[t].kind == RF_TARGET_SHARES)
+		TrainPlanShares(ts, &ts->targets[t]);
 	if (ts->targets[t].kind != RF_TARGET_NUMBER && typid != BOOLOID &&
-		ts->targets[t].kind != RF_TARGET_LABELS &&
+		ts->targets[t].kind != RF_TARGET_LABELS && ts->targets[t].kind != RF_TARGET_SHARES &&
 		!(typid == TEXTOID || typid == VARCHAROID || typid == BPCHAROID ||
 		  typid == NAMEOID || type_is_enum(typid)))
 		ereport(ERROR,
@@ -120,6 +124,44 @@ TrainPlanTarget(RfTrainState *ts, int t, TupleDesc typeinfo, bool *is_target)
 	/* floating and numeric targets regress unless told otherwise */
 	return explicit_regression || (ts->task == NULL && ts->targets[t].kind == RF_TARGET_NUMBER &&
 								   typid != INT2OID && typid != INT4OID && typid != INT8OID);
+}
+
+/*
+ * A float array target: one share per name of "classes" — a distribution
+ * over classes (task multiclass) or each label's share of annotators
+ * (task multilabel), for a model of this one target.
+ */
+static void
+TrainPlanShares(RfTrainState *ts, RfTarget *tg)
+{
+	ListCell   *lc;
+	int			k = 0;
+
+	if (ts->task == NULL || (strcmp(ts->task, "multiclass") != 0 && strcmp(ts->task, "multilabel") != 0) ||
+		ts->ntargets > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("target column \"%s\" holds arrays of shares, which frame one multiclass or multilabel target",
+						tg->name),
+				 errhint("Pass task => 'multiclass' (a distribution per row) or 'multilabel' (each label's share), "
+						 "and name the elements with \"classes\".")));
+	if (list_length(ts->opts->classes) < 2)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("target column \"%s\" holds arrays of shares: name their %s with the \"classes\" option",
+						tg->name, strcmp(ts->task, "multiclass") == 0 ? "classes" : "labels"),
+				 errhint("For example '{\"classes\": [\"tech\", \"sports\", \"politics\"]}', in the arrays' order.")));
+	tg->nclasses = list_length(ts->opts->classes);
+	tg->classes = palloc(sizeof(char *) * tg->nclasses);
+	foreach(lc, ts->opts->classes)
+		tg->classes[k++] = pstrdup((const char *) lfirst(lc));
+	for (int i = 0; i < tg->nclasses; i++)
+		for (int j = 0; j < i; j++)
+			if (strcmp(tg->classes[i], tg->classes[j]) == 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("option \"classes\" names \"%s\" twice", tg->classes[i])));
+	tg->soft = strcmp(ts->task, "multiclass") == 0;
 }
 
 /* The "split_by" column: found; it stays a feature unless excluded. */
@@ -250,13 +292,15 @@ TrainStartup(DestReceiver *self, int operation, TupleDesc typeinfo)
 		for (int t = 0; t < ts->ntargets; t++)
 		{
 			ts->targets[t].ycol = ycols;
-			ycols += ts->targets[t].kind == RF_TARGET_LABELS ? 2 : 1;
+			ycols += ts->targets[t].kind == RF_TARGET_LABELS ? 2 :
+				ts->targets[t].kind == RF_TARGET_SHARES ? ts->targets[t].nclasses : 1;
 		}
 		ts->gcol = ts->gdict ? ycols++ : -1;
 		ts->wcol = ts->wattno >= 0 ? ycols++ : -1;
 		for (int t = 0; t < ts->ntargets; t++)
 			ts->targets[t].wcol = ts->wcol;
 
+		ts->ybuf = palloc(sizeof(double) * ycols);
 		ts->Y = RfMatrixCreate(ycols, sizeof(double), &ts->budget);
 		ts->Yv = RfMatrixCreate(ycols, sizeof(double), &ts->budget);
 	}
@@ -522,7 +566,7 @@ TrainAddRow(RfTrainState *ts, Datum *values, bool *isnull)
 {
 	uint64		hash = (uint64) ts->opts->seed * UINT64CONST(0x9E3779B97F4A7C15) + 1;
 	double	   *raw = ts->rowbuf;
-	double		y[2 * RF_MAX_TARGETS + 2];	/* a label set takes two, the group and weight one each */
+	double	   *y = ts->ybuf;		/* the Y row: targets, query, weight */
 	int			set = 0;
 	double		u;
 
@@ -534,12 +578,15 @@ TrainAddRow(RfTrainState *ts, Datum *values, bool *isnull)
 
 		if (isnull[tg->attno])
 		{
-			yt[0] = get_float8_nan();
+			for (int k = 0; k < (tg->kind == RF_TARGET_SHARES ? tg->nclasses : 1); k++)
+				yt[k] = get_float8_nan();
 			if (tg->kind == RF_TARGET_LABELS)
 				yt[1] = 0;
 		}
 		else if (tg->kind == RF_TARGET_LABELS)
 			AddLabelSet(ts, tg, values[tg->attno], yt, &hash);
+		else if (tg->kind == RF_TARGET_SHARES)
+			TargetReadShares(tg, values[tg->attno], tg->soft, yt, &hash);
 		else
 			yt[0] = TargetValue(tg, values[tg->attno], &hash);
 	}
@@ -782,12 +829,8 @@ EvalRowsChunk(void *arg, int c, int rows, const float *out)
 		{
 			RfHead	   *head = &t->heads[h];
 
-			if (head->kind == RF_HEAD_MULTILABEL)
-				EvalAccAddLabels(&a->acc[h], a->z + head->offset, y + head->ycol,
-								 head->wcol >= 0 ? y[head->wcol] : 1.0);
-			else
-				EvalAccAdd(&a->acc[h], a->z + head->offset, y[head->ycol],
-						   head->wcol >= 0 ? y[head->wcol] : 1.0);
+			EvalAccAddRow(&a->acc[h], a->z + head->offset, y + head->ycol,
+						  head->wcol >= 0 ? y[head->wcol] : 1.0);
 			if (head->bin_values && a->targets[h].bin_raw[a->set] && !isnan(y[head->ycol]))
 				EvalAccAddExpected(&a->acc[h], a->z + head->offset,
 								   a->targets[h].bin_raw[a->set][(int64) c * RF_CHUNK_ROWS + i]);
@@ -1005,7 +1048,7 @@ CheckKeysNameTargets(RfTrainState *ts, JsonbContainer *obj, const char *option)
 static void
 BuildMultilabelHead(RfTrainState *ts, RfHead *head)
 {
-	bool		sets = ts->targets[0].kind == RF_TARGET_LABELS;
+	bool		sets = ts->targets[0].kind == RF_TARGET_LABELS || ts->targets[0].kind == RF_TARGET_SHARES;
 
 	head->name = pstrdup(ts->ntargets == 1 ? ts->target_names[0] : "labels");
 	head->kind = RF_HEAD_MULTILABEL;
@@ -1050,6 +1093,7 @@ BuildHead(RfTrainState *ts, int t, RfHead *head)
 		default:
 			head->nout = tg->nclasses;
 			head->loss = RF_LOSS_CROSS_ENTROPY;
+			head->soft = tg->soft;	/* a distribution per row */
 			break;
 	}
 	if (tg->head != RF_HEAD_REGRESSION)
@@ -1520,6 +1564,15 @@ TrainRead(RfTrainState *ts, text *source)
 	ts->with_validation = ts->opts->validation < 0 && ts->nrows[0] + ts->nrows[1] < 1000 && ts->folds == 0;
 	if (ts->with_validation)
 		TrainMergeValidation(ts);
+	for (int t = 0; t < ts->ntargets; t++)
+		if (ts->targets[t].bad_shares > 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_EXCEPTION),
+					 errmsg("target column \"%s\" has %lld rows that are not %d shares in [0, 1]%s",
+							ts->targets[t].name, (long long) ts->targets[t].bad_shares, ts->targets[t].nclasses,
+							ts->targets[t].soft ? " summing to 1" : ""),
+					 errhint("Each row holds one share per name of \"classes\", none NULL%s.",
+							 ts->targets[t].soft ? ", adding up to 1 (within 1e-6)" : "")));
 	if (ts->bad_weights > 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
@@ -1549,6 +1602,8 @@ TrainResolveTargets(RfTrainState *ts)
 		ts->targets[0].head = RF_HEAD_REGRESSION;
 	else if (ts->ntargets == 1 && ts->targets[0].kind == RF_TARGET_LABELS)
 		ResolveLabelSets(ts);
+	else if (ts->targets[0].kind == RF_TARGET_SHARES)
+		TargetResolveShares(&ts->targets[0], ts->Y, ts->opts);
 	else if (ts->task && strcmp(ts->task, "hierarchical") == 0)
 		ResolveHierarchy(ts);
 	else if (ts->ntargets == 1 && (ts->task == NULL || strcmp(ts->task, "multilabel") != 0))

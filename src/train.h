@@ -69,6 +69,7 @@ typedef struct RfTrainState
 	RfGram	   *gram[2];
 	RfGram	   *fgram[2][RF_L2_FOLDS];	/* per set, moments by inner fold ("l2": "auto"), or NULLs */
 	double	   *rowbuf;
+	double	   *ybuf;			/* one Y row */
 	double	   *origin;
 	double		yorigin;
 	int64		skipped;		/* rows with a NULL target */

@@ -60,6 +60,42 @@ SELECT abs((e #>> '{metrics,expected_labels}')::float8 -
 -- labels are still extracted by threshold
 SELECT reframe.predict_labels('soft_topics', s) IS NOT NULL AS labels FROM shares s WHERE id = 1;
 
+-- a distribution per row: a float8[] of shares over the classes named by
+-- "classes" (the seed's cross-entropy example, [0, 0, 0, 1] against
+-- [0.45, 0.2, 0.02, 0.33], is the one-hot case); each annotator picking
+-- one topic, as rows, trains the same model
+CREATE TABLE picks AS
+SELECT n.id, n.a, n.b, j AS annotator,
+       CASE WHEN sin(n.id * 1.1 + j) + n.a > 0.5 THEN 'tech' WHEN cos(n.id * 0.7 + j) + n.b > 0.3 THEN 'sports' ELSE 'politics' END AS topic
+  FROM news n, generate_series(1, 3) j WHERE j < 3 OR n.id % 5 <> 0;
+CREATE TABLE topic_shares AS
+SELECT id, a, b, ARRAY[avg((topic = 'tech')::int), avg((topic = 'sports')::int), avg((topic = 'politics')::int)]::float8[] AS topic,
+       count(*) AS annotators
+  FROM picks GROUP BY id, a, b;
+SELECT task FROM reframe.train('soft_topic', 'SELECT a, b, topic, annotators FROM topic_shares', 'topic', 'multiclass',
+                               '{"classes": ["tech", "sports", "politics"], "validation": 0, "weight": "annotators", "l2": 0.01, "tol": 1e-10, "max_iter": 1000}');
+SELECT reframe.classes('soft_topic');
+SELECT 1 FROM reframe.train('rows_topic', 'SELECT a, b, topic FROM picks', 'topic',
+                            options => '{"validation": 0, "l2": 0.01, "tol": 1e-10, "max_iter": 1000}');
+SELECT max(abs(reframe.score('soft_topic', s, c) - reframe.score('rows_topic', s, c))) < 1e-4 AS same_model
+  FROM topic_shares s, unnest(ARRAY['tech', 'sports', 'politics']) c;
+SELECT 1 FROM reframe.train('soft_topic_trees', 'SELECT a, b, topic, annotators FROM topic_shares', 'topic', 'multiclass',
+                            '{"model": "trees", "rounds": 10, "classes": ["tech", "sports", "politics"], "validation": 0, "weight": "annotators"}');
+SELECT 1 FROM reframe.train('rows_topic_trees', 'SELECT a, b, topic FROM picks', 'topic',
+                            options => '{"model": "trees", "rounds": 10, "validation": 0}');
+SELECT max(abs(reframe.score('soft_topic_trees', s, c) - reframe.score('rows_topic_trees', s, c))) < 1e-6 AS same_trees
+  FROM topic_shares s, unnest(ARRAY['tech', 'sports', 'politics']) c;
+-- its cross-entropy against the distributions, weighted by annotators, is
+-- the annotation rows' cross-entropy
+SELECT abs((reframe.evaluate('soft_topic', 'SELECT * FROM topic_shares', '{"weight": "annotators"}') #>> '{metrics,cross_entropy}')::float8 -
+           (SELECT reframe.cross_entropy(reframe.predict_proba('soft_topic', p), array_position(reframe.classes('soft_topic'), p.topic))
+              FROM picks p)) < 1e-9 AS cross_entropy;
+-- multilabel shares as one float8[] column
+SELECT task FROM reframe.train('soft_topics_arr', 'SELECT a, b, ARRAY[p_tech, p_sports] AS shares, annotators FROM shares', 'shares', 'multilabel',
+                               '{"classes": ["p_tech", "p_sports"], "validation": 0, "weight": "annotators", "l2": 0.01, "tol": 1e-10, "max_iter": 1000}');
+SELECT max(abs(reframe.score('soft_topics_arr', s, 'p_tech') - reframe.score('soft_topics', s, 'p_tech'))) < 1e-6 AS same_as_columns
+  FROM shares s;
+
 -- bad input
 RESET client_min_messages;
 SELECT * FROM reframe.train('bad', 'SELECT a, b, p_tech * 2 AS p_tech FROM shares', 'p_tech', 'binary');
@@ -67,5 +103,16 @@ SELECT * FROM reframe.train('bad', 'SELECT a, b, p_tech FROM shares', 'p_tech', 
 SELECT * FROM reframe.train('bad', 'SELECT a, b, p_tech - 0.5 AS p_tech, p_sports FROM shares', 'p_tech,p_sports', 'multilabel');
 SELECT * FROM reframe.train('bad', 'SELECT a, b, p_tech::text AS p_tech, p_sports FROM shares', 'p_tech,p_sports', 'multilabel');
 SELECT reframe.evaluate('soft_tech', 'SELECT a, b, p_tech + 1 AS p_tech FROM shares');
-SELECT reframe.drop_model(m) FROM unnest(ARRAY['share_reg', 'soft_tech', 'rows_tech', 'soft_trees', 'rows_trees', 'soft_topics', 'rows_topics']) m;
-DROP TABLE news, annotations, shares;
+SELECT * FROM reframe.train('bad', 'SELECT a, b, topic FROM topic_shares', 'topic', 'multiclass');
+SELECT * FROM reframe.train('bad', 'SELECT a, b, topic FROM topic_shares', 'topic', options => '{"classes": ["x", "y", "z"]}');
+SELECT * FROM reframe.train('bad', 'SELECT a, b, topic FROM topic_shares', 'topic', 'multiclass', '{"classes": ["x", "y"]}');
+SELECT * FROM reframe.train('bad', 'SELECT a, b, topic FROM topic_shares', 'topic', 'multiclass', '{"classes": ["x", "y", "x"]}');
+SELECT * FROM reframe.train('bad', 'SELECT a, b, ARRAY[topic[1], topic[2], topic[3] + 0.1] AS topic FROM topic_shares', 'topic', 'multiclass',
+                            '{"classes": ["x", "y", "z"]}');
+SELECT * FROM reframe.train('bad', 'SELECT a, b, ARRAY[topic[1], NULL, topic[3]] AS topic FROM topic_shares', 'topic', 'multilabel',
+                            '{"classes": ["x", "y", "z"]}');
+SELECT reframe.evaluate('soft_topic', 'SELECT a, b, topic[1:2] AS topic FROM topic_shares');
+SELECT reframe.evaluate('soft_topic', 'SELECT a, b, ''tech'' AS topic FROM topic_shares');
+SELECT reframe.drop_model(m) FROM unnest(ARRAY['share_reg', 'soft_tech', 'rows_tech', 'soft_trees', 'rows_trees', 'soft_topics', 'rows_topics',
+                                                'soft_topic', 'rows_topic', 'soft_topic_trees', 'rows_topic_trees', 'soft_topics_arr']) m;
+DROP TABLE news, annotations, shares, picks, topic_shares;
