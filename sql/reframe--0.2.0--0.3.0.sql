@@ -213,6 +213,14 @@ AS $$
 $$;
 COMMENT ON FUNCTION @extschema@.report_confusion(jsonb, jsonb) IS 'a confusion matrix as an HTML table (used by reframe.report)';
 
+-- a binary target as the curves take it: a boolean, or 0/1 or a share (soft label) at 0.5
+CREATE FUNCTION @extschema@.report_label(y boolean) RETURNS boolean
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$ SELECT y $$;
+CREATE FUNCTION @extschema@.report_label(y double precision) RETURNS boolean
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$ SELECT y >= 0.5 $$;
+COMMENT ON FUNCTION @extschema@.report_label(boolean) IS 'a binary target as a boolean (used by reframe.report)';
+COMMENT ON FUNCTION @extschema@.report_label(double precision) IS 'a 0/1 or soft binary target as a boolean, at 0.5 (used by reframe.report)';
+
 CREATE FUNCTION @extschema@.report(model text, source text DEFAULT NULL) RETURNS text
     LANGUAGE plpgsql STABLE
 AS $$
@@ -251,11 +259,11 @@ BEGIN
         src := 'SELECT * FROM ' || src;
     END IF;
     ev := @extschema@.evaluate(model, src);
-    data_sql := format('SELECT @extschema@.score(%L, t) AS s, t.%I AS y FROM (%s) t WHERE t.%I IS NOT NULL LIMIT 200000',
+    data_sql := format('SELECT @extschema@.score(%L, report_row) AS s, report_row.%I AS y FROM (%s) report_row WHERE report_row.%I IS NOT NULL LIMIT 200000',
                        model, target, src, target);
     IF jsonb_array_length(spec->'network'->'heads') = 1 AND kind = 'binary' THEN
-        EXECUTE format('SELECT @extschema@.roc_curve(s, y::boolean) AS roc, @extschema@.pr_curve(s, y::boolean) AS pr,
-                               @extschema@.calibration(s, y::boolean) AS cal FROM (%s) d', data_sql) INTO curves;
+        EXECUTE format('SELECT @extschema@.roc_curve(s, @extschema@.report_label(y)) AS roc, @extschema@.pr_curve(s, @extschema@.report_label(y)) AS pr,
+                               @extschema@.calibration(s, @extschema@.report_label(y)) AS cal FROM (%s) d', data_sql) INTO curves;
         body := body || '<h2>Curves</h2><div class="charts">'
                 || @extschema@.report_line_chart('ROC curve', curves.roc, 'fpr', 'tpr', true)
                 || @extschema@.report_line_chart('Precision-recall curve', curves.pr, 'recall', 'precision', true)
@@ -318,7 +326,7 @@ BEGIN
     END IF;
     RETURN QUERY EXECUTE pg_catalog.format(
         'SELECT c.key, pg_catalog.avg(abs(c.value::double precision)), pg_catalog.avg(c.value::double precision), pg_catalog.count(*)
-           FROM (%s) t, pg_catalog.jsonb_each_text(@extschema@.explain(%L, t, %L)->''contributions'') c
+           FROM (%s) explained_row, pg_catalog.jsonb_each_text(@extschema@.explain(%L, explained_row, %L)->''contributions'') c
           GROUP BY c.key ORDER BY 2 DESC, 1', src, model, output);
 END
 $$;

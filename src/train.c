@@ -263,6 +263,17 @@ TrainStartup(DestReceiver *self, int operation, TupleDesc typeinfo)
 		regression = false;		/* reframed as classes over buckets */
 	TrainPlanGroup(ts, typeinfo, is_target);
 	TrainPlanWeight(ts, typeinfo, is_target);
+	if (ts->opts->classes && ts->targets[0].kind != RF_TARGET_SHARES)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("option \"classes\" names the elements of a float8[] target, but target column \"%s\" is %s",
+						ts->targets[0].name, format_type_be(ts->targets[0].typid)),
+				 errhint("The classes of other targets are their values; remove \"classes\".")));
+	if (ts->wattno >= 0 && ts->opts->objective && strcmp(ts->opts->objective, "ndcg") == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("option \"weight\" is not supported with \"objective\": \"ndcg\""),
+				 errhint("LambdaMART weighs pairs of candidates within a query, not rows.")));
 	TrainPlanSplit(ts, typeinfo);
 	if (ts->opts->group)
 		regression = false;		/* ranking metrics need the rows, not moments */

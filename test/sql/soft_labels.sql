@@ -33,6 +33,8 @@ SELECT max(abs(reframe.score('soft_tech', s) - reframe.score('rows_tech', s))) <
 SELECT abs((e #>> '{metrics,log_loss}')::float8 - (SELECT reframe.log_loss(reframe.score('soft_tech', s), p_tech) FROM shares s)) < 1e-9 AS log_loss,
        abs((e #>> '{metrics,brier}')::float8 - (SELECT reframe.brier(reframe.score('soft_tech', s), p_tech) FROM shares s)) < 1e-9 AS brier
   FROM (SELECT reframe.evaluate('soft_tech', 'SELECT a, b, p_tech FROM shares') AS e) x;
+-- the report draws its curves at a share of 0.5 (a column named "t" is no alias of the report's)
+SELECT length(reframe.report('soft_tech', 'SELECT a, b, p_tech, 1 AS t FROM shares')) > 1000 AS report;
 -- weighted by the annotators, they are the annotation rows' log loss
 SELECT abs((SELECT reframe.log_loss(reframe.score('soft_tech', s), p_tech, annotators) FROM shares s) -
            (SELECT reframe.log_loss(reframe.score('soft_tech', n), tech) FROM annotations n)) < 1e-9 AS per_annotation;
@@ -113,6 +115,7 @@ SELECT * FROM reframe.train('bad', 'SELECT a, b, ARRAY[topic[1], NULL, topic[3]]
                             '{"classes": ["x", "y", "z"]}');
 SELECT reframe.evaluate('soft_topic', 'SELECT a, b, topic[1:2] AS topic FROM topic_shares');
 SELECT reframe.evaluate('soft_topic', 'SELECT a, b, ''tech'' AS topic FROM topic_shares');
+SELECT * FROM reframe.train('bad', 'SELECT a, b, p_tech FROM shares', 'p_tech', 'binary', '{"classes": ["x", "y"]}');
 SELECT reframe.drop_model(m) FROM unnest(ARRAY['share_reg', 'soft_tech', 'rows_tech', 'soft_trees', 'rows_trees', 'soft_topics', 'rows_topics',
                                                 'soft_topic', 'rows_topic', 'soft_topic_trees', 'rows_topic_trees', 'soft_topics_arr']) m;
 DROP TABLE news, annotations, shares, picks, topic_shares;
