@@ -181,6 +181,34 @@ ReferenceRows(Versions *vs, Oid relid, const char *name, int *ref)
 	return ReadValidationRows(vs, 0, relid, name);
 }
 
+/* Version i scored on the rows; the best so far and its metric are updated. */
+static void
+MeasureVersion(Versions *vs, int i, RfTrainState *ts, int ref, const char *name, double *best,
+			   int32 *winner, const char **metric)
+{
+	const char *vmetric;
+	double		loss;
+	int64		rows;
+
+	if (vs->model[i] == NULL || !TrainCanScore(ts, vs->model[i], vs->version[i], false))
+		return;
+	loss = EvalModelOnTuples(vs->model[i], ts->vstore, ts->tupdesc, &rows, &vmetric);
+	*metric = *metric ? *metric : vmetric;
+	if (strcmp(vmetric, *metric) != 0 || isnan(loss))
+	{
+		ereport(NOTICE,
+				(errmsg("model \"%s\": version %d is measured by %s, not %s, and is passed over",
+						name, vs->version[i], vmetric, *metric)));
+		return;
+	}
+	ereport(NOTICE,
+			(errmsg("model \"%s\": version %d: validation %s %g on the %lld validation rows of version %d",
+					name, vs->version[i], *metric, loss, (long long) rows, vs->version[ref])));
+	if (loss < *best)
+		*best = loss, *winner = vs->version[i];
+	CHECK_FOR_INTERRUPTS();
+}
+
 /*
  * The version with the best selection metric on the same rows; versions
  * that cannot be scored on them (another metric, or columns the rows lack)
@@ -191,35 +219,20 @@ BestVersionOnSameRows(Oid relid, const char *name)
 {
 	Versions   *vs = ListVersions(relid, name);
 	int			ref;
-	RfTrainState *ts = ReferenceRows(vs, relid, name, &ref);
+	RfTrainState *ts;
 	const char *metric = NULL;
 	double		best = get_float8_infinity();
 	int32		winner = -1;
+	char	   *task = SpecText(vs->spec[0], "task", name, vs->version[0], false);
 
+	if (task && strcmp(task, "blend") == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is a blend, which has no validation rows to compare its versions on", name),
+				 errhint("Name the version: reframe.deploy('%s', version).", name)));
+	ts = ReferenceRows(vs, relid, name, &ref);
 	for (int i = 0; i < vs->n; i++)
-	{
-		const char *vmetric;
-		double		loss;
-		int64		rows;
-
-		if (vs->model[i] == NULL || !TrainCanScore(ts, vs->model[i], vs->version[i], false))
-			continue;
-		loss = EvalModelOnTuples(vs->model[i], ts->vstore, ts->tupdesc, &rows, &vmetric);
-		metric = metric ? metric : vmetric;
-		if (strcmp(vmetric, metric) != 0 || isnan(loss))
-		{
-			ereport(NOTICE,
-					(errmsg("model \"%s\": version %d is measured by %s, not %s, and is passed over",
-							name, vs->version[i], vmetric, metric)));
-			continue;
-		}
-		ereport(NOTICE,
-				(errmsg("model \"%s\": version %d: validation %s %g on the %lld validation rows of version %d",
-						name, vs->version[i], metric, loss, (long long) rows, vs->version[ref])));
-		if (loss < best)
-			best = loss, winner = vs->version[i];
-		CHECK_FOR_INTERRUPTS();
-	}
+		MeasureVersion(vs, i, ts, ref, name, &best, &winner, &metric);
 	if (winner < 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),

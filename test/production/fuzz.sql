@@ -71,12 +71,15 @@ DECLARE
                      'learning_rate', 'patience', 'bins', 'threshold', 'class_weight', 'task_weights', 'tasks',
                      'group', 'features', 'exclude', 'loss', 'huber_delta', 'sharing', 'sharing_strength',
                      'deploy', 'verbose', 'max_categories', 'nonsense', '', 'L2', 'model', 'rounds', 'max_depth',
-                     'min_child_weight', 'subsample', 'colsample', 'max_bins', 'objective');
+                     'min_child_weight', 'subsample', 'colsample', 'max_bins', 'objective',
+                     'weight', 'classes', 'search', 'trials', 'time_budget', 'split_by', 'split_seed');
     val text := pick('0', '-1', '1', '2', '0.5', '1e308', '-1e308', '1e-320', '2147483648', '99999999999',
                      '"x"', '""', 'null', 'true', '[]', '[0]', '[-3]', '[1, 0]', '[1e9]', '[2147483647, 2]',
                      '["a"]', '{}', '{"r": -1}', '{"x": 1}', '{"quantiles": 0}', '{"quantiles": 100000}',
                      '"balanced"', '"f1"', '"soft"', '"r"', '["a", "b", "k"]', '[[1]]', '{"y": "binary"}',
-                     '"huber"', '"always"', '"if_better"', '"trees"', '"neural"', '"ndcg"', '16', '10000');
+                     '"huber"', '"always"', '"if_better"', '"trees"', '"neural"', '"ndcg"', '16', '10000',
+                     '"w"', '"a"', '["p", "q", "r"]', '["p", "p"]', '{"l2": [0.1, 1]}', '{"max_depth": {"min": 1, "max": 3}}',
+                     '{"l2": {"min": -1, "max": 1, "log": true}}', '{"l2": []}', '{"model": ["x"]}', '0.0001', '"auto"');
 BEGIN
     IF random() < 0.08 THEN
         RETURN pick('''[]''', '''1''', '''"x"''', '''null''', 'NULL', '''{"a": {"b": {"c": [1, [2, [3]]]}}}''',
@@ -110,7 +113,7 @@ DECLARE
                     'score', 'predict_all', 'train', 'train', 'evaluate', 'deploy', 'weights', 'set_threshold',
                     'create_blend', 'drop_model', 'model_table', 'sgemm', 'state', 'state', 'aggregate', 'export',
                     'explain', 'explain', 'importance', 'curve', 'curve', 'cross_validate', 'split_fraction', 'loss_history',
-                    'report', 'explain_all');
+                    'report', 'explain_all', 'trials', 'deploy');
     features text;
 BEGIN
     features := CASE floor(random() * 4)::int
@@ -138,18 +141,27 @@ BEGIN
                                'SELECT ''NaN''::float8 AS a, r FROM fz', 'SELECT a, ''Infinity''::float8 AS r FROM fz',
                                'SELECT a, NULL::float8 AS r FROM fz', 'SELECT a, b, y FROM fz WHERE y',
                                'SELECT a, ARRAY[a, b] AS v, r FROM fz', 'SELECT i AS a, r FROM fz', 'WITH d AS (DELETE FROM fz RETURNING *) SELECT * FROM d',
+                               'SELECT a, b, r, y, abs(b) AS w FROM fz', 'SELECT a, b, r, y, b AS w FROM fz', 'SELECT a, b, r, NULL::float8 AS w FROM fz',
+                               'SELECT a, b, ARRAY[abs(a), 1 - abs(a)] AS r FROM fz', 'SELECT a, b, ARRAY[a, b, NULL] AS r FROM fz',
+                               'SELECT a, b, ARRAY[]::float8[] AS r FROM fz', 'SELECT a, b, abs(a) AS y FROM fz', 'SELECT a, b, a * 3 AS y FROM fz',
                                NULL),
                           pick('r', 'y', 'm', 'tags', 'r,y', 'y,y', 'a', 'k', 'l1,l2', 'no_such', '', ',', 'r,', '"r"', 'r,tags,m', NULL),
                           pick(NULL, NULL, 'regression', 'binary', 'multiclass', 'multilabel', 'hierarchical', 'multitask', 'nope', ''),
                           pick('''{}''', '''{"validation": 0}''', '''{"hidden": [3], "epochs": 2}''', fuzz_options(), fuzz_options(),
                                '''{"model": "trees", "rounds": 3}''', '''{"model": "trees", "rounds": 2, "max_depth": 16}''',
-                               '''{"model": "trees", "rounds": 2, "objective": "ndcg", "group": "i"}'''));
+                               '''{"model": "trees", "rounds": 2, "objective": "ndcg", "group": "i"}''',
+                               '''{"weight": "w", "validation": 0}''', '''{"classes": ["p", "q"], "validation": 0}''',
+                               '''{"classes": ["p", "q"], "model": "trees", "rounds": 2}''', '''{"weight": "w", "model": "trees", "rounds": 2}''',
+                               '''{"search": {"l2": [0.1, 1]}, "trials": 1}''', '''{"model": "auto", "trials": 1, "time_budget": 0.001}'''));
         WHEN 'evaluate' THEN
             RETURN format('SELECT reframe.evaluate(%L, %L, %s)', fuzz_name(),
                           pick('fz', 'fz_types', 'SELECT a, b FROM fz', 'SELECT * FROM fz WHERE false', 'SELECT 1; SELECT 2', 'no_such', NULL),
-                          pick('''{}''', fuzz_options(), 'NULL', '''{"group": "q"}''', '''{"k": [0]}'''));
+                          pick('''{}''', fuzz_options(), 'NULL', '''{"group": "q"}''', '''{"k": [0]}''', '''{"weight": "a"}''',
+                               '''{"weight": "k"}''', '''{"weight": 1}'''));
         WHEN 'deploy' THEN
             RETURN format('SELECT reframe.deploy(%L, %s)', fuzz_name(), pick('NULL', '0', '-1', '1', '2', '2147483647', '-2147483648'));
+        WHEN 'trials' THEN
+            RETURN format('SELECT count(*) FROM reframe.trials(%L, %s)', fuzz_name(), pick('NULL', '0', '-1', '1', '99'));
         WHEN 'weights' THEN
             RETURN format('SELECT count(*) FROM reframe.weights(%L, %s)', fuzz_name(), pick('NULL', '0', '-1', '1', '99'));
         WHEN 'set_threshold' THEN
@@ -217,7 +229,14 @@ BEGIN
                                pick('0', '-1', '1', '10', '2147483647', 'NULL')),
                         format('SELECT reframe.log_loss(%s, y) FROM fz', pick('a', '0::float8', '1::float8', '''NaN''::float8')),
                         format('SELECT reframe.r2(%s, r) FROM fz WHERE i < %s', pick('a', 'r', '''Infinity''::float8'), pick('0', '2', '61')),
-                        format('SELECT reframe.accuracy(%s, y) FROM fz', pick('y', 'NULL::bool', 'a > 0')));
+                        format('SELECT reframe.accuracy(%s, y) FROM fz', pick('y', 'NULL::bool', 'a > 0')),
+                        format(pick('SELECT reframe.rmse(a, r, %s) FROM fz', 'SELECT reframe.mae(a, r, %s) FROM fz',
+                                    'SELECT reframe.log_loss(abs(a), y, %s) FROM fz', 'SELECT reframe.log_loss(abs(a), abs(b), %s) FROM fz',
+                                    'SELECT reframe.accuracy(k, k, %s) FROM fz', 'SELECT reframe.cross_entropy(ARRAY[0.5, 0.5], 1, %s) FROM fz'),
+                               pick('1', '0', '-1', '''NaN''', '''Infinity''', 'NULL', 'a', 'b')),
+                        format('SELECT reframe.log_loss(%s, %s) FROM fz', pick('a', 'abs(a)', '''NaN''::float8'), pick('b', 'abs(b)', '2::float8', '''NaN''::float8')),
+                        format('SELECT reframe.brier(%s, %s, %s) FROM fz', pick('abs(a)', '2::float8'), pick('abs(b)', '-1::float8'),
+                               pick('1', '0', '-1', '''NaN''', '''Infinity''', 'NULL', 'a')));
     END CASE;
 END $$;
 
