@@ -85,6 +85,7 @@ bash test/production/cron.sh > /tmp/reframe-cron.log 2>&1 &
 cron=$!
 production progress
 production xgboost_export
+production weights_reference
 production report
 production readme
 production fuzz
