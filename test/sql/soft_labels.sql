@@ -46,6 +46,17 @@ SELECT 1 FROM reframe.train('rows_trees', 'SELECT a, b, tech FROM annotations', 
                             options => '{"model": "trees", "rounds": 20, "validation": 0}');
 SELECT max(abs(reframe.score('soft_trees', s) - reframe.score('rows_trees', s))) < 1e-6 AS same_trees FROM shares s;
 
+-- networks: the same objective, so L-BFGS takes the same first steps (the
+-- first 10 losses agree within 1e-6; then rounding of the shares' sums
+-- steers the non-convex fit apart, the losses staying within 1e-3)
+SELECT 1 FROM reframe.train('soft_net', 'SELECT a, b, p_tech, annotators FROM shares', 'p_tech', 'binary',
+                            '{"hidden": [4], "max_iter": 30, "validation": 0, "weight": "annotators"}');
+SELECT 1 FROM reframe.train('rows_net', 'SELECT a, b, tech FROM annotations', 'tech',
+                            options => '{"hidden": [4], "max_iter": 30, "validation": 0}');
+SELECT bool_and(abs(s.loss - r.loss) < 1e-6 * r.loss) FILTER (WHERE iteration <= 10) AS same_path,
+       bool_and(abs(s.loss - r.loss) < 1e-3 * r.loss) AS close_losses
+  FROM reframe.loss_history('soft_net') s JOIN reframe.loss_history('rows_net') r USING (iteration);
+
 -- multilabel: one column of shares per label
 SELECT task FROM reframe.train('soft_topics', 'SELECT a, b, p_tech, p_sports, annotators FROM shares', 'p_tech,p_sports', 'multilabel',
                                '{"validation": 0, "weight": "annotators", "l2": 0.01, "tol": 1e-10, "max_iter": 1000}');
@@ -116,6 +127,6 @@ SELECT * FROM reframe.train('bad', 'SELECT a, b, ARRAY[topic[1], NULL, topic[3]]
 SELECT reframe.evaluate('soft_topic', 'SELECT a, b, topic[1:2] AS topic FROM topic_shares');
 SELECT reframe.evaluate('soft_topic', 'SELECT a, b, ''tech'' AS topic FROM topic_shares');
 SELECT * FROM reframe.train('bad', 'SELECT a, b, p_tech FROM shares', 'p_tech', 'binary', '{"classes": ["x", "y"]}');
-SELECT reframe.drop_model(m) FROM unnest(ARRAY['share_reg', 'soft_tech', 'rows_tech', 'soft_trees', 'rows_trees', 'soft_topics', 'rows_topics',
+SELECT reframe.drop_model(m) FROM unnest(ARRAY['share_reg', 'soft_net', 'rows_net', 'soft_tech', 'rows_tech', 'soft_trees', 'rows_trees', 'soft_topics', 'rows_topics',
                                                 'soft_topic', 'rows_topic', 'soft_topic_trees', 'rows_topic_trees', 'soft_topics_arr']) m;
 DROP TABLE news, annotations, shares, picks, topic_shares;
