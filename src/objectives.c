@@ -43,36 +43,6 @@ ObjectiveCreate(RfNet *net, const RfMatrix *X, const RfMatrix *Y, double l2,
 	return obj;
 }
 
-/* Rows per block of the double-precision gradient (bounds its buffers) */
-#define PRECISE_BLOCK 256
-
-/*
- * gW += dZ' in over a chunk, in double precision: blocks of rows are
- * widened and multiplied by DGEMM, so that the gradient's rounding stays
- * far below an L-BFGS tolerance under 1e-4 (SGEMM's float sums leave about
- * 1e-5 of noise in a logistic gradient).
- */
-static void
-PreciseLayerGradient(int rows, int width, int nin, const float *dZ, const float *in, double *gW)
-{
-	double	   *dd = palloc(sizeof(double) * PRECISE_BLOCK * width);
-	double	   *xd = palloc(sizeof(double) * PRECISE_BLOCK * Max(nin, 1));
-
-	for (int r0 = 0; r0 < rows; r0 += PRECISE_BLOCK)
-	{
-		int			n = Min(PRECISE_BLOCK, rows - r0);
-
-		for (Size k = 0; k < (Size) n * width; k++)
-			dd[k] = dZ[(Size) r0 * width + k];
-		for (Size k = 0; k < (Size) n * nin; k++)
-			xd[k] = in[(Size) r0 * nin + k];
-		cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, width, nin, n,
-					1.0, dd, width, xd, nin, 1.0, gW, nin);
-	}
-	pfree(dd);
-	pfree(xd);
-}
-
 /*
  * The objective and its gradient.  For each chunk: forward pass keeping
  * every hidden activation, per-head loss derivatives dZ, then
@@ -162,19 +132,14 @@ ObjectiveEvalRanges(RfObjective *obj, const double *params, double *grad,
 			double	   *gb = grad + net->b_off[l];
 			int64		nw = (int64) width * nin;
 
-			if (obj->precise && l == 0)
-				PreciseLayerGradient(rows, width, nin, dZ, in, gW);
+			if (width == 1)
+				cblas_sgemv(CblasRowMajor, CblasTrans, rows, nin, 1.0f, in, nin, dZ, 1,
+							0.0f, obj->gW, 1);
 			else
-			{
-				if (width == 1)
-					cblas_sgemv(CblasRowMajor, CblasTrans, rows, nin, 1.0f, in, nin, dZ, 1,
-								0.0f, obj->gW, 1);
-				else
-					cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, width, nin, rows,
-								1.0f, dZ, width, in, nin, 0.0f, obj->gW, nin);
-				for (int64 k = 0; k < nw; k++)
-					gW[k] += obj->gW[k];
-			}
+				cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, width, nin, rows,
+							1.0f, dZ, width, in, nin, 0.0f, obj->gW, nin);
+			for (int64 k = 0; k < nw; k++)
+				gW[k] += obj->gW[k];
 			RfKernelColumnSums(rows, width, dZ, gb);
 			if (l == 0)
 				break;

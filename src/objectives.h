@@ -31,7 +31,6 @@ typedef struct RfObjective
 	float	   *dZ;				/* one chunk's deltas */
 	float	   *dA;
 	float	   *gW;				/* one layer's gradient from one chunk */
-	bool		precise;		/* the input layer's gradient summed in double precision */
 	int			evaluations;
 	RfRowRange *all;			/* every row, built on first use */
 } RfObjective;
