@@ -49,6 +49,6 @@ bst = xgb.train({"objective": "reg:squarederror", "tree_method": "hist", "max_de
 theirs = bst.predict(xgb.DMatrix(X.astype(np.float32), base_margin=np.full(len(y), start)))
 d_trees = np.max(np.abs(theirs - ours_trees))
 print(f"weighted trees: max |XGBoost - reframe| = {d_trees:.2e} (target sd {y.std():.2f})")
-raise SystemExit(0 if d_log <= 1e-5 and d_trees <= 1e-5 else 1)
+raise SystemExit(0 if d_log <= 5e-5 and d_trees <= 1e-5 else 1)
 PY
 echo "weights_reference: weighted logistic regression equals scikit-learn's with sample_weight; weighted trees equal XGBoost's with weight"
