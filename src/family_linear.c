@@ -41,6 +41,8 @@ LinearFitLbfgs(RfNet *net, RfFitData *d, RfFitResult *res)
 	/* the objective keeps a weight and a target per row and classification head */
 	RfBudgetCharge(d->budget, 2 * sizeof(double) * (Size) d->X->nrows * net->nheads, "training");
 	obj = ObjectiveCreate(net, d->X, d->Y, d->opts->l2, cw, shift, scale);
+	/* a tolerance asked below the default: a gradient summed in double precision */
+	obj->precise = d->opts->tol < 1e-4;
 	NetStartAtBaseRates(net, d);
 	memcpy(x, net->params, sizeof(double) * net->nparams);
 	LbfgsMinimize(ObjectiveEval, obj, x, net->nparams, d->opts->max_iter, d->opts->tol,

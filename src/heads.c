@@ -459,6 +459,13 @@ RowWeight(double **class_weight, int h, double y)
 	return 1.0;
 }
 
+/* Raw output o of the rows passed: in double precision when the caller gave them so. */
+static inline double
+ZAt(const RfHeadData *hd, const float *Z, Size o)
+{
+	return hd->Zd ? hd->Zd[o] : Z[o];
+}
+
 /* A row's own weight (the "weight" column), 1 without one. */
 static inline double
 SampleWeight(const RfHead *head, const double *yrow)
@@ -571,7 +578,7 @@ MultilabelLossRows(RfHeadData *hd, int h, const double *ychunk, int ycols, int r
 		{
 			Size		o = (Size) i * nout + head->offset + k;
 			double		yk = y[head->ycol + k];
-			double		zk = Z[o];
+			double		zk = ZAt(hd, Z, o);
 			double		e;
 			double		pk;
 
@@ -608,7 +615,7 @@ RegressionLossRows(RfHeadData *hd, int h, const double *ychunk, int ycols, int r
 		double		yt = ychunk[(Size) i * ycols + head->ycol];
 		double		scale = RowWeight(hd->class_weight, h, yt) * hd->head_norm[h] *
 			SampleWeight(head, ychunk + (Size) i * ycols);
-		double		z = Z[o];
+		double		z = ZAt(hd, Z, o);
 		double		dz;
 		double		hess;
 
@@ -629,9 +636,10 @@ RegressionLossRows(RfHeadData *hd, int h, const double *ychunk, int ycols, int r
 }
 
 /*
- * A multiclass head on a distribution per row (q, nout columns from ycol):
- * the cross-entropy -sum q_k log p_k, its gradient p - q and the diagonal
- * hessian p (1 - p), each row weighed as the other heads weigh it.
+ * A multiclass head in double precision, on a distribution per row (q,
+ * nout columns from ycol) or on a class (one-hot): the cross-entropy
+ * -sum q_k log p_k, its gradient p - q and the diagonal hessian p (1 - p),
+ * each row weighed as the other heads weigh it.
  */
 static double
 SoftmaxDistributionRows(RfHeadData *hd, int h, const double *ychunk, int ycols, int rows,
@@ -640,23 +648,35 @@ SoftmaxDistributionRows(RfHeadData *hd, int h, const double *ychunk, int ycols, 
 	const RfHead *head = &hd->heads[h];
 	int			nout = hd->nout;
 	double		loss = 0;
+	double	   *z = palloc(sizeof(double) * head->nout);
+	double	   *onehot = head->soft ? NULL : palloc0(sizeof(double) * head->nout);
 
 	for (int i = 0; i < rows; i++)
 	{
-		const double *q = ychunk + (Size) i * ycols + head->ycol;
-		const float *z = Z + (Size) i * nout + head->offset;
+		const double *yrow = ychunk + (Size) i * ycols;
+		const double *q = yrow + head->ycol;
 		float	   *dz = dZ + (Size) i * nout + head->offset;
 		float	   *hh = H ? H + (Size) i * nout + head->offset : NULL;
-		double		w = isnan(q[0]) ? 0 : hd->head_norm[h] * SampleWeight(head, ychunk + (Size) i * ycols);
-		double		m = z[0];
+		double		w = isnan(q[0]) ? 0 :
+			hd->head_norm[h] * SampleWeight(head, yrow) * RowWeight(hd->class_weight, h, q[0]);
+		double		m;
 		double		sum = 0;
 		double		lse;
 
+		for (int k = 0; k < head->nout; k++)
+			z[k] = ZAt(hd, Z, (Size) i * nout + head->offset + k);
+		m = z[0];
 		for (int k = 1; k < head->nout; k++)
 			m = Max(m, z[k]);
 		for (int k = 0; k < head->nout; k++)
 			sum += exp(z[k] - m);
 		lse = m + log(sum);
+		if (onehot && w > 0)
+		{
+			memset(onehot, 0, sizeof(double) * head->nout);
+			onehot[(int) q[0]] = 1;
+			q = onehot;
+		}
 		for (int k = 0; k < head->nout; k++)
 		{
 			double		p = exp(z[k] - lse);
@@ -673,6 +693,27 @@ SoftmaxDistributionRows(RfHeadData *hd, int h, const double *ychunk, int ycols, 
 			if (hh)
 				hh[k] = (float) (w * p * (1 - p));
 		}
+	}
+	pfree(z);
+	if (onehot)
+		pfree(onehot);
+	return loss;
+}
+
+/* The binary kernel's work on double-precision outputs (RfHeadData.Zd). */
+static double
+BinaryRowsPrecise(const double *z, int zstride, const double *y, const double *w, float *dz, int rows)
+{
+	double		loss = 0;
+
+	for (int i = 0; i < rows; i++)
+	{
+		double		zi = z[(Size) i * zstride];
+		double		e = exp(-fabs(zi));
+		double		p = zi >= 0 ? 1.0 / (1.0 + e) : e / (1.0 + e);
+
+		loss += w[i] * (Max(zi, 0.0) + log1p(e) - y[i] * zi);
+		dz[(Size) i * zstride] = (float) (w[i] * (p - y[i]));
 	}
 	return loss;
 }
@@ -695,11 +736,14 @@ HeadsLossRows(RfHeadData *hd, int c, int start, int rows, const float *Z, float 
 		switch (head->kind)
 		{
 			case RF_HEAD_BINARY:
-				loss += RfKernelBinary(rows, Z + head->offset, nout, yv, wv,
-									   dZ + head->offset, nout);
+				if (hd->Zd)
+					loss += BinaryRowsPrecise(hd->Zd + head->offset, nout, yv, wv, dZ + head->offset, rows);
+				else
+					loss += RfKernelBinary(rows, Z + head->offset, nout, yv, wv,
+										   dZ + head->offset, nout);
 				break;
 			case RF_HEAD_MULTICLASS:
-				if (head->soft)
+				if (head->soft || (hd->Zd && !head->parent_of))
 					loss += SoftmaxDistributionRows(hd, h, ychunk, Y->ncols, rows, Z, dZ, H);
 				else if (head->parent_of)
 					loss += RfKernelSoftmaxRanges(rows, head->nout, Z + head->offset, nout,
@@ -717,7 +761,8 @@ HeadsLossRows(RfHeadData *hd, int c, int start, int rows, const float *Z, float 
 				loss += RegressionLossRows(hd, h, ychunk, Y->ncols, rows, Z, dZ, H);
 				break;
 		}
-		if (H && (head->kind == RF_HEAD_BINARY || head->kind == RF_HEAD_MULTICLASS) && !head->soft)
+		if (H && (head->kind == RF_HEAD_BINARY || head->kind == RF_HEAD_MULTICLASS) && !head->soft &&
+			!(hd->Zd && head->kind == RF_HEAD_MULTICLASS && !head->parent_of))
 			ClassHessians(head, rows, nout, yv, wv, dZ, H);
 	}
 	return loss;

@@ -142,6 +142,7 @@ typedef struct RfHeadData
 	double	  **yclean;			/* per classification head */
 	double	  **wrow;
 	float	   *tmp;			/* softmax scratch, RF_CHUNK_ROWS x nout */
+	const double *Zd;			/* when set: the raw outputs in double precision, read instead of Z */
 	float	   *rowmax;
 } RfHeadData;
 

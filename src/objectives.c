@@ -40,7 +40,66 @@ ObjectiveCreate(RfNet *net, const RfMatrix *X, const RfMatrix *Y, double l2,
 	obj->dZ = RfAllocAligned(sizeof(float) * RF_CHUNK_ROWS * maxw);
 	obj->dA = RfAllocAligned(sizeof(float) * RF_CHUNK_ROWS * maxw);
 	obj->gW = RfAllocAligned(sizeof(float) * Max(maxlayer, 1));
+	if (net->nhidden == 0)
+		obj->zd = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * RF_CHUNK_ROWS * net->nout);
 	return obj;
+}
+
+/* Rows per block of the double-precision gradient (bounds its buffers) */
+#define PRECISE_BLOCK 256
+
+/*
+ * A linear layer's outputs from the double-precision parameters, in double
+ * precision (zd, for the heads) and rounded (out).
+ */
+static void
+PreciseForward(int rows, int nout, int nin, const float *x, const double *W, const double *b,
+			   double *zd, float *out)
+{
+	double	   *xd = palloc(sizeof(double) * PRECISE_BLOCK * Max(nin, 1));
+
+	for (int r0 = 0; r0 < rows; r0 += PRECISE_BLOCK)
+	{
+		int			n = Min(PRECISE_BLOCK, rows - r0);
+		double	   *z = zd + (Size) r0 * nout;
+
+		for (Size k = 0; k < (Size) n * nin; k++)
+			xd[k] = x[(Size) r0 * nin + k];
+		for (int i = 0; i < n; i++)
+			memcpy(z + (Size) i * nout, b, sizeof(double) * nout);
+		cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, nout, nin,
+					1.0, xd, nin, W, nin, 1.0, z, nout);
+	}
+	for (Size k = 0; k < (Size) rows * nout; k++)
+		out[k] = (float) zd[k];
+	pfree(xd);
+}
+
+/*
+ * gW += dZ' in over a chunk, in double precision: blocks of rows are
+ * widened and multiplied by DGEMM, so that the gradient's rounding stays
+ * far below an L-BFGS tolerance under 1e-4 (SGEMM's float sums leave about
+ * 1e-5 of noise in a logistic gradient).
+ */
+static void
+PreciseLayerGradient(int rows, int width, int nin, const float *dZ, const float *in, double *gW)
+{
+	double	   *dd = palloc(sizeof(double) * PRECISE_BLOCK * width);
+	double	   *xd = palloc(sizeof(double) * PRECISE_BLOCK * Max(nin, 1));
+
+	for (int r0 = 0; r0 < rows; r0 += PRECISE_BLOCK)
+	{
+		int			n = Min(PRECISE_BLOCK, rows - r0);
+
+		for (Size k = 0; k < (Size) n * width; k++)
+			dd[k] = dZ[(Size) r0 * width + k];
+		for (Size k = 0; k < (Size) n * nin; k++)
+			xd[k] = in[(Size) r0 * nin + k];
+		cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, width, nin, n,
+					1.0, dd, width, xd, nin, 1.0, gW, nin);
+	}
+	pfree(dd);
+	pfree(xd);
 }
 
 /*
@@ -112,6 +171,12 @@ ObjectiveEvalRanges(RfObjective *obj, const double *params, double *grad,
 		{
 			int			nout = NetLayerOut(net, l);
 
+			if (obj->precise && L == 0)
+			{
+				PreciseForward(rows, nout, NetLayerIn(net, 0), x, net->params + net->w_off[0],
+							   net->params + net->b_off[0], obj->zd, acts[0]);
+				continue;
+			}
 			DenseBatchF(f->params + net->w_off[l], f->params + net->b_off[l], nout,
 						NetLayerIn(net, l), l == 0 ? x : acts[l - 1], rows, acts[l]);
 			if (l < L)
@@ -120,7 +185,9 @@ ObjectiveEvalRanges(RfObjective *obj, const double *params, double *grad,
 			ReframeYield();		/* a wide layer over a chunk takes milliseconds */
 		}
 
+		obj->hd->Zd = obj->precise && L == 0 ? obj->zd : NULL;
 		loss += HeadsLossRows(obj->hd, c, ranges[b].start, rows, acts[L], dZ, NULL);
+		obj->hd->Zd = NULL;
 
 		/* backward */
 		width = net->nout;
@@ -132,14 +199,19 @@ ObjectiveEvalRanges(RfObjective *obj, const double *params, double *grad,
 			double	   *gb = grad + net->b_off[l];
 			int64		nw = (int64) width * nin;
 
-			if (width == 1)
-				cblas_sgemv(CblasRowMajor, CblasTrans, rows, nin, 1.0f, in, nin, dZ, 1,
-							0.0f, obj->gW, 1);
+			if (obj->precise && l == 0)
+				PreciseLayerGradient(rows, width, nin, dZ, in, gW);
 			else
-				cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, width, nin, rows,
-							1.0f, dZ, width, in, nin, 0.0f, obj->gW, nin);
-			for (int64 k = 0; k < nw; k++)
-				gW[k] += obj->gW[k];
+			{
+				if (width == 1)
+					cblas_sgemv(CblasRowMajor, CblasTrans, rows, nin, 1.0f, in, nin, dZ, 1,
+								0.0f, obj->gW, 1);
+				else
+					cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, width, nin, rows,
+								1.0f, dZ, width, in, nin, 0.0f, obj->gW, nin);
+				for (int64 k = 0; k < nw; k++)
+					gW[k] += obj->gW[k];
+			}
 			RfKernelColumnSums(rows, width, dZ, gb);
 			if (l == 0)
 				break;

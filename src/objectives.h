@@ -31,6 +31,8 @@ typedef struct RfObjective
 	float	   *dZ;				/* one chunk's deltas */
 	float	   *dA;
 	float	   *gW;				/* one layer's gradient from one chunk */
+	bool		precise;		/* a linear trunk in double precision ("tol" below 1e-4) */
+	double	   *zd;				/* its outputs, one chunk */
 	int			evaluations;
 	RfRowRange *all;			/* every row, built on first use */
 } RfObjective;
