@@ -94,6 +94,8 @@ LinearFit(RfTrunk *t, RfFitData *d, RfFitResult *res)
 #define L2_CV_WORK RF_L2_CV_WORK
 /* Penalties in a row without betterment that end the path */
 #define L2_PATIENCE 3
+/* The path starts at this many times parameters / rows (see RowPathLosses) */
+#define L2_ROWS_PER_PARAM 1000.0
 
 /* The path, strongest penalty first: each fit starts from the previous one. */
 static const double l2_path[] = {10, 3, 1, 0.3, 0.1, 0.03, 0.01, 0.003, 0.001, 3e-4, 1e-4, 1e-5, 1e-6};
@@ -206,7 +208,7 @@ PathSplits(RfFitData *d, int64 nparams, PathSplit **out)
  * the method's name; *npath is the penalties measured.
  */
 static const char *
-RowPathLosses(RfTrunk *t, RfFitData *d, double *loss, int *npath, double **start)
+RowPathLosses(RfTrunk *t, RfFitData *d, double *loss, int *first, int *npath, double **start)
 {
 	RfNet	   *net = t->state;
 	RfFitData	sub = *d;
@@ -222,7 +224,17 @@ RowPathLosses(RfTrunk *t, RfFitData *d, double *loss, int *npath, double **start
 		warm &= t->heads[h].kind != RF_HEAD_REGRESSION;
 	sub.opts = &o;
 	sub.quiet = true;
-	for (p = 0; p < lengthof(l2_path) && stale < L2_PATIENCE; p++)
+	/*
+	 * With many rows per parameter the strongest penalties only underfit:
+	 * the path starts at L2_ROWS_PER_PARAM * parameters / rows (the best
+	 * penalty shrinks as 1 / rows; on 133 rows of 61 parameters it is 0.03,
+	 * 0.07 of parameters / rows).
+	 */
+	for (p = 0; p < lengthof(l2_path) - 4 &&
+		 l2_path[p] > L2_ROWS_PER_PARAM * net->nparams / (double) Max(d->X->nrows, 1); p++)
+		;
+	*first = p;
+	for (; p < lengthof(l2_path) && stale < L2_PATIENCE; p++)
 	{
 		o.l2 = l2_path[p];
 		for (int k = 0; k < nsplits; k++)
@@ -278,8 +290,9 @@ GramPath(RfFitData *d, RfGram *tr, RfGram *ho, double *loss)
  * factorization per penalty and fold, and no row read again.
  */
 static const char *
-GramPathLosses(RfFitData *d, double *loss, int *npath)
+GramPathLosses(RfFitData *d, double *loss, int *first, int *npath)
 {
+	*first = 0;
 	*npath = lengthof(l2_path);
 	if (d->gram_folds == NULL)
 		elog(ERROR, "reframe: no fold moments to choose \"l2\" by");
@@ -313,16 +326,17 @@ static void
 LinearChooseL2(RfTrunk *t, RfFitData *d, RfFitResult *res)
 {
 	double		loss[lengthof(l2_path)] = {0};
+	int			first;
 	int			npath;
 	double	   *start = NULL;
-	const char *method = d->gram ? GramPathLosses(d, loss, &npath) :
-		RowPathLosses(t, d, loss, &npath, &start);
+	const char *method = d->gram ? GramPathLosses(d, loss, &first, &npath) :
+		RowPathLosses(t, d, loss, &first, &npath, &start);
 	RfNet	   *net = t->state;
-	int			best = 0;
+	int			best = first;
 	StringInfoData buf;
 	const char *metric = t->nheads > 1 ? "weighted loss" : EvalSelectionName(&t->heads[0]);
 
-	for (int p = 1; p < npath; p++)
+	for (int p = first + 1; p < npath; p++)
 		if (loss[p] < loss[best])
 			best = p;
 	d->opts->l2 = l2_path[best];
@@ -330,9 +344,9 @@ LinearChooseL2(RfTrunk *t, RfFitData *d, RfFitResult *res)
 	appendStringInfoString(&buf, "{\"l2\": ");
 	JsonAppendNumber(&buf, l2_path[best]);
 	appendStringInfo(&buf, ", \"method\": \"%s\", \"metric\": \"%s\", \"path\": [", method, metric);
-	for (int p = 0; p < npath; p++)
+	for (int p = first; p < npath; p++)
 	{
-		appendStringInfoString(&buf, p ? ", {\"l2\": " : "{\"l2\": ");
+		appendStringInfoString(&buf, p > first ? ", {\"l2\": " : "{\"l2\": ");
 		JsonAppendNumber(&buf, l2_path[p]);
 		appendStringInfoString(&buf, ", \"loss\": ");
 		JsonAppendNumber(&buf, loss[p]);
