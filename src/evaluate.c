@@ -694,11 +694,7 @@ EvalStartup(DestReceiver *self, int operation, TupleDesc td)
 			r->lattno[h] = palloc(sizeof(int) * head->nout);
 			for (int k = 0; k < head->nout; k++)
 			{
-				r->lattno[h][k] = -1;
-				for (int i = 0; i < td->natts; i++)
-					if (!TupleDescAttr(td, i)->attisdropped &&
-						strcmp(NameStr(TupleDescAttr(td, i)->attname), head->classes[k]) == 0)
-						r->lattno[h][k] = i;
+				r->lattno[h][k] = ReframeColumnNumber(td, head->classes[k]);
 				if (r->lattno[h][k] < 0)
 					ereport(ERROR,
 							(errcode(ERRCODE_UNDEFINED_COLUMN),
@@ -713,11 +709,7 @@ EvalStartup(DestReceiver *self, int operation, TupleDesc td)
 			}
 			continue;
 		}
-		r->tattno[h] = -1;
-		for (int i = 0; i < td->natts; i++)
-			if (!TupleDescAttr(td, i)->attisdropped &&
-				strcmp(NameStr(TupleDescAttr(td, i)->attname), head->name) == 0)
-				r->tattno[h] = i;
+		r->tattno[h] = ReframeColumnNumber(td, head->name);
 		if (r->tattno[h] < 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_UNDEFINED_COLUMN),
@@ -739,10 +731,7 @@ EvalStartup(DestReceiver *self, int operation, TupleDesc td)
 	r->wattno = -1;
 	if (r->weight)
 	{
-		for (int i = 0; i < td->natts; i++)
-			if (!TupleDescAttr(td, i)->attisdropped &&
-				strcmp(NameStr(TupleDescAttr(td, i)->attname), r->weight) == 0)
-				r->wattno = i;
+		r->wattno = ReframeColumnNumber(td, r->weight);
 		if (r->wattno < 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_UNDEFINED_COLUMN),
@@ -758,11 +747,7 @@ EvalStartup(DestReceiver *self, int operation, TupleDesc td)
 	{
 		RfHead	   *head = &net->heads[0];
 
-		r->gattno = -1;
-		for (int i = 0; i < td->natts; i++)
-			if (!TupleDescAttr(td, i)->attisdropped &&
-				strcmp(NameStr(TupleDescAttr(td, i)->attname), r->group) == 0)
-				r->gattno = i;
+		r->gattno = ReframeColumnNumber(td, r->group);
 		if (r->gattno < 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_UNDEFINED_COLUMN),

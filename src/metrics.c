@@ -130,19 +130,26 @@ reframe_log_loss_accum(PG_FUNCTION_ARGS)
 	return SumAccum(fcinfo, isnan(p) ? p : ReframeLogLoss(p, PG_GETARG_BOOL(2)), "log_loss");
 }
 
-/* Soft log loss: y is the share of annotators (in [0, 1]) who said true. */
+/* A label, 0 or 1, or a soft one: the share of annotators (in [0, 1]) who said true. */
+static double
+CheckShare(double y, const char *caller)
+{
+	if (!(y >= 0.0 && y <= 1.0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("%s: soft label %g is outside [0, 1]", caller, y)));
+	return y;
+}
+
+/* Soft log loss: -(y log p + (1 - y) log(1 - p)). */
 PG_FUNCTION_INFO_V1(reframe_soft_log_loss_accum);
 Datum
 reframe_soft_log_loss_accum(PG_FUNCTION_ARGS)
 {
 	double		p = PG_GETARG_FLOAT8(1);
-	double		y = PG_GETARG_FLOAT8(2);
+	double		y = CheckShare(PG_GETARG_FLOAT8(2), "log_loss");
 
 	CheckProbability(p, "log_loss");
-	if (!(y >= 0.0 && y <= 1.0))
-		ereport(ERROR,
-				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-				 errmsg("log_loss: soft label %g is outside [0, 1]", y)));
 	return SumAccum(fcinfo, isnan(p) ? p : y * ReframeLogLoss(p, true) + (1 - y) * ReframeLogLoss(p, false),
 					"log_loss");
 }
@@ -153,13 +160,9 @@ Datum
 reframe_brier_accum(PG_FUNCTION_ARGS)
 {
 	double		p = PG_GETARG_FLOAT8(1);
-	double		y = PG_GETARG_FLOAT8(2);
+	double		y = CheckShare(PG_GETARG_FLOAT8(2), "brier");
 
 	CheckProbability(p, "brier");
-	if (!(y >= 0.0 && y <= 1.0))
-		ereport(ERROR,
-				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-				 errmsg("brier: label %g is outside [0, 1]", y)));
 	return SumAccum(fcinfo, (p - y) * (p - y), "brier");
 }
 

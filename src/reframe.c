@@ -123,3 +123,12 @@ reframe_blas_sgemm_gflops(PG_FUNCTION_ARGS)
 	seconds = INSTR_TIME_GET_DOUBLE(t);
 	PG_RETURN_FLOAT8(2.0 * n * n * (double) n * reps / seconds / 1e9);
 }
+
+int
+ReframeColumnNumber(TupleDesc td, const char *name)
+{
+	for (int i = td->natts - 1; i >= 0; i--)
+		if (!TupleDescAttr(td, i)->attisdropped && strcmp(NameStr(TupleDescAttr(td, i)->attname), name) == 0)
+			return i;
+	return -1;
+}

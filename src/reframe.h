@@ -7,6 +7,8 @@
 
 #include "postgres.h"
 
+#include "access/tupdesc.h"
+
 /* GUCs (reframe.c) */
 extern int	reframe_blas_threads;
 extern int	reframe_tree_threads;
@@ -27,6 +29,9 @@ extern void ReframeBlasPrepare(void);
 extern void ReframeYield(void);
 
 #define REFRAME_SCHEMA "reframe"
+
+/* The number (0-based) of a source's column named "name", or -1. */
+extern int	ReframeColumnNumber(TupleDesc td, const char *name);
 
 /*
  * True when no element is NaN or infinite (x - x is 0 exactly for finite x).

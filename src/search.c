@@ -92,7 +92,8 @@ CandidateContext(void *arg)
  * Returns the index of the best.
  */
 static int
-MeasureCandidates(Candidate *c, int n, TrainArgs *base, int nfolds, double time_budget, StringInfo buf)
+MeasureCandidates(const char *model, Candidate *c, int n, TrainArgs *base, int nfolds, double time_budget,
+				  StringInfo buf)
 {
 	instr_time	start;
 	double		best = get_float8_infinity();
@@ -128,6 +129,11 @@ MeasureCandidates(Candidate *c, int n, TrainArgs *base, int nfolds, double time_
 					 nfolds > 1 ? "5-fold cross-validation" : "one held-out fifth", measured, n);
 	if (measured < n)
 		appendStringInfoString(buf, ", \"stopped\": \"time_budget\"");
+	if (winner < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("model \"%s\": no candidate could be measured, each cross-validated loss being NaN", model),
+				 errhint("Look at cross_validate's figures for these options.")));
 	return winner;
 }
 
@@ -174,11 +180,7 @@ AutoChoose(const char *model, TrainArgs *args, RfOptions *o, Jsonb **options)
 	OptionsCheckFamily(o, "auto");
 	initStringInfo(&buf);
 	appendStringInfoString(&buf, "{\"candidates\": [");
-	winner = MeasureCandidates(c, n, args, rows <= SEARCH_CV_ROWS ? 5 : 1, o->time_budget, &buf);
-	if (winner < 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("model \"%s\": no candidate could be measured", model)));
+	winner = MeasureCandidates(model, c, n, args, rows <= SEARCH_CV_ROWS ? 5 : 1, o->time_budget, &buf);
 	appendStringInfo(&buf, ", \"chosen\": {%s}}", c[winner].shown);
 	*options = c[winner].options;
 	return buf.data;
@@ -390,11 +392,7 @@ SearchTrials(const char *model, TrainArgs *args, RfOptions *o, Jsonb **options)
 
 	initStringInfo(&buf);
 	appendStringInfoString(&buf, "{\"trials\": [");
-	winner = MeasureCandidates(c, n, args, rows <= SEARCH_CV_ROWS ? 5 : 1, o->time_budget, &buf);
-	if (winner < 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("model \"%s\": no trial could be measured", model)));
+	winner = MeasureCandidates(model, c, n, args, rows <= SEARCH_CV_ROWS ? 5 : 1, o->time_budget, &buf);
 	appendStringInfo(&buf, ", \"chosen\": {%s}}", c[winner].shown);
 	*options = c[winner].options;
 	return buf.data;

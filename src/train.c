@@ -172,10 +172,7 @@ TrainPlanSplit(RfTrainState *ts, TupleDesc typeinfo)
 	ts->split_seed = (uint64) (OptionGiven(ts->opts, "split_seed") ? ts->opts->split_seed : ts->opts->seed);
 	if (ts->opts->split_by == NULL)
 		return;
-	for (int i = 0; i < typeinfo->natts; i++)
-		if (!TupleDescAttr(typeinfo, i)->attisdropped &&
-			strcmp(NameStr(TupleDescAttr(typeinfo, i)->attname), ts->opts->split_by) == 0)
-			ts->sattno = i;
+	ts->sattno = ReframeColumnNumber(typeinfo, ts->opts->split_by);
 	if (ts->sattno < 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_COLUMN),
@@ -190,10 +187,7 @@ TrainPlanWeight(RfTrainState *ts, TupleDesc typeinfo, bool *is_target)
 	ts->wattno = -1;
 	if (ts->opts->weight == NULL)
 		return;
-	for (int i = 0; i < typeinfo->natts; i++)
-		if (!TupleDescAttr(typeinfo, i)->attisdropped &&
-			strcmp(NameStr(TupleDescAttr(typeinfo, i)->attname), ts->opts->weight) == 0)
-			ts->wattno = i;
+	ts->wattno = ReframeColumnNumber(typeinfo, ts->opts->weight);
 	if (ts->wattno < 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_COLUMN),
@@ -219,10 +213,7 @@ TrainPlanGroup(RfTrainState *ts, TupleDesc typeinfo, bool *is_target)
 	ts->gattno = -1;
 	if (ts->opts->group)
 	{
-		for (int i = 0; i < typeinfo->natts; i++)
-			if (!TupleDescAttr(typeinfo, i)->attisdropped &&
-				strcmp(NameStr(TupleDescAttr(typeinfo, i)->attname), ts->opts->group) == 0)
-				ts->gattno = i;
+		ts->gattno = ReframeColumnNumber(typeinfo, ts->opts->group);
 		if (ts->gattno < 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_UNDEFINED_COLUMN),
@@ -1333,15 +1324,6 @@ ResolveSeveralTargets(RfTrainState *ts)
 }
 
 static bool
-TupleDescHasColumn(TupleDesc td, const char *name)
-{
-	for (int i = 0; i < td->natts; i++)
-		if (!TupleDescAttr(td, i)->attisdropped && strcmp(NameStr(TupleDescAttr(td, i)->attname), name) == 0)
-			return true;
-	return false;
-}
-
-static bool
 CannotCompare(RfTrainState *ts, int32 current, const char *column)
 {
 	ereport(NOTICE,
@@ -1359,13 +1341,13 @@ bool
 TrainCanScore(RfTrainState *ts, RfModel *m, int32 v, bool quiet)
 {
 	for (int c = 0; c < m->enc->ncols; c++)
-		if (!TupleDescHasColumn(ts->tupdesc, m->enc->cols[c].name))
+		if (ReframeColumnNumber(ts->tupdesc, m->enc->cols[c].name) < 0)
 			return quiet ? false : CannotCompare(ts, v, m->enc->cols[c].name);
 	for (int t = 0; t < JsonArraySize(JsonFieldContainer(&m->spec->root, "targets")); t++)
 	{
 		char	   *target = JsonValueText(JsonArrayElement(JsonFieldContainer(&m->spec->root, "targets"), t));
 
-		if (target && !TupleDescHasColumn(ts->tupdesc, target))
+		if (target && ReframeColumnNumber(ts->tupdesc, target) < 0)
 			return quiet ? false : CannotCompare(ts, v, target);
 	}
 	return true;
