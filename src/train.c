@@ -1866,6 +1866,12 @@ TrainStore(RfTrainState *ts)
 		ts->metrics.data[--ts->metrics.len] = '\0';
 		appendStringInfo(&ts->metrics, ", \"comparison\": %s}", ts->comparison);
 	}
+	if (ts->fit.choice)
+	{
+		/* ... and what the fit chose ("l2": "auto"'s penalty and path, Adam's budget) */
+		ts->metrics.data[--ts->metrics.len] = '\0';
+		appendStringInfo(&ts->metrics, ", \"chosen\": %s}", ts->fit.choice);
+	}
 	spec = TrainSpec(ts);
 	StoreWriteVersion(ts->relid, ts->version, spec, blocks, false);
 	if (ts->deployed)

@@ -127,6 +127,7 @@ UPDATE many_features SET y = f[1] + f[2] - f[3] + 0.5 * sin(id * 9.1) > 0;
 SELECT 1 FROM reframe.train('wide_auto', 'SELECT id, f, y FROM many_features', 'y',
                             options => '{"split_by": "id", "exclude": ["id"]}');
 SELECT (spec #>> '{training,chosen,l2}')::float8 AS chosen, spec #>> '{training,chosen,method}' AS method,
+       spec #> '{metrics,chosen}' = spec #> '{training,chosen}' AS in_the_metrics,
        jsonb_array_length(spec #> '{training,chosen,path}') BETWEEN 4 AND 13 AS path_measured
   FROM wide_auto WHERE block = '';
 -- a second method: each penalty's cross-validated log loss from per-fold
