@@ -71,13 +71,12 @@ COMMENT ON AGGREGATE @extschema@.lift(double precision, boolean) IS
 COMMENT ON AGGREGATE @extschema@.residuals(double precision, double precision) IS
     'residuals by decile of the prediction [{decile, rows, mean_predicted, mean_actual, mean_residual, rmse}]';
 
--- the loss after each iteration (epoch, round) of a version's training
-CREATE FUNCTION @extschema@.loss_history(model text, version integer DEFAULT NULL)
-    RETURNS TABLE (iteration integer, loss double precision)
+-- the version a function of a model version reads: the one named, or the deployed one
+CREATE FUNCTION @extschema@.version_or_deployed(rel regclass, model text, version integer, caller text)
+    RETURNS integer
     LANGUAGE plpgsql STABLE
 AS $$
 DECLARE
-    rel regclass := @extschema@.model_table(model);
     v integer := version;
 BEGIN
     IF v IS NULL THEN
@@ -85,9 +84,44 @@ BEGIN
         IF v IS NULL THEN
             RAISE EXCEPTION 'model "%" has no deployed version', model
                 USING ERRCODE = 'object_not_in_prerequisite_state',
-                      HINT = 'Name a version: reframe.loss_history(model, version).';
+                      HINT = pg_catalog.format('Name a version: reframe.%s(model, version).', caller);
         END IF;
     END IF;
+    RETURN v;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.version_or_deployed(regclass, text, integer, text) IS
+    'the version named, or the deployed one (used by weights, loss_history and trials)';
+
+-- weights reads its version through it
+CREATE OR REPLACE FUNCTION @extschema@.weights(model text, version integer DEFAULT NULL)
+    RETURNS TABLE (block text, shape integer[], data double precision[])
+    LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    rel regclass := @extschema@.model_table(model);
+    v integer := @extschema@.version_or_deployed(rel, model, version, 'weights');
+BEGIN
+    RETURN QUERY EXECUTE pg_catalog.format(
+        'SELECT b.block, pg_catalog.min(b.shape),
+                pg_catalog.array_agg(u.v ORDER BY b.part, u.i)
+           FROM %s b, pg_catalog.unnest(b.data) WITH ORDINALITY AS u(v, i)
+          WHERE b.version = $1 AND b.block <> ''''
+          GROUP BY b.block ORDER BY b.block', rel) USING v;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'model "%" has no version %', model, v USING ERRCODE = 'undefined_object';
+    END IF;
+END
+$$;
+-- the loss after each iteration (epoch, round) of a version's training
+CREATE FUNCTION @extschema@.loss_history(model text, version integer DEFAULT NULL)
+    RETURNS TABLE (iteration integer, loss double precision)
+    LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    rel regclass := @extschema@.model_table(model);
+    v integer := @extschema@.version_or_deployed(rel, model, version, 'loss_history');
+BEGIN
     RETURN QUERY EXECUTE pg_catalog.format(
         'SELECT (h.i - 1 + coalesce((m.spec->''training''->>''history_from'')::integer, 1))::integer,
                 h.loss::text::double precision
@@ -372,17 +406,9 @@ CREATE FUNCTION @extschema@.trials(model text, version integer DEFAULT NULL)
 AS $$
 DECLARE
     rel regclass := @extschema@.model_table(model);
-    v integer := version;
+    v integer := @extschema@.version_or_deployed(rel, model, version, 'trials');
     m jsonb;
 BEGIN
-    IF v IS NULL THEN
-        EXECUTE pg_catalog.format('SELECT max(version) FROM %s WHERE block = '''' AND deployed', rel) INTO v;
-        IF v IS NULL THEN
-            RAISE EXCEPTION 'model "%" has no deployed version', model
-                USING ERRCODE = 'object_not_in_prerequisite_state',
-                      HINT = 'Name a version: reframe.trials(model, version).';
-        END IF;
-    END IF;
     EXECUTE pg_catalog.format('SELECT spec->''metrics'' FROM %s WHERE block = '''' AND version = $1', rel) INTO m USING v;
     IF m IS NULL THEN
         RAISE EXCEPTION 'model "%" has no version %', model, v USING ERRCODE = 'undefined_object';

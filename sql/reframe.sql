@@ -189,12 +189,12 @@ COMMENT ON VIEW @extschema@.training IS
     'the trainings running now; details of other roles'' trainings need their privileges or pg_read_all_stats';
 GRANT SELECT ON @extschema@.training TO PUBLIC;
 
-CREATE FUNCTION @extschema@.weights(model text, version integer DEFAULT NULL)
-    RETURNS TABLE (block text, shape integer[], data double precision[])
+-- the version a function of a model version reads: the one named, or the deployed one
+CREATE FUNCTION @extschema@.version_or_deployed(rel regclass, model text, version integer, caller text)
+    RETURNS integer
     LANGUAGE plpgsql STABLE
 AS $$
 DECLARE
-    rel regclass := @extschema@.model_table(model);
     v integer := version;
 BEGIN
     IF v IS NULL THEN
@@ -202,9 +202,23 @@ BEGIN
         IF v IS NULL THEN
             RAISE EXCEPTION 'model "%" has no deployed version', model
                 USING ERRCODE = 'object_not_in_prerequisite_state',
-                      HINT = 'Name a version: reframe.weights(model, version).';
+                      HINT = pg_catalog.format('Name a version: reframe.%s(model, version).', caller);
         END IF;
     END IF;
+    RETURN v;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.version_or_deployed(regclass, text, integer, text) IS
+    'the version named, or the deployed one (used by weights, loss_history and trials)';
+
+CREATE FUNCTION @extschema@.weights(model text, version integer DEFAULT NULL)
+    RETURNS TABLE (block text, shape integer[], data double precision[])
+    LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    rel regclass := @extschema@.model_table(model);
+    v integer := @extschema@.version_or_deployed(rel, model, version, 'weights');
+BEGIN
     RETURN QUERY EXECUTE pg_catalog.format(
         'SELECT b.block, pg_catalog.min(b.shape),
                 pg_catalog.array_agg(u.v ORDER BY b.part, u.i)
@@ -444,16 +458,8 @@ CREATE FUNCTION @extschema@.loss_history(model text, version integer DEFAULT NUL
 AS $$
 DECLARE
     rel regclass := @extschema@.model_table(model);
-    v integer := version;
+    v integer := @extschema@.version_or_deployed(rel, model, version, 'loss_history');
 BEGIN
-    IF v IS NULL THEN
-        EXECUTE pg_catalog.format('SELECT max(version) FROM %s WHERE block = '''' AND deployed', rel) INTO v;
-        IF v IS NULL THEN
-            RAISE EXCEPTION 'model "%" has no deployed version', model
-                USING ERRCODE = 'object_not_in_prerequisite_state',
-                      HINT = 'Name a version: reframe.loss_history(model, version).';
-        END IF;
-    END IF;
     RETURN QUERY EXECUTE pg_catalog.format(
         'SELECT (h.i - 1 + coalesce((m.spec->''training''->>''history_from'')::integer, 1))::integer,
                 h.loss::text::double precision
@@ -735,17 +741,9 @@ CREATE FUNCTION @extschema@.trials(model text, version integer DEFAULT NULL)
 AS $$
 DECLARE
     rel regclass := @extschema@.model_table(model);
-    v integer := version;
+    v integer := @extschema@.version_or_deployed(rel, model, version, 'trials');
     m jsonb;
 BEGIN
-    IF v IS NULL THEN
-        EXECUTE pg_catalog.format('SELECT max(version) FROM %s WHERE block = '''' AND deployed', rel) INTO v;
-        IF v IS NULL THEN
-            RAISE EXCEPTION 'model "%" has no deployed version', model
-                USING ERRCODE = 'object_not_in_prerequisite_state',
-                      HINT = 'Name a version: reframe.trials(model, version).';
-        END IF;
-    END IF;
     EXECUTE pg_catalog.format('SELECT spec->''metrics'' FROM %s WHERE block = '''' AND version = $1', rel) INTO m USING v;
     IF m IS NULL THEN
         RAISE EXCEPTION 'model "%" has no version %', model, v USING ERRCODE = 'undefined_object';
