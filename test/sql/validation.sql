@@ -137,22 +137,26 @@ SELECT (spec #>> '{training,chosen,l2}')::float8 AS chosen, spec #>> '{training,
 CREATE TABLE inner_fold AS
 SELECT id, floor((u * 65536 - floor(u * 65536)) * 5)::int AS fold
   FROM (SELECT id, reframe.split_fraction(id::text) AS u FROM many_features) s;
-CREATE TABLE path_cv (l2 float8, fold int, loss float8);
-DO $$
-DECLARE p jsonb; k int;
+-- the mean over the 5 inner folds of a metric of models trained in SQL on
+-- the other folds at penalty l2
+CREATE FUNCTION fold_loss(target text, metric text, l2 float8) RETURNS float8 LANGUAGE plpgsql AS $$
+DECLARE total float8 := 0; loss float8;
 BEGIN
-  FOR p IN SELECT jsonb_array_elements(spec #> '{training,chosen,path}') FROM wide_auto WHERE block = ''
-           UNION SELECT '{"l2": 0.0001}' LOOP
-    FOR k IN 0..4 LOOP
-      PERFORM reframe.train('fold_model', format('SELECT f, y FROM many_features JOIN inner_fold USING (id) WHERE fold <> %s', k),
-                            'y', options => jsonb_build_object('l2', (p->>'l2')::float8, 'validation', 0));
-      INSERT INTO path_cv SELECT (p->>'l2')::float8, k, reframe.log_loss(reframe.score('fold_model', m), m.y)
-        FROM many_features m JOIN inner_fold USING (id) WHERE fold = k;
-      PERFORM reframe.drop_model('fold_model');
-    END LOOP;
+  FOR k IN 0..4 LOOP
+    PERFORM reframe.train('fold_model', format('SELECT f, %I FROM many_features JOIN inner_fold USING (id) WHERE fold <> %s', target, k),
+                          target, options => jsonb_build_object('l2', l2, 'validation', 0));
+    EXECUTE format('SELECT reframe.%s(reframe.score(''fold_model'', m), m.%I) FROM many_features m JOIN inner_fold USING (id) WHERE fold = %s',
+                   metric, target, k) INTO loss;
+    total := total + loss;
+    PERFORM reframe.drop_model('fold_model');
   END LOOP;
+  RETURN total / 5;
 END $$;
-WITH cv AS (SELECT l2, avg(loss) AS cv_loss FROM path_cv GROUP BY l2),
+CREATE TABLE path_cv AS
+SELECT l2, fold_loss('y', 'log_loss', l2) AS cv_loss
+  FROM (SELECT (p->>'l2')::float8 AS l2 FROM wide_auto, jsonb_array_elements(spec #> '{training,chosen,path}') p WHERE block = ''
+        UNION SELECT 0.0001) x;
+WITH cv AS (SELECT * FROM path_cv),
      auto AS (SELECT (p->>'l2')::float8 AS l2, (p->>'loss')::float8 AS auto_loss
                 FROM wide_auto, jsonb_array_elements(spec #> '{training,chosen,path}') p WHERE block = '')
 SELECT (SELECT l2 FROM cv ORDER BY cv_loss LIMIT 1) = (SELECT (spec #>> '{training,chosen,l2}')::float8 FROM wide_auto WHERE block = '')
@@ -170,21 +174,10 @@ SELECT 1 FROM reframe.train('wide_ridge', 'SELECT id, f, z FROM many_features', 
                             options => '{"split_by": "id", "exclude": ["id"]}');
 SELECT spec #>> '{training,solver}' AS solver, spec #>> '{training,chosen,method}' AS method
   FROM wide_ridge WHERE block = '';
-TRUNCATE path_cv;
-DO $$
-DECLARE p jsonb; k int;
-BEGIN
-  FOR p IN SELECT jsonb_array_elements(spec #> '{training,chosen,path}') FROM wide_ridge WHERE block = '' LOOP
-    FOR k IN 0..4 LOOP
-      PERFORM reframe.train('fold_model', format('SELECT f, z FROM many_features JOIN inner_fold USING (id) WHERE fold <> %s', k),
-                            'z', options => jsonb_build_object('l2', (p->>'l2')::float8, 'validation', 0));
-      INSERT INTO path_cv SELECT (p->>'l2')::float8, k, reframe.rmse(reframe.score('fold_model', m), m.z)
-        FROM many_features m JOIN inner_fold USING (id) WHERE fold = k;
-      PERFORM reframe.drop_model('fold_model');
-    END LOOP;
-  END LOOP;
-END $$;
-WITH cv AS (SELECT l2, avg(loss) AS cv_loss FROM path_cv GROUP BY l2),
+CREATE TABLE ridge_cv AS
+SELECT (p->>'l2')::float8 AS l2, fold_loss('z', 'rmse', (p->>'l2')::float8) AS cv_loss
+  FROM wide_ridge, jsonb_array_elements(spec #> '{training,chosen,path}') p WHERE block = '';
+WITH cv AS (SELECT * FROM ridge_cv),
      auto AS (SELECT (p->>'l2')::float8 AS l2, (p->>'loss')::float8 AS auto_loss
                 FROM wide_ridge, jsonb_array_elements(spec #> '{training,chosen,path}') p WHERE block = '')
 SELECT (SELECT l2 FROM cv ORDER BY cv_loss LIMIT 1) = (SELECT (spec #>> '{training,chosen,l2}')::float8 FROM wide_ridge WHERE block = '')
@@ -195,7 +188,8 @@ SELECT reframe.drop_model('wide_ridge');
 SELECT * FROM reframe.train('bad', 'SELECT f, y FROM many_features', 'y', options => '{"l2": "auto", "hidden": [4]}');
 SELECT * FROM reframe.train('bad', 'SELECT f, y FROM many_features', 'y', options => '{"l2": "most"}');
 SELECT reframe.drop_model('wide_auto');
-DROP TABLE many_features, path_cv, inner_fold;
+DROP TABLE many_features, path_cv, ridge_cv, inner_fold;
+DROP FUNCTION fold_loss(text, text, float8);
 SET client_min_messages = warning;
 
 -- bad input
