@@ -35,29 +35,29 @@ grep -q "canceling statement due to user request" /tmp/reframe-progress.out || f
 [ "$(q "SELECT count(*) FROM reframe.training")" = 0 ] || fail "a cancelled training is still listed"
 [ "$(q "SELECT to_regclass('long') IS NULL")" = t ] || fail "a cancelled first training left its table"
 
+# Trains model $1 on t with options $2 in the background until
+# reframe.training shows a row where $3 holds, then cancels it; the
+# training's output is in /tmp/reframe-progress-$1.out, and no table is left.
+cancel_once_seen() {
+    psql -X -q -d "$DB" -c "SELECT * FROM reframe.train('$1', 't', 'y', options => '$2')" \
+        > "/tmp/reframe-progress-$1.out" 2>&1 &
+    local trainer=$!
+    wait_for 60 "SELECT EXISTS (SELECT FROM reframe.training WHERE $3)" ||
+        fail "no progress of $1 seen: $(q 'SELECT * FROM reframe.training')"
+    q "SELECT pg_cancel_backend(pid) FROM reframe.training WHERE model LIKE '$1%'" >/dev/null
+    wait $trainer
+    [ "$(q "SELECT to_regclass('$1') IS NULL")" = t ] || fail "a cancelled training of $1 left its table"
+}
+
 # trees: rounds show as iterations with the validation loss; a cancel
 # between rounds frees XGBoost's handles and leaves nothing
-psql -X -q -d "$DB" -c "SELECT * FROM reframe.train('forest', 't', 'y',
-       options => '{\"model\": \"trees\", \"rounds\": 10000, \"max_depth\": 12, \"patience\": 1000, \"learning_rate\": 0.01}')" \
-    > /tmp/reframe-progress-trees.out 2>&1 &
-trainer=$!
-wait_for 60 "SELECT EXISTS (SELECT FROM reframe.training WHERE model = 'forest' AND phase = 'fitting' AND iteration >= 2 AND loss > 0)" ||
-    fail "no trees progress seen: $(q 'SELECT * FROM reframe.training')"
-q "SELECT pg_cancel_backend(pid) FROM reframe.training WHERE model = 'forest'" >/dev/null
-wait $trainer
-grep -q "canceling statement due to user request" /tmp/reframe-progress-trees.out || fail "trees not cancelled: $(cat /tmp/reframe-progress-trees.out)"
+cancel_once_seen forest '{"model": "trees", "rounds": 10000, "max_depth": 12, "patience": 1000, "learning_rate": 0.01}' \
+    "model = 'forest' AND phase = 'fitting' AND iteration >= 2 AND loss > 0"
+grep -q "canceling statement due to user request" /tmp/reframe-progress-forest.out || fail "trees not cancelled: $(cat /tmp/reframe-progress-forest.out)"
 [ "$(q "SELECT count(*) FROM reframe.training")" = 0 ] || fail "a cancelled trees training is still listed"
-[ "$(q "SELECT to_regclass('forest') IS NULL")" = t ] || fail "a cancelled trees training left its table"
 q "SELECT version FROM reframe.train('small_trees', 'SELECT * FROM t WHERE i <= 5000', 'y', options => '{\"model\": \"trees\", \"rounds\": 5}')" >/dev/null ||
     fail "trees cannot be trained after a cancel"
 # a search shows which trial trains
-psql -X -q -d "$DB" -c "SELECT * FROM reframe.train('searched', 't', 'y',
-       options => '{\"model\": \"trees\", \"rounds\": 10000, \"patience\": 1000, \"learning_rate\": 0.01, \"search\": {\"max_depth\": [12, 11]}}')" \
-    > /tmp/reframe-progress-search.out 2>&1 &
-trainer=$!
-wait_for 60 "SELECT EXISTS (SELECT FROM reframe.training WHERE model = 'searched (search: trial 1 of 2)' AND phase = 'fitting')" ||
-    fail "no search progress seen: $(q 'SELECT * FROM reframe.training')"
-q "SELECT pg_cancel_backend(pid) FROM reframe.training WHERE model LIKE 'searched%'" >/dev/null
-wait $trainer
-[ "$(q "SELECT to_regclass('searched') IS NULL")" = t ] || fail "a cancelled search left its table"
+cancel_once_seen searched '{"model": "trees", "rounds": 10000, "patience": 1000, "learning_rate": 0.01, "search": {"max_depth": [12, 11]}}' \
+    "model = 'searched (search: trial 1 of 2)' AND phase = 'fitting'"
 echo "progress: verbose phases and losses; training seen from another session (phase fitting, 200000 rows); cancel leaves nothing, trees too; a search shows its trial"
