@@ -239,7 +239,7 @@ EvalAccAdd(RfEvalAcc *acc, const double *p, double y, double w)
  * cross-entropy against it; accuracy and the confusion matrix count its
  * most likely class as the actual one.
  */
-void
+static void
 EvalAccAddDistribution(RfEvalAcc *acc, const double *p, const double *q, double w)
 {
 	const RfHead *head = acc->head;

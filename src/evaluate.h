@@ -56,8 +56,6 @@ extern void EvalAccInit(RfEvalAcc *acc, const RfHead *head, bool keep_scores);
 extern void EvalAccAdd(RfEvalAcc *acc, const double *p, double y, double w);
 /* For a multilabel head: p and y hold one probability and one 0/1 per label. */
 extern void EvalAccAddLabels(RfEvalAcc *acc, const double *p, const double *y, double w);
-/* For a multiclass head on a distribution per row: q holds it. */
-extern void EvalAccAddDistribution(RfEvalAcc *acc, const double *p, const double *q, double w);
 /* Any head, from its Y columns: y points at the head's first. */
 extern void EvalAccAddRow(RfEvalAcc *acc, const double *p, const double *y, double w);
 /* For a bucketed target: adds the squared error of the expected value. */
