@@ -67,6 +67,12 @@ SELECT version FROM reframe.models WHERE model = 'r_id' AND deployed;
 SET client_min_messages = warning;
 DROP TABLE each_version;
 
+-- deploy(model) needs validation rows, and l2 "auto" needs rows in every fold
+SELECT version FROM reframe.train('no_holdout', 'SELECT a, b, rent FROM rentals', 'rent', options => '{"validation": 0, "l2": 0.1}');
+SELECT reframe.deploy('no_holdout');
+SELECT reframe.drop_model('no_holdout');
+SELECT * FROM reframe.train('bad', 'SELECT a, rent FROM rentals WHERE id <= 3', 'rent');
+SELECT * FROM reframe.train('bad', 'SELECT a, id % 2 = 0 AS up FROM rentals WHERE id <= 4', 'up');
 -- where the versions' own validation rows differ, their stored figures
 -- mislead: version 1 (the right features) held out 4 of the 10 outliers,
 -- version 2 (a useless feature) none; on the same rows version 1 wins
