@@ -827,3 +827,19 @@ COMMENT ON AGGREGATE @extschema@.log_loss(double precision, double precision) IS
     'mean log loss against soft labels (the share of annotators who said true, in [0, 1])';
 COMMENT ON AGGREGATE @extschema@.brier(double precision, double precision) IS
     'Brier score: mean squared gap between probabilities and (soft) labels';
+
+-- accuracy over text (predict's type) without polymorphism: Citus runs
+-- aggregates on its workers only when their argument types are concrete
+CREATE FUNCTION @extschema@.accuracy_accum(double precision[], text, text)
+    RETURNS double precision[] AS 'MODULE_PATHNAME', 'reframe_accuracy_text_accum'
+    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION @extschema@.accuracy_accum(double precision[], text, text, double precision)
+    RETURNS double precision[] AS 'MODULE_PATHNAME', 'reframe_accuracy_text_accum'
+    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE AGGREGATE @extschema@.accuracy(pred text, actual text) (
+    SFUNC = @extschema@.accuracy_accum, STYPE = double precision[], INITCOND = '{0,0}',
+    FINALFUNC = @extschema@.mean_final, COMBINEFUNC = @extschema@.sum_combine, PARALLEL = SAFE);
+CREATE AGGREGATE @extschema@.accuracy(pred text, actual text, weight double precision) (
+    SFUNC = @extschema@.accuracy_accum, STYPE = double precision[], INITCOND = '{0,0}',
+    FINALFUNC = @extschema@.mean_final, COMBINEFUNC = @extschema@.sum_combine, PARALLEL = SAFE);
+COMMENT ON AGGREGATE @extschema@.accuracy(text, text) IS 'share of rows where prediction equals actual';

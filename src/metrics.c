@@ -15,6 +15,8 @@
  */
 #include "postgres.h"
 
+#include "catalog/pg_collation.h"
+
 #include <math.h>
 
 #include "catalog/pg_type.h"
@@ -258,6 +260,23 @@ reframe_accuracy_accum(PG_FUNCTION_ARGS)
 	}
 	equal = DatumGetBool(FunctionCall2Coll(&tc->eq_opr_finfo, PG_GET_COLLATION(),
 										   PG_GETARG_DATUM(1), PG_GETARG_DATUM(2)));
+	return SumAccum(fcinfo, equal ? 1.0 : 0.0, "accuracy");
+}
+
+/*
+ * accuracy over text, the type predict returns: the same count, for callers
+ * that pass no expression types.  Citus runs aggregates on its workers that
+ * way and refuses polymorphic ones, so this overload is what a distributed
+ * accuracy(predict(...), label::text) uses.
+ */
+PG_FUNCTION_INFO_V1(reframe_accuracy_text_accum);
+Datum
+reframe_accuracy_text_accum(PG_FUNCTION_ARGS)
+{
+	Oid			collation = OidIsValid(PG_GET_COLLATION()) ? PG_GET_COLLATION() : DEFAULT_COLLATION_OID;
+	bool		equal = DatumGetBool(DirectFunctionCall2Coll(texteq, collation,
+															 PG_GETARG_DATUM(1), PG_GETARG_DATUM(2)));
+
 	return SumAccum(fcinfo, equal ? 1.0 : 0.0, "accuracy");
 }
 

@@ -8,6 +8,13 @@
  * invalidation for it; the callback only marks the cached model stale, and
  * the next query reloads it.  Invalidations go out at commit, so no backend
  * ever sees a half-written or rolled-back version.
+ *
+ * On a Citus coordinator with workers, a new model table becomes a
+ * reference table (citus.c): its rows live in one shard replicated to every
+ * node, written by two-phase commit, and the trigger is created on each
+ * shard, so every node's backends hear of a change to their own copy.  A
+ * model is then read from the local shard (StoreLocalRelid), on the
+ * coordinator as on a worker scoring its part of a distributed table.
  */
 #include "postgres.h"
 
@@ -34,9 +41,11 @@
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
+#include "utils/typcache.h"
 #include "utils/varlena.h"
 
 #include "reframe.h"
+#include "citus.h"
 #include "jsonutil.h"
 #include "store.h"
 
@@ -68,17 +77,52 @@ StoreModelRowType(void)
 						   CStringGetDatum("model_row"), ObjectIdGetDatum(nsp));
 }
 
+/*
+ * Whether a relation's columns are reframe.model_row's, in order: a Citus
+ * worker's copy of a model table is created from its columns, not as a
+ * typed table.
+ */
+static bool
+HasModelRowColumns(Oid relid)
+{
+	TupleDesc	want = lookup_rowtype_tupdesc(StoreModelRowType(), -1);
+	Relation	rel = table_open(relid, AccessShareLock);
+	TupleDesc	have = RelationGetDescr(rel);
+	int			j = 0;
+	bool		same = true;
+
+	for (int i = 0; i < have->natts && same; i++)
+	{
+		Form_pg_attribute a = TupleDescAttr(have, i);
+
+		if (a->attisdropped)
+			continue;
+		same = j < want->natts &&
+			a->atttypid == TupleDescAttr(want, j)->atttypid &&
+			strcmp(NameStr(a->attname), NameStr(TupleDescAttr(want, j)->attname)) == 0;
+		j++;
+	}
+	same = same && j == want->natts;
+	table_close(rel, AccessShareLock);
+	ReleaseTupleDesc(want);
+	return same;
+}
+
 static bool
 IsModelTable(Oid relid)
 {
 	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
-	bool		result;
+	bool		typed;
+	char		kind;
 
 	if (!HeapTupleIsValid(tup))
 		return false;
-	result = ((Form_pg_class) GETSTRUCT(tup))->reloftype == StoreModelRowType();
+	typed = ((Form_pg_class) GETSTRUCT(tup))->reloftype == StoreModelRowType();
+	kind = ((Form_pg_class) GETSTRUCT(tup))->relkind;
 	ReleaseSysCache(tup);
-	return result;
+	if (typed)
+		return true;
+	return kind == RELKIND_RELATION && CitusIsReferenceTable(relid) && HasModelRowColumns(relid);
 }
 
 Oid
@@ -262,6 +306,7 @@ StoreCreateModelTable(RangeVar *rv)
 		elog(ERROR, "reframe: could not create model table %s", qname);
 	SPI_finish();
 	CommandCounterIncrement();
+	CitusReplicateModelTable(qname);
 	return get_relname_relid(rv->relname, nsp);
 }
 
@@ -616,8 +661,9 @@ StoreLoadVersion(Oid relid, const char *name, int32 version)
 
 	m->relid = relid;
 	m->name = pstrdup(name);
+	m->readrelid = CitusLocalShard(relid, name);
 
-	rel = table_open(relid, AccessShareLock);
+	rel = table_open(m->readrelid, AccessShareLock);
 	/* a loaded model serves every role of the backend: all rows or none */
 	if (rel->rd_rel->relrowsecurity)
 		ereport(ERROR,
@@ -703,12 +749,15 @@ StoreRelcacheCallback(Datum arg, Oid relid)
 	{
 		e = hash_search(ModelCache, &relid, HASH_FIND, NULL);
 		if (e && e->model)
+		{
 			e->model->stale = true;
-		return;
+			return;
+		}
 	}
+	/* every model, or the one read from this Citus shard */
 	hash_seq_init(&status, ModelCache);
 	while ((e = hash_seq_search(&status)) != NULL)
-		if (e->model)
+		if (e->model && (!OidIsValid(relid) || e->model->readrelid == relid))
 			e->model->stale = true;
 }
 

@@ -28,6 +28,7 @@ typedef struct RfBlendTerm
 typedef struct RfModel
 {
 	Oid			relid;
+	Oid			readrelid;		/* the table read: relid, or its Citus shard here */
 	int32		version;
 	char	   *name;			/* as the user wrote it */
 	char	   *task;

@@ -1,0 +1,24 @@
+/*
+ * citus.h
+ *		Model tables on a Citus cluster: reference tables, read locally.
+ */
+#ifndef REFRAME_CITUS_H
+#define REFRAME_CITUS_H
+
+/* Whether Citus is installed here and relid is one of its reference tables. */
+extern bool CitusIsReferenceTable(Oid relid);
+
+/*
+ * The table holding relid's rows on this node: relid itself, or the local
+ * shard of a Citus reference table (an error naming the model when this
+ * node has no copy).
+ */
+extern Oid	CitusLocalShard(Oid relid, const char *model);
+
+/*
+ * Makes a new model table a reference table when this node is a Citus
+ * coordinator with workers; does nothing otherwise.
+ */
+extern void CitusReplicateModelTable(const char *qname);
+
+#endif

@@ -1,0 +1,113 @@
+-- Models on a Citus cluster: model tables are reference tables, scored on
+-- the workers, invalidated on every node when a retraining commits.
+CREATE EXTENSION IF NOT EXISTS reframe;
+SET client_min_messages = warning;
+CREATE TABLE events (id int, x1 float8, x2 float8, cat text, y float8, label boolean);
+SELECT create_distributed_table('events', 'id');
+INSERT INTO events
+SELECT i, (i % 97) / 97.0, ((i * 7) % 89) / 89.0, 'c' || (i % 5),
+       2 * ((i % 97) / 97.0) - ((i * 7) % 89) / 89.0 + (i % 5) * 0.1 + ((i * 13) % 11 - 5) / 50.0,
+       (i % 97) / 97.0 + ((i * 13) % 11 - 5) / 20.0 > 0.5
+FROM generate_series(1, 4000) i;
+-- the same rows in a plain table on the coordinator: scored there, locally
+CREATE TABLE events_local AS SELECT * FROM events;
+SELECT count(*) FROM pg_dist_partition WHERE logicalrelid = 'events_local'::regclass;
+
+-- the worker task queries of a statement, shard numbers masked
+CREATE FUNCTION task_queries(q text) RETURNS SETOF text LANGUAGE plpgsql AS $$
+DECLARE line text;
+BEGIN
+    FOR line IN EXECUTE 'EXPLAIN (COSTS OFF, VERBOSE) ' || q LOOP
+        IF line ~ 'Query: ' THEN
+            RETURN NEXT regexp_replace(regexp_replace(line, '^.*Query: ', ''), '_[0-9]{6,}', '_N', 'g');
+        END IF;
+    END LOOP;
+END $$;
+
+-- 1. a model table is a reference table on every node, without user action
+SELECT version, train_rows + validation_rows AS rows, deployed FROM reframe.train('lin', 'events', 'y',
+       options => '{"features": ["x1", "x2", "cat"]}');
+SELECT partmethod, repmodel FROM pg_dist_partition WHERE logicalrelid = 'lin'::regclass;
+SELECT count(DISTINCT n.nodeport) AS nodes_with_a_copy
+FROM pg_dist_placement p JOIN pg_dist_shard s USING (shardid) JOIN pg_dist_node n USING (groupid)
+WHERE s.logicalrelid = 'lin'::regclass;
+SELECT result AS reframe_model_changed_on_worker_shards
+FROM run_command_on_workers($$SELECT count(*) FROM pg_trigger
+                              WHERE tgrelid::regclass::text ~ '^lin_[0-9]+$' AND tgname ~ '^reframe_model_changed_[0-9]+$'$$);
+
+-- 2. scoring a distributed table runs on the workers and equals local scoring
+SELECT * FROM task_queries($$SELECT id FROM events e ORDER BY reframe.score('lin', e) DESC LIMIT 5$$) LIMIT 1;
+CREATE TABLE top1 AS SELECT id FROM events e ORDER BY reframe.score('lin', e) DESC, id LIMIT 5;
+SELECT array_agg(id ORDER BY id) = (SELECT array_agg(id ORDER BY id) FROM
+       (SELECT id FROM events_local e ORDER BY reframe.score('lin', e) DESC, id LIMIT 5) l) AS same_top5
+FROM top1;
+SELECT max(abs(d.s - l.s)) AS largest_difference FROM
+  (SELECT id, reframe.score('lin', e) s FROM events e) d JOIN
+  (SELECT id, reframe.score('lin', e) s FROM events_local e) l USING (id);
+
+-- 3. right after a retraining commits, the workers score the new version:
+-- one connection per worker, so the same worker backends, which have
+-- version 1 cached, score before and after
+SET citus.max_adaptive_executor_pool_size = 1;
+CREATE TABLE pids AS SELECT DISTINCT pg_backend_pid() AS pid FROM events;
+SELECT count(*) AS worker_backends FROM pids;
+CREATE TABLE v1 AS SELECT id, reframe.score('lin', e) s FROM events e;
+SELECT version, deployed FROM reframe.train('lin', 'events', 'y',
+       options => '{"features": ["x1", "x2"]}');
+SELECT count(*) FILTER (WHERE abs(d.s - l.s) < 1e-12) AS equal_to_local,
+       count(*) FILTER (WHERE abs(d.s - v1.s) > 1e-6) AS changed_from_v1
+FROM (SELECT id, reframe.score('lin', e) s FROM events e) d
+JOIN (SELECT id, reframe.score('lin', e) s FROM events_local e) l USING (id)
+JOIN v1 USING (id);
+SELECT count(*) AS same_worker_backends FROM (SELECT DISTINCT pg_backend_pid() AS pid FROM events) p JOIN pids USING (pid);
+-- and after deploying version 1 back, version 1 again
+SELECT reframe.deploy('lin', 1);
+SELECT max(abs(d.s - v1.s)) AS difference_from_v1
+FROM (SELECT id, reframe.score('lin', e) s FROM events e) d JOIN v1 USING (id);
+-- in a transaction that is rolled back, the workers never see the version
+BEGIN;
+SELECT version, deployed FROM reframe.train('lin', 'events', 'y', options => '{"features": ["x2"]}');
+ROLLBACK;
+SELECT max(abs(d.s - v1.s)) AS difference_from_v1
+FROM (SELECT id, reframe.score('lin', e) s FROM events e) d JOIN v1 USING (id);
+
+-- 4. filters and metric aggregates run on the workers too
+SELECT version FROM reframe.train('clf', 'events', 'label',
+       options => '{"features": ["x1", "x2", "cat"]}');
+SELECT * FROM task_queries($$SELECT count(*) FROM events e WHERE reframe.predict('clf', e) = 'true'$$) LIMIT 1;
+SELECT (SELECT count(*) FROM events e WHERE reframe.predict('clf', e) = 'true') =
+       (SELECT count(*) FROM events_local e WHERE reframe.predict('clf', e) = 'true') AS same_count;
+SELECT * FROM task_queries($$SELECT reframe.rmse(reframe.score('lin', e), y) FROM events e$$) LIMIT 1;
+SELECT abs((SELECT reframe.rmse(reframe.score('lin', e), y) FROM events e) -
+           (SELECT reframe.rmse(reframe.score('lin', e), y) FROM events_local e)) < 1e-12 AS same_rmse,
+       (SELECT reframe.accuracy(reframe.predict('clf', e), label::text) FROM events e) =
+       (SELECT reframe.accuracy(reframe.predict('clf', e), label::text) FROM events_local e) AS same_accuracy;
+-- evaluate on a distributed source
+-- (the same figures, summed in another order: within 1e-12)
+SELECT count(*) AS metrics,
+       bool_and(CASE WHEN jsonb_typeof(d.value) = 'number'
+                     THEN abs(d.value::float8 - l.value::float8) < 1e-12 ELSE d.value = l.value END) AS same_evaluation
+FROM jsonb_each(reframe.evaluate('clf', 'events') -> 'metrics') d
+JOIN jsonb_each(reframe.evaluate('clf', 'events_local') -> 'metrics') l USING (key);
+
+-- 5. blends are reference tables too
+SELECT reframe.create_blend('both', '{"lin": 0.5, "clf": 0.5}');
+SELECT partmethod, repmodel FROM pg_dist_partition WHERE logicalrelid = 'both'::regclass;
+SELECT max(abs(d.s - l.s)) AS blend_difference FROM
+  (SELECT id, reframe.score('both', e) s FROM events e) d JOIN
+  (SELECT id, reframe.score('both', e) s FROM events_local e) l USING (id);
+
+-- 6. privileges hold on every node
+CREATE ROLE citus_analyst LOGIN;
+GRANT USAGE ON SCHEMA reframe TO citus_analyst;
+GRANT SELECT ON events TO citus_analyst;
+SET ROLE citus_analyst;
+\set VERBOSITY terse
+SELECT count(reframe.score('lin', e)) FROM events e;
+\set VERBOSITY default
+RESET ROLE;
+SELECT * FROM task_queries($$SELECT count(reframe.score('lin', e)) FROM events e$$) LIMIT 1;
+GRANT SELECT ON lin TO citus_analyst;
+SET ROLE citus_analyst;
+SELECT count(reframe.score('lin', e)) FROM events e;
+RESET ROLE;
