@@ -843,3 +843,18 @@ CREATE AGGREGATE @extschema@.accuracy(pred text, actual text, weight double prec
     SFUNC = @extschema@.accuracy_accum, STYPE = double precision[], INITCOND = '{0,0}',
     FINALFUNC = @extschema@.mean_final, COMBINEFUNC = @extschema@.sum_combine, PARALLEL = SAFE);
 COMMENT ON AGGREGATE @extschema@.accuracy(text, text) IS 'share of rows where prediction equals actual';
+
+-- Streaming least squares: the moments of [x, 1, y] by split set (and inner
+-- fold), an aggregate with a bytea state and a combine function, so that
+-- parallel workers and Citus workers each sum their part (src/moments.c)
+CREATE FUNCTION @extschema@.moments_accum(bytea, bytea, double precision[], double precision, double precision)
+    RETURNS bytea AS 'MODULE_PATHNAME', 'reframe_moments_accum'
+    LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION @extschema@.moments_combine(bytea, bytea)
+    RETURNS bytea AS 'MODULE_PATHNAME', 'reframe_moments_combine'
+    LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE AGGREGATE @extschema@.moments(config bytea, x double precision[], y double precision, w double precision) (
+    SFUNC = @extschema@.moments_accum, STYPE = bytea,
+    COMBINEFUNC = @extschema@.moments_combine, PARALLEL = SAFE);
+COMMENT ON AGGREGATE @extschema@.moments(bytea, double precision[], double precision, double precision) IS
+    'streaming training''s pass: the moments of squared-loss regression (called by train; config made by it)';

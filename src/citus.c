@@ -110,3 +110,23 @@ CitusReplicateModelTable(const char *qname)
 	SPI_finish();
 	AtEOXact_GUC(true, nestlevel);
 }
+
+bool
+CitusReadsDistributedTable(List *relids)
+{
+	ListCell   *lc;
+
+	if (!CitusInstalled())
+		return false;
+	foreach(lc, relids)
+	{
+		bool		isnull;
+		Datum		d = QueryWithOid("SELECT true FROM pg_catalog.pg_dist_partition"
+									 " WHERE logicalrelid = $1 AND partmethod <> 'n'",
+									 lfirst_oid(lc), &isnull);
+
+		if (!isnull && DatumGetBool(d))
+			return true;
+	}
+	return false;
+}

@@ -5,6 +5,8 @@
 #ifndef REFRAME_CITUS_H
 #define REFRAME_CITUS_H
 
+#include "nodes/pg_list.h"
+
 /* Whether Citus is installed here and relid is one of its reference tables. */
 extern bool CitusIsReferenceTable(Oid relid);
 
@@ -20,5 +22,8 @@ extern Oid	CitusLocalShard(Oid relid, const char *model);
  * coordinator with workers; does nothing otherwise.
  */
 extern void CitusReplicateModelTable(const char *qname);
+
+/* Whether one of these relations is a Citus distributed (sharded) table. */
+extern bool CitusReadsDistributedTable(List *relids);
 
 #endif

@@ -56,6 +56,54 @@ GramFlush(RfGram *g)
 }
 
 /*
+ * One row's vector a = sqrt(w) [x - origin (0 where missing), 1, y - yorigin];
+ * returns whether an input is missing.
+ */
+bool
+GramRowVector(int R, const double *origin, double yorigin, const double *raw, double y, double w,
+			  double *restrict a)
+{
+	double		miss = 0;
+	double		sw = w == 1.0 ? 1.0 : sqrt(w);
+
+	/* selects on doubles only, so that the loop vectorises */
+	for (int j = 0; j < R; j++)
+	{
+		double		d = raw[j] - origin[j];
+
+		a[j] = d == d ? sw * d : 0.0;
+		miss = d == d ? miss : 1.0;
+	}
+	a[R] = sw;
+	a[R + 1] = sw * (y - yorigin);
+	return miss > 0;
+}
+
+/*
+ * The moments of the rows with gaps: MX (R x D) sums, per missing input j,
+ * the rows' vectors a; MM (R x R) weighs the rows missing both j and k.
+ */
+void
+GramAddMissing(int R, const double *raw, const double *a, double w, double *MX, double *MM,
+			   bool *anymiss)
+{
+	int			D = R + 2;
+	double		sw = w == 1.0 ? 1.0 : sqrt(w);
+
+	for (int j = 0; j < R; j++)
+	{
+		if (!isnan(raw[j]))
+			continue;
+		anymiss[j] = true;
+		for (int k = 0; k < D; k++)
+			MX[(Size) j * D + k] += sw * a[k];
+		for (int k = 0; k < R; k++)
+			if (isnan(raw[k]))
+				MM[(Size) j * R + k] += w;
+	}
+}
+
+/*
  * Adds one row: raw inputs (NaN: missing), its target and its weight w
  * (its moments count w times: the buffered row is scaled by sqrt(w)).
  */
@@ -64,22 +112,8 @@ GramAdd(RfGram *g, const double *raw, double y, double w)
 {
 	int			R = g->R;
 	double	   *restrict a = g->buf + (Size) g->nbuf * g->D;
-	const double *restrict o = g->origin;
-	double		miss = 0;
-	double		sw = w == 1.0 ? 1.0 : sqrt(w);
 
-	/* selects on doubles only, so that the loop vectorises */
-	for (int j = 0; j < R; j++)
-	{
-		double		d = raw[j] - o[j];
-
-		a[j] = d == d ? sw * d : 0.0;
-		miss = d == d ? miss : 1.0;
-	}
-	a[R] = sw;
-	a[R + 1] = sw * (y - *g->yorigin);
-
-	if (unlikely(miss > 0))
+	if (unlikely(GramRowVector(R, g->origin, *g->yorigin, raw, y, w, a)))
 	{
 		MemoryContext cxt = GetMemoryChunkContext(g);
 
@@ -88,17 +122,7 @@ GramAdd(RfGram *g, const double *raw, double y, double w)
 			g->MX = MemoryContextAllocZero(cxt, sizeof(double) * R * g->D);
 			g->MM = MemoryContextAllocZero(cxt, sizeof(double) * R * R);
 		}
-		for (int j = 0; j < R; j++)
-		{
-			if (!isnan(raw[j]))
-				continue;
-			g->anymiss[j] = true;
-			for (int k = 0; k < g->D; k++)
-				g->MX[(Size) j * g->D + k] += sw * a[k];
-			for (int k = 0; k < R; k++)
-				if (isnan(raw[k]))
-					g->MM[(Size) j * R + k] += w;
-		}
+		GramAddMissing(R, raw, a, w, g->MX, g->MM, g->anymiss);
 	}
 	if (++g->nbuf == GRAM_BUF_ROWS)
 		GramFlush(g);

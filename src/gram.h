@@ -31,6 +31,11 @@ typedef struct RfGram
 extern RfGram *GramCreate(int R, double *origin, double *yorigin);
 extern void GramFree(RfGram *g);
 extern void GramAdd(RfGram *g, const double *raw, double y, double w);
+/* GramAdd's parts, for moments kept elsewhere (moments.c) */
+extern bool GramRowVector(int R, const double *origin, double yorigin, const double *raw,
+						  double y, double w, double *a);
+extern void GramAddMissing(int R, const double *raw, const double *a, double w, double *MX,
+						   double *MM, bool *anymiss);
 extern void GramMerge(RfGram *into, RfGram *from);
 extern double GramRows(RfGram *g);
 

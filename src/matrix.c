@@ -85,7 +85,7 @@ RfBudgetCharge(RfBudget *budget, Size bytes, const char *what)
 						what, limit / (1024 * 1024)),
 				 errdetail("The training data already takes %zu MB.",
 						   budget->used / (1024 * 1024)),
-				 errhint("Raise reframe.max_train_memory, train on a sample, or select fewer features.")));
+				 errhint("Train on a sample (option \"sample\": a fraction, or a number of rows), raise reframe.max_train_memory, or select fewer features; a linear regression can also stream its moments (\"streaming\": true).")));
 	budget->used += bytes;
 	budget->peak = Max(budget->peak, budget->used);
 }

@@ -106,6 +106,8 @@ static const OptSpec known_options[] = {
 	{"search", OPT_PARSER, 0, 0, 0, NULL, NULL, ParseSearch, "an object of options to try: lists of values, like {\"max_depth\": [3, 6, 9]} (every combination), or ranges, like {\"l2\": {\"min\": 0.0001, \"max\": 1, \"log\": true}} (random trials)"},
 	{"trials", OPT_INTEGER, 1, 1000, OPT(trials), NULL, NULL, NULL, "an integer from 1 to 1000"},
 	{"time_budget", OPT_NUMBER, 0.001, 1e7, OPT(time_budget), NULL, NULL, NULL, "a number of seconds > 0"},
+	{"sample", OPT_NUMBER, 1e-9, 1e15, OPT(sample), NULL, NULL, NULL, "a fraction of the rows (above 0, up to 1) or a number of rows (above 1)"},
+	{"streaming", OPT_BOOL, 0, 0, OPT(streaming), "linear", NULL, NULL, "true (sum the moments by aggregate passes, in parallel or on Citus workers) or false (read the rows here)"},
 };
 
 StaticAssertDecl(lengthof(known_options) <= 64, "RfOptions.given has one bit per option");

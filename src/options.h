@@ -65,6 +65,8 @@ typedef struct RfOptions
 	JsonbContainer *search;		/* "search": the options to try (search.c), or NULL */
 	int			trials;			/* "search" or "model": "auto": at most this many (0: default) */
 	double		time_budget;	/* seconds; 0: none */
+	bool		streaming;		/* read by aggregate passes (moments.c); see OptionGiven */
+	double		sample;			/* train on a seeded uniform sample: a fraction (<= 1) or a row count; 0: all */
 	char	   *split_by;		/* the column whose value decides the validation split */
 	int64		split_seed;		/* seed of the split (default: "seed") */
 	uint64		given;			/* one bit per option in the table, when given */

@@ -8,6 +8,7 @@
 #include "postgres.h"
 
 #include "access/tupdesc.h"
+#include "common/hashfn.h"
 
 /* GUCs (reframe.c) */
 extern int	reframe_blas_threads;
@@ -81,6 +82,35 @@ ReframeInnerFold(double u, int k)
 	int			fold = (int) ((v - (double) (int64) v) * k);
 
 	return fold < k ? fold : k - 1;
+}
+
+/* Maps a 64-bit hash to [0, 1): a row's split draw. */
+static inline double
+ReframeHashToUnit(uint64 h)
+{
+	return (double) (h >> 11) * (1.0 / 9007199254740992.0);
+}
+
+/*
+ * A row's sample draw ("sample"), uniform in [0, 1) and independent of its
+ * split draw: the same row hash, mixed another way.
+ */
+static inline double
+ReframeSampleDraw(uint64 h)
+{
+	return ReframeHashToUnit(hash_bytes_uint32_extended((uint32) (h >> 32), h ^ UINT64CONST(0x5851F42D4C957F2D)));
+}
+
+/*
+ * Validation (1) or training (0) for a row's split draw u: below the
+ * holdout, or, cross-validating, in fold "fold" of "folds".
+ */
+static inline int
+ReframeSplitSet(double u, double holdout, int folds, int fold)
+{
+	if (folds > 0)
+		return Min((int) (u * folds), folds - 1) == fold;
+	return u < holdout;
 }
 
 #endif							/* REFRAME_H */

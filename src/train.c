@@ -26,6 +26,7 @@
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/plancache.h"
 #include "utils/varlena.h"
 
 #include "reframe.h"
@@ -36,6 +37,7 @@
 #include "progress.h"
 #include "store.h"
 #include "train.h"
+#include "moments.h"
 
 typedef struct TrainReceiver
 {
@@ -233,10 +235,14 @@ static void
 TrainStartup(DestReceiver *self, int operation, TupleDesc typeinfo)
 {
 	RfTrainState *ts = ((TrainReceiver *) self)->ts;
-	MemoryContext old = MemoryContextSwitchTo(ts->mcxt);
-	bool	   *is_target = palloc0(sizeof(bool) * Max(typeinfo->natts, 1));
+	MemoryContext old;
+	bool	   *is_target;
 	bool		regression = ts->task && strcmp(ts->task, "regression") == 0;
 
+	if (ts->tupdesc)
+		return;					/* planned before the read (TrainReadSource) */
+	old = MemoryContextSwitchTo(ts->mcxt);
+	is_target = palloc0(sizeof(bool) * Max(typeinfo->natts, 1));
 	ts->tupdesc = CreateTupleDescCopy(typeinfo);
 	for (int i = 0; i < typeinfo->natts; i++)
 		for (int j = 0; j < i; j++)
@@ -462,13 +468,6 @@ ResolveLabelSets(RfTrainState *ts)
 	ts->task = "multilabel";
 }
 
-/* Maps a 64-bit hash to [0, 1). */
-static double
-HashToUnit(uint64 h)
-{
-	return (double) (h >> 11) * (1.0 / 9007199254740992.0);
-}
-
 /* The split draw of a value: uniform in [0, 1) for the seed (reframe.split_fraction). */
 uint64
 ReframeSplitHash(const char *value, uint64 seed)
@@ -500,9 +499,7 @@ TrainKeepDraw(RfTrainState *ts, int set, double u)
 static int
 TrainSplitSet(RfTrainState *ts, double u)
 {
-	if (ts->folds > 0)
-		return Min((int) (u * ts->folds), ts->folds - 1) == ts->fold;
-	return u < ts->holdout;
+	return ReframeSplitSet(u, ts->holdout, ts->folds, ts->fold);
 }
 
 /* The split draw of a value (the text of a split_by column), as training makes it. */
@@ -513,7 +510,7 @@ reframe_split_fraction(PG_FUNCTION_ARGS)
 	char	   *v = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	uint64		h = ReframeSplitHash(v, (uint64) PG_GETARG_INT64(1));
 
-	PG_RETURN_FLOAT8(HashToUnit(hash_bytes_uint32_extended((uint32) h, h >> 32)));
+	PG_RETURN_FLOAT8(ReframeHashToUnit(hash_bytes_uint32_extended((uint32) h, h >> 32)));
 }
 
 /*
@@ -606,7 +603,12 @@ TrainAddRow(RfTrainState *ts, Datum *values, bool *isnull)
 	if (ts->sattno >= 0)
 		hash = ReframeSplitHash(isnull[ts->sattno] ? "" :
 								EncoderCategoryString(values[ts->sattno], ts->stype), ts->split_seed);
-	u = HashToUnit(hash_bytes_uint32_extended((uint32) hash, hash >> 32));
+	if (ts->sample < 1 && ReframeSampleDraw(hash) >= ts->sample)
+	{
+		ts->sampled_out++;
+		return;
+	}
+	u = ReframeHashToUnit(hash_bytes_uint32_extended((uint32) hash, hash >> 32));
 	set = TrainSplitSet(ts, u);
 	TrainKeepDraw(ts, set, u);
 	if (set == 1 && ts->vstore)
@@ -714,6 +716,9 @@ TrainNoop(DestReceiver *self)
 {
 }
 
+static void TrainCheckRead(RfTrainState *ts);
+static bool TrainPlanRead(RfTrainState *ts, DestReceiver *recv);
+
 static void
 TrainReadSource(RfTrainState *ts)
 {
@@ -734,6 +739,16 @@ TrainReadSource(RfTrainState *ts)
 	opts.read_only = true;		/* a data-modifying WITH is refused */
 	opts.dest = (DestReceiver *) &recv;
 
+	/*
+	 * Planned, the source's columns are known: squared-loss regression may
+	 * then sum its moments by aggregate passes (moments.c) instead.
+	 */
+	if (TrainPlanRead(ts, (DestReceiver *) &recv) && MomentsRead(ts))
+	{
+		TrainCheckRead(ts);
+		return;
+	}
+
 	SPI_connect();
 
 	/*
@@ -752,7 +767,53 @@ TrainReadSource(RfTrainState *ts)
 				 errmsg("training source must be a query that returns rows"),
 				 errdetail("The source was: %s", ts->source_sql)));
 	SPI_finish();
+	TrainCheckRead(ts);
+}
 
+static void
+SourceContext(void *arg)
+{
+	errcontext("SQL statement \"%s\"", (const char *) arg);
+}
+
+/*
+ * Plans the training from the source's columns, before reading it; returns
+ * whether its moments are to be summed by aggregate passes.
+ */
+static bool
+TrainPlanRead(RfTrainState *ts, DestReceiver *recv)
+{
+	MemoryContext old = MemoryContextSwitchTo(ts->mcxt);
+	SPIPlanPtr	plan;
+	CachedPlanSource *ps;
+	bool		chosen = false;
+
+	SPI_connect();
+	plan = SPI_prepare(ts->source_sql, 0, NULL);
+	if (plan == NULL)
+		elog(ERROR, "reframe: could not plan the source: %s", SPI_result_code_string(SPI_result));
+	ps = linitial(SPI_plan_get_plan_sources(plan));
+	if (ps->resultDesc)
+	{
+		/* errors name the source, as when SPI reads it */
+		ErrorContextCallback cb = {.previous = error_context_stack,.callback = SourceContext,.arg = ts->source_sql};
+
+		/* in the training's memory: SPI_finish frees SPI's */
+		MemoryContextSwitchTo(ts->mcxt);
+		error_context_stack = &cb;
+		TrainStartup(recv, CMD_SELECT, ps->resultDesc);
+		error_context_stack = cb.previous;
+		chosen = MomentsChosen(ts, ps->relationOids);
+	}
+	SPI_finish();
+	MemoryContextSwitchTo(old);
+	return chosen;
+}
+
+/* After the read: errors for what it found, a notice for what it skipped. */
+static void
+TrainCheckRead(RfTrainState *ts)
+{
 	if (!ts->ready && ts->pending != NIL)
 	{
 		for (int c = 0; c < ts->enc->ncols; c++)
@@ -765,6 +826,9 @@ TrainReadSource(RfTrainState *ts)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
 				 errmsg("no training rows for model \"%s\"", ts->model_name),
+				 ts->sampled_out > 0 ?
+				 errdetail("The sample (a share of %g) left out all %lld rows with a target.", ts->sample,
+						   (long long) ts->sampled_out) :
 				 ts->skipped > 0 ?
 				 errdetail("All %lld source rows have a NULL target.", (long long) ts->skipped) :
 				 errdetail("The source returned no rows.")));
@@ -1542,6 +1606,36 @@ TrainModelTable(text *model)
 }
 
 /* Reads the source, split into training and validation rows. */
+/*
+ * The share of rows "sample" keeps: its fraction, or a row count over the
+ * source's rows (counted by one more scan); 1 without the option.
+ */
+static double
+TrainSampleShare(RfTrainState *ts)
+{
+	double		rows;
+
+	if (ts->opts->sample <= 0 || ts->opts->sample == 1)
+		return 1.0;
+	if (ts->opts->sample < 1)
+		return ts->opts->sample;
+	if (ts->opts->sample != floor(ts->opts->sample))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("option \"sample\" is %g: a fraction up to 1, or a whole number of rows",
+						ts->opts->sample)));
+	SPI_connect();
+	if (SPI_execute(psprintf("SELECT count(*)::float8 FROM (%s) s", ts->source_sql), true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "reframe: could not count the rows of %s", ts->source_sql);
+	{
+		bool		isnull;
+
+		rows = DatumGetFloat8(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	}
+	SPI_finish();
+	return rows > ts->opts->sample ? ts->opts->sample / rows : 1.0;
+}
+
 void
 TrainRead(RfTrainState *ts, text *source)
 {
@@ -1550,6 +1644,7 @@ TrainRead(RfTrainState *ts, text *source)
 		ereport(NOTICE, (errmsg("model \"%s\": reading %s", ts->model_name, ts->source_sql)));
 	/* the default holds out 0.2 from 1,000 rows up, decided once all are read */
 	ts->holdout = ts->opts->validation >= 0 ? ts->opts->validation : 0.2;
+	ts->sample = TrainSampleShare(ts);
 	ProgressPhase("reading");
 	TrainReadSource(ts);
 	ProgressRows(ts->nrows[0] + ts->nrows[1]);
@@ -1786,10 +1881,10 @@ TrainSpecTraining(RfTrainState *ts, StringInfo spec)
 	INSTR_TIME_SET_CURRENT(elapsed);
 	INSTR_TIME_SUBTRACT(elapsed, ts->start);
 	appendStringInfo(spec, "{\"rows\": %lld, \"validation_rows\": %lld, "
-					 "\"skipped_rows\": %lld, \"solver\": \"%s\", \"iterations\": %d, \"evaluations\": %d, "
+					 "\"skipped_rows\": %lld, \"streaming\": %s, \"solver\": \"%s\", \"iterations\": %d, \"evaluations\": %d, "
 					 "\"converged\": %s, \"loss\": ",
 					 (long long) ts->nrows[0], (long long) ts->nrows[1], (long long) ts->skipped,
-					 ts->fit.solver, opt->iterations, opt->evaluations, opt->converged ? "true" : "false");
+					 ts->aggregated ? "true" : "false", ts->fit.solver, opt->iterations, opt->evaluations, opt->converged ? "true" : "false");
 	JsonAppendNumber(spec, ts->train_loss);
 	appendStringInfoString(spec, ", \"loss_history\": [");
 	for (int i = 0; i < opt->nhistory; i++)
@@ -1798,7 +1893,11 @@ TrainSpecTraining(RfTrainState *ts, StringInfo spec)
 			appendStringInfoString(spec, ", ");
 		JsonAppendNumber(spec, opt->history[i]);
 	}
-	appendStringInfo(spec, "], \"history_from\": %d, \"seconds\": %.3f, \"fit_seconds\": %.3f, \"peak_data_bytes\": %zu%s%s}",
+	appendStringInfoChar(spec, ']');
+	if (ts->sample < 1)
+		appendStringInfo(spec, ", \"sample\": {\"share\": %.17g, \"rows_left_out\": %lld}",
+						 ts->sample, (long long) ts->sampled_out);
+	appendStringInfo(spec, ", \"history_from\": %d, \"seconds\": %.3f, \"fit_seconds\": %.3f, \"peak_data_bytes\": %zu%s%s}",
 					 opt->history_from, INSTR_TIME_GET_DOUBLE(elapsed), INSTR_TIME_GET_DOUBLE(ts->fit_time),
 					 ts->budget.peak, ts->fit.choice ? ", \"chosen\": " : "", ts->fit.choice ? ts->fit.choice : "");
 }

@@ -66,6 +66,7 @@ typedef struct RfTrainState
 	 * the second moments of each set (see gram.h).
 	 */
 	bool		streaming;
+	bool		aggregated;		/* read by aggregate passes (moments.c), not row by row here */
 	RfGram	   *gram[2];
 	RfGram	   *fgram[2][RF_L2_FOLDS];	/* per set, moments by inner fold ("l2": "auto"), or NULLs */
 	double	   *rowbuf;
@@ -73,6 +74,8 @@ typedef struct RfTrainState
 	double	   *origin;
 	double		yorigin;
 	int64		skipped;		/* rows with a NULL target */
+	double		sample;			/* "sample": the share of rows kept (1: all) */
+	int64		sampled_out;	/* rows the sample left out */
 	RfBudget	budget;			/* memory of the training data */
 	bool		with_validation;	/* the validation rows were merged back */
 

@@ -1,0 +1,22 @@
+/*
+ * moments.h
+ *		Streaming least squares as an aggregate (reframe.moments).
+ */
+#ifndef REFRAME_MOMENTS_H
+#define REFRAME_MOMENTS_H
+
+#include "train.h"
+
+/* Inputs the aggregate takes (the moments are (inputs + 2)^2 per set). */
+#define RF_MOMENTS_MAX_INPUTS 1024
+/* From this many source rows (by the tables' statistics), parallel workers may share the pass. */
+#define RF_MOMENTS_PARALLEL_ROWS 100000
+
+/* Why a training cannot read by the aggregate, or NULL when it can. */
+extern const char *MomentsUnsupported(RfTrainState *ts);
+/* Whether it does: "streaming", else a Citus source or a large one. */
+extern bool MomentsChosen(RfTrainState *ts, List *relids);
+/* Reads the source's moments by the aggregate; false: read the rows instead. */
+extern bool MomentsRead(RfTrainState *ts);
+
+#endif
