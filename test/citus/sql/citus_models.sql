@@ -111,3 +111,30 @@ GRANT SELECT ON lin TO citus_analyst;
 SET ROLE citus_analyst;
 SELECT count(reframe.score('lin', e)) FROM events e;
 RESET ROLE;
+
+-- 7. streaming training: the moments pass runs on the workers (one
+-- partial aggregate per shard) and equals reading the rows on one node
+RESET citus.max_adaptive_executor_pool_size;
+SELECT * FROM task_queries($$SELECT reframe.moments(NULL, ARRAY[x1, x2], y, 1.0) FROM events$$) LIMIT 1;
+CREATE FUNCTION param_gap(m1 text, m2 text) RETURNS float8 LANGUAGE sql AS $$
+    SELECT max(abs(x1 - x2) / greatest(abs(x1), abs(x2), 1e-300))
+    FROM reframe.weights(m1) a JOIN reframe.weights(m2) b USING (block),
+         unnest(a.data, b.data) u(x1, x2)
+$$;
+CREATE FUNCTION streamed(m text) RETURNS boolean LANGUAGE plpgsql AS $$
+DECLARE s boolean;
+BEGIN
+    EXECUTE format('SELECT (spec #> ''{training,streaming}'')::boolean FROM %I WHERE block = '''' AND deployed', m) INTO s;
+    RETURN s;
+END $$;
+SELECT d.train_rows = l.train_rows AND d.validation_rows = l.validation_rows AS same_split,
+       streamed('dist_ridge') AS distributed_streamed, streamed('local_ridge') AS local_streamed,
+       param_gap('dist_ridge', 'local_ridge') < 1e-6 AS params_within_1e_6
+FROM reframe.train('dist_ridge', 'SELECT x1, x2, y FROM events', 'y') d,
+     reframe.train('local_ridge', 'SELECT x1, x2, y FROM events_local', 'y', options => '{"streaming": false}') l;
+-- what needs the rows still trains, by pulling them to the coordinator
+SELECT streamed('dist_clf') AS streamed, train_rows + validation_rows AS rows
+FROM reframe.train('dist_clf', 'events', 'label', options => '{"features": ["x1", "cat"]}');
+-- and a sample bounds the memory it takes
+SELECT train_rows + validation_rows < 1000 AS sampled
+FROM reframe.train('dist_trees', 'events', 'y', options => '{"model": "trees", "sample": 0.2, "rounds": 5}');
