@@ -2,12 +2,16 @@
  * matrix.c
  *		Chunked row-major matrices for training data.
  *
- * Chunks are mapped directly with mmap(MAP_POPULATE) rather than palloc'd:
- * training touches hundreds of megabytes of fresh memory, and faulting it
- * in page by page costs several times more than one populating mmap (on
- * virtual machines, more than the scan that fills it).  The mappings belong
- * to the memory context the matrix was created in: a reset callback unmaps
- * whatever is left when that context goes away, error or not.
+ * Chunks are mapped directly rather than palloc'd: training touches
+ * hundreds of megabytes of fresh memory, and faulting it in 4 kB page by
+ * page costs several times more than the scan that fills it (on virtual
+ * machines most of all).  So chunks are carved from slabs of 32 MB aligned
+ * to 2 MB and advised as transparent huge pages, and each chunk is
+ * populated (written in by the kernel, 2 MB at a time) when it is carved:
+ * reading 1M x 32 floats costs about half as much as with 4 kB pages
+ * populated by MAP_POPULATE.  The mappings belong to the memory context the
+ * matrix was created in: a reset callback unmaps whatever is left when
+ * that context goes away, error or not.
  */
 #include "postgres.h"
 
@@ -18,6 +22,12 @@
 
 #include "reframe.h"
 #include "matrix.h"
+
+#define SLAB_BYTES ((Size) 32 * 1024 * 1024)
+#define HUGE_PAGE_BYTES ((Size) 2 * 1024 * 1024)
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23	/* Linux 5.14 */
+#endif
 
 static Size
 ChunkBytes(const RfMatrix *m)
@@ -36,6 +46,54 @@ ChunkUnmap(RfMatrix *m, int c)
 		RfBudgetRelease(m->budget, ChunkBytes(m));
 }
 
+/* Unmaps the part of the current slab no chunk was carved from. */
+static void
+SlabReleaseTail(RfMatrix *m)
+{
+	if (m->slab_left > 0)
+		munmap(m->slab_next, m->slab_left);
+	m->slab_next = NULL;
+	m->slab_left = 0;
+}
+
+/*
+ * A new chunk of bytes, carved from the current slab (or a new one) and
+ * populated.  Slabs are aligned to 2 MB so that they can be huge pages.
+ */
+static char *
+ChunkMap(RfMatrix *m, Size bytes)
+{
+	char	   *c;
+
+	if (m->slab_left < bytes)
+	{
+		Size		len = Max(SLAB_BYTES, TYPEALIGN(HUGE_PAGE_BYTES, bytes));
+		char	   *p = mmap(NULL, len + HUGE_PAGE_BYTES, PROT_READ | PROT_WRITE,
+							 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		char	   *a;
+
+		if (p == MAP_FAILED)
+			ereport(ERROR,
+					(errcode(ERRCODE_OUT_OF_MEMORY),
+					 errmsg("out of memory"),
+					 errdetail("Failed to map %zu bytes for training data.", len)));
+		SlabReleaseTail(m);
+		a = (char *) TYPEALIGN(HUGE_PAGE_BYTES, p);
+		if (a > p)
+			munmap(p, a - p);
+		munmap(a + len, p + len + HUGE_PAGE_BYTES - (a + len));
+		(void) madvise(a, len, MADV_HUGEPAGE);
+		m->slab_next = a;
+		m->slab_left = len;
+	}
+	c = m->slab_next;
+	m->slab_next += bytes;
+	m->slab_left -= bytes;
+	/* where the kernel cannot populate, the first writes fault pages in */
+	(void) madvise(c, bytes, MADV_POPULATE_WRITE);
+	return c;
+}
+
 /* Unmaps every chunk when the matrix's memory context is reset or deleted. */
 static void
 MatrixRelease(void *arg)
@@ -44,6 +102,7 @@ MatrixRelease(void *arg)
 
 	for (int c = 0; c < m->nchunks; c++)
 		ChunkUnmap(m, c);
+	SlabReleaseTail(m);
 	m->nchunks = 0;
 	m->nrows = 0;
 }
@@ -114,13 +173,7 @@ RfMatrixAppend(RfMatrix *m)
 			m->maxchunks *= 2;
 			m->chunks = repalloc_huge(m->chunks, sizeof(char *) * m->maxchunks);
 		}
-		p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
-				 MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
-		if (p == MAP_FAILED)
-			ereport(ERROR,
-					(errcode(ERRCODE_OUT_OF_MEMORY),
-					 errmsg("out of memory"),
-					 errdetail("Failed to map %zu bytes for training data.", bytes)));
+		p = ChunkMap(m, bytes);
 		m->chunks[m->nchunks++] = p;
 	}
 	m->nrows++;

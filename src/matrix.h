@@ -30,6 +30,8 @@ typedef struct RfMatrix
 	int			nchunks;
 	int			maxchunks;
 	char	  **chunks;			/* each RF_CHUNK_ROWS x ncols, row-major */
+	char	   *slab_next;		/* where the next chunk is carved (matrix.c) */
+	Size		slab_left;
 	MemoryContext mcxt;
 	RfBudget   *budget;			/* the training's memory budget, or NULL */
 } RfMatrix;
