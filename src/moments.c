@@ -131,6 +131,8 @@ StateCheck(Datum d, const char *what)
 	MomentsState *st = (MomentsState *) DatumGetByteaP(d);
 
 	if (VARSIZE(st) < sizeof(MomentsState) || st->magic != MOMENTS_MAGIC ||
+		st->R < 1 || st->R > RF_MOMENTS_MAX_INPUTS ||
+		(st->ngrams != 2 && st->ngrams != 2 + 2 * RF_L2_FOLDS) || (st->missing != 0 && st->missing != 1) ||
 		VARSIZE(st) != sizeof(MomentsState) + sizeof(double) * st->ngrams * GramDoubles(st->R, st->missing))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -220,10 +222,25 @@ static const MomentsConfig *
 ConfigCheck(bytea *b)
 {
 	const MomentsConfig *cfg = (const MomentsConfig *) b;
+	bool		ok;
 
-	if (VARSIZE(b) < sizeof(MomentsConfig) || cfg->magic != MOMENTS_MAGIC || cfg->R < 1 ||
-		cfg->R > RF_MOMENTS_MAX_INPUTS || cfg->ncols < 1 ||
-		VARSIZE(b) != sizeof(MomentsConfig) + sizeof(double) * cfg->R + sizeof(int32) * cfg->ncols)
+	ok = VARSIZE(b) >= sizeof(MomentsConfig) && cfg->magic == MOMENTS_MAGIC && cfg->R >= 1 &&
+		cfg->R <= RF_MOMENTS_MAX_INPUTS && cfg->ncols >= 1 && cfg->ncols <= cfg->R &&
+		VARSIZE(b) == sizeof(MomentsConfig) + sizeof(double) * cfg->R + sizeof(int32) * cfg->ncols &&
+		cfg->folds >= 0 && (cfg->folds == 0 || (cfg->fold >= 0 && cfg->fold < cfg->folds));
+	if (ok)
+	{
+		/* the columns' lengths cover the inputs exactly */
+		int			total = 0;
+
+		for (int c = 0; c < cfg->ncols && ok; c++)
+		{
+			ok = CONFIG_COLLEN(cfg)[c] >= 1;
+			total += CONFIG_COLLEN(cfg)[c];
+		}
+		ok = ok && total == cfg->R;
+	}
+	if (!ok)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("reframe.moments: the configuration is not one training made")));
@@ -321,8 +338,9 @@ reframe_moments_combine(PG_FUNCTION_ARGS)
 	double	   *da,
 			   *db;
 	Size		n;
+	bool		inagg = AggCheckCallContext(fcinfo, &aggcxt);
 
-	if (!AggCheckCallContext(fcinfo, &aggcxt))
+	if (!inagg)
 		aggcxt = CurrentMemoryContext;
 	if (PG_ARGISNULL(1))
 		PG_RETURN_DATUM(PG_ARGISNULL(0) ? (Datum) 0 : PG_GETARG_DATUM(0));
@@ -336,6 +354,14 @@ reframe_moments_combine(PG_FUNCTION_ARGS)
 		PG_RETURN_BYTEA_P(a);
 	}
 	a = StateCheck(PG_GETARG_DATUM(0), "the state");
+	if (!inagg)
+	{
+		/* called on its own: never change the argument in place */
+		MomentsState *copy = palloc(VARSIZE(a));
+
+		memcpy(copy, a, VARSIZE(a));
+		a = copy;
+	}
 	if (a->R != b->R || a->ngrams != b->ngrams)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

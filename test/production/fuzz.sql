@@ -72,7 +72,8 @@ DECLARE
                      'group', 'features', 'exclude', 'loss', 'huber_delta', 'sharing', 'sharing_strength',
                      'deploy', 'verbose', 'max_categories', 'nonsense', '', 'L2', 'model', 'rounds', 'max_depth',
                      'min_child_weight', 'subsample', 'colsample', 'max_bins', 'objective',
-                     'weight', 'classes', 'search', 'trials', 'time_budget', 'split_by', 'split_seed');
+                     'weight', 'classes', 'search', 'trials', 'time_budget', 'split_by', 'split_seed',
+                     'streaming', 'sample');
     val text := pick('0', '-1', '1', '2', '0.5', '1e308', '-1e308', '1e-320', '2147483648', '99999999999',
                      '"x"', '""', 'null', 'true', '[]', '[0]', '[-3]', '[1, 0]', '[1e9]', '[2147483647, 2]',
                      '["a"]', '{}', '{"r": -1}', '{"x": 1}', '{"quantiles": 0}', '{"quantiles": 100000}',
@@ -221,7 +222,11 @@ BEGIN
                         format('SELECT reframe.log_loss_accum(%s::float8[], %s, true)', fuzz_array(), pick('0.5', '0', '1', '2', '-1', '''NaN''')),
                         format('SELECT reframe.cross_entropy_accum(%s::float8[], %s::float8[], %s)', fuzz_array(), fuzz_array(),
                                pick('0', '1', '-1', '2147483647', 'NULL')),
-                        format('SELECT reframe.accuracy_accum(%s::float8[], 1, 2)', fuzz_array()));
+                        format('SELECT reframe.accuracy_accum(%s::float8[], 1, 2)', fuzz_array()),
+                        format('SELECT reframe.moments_combine(%s, %s)', fuzz_bytea(), fuzz_bytea()),
+                        format('SELECT reframe.moments_accum(%s, %s, %s::float8[], 1, 1)', fuzz_bytea(), fuzz_bytea(), fuzz_array()),
+                        format('SELECT reframe.moments(%s, %s::float8[], %s, %s) FROM fz', fuzz_bytea(), fuzz_array(),
+                               pick('a', 'NULL', '''NaN''::float8'), pick('1', 'NULL', '-1')));
         ELSE
             RETURN pick(format('SELECT reframe.cross_entropy(%s::float8[], %s) FROM fz', fuzz_array(), pick('0', '1', '-1', '5', 'NULL', 'i')),
                         format('SELECT reframe.roc_auc(%s, y) FROM fz', pick('a', '''NaN''::float8', 'NULL::float8', '''Infinity''::float8')),
