@@ -413,27 +413,41 @@ GramFromState(MomentsState *st, int g, double *origin, double *yorigin)
 	return gram;
 }
 
-/* The float8 expressions of the raw inputs of a source row "s". */
+/*
+ * The float8[] of the raw inputs of a source row "s": one ARRAY[...] of the
+ * scalar columns in a row, concatenated with the array columns (a NULL
+ * array stands for its length in NULLs).
+ */
 static char *
 InputsSql(const RfEncoder *enc)
 {
 	StringInfoData buf;
+	bool		open = false;	/* inside an ARRAY[ of scalars */
 
 	initStringInfo(&buf);
-	appendStringInfoString(&buf, "ARRAY[]::float8[]");
 	for (int c = 0; c < enc->ncols; c++)
 	{
 		const RfEncColumn *col = &enc->cols[c];
 		const char *name = quote_identifier(col->name);
 
 		if (col->kind == RF_ARRAY)
-			appendStringInfo(&buf, " || coalesce(s.%s::float8[], array_fill(NULL::float8, ARRAY[%d]))",
-							 name, col->length);
-		else if (col->kind == RF_BOOLEAN)
-			appendStringInfo(&buf, " || (s.%s::int)::float8", name);
+		{
+			if (open)
+				appendStringInfoString(&buf, "]::float8[]");
+			open = false;
+			appendStringInfo(&buf, "%scoalesce(s.%s::float8[], array_fill(NULL::float8, ARRAY[%d]))",
+							 buf.len > 0 ? " || " : "", name, col->length);
+			continue;
+		}
+		appendStringInfoString(&buf, open ? ", " : buf.len > 0 ? " || ARRAY[" : "ARRAY[");
+		open = true;
+		if (col->kind == RF_BOOLEAN)
+			appendStringInfo(&buf, "(s.%s::int)::float8", name);
 		else
-			appendStringInfo(&buf, " || s.%s::float8", name);
+			appendStringInfo(&buf, "s.%s::float8", name);
 	}
+	if (open)
+		appendStringInfoString(&buf, "]::float8[]");
 	return buf.data;
 }
 
@@ -549,7 +563,8 @@ MomentsRun(RfTrainState *ts, bytea *config)
 	plan = SPI_prepare_cursor(sql, 1, types, CURSOR_OPT_PARALLEL_OK);
 	if (plan == NULL)
 		elog(ERROR, "reframe: could not plan %s: %s", sql, SPI_result_code_string(SPI_result));
-	if (SPI_execute_plan(plan, values, NULL, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+	/* no row limit: a limit would keep the executor from using parallel workers */
+	if (SPI_execute_plan(plan, values, NULL, true, 0) != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "reframe: the moments pass returned no row");
 	{
 		bool		isnull;

@@ -17,48 +17,18 @@ elif [ $status != 0 ]; then
     exit 1
 fi
 
-bin=/usr/lib/postgresql/15/bin
-base=$(mktemp -d /tmp/reframe-citus.XXXXXX)
-chmod 755 "$base"
-as_pg() { if [ "$(id -u)" = 0 ]; then su postgres -c "$*"; else bash -c "$*"; fi; }
-[ "$(id -u)" = 0 ] && chown postgres "$base"
-ports="${REFRAME_CITUS_PORT:-57630} $(( ${REFRAME_CITUS_PORT:-57630} + 1 )) $(( ${REFRAME_CITUS_PORT:-57630} + 2 ))"
-cleanup() {
-    # REFRAME_CITUS_KEEP=1 leaves the cluster running, for a developer
-    [ -n "${REFRAME_CITUS_KEEP:-}" ] && { echo "citus: cluster kept in $base"; return; }
-    for p in $ports; do as_pg "$bin/pg_ctl -D $base/$p -m immediate stop" >/dev/null 2>&1; done
-    rm -rf "$base"
-}
-trap cleanup EXIT
-for p in $ports; do
-    as_pg "$bin/initdb -D $base/$p -U postgres --no-sync -A trust" > "$base/initdb-$p.log" 2>&1 || { cat "$base/initdb-$p.log"; exit 1; }
-    cat >> "$base/$p/postgresql.conf" <<CONF
-port = $p
-unix_socket_directories = '$base'
-listen_addresses = '127.0.0.1'
-shared_preload_libraries = 'citus'
-max_prepared_transactions = 20
-fsync = off
-max_worker_processes = 16
-CONF
-    as_pg "$bin/pg_ctl -D $base/$p -l $base/$p.log -w start" > /dev/null || { cat "$base/$p.log"; exit 1; }
-done
-set -- $ports
+. scripts/citus-cluster.sh
+trap citus_stop EXIT
+citus_start "${REFRAME_CITUS_PORT:-57630}" || { echo "citus: 0 passed, 1 failed (could not start the cluster)"; exit 1; }
+base=$CITUS_BASE
+set -- $CITUS_PORTS
 coord=$1
-for p in $ports; do
-    as_pg "psql -X -q -h $base -p $p -U postgres -d postgres -c 'CREATE EXTENSION citus'" || exit 1
-done
-as_pg "psql -X -q -h $base -p $coord -U postgres -d postgres" <<SQL || exit 1
-SELECT citus_set_coordinator_host('127.0.0.1', $coord);
-SELECT citus_add_node('127.0.0.1', $2);
-SELECT citus_add_node('127.0.0.1', $3);
-SQL
 
 # reframe itself is installed by scripts/setup.sh; pg_regress runs as postgres
 out=$root/test/citus/results
 rm -rf "$out"; mkdir -p "$out" && { [ "$(id -u)" = 0 ] && chown postgres "$out"; }
 tests=$(cd test/citus/sql && ls *.sql | sed 's/\.sql$//' | tr '\n' ' ')
-pgxs=$(dirname "$($bin/pg_config --pgxs)")
+pgxs=$(dirname "$($CITUS_BIN/pg_config --pgxs)")
 as_pg "$pgxs/../test/regress/pg_regress --use-existing --host=$base --port=$coord --user=postgres \
       --dbname=postgres --inputdir=$root/test/citus --outputdir=$out $tests" > "$base/regress.log" 2>&1
 cat "$base/regress.log"
@@ -69,7 +39,7 @@ ok=$(grep -cE '^(test| ) +[^ ]+ +\.\.\. ok ' "$base/regress.log" || true)
 # shards); restored into a plain database, the model scores as on the cluster
 psql_c() { as_pg "psql -X -A -t -q -h $base -p $coord -U postgres $(printf '%q ' "$@")"; }
 total=$((total + 1))
-if psql_c -d postgres -c "CREATE DATABASE restored" &&
+if psql_c -d postgres -c "CREATE DATABASE restored" 2>/dev/null &&
    psql_c -d restored -c "CREATE EXTENSION reframe" &&
    as_pg "pg_dump -h $base -p $coord -U postgres -d postgres -t lin -t events_local" > "$base/dump.sql" &&
    psql_c -d restored -f "$base/dump.sql" > "$base/restore.log" 2>&1; then

@@ -1,0 +1,59 @@
+-- Issue #14 benchmarks: streaming least squares (reframe.moments) on one
+-- node, serial and with parallel workers, and on a Citus cluster (a
+-- coordinator and two workers, here on the same two cores), against
+-- reading the rows into one backend.  :rows rows x 16 float8 features.
+-- Every ratio is against one single-core plain scan of the same rows.
+\set ON_ERROR_STOP 1
+\i bench/bench.sql
+SET client_min_messages = warning;
+CREATE EXTENSION IF NOT EXISTS reframe;
+
+DROP TABLE IF EXISTS sc, sc_local;
+CREATE TABLE sc_local AS
+SELECT i AS id, x[1] AS x1, x[2] AS x2, x[3] AS x3, x[4] AS x4, x[5] AS x5, x[6] AS x6, x[7] AS x7, x[8] AS x8,
+       x[9] AS x9, x[10] AS x10, x[11] AS x11, x[12] AS x12, x[13] AS x13, x[14] AS x14, x[15] AS x15, x[16] AS x16,
+       x[1] * 3 - x[2] * 2 + x[3] - x[16] + random() * 0.5 AS y
+  FROM (SELECT i, ARRAY(SELECT random() FROM generate_series(1, 16) WHERE i > 0) AS x
+          FROM generate_series(1, :rows) i) s;
+VACUUM ANALYZE sc_local;
+CREATE TABLE sc (LIKE sc_local);
+SELECT create_distributed_table('sc', 'id');
+INSERT INTO sc SELECT * FROM sc_local;
+VACUUM ANALYZE sc;
+
+CREATE TEMP TABLE bench_result (workload text, ms float8);
+SET max_parallel_workers_per_gather = 0;
+INSERT INTO bench_result SELECT 'baseline: plain scan, one core (sum(x1) FROM sc_local)',
+       pg_temp.best_ms($$SELECT sum(x1) FROM sc_local$$, 3);
+INSERT INTO bench_result SELECT 'one node, rows read into the backend ("streaming": false)',
+       pg_temp.best_ms($$SELECT reframe.train('m_rows', 'sc_local', 'y', options => '{"exclude": ["id"], "streaming": false}')$$, 3);
+INSERT INTO bench_result SELECT 'one node, moments pass, one core ("streaming": true)',
+       pg_temp.best_ms($$SELECT reframe.train('m_serial', 'sc_local', 'y', options => '{"exclude": ["id"], "streaming": true}')$$, 3);
+RESET max_parallel_workers_per_gather;
+INSERT INTO bench_result SELECT 'one node, moments pass, default parallel workers',
+       pg_temp.best_ms($$SELECT reframe.train('m_parallel', 'sc_local', 'y', options => '{"exclude": ["id"], "streaming": true}')$$, 3);
+INSERT INTO bench_result SELECT 'Citus: plain scan of the distributed table (sum(x1) FROM sc)',
+       pg_temp.best_ms($$SELECT sum(x1) FROM sc$$, 3);
+INSERT INTO bench_result SELECT 'Citus: moments pass on the workers (default)',
+       pg_temp.best_ms($$SELECT reframe.train('m_citus', 'sc', 'y', options => '{"exclude": ["id"]}')$$, 3);
+INSERT INTO bench_result SELECT 'Citus: rows pulled to the coordinator ("streaming": false)',
+       pg_temp.best_ms($$SELECT reframe.train('m_pull', 'sc', 'y', options => '{"exclude": ["id"], "streaming": false}')$$, 1);
+
+SELECT workload, round(ms::numeric, 1) AS ms,
+       round((ms / (SELECT ms FROM bench_result WHERE workload LIKE 'baseline%'))::numeric, 2) AS ratio
+  FROM bench_result;
+
+-- the same model every way: the largest relative gap of any parameter
+CREATE FUNCTION pg_temp.param_gap(m1 text, m2 text) RETURNS float8 LANGUAGE sql AS $$
+    SELECT max(abs(x1 - x2) / greatest(abs(x1), abs(x2), 1e-300))
+    FROM reframe.weights(m1) a JOIN reframe.weights(m2) b USING (block), unnest(a.data, b.data) u(x1, x2)
+$$;
+SELECT pg_temp.param_gap('m_rows', 'm_serial') AS serial_vs_rows, pg_temp.param_gap('m_rows', 'm_parallel') AS parallel_vs_rows,
+       pg_temp.param_gap('m_rows', 'm_citus') AS citus_vs_rows;
+-- what a training holds: the peak of its data (the rows read into the
+-- backend, or the moments)
+SELECT model, (spec #>> '{training,peak_data_bytes}')::bigint AS peak_data_bytes,
+       spec #>> '{training,streaming}' AS streaming, spec #>> '{training,seconds}' AS seconds
+  FROM (SELECT 'm_rows' AS model, spec FROM m_rows WHERE block = '' AND deployed UNION ALL
+        SELECT 'm_pull', spec FROM m_pull WHERE block = '' AND deployed UNION ALL
+        SELECT 'm_citus', spec FROM m_citus WHERE block = '' AND deployed) s;
