@@ -68,6 +68,8 @@ RESET parallel_setup_cost; RESET parallel_tuple_cost; RESET min_parallel_table_s
 RESET max_parallel_workers_per_gather;
 
 -- by default a small table is read here, and a large one by the aggregate
+-- (when parallel workers may share its pass)
+SET max_parallel_workers_per_gather = 2;
 SELECT version FROM reframe.train('d_small', 'st', 'y', options => '{"exclude": ["i", "w"]}');
 SELECT read_by('d_small');
 CREATE TABLE st_large AS SELECT i, a, b, y FROM st, generate_series(1, 20) k;
@@ -76,6 +78,7 @@ SELECT version FROM reframe.train('d_large', 'st_large', 'y', options => '{"excl
 SELECT read_by('d_large');
 SELECT version FROM reframe.train('d_large_rows', 'st_large', 'y', options => '{"exclude": ["i"], "streaming": false}');
 SELECT param_gap('d_large', 'd_large_rows') < 1e-6 AS large_within_1e_6;
+RESET max_parallel_workers_per_gather;
 
 -- what cannot stream says why
 SELECT * FROM reframe.train('bad', 'SELECT a, b, i::text AS cat, y FROM st', 'y', options => '{"streaming": true}');
