@@ -16,7 +16,7 @@ REGRESS_OPTS = --inputdir=test --load-extension=$(EXTENSION)
 OPTFLAGS = -O3 -fno-math-errno -fno-trapping-math
 PG_CFLAGS += $(OPTFLAGS) -std=gnu99
 PG_CPPFLAGS += -I/usr/include/x86_64-linux-gnu/openblas-pthread
-SHLIB_LINK += -lopenblas -lxgboost -lm
+SHLIB_LINK += -lopenblas -lxgboost -lm -pthread
 
 EXTRA_CLEAN = $(DATA_built)
 

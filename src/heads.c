@@ -473,6 +473,27 @@ SampleWeight(const RfHead *head, const double *yrow)
 	return head->wcol >= 0 ? yrow[head->wcol] : 1.0;
 }
 
+/* A head data's own scratch: nothing of it is shared by two threads. */
+static void
+HeadsScratch(RfHeadData *hd)
+{
+	hd->tmp = RfAllocAligned(sizeof(float) * RF_CHUNK_ROWS * Max(hd->nout, 1));
+	hd->rowmax = RfAllocAligned(sizeof(float) * RF_CHUNK_ROWS);
+	hd->zrow = palloc(sizeof(double) * Max(hd->nout, 1));
+	hd->qrow = palloc(sizeof(double) * Max(hd->nout, 1));
+}
+
+/* A copy of hd for another thread: the same rows and weights, scratch of its own. */
+RfHeadData *
+HeadsThreadCopy(const RfHeadData *hd)
+{
+	RfHeadData *copy = palloc(sizeof(RfHeadData));
+
+	memcpy(copy, hd, sizeof(RfHeadData));
+	HeadsScratch(copy);
+	return copy;
+}
+
 RfHeadData *
 HeadsPrepare(const RfHead *heads, int nheads, const RfMatrix *Y, double **class_weight,
 			 double *ytarget_shift, double *ytarget_scale)
@@ -506,8 +527,7 @@ HeadsPrepare(const RfHead *heads, int nheads, const RfMatrix *Y, double **class_
 		hd->head_norm[h] = total > 0 ? head->weight / total : 0;
 	}
 
-	hd->tmp = RfAllocAligned(sizeof(float) * RF_CHUNK_ROWS * Max(hd->nout, 1));
-	hd->rowmax = RfAllocAligned(sizeof(float) * RF_CHUNK_ROWS);
+	HeadsScratch(hd);
 	/* classification heads: each row's weight and target, ready for the kernels */
 	hd->yclean = palloc0(sizeof(double *) * nheads);
 	hd->wrow = palloc0(sizeof(double *) * nheads);
@@ -648,8 +668,8 @@ SoftmaxDistributionRows(RfHeadData *hd, int h, const double *ychunk, int ycols, 
 	const RfHead *head = &hd->heads[h];
 	int			nout = hd->nout;
 	double		loss = 0;
-	double	   *z = palloc(sizeof(double) * head->nout);
-	double	   *onehot = head->soft ? NULL : palloc0(sizeof(double) * head->nout);
+	double	   *z = hd->zrow;
+	double	   *onehot = head->soft ? NULL : hd->qrow;
 
 	for (int i = 0; i < rows; i++)
 	{
@@ -694,9 +714,6 @@ SoftmaxDistributionRows(RfHeadData *hd, int h, const double *ychunk, int ycols, 
 				hh[k] = (float) (w * p * (1 - p));
 		}
 	}
-	pfree(z);
-	if (onehot)
-		pfree(onehot);
 	return loss;
 }
 

@@ -144,6 +144,8 @@ typedef struct RfHeadData
 	float	   *tmp;			/* softmax scratch, RF_CHUNK_ROWS x nout */
 	const double *Zd;			/* when set: the raw outputs in double precision, read instead of Z */
 	float	   *rowmax;
+	double	   *zrow;			/* one row's outputs, and its one-hot target (SoftmaxDistributionRows) */
+	double	   *qrow;
 } RfHeadData;
 
 extern RfHeadData *HeadsPrepare(const RfHead *heads, int nheads, const RfMatrix *Y,
@@ -156,6 +158,7 @@ extern RfHeadData *HeadsPrepare(const RfHead *heads, int nheads, const RfMatrix 
  * respect to Z into dZ and, when H is not NULL, its diagonal hessian into H
  * (each rows x nout).
  */
+extern RfHeadData *HeadsThreadCopy(const RfHeadData *hd);
 extern double HeadsLossRows(RfHeadData *hd, int c, int start, int rows, const float *Z,
 							float *dZ, float *H);
 

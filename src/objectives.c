@@ -15,6 +15,7 @@
 #include "reframe.h"
 #include "kernels.h"
 #include "objectives.h"
+#include "threads.h"
 
 RfObjective *
 ObjectiveCreate(RfNet *net, const RfMatrix *X, const RfMatrix *Y, double l2,
@@ -54,10 +55,8 @@ ObjectiveCreate(RfNet *net, const RfMatrix *X, const RfMatrix *Y, double l2,
  */
 static void
 PreciseForward(int rows, int nout, int nin, const float *x, const double *W, const double *b,
-			   double *zd, float *out)
+			   double *zd, float *out, double *xd)
 {
-	double	   *xd = palloc(sizeof(double) * PRECISE_BLOCK * Max(nin, 1));
-
 	for (int r0 = 0; r0 < rows; r0 += PRECISE_BLOCK)
 	{
 		int			n = Min(PRECISE_BLOCK, rows - r0);
@@ -72,7 +71,6 @@ PreciseForward(int rows, int nout, int nin, const float *x, const double *W, con
 	}
 	for (Size k = 0; k < (Size) rows * nout; k++)
 		out[k] = (float) zd[k];
-	pfree(xd);
 }
 
 /*
@@ -82,11 +80,9 @@ PreciseForward(int rows, int nout, int nin, const float *x, const double *W, con
  * 1e-5 of noise in a logistic gradient).
  */
 static void
-PreciseLayerGradient(int rows, int width, int nin, const float *dZ, const float *in, double *gW)
+PreciseLayerGradient(int rows, int width, int nin, const float *dZ, const float *in, double *gW,
+					 double *dd, double *xd)
 {
-	double	   *dd = palloc(sizeof(double) * PRECISE_BLOCK * width);
-	double	   *xd = palloc(sizeof(double) * PRECISE_BLOCK * Max(nin, 1));
-
 	for (int r0 = 0; r0 < rows; r0 += PRECISE_BLOCK)
 	{
 		int			n = Min(PRECISE_BLOCK, rows - r0);
@@ -98,8 +94,137 @@ PreciseLayerGradient(int rows, int width, int nin, const float *dZ, const float 
 		cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, width, nin, n,
 					1.0, dd, width, xd, nin, 1.0, gW, nin);
 	}
-	pfree(dd);
-	pfree(xd);
+}
+
+/* One thread's buffers for a linear trunk's ranges of rows. */
+typedef struct LinearScratch
+{
+	float	   *acts;			/* RF_CHUNK_ROWS x nout */
+	float	   *dZ;
+	float	   *gW;				/* nout x nin, from SGEMM */
+	double	   *zd;				/* precise: the outputs in double */
+	double	   *xd;				/* precise: blocks of rows widened */
+	double	   *dd;
+	RfHeadData *hd;				/* the heads, with scratch of its own */
+} LinearScratch;
+
+/* A linear trunk's pass: every range's loss and gradient, apart. */
+typedef struct LinearPass
+{
+	RfObjective *obj;
+	const RfRowRange *ranges;
+	int			first;			/* the wave's first range */
+	LinearScratch *scratch;		/* per thread */
+	double	   *loss;			/* per range of the wave */
+	double	   *grad;			/* per range of the wave: W's gradient, then b's */
+} LinearPass;
+
+static void
+LinearScratchInit(LinearScratch *s, RfObjective *obj)
+{
+	RfNet	   *net = obj->net;
+	int			nin = NetLayerIn(net, 0);
+
+	s->acts = RfAllocAligned(sizeof(float) * RF_CHUNK_ROWS * net->nout);
+	s->dZ = RfAllocAligned(sizeof(float) * RF_CHUNK_ROWS * net->nout);
+	s->gW = RfAllocAligned(sizeof(float) * Max((int64) net->nout * nin, 1));
+	s->zd = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * RF_CHUNK_ROWS * net->nout);
+	s->xd = palloc(sizeof(double) * PRECISE_BLOCK * Max(nin, 1));
+	s->dd = palloc(sizeof(double) * PRECISE_BLOCK * net->nout);
+	s->hd = HeadsThreadCopy(obj->hd);
+}
+
+/* Range b of the wave, on thread t: touches nothing but its own results and t's scratch. */
+static void
+LinearRange(void *arg, int b, int t)
+{
+	LinearPass *lp = arg;
+	RfObjective *obj = lp->obj;
+	RfNet	   *net = obj->net;
+	LinearScratch *s = &lp->scratch[t];
+	const RfRowRange *r = &lp->ranges[lp->first + b];
+	int			nout = net->nout;
+	int			nin = NetLayerIn(net, 0);
+	int64		nw = (int64) nout * nin;
+	const float *x = RfChunkF(obj->X, r->chunk) + (Size) r->start * obj->X->ncols;
+	double	   *g = lp->grad + b * (nw + nout);
+
+	if (obj->precise)
+		PreciseForward(r->rows, nout, nin, x, net->params + net->w_off[0], net->params + net->b_off[0],
+					   s->zd, s->acts, s->xd);
+	else
+		DenseBatchF(obj->fnet->params + net->w_off[0], obj->fnet->params + net->b_off[0], nout, nin,
+					x, r->rows, s->acts);
+	s->hd->Zd = obj->precise ? s->zd : NULL;
+	lp->loss[b] = HeadsLossRows(s->hd, r->chunk, r->start, r->rows, s->acts, s->dZ, NULL);
+
+	memset(g, 0, sizeof(double) * (nw + nout));
+	if (obj->precise)
+		PreciseLayerGradient(r->rows, nout, nin, s->dZ, x, g, s->dd, s->xd);
+	else
+	{
+		if (nout == 1)
+			cblas_sgemv(CblasRowMajor, CblasTrans, r->rows, nin, 1.0f, x, nin, s->dZ, 1, 0.0f, s->gW, 1);
+		else
+			cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nout, nin, r->rows,
+						1.0f, s->dZ, nout, x, nin, 0.0f, s->gW, nin);
+		for (int64 k = 0; k < nw; k++)
+			g[k] = s->gW[k];
+	}
+	RfKernelColumnSums(r->rows, nout, s->dZ, g + nw);
+	if (t == 0)
+		ReframeYield();
+}
+
+/* Largest number of doubles the per-range results of one wave may take */
+#define LINEAR_WAVE_DOUBLES (4 * 1024 * 1024)
+
+/*
+ * A linear trunk's data terms over the ranges: each range's loss and
+ * gradient computed apart, on reframe.threads threads, then added up in
+ * range order, so that the sums are the same whatever the number of
+ * threads.  Waves of ranges bound the memory of the per-range results.
+ */
+static double
+ObjectiveEvalLinear(RfObjective *obj, double *grad, const RfRowRange *ranges, int nranges)
+{
+	RfNet	   *net = obj->net;
+	int64		nw = (int64) net->nout * NetLayerIn(net, 0);
+	int			wave = (int) Max(1, Min(nranges, LINEAR_WAVE_DOUBLES / (nw + net->nout)));
+	int			nthreads = Min(RfTrainThreads(), wave);
+	LinearPass	lp = {.obj = obj,.ranges = ranges};
+	double		loss = 0;
+
+	if (obj->scratch == NULL || obj->nscratch < nthreads)
+	{
+		obj->scratch = palloc(sizeof(LinearScratch) * nthreads);
+		for (int t = 0; t < nthreads; t++)
+			LinearScratchInit(&((LinearScratch *) obj->scratch)[t], obj);
+		obj->nscratch = nthreads;
+	}
+	lp.scratch = obj->scratch;
+	lp.loss = palloc(sizeof(double) * wave);
+	lp.grad = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * wave * (nw + net->nout));
+	for (lp.first = 0; lp.first < nranges; lp.first += wave)
+	{
+		int			n = Min(wave, nranges - lp.first);
+
+		RfParallelFor(n, nthreads, LinearRange, &lp);
+		for (int b = 0; b < n; b++)
+		{
+			const double *g = lp.grad + b * (nw + net->nout);
+
+			loss += lp.loss[b];
+			for (int64 k = 0; k < nw; k++)
+				grad[net->w_off[0] + k] += g[k];
+			for (int k = 0; k < net->nout; k++)
+				grad[net->b_off[0] + k] += g[nw + k];
+		}
+		CHECK_FOR_INTERRUPTS();
+	}
+	pfree(lp.loss);
+	pfree(lp.grad);
+	return loss;
 }
 
 /*
@@ -151,7 +276,11 @@ ObjectiveEvalRanges(RfObjective *obj, const double *params, double *grad,
 		memcpy(net->params, params, sizeof(double) * net->nparams);
 	NetRefreshSinglePrecision(f);
 	memset(grad, 0, sizeof(double) * net->nparams);
+	if (L == 0)
+		loss = ObjectiveEvalLinear(obj, grad, ranges, nranges);
+	else
 
+	{
 	p = obj->acts;
 	for (int l = 0; l <= L; l++)
 	{
@@ -171,12 +300,6 @@ ObjectiveEvalRanges(RfObjective *obj, const double *params, double *grad,
 		{
 			int			nout = NetLayerOut(net, l);
 
-			if (obj->precise && L == 0)
-			{
-				PreciseForward(rows, nout, NetLayerIn(net, 0), x, net->params + net->w_off[0],
-							   net->params + net->b_off[0], obj->zd, acts[0]);
-				continue;
-			}
 			DenseBatchF(f->params + net->w_off[l], f->params + net->b_off[l], nout,
 						NetLayerIn(net, l), l == 0 ? x : acts[l - 1], rows, acts[l]);
 			if (l < L)
@@ -185,9 +308,7 @@ ObjectiveEvalRanges(RfObjective *obj, const double *params, double *grad,
 			ReframeYield();		/* a wide layer over a chunk takes milliseconds */
 		}
 
-		obj->hd->Zd = obj->precise && L == 0 ? obj->zd : NULL;
 		loss += HeadsLossRows(obj->hd, c, ranges[b].start, rows, acts[L], dZ, NULL);
-		obj->hd->Zd = NULL;
 
 		/* backward */
 		width = net->nout;
@@ -199,9 +320,6 @@ ObjectiveEvalRanges(RfObjective *obj, const double *params, double *grad,
 			double	   *gb = grad + net->b_off[l];
 			int64		nw = (int64) width * nin;
 
-			if (obj->precise && l == 0)
-				PreciseLayerGradient(rows, width, nin, dZ, in, gW);
-			else
 			{
 				if (width == 1)
 					cblas_sgemv(CblasRowMajor, CblasTrans, rows, nin, 1.0f, in, nin, dZ, 1,
@@ -225,6 +343,7 @@ ObjectiveEvalRanges(RfObjective *obj, const double *params, double *grad,
 		}
 		ReframeYield();
 		CHECK_FOR_INTERRUPTS();
+	}
 	}
 
 	if (scale != 1.0)

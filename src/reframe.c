@@ -19,6 +19,7 @@ PG_MODULE_MAGIC;
 
 int			reframe_tree_threads = 1;
 int			reframe_blas_threads = 1;
+int			reframe_threads = 0;
 int			reframe_max_train_memory = 4 * 1024 * 1024;	/* 4 GB in kB */
 
 void		_PG_init(void);
@@ -66,6 +67,15 @@ _PG_init(void)
 							 0.02, 0, 1000,
 							 PGC_USERSET, GUC_UNIT_MS,
 							 NULL, NULL, NULL);
+
+	DefineCustomIntVariable("reframe.threads",
+							"Number of threads a backend computes a training's objective with.",
+							"0, the default: one more than max_parallel_workers_per_gather, at most the machine's cores.  "
+							"The model is the same whatever the number.",
+							&reframe_threads,
+							0, 0, RF_MAX_THREADS,
+							PGC_USERSET, 0,
+							NULL, NULL, NULL);
 
 	DefineCustomIntVariable("reframe.tree_threads",
 							"Number of XGBoost threads a backend uses to train trees.",

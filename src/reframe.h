@@ -13,6 +13,9 @@
 /* GUCs (reframe.c) */
 extern int	reframe_blas_threads;
 extern int	reframe_tree_threads;
+extern int	reframe_threads;		/* 0: as parallel query would (threads.c) */
+
+#define RF_MAX_THREADS 64
 extern int	reframe_max_train_memory;	/* kB */
 extern double reframe_train_yield_interval; /* ms */
 

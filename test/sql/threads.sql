@@ -1,0 +1,42 @@
+-- reframe.threads: a linear model's objective is computed by several
+-- threads of the backend, chunk by chunk, and added up in chunk order: the
+-- model is the same, bit for bit, whatever the number of threads
+SET client_min_messages = warning;
+CREATE TABLE th AS
+SELECT i, sin(i) AS a, cos(i * 0.7) AS b, (i % 11)::float8 / 11 AS c,
+       sin(i) + cos(i * 0.7) > 0.2 AS yb, (i % 5) AS y5,
+       2 * sin(i) + cos(i * 0.7) + 0.3 * sin(i * i) AS yr,
+       ARRAY[sin(i) > 0, cos(i) > 0.3] AS tags_bool,
+       ARRAY[0.5 + 0.5 * sin(i), 0.5 - 0.5 * sin(i)] AS dist
+FROM generate_series(1, 30000) i;   -- four chunks of rows
+
+CREATE TABLE th_cases (name text, target text, task text, options jsonb);
+INSERT INTO th_cases VALUES
+  ('binary', 'yb', NULL, '{"features": ["a", "b", "c"], "l2": 0.001}'),
+  ('multiclass', 'y5', 'multiclass', '{"features": ["a", "b", "c"], "l2": 0.001}'),
+  ('huber', 'yr', NULL, '{"features": ["a", "b", "c"], "loss": "huber", "l2": 0.001}'),
+  ('precise', 'yb', NULL, '{"features": ["a", "b", "c"], "l2": 0.001, "tol": 1e-7}'),
+  ('distribution', 'dist', 'multiclass', '{"features": ["a", "b", "c"], "classes": ["p", "q"], "l2": 0.001}'),
+  ('default_l2', 'yb', NULL, '{"features": ["a", "b", "c"]}');
+
+CREATE FUNCTION train_with(threads int, c th_cases) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM set_config('reframe.threads', threads::text, true);
+    PERFORM reframe.train(c.name || '_' || threads, 'th', c.target, c.task, c.options);
+    RETURN c.name || '_' || threads;
+END $$;
+CREATE FUNCTION same_params(m1 text, m2 text) RETURNS boolean LANGUAGE sql AS $$
+    SELECT bool_and(a.data = b.data) AND count(*) >= 4
+    FROM reframe.weights(m1) a JOIN reframe.weights(m2) b USING (block)
+$$;
+SELECT c.name, same_params(train_with(1, c), train_with(2, c)) AS two_threads_same,
+       same_params(c.name || '_1', train_with(3, c)) AS three_threads_same
+FROM th_cases c ORDER BY c.name;
+
+-- the setting: 0 (the default) follows max_parallel_workers_per_gather
+SHOW reframe.threads;
+SET reframe.threads = -1;
+SET reframe.threads = 65;
+SELECT count(reframe.drop_model(name)) > 0 AS dropped FROM (SELECT DISTINCT model AS name FROM reframe.models) m;
+DROP FUNCTION train_with(int, th_cases), same_params(text, text);
+DROP TABLE th, th_cases;
