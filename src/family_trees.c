@@ -26,6 +26,7 @@
 #include "utils/float.h"
 
 #include "reframe.h"
+#include "threads.h"
 #include "family.h"
 #include "forest.h"
 #include "jsonutil.h"
@@ -42,6 +43,13 @@ typedef struct XgbRun
 	BoosterHandle booster;
 	MemoryContextCallback cb;
 } XgbRun;
+
+/* XGBoost's threads: reframe.tree_threads, or by default as many as reframe.threads. */
+static int
+TreeThreads(void)
+{
+	return reframe_tree_threads > 0 ? reframe_tree_threads : RfTrainThreads();
+}
 
 static void
 XgbFree(void *arg)
@@ -116,7 +124,7 @@ XgbMatrix(XgbRun *run, const RfMatrix *X, const float *margin, int nout, RfBudge
 	for (int c = 0; c < X->nchunks; c++)
 		memcpy(dense + (Size) c * RF_CHUNK_ROWS * X->ncols, RfChunkF(X, c),
 			   sizeof(float) * RfChunkRows(X, c) * X->ncols);
-	rc = XGDMatrixCreateFromMat_omp(dense, X->nrows, X->ncols, NAN, &h, reframe_tree_threads);
+	rc = XGDMatrixCreateFromMat_omp(dense, X->nrows, X->ncols, NAN, &h, TreeThreads());
 	pfree(dense);
 	RfBudgetRelease(budget, bytes);
 	XgbCheck(run, rc, "build its data matrix");
@@ -144,7 +152,7 @@ XgbConfigure(XgbRun *run, const RfOptions *o, int nout)
 	XgbParam(run, "objective", "reg:squarederror");
 	XgbParam(run, "base_score", "0");
 	XgbParam(run, "verbosity", "1");
-	XgbParam(run, "nthread", psprintf("%d", reframe_tree_threads));
+	XgbParam(run, "nthread", psprintf("%d", TreeThreads()));
 	XgbParam(run, "seed", psprintf("%lld", (long long) o->seed));
 	XgbParam(run, "max_depth", psprintf("%d", o->max_depth));
 	XgbParam(run, "eta", psprintf("%.17g", OptionGiven(o, "learning_rate") ? o->learning_rate : 0.3));

@@ -17,7 +17,7 @@
 
 PG_MODULE_MAGIC;
 
-int			reframe_tree_threads = 1;
+int			reframe_tree_threads = 0;
 int			reframe_blas_threads = 1;
 int			reframe_threads = 0;
 int			reframe_max_train_memory = 4 * 1024 * 1024;	/* 4 GB in kB */
@@ -79,9 +79,9 @@ _PG_init(void)
 
 	DefineCustomIntVariable("reframe.tree_threads",
 							"Number of XGBoost threads a backend uses to train trees.",
-							"Scoring trees never calls XGBoost.",
+							"0, the default: as many as reframe.threads.  Scoring trees never calls XGBoost.",
 							&reframe_tree_threads,
-							1, 1, 64,
+							0, 0, 64,
 							PGC_USERSET, 0,
 							NULL, NULL, NULL);
 
