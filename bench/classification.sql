@@ -1,7 +1,10 @@
 -- Issue #3 benchmarks: 1,000,000 rows x 32 float8[] features.
 -- Binary logistic regression and a 10-class softmax, each timed against one
 -- plain scan of the same table, and scoring with ORDER BY ... LIMIT 10.
--- Parallel query is off: every ratio compares one core with one core.
+-- The baseline scans run on one core (parallel query off).  Training runs
+-- twice: on one core (reframe.threads 1), and with the default parallel
+-- settings (reframe.threads 0: 1 + max_parallel_workers_per_gather threads,
+-- at most the machine's cores), whose model is the same bit for bit.
 \set ON_ERROR_STOP 1
 \i bench/bench.sql
 SET max_parallel_workers_per_gather = 0;
@@ -22,20 +25,37 @@ VACUUM ANALYZE bench_c;
 SELECT count(*) FROM bench_c;
 
 CREATE TEMP TABLE bench_result (workload text, baseline text, ms float8, baseline_ms float8);
+SET reframe.threads = 1;
 -- one fit at a given penalty; then the default, "l2": "auto", which fits a
 -- path of penalties on the validation rows and keeps the best
 INSERT INTO bench_result
-SELECT 'train binary (logistic, L-BFGS, l2 0.0001)', 'SELECT sum(x[1]) FROM t',
+SELECT 'train binary (logistic, L-BFGS, l2 0.0001), one core', 'SELECT sum(x[1]) FROM t',
        pg_temp.best_ms($$SELECT reframe.train('bench_b', 'SELECT x, yb FROM bench_c', 'yb', options => '{"l2": 0.0001}')$$, 3),
        pg_temp.best_ms($$SELECT sum(x[1]) FROM bench_c$$, 3);
 INSERT INTO bench_result
-SELECT 'train binary, default ("l2": "auto")', 'SELECT sum(x[1]) FROM t',
+SELECT 'train binary, default ("l2": "auto"), one core', 'SELECT sum(x[1]) FROM t',
        pg_temp.best_ms($$SELECT reframe.train('bench_b', 'SELECT x, yb FROM bench_c', 'yb')$$, 3),
        pg_temp.best_ms($$SELECT sum(x[1]) FROM bench_c$$, 3);
 INSERT INTO bench_result
-SELECT 'train 10-class (softmax, L-BFGS, l2 0.0001)', 'SELECT sum(x[1]) FROM t',
+SELECT 'train 10-class (softmax, L-BFGS, l2 0.0001), one core', 'SELECT sum(x[1]) FROM t',
        pg_temp.best_ms($$SELECT reframe.train('bench_10', 'SELECT x, y10 FROM bench_c', 'y10', 'multiclass', '{"l2": 0.0001}')$$, 3),
        pg_temp.best_ms($$SELECT sum(x[1]) FROM bench_c$$, 3);
+SELECT pg_temp.best_ms($$SELECT sum(x[1]) FROM bench_c$$, 3) AS scan_ms \gset
+RESET max_parallel_workers_per_gather;
+RESET reframe.threads;
+INSERT INTO bench_result
+SELECT 'train binary, default, default parallel settings', 'SELECT sum(x[1]) FROM t (one core)',
+       pg_temp.best_ms($$SELECT reframe.train('bench_b', 'SELECT x, yb FROM bench_c', 'yb')$$, 3),
+       :scan_ms;
+INSERT INTO bench_result
+SELECT 'train binary, l2 0.0001, default parallel settings', 'SELECT sum(x[1]) FROM t (one core)',
+       pg_temp.best_ms($$SELECT reframe.train('bench_b', 'SELECT x, yb FROM bench_c', 'yb', options => '{"l2": 0.0001}')$$, 3),
+       :scan_ms;
+INSERT INTO bench_result
+SELECT 'train 10-class, l2 0.0001, default parallel settings', 'SELECT sum(x[1]) FROM t (one core)',
+       pg_temp.best_ms($$SELECT reframe.train('bench_10', 'SELECT x, y10 FROM bench_c', 'y10', 'multiclass', '{"l2": 0.0001}')$$, 3),
+       :scan_ms;
+SET max_parallel_workers_per_gather = 0;
 INSERT INTO bench_result
 SELECT 'score ORDER BY ... LIMIT 10', 'ORDER BY x[1] DESC LIMIT 10',
        pg_temp.best_ms($$SELECT id FROM bench_c ORDER BY reframe.score('bench_b', x) DESC LIMIT 10$$, 3),
@@ -53,6 +73,12 @@ SELECT model, version, spec->'training'->'iterations' AS iterations,
        round((spec->'metrics'->'validation'->>'accuracy')::numeric, 4) AS validation_accuracy
   FROM (SELECT 'bench_b' AS model, * FROM bench_b UNION ALL SELECT 'bench_10', * FROM bench_10) m
  WHERE block = '' AND version = 3;
+
+-- one core or the default threads: the same model
+SELECT m, one_core AS version_one_core, bool_and(a.data = b.data) AS same_parameters
+  FROM (VALUES ('bench_b', 3, 12), ('bench_b', 6, 9), ('bench_10', 3, 6)) v(m, one_core, threads),
+       LATERAL reframe.weights(m, one_core) a JOIN LATERAL reframe.weights(m, threads) b USING (block)
+ GROUP BY m, one_core;
 
 SELECT reframe.drop_model('bench_b'), reframe.drop_model('bench_10');
 DROP TABLE bench_c;
