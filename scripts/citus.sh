@@ -17,23 +17,18 @@ if [ ! -f "$tarball" ]; then
     exit 2
 fi
 SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
-key=$(sha256sum "$tarball" "$src"/*.patch | sha256sum | cut -c1-16)
+src=$(cd "$src" && pwd)
+key=$(cat "$tarball" "$src"/*.patch | sha256sum | cut -c1-16)
 cache=/var/tmp/reframe-citus-$key
 if [ ! -f "$cache/built" ]; then
-    deps="liblz4-dev libzstd-dev libcurl4-openssl-dev libkrb5-dev libssl-dev libselinux1-dev libxslt1-dev libpam0g-dev libreadline-dev"
-    missing=""
-    for p in $deps; do
-        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
-    done
-    if [ -n "$missing" ]; then
-        echo "reframe: installing Citus build packages:$missing"
-        DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing < /dev/null > /dev/null
-    fi
+    . scripts/packages.sh
+    ensure_packages "Citus build packages" liblz4-dev libzstd-dev libcurl4-openssl-dev libkrb5-dev \
+        libssl-dev libselinux1-dev libxslt1-dev libpam0g-dev libreadline-dev
     echo "reframe: building Citus 13.2.2 into $cache (about 2 minutes, once per machine)"
     rm -rf "$cache" && mkdir -p "$cache"
     tar xzf "$tarball" -C "$cache"
     (cd "$cache"/citus-13.2.2 &&
-        for p in "$(cd - >/dev/null && cd "$src" && pwd)"/*.patch; do patch -s -p1 < "$p"; done &&
+        for p in "$src"/*.patch; do patch -s -p1 < "$p"; done &&
         ./configure -q PG_CONFIG=$PG_CONFIG > "$cache/configure.log" 2>&1 &&
         make -s -j"$(nproc)" > "$cache/make.log" 2>&1)
     touch "$cache/built"

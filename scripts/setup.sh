@@ -14,16 +14,8 @@ PACKAGES="build-essential postgresql-15 postgresql-server-dev-15 libopenblas-dev
 postgresql-15-pgtap postgresql-15-cron libtap-parser-sourcehandler-pgtap-perl
 python3-xgboost python3-psycopg2 python3-numpy"
 
-missing=""
-for p in $PACKAGES; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
-done
-if [ -n "$missing" ]; then
-    echo "reframe: installing Debian packages:$missing"
-    export DEBIAN_FRONTEND=noninteractive
-    $SUDO apt-get update -qq
-    $SUDO apt-get install -y -qq --no-install-recommends $missing < /dev/null
-fi
+. scripts/packages.sh
+ensure_packages "Debian packages" $PACKAGES
 
 make -s -j2 PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config >/dev/null
 $SUDO make -s install PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config >/dev/null

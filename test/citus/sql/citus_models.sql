@@ -138,3 +138,16 @@ FROM reframe.train('dist_clf', 'events', 'label', options => '{"features": ["x1"
 -- and a sample bounds the memory it takes
 SELECT train_rows + validation_rows < 1000 AS sampled
 FROM reframe.train('dist_trees', 'events', 'y', options => '{"model": "trees", "sample": 0.2, "rounds": 5}');
+
+-- 8. the rest of a model's life on the cluster: deploy(model) picks a
+-- version by the same rows, drop_model drops every node's copy, and
+-- scoring a dropped model says it is gone
+SELECT version FROM reframe.train('lin', 'events', 'y', options => '{"features": ["x1"]}');
+SELECT reframe.deploy('lin') IN (1, 2, 3) AS deployed_a_version;
+SELECT version FROM reframe.train('gone', 'events', 'y', options => '{"features": ["x1"]}');
+SELECT reframe.drop_model('gone');
+SELECT count(*) AS gone_left FROM pg_dist_partition WHERE logicalrelid::text = 'gone';
+SELECT result AS gone_on_workers FROM run_command_on_workers($$SELECT count(*) FROM pg_class WHERE relname ~ '^gone'$$);
+\set VERBOSITY terse
+SELECT count(reframe.score('gone', e)) FROM events e;
+\set VERBOSITY default
