@@ -320,9 +320,11 @@ reframe_moments_accum(PG_FUNCTION_ARGS)
 		st = StateWithGaps(st);
 		MemoryContextSwitchTo(old);
 	}
-	StateAdd(st, set, raw, a, w, st->missing);
+	/* with moments by inner fold, a set's moments are their sum (MomentsReadIn) */
 	if (cfg->keep_folds)
 		StateAdd(st, 2 + set * RF_L2_FOLDS + ReframeInnerFold(u, RF_L2_FOLDS), raw, a, w, st->missing);
+	else
+		StateAdd(st, set, raw, a, w, st->missing);
 	PG_RETURN_BYTEA_P(st);
 }
 
@@ -627,14 +629,26 @@ MomentsReadIn(RfTrainState *ts)
 	ts->bad_weights = (int64) st->bad_weights;
 	ts->sampled_out = (int64) st->sampled_out;
 	for (int set = 0; set < 2; set++)
-		ts->gram[set] = GramFromState(st, set, ts->origin, &ts->yorigin);
-	for (int set = 0; set < 2 && st->ngrams > 2; set++)
 	{
+		RfGram	   *folds[RF_L2_FOLDS];
 		/* as read here: the validation rows' folds only while they may be merged */
-		if (set == 1 && !(may_merge && ts->nrows[0] + ts->nrows[1] < 1000))
-			break;
+		bool		keep = set == 0 || (may_merge && ts->nrows[0] + ts->nrows[1] < 1000);
+
+		if (st->ngrams == 2)
+		{
+			ts->gram[set] = GramFromState(st, set, ts->origin, &ts->yorigin);
+			continue;
+		}
+		ts->gram[set] = GramCreate(R, ts->origin, &ts->yorigin);
 		for (int k = 0; k < RF_L2_FOLDS; k++)
-			ts->fgram[set][k] = GramFromState(st, 2 + set * RF_L2_FOLDS + k, ts->origin, &ts->yorigin);
+		{
+			folds[k] = GramFromState(st, 2 + set * RF_L2_FOLDS + k, ts->origin, &ts->yorigin);
+			GramMerge(ts->gram[set], folds[k]);
+			if (keep)
+				ts->fgram[set][k] = folds[k];
+			else
+				GramFree(folds[k]);
+		}
 	}
 	return true;
 }
