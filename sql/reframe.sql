@@ -858,3 +858,18 @@ CREATE AGGREGATE @extschema@.moments(config bytea, x double precision[], y doubl
     COMBINEFUNC = @extschema@.moments_combine, PARALLEL = SAFE);
 COMMENT ON AGGREGATE @extschema@.moments(bytea, double precision[], double precision, double precision) IS
     'streaming training''s pass: the moments of squared-loss regression (called by train; config made by it)';
+
+-- Streaming L-BFGS: one pass per evaluation of a linear model's objective,
+-- its loss and gradient summed in a bytea state with a combine function
+-- (src/gradient.c)
+CREATE FUNCTION @extschema@.gradient_accum(bytea, bytea, double precision[], double precision, double precision)
+    RETURNS bytea AS 'MODULE_PATHNAME', 'reframe_gradient_accum'
+    LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION @extschema@.gradient_combine(bytea, bytea)
+    RETURNS bytea AS 'MODULE_PATHNAME', 'reframe_gradient_combine'
+    LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE AGGREGATE @extschema@.gradient(config bytea, x double precision[], y double precision, w double precision) (
+    SFUNC = @extschema@.gradient_accum, STYPE = bytea,
+    COMBINEFUNC = @extschema@.gradient_combine, PARALLEL = SAFE);
+COMMENT ON AGGREGATE @extschema@.gradient(bytea, double precision[], double precision, double precision) IS
+    'streaming training''s loss-and-gradient pass (called by train; config made by it)';

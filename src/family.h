@@ -72,6 +72,7 @@ typedef struct RfFitData
 	const double *draw;			/* per training row: its split draw in [0, 1) (folds) */
 	bool		quiet;			/* no NOTICE on convergence (fits along a path) */
 	RfBudget   *budget;
+	struct RfTrainState *stream;	/* no rows: a pass over the source per evaluation (gradient.c), or NULL */
 } RfFitData;
 
 typedef struct RfFitResult

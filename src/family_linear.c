@@ -14,6 +14,7 @@
 
 #include "reframe.h"
 #include "family.h"
+#include "gradient.h"
 #include "network.h"
 #include "objectives.h"
 #include "optim.h"
@@ -64,6 +65,11 @@ LinearFit(RfTrunk *t, RfFitData *d, RfFitResult *res)
 	RfNet	   *net = t->state;
 	RfHead	   *head = &t->heads[0];
 
+	if (d->stream)
+	{
+		GradientFit(t, d, res);
+		return;
+	}
 	if (d->opts->l2_auto && !d->quiet)
 		LinearChooseL2(t, d, res);
 	res->opt.iterations = 1;

@@ -40,9 +40,12 @@
 #include "citus.h"
 #include "gram.h"
 #include "moments.h"
+#include "gradient.h"
 #include "options.h"
 
 #define MOMENTS_MAGIC 0x52464d31	/* "RFM1" */
+
+static const char *StreamUnsupported(RfTrainState *ts);
 
 /* What every part of the pass agrees on (a bytea). */
 typedef struct MomentsConfig
@@ -176,14 +179,12 @@ StateAdd(MomentsState *st, int g, const double *raw, const double *a, double w, 
 }
 
 /* A row's split hash, as EncoderReadRow and TargetValue make it. */
-static uint64
-RowHash(const MomentsConfig *cfg, const double *raw, const bool *nulls, double y)
+uint64
+MomentsRowHash(uint64 h, int ncols, const int32 *len, const double *raw, const bool *nulls, double y)
 {
-	uint64		h = cfg->hash0;
-	const int32 *len = CONFIG_COLLEN(cfg);
 	int			off = 0;
 
-	for (int c = 0; c < cfg->ncols; c++)
+	for (int c = 0; c < ncols; c++)
 	{
 		bool		allnull = true;
 
@@ -198,18 +199,18 @@ RowHash(const MomentsConfig *cfg, const double *raw, const bool *nulls, double y
 	return ReframeHashDoubles(&y, 1, h);
 }
 
-/* The raw inputs of a row from its float8[] (NULL elements: NaN). */
-static void
-RowInputs(const MomentsConfig *cfg, ArrayType *x, double *raw, bool *nulls)
+/* The raw inputs of a row from its float8[] of R values (NULL elements: NaN). */
+void
+MomentsRowInputs(int R, ArrayType *x, double *raw, bool *nulls)
 {
 	int			n = ARR_NDIM(x) == 1 ? ARR_DIMS(x)[0] : 0;
 	bits8	   *bitmap = ARR_NULLBITMAP(x);
 	double	   *v = (double *) ARR_DATA_PTR(x);
 
-	if (ARR_ELEMTYPE(x) != FLOAT8OID || n != cfg->R)
+	if (ARR_ELEMTYPE(x) != FLOAT8OID || n != R)
 		ereport(ERROR,
 				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
-				 errmsg("reframe.moments: a row has %d input values, and the model has %d", n, cfg->R),
+				 errmsg("reframe: a row has %d input values, and the model has %d", n, R),
 				 errhint("Array features must have the same length in every row.")));
 	for (int j = 0; j < n; j++)
 	{
@@ -299,9 +300,9 @@ reframe_moments_accum(PG_FUNCTION_ARGS)
 		st->bad_weights++;
 		w = 0;
 	}
-	RowInputs(cfg, PG_GETARG_ARRAYTYPE_P(2), raw, nulls);
+	MomentsRowInputs(cfg->R, PG_GETARG_ARRAYTYPE_P(2), raw, nulls);
 	{
-		uint64		h = RowHash(cfg, raw, nulls, y);
+		uint64		h = MomentsRowHash(cfg->hash0, cfg->ncols, CONFIG_COLLEN(cfg), raw, nulls, y);
 
 		if (cfg->sample < 1 && ReframeSampleDraw(h) >= cfg->sample)
 		{
@@ -345,7 +346,11 @@ reframe_moments_combine(PG_FUNCTION_ARGS)
 	if (!inagg)
 		aggcxt = CurrentMemoryContext;
 	if (PG_ARGISNULL(1))
-		PG_RETURN_DATUM(PG_ARGISNULL(0) ? (Datum) 0 : PG_GETARG_DATUM(0));
+	{
+		if (PG_ARGISNULL(0))
+			PG_RETURN_NULL();
+		PG_RETURN_DATUM(PG_GETARG_DATUM(0));
+	}
 	b = StateCheck(PG_GETARG_DATUM(1), "the state to combine");
 	old = MemoryContextSwitchTo(aggcxt);
 	if (PG_ARGISNULL(0))
@@ -420,8 +425,8 @@ GramFromState(MomentsState *st, int g, double *origin, double *yorigin)
  * scalar columns in a row, concatenated with the array columns (a NULL
  * array stands for its length in NULLs).
  */
-static char *
-InputsSql(const RfEncoder *enc)
+char *
+MomentsInputsSql(const RfEncoder *enc)
 {
 	StringInfoData buf;
 	bool		open = false;	/* inside an ARRAY[ of scalars */
@@ -453,17 +458,26 @@ InputsSql(const RfEncoder *enc)
 	return buf.data;
 }
 
+/* The target of a source row "s" as a float8: a boolean as 0 or 1. */
+char *
+MomentsTargetSql(RfTrainState *ts)
+{
+	const char *name = quote_identifier(ts->targets[0].name);
+
+	if (ts->targets[0].kind == RF_TARGET_BOOL)
+		return psprintf("(s.%s::int)::float8", name);
+	return psprintf("s.%s::float8", name);
+}
+
 /* Why the moments cannot be summed by the aggregate, or NULL when they can. */
 const char *
 MomentsUnsupported(RfTrainState *ts)
 {
 	RfTarget   *tg = &ts->targets[0];
+	const char *why = StreamUnsupported(ts);
 
-	for (int c = 0; c < ts->enc->ncols; c++)
-		if (ts->enc->cols[c].kind != RF_NUMERIC && ts->enc->cols[c].kind != RF_BOOLEAN &&
-			ts->enc->cols[c].kind != RF_ARRAY)
-			return psprintf("feature column \"%s\" is %s, not numeric", ts->enc->cols[c].name,
-							format_type_be(ts->enc->cols[c].typid));
+	if (why)
+		return why;
 	if (ts->ntargets > 1)
 		return "it has several targets";
 	if (ts->opts->loss && strcmp(ts->opts->loss, "squared") != 0)
@@ -471,12 +485,27 @@ MomentsUnsupported(RfTrainState *ts)
 	if (!ts->streaming)
 		return psprintf("its target \"%s\" (%s) is not framed as regression", tg->name,
 						format_type_be(tg->typid));
+	return NULL;
+}
+
+/* What stops any streaming pass: the features, the split, "if_better". */
+static const char *
+StreamUnsupported(RfTrainState *ts)
+{
+	for (int c = 0; c < ts->enc->ncols; c++)
+		if (ts->enc->cols[c].kind != RF_NUMERIC && ts->enc->cols[c].kind != RF_BOOLEAN &&
+			ts->enc->cols[c].kind != RF_ARRAY)
+			return psprintf("feature column \"%s\" is %s, not numeric", ts->enc->cols[c].name,
+							format_type_be(ts->enc->cols[c].typid));
 	if (ts->sattno >= 0)
 		return "option \"split_by\" splits by a column's text";
 	if (ts->vstore)
 		return "\"deploy\": \"if_better\" scores the deployed version on the validation rows";
 	if (ts->enc->nraw > RF_MOMENTS_MAX_INPUTS)
 		return psprintf("it has %d inputs, more than %d", ts->enc->nraw, RF_MOMENTS_MAX_INPUTS);
+	if (ts->targets[0].kind != RF_TARGET_NUMBER && ts->targets[0].kind != RF_TARGET_BOOL)
+		return psprintf("its target \"%s\" is %s, and streaming passes read numbers or booleans",
+						ts->targets[0].name, format_type_be(ts->targets[0].typid));
 	return NULL;
 }
 
@@ -513,7 +542,9 @@ MomentsFirstRow(RfTrainState *ts, double **origin, double *yorigin)
 			EncoderReadRow(ts->enc, values, isnull, raw, &h);
 			for (int r = 0; r < ts->enc->nraw; r++)
 				(*origin)[r] = isnan(raw[r]) ? 0.0 : raw[r];
-			*yorigin = ReframeDatumToDouble(values[ts->targets[0].attno], ts->targets[0].typid);
+			*yorigin = ts->targets[0].kind == RF_TARGET_BOOL ?
+				(DatumGetBool(values[ts->targets[0].attno]) ? 1.0 : 0.0) :
+				ReframeDatumToDouble(values[ts->targets[0].attno], ts->targets[0].typid);
 			ok = true;
 		}
 	}
@@ -552,8 +583,8 @@ static MomentsState *
 MomentsRun(RfTrainState *ts, bytea *config)
 {
 	const char *w = ts->wattno >= 0 ? psprintf("s.%s::float8", quote_identifier(ts->opts->weight)) : "1.0";
-	char	   *sql = psprintf("SELECT reframe.moments($1, %s, s.%s::float8, %s) FROM (%s) s",
-							   InputsSql(ts->enc), quote_identifier(ts->targets[0].name), w, ts->source_sql);
+	char	   *sql = psprintf("SELECT reframe.moments($1, %s, %s, %s) FROM (%s) s",
+							   MomentsInputsSql(ts->enc), MomentsTargetSql(ts), w, ts->source_sql);
 	Oid			types[1] = {BYTEAOID};
 	Datum		values[1] = {PointerGetDatum(config)};
 	MemoryContext caller = CurrentMemoryContext;
@@ -684,12 +715,26 @@ MomentsChosen(RfTrainState *ts, List *relids)
 
 	if (OptionGiven(ts->opts, "streaming"))
 	{
-		if (ts->opts->streaming && why)
+		if (!ts->opts->streaming)
+			return false;
+		if (why && !ts->streaming && StreamUnsupported(ts) == NULL)
+		{
+			/* not least squares: L-BFGS on a loss-and-gradient pass per evaluation */
+			const char *gwhy = GradientUnsupported(ts);
+
+			if (gwhy == NULL)
+			{
+				ts->gradient = true;
+				return true;
+			}
+			why = gwhy;
+		}
+		if (why)
 			ereport(ERROR,
 					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 					 errmsg("model \"%s\" cannot train with \"streaming\": true: %s", ts->model_name, why),
-					 errhint("Streaming training sums the moments of squared-loss regression on numeric features; set \"streaming\": false, or remove it, to read the rows.")));
-		return ts->opts->streaming;
+					 errhint("Streaming passes train linear models on numeric features: squared-loss regression by its moments, a binary target or a regression with the absolute or Huber loss by L-BFGS; set \"streaming\": false, or remove it, to read the rows.")));
+		return true;
 	}
 	if (why)
 		return false;

@@ -5,6 +5,8 @@
 #ifndef REFRAME_MOMENTS_H
 #define REFRAME_MOMENTS_H
 
+#include "utils/array.h"
+
 #include "train.h"
 
 /* Inputs the aggregate takes (the moments are (inputs + 2)^2 per set). */
@@ -18,5 +20,12 @@ extern const char *MomentsUnsupported(RfTrainState *ts);
 extern bool MomentsChosen(RfTrainState *ts, List *relids);
 /* Reads the source's moments by the aggregate; false: read the rows instead. */
 extern bool MomentsRead(RfTrainState *ts);
+
+/* For the passes of gradient.c: the same inputs, target, split hash. */
+extern char *MomentsInputsSql(const RfEncoder *enc);
+extern char *MomentsTargetSql(RfTrainState *ts);
+extern void MomentsRowInputs(int R, ArrayType *x, double *raw, bool *nulls);
+extern uint64 MomentsRowHash(uint64 h, int ncols, const int32 *len, const double *raw, const bool *nulls,
+							 double y);
 
 #endif

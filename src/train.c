@@ -38,6 +38,7 @@
 #include "store.h"
 #include "train.h"
 #include "moments.h"
+#include "gradient.h"
 
 typedef struct TrainReceiver
 {
@@ -849,7 +850,7 @@ TrainMergeValidation(RfTrainState *ts)
 		ts->nrows[0]++;
 	}
 	ts->nrows[1] = 0;
-	if (ts->streaming)
+	if (ts->aggregated || ts->streaming)
 	{
 		for (int k = 0; k < RF_L2_FOLDS && ts->fgram[1][0]; k++)
 			GramMerge(ts->fgram[0][k], ts->fgram[1][k]);
@@ -1688,6 +1689,8 @@ TrainResolveTargets(RfTrainState *ts)
 {
 	if (ts->streaming)
 		ts->targets[0].head = RF_HEAD_REGRESSION;
+	else if (ts->gradient)
+		GradientResolveTarget(ts);
 	else if (ts->ntargets == 1 && ts->targets[0].kind == RF_TARGET_LABELS)
 		ResolveLabelSets(ts);
 	else if (ts->targets[0].kind == RF_TARGET_SHARES)
@@ -1709,14 +1712,14 @@ TrainResolveTargets(RfTrainState *ts)
 static void
 TrainEncode(RfTrainState *ts)
 {
-	if (ts->streaming)
+	if (ts->streaming || ts->aggregated)
 	{
 		GramEncoderStats(ts->gram[0], ts->enc, 0);
 		GramEncoderStats(ts->gram[1], ts->enc, 1);
 	}
 	ProgressPhase("encoding");
 	EncoderFit(ts->enc, ts->with_validation, ts->opts->max_categories);
-	if (ts->streaming)
+	if (ts->streaming || ts->aggregated)
 		return;
 	ts->Xtr = EncoderApply(ts->enc, ts->raw);
 	ts->Xva = EncoderApply(ts->enc, ts->rawv);
@@ -1744,6 +1747,7 @@ TrainFit(RfTrainState *ts)
 	d.gcol = ts->gcol;
 	d.draw = ts->draws[0];
 	d.budget = &ts->budget;
+	d.stream = ts->gradient ? ts : NULL;
 
 	ProgressPhase("fitting");
 	ReframeBlasPrepare();
@@ -1827,6 +1831,11 @@ TrainEvaluate(RfTrainState *ts)
 
 	ProgressPhase("evaluating");
 	initStringInfo(m);
+	if (ts->gradient)
+	{
+		GradientEvaluate(ts, m);
+		return;
+	}
 	appendStringInfoString(m, "{\"training\": ");
 	if (ts->streaming)
 	{

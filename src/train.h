@@ -67,6 +67,7 @@ typedef struct RfTrainState
 	 */
 	bool		streaming;
 	bool		aggregated;		/* read by aggregate passes (moments.c), not row by row here */
+	bool		gradient;		/* and fitted by a loss-and-gradient pass per evaluation (gradient.c) */
 	RfGram	   *gram[2];
 	RfGram	   *fgram[2][RF_L2_FOLDS];	/* per set, moments by inner fold ("l2": "auto"), or NULLs */
 	double	   *rowbuf;

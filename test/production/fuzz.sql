@@ -224,6 +224,9 @@ BEGIN
                                pick('0', '1', '-1', '2147483647', 'NULL')),
                         format('SELECT reframe.accuracy_accum(%s::float8[], 1, 2)', fuzz_array()),
                         format('SELECT reframe.moments_combine(%s, %s)', fuzz_bytea(), fuzz_bytea()),
+                        format('SELECT reframe.gradient_combine(%s, %s)', fuzz_bytea(), fuzz_bytea()),
+                        format('SELECT reframe.gradient(%s, %s::float8[], %s, %s) FROM fz', fuzz_bytea(), fuzz_array(),
+                               pick('a', 'NULL', '''NaN''::float8'), pick('1', 'NULL', '-1')),
                         format('SELECT reframe.moments_accum(%s, %s, %s::float8[], 1, 1)', fuzz_bytea(), fuzz_bytea(), fuzz_array()),
                         format('SELECT reframe.moments(%s, %s::float8[], %s, %s) FROM fz', fuzz_bytea(), fuzz_array(),
                                pick('a', 'NULL', '''NaN''::float8'), pick('1', 'NULL', '-1')));
