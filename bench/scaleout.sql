@@ -12,7 +12,8 @@ DROP TABLE IF EXISTS sc, sc_local;
 CREATE TABLE sc_local AS
 SELECT i AS id, x[1] AS x1, x[2] AS x2, x[3] AS x3, x[4] AS x4, x[5] AS x5, x[6] AS x6, x[7] AS x7, x[8] AS x8,
        x[9] AS x9, x[10] AS x10, x[11] AS x11, x[12] AS x12, x[13] AS x13, x[14] AS x14, x[15] AS x15, x[16] AS x16,
-       x[1] * 3 - x[2] * 2 + x[3] - x[16] + random() * 0.5 AS y
+       x[1] * 3 - x[2] * 2 + x[3] - x[16] + random() * 0.5 AS y,
+       x[1] * 3 - x[2] * 2 + x[3] - x[16] + random() * 0.5 > 0.75 AS yb
   FROM (SELECT i, ARRAY(SELECT random() FROM generate_series(1, 16) WHERE i > 0) AS x
           FROM generate_series(1, :rows) i) s;
 VACUUM ANALYZE sc_local;
@@ -26,30 +27,49 @@ SET max_parallel_workers_per_gather = 0;
 INSERT INTO bench_result SELECT 'baseline: plain scan, one core (sum(x1) FROM sc_local)',
        pg_temp.best_ms($$SELECT sum(x1) FROM sc_local$$, 3);
 INSERT INTO bench_result SELECT 'one node, rows read into the backend ("streaming": false)',
-       pg_temp.best_ms($$SELECT reframe.train('m_rows', 'sc_local', 'y', options => '{"exclude": ["id"], "streaming": false}')$$, 3);
+       pg_temp.best_ms($$SELECT reframe.train('m_rows', 'sc_local', 'y', options => '{"exclude": ["id", "yb"], "streaming": false}')$$, 3);
 INSERT INTO bench_result SELECT 'one node, moments pass, one core ("streaming": true)',
-       pg_temp.best_ms($$SELECT reframe.train('m_serial', 'sc_local', 'y', options => '{"exclude": ["id"], "streaming": true}')$$, 3);
+       pg_temp.best_ms($$SELECT reframe.train('m_serial', 'sc_local', 'y', options => '{"exclude": ["id", "yb"], "streaming": true}')$$, 3);
 RESET max_parallel_workers_per_gather;
 INSERT INTO bench_result SELECT 'one node, moments pass, default parallel workers',
-       pg_temp.best_ms($$SELECT reframe.train('m_parallel', 'sc_local', 'y', options => '{"exclude": ["id"], "streaming": true}')$$, 3);
+       pg_temp.best_ms($$SELECT reframe.train('m_parallel', 'sc_local', 'y', options => '{"exclude": ["id", "yb"], "streaming": true}')$$, 3);
 INSERT INTO bench_result SELECT 'Citus: plain scan of the distributed table (sum(x1) FROM sc)',
        pg_temp.best_ms($$SELECT sum(x1) FROM sc$$, 3);
 INSERT INTO bench_result SELECT 'Citus: moments pass on the workers (default)',
-       pg_temp.best_ms($$SELECT reframe.train('m_citus', 'sc', 'y', options => '{"exclude": ["id"]}')$$, 3);
+       pg_temp.best_ms($$SELECT reframe.train('m_citus', 'sc', 'y', options => '{"exclude": ["id", "yb"]}')$$, 3);
 INSERT INTO bench_result SELECT 'Citus: rows pulled to the coordinator ("streaming": false)',
-       pg_temp.best_ms($$SELECT reframe.train('m_pull', 'sc', 'y', options => '{"exclude": ["id"], "streaming": false}')$$, 1);
+       pg_temp.best_ms($$SELECT reframe.train('m_pull', 'sc', 'y', options => '{"exclude": ["id", "yb"], "streaming": false}')$$, 1);
+
+-- a binary target: L-BFGS with one loss-and-gradient pass per evaluation
+SET max_parallel_workers_per_gather = 0;
+INSERT INTO bench_result SELECT 'binary: one node, rows read into the backend, one core',
+       pg_temp.best_ms($$SELECT reframe.train('b_rows', 'sc_local', 'yb', options => '{"exclude": ["id", "y"], "l2": 0.001, "streaming": false}')$$, 1);
+RESET max_parallel_workers_per_gather;
+INSERT INTO bench_result SELECT 'binary: one node, rows read into the backend, default threads',
+       pg_temp.best_ms($$SELECT reframe.train('b_rows2', 'sc_local', 'yb', options => '{"exclude": ["id", "y"], "l2": 0.001, "streaming": false}')$$, 1);
+INSERT INTO bench_result SELECT 'binary: one node, gradient passes, default parallel workers',
+       pg_temp.best_ms($$SELECT reframe.train('b_parallel', 'sc_local', 'yb', options => '{"exclude": ["id", "y"], "l2": 0.001, "streaming": true}')$$, 1);
+INSERT INTO bench_result SELECT 'binary: Citus, gradient passes on the workers',
+       pg_temp.best_ms($$SELECT reframe.train('b_citus', 'sc', 'yb', options => '{"exclude": ["id", "y"], "l2": 0.001, "streaming": true}')$$, 1);
+INSERT INTO bench_result SELECT 'binary: Citus, rows pulled to the coordinator',
+       pg_temp.best_ms($$SELECT reframe.train('b_pull', 'sc', 'yb', options => '{"exclude": ["id", "y"], "l2": 0.001, "streaming": false}')$$, 1);
 
 SELECT workload, round(ms::numeric, 1) AS ms,
        round((ms / (SELECT ms FROM bench_result WHERE workload LIKE 'baseline%'))::numeric, 2) AS ratio
   FROM bench_result;
 
--- the same model every way: the largest relative gap of any parameter
+-- the same model every way: the largest gap of any parameter, relative to
+-- the largest parameter
 CREATE FUNCTION pg_temp.param_gap(m1 text, m2 text) RETURNS float8 LANGUAGE sql AS $$
-    SELECT max(abs(x1 - x2) / greatest(abs(x1), abs(x2), 1e-300))
+    SELECT max(abs(x1 - x2)) / greatest(max(abs(x1)), 1e-300)
     FROM reframe.weights(m1) a JOIN reframe.weights(m2) b USING (block), unnest(a.data, b.data) u(x1, x2)
 $$;
 SELECT pg_temp.param_gap('m_rows', 'm_serial') AS serial_vs_rows, pg_temp.param_gap('m_rows', 'm_parallel') AS parallel_vs_rows,
-       pg_temp.param_gap('m_rows', 'm_citus') AS citus_vs_rows;
+       pg_temp.param_gap('m_rows', 'm_citus') AS citus_vs_rows,
+       pg_temp.param_gap('b_rows', 'b_parallel') AS binary_parallel_vs_rows, pg_temp.param_gap('b_rows', 'b_citus') AS binary_citus_vs_rows;
+SELECT model, spec #>> '{training,iterations}' AS iterations, spec #>> '{training,evaluations}' AS passes
+  FROM (SELECT 'b_parallel' AS model, spec FROM b_parallel WHERE block = '' UNION ALL
+        SELECT 'b_citus', spec FROM b_citus WHERE block = '') s;
 -- what a training holds: the peak of its data (the rows read into the
 -- backend, or the moments)
 SELECT model, (spec #>> '{training,peak_data_bytes}')::bigint AS peak_data_bytes,
