@@ -3,8 +3,9 @@
  *		Streaming L-BFGS for a linear model: one aggregate pass
  *		(reframe.gradient) per evaluation of the objective.
  *
- * A linear model with one binary head, or one regression head with the
- * absolute or Huber loss, over numeric inputs, trains without the rows:
+ * A linear model with one binary or multiclass head (numeric classes), or
+ * one regression head with the absolute or Huber loss, over numeric
+ * inputs, trains without the rows:
  * the moments pass (moments.c) gives the encoder's statistics, the row
  * counts and the target's, and then every evaluation of the objective is
  *
@@ -50,7 +51,8 @@ typedef struct GradientConfig
 	int32		R;				/* raw inputs */
 	int32		ncols;			/* the source columns they come from */
 	int32		width;			/* encoded features */
-	int32		kind;			/* RF_HEAD_BINARY or RF_HEAD_REGRESSION */
+	int32		nout;			/* outputs: the classes of a multiclass head, else 1 */
+	int32		kind;			/* RF_HEAD_BINARY, RF_HEAD_MULTICLASS or RF_HEAD_REGRESSION */
 	int32		loss;			/* regression: RfLoss */
 	int32		folds;			/* cross-validation: hold out fold "fold" of "folds" */
 	int32		fold;
@@ -63,7 +65,8 @@ typedef struct GradientConfig
 	double		yscale;
 	double		threshold;		/* binary: the decision threshold */
 	/*
-	 * double shift[R], scale[R], W[width], b; int32 slot[R],
+	 * double shift[R], scale[R], W[nout x width], b[nout], classes[nout]
+	 * (multiclass: each class's value, increasing); int32 slot[R],
 	 * missing_slot[R], col_len[ncols]
 	 */
 } GradientConfig;
@@ -71,15 +74,17 @@ typedef struct GradientConfig
 #define CONFIG_SHIFT(c) ((double *) ((char *) (c) + sizeof(GradientConfig)))
 #define CONFIG_SCALE(c) (CONFIG_SHIFT(c) + (c)->R)
 #define CONFIG_W(c) (CONFIG_SCALE(c) + (c)->R)
-#define CONFIG_B(c) (CONFIG_W(c) + (c)->width)
-#define CONFIG_SLOT(c) ((int32 *) (CONFIG_B(c) + 1))
+#define CONFIG_B(c) (CONFIG_W(c) + (Size) (c)->nout * (c)->width)
+#define CONFIG_CLASSES(c) (CONFIG_B(c) + (c)->nout)
+#define CONFIG_SLOT(c) ((int32 *) (CONFIG_CLASSES(c) + (c)->nout))
 #define CONFIG_MISSING(c) (CONFIG_SLOT(c) + (c)->R)
 #define CONFIG_COLLEN(c) (CONFIG_MISSING(c) + (c)->R)
 
 static Size
-ConfigSize(int R, int ncols, int width)
+ConfigSize(int R, int ncols, int width, int nout)
 {
-	return sizeof(GradientConfig) + sizeof(double) * (2 * R + width + 1) + sizeof(int32) * (2 * R + ncols);
+	return sizeof(GradientConfig) + sizeof(double) * (2 * R + (Size) nout * (width + 2)) +
+		sizeof(int32) * (2 * R + ncols);
 }
 
 /* The sums of one part (a bytea, changed in place while aggregating). */
@@ -88,7 +93,7 @@ typedef struct GradientState
 	int32		vl_len_;
 	int32		magic;
 	int32		width;
-	int32		pad;
+	int32		nout;
 	double		weight[2];		/* per set: the rows' weights */
 	double		rows[2];
 	double		loss[2];		/* the weighted loss (standardized target for regression) */
@@ -99,15 +104,19 @@ typedef struct GradientState
 	double		bad_weights;
 	double		skipped;
 	double		sampled_out;
-	/* double grad[width + 1]: the training rows' weighted gradient, W then b */
+	/*
+	 * double grad[nout x (width + 1)]: the training rows' weighted gradient,
+	 * W then b; double classw[2 x nout]: per set, each class's weight
+	 */
 } GradientState;
 
 #define STATE_GRAD(s) ((double *) ((char *) (s) + sizeof(GradientState)))
+#define STATE_CLASSW(s) (STATE_GRAD(s) + (Size) (s)->nout * ((s)->width + 1))
 
 static Size
-StateSize(int width)
+StateSize(int width, int nout)
 {
-	return sizeof(GradientState) + sizeof(double) * (width + 1);
+	return sizeof(GradientState) + sizeof(double) * ((Size) nout * (width + 1) + 2 * (Size) nout);
 }
 
 static GradientState *
@@ -116,7 +125,8 @@ StateCheck(Datum d, const char *what)
 	GradientState *st = (GradientState *) DatumGetByteaP(d);
 
 	if (VARSIZE(st) < sizeof(GradientState) || st->magic != GRADIENT_MAGIC || st->width < 1 ||
-		st->width > 2 * RF_MOMENTS_MAX_INPUTS || VARSIZE(st) != StateSize(st->width))
+		st->width > 2 * RF_MOMENTS_MAX_INPUTS || st->nout < 1 || st->nout > RF_MAX_CLASSES ||
+		VARSIZE(st) != StateSize(st->width, st->nout))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("reframe.gradient: %s is not a state of this aggregate", what)));
@@ -132,9 +142,10 @@ ConfigCheck(bytea *b)
 	ok = VARSIZE(b) >= sizeof(GradientConfig) && cfg->magic == GRADIENT_MAGIC &&
 		cfg->R >= 1 && cfg->R <= RF_MOMENTS_MAX_INPUTS && cfg->ncols >= 1 && cfg->ncols <= cfg->R &&
 		cfg->width >= 1 && cfg->width <= 2 * cfg->R &&
-		(cfg->kind == RF_HEAD_BINARY || cfg->kind == RF_HEAD_REGRESSION) &&
+		(cfg->kind == RF_HEAD_MULTICLASS ? cfg->nout >= 2 && cfg->nout <= RF_MAX_CLASSES :
+		 (cfg->kind == RF_HEAD_BINARY || cfg->kind == RF_HEAD_REGRESSION) && cfg->nout == 1) &&
 		cfg->folds >= 0 && (cfg->folds == 0 || (cfg->fold >= 0 && cfg->fold < cfg->folds)) &&
-		VARSIZE(b) == ConfigSize(cfg->R, cfg->ncols, cfg->width) && cfg->yscale > 0;
+		VARSIZE(b) == ConfigSize(cfg->R, cfg->ncols, cfg->width, cfg->nout) && cfg->yscale > 0;
 	for (int r = 0; ok && r < cfg->R; r++)
 		ok = CONFIG_SLOT(cfg)[r] >= 0 && CONFIG_SLOT(cfg)[r] < cfg->width &&
 			CONFIG_MISSING(cfg)[r] >= -1 && CONFIG_MISSING(cfg)[r] < cfg->width;
@@ -178,25 +189,70 @@ RowFeatures(const GradientConfig *cfg, const double *raw, double *f)
 	}
 }
 
-/* One row's weighted loss and dz (per unit weight) from its output z. */
+/* A multiclass target's class: the position of its value, or -1. */
+static int
+ClassOf(const GradientConfig *cfg, double y)
+{
+	const double *v = CONFIG_CLASSES(cfg);
+	int			lo = 0,
+				hi = cfg->nout - 1;
+
+	while (lo <= hi)
+	{
+		int			mid = (lo + hi) / 2;
+
+		if (v[mid] == y)
+			return mid;
+		if (v[mid] < y)
+			lo = mid + 1;
+		else
+			hi = mid - 1;
+	}
+	return -1;
+}
+
+/*
+ * One row's loss and dz (per unit weight) from its outputs z, for a target
+ * y (multiclass: its class); *right: the decision is the target's.
+ */
 static double
-RowLoss(const GradientConfig *cfg, double z, double y, double *dz, bool *right)
+RowLoss(const GradientConfig *cfg, const double *z, double y, double *dz, bool *right)
 {
 	if (cfg->kind == RF_HEAD_BINARY)
 	{
-		double		e = exp(-fabs(z));
-		double		p = z >= 0 ? 1.0 / (1.0 + e) : e / (1.0 + e);
+		double		e = exp(-fabs(z[0]));
+		double		p = z[0] >= 0 ? 1.0 / (1.0 + e) : e / (1.0 + e);
 
-		*dz = p - y;
+		dz[0] = p - y;
 		*right = (p >= cfg->threshold) == (y > 0.5);
-		return Max(z, 0.0) + log1p(e) - y * z;
+		return Max(z[0], 0.0) + log1p(e) - y * z[0];
 	}
-	else
+	if (cfg->kind == RF_HEAD_MULTICLASS)
+	{
+		int			k = (int) y;
+		int			best = 0;
+		double		m = z[0];
+		double		sum = 0;
+		double		lse;
+
+		for (int j = 1; j < cfg->nout; j++)
+		{
+			m = Max(m, z[j]);
+			best = z[j] > z[best] ? j : best;
+		}
+		for (int j = 0; j < cfg->nout; j++)
+			sum += exp(z[j] - m);
+		lse = m + log(sum);
+		for (int j = 0; j < cfg->nout; j++)
+			dz[j] = exp(z[j] - lse) - (j == k ? 1.0 : 0.0);
+		*right = best == k;
+		return lse - z[k];
+	}
 	{
 		RfHead		head = {.kind = RF_HEAD_REGRESSION,.loss = cfg->loss,.huber_delta = cfg->huber_delta};
 
 		*right = false;
-		return HeadLoss(&head, &z, (y - cfg->yshift) / cfg->yscale, dz, NULL);
+		return HeadLoss(&head, z, (y - cfg->yshift) / cfg->yscale, dz, NULL);
 	}
 }
 
@@ -211,10 +267,10 @@ reframe_gradient_accum(PG_FUNCTION_ARGS)
 	double		raw[RF_MOMENTS_MAX_INPUTS];
 	bool		nulls[RF_MOMENTS_MAX_INPUTS];
 	double		f[2 * RF_MOMENTS_MAX_INPUTS];
+	double	   *z;
+	double	   *dz;
 	double		y,
 				w,
-				z,
-				dz,
 				loss;
 	bool		right;
 	int			set;
@@ -233,15 +289,16 @@ reframe_gradient_accum(PG_FUNCTION_ARGS)
 	{
 		MemoryContext old = MemoryContextSwitchTo(aggcxt);
 
-		st = palloc0(StateSize(cfg->width));
-		SET_VARSIZE(st, StateSize(cfg->width));
+		st = palloc0(StateSize(cfg->width, cfg->nout));
+		SET_VARSIZE(st, StateSize(cfg->width, cfg->nout));
 		st->magic = GRADIENT_MAGIC;
 		st->width = cfg->width;
+		st->nout = cfg->nout;
 		MemoryContextSwitchTo(old);
 	}
 	else
 		st = StateCheck(PG_GETARG_DATUM(0), "the state");
-	if (st->width != cfg->width)
+	if (st->width != cfg->width || st->nout != cfg->nout)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("reframe.gradient: the state does not fit the configuration")));
@@ -268,25 +325,37 @@ reframe_gradient_accum(PG_FUNCTION_ARGS)
 						  cfg->holdout, cfg->folds, cfg->fold);
 	if (cfg->merged)
 		set = 0;
-	if (!isfinite(y) || (cfg->kind == RF_HEAD_BINARY && y != 0 && y != 1))
+	if (cfg->kind == RF_HEAD_MULTICLASS)
+		y = ClassOf(cfg, y);
+	if (!isfinite(y) || (cfg->kind == RF_HEAD_BINARY && y != 0 && y != 1) ||
+		(cfg->kind == RF_HEAD_MULTICLASS && y < 0))
 	{
 		st->bad_targets++;
 		PG_RETURN_BYTEA_P(st);
 	}
 
 	RowFeatures(cfg, raw, f);
-	z = CONFIG_B(cfg)[0];
-	for (int j = 0; j < cfg->width; j++)
-		z += CONFIG_W(cfg)[j] * f[j];
-	loss = RowLoss(cfg, z, y, &dz, &right);
+	z = palloc(sizeof(double) * cfg->nout * 2);
+	dz = z + cfg->nout;
+	for (int k = 0; k < cfg->nout; k++)
+	{
+		const double *Wk = CONFIG_W(cfg) + (Size) k * cfg->width;
+
+		z[k] = CONFIG_B(cfg)[k];
+		for (int j = 0; j < cfg->width; j++)
+			z[k] += Wk[j] * f[j];
+	}
+	loss = RowLoss(cfg, z, y, dz, &right);
 
 	st->rows[set]++;
 	st->weight[set] += w;
 	st->loss[set] += w * loss;
 	st->correct[set] += right ? w : 0;
+	if (cfg->kind != RF_HEAD_REGRESSION)
+		STATE_CLASSW(st)[set * cfg->nout + (cfg->kind == RF_HEAD_BINARY ? 0 : (int) y)] += w * (cfg->kind == RF_HEAD_BINARY ? y : 1);
 	if (cfg->kind == RF_HEAD_REGRESSION)
 	{
-		double		e = z * cfg->yscale + cfg->yshift - y;
+		double		e = z[0] * cfg->yscale + cfg->yshift - y;
 
 		st->sse[set] += w * e * e;
 		st->sae[set] += w * fabs(e);
@@ -294,11 +363,21 @@ reframe_gradient_accum(PG_FUNCTION_ARGS)
 	if (set == 0 && w > 0)
 	{
 		double	   *g = STATE_GRAD(st);
+		double	   *gb = g + (Size) cfg->nout * cfg->width;
 
-		for (int j = 0; j < cfg->width; j++)
-			g[j] += w * dz * f[j];
-		g[cfg->width] += w * dz;
+		for (int k = 0; k < cfg->nout; k++)
+		{
+			double		wd = w * dz[k];
+			double	   *gk = g + (Size) k * cfg->width;
+
+			if (wd == 0)
+				continue;
+			for (int j = 0; j < cfg->width; j++)
+				gk[j] += wd * f[j];
+			gb[k] += wd;
+		}
 	}
+	pfree(z);
 	PG_RETURN_BYTEA_P(st);
 }
 
@@ -329,7 +408,7 @@ reframe_gradient_combine(PG_FUNCTION_ARGS)
 		PG_RETURN_BYTEA_P(a);
 	}
 	a = StateCheck(PG_GETARG_DATUM(0), "the state");
-	if (a->width != b->width)
+	if (a->width != b->width || a->nout != b->nout)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("reframe.gradient: cannot combine the sums of %d and %d features", a->width, b->width)));
@@ -352,15 +431,19 @@ reframe_gradient_combine(PG_FUNCTION_ARGS)
 
 /* ---------- the training side ---------- */
 
-/* An evaluation's configuration: the trunk's weights W (1 x width) and b. */
+/*
+ * An evaluation's configuration: the trunk's weights W (nout x width,
+ * row-major) and biases b.
+ */
 static bytea *
-ConfigBuild(RfTrainState *ts, const double *W, double b, double yshift, double yscale)
+ConfigBuild(RfTrainState *ts, const double *W, const double *b, double yshift, double yscale)
 {
 	RfEncoder  *enc = ts->enc;
 	RfHead	   *head = &ts->trunk->heads[0];
 	int			R = enc->nraw;
 	int			width = enc->width;
-	Size		size = ConfigSize(R, enc->ncols, width);
+	int			nout = head->nout;
+	Size		size = ConfigSize(R, enc->ncols, width, nout);
 	GradientConfig *cfg = palloc0(size);
 
 	SET_VARSIZE(cfg, size);
@@ -368,6 +451,7 @@ ConfigBuild(RfTrainState *ts, const double *W, double b, double yshift, double y
 	cfg->R = R;
 	cfg->ncols = enc->ncols;
 	cfg->width = width;
+	cfg->nout = nout;
 	cfg->kind = head->kind;
 	cfg->loss = head->loss;
 	cfg->folds = ts->folds;
@@ -380,10 +464,16 @@ ConfigBuild(RfTrainState *ts, const double *W, double b, double yshift, double y
 	cfg->yshift = yshift;
 	cfg->yscale = yscale;
 	cfg->threshold = head->threshold;
-	memcpy(CONFIG_SHIFT(cfg), enc->shift, sizeof(double) * R);
-	memcpy(CONFIG_SCALE(cfg), enc->scale, sizeof(double) * R);
-	memcpy(CONFIG_W(cfg), W, sizeof(double) * width);
-	CONFIG_B(cfg)[0] = b;
+	for (int r = 0; r < R; r++)
+	{
+		/* before the encoder is fitted (the counting pass, at zero weights): as is */
+		CONFIG_SHIFT(cfg)[r] = enc->shift ? enc->shift[r] : 0.0;
+		CONFIG_SCALE(cfg)[r] = enc->scale ? enc->scale[r] : 1.0;
+	}
+	memcpy(CONFIG_W(cfg), W, sizeof(double) * nout * width);
+	memcpy(CONFIG_B(cfg), b, sizeof(double) * nout);
+	if (head->kind == RF_HEAD_MULTICLASS)
+		memcpy(CONFIG_CLASSES(cfg), ts->targets[0].values, sizeof(double) * nout);
 	for (int c = 0; c < enc->ncols; c++)
 	{
 		CONFIG_COLLEN(cfg)[c] = enc->cols[c].length;
@@ -391,7 +481,7 @@ ConfigBuild(RfTrainState *ts, const double *W, double b, double yshift, double y
 			CONFIG_SLOT(cfg)[enc->cols[c].raw + k] = enc->cols[c].slot + k;
 	}
 	for (int r = 0; r < R; r++)
-		CONFIG_MISSING(cfg)[r] = enc->missing_slot[r];
+		CONFIG_MISSING(cfg)[r] = enc->missing_slot ? enc->missing_slot[r] : -1;
 	return (bytea *) cfg;
 }
 
@@ -440,7 +530,6 @@ typedef struct GradientObjective
 	double		yshift;
 	double		yscale;
 	double		l2;
-	int			evaluations;
 } GradientObjective;
 
 /* The objective at params: one pass over the source. */
@@ -450,8 +539,9 @@ GradientEval(void *arg, const double *params, double *grad)
 	GradientObjective *o = arg;
 	RfNet	   *net = o->net;
 	int			width = NetLayerIn(net, 0);
+	int			nout = net->nout;
 	const double *W = params + net->w_off[0];
-	GradientState *st = GradientRun(o->ts, ConfigBuild(o->ts, W, params[net->b_off[0]], o->yshift, o->yscale));
+	GradientState *st = GradientRun(o->ts, ConfigBuild(o->ts, W, params + net->b_off[0], o->yshift, o->yscale));
 	double		norm;
 	double		penalty = 0;
 	double		loss;
@@ -462,16 +552,22 @@ GradientEval(void *arg, const double *params, double *grad)
 				 errmsg("model \"%s\": no training rows with a positive weight", o->ts->model_name)));
 	norm = 1.0 / st->weight[0];
 	memset(grad, 0, sizeof(double) * net->nparams);
-	for (int j = 0; j < width; j++)
+	for (int64 j = 0; j < (int64) nout * width; j++)
 	{
 		grad[net->w_off[0] + j] = norm * STATE_GRAD(st)[j] + 2.0 * o->l2 * W[j];
 		penalty += W[j] * W[j];
 	}
-	grad[net->b_off[0]] = norm * STATE_GRAD(st)[width];
+	for (int k = 0; k < nout; k++)
+		grad[net->b_off[0] + k] = norm * STATE_GRAD(st)[(Size) nout * width + k];
 	loss = norm * st->loss[0] + o->l2 * penalty;
-	o->evaluations++;
 	pfree(st);
 	return loss;
+}
+
+static bool
+IsMulticlass(RfTrainState *ts)
+{
+	return ts->task && strcmp(ts->task, "multiclass") == 0;
 }
 
 /* Why a training cannot take the gradient passes, or NULL when it can. */
@@ -481,19 +577,20 @@ GradientUnsupported(RfTrainState *ts)
 	RfTarget   *tg = &ts->targets[0];
 	bool		binary = tg->kind == RF_TARGET_BOOL ||
 		(ts->task && strcmp(ts->task, "binary") == 0 && tg->kind == RF_TARGET_NUMBER);
-	bool		regression = tg->kind == RF_TARGET_NUMBER && !binary &&
+	bool		multiclass = IsMulticlass(ts) && tg->kind == RF_TARGET_NUMBER;
+	bool		regression = tg->kind == RF_TARGET_NUMBER && !binary && !multiclass &&
 		(ts->task == NULL || strcmp(ts->task, "regression") == 0);
 
 	if (strcmp(ts->family->name, "linear") != 0)
 		return "only the linear family streams";
 	if (ts->ntargets > 1)
 		return "it has several targets";
-	if (!binary && !regression)
-		return psprintf("its target \"%s\" (%s) is framed as %s, and streaming passes take a binary or a regression target",
+	if (!binary && !multiclass && !regression)
+		return psprintf("its target \"%s\" (%s) is framed as %s, and streaming passes take a binary, numeric multiclass or regression target",
 						tg->name, format_type_be(tg->typid), ts->task ? ts->task : "classes");
-	if (regression && tg->kind == RF_TARGET_NUMBER && ts->task == NULL &&
+	if (regression && ts->task == NULL &&
 		(tg->typid == INT2OID || tg->typid == INT4OID || tg->typid == INT8OID))
-		return psprintf("integer target \"%s\" may be classes: pass task => 'regression' or 'binary'", tg->name);
+		return psprintf("integer target \"%s\" may be classes: pass task => 'regression', 'binary' or 'multiclass'", tg->name);
 	if (ts->opts->l2_auto)
 		return "\"l2\": \"auto\" fits a path of penalties; give \"l2\" a number";
 	if (ts->opts->balanced || ts->opts->class_weight)
@@ -501,16 +598,94 @@ GradientUnsupported(RfTrainState *ts)
 	if (ts->opts->threshold_f1)
 		return "\"threshold\": \"f1\" tunes on the validation rows' scores";
 	if (ts->opts->nbins > 0 || ts->opts->bin_quantiles > 0)
-		return "option \"bins\" frames the target as classes";
+		return "option \"bins\" frames the target by the rows' values";
 	if (ts->gattno >= 0)
 		return "option \"group\" needs the rows of each query";
 	return NULL;
 }
 
+/* A class's name, as ResolveClasses writes a number. */
+static char *
+ClassName(double v, Oid typid)
+{
+	if (typid == INT2OID || typid == INT4OID || typid == INT8OID)
+		return psprintf("%lld", (long long) v);
+	return float8out_internal(v);
+}
+
+/*
+ * A numeric multiclass target's classes: the source's distinct values,
+ * kept where a counting pass (at zero weights) finds rows of them among the
+ * rows read, as the rows' path finds them; their training rows' weights.
+ */
+static void
+ResolveNumericClasses(RfTrainState *ts)
+{
+	RfTarget   *tg = &ts->targets[0];
+	RfHead		head = {.kind = RF_HEAD_MULTICLASS,.loss = RF_LOSS_CROSS_ENTROPY};
+	RfTrunk		trunk = {.heads = &head,.nheads = 1};
+	double	   *values;
+	int			n = 0;
+	GradientState *st;
+	int			kept = 0;
+
+	SPI_connect();
+	if (SPI_execute(psprintf("SELECT DISTINCT %s AS v FROM (%s) s WHERE %s IS NOT NULL ORDER BY 1 LIMIT %d",
+							 MomentsTargetSql(ts), ts->source_sql, MomentsTargetSql(ts), RF_MAX_CLASSES + 1),
+					true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "reframe: could not read the classes of %s", tg->name);
+	n = (int) SPI_processed;
+	values = MemoryContextAlloc(ts->mcxt, sizeof(double) * Max(n, 1));
+	for (int i = 0; i < n; i++)
+	{
+		bool		isnull;
+
+		values[i] = DatumGetFloat8(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+	}
+	SPI_finish();
+	if (n > RF_MAX_CLASSES)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("target column \"%s\" has more than %d distinct values", tg->name, RF_MAX_CLASSES)));
+	if (n < 2)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("target column \"%s\" has only one class", tg->name),
+				 errdetail("A classifier needs rows of at least two classes.")));
+
+	/* the counting pass */
+	head.nout = n;
+	tg->values = values;
+	ts->trunk = &trunk;
+	{
+		double	   *zero = palloc0(sizeof(double) * ((Size) n * ts->enc->width + n));
+
+		st = GradientRun(ts, ConfigBuild(ts, zero, zero + (Size) n * ts->enc->width, 0, 1));
+	}
+	ts->trunk = NULL;
+	tg->counts = palloc0(sizeof(double) * n);
+	tg->classes = palloc(sizeof(char *) * n);
+	for (int k = 0; k < n; k++)
+		if (STATE_CLASSW(st)[k] + STATE_CLASSW(st)[n + k] > 0)
+		{
+			values[kept] = values[k];
+			tg->counts[kept] = STATE_CLASSW(st)[k];
+			tg->classes[kept] = ClassName(values[k], tg->typid);
+			kept++;
+		}
+	tg->nclasses = kept;
+	if (kept < 2)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("target column \"%s\" has only one class in its rows", tg->name),
+				 errdetail("A classifier needs rows of at least two classes.")));
+}
+
 /*
  * The target as the moments pass saw it (its value, 0 or 1 for a boolean):
  * a binary head's classes and counts, or a regression target's mean and
- * standard deviation, from the training rows' moments.
+ * standard deviation, from the training rows' moments; a numeric
+ * multiclass target's classes from the source (ResolveNumericClasses).
  */
 void
 GradientResolveTarget(RfTrainState *ts)
@@ -525,7 +700,12 @@ GradientResolveTarget(RfTrainState *ts)
 	double		mean = n > 0 ? sy / n : 0;
 	double		m2 = syy - n * (mean - *g->yorigin) * (mean - *g->yorigin);
 
-	if (tg->kind == RF_TARGET_BOOL || (ts->task && strcmp(ts->task, "binary") == 0))
+	if (IsMulticlass(ts))
+	{
+		tg->head = RF_HEAD_MULTICLASS;
+		ResolveNumericClasses(ts);
+	}
+	else if (tg->kind == RF_TARGET_BOOL || (ts->task && strcmp(ts->task, "binary") == 0))
 	{
 		tg->head = RF_HEAD_BINARY;
 		tg->nclasses = 2;
@@ -551,7 +731,7 @@ GradientResolveTarget(RfTrainState *ts)
 	}
 }
 
-/* L-BFGS on the passes, from the base rate (binary) or the mean (regression). */
+/* L-BFGS on the passes, from the base rates (classification) or the mean (regression). */
 void
 GradientFit(RfTrunk *t, RfFitData *d, RfFitResult *res)
 {
@@ -569,7 +749,11 @@ GradientFit(RfTrunk *t, RfFitData *d, RfFitResult *res)
 		o.yscale = tg->sd;
 	}
 	else
-		net->params[net->b_off[0]] = log((tg->counts[1] + 0.5) / (tg->counts[0] + 0.5));	/* as HeadsBaseMargins */
+	{
+		/* the weights' heads carry no row weights here: the passes weigh rows */
+		t->heads[0].wcol = -1;
+		HeadsBaseMargins(t->heads, 1, tg, NULL, net->params + net->b_off[0]);
+	}
 	memcpy(x, net->params, sizeof(double) * net->nparams);
 	LbfgsMinimize(GradientEval, &o, x, net->nparams, d->opts->max_iter, d->opts->tol,
 				  d->opts->verbose ? d->model_name : NULL, &res->opt);
@@ -587,11 +771,12 @@ static double
 SetJson(GradientState *st, int set, RfHeadKind kind, StringInfo m)
 {
 	double		w = st->weight[set];
+	const char *loss = kind == RF_HEAD_BINARY ? "log_loss" : "cross_entropy";
 
 	appendStringInfo(m, "{\"rows\": %.0f", st->rows[set]);
-	if (kind == RF_HEAD_BINARY)
+	if (kind != RF_HEAD_REGRESSION)
 	{
-		appendStringInfoString(m, ", \"log_loss\": ");
+		appendStringInfo(m, ", \"%s\": ", loss);
 		JsonAppendNumber(m, st->loss[set] / w);
 		appendStringInfoString(m, ", \"accuracy\": ");
 		JsonAppendNumber(m, st->correct[set] / w);
@@ -608,7 +793,8 @@ SetJson(GradientState *st, int set, RfHeadKind kind, StringInfo m)
 
 /*
  * The metrics of the fitted model, from one more pass: the training and
- * validation rows' loss and accuracy (binary) or errors (regression).
+ * validation rows' loss and accuracy (classification) or errors
+ * (regression).
  */
 void
 GradientEvaluate(RfTrainState *ts, StringInfo m)
@@ -616,7 +802,7 @@ GradientEvaluate(RfTrainState *ts, StringInfo m)
 	RfNet	   *net = ts->trunk->state;
 	RfHeadKind	kind = ts->trunk->heads[0].kind;
 	GradientState *st = GradientRun(ts, ConfigBuild(ts, net->params + net->w_off[0],
-													 net->params[net->b_off[0]], 0, 1));
+													 net->params + net->b_off[0], 0, 1));
 
 	appendStringInfoString(m, "{\"training\": ");
 	ts->train_loss = SetJson(st, 0, kind, m);

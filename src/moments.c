@@ -733,7 +733,7 @@ MomentsChosen(RfTrainState *ts, List *relids)
 			ereport(ERROR,
 					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 					 errmsg("model \"%s\" cannot train with \"streaming\": true: %s", ts->model_name, why),
-					 errhint("Streaming passes train linear models on numeric features: squared-loss regression by its moments, a binary target or a regression with the absolute or Huber loss by L-BFGS; set \"streaming\": false, or remove it, to read the rows.")));
+					 errhint("Streaming passes train linear models on numeric features: squared-loss regression by its moments; a binary or numeric multiclass target, or a regression with the absolute or Huber loss, by L-BFGS; set \"streaming\": false, or remove it, to read the rows.")));
 		return true;
 	}
 	if (why)

@@ -39,6 +39,7 @@ typedef struct RfTarget
 	int			nclasses;
 	char	  **classes;
 	double	   *counts;			/* training rows per class */
+	double	   *values;			/* streaming passes: a numeric class's value, per class */
 	int			wcol;			/* Y's column of row weights, or -1 */
 	bool		soft;			/* binary: the target is a share in [0, 1] (a soft label);
 								 * multiclass: a distribution over the classes */

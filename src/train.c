@@ -1690,7 +1690,7 @@ TrainResolveTargets(RfTrainState *ts)
 	if (ts->streaming)
 		ts->targets[0].head = RF_HEAD_REGRESSION;
 	else if (ts->gradient)
-		GradientResolveTarget(ts);
+		;						/* from its passes, once the encoder is fitted (TrainEncode) */
 	else if (ts->ntargets == 1 && ts->targets[0].kind == RF_TARGET_LABELS)
 		ResolveLabelSets(ts);
 	else if (ts->targets[0].kind == RF_TARGET_SHARES)
@@ -1719,6 +1719,8 @@ TrainEncode(RfTrainState *ts)
 	}
 	ProgressPhase("encoding");
 	EncoderFit(ts->enc, ts->with_validation, ts->opts->max_categories);
+	if (ts->gradient)
+		GradientResolveTarget(ts);
 	if (ts->streaming || ts->aggregated)
 		return;
 	ts->Xtr = EncoderApply(ts->enc, ts->raw);

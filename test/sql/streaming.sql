@@ -95,3 +95,4 @@ SELECT reframe.moments('\x00'::bytea, ARRAY[1.0], 1.0, 1.0);
 SELECT reframe.moments_accum(NULL, '\x00'::bytea, ARRAY[1.0], 1.0, 1.0);
 SELECT count(reframe.drop_model(name)) AS dropped FROM (SELECT DISTINCT model AS name FROM reframe.models) m;
 DROP TABLE st, st_large, cases;
+DROP FUNCTION param_gap(text, text), read_by(text);

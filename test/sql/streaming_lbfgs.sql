@@ -1,5 +1,6 @@
--- Streaming L-BFGS: a linear model with a binary target, or a regression
--- with the absolute or Huber loss, trained by one reframe.gradient pass
+-- Streaming L-BFGS: a linear model with a binary or a numeric multiclass
+-- target, or a regression with the absolute or Huber loss, trained by one
+-- reframe.gradient pass
 -- per evaluation of its objective, equals the model trained from the rows
 -- (both in double precision, "tol" below 1e-4) within 1e-6
 SET client_min_messages = warning;
@@ -10,9 +11,10 @@ SELECT i, sin(i) AS a, cos(i * 0.7) AS b,
        sin(i) + 0.5 * cos(i * 0.7) + 0.3 * sin(i * i) > 0.1 AS y,
        (sin(i) + 0.5 * cos(i * 0.7) + 0.3 * sin(i * i) > 0.1)::int AS y01,
        2 * sin(i) + cos(i * 0.7) + sin(i * i) + (i % 2) AS r,
-       1 + (i % 3) AS w
+       1 + (i % 3) AS w,
+       10 * least(4, floor((sin(i) + 1) * 2.5 + 0.3 * cos(i * i)))::int AS k5
 FROM generate_series(1, 12000) i;
-UPDATE gb SET y = NULL, y01 = NULL, r = NULL WHERE i % 1000 = 0;
+UPDATE gb SET y = NULL, y01 = NULL, r = NULL, k5 = NULL WHERE i % 1000 = 0;
 
 -- the largest gap between two versions' parameters, relative to their
 -- largest parameter (the infinity norm)
@@ -30,13 +32,14 @@ END $$;
 
 CREATE TABLE cases (name text, target text, task text, options jsonb);
 INSERT INTO cases VALUES
-  ('binary', 'y', NULL, '{"exclude": ["i", "w", "y01", "r"]}'),
-  ('binary_01', 'y01', 'binary', '{"exclude": ["i", "w", "y", "r"]}'),
-  ('huber', 'r', NULL, '{"exclude": ["i", "w", "y", "y01"], "loss": "huber"}'),
-  ('absolute', 'r', NULL, '{"exclude": ["i", "w", "y", "y01"], "loss": "absolute"}'),
-  ('weighted', 'y', NULL, '{"exclude": ["i", "y01", "r"], "weight": "w"}'),
-  ('all_rows', 'y', NULL, '{"exclude": ["i", "w", "y01", "r"], "validation": 0}'),
-  ('sampled', 'y', NULL, '{"exclude": ["i", "w", "y01", "r"], "sample": 0.5}');
+  ('binary', 'y', NULL, '{"exclude": ["i", "w", "y01", "r", "k5"]}'),
+  ('multiclass', 'k5', 'multiclass', '{"exclude": ["i", "w", "y01", "r", "y"]}'),
+  ('binary_01', 'y01', 'binary', '{"exclude": ["i", "w", "y", "r", "k5"]}'),
+  ('huber', 'r', NULL, '{"exclude": ["i", "w", "y", "y01", "k5"], "loss": "huber"}'),
+  ('absolute', 'r', NULL, '{"exclude": ["i", "w", "y", "y01", "k5"], "loss": "absolute"}'),
+  ('weighted', 'y', NULL, '{"exclude": ["i", "y01", "r", "k5"], "weight": "w"}'),
+  ('all_rows', 'y', NULL, '{"exclude": ["i", "w", "y01", "r", "k5"], "validation": 0}'),
+  ('sampled', 'y', NULL, '{"exclude": ["i", "w", "y01", "r", "k5"], "sample": 0.5}');
 CREATE TABLE trained AS
 SELECT c.name, r.train_rows AS r_train, r.validation_rows AS r_valid, r.train_loss AS r_loss, r.metrics AS r_metrics,
        s.train_rows AS s_train, s.validation_rows AS s_valid, s.train_loss AS s_loss, s.metrics AS s_metrics
@@ -57,15 +60,15 @@ FROM trained, jsonb_object_keys(s_metrics -> 'validation') key
 WHERE key <> 'rows' ORDER BY name, key;
 
 -- cross_validate's folds, and parallel workers sharing each pass
-SELECT abs((reframe.cross_validate('gb', 'y', NULL, '{"exclude": ["i", "w", "y01", "r"], "l2": 0.001, "tol": 1e-8, "streaming": false}', 3) #>> '{mean,log_loss}')::float8 -
-           (reframe.cross_validate('gb', 'y', NULL, '{"exclude": ["i", "w", "y01", "r"], "l2": 0.001, "tol": 1e-8, "streaming": true}', 3) #>> '{mean,log_loss}')::float8) < 1e-6
+SELECT abs((reframe.cross_validate('gb', 'y', NULL, '{"exclude": ["i", "w", "y01", "r", "k5"], "l2": 0.001, "tol": 1e-8, "streaming": false}', 3) #>> '{mean,log_loss}')::float8 -
+           (reframe.cross_validate('gb', 'y', NULL, '{"exclude": ["i", "w", "y01", "r", "k5"], "l2": 0.001, "tol": 1e-8, "streaming": true}', 3) #>> '{mean,log_loss}')::float8) < 1e-6
        AS same_cross_validation;
 SET parallel_setup_cost = 0;
 SET parallel_tuple_cost = 0;
 SET min_parallel_table_scan_size = 0;
 SET max_parallel_workers_per_gather = 2;
 EXPLAIN (COSTS OFF) SELECT reframe.gradient(NULL, ARRAY[a, b], r, 1.0) FROM gb;
-SELECT version FROM reframe.train('s_parallel', 'gb', 'y', NULL, '{"exclude": ["i", "w", "y01", "r"], "l2": 0.001, "tol": 1e-8, "streaming": true}');
+SELECT version FROM reframe.train('s_parallel', 'gb', 'y', NULL, '{"exclude": ["i", "w", "y01", "r", "k5"], "l2": 0.001, "tol": 1e-8, "streaming": true}');
 SELECT param_gap('s_parallel', 's_binary') < 1e-6 AS parallel_same_model;
 RESET parallel_setup_cost; RESET parallel_tuple_cost; RESET min_parallel_table_scan_size;
 RESET max_parallel_workers_per_gather;
@@ -76,8 +79,9 @@ SELECT count(*) FILTER (WHERE reframe.predict('s_binary', g) = reframe.predict('
 FROM gb g;
 
 -- what the passes cannot train says why
-SELECT * FROM reframe.train('bad', 'gb', 'y', options => '{"exclude": ["i", "w", "y01", "r"], "streaming": true}');
-SELECT * FROM reframe.train('bad', 'SELECT a, b, (i % 3) AS k FROM gb', 'k', 'multiclass', '{"l2": 0.1, "streaming": true}');
+SELECT * FROM reframe.train('bad', 'gb', 'y', options => '{"exclude": ["i", "w", "y01", "r", "k5"], "streaming": true}');
+SELECT * FROM reframe.train('bad', 'SELECT a, b, r FROM gb', 'r', NULL, '{"l2": 0.1, "streaming": true, "bins": [0, 1]}');
+SELECT * FROM reframe.train('bad', 'SELECT a, b, (i % 7 = 0)::int AS k FROM gb', 'k', 'multiclass', '{"l2": 0.1, "streaming": true, "sample": 0.0001}');
 SELECT * FROM reframe.train('bad', 'SELECT a, b, (i % 3)::text AS k FROM gb', 'k', NULL, '{"l2": 0.1, "streaming": true}');
 SELECT * FROM reframe.train('bad', 'SELECT a, b, y FROM gb', 'y', NULL, '{"l2": 0.1, "streaming": true, "class_weight": "balanced"}');
 SELECT * FROM reframe.train('bad', 'SELECT a, b, y FROM gb', 'y', NULL, '{"l2": 0.1, "streaming": true, "threshold": "f1"}');
