@@ -32,7 +32,6 @@ LinearCreate(RfTrunk *t, const RfOptions *opts, int nin)
 static void
 LinearFitLbfgs(RfNet *net, RfFitData *d, RfFitResult *res)
 {
-	double	   *x = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * net->nparams);
 	double	  **cw;
 	double	   *shift;
 	double	   *scale;
@@ -45,16 +44,7 @@ LinearFitLbfgs(RfNet *net, RfFitData *d, RfFitResult *res)
 	/* a tolerance asked below the default: a gradient summed in double precision */
 	obj->precise = d->opts->tol < 1e-4;
 	NetStartAtBaseRates(net, d);
-	memcpy(x, net->params, sizeof(double) * net->nparams);
-	LbfgsMinimize(ObjectiveEval, obj, x, net->nparams, d->opts->max_iter, d->opts->tol,
-				  d->opts->verbose ? d->model_name : NULL, &res->opt);
-	memcpy(net->params, x, sizeof(double) * net->nparams);
-	NetDestandardizeHeads(net, d->targets);
-	if (!res->opt.converged && !d->quiet)
-		ereport(NOTICE,
-				(errmsg("model \"%s\": L-BFGS stopped after %d iterations without converging",
-						d->model_name, res->opt.iterations),
-				 errhint("Raise \"max_iter\", or loosen \"tol\" (now %g).", d->opts->tol)));
+	NetMinimizeLbfgs(net, d, res, ObjectiveEval, obj);
 }
 
 static void LinearChooseL2(RfTrunk *t, RfFitData *d, RfFitResult *res);

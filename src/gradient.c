@@ -144,22 +144,11 @@ ConfigCheck(bytea *b)
 		cfg->width >= 1 && cfg->width <= 2 * cfg->R &&
 		(cfg->kind == RF_HEAD_MULTICLASS ? cfg->nout >= 2 && cfg->nout <= RF_MAX_CLASSES :
 		 (cfg->kind == RF_HEAD_BINARY || cfg->kind == RF_HEAD_REGRESSION) && cfg->nout == 1) &&
-		cfg->folds >= 0 && (cfg->folds == 0 || (cfg->fold >= 0 && cfg->fold < cfg->folds)) &&
-		VARSIZE(b) == ConfigSize(cfg->R, cfg->ncols, cfg->width, cfg->nout) && cfg->yscale > 0;
+		VARSIZE(b) == ConfigSize(cfg->R, cfg->ncols, cfg->width, cfg->nout) && cfg->yscale > 0 &&
+		MomentsSplitValid(cfg->R, cfg->ncols, CONFIG_COLLEN(cfg), cfg->folds, cfg->fold);
 	for (int r = 0; ok && r < cfg->R; r++)
 		ok = CONFIG_SLOT(cfg)[r] >= 0 && CONFIG_SLOT(cfg)[r] < cfg->width &&
 			CONFIG_MISSING(cfg)[r] >= -1 && CONFIG_MISSING(cfg)[r] < cfg->width;
-	if (ok)
-	{
-		int			total = 0;
-
-		for (int c = 0; c < cfg->ncols && ok; c++)
-		{
-			ok = CONFIG_COLLEN(cfg)[c] >= 1;
-			total += CONFIG_COLLEN(cfg)[c];
-		}
-		ok = ok && total == cfg->R;
-	}
 	if (!ok)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -739,7 +728,6 @@ GradientFit(RfTrunk *t, RfFitData *d, RfFitResult *res)
 	RfTrainState *ts = d->stream;
 	RfTarget   *tg = &ts->targets[0];
 	GradientObjective o = {.ts = ts,.net = net,.l2 = d->opts->l2,.yshift = 0,.yscale = 1};
-	double	   *x = palloc(sizeof(double) * net->nparams);
 
 	res->solver = "lbfgs (streaming passes)";
 	memset(net->params, 0, sizeof(double) * net->nparams);
@@ -754,16 +742,7 @@ GradientFit(RfTrunk *t, RfFitData *d, RfFitResult *res)
 		t->heads[0].wcol = -1;
 		HeadsBaseMargins(t->heads, 1, tg, NULL, net->params + net->b_off[0]);
 	}
-	memcpy(x, net->params, sizeof(double) * net->nparams);
-	LbfgsMinimize(GradientEval, &o, x, net->nparams, d->opts->max_iter, d->opts->tol,
-				  d->opts->verbose ? d->model_name : NULL, &res->opt);
-	memcpy(net->params, x, sizeof(double) * net->nparams);
-	NetDestandardizeHeads(net, d->targets);
-	if (!res->opt.converged && !d->quiet)
-		ereport(NOTICE,
-				(errmsg("model \"%s\": L-BFGS stopped after %d iterations without converging",
-						d->model_name, res->opt.iterations),
-				 errhint("Raise \"max_iter\", or loosen \"tol\" (now %g).", d->opts->tol)));
+	NetMinimizeLbfgs(net, d, res, GradientEval, &o);
 }
 
 /* One set's figures as JSON; returns its selection metric. */

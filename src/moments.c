@@ -219,6 +219,26 @@ MomentsRowInputs(int R, ArrayType *x, double *raw, bool *nulls)
 	}
 }
 
+/*
+ * Whether a configuration's split is one training makes: its columns'
+ * lengths cover the R inputs exactly, and the fold is one of the folds.
+ */
+bool
+MomentsSplitValid(int R, int ncols, const int32 *len, int folds, int fold)
+{
+	int			total = 0;
+
+	if (folds < 0 || (folds > 0 && (fold < 0 || fold >= folds)))
+		return false;
+	for (int c = 0; c < ncols; c++)
+	{
+		if (len[c] < 1)
+			return false;
+		total += len[c];
+	}
+	return total == R;
+}
+
 static const MomentsConfig *
 ConfigCheck(bytea *b)
 {
@@ -228,19 +248,7 @@ ConfigCheck(bytea *b)
 	ok = VARSIZE(b) >= sizeof(MomentsConfig) && cfg->magic == MOMENTS_MAGIC && cfg->R >= 1 &&
 		cfg->R <= RF_MOMENTS_MAX_INPUTS && cfg->ncols >= 1 && cfg->ncols <= cfg->R &&
 		VARSIZE(b) == sizeof(MomentsConfig) + sizeof(double) * cfg->R + sizeof(int32) * cfg->ncols &&
-		cfg->folds >= 0 && (cfg->folds == 0 || (cfg->fold >= 0 && cfg->fold < cfg->folds));
-	if (ok)
-	{
-		/* the columns' lengths cover the inputs exactly */
-		int			total = 0;
-
-		for (int c = 0; c < cfg->ncols && ok; c++)
-		{
-			ok = CONFIG_COLLEN(cfg)[c] >= 1;
-			total += CONFIG_COLLEN(cfg)[c];
-		}
-		ok = ok && total == cfg->R;
-	}
+		MomentsSplitValid(cfg->R, cfg->ncols, CONFIG_COLLEN(cfg), cfg->folds, cfg->fold);
 	if (!ok)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

@@ -14,6 +14,7 @@
 #include "jsonutil.h"
 #include "matrix.h"
 #include "network.h"
+#include "optim.h"
 #include "targets.h"
 
 int
@@ -358,6 +359,29 @@ NetStartAtBaseRates(RfNet *net, RfFitData *d)
 {
 	HeadsBaseMargins(net->heads, net->nheads, d->targets, d->Y,
 					 net->params + net->b_off[net->nhidden]);
+}
+
+/*
+ * L-BFGS on objective fn from the net's parameters, which then hold the
+ * minimum with the regression heads in the target's units; a NOTICE when it
+ * did not converge.
+ */
+void
+NetMinimizeLbfgs(RfNet *net, RfFitData *d, RfFitResult *res, RfEvalFn fn, void *arg)
+{
+	double	   *x = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * net->nparams);
+
+	memcpy(x, net->params, sizeof(double) * net->nparams);
+	LbfgsMinimize(fn, arg, x, net->nparams, d->opts->max_iter, d->opts->tol,
+				  d->opts->verbose ? d->model_name : NULL, &res->opt);
+	memcpy(net->params, x, sizeof(double) * net->nparams);
+	pfree(x);
+	NetDestandardizeHeads(net, d->targets);
+	if (!res->opt.converged && !d->quiet)
+		ereport(NOTICE,
+				(errmsg("model \"%s\": L-BFGS stopped after %d iterations without converging",
+						d->model_name, res->opt.iterations),
+				 errhint("Raise \"max_iter\", or loosen \"tol\" (now %g).", d->opts->tol)));
 }
 
 void

@@ -16,6 +16,7 @@
 #include "utils/jsonb.h"
 
 #include "family.h"
+#include "optim.h"
 #include "heads.h"
 
 typedef struct RfNet
@@ -77,6 +78,7 @@ extern bool NetSetBlock(RfNet *net, const char *name, const double *data, int64 
 extern void NetStartAtBaseRates(RfNet *net, RfFitData *d);
 /* Scales regression heads' output rows back from standardized targets. */
 extern void NetDestandardizeHeads(RfNet *net, RfTarget *targets);
+extern void NetMinimizeLbfgs(RfNet *net, RfFitData *d, RfFitResult *res, RfEvalFn fn, void *arg);
 /* Per head: class weights and regression standardization, for the objective. */
 extern void NetFitArrays(RfNet *net, RfFitData *d, double ***cw, double **shift, double **scale);
 
