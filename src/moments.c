@@ -712,41 +712,57 @@ SourceRowEstimate(List *relids)
 }
 
 /*
- * Whether to read by the aggregate: as "streaming" says, else when the
- * source reads a Citus distributed table, or is large enough for parallel
- * workers to share the pass.
+ * What reading the source's rows would take, by the tables' statistics: a
+ * float per input and the targets' doubles per row, as the rows' path
+ * keeps them (and as much again once encoded).
+ */
+static double
+SourceBytesEstimate(RfTrainState *ts, List *relids)
+{
+	return SourceRowEstimate(relids) * (2.0 * sizeof(float) * Max(ts->enc->nraw, 1) + sizeof(double) * 2);
+}
+
+/*
+ * Whether to read by aggregate passes: as "streaming" says; else least
+ * squares when the source reads a Citus distributed table, is large enough
+ * for parallel workers to share the pass, or would not fit in
+ * reframe.max_train_memory; and streaming L-BFGS, where it applies (a
+ * numeric "l2"), for a Citus source or one that would not fit.
  */
 bool
 MomentsChosen(RfTrainState *ts, List *relids)
 {
 	const char *why = MomentsUnsupported(ts);
+	const char *gwhy = why && !ts->streaming && StreamUnsupported(ts) == NULL ? GradientUnsupported(ts) : why;
 
 	if (OptionGiven(ts->opts, "streaming"))
 	{
 		if (!ts->opts->streaming)
 			return false;
-		if (why && !ts->streaming && StreamUnsupported(ts) == NULL)
+		if (why && gwhy == NULL)
 		{
 			/* not least squares: L-BFGS on a loss-and-gradient pass per evaluation */
-			const char *gwhy = GradientUnsupported(ts);
-
-			if (gwhy == NULL)
-			{
-				ts->gradient = true;
-				return true;
-			}
-			why = gwhy;
+			ts->gradient = true;
+			return true;
 		}
 		if (why)
 			ereport(ERROR,
 					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-					 errmsg("model \"%s\" cannot train with \"streaming\": true: %s", ts->model_name, why),
+					 errmsg("model \"%s\" cannot train with \"streaming\": true: %s", ts->model_name, gwhy ? gwhy : why),
 					 errhint("Streaming passes train linear models on numeric features: squared-loss regression by its moments; a binary or numeric multiclass target, or a regression with the absolute or Huber loss, by L-BFGS; set \"streaming\": false, or remove it, to read the rows.")));
 		return true;
 	}
-	if (why)
-		return false;
-	if (CitusReadsDistributedTable(relids))
+	if (why == NULL)
+		return CitusReadsDistributedTable(relids) ||
+			(max_parallel_workers_per_gather > 0 && SourceRowEstimate(relids) >= RF_MOMENTS_PARALLEL_ROWS) ||
+			SourceBytesEstimate(ts, relids) > (double) reframe_max_train_memory * 1024;
+	if (gwhy == NULL &&
+		(CitusReadsDistributedTable(relids) ||
+		 SourceBytesEstimate(ts, relids) > (double) reframe_max_train_memory * 1024))
+	{
+		/* the rows would be pulled to this node, or would not fit in its memory */
+		ts->gradient = true;
 		return true;
-	return max_parallel_workers_per_gather > 0 && SourceRowEstimate(relids) >= RF_MOMENTS_PARALLEL_ROWS;
+	}
+	return false;
 }

@@ -73,6 +73,20 @@ SELECT param_gap('s_parallel', 's_binary') < 1e-6 AS parallel_same_model;
 RESET parallel_setup_cost; RESET parallel_tuple_cost; RESET min_parallel_table_scan_size;
 RESET max_parallel_workers_per_gather;
 
+-- by default the passes are chosen where the rows would not fit in
+-- reframe.max_train_memory (by the tables' statistics), where they apply
+CREATE TABLE gb_big AS SELECT i, sin(i) AS a, cos(i * 0.7) AS b, sin(i) + 0.3 * sin(i::float8 * i) > 0 AS y FROM generate_series(1, 60000) i;
+ANALYZE gb_big;
+SET reframe.max_train_memory = '1MB';
+SELECT train_rows + validation_rows AS rows, solver('big_logit') AS solver
+FROM reframe.train('big_logit', 'SELECT a, b, y FROM gb_big', 'y', NULL, '{"l2": 0.001}');
+-- (the default "l2": "auto" does not stream by L-BFGS: the rows do not fit)
+SELECT * FROM reframe.train('big_auto', 'SELECT a, b, y FROM gb_big', 'y');
+RESET reframe.max_train_memory;
+SELECT solver('big_rows') AS solver_when_it_fits
+FROM reframe.train('big_rows', 'SELECT a, b, y FROM gb_big', 'y', NULL, '{"l2": 0.001}');
+SELECT param_gap('big_logit', 'big_rows') < 1e-5 AS same_model;
+
 -- scoring a streamed model: as any other
 SELECT count(*) FILTER (WHERE reframe.predict('s_binary', g) = reframe.predict('r_binary', g)) AS same_decisions,
        count(*) AS rows
@@ -97,4 +111,4 @@ SELECT reframe.gradient_combine(NULL, NULL) IS NULL AS gradient_null, reframe.mo
 
 SELECT count(reframe.drop_model(name)) > 0 AS dropped FROM (SELECT DISTINCT model AS name FROM reframe.models) m;
 DROP FUNCTION param_gap(text, text), solver(text);
-DROP TABLE gb, cases, trained;
+DROP TABLE gb, gb_big, cases, trained;
