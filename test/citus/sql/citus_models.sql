@@ -146,6 +146,9 @@ FROM reframe.train('dist_logit', 'SELECT x1, x2, label FROM events', 'label', op
 -- and the same passes on one node: the same sums in another order
 SELECT param_gap('dist_logit', 'local_streamed') < 1e-9 AS same_as_one_node_passes
 FROM reframe.train('local_streamed', 'SELECT x1, x2, label FROM events_local', 'label', options => '{"l2": 0.001, "tol": 1e-8, "streaming": true}');
+-- by default too, where the passes apply (numeric features, a number for "l2")
+SELECT streamed('dist_default') AS streamed_by_default, metrics -> 'validation' ? 'log_loss' AS has_log_loss
+FROM reframe.train('dist_default', 'SELECT x1, x2, label FROM events', 'label', options => '{"l2": 0.001}');
 -- what needs the rows still trains, by pulling them to the coordinator
 SELECT streamed('dist_clf') AS streamed, train_rows + validation_rows AS rows
 FROM reframe.train('dist_clf', 'events', 'label', options => '{"features": ["x1", "cat"]}');
