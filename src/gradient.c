@@ -36,6 +36,7 @@
 #include "reframe.h"
 #include "gradient.h"
 #include "heads.h"
+#include "targets.h"
 #include "jsonutil.h"
 #include "moments.h"
 #include "network.h"
@@ -256,6 +257,7 @@ reframe_gradient_accum(PG_FUNCTION_ARGS)
 	double		raw[RF_MOMENTS_MAX_INPUTS];
 	bool		nulls[RF_MOMENTS_MAX_INPUTS];
 	double		f[2 * RF_MOMENTS_MAX_INPUTS];
+	double		zbuf[128];		/* outputs and their derivatives, up to 64 classes */
 	double	   *z;
 	double	   *dz;
 	double		y,
@@ -324,7 +326,7 @@ reframe_gradient_accum(PG_FUNCTION_ARGS)
 	}
 
 	RowFeatures(cfg, raw, f);
-	z = palloc(sizeof(double) * cfg->nout * 2);
+	z = cfg->nout <= lengthof(zbuf) / 2 ? zbuf : palloc(sizeof(double) * cfg->nout * 2);
 	dz = z + cfg->nout;
 	for (int k = 0; k < cfg->nout; k++)
 	{
@@ -366,7 +368,8 @@ reframe_gradient_accum(PG_FUNCTION_ARGS)
 			gb[k] += wd;
 		}
 	}
-	pfree(z);
+	if (z != zbuf)
+		pfree(z);
 	PG_RETURN_BYTEA_P(st);
 }
 
@@ -478,32 +481,9 @@ ConfigBuild(RfTrainState *ts, const double *W, const double *b, double yshift, d
 static GradientState *
 GradientRun(RfTrainState *ts, bytea *config)
 {
-	const char *w = ts->wattno >= 0 ? psprintf("s.%s::float8", quote_identifier(ts->opts->weight)) : "1.0";
-	char	   *sql = psprintf("SELECT reframe.gradient($1, %s, %s, %s) FROM (%s) s",
-							   MomentsInputsSql(ts->enc), MomentsTargetSql(ts), w, ts->source_sql);
-	Oid			types[1] = {BYTEAOID};
-	Datum		values[1] = {PointerGetDatum(config)};
-	MemoryContext caller = CurrentMemoryContext;
-	GradientState *st = NULL;
-	SPIPlanPtr	plan;
-	bool		isnull;
-	Datum		d;
+	bytea	   *result = MomentsRunPass(ts, "gradient", config);
+	GradientState *st = result ? StateCheck(PointerGetDatum(result), "the result") : NULL;
 
-	SPI_connect();
-	plan = SPI_prepare_cursor(sql, 1, types, CURSOR_OPT_PARALLEL_OK);
-	if (plan == NULL)
-		elog(ERROR, "reframe: could not plan %s: %s", sql, SPI_result_code_string(SPI_result));
-	if (SPI_execute_plan(plan, values, NULL, true, 0) != SPI_OK_SELECT || SPI_processed != 1)
-		elog(ERROR, "reframe: the gradient pass returned no row");
-	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-	if (!isnull)
-	{
-		GradientState *got = StateCheck(d, "the result");
-
-		st = MemoryContextAlloc(caller, VARSIZE(got));
-		memcpy(st, got, VARSIZE(got));
-	}
-	SPI_finish();
 	if (st && st->bad_targets > 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
@@ -593,15 +573,6 @@ GradientUnsupported(RfTrainState *ts)
 	return NULL;
 }
 
-/* A class's name, as ResolveClasses writes a number. */
-static char *
-ClassName(double v, Oid typid)
-{
-	if (typid == INT2OID || typid == INT4OID || typid == INT8OID)
-		return psprintf("%lld", (long long) v);
-	return float8out_internal(v);
-}
-
 /*
  * A numeric multiclass target's classes: the source's distinct values,
  * kept where a counting pass (at zero weights) finds rows of them among the
@@ -659,7 +630,7 @@ ResolveNumericClasses(RfTrainState *ts)
 		{
 			values[kept] = values[k];
 			tg->counts[kept] = STATE_CLASSW(st)[k];
-			tg->classes[kept] = ClassName(values[k], tg->typid);
+			tg->classes[kept] = TargetNumberLabel(values[k], tg->typid);
 			kept++;
 		}
 	tg->nclasses = kept;
@@ -699,8 +670,8 @@ GradientResolveTarget(RfTrainState *ts)
 		tg->head = RF_HEAD_BINARY;
 		tg->nclasses = 2;
 		tg->classes = palloc(sizeof(char *) * 2);
-		tg->classes[0] = pstrdup(tg->kind == RF_TARGET_BOOL ? "false" : "0");
-		tg->classes[1] = pstrdup(tg->kind == RF_TARGET_BOOL ? "true" : "1");
+		tg->classes[0] = tg->kind == RF_TARGET_BOOL ? pstrdup("false") : TargetNumberLabel(0, tg->typid);
+		tg->classes[1] = tg->kind == RF_TARGET_BOOL ? pstrdup("true") : TargetNumberLabel(1, tg->typid);
 		tg->counts = palloc(sizeof(double) * 2);
 		tg->counts[0] = n - sy;
 		tg->counts[1] = sy;

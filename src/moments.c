@@ -586,18 +586,24 @@ MomentsConfigBuild(RfTrainState *ts, const double *origin, double yorigin)
 	return (bytea *) cfg;
 }
 
-/* Runs the pass; returns its state, or NULL when the source had no rows. */
-static MomentsState *
-MomentsRun(RfTrainState *ts, bytea *config)
+/*
+ * Runs one pass of a streaming aggregate (reframe.moments or
+ * reframe.gradient) over the source with a configuration: its result, copied
+ * into the caller's memory, or NULL when the source had no rows.
+ */
+bytea *
+MomentsRunPass(RfTrainState *ts, const char *aggregate, bytea *config)
 {
 	const char *w = ts->wattno >= 0 ? psprintf("s.%s::float8", quote_identifier(ts->opts->weight)) : "1.0";
-	char	   *sql = psprintf("SELECT reframe.moments($1, %s, %s, %s) FROM (%s) s",
+	char	   *sql = psprintf("SELECT reframe.%s($1, %s, %s, %s) FROM (%s) s", aggregate,
 							   MomentsInputsSql(ts->enc), MomentsTargetSql(ts), w, ts->source_sql);
 	Oid			types[1] = {BYTEAOID};
 	Datum		values[1] = {PointerGetDatum(config)};
 	MemoryContext caller = CurrentMemoryContext;
-	MomentsState *st = NULL;
+	bytea	   *result = NULL;
 	SPIPlanPtr	plan;
+	bool		isnull;
+	Datum		d;
 
 	SPI_connect();
 	/* the parts are summed in any order: parallel workers may take them */
@@ -606,21 +612,17 @@ MomentsRun(RfTrainState *ts, bytea *config)
 		elog(ERROR, "reframe: could not plan %s: %s", sql, SPI_result_code_string(SPI_result));
 	/* no row limit: a limit would keep the executor from using parallel workers */
 	if (SPI_execute_plan(plan, values, NULL, true, 0) != SPI_OK_SELECT || SPI_processed != 1)
-		elog(ERROR, "reframe: the moments pass returned no row");
+		elog(ERROR, "reframe: the %s pass returned no row", aggregate);
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	if (!isnull)
 	{
-		bool		isnull;
-		Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+		bytea	   *got = DatumGetByteaPP(d);
 
-		if (!isnull)
-		{
-			MomentsState *got = StateCheck(d, "the result");
-
-			st = MemoryContextAlloc(caller, VARSIZE(got));
-			memcpy(st, got, VARSIZE(got));
-		}
+		result = MemoryContextAlloc(caller, VARSIZE_ANY(got));
+		memcpy(result, got, VARSIZE_ANY(got));
 	}
 	SPI_finish();
-	return st;
+	return result;
 }
 
 static bool MomentsReadIn(RfTrainState *ts);
@@ -652,7 +654,11 @@ MomentsReadIn(RfTrainState *ts)
 	if (!MomentsFirstRow(ts, &origin, &yorigin))
 		return false;
 	R = ts->enc->nraw;
-	st = MomentsRun(ts, MomentsConfigBuild(ts, origin, yorigin));
+	{
+		bytea	   *result = MomentsRunPass(ts, "moments", MomentsConfigBuild(ts, origin, yorigin));
+
+		st = result ? StateCheck(PointerGetDatum(result), "the result") : NULL;
+	}
 	ts->origin = origin;
 	ts->yorigin = yorigin;
 	ts->rowbuf = palloc(sizeof(double) * R);

@@ -37,12 +37,12 @@ ObjectiveCreate(RfNet *net, const RfMatrix *X, const RfMatrix *Y, double l2,
 		hidden += net->hidden[l];
 	for (int l = 0; l <= net->nhidden; l++)
 		maxlayer = Max(maxlayer, (int64) NetLayerOut(net, l) * NetLayerIn(net, l));
+	if (net->nhidden == 0)
+		return obj;				/* a linear trunk's buffers are per thread (LinearScratch) */
 	obj->acts = RfAllocAligned(sizeof(float) * RF_CHUNK_ROWS * (hidden + net->nout));
 	obj->dZ = RfAllocAligned(sizeof(float) * RF_CHUNK_ROWS * maxw);
 	obj->dA = RfAllocAligned(sizeof(float) * RF_CHUNK_ROWS * maxw);
 	obj->gW = RfAllocAligned(sizeof(float) * Max(maxlayer, 1));
-	if (net->nhidden == 0)
-		obj->zd = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * RF_CHUNK_ROWS * net->nout);
 	return obj;
 }
 

@@ -32,7 +32,6 @@ typedef struct RfObjective
 	float	   *dA;
 	float	   *gW;				/* one layer's gradient from one chunk */
 	bool		precise;		/* a linear trunk in double precision ("tol" below 1e-4) */
-	double	   *zd;				/* its outputs, one chunk */
 	void	   *scratch;		/* a linear trunk's per-thread buffers (objectives.c) */
 	int			nscratch;
 	int			evaluations;

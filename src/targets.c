@@ -171,8 +171,8 @@ DistinctValues(RfMatrix *Y, RfMatrix *Yv, int ycol, int limit, int *n)
 	return vals;
 }
 
-static char *
-NumberLabel(double v, Oid typid)
+char *
+TargetNumberLabel(double v, Oid typid)
 {
 	if (typid == INT2OID || typid == INT4OID || typid == INT8OID)
 		return psprintf("%lld", (long long) v);
@@ -255,7 +255,7 @@ ResolveClasses(RfTarget *t, RfMatrix *Y, RfMatrix *Yv, int ycol)
 		t->nclasses = n;
 		t->classes = palloc(sizeof(char *) * Max(n, 1));
 		for (int k = 0; k < n; k++)
-			t->classes[k] = NumberLabel(vals[k], t->typid);
+			t->classes[k] = TargetNumberLabel(vals[k], t->typid);
 		RemapColumn(Y, ycol, vals, n);
 		RemapColumn(Yv, ycol, vals, n);
 	}
@@ -531,8 +531,8 @@ ResolveSoftBinary(RfTarget *t, RfMatrix *Y, RfMatrix *Yv, int ycol, RfOptions *o
 	t->soft = true;
 	t->nclasses = 2;
 	t->classes = palloc(sizeof(char *) * 2);
-	t->classes[0] = NumberLabel(0, t->typid);
-	t->classes[1] = NumberLabel(1, t->typid);
+	t->classes[0] = TargetNumberLabel(0, t->typid);
+	t->classes[1] = TargetNumberLabel(1, t->typid);
 	t->counts = palloc0(sizeof(double) * 2);
 	for (int64 i = 0; i < Y->nrows; i++)
 	{

@@ -75,4 +75,7 @@ extern void TargetResolve(RfTarget *t, const char *task, RfMatrix *Y, RfMatrix *
 /* The bucket of a value: how many of the sorted edges are at or below it. */
 extern int	TargetBinIndex(const double *edges, int nedges, double v);
 
+/* A numeric class's name: an integer type's value without decimals. */
+extern char *TargetNumberLabel(double v, Oid typid);
+
 #endif
