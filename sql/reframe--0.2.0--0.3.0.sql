@@ -511,29 +511,29 @@ COMMENT ON AGGREGATE @extschema@.accuracy(text, text) IS 'share of rows where pr
 -- Streaming least squares: the moments of [x, 1, y] by split set (and inner
 -- fold), an aggregate with a bytea state and a combine function, so that
 -- parallel workers and Citus workers each sum their part (src/moments.c)
-CREATE FUNCTION @extschema@.moments_accum(bytea, bytea, double precision[], double precision, double precision)
+CREATE FUNCTION @extschema@.moments_accum(bytea, bytea, double precision[], double precision[], text[], double precision)
     RETURNS bytea AS 'MODULE_PATHNAME', 'reframe_moments_accum'
     LANGUAGE C IMMUTABLE PARALLEL SAFE;
 CREATE FUNCTION @extschema@.moments_combine(bytea, bytea)
     RETURNS bytea AS 'MODULE_PATHNAME', 'reframe_moments_combine'
     LANGUAGE C IMMUTABLE PARALLEL SAFE;
-CREATE AGGREGATE @extschema@.moments(config bytea, x double precision[], y double precision, w double precision) (
+CREATE AGGREGATE @extschema@.moments(config bytea, x double precision[], y double precision[], t text[], w double precision) (
     SFUNC = @extschema@.moments_accum, STYPE = bytea,
     COMBINEFUNC = @extschema@.moments_combine, PARALLEL = SAFE);
-COMMENT ON AGGREGATE @extschema@.moments(bytea, double precision[], double precision, double precision) IS
+COMMENT ON AGGREGATE @extschema@.moments(bytea, double precision[], double precision[], text[], double precision) IS
     'streaming training''s pass: the moments of squared-loss regression (called by train; config made by it)';
 
 -- Streaming L-BFGS: one pass per evaluation of a linear model's objective,
 -- its loss and gradient summed in a bytea state with a combine function
 -- (src/gradient.c)
-CREATE FUNCTION @extschema@.gradient_accum(bytea, bytea, double precision[], double precision, double precision)
+CREATE FUNCTION @extschema@.gradient_accum(bytea, bytea, double precision[], double precision[], text[], double precision)
     RETURNS bytea AS 'MODULE_PATHNAME', 'reframe_gradient_accum'
     LANGUAGE C IMMUTABLE PARALLEL SAFE;
 CREATE FUNCTION @extschema@.gradient_combine(bytea, bytea)
     RETURNS bytea AS 'MODULE_PATHNAME', 'reframe_gradient_combine'
     LANGUAGE C IMMUTABLE PARALLEL SAFE;
-CREATE AGGREGATE @extschema@.gradient(config bytea, x double precision[], y double precision, w double precision) (
+CREATE AGGREGATE @extschema@.gradient(config bytea, x double precision[], y double precision[], t text[], w double precision) (
     SFUNC = @extschema@.gradient_accum, STYPE = bytea,
     COMBINEFUNC = @extschema@.gradient_combine, PARALLEL = SAFE);
-COMMENT ON AGGREGATE @extschema@.gradient(bytea, double precision[], double precision, double precision) IS
+COMMENT ON AGGREGATE @extschema@.gradient(bytea, double precision[], double precision[], text[], double precision) IS
     'streaming training''s loss-and-gradient pass (called by train; config made by it)';

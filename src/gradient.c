@@ -3,23 +3,27 @@
  *		Streaming L-BFGS for a linear model: one aggregate pass
  *		(reframe.gradient) per evaluation of the objective.
  *
- * A linear model with one binary or multiclass head (numeric classes), or
- * one regression head with the absolute or Huber loss, over numeric
- * inputs, trains without the rows:
- * the moments pass (moments.c) gives the encoder's statistics, the row
- * counts and the target's, and then every evaluation of the objective is
+ * A linear model over numeric inputs with any heads but hierarchies and
+ * shares -- regression (squared, absolute, Huber), binary, multiclass
+ * (numeric or text classes, or a number's buckets), multilabel (a label
+ * set, or boolean columns), several of them -- trains without the rows: the
+ * moments pass (moments.c) gives the encoder's statistics, a counting pass
+ * the targets' classes and statistics, and then every evaluation of the
+ * objective is
  *
- *	SELECT reframe.gradient(config, ARRAY[x1, x2, ...]::float8[], y, w)
+ *	SELECT reframe.gradient(config, ARRAY[x1, x2, ...]::float8[], y, t, w)
  *	FROM (source) s
  *
- * with the weights in the configuration: each part sums its rows' losses
- * and gradients (in double precision) into a bytea state, parts add up
- * (the combine function), and the training backend holds O(parameters).
- * Rows split into training and validation sets as they do when read here
- * (moments.c's row hash); the validation rows give the validation loss and
- * accuracy or errors.  The objective is the one the rows would give
- * (heads.c): the mean weighted loss over the training rows plus
- * l2 |W|^2.
+ * with the weights in the configuration and the targets in y and t
+ * (stream_targets.h): each part sums its rows' losses and gradients (in
+ * double precision) into a bytea state, parts add up (the combine
+ * function), and the training backend holds O(parameters).  Rows split into
+ * training and validation sets as they do when read here (the same row
+ * hash).  The objective is the one the rows would give (heads.h): per head
+ * its weight times the mean weighted loss over its training rows, plus
+ * l2 |W|^2.  A last pass sums the metrics the rows' path reports
+ * (evaluate.h), every one but the ROC AUC and the ECE, which need every
+ * score.
  */
 #include "postgres.h"
 
@@ -34,6 +38,7 @@
 #include "utils/float.h"
 
 #include "reframe.h"
+#include "evaluate.h"
 #include "gradient.h"
 #include "heads.h"
 #include "targets.h"
@@ -41,10 +46,50 @@
 #include "moments.h"
 #include "network.h"
 #include "optim.h"
+#include "stream_targets.h"
 
-#define GRADIENT_MAGIC 0x52464431	/* "RFD1" */
+#define GRADIENT_MAGIC 0x52464432	/* "RFD2" */
 
-/* What every part of one evaluation agrees on (a bytea). */
+/* Streamed multiclass heads have at most this many classes (a confusion matrix per pass). */
+#define GRADIENT_MAX_CLASSES 256
+
+/* How a head's target cell becomes its target. */
+typedef enum GradientMap
+{
+	MAP_NONE,					/* the cell is the target (a value, 0/1, a class index) */
+	MAP_VALUES,					/* a number's position among the classes' values */
+	MAP_BINS					/* a number's bucket among the edges */
+} GradientMap;
+
+/* A head in the configuration. */
+typedef struct GradientHead
+{
+	int32		kind;			/* RfHeadKind */
+	int32		loss;			/* regression: RfLoss */
+	int32		offset;			/* first output */
+	int32		nout;
+	int32		cell;			/* first target cell */
+	int32		map;			/* GradientMap */
+	int32		nvalues;		/* MAP_VALUES: the values; MAP_BINS: the edges */
+	int32		values_at;		/* in the pool; bins: the buckets' values follow */
+	double		huber_delta;
+	double		threshold;
+	double		yshift;			/* regression: its target's standardization */
+	double		yscale;
+	double		ycenter;		/* regression: the target's sums are taken about it */
+	double		weight;			/* the head's task weight */
+} GradientHead;
+
+/* A target in the configuration: its cells, and its sorted texts. */
+typedef struct GradientTarget
+{
+	int32		cell;
+	int32		nnames;			/* categories and label sets */
+	int32		names_at;		/* byte offset of the first in the names */
+	int32		pad;
+} GradientTarget;
+
+/* What every part of one pass agrees on (a bytea). */
 typedef struct GradientConfig
 {
 	int32		vl_len_;
@@ -52,72 +97,275 @@ typedef struct GradientConfig
 	int32		R;				/* raw inputs */
 	int32		ncols;			/* the source columns they come from */
 	int32		width;			/* encoded features */
-	int32		nout;			/* outputs: the classes of a multiclass head, else 1 */
-	int32		kind;			/* RF_HEAD_BINARY, RF_HEAD_MULTICLASS or RF_HEAD_REGRESSION */
-	int32		loss;			/* regression: RfLoss */
+	int32		nout;			/* outputs */
+	int32		nheads;
+	int32		ncells;			/* target cells */
+	int32		npool;
+	int32		names_len;
 	int32		folds;			/* cross-validation: hold out fold "fold" of "folds" */
 	int32		fold;
 	int32		merged;			/* the validation rows train too */
+	int32		evaluate;		/* sum the metrics too */
 	uint64		hash0;			/* the split hash's seed */
 	double		holdout;
 	double		sample;
-	double		huber_delta;
-	double		yshift;			/* regression: the target's standardization */
-	double		yscale;
-	double		threshold;		/* binary: the decision threshold */
+	RfStreamTargets targets;
+	GradientTarget target[RF_MAX_TARGETS];
 	/*
-	 * double shift[R], scale[R], W[nout x width], b[nout], classes[nout]
-	 * (multiclass: each class's value, increasing); int32 slot[R],
-	 * missing_slot[R], col_len[ncols]
+	 * double shift[R], scale[R], W[nout x width], b[nout], pool[npool];
+	 * GradientHead heads[nheads]; int32 slot[R], missing[R], col_len[ncols];
+	 * char names[names_len] (NUL-terminated, each target's sorted)
 	 */
 } GradientConfig;
 
-#define CONFIG_SHIFT(c) ((double *) ((char *) (c) + sizeof(GradientConfig)))
-#define CONFIG_SCALE(c) (CONFIG_SHIFT(c) + (c)->R)
-#define CONFIG_W(c) (CONFIG_SCALE(c) + (c)->R)
-#define CONFIG_B(c) (CONFIG_W(c) + (Size) (c)->nout * (c)->width)
-#define CONFIG_CLASSES(c) (CONFIG_B(c) + (c)->nout)
-#define CONFIG_SLOT(c) ((int32 *) (CONFIG_CLASSES(c) + (c)->nout))
-#define CONFIG_MISSING(c) (CONFIG_SLOT(c) + (c)->R)
-#define CONFIG_COLLEN(c) (CONFIG_MISSING(c) + (c)->R)
-
 static Size
-ConfigSize(int R, int ncols, int width, int nout)
+ConfigSize(int R, int ncols, int width, int nout, int npool, int nheads, int names_len)
 {
-	return sizeof(GradientConfig) + sizeof(double) * (2 * R + (Size) nout * (width + 2)) +
-		sizeof(int32) * (2 * R + ncols);
+	return sizeof(GradientConfig) + sizeof(double) * (2 * R + (Size) nout * (width + 1) + npool) +
+		sizeof(GradientHead) * nheads + sizeof(int32) * (2 * R + ncols) + names_len;
 }
 
-/* The sums of one part (a bytea, changed in place while aggregating). */
+/* A configuration taken apart, cached per aggregate call site. */
+typedef struct GradientView
+{
+	const GradientConfig *cfg;
+	const double *shift;
+	const double *scale;
+	const double *W;
+	const double *b;
+	const double *pool;
+	const GradientHead *heads;
+	const int32 *slot;
+	const int32 *missing;
+	const int32 *collen;
+	const char **names[RF_MAX_TARGETS];
+	/* the state's layout: per head and set its sums; the gradient */
+	int			sums_at[2 * RF_MAX_TARGETS];
+	int			grad_at;
+	int			ndoubles;
+} GradientView;
+
+/*
+ * A head's sums for one set.  The counts are over the rows whose target
+ * the head has; the metrics (a pass with "evaluate") are RfEvalAcc's.
+ */
+typedef struct HeadSums
+{
+	double		rows;
+	double		weight;
+	double		loss;			/* weighted, per row as the objective has it */
+	double		ysum;			/* regression: weighted sums of y - ycenter, and squared */
+	double		yysum;
+	double		soft;			/* binary: targets strictly between 0 and 1 */
+	/* RfEvalAcc's sums */
+	double		n;
+	double		erows;
+	double		sse;
+	double		sae;
+	double		logloss;
+	double		brier;
+	double		correct;
+	double		sse_expected;
+	double		subset_correct;
+	double		label_errors;
+	double		expected_labels;
+	double		mean_labels;
+	/*
+	 * Per output: count[nout] (rows, or shares, of each class or label),
+	 * cweight[nout] (their weight), pweight[nout] (the weight of the rows
+	 * where a label is known), bsum[nout] (buckets: the values' sum); with
+	 * "evaluate": confusion[K x K] (binary K = 2, multiclass K = nout),
+	 * tp[nout], fp[nout], fn[nout] (multilabel).
+	 */
+} HeadSums;
+
+#define SUMS_SCALARS (sizeof(HeadSums) / sizeof(double))
+
+/* The sums of one part (a bytea of doubles, changed in place while aggregating). */
 typedef struct GradientState
 {
 	int32		vl_len_;
 	int32		magic;
-	int32		width;
-	int32		nout;
-	double		weight[2];		/* per set: the rows' weights */
-	double		rows[2];
-	double		loss[2];		/* the weighted loss (standardized target for regression) */
-	double		correct[2];		/* binary: weight of the rows decided right */
-	double		sse[2];			/* regression: in the target's units */
-	double		sae[2];
-	double		bad_targets;	/* binary: targets that are not 0 or 1 */
-	double		bad_weights;
-	double		skipped;
+	int32		ndoubles;
+	int32		pad;
+	double		skipped;		/* rows without any target */
 	double		sampled_out;
-	/*
-	 * double grad[nout x (width + 1)]: the training rows' weighted gradient,
-	 * W then b; double classw[2 x nout]: per set, each class's weight
-	 */
+	double		bad_targets;
+	double		bad_weights;
+	/* the head sums, the training rows' gradient nout x (width + 1): W then b */
 } GradientState;
 
-#define STATE_GRAD(s) ((double *) ((char *) (s) + sizeof(GradientState)))
-#define STATE_CLASSW(s) (STATE_GRAD(s) + (Size) (s)->nout * ((s)->width + 1))
+#define STATE_D(s) ((double *) ((char *) (s) + sizeof(GradientState)))
+#define STATE_COMMON 4			/* skipped .. bad_weights */
 
 static Size
-StateSize(int width, int nout)
+StateSize(int ndoubles)
 {
-	return sizeof(GradientState) + sizeof(double) * ((Size) nout * (width + 1) + 2 * (Size) nout);
+	return sizeof(GradientState) + sizeof(double) * (Size) ndoubles;
+}
+
+static int
+ConfusionK(const GradientHead *h)
+{
+	return h->kind == RF_HEAD_BINARY ? 2 : h->kind == RF_HEAD_MULTICLASS ? h->nout : 0;
+}
+
+static int
+SumsDoubles(const GradientHead *h, bool evaluate)
+{
+	int			n = SUMS_SCALARS + 4 * h->nout;
+
+	if (evaluate)
+		n += ConfusionK(h) * ConfusionK(h) + (h->kind == RF_HEAD_MULTILABEL ? 3 * h->nout : 0);
+	return n;
+}
+
+static void
+ConfigInvalid(void)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("reframe.gradient: the configuration is not one training made")));
+}
+
+/* Whether a head's fields fit the configuration. */
+static bool
+HeadValid(const GradientConfig *cfg, const GradientHead *h, int *next_offset)
+{
+	int			cells = h->kind == RF_HEAD_MULTILABEL ? h->nout : 1;
+	bool		ok;
+
+	ok = h->offset == *next_offset && h->nout >= 1 && h->offset + h->nout <= cfg->nout &&
+		h->cell >= 0 && h->cell + cells <= cfg->ncells && h->map >= MAP_NONE && h->map <= MAP_BINS &&
+		h->nvalues >= 0 && h->values_at >= 0 && isfinite(h->yshift) && isfinite(h->ycenter) && h->yscale > 0;
+	switch (h->kind)
+	{
+		case RF_HEAD_REGRESSION:
+			ok &= h->nout == 1 && h->map == MAP_NONE &&
+				(h->loss == RF_LOSS_SQUARED || h->loss == RF_LOSS_ABSOLUTE || h->loss == RF_LOSS_HUBER);
+			break;
+		case RF_HEAD_BINARY:
+			ok &= h->nout == 1 && h->map == MAP_NONE;
+			break;
+		case RF_HEAD_MULTICLASS:
+			ok &= h->nout >= 2 && h->nout <= GRADIENT_MAX_CLASSES &&
+				(h->map != MAP_VALUES || h->nvalues == h->nout) &&
+				(h->map != MAP_BINS || h->nvalues == h->nout - 1);
+			break;
+		case RF_HEAD_MULTILABEL:
+			ok &= h->map == MAP_NONE;
+			break;
+		default:
+			ok = false;
+	}
+	if (h->map != MAP_NONE)
+		ok &= (Size) h->values_at + h->nvalues + (h->map == MAP_BINS ? h->nout : 0) <= (Size) cfg->npool;
+	*next_offset += h->nout;
+	return ok;
+}
+
+/* Checks a configuration and takes it apart into v. */
+static void
+ViewBuild(const GradientConfig *cfg, GradientView *v)
+{
+	const char *names;
+	const char *end;
+	int			offset = 0;
+	int			cells = 0;
+	int			at;
+	bool		ok;
+
+	ok = VARSIZE(cfg) >= sizeof(GradientConfig) && cfg->magic == GRADIENT_MAGIC &&
+		cfg->R >= 1 && cfg->R <= RF_MOMENTS_MAX_INPUTS && cfg->ncols >= 1 && cfg->ncols <= cfg->R &&
+		cfg->width >= 1 && cfg->width <= 2 * cfg->R && cfg->nout >= 1 && cfg->nout <= 20000 &&
+		cfg->nheads >= 1 && cfg->nheads <= RF_MAX_TARGETS && cfg->npool >= 0 && cfg->npool <= 100000 &&
+		cfg->names_len >= 0 && cfg->ncells >= 1 && cfg->ncells <= 20000 &&
+		StreamTargetsValid(&cfg->targets) &&
+		VARSIZE(cfg) == ConfigSize(cfg->R, cfg->ncols, cfg->width, cfg->nout, cfg->npool, cfg->nheads, cfg->names_len);
+	if (!ok)
+		ConfigInvalid();
+	v->cfg = cfg;
+	v->shift = (const double *) ((const char *) cfg + sizeof(GradientConfig));
+	v->scale = v->shift + cfg->R;
+	v->W = v->scale + cfg->R;
+	v->b = v->W + (Size) cfg->nout * cfg->width;
+	v->pool = v->b + cfg->nout;
+	v->heads = (const GradientHead *) (v->pool + cfg->npool);
+	v->slot = (const int32 *) (v->heads + cfg->nheads);
+	v->missing = v->slot + cfg->R;
+	v->collen = v->missing + cfg->R;
+	names = (const char *) (v->collen + cfg->ncols);
+	end = names + cfg->names_len;
+	if (!MomentsSplitValid(cfg->R, cfg->ncols, v->collen, cfg->folds, cfg->fold) ||
+		(cfg->names_len > 0 && end[-1] != '\0'))
+		ConfigInvalid();
+	for (int r = 0; r < cfg->R; r++)
+		if (v->slot[r] < 0 || v->slot[r] >= cfg->width || v->missing[r] < -1 || v->missing[r] >= cfg->width)
+			ConfigInvalid();
+	/* the targets' cells follow each other; their names lie in the names */
+	for (int t = 0; t < cfg->targets.ntargets; t++)
+	{
+		const GradientTarget *gt = &cfg->target[t];
+		int			kind = cfg->targets.kind[t];
+		const char *p = names + gt->names_at;
+
+		if (gt->cell != cells || gt->nnames < 0 || gt->names_at < 0 || gt->names_at > cfg->names_len ||
+			(kind == RF_STREAM_NUMBER && gt->nnames != 0) || gt->nnames > 20000)
+			ConfigInvalid();
+		cells += kind == RF_STREAM_LABELS ? gt->nnames : 1;
+		v->names[t] = palloc(sizeof(char *) * Max(gt->nnames, 1));
+		for (int k = 0; k < gt->nnames; k++)
+		{
+			if (p >= end)
+				ConfigInvalid();
+			v->names[t][k] = p;
+			p += strlen(p) + 1;
+			if (k > 0 && strcmp(v->names[t][k - 1], v->names[t][k]) >= 0)
+				ConfigInvalid();
+		}
+	}
+	if (cells != cfg->ncells)
+		ConfigInvalid();
+	at = STATE_COMMON;
+	for (int h = 0; h < cfg->nheads; h++)
+	{
+		if (!HeadValid(cfg, &v->heads[h], &offset))
+			ConfigInvalid();
+		for (int s = 0; s < 2; s++)
+		{
+			v->sums_at[2 * h + s] = at;
+			at += SumsDoubles(&v->heads[h], cfg->evaluate);
+		}
+	}
+	if (offset != cfg->nout)
+		ConfigInvalid();
+	v->grad_at = at;
+	v->ndoubles = at - STATE_COMMON + cfg->nout * (cfg->width + 1);
+}
+
+/*
+ * The view of a configuration: built once per call site and kept while the
+ * same bytes come back (every row of a pass).
+ */
+static GradientView *
+ViewOf(FunctionCallInfo fcinfo, bytea *b)
+{
+	GradientView *v = fcinfo->flinfo->fn_extra;
+	const GradientConfig *cached = v ? v->cfg : NULL;
+
+	if (cached && VARSIZE(cached) == VARSIZE(b) && memcmp(cached, b, VARSIZE(b)) == 0)
+		return v;
+	{
+		MemoryContext old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
+		bytea	   *copy = palloc(VARSIZE(b));
+
+		memcpy(copy, b, VARSIZE(b));
+		v = palloc0(sizeof(GradientView));
+		ViewBuild((const GradientConfig *) copy, v);
+		MemoryContextSwitchTo(old);
+	}
+	fcinfo->flinfo->fn_extra = v;
+	return v;
 }
 
 static GradientState *
@@ -125,235 +373,392 @@ StateCheck(Datum d, const char *what)
 {
 	GradientState *st = (GradientState *) DatumGetByteaP(d);
 
-	if (VARSIZE(st) < sizeof(GradientState) || st->magic != GRADIENT_MAGIC || st->width < 1 ||
-		st->width > 2 * RF_MOMENTS_MAX_INPUTS || st->nout < 1 || st->nout > RF_MAX_CLASSES ||
-		VARSIZE(st) != StateSize(st->width, st->nout))
+	if (VARSIZE(st) < sizeof(GradientState) || st->magic != GRADIENT_MAGIC || st->ndoubles < 0 ||
+		VARSIZE(st) != StateSize(st->ndoubles))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("reframe.gradient: %s is not a state of this aggregate", what)));
 	return st;
 }
 
-static const GradientConfig *
-ConfigCheck(bytea *b)
-{
-	const GradientConfig *cfg = (const GradientConfig *) b;
-	bool		ok;
-
-	ok = VARSIZE(b) >= sizeof(GradientConfig) && cfg->magic == GRADIENT_MAGIC &&
-		cfg->R >= 1 && cfg->R <= RF_MOMENTS_MAX_INPUTS && cfg->ncols >= 1 && cfg->ncols <= cfg->R &&
-		cfg->width >= 1 && cfg->width <= 2 * cfg->R &&
-		(cfg->kind == RF_HEAD_MULTICLASS ? cfg->nout >= 2 && cfg->nout <= RF_MAX_CLASSES :
-		 (cfg->kind == RF_HEAD_BINARY || cfg->kind == RF_HEAD_REGRESSION) && cfg->nout == 1) &&
-		VARSIZE(b) == ConfigSize(cfg->R, cfg->ncols, cfg->width, cfg->nout) && cfg->yscale > 0 &&
-		MomentsSplitValid(cfg->R, cfg->ncols, CONFIG_COLLEN(cfg), cfg->folds, cfg->fold);
-	for (int r = 0; ok && r < cfg->R; r++)
-		ok = CONFIG_SLOT(cfg)[r] >= 0 && CONFIG_SLOT(cfg)[r] < cfg->width &&
-			CONFIG_MISSING(cfg)[r] >= -1 && CONFIG_MISSING(cfg)[r] < cfg->width;
-	if (!ok)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("reframe.gradient: the configuration is not one training made")));
-	return cfg;
-}
-
 /* A row's encoded features, as EncoderEncodeRaw makes them for numeric inputs. */
 static void
-RowFeatures(const GradientConfig *cfg, const double *raw, double *f)
+RowFeatures(const GradientView *v, const double *raw, double *f)
 {
-	const double *shift = CONFIG_SHIFT(cfg);
-	const double *scale = CONFIG_SCALE(cfg);
-	const int32 *slot = CONFIG_SLOT(cfg);
-	const int32 *missing = CONFIG_MISSING(cfg);
-
-	memset(f, 0, sizeof(double) * cfg->width);
-	for (int r = 0; r < cfg->R; r++)
+	memset(f, 0, sizeof(double) * v->cfg->width);
+	for (int r = 0; r < v->cfg->R; r++)
 	{
 		if (isnan(raw[r]))
 		{
-			if (missing[r] >= 0)
-				f[missing[r]] = 1.0;
+			if (v->missing[r] >= 0)
+				f[v->missing[r]] = 1.0;
 		}
 		else
-			f[slot[r]] = (raw[r] - shift[r]) / scale[r];
+			f[v->slot[r]] = (raw[r] - v->shift[r]) / v->scale[r];
 	}
 }
 
-/* A multiclass target's class: the position of its value, or -1. */
 static int
-ClassOf(const GradientConfig *cfg, double y)
+NameCmp(const void *key, const void *elem)
 {
-	const double *v = CONFIG_CLASSES(cfg);
-	int			lo = 0,
-				hi = cfg->nout - 1;
+	const text *s = key;
+	const char *name = *(const char *const *) elem;
+	int			len = VARSIZE_ANY_EXHDR(s);
+	int			nlen = strlen(name);
+	int			c = memcmp(VARDATA_ANY(s), name, Min(len, nlen));
 
-	while (lo <= hi)
+	return c ? c : len - nlen;
+}
+
+/* A text's position among a target's sorted names, or -1. */
+static int
+NameIndex(const GradientView *v, int t, Datum d)
+{
+	const char **hit = bsearch(DatumGetTextPP(d), v->names[t], v->cfg->target[t].nnames,
+							   sizeof(char *), NameCmp);
+
+	return hit ? (int) (hit - v->names[t]) : -1;
+}
+
+/* The target cells of a row: false when a target is not one of the configuration's. */
+static bool
+RowCells(const GradientView *v, const RfStreamRow *row, double *cells)
+{
+	const GradientConfig *cfg = v->cfg;
+
+	for (int t = 0; t < cfg->targets.ntargets; t++)
 	{
-		int			mid = (lo + hi) / 2;
+		double	   *c = cells + cfg->target[t].cell;
+		int			L = cfg->target[t].nnames;
 
-		if (v[mid] == y)
-			return mid;
-		if (v[mid] < y)
-			lo = mid + 1;
-		else
-			hi = mid - 1;
+		switch (cfg->targets.kind[t])
+		{
+			case RF_STREAM_NUMBER:
+				c[0] = row->value[t];
+				break;
+			case RF_STREAM_CATEGORY:
+				c[0] = get_float8_nan();
+				if (!isnan(row->value[t]) && !row->tnulls[row->tstart[t]])
+				{
+					int			k = NameIndex(v, t, row->texts[row->tstart[t]]);
+
+					if (k < 0)
+						return false;
+					c[0] = k;
+				}
+				break;
+			case RF_STREAM_LABELS:
+				for (int k = 0; k < L; k++)
+					c[k] = isnan(row->value[t]) ? get_float8_nan() : 0.0;
+				for (int i = row->tstart[t]; i < row->tstart[t] + row->tcount[t]; i++)
+				{
+					int			k;
+
+					if (row->tnulls[i])
+						continue;
+					if ((k = NameIndex(v, t, row->texts[i])) < 0)
+						return false;
+					c[k] = 1.0;
+				}
+				break;
+		}
 	}
-	return -1;
+	return true;
+}
+
+/* A head's target from its cell: NaN when missing; false when it cannot be one. */
+static bool
+HeadTarget(const GradientView *v, const GradientHead *h, const double *cells, double *y)
+{
+	double		c = cells[h->cell];
+
+	*y = c;
+	if (isnan(c) || h->kind == RF_HEAD_MULTILABEL)
+		return true;
+	if (!isfinite(c))
+		return false;
+	if (h->map == MAP_VALUES)
+	{
+		const double *vals = v->pool + h->values_at;
+		int			lo = 0,
+					hi = h->nvalues - 1;
+
+		*y = -1;
+		while (lo <= hi)
+		{
+			int			mid = (lo + hi) / 2;
+
+			if (vals[mid] == c)
+			{
+				*y = mid;
+				break;
+			}
+			if (vals[mid] < c)
+				lo = mid + 1;
+			else
+				hi = mid - 1;
+		}
+	}
+	else if (h->map == MAP_BINS)
+		*y = TargetBinIndex(v->pool + h->values_at, h->nvalues, c);
+	if (h->kind == RF_HEAD_BINARY)
+		return *y >= 0 && *y <= 1;
+	if (h->kind == RF_HEAD_MULTICLASS)
+		return *y >= 0 && *y < h->nout && *y == floor(*y);
+	return true;
+}
+
+/* log(sum exp z) of n outputs. */
+static double
+LogSumExp(const double *z, int n)
+{
+	double		m = z[0];
+	double		sum = 0;
+
+	for (int k = 1; k < n; k++)
+		m = Max(m, z[k]);
+	for (int k = 0; k < n; k++)
+		sum += exp(z[k] - m);
+	return m + log(sum);
+}
+
+static double
+BinaryLoss(double z, double y, double *dz, double *p)
+{
+	double		e = exp(-fabs(z));
+
+	*p = z >= 0 ? 1.0 / (1.0 + e) : e / (1.0 + e);
+	*dz = *p - y;
+	return Max(z, 0.0) + log1p(e) - y * z;
 }
 
 /*
- * One row's loss and dz (per unit weight) from its outputs z, for a target
- * y (multiclass: its class); *right: the decision is the target's.
+ * A head's loss on one row (per unit weight, as the objective counts it),
+ * its derivative with respect to the head's outputs into dz and its linked
+ * outputs into p (regression: the prediction in the target's units).
  */
 static double
-RowLoss(const GradientConfig *cfg, const double *z, double y, double *dz, bool *right)
+HeadRowLoss(const GradientHead *h, const double *z, const double *cells, double y, double *dz, double *p)
 {
-	if (cfg->kind == RF_HEAD_BINARY)
-	{
-		double		e = exp(-fabs(z[0]));
-		double		p = z[0] >= 0 ? 1.0 / (1.0 + e) : e / (1.0 + e);
+	double		loss = 0;
 
-		dz[0] = p - y;
-		*right = (p >= cfg->threshold) == (y > 0.5);
-		return Max(z[0], 0.0) + log1p(e) - y * z[0];
-	}
-	if (cfg->kind == RF_HEAD_MULTICLASS)
+	switch (h->kind)
 	{
-		int			k = (int) y;
-		int			best = 0;
-		double		m = z[0];
-		double		sum = 0;
-		double		lse;
+		case RF_HEAD_REGRESSION:
+			{
+				RfHead		head = {.kind = RF_HEAD_REGRESSION,.loss = h->loss,.huber_delta = h->huber_delta};
 
-		for (int j = 1; j < cfg->nout; j++)
-		{
-			m = Max(m, z[j]);
-			best = z[j] > z[best] ? j : best;
-		}
-		for (int j = 0; j < cfg->nout; j++)
-			sum += exp(z[j] - m);
-		lse = m + log(sum);
-		for (int j = 0; j < cfg->nout; j++)
-			dz[j] = exp(z[j] - lse) - (j == k ? 1.0 : 0.0);
-		*right = best == k;
-		return lse - z[k];
-	}
-	{
-		RfHead		head = {.kind = RF_HEAD_REGRESSION,.loss = cfg->loss,.huber_delta = cfg->huber_delta};
+				p[0] = z[0] * h->yscale + h->yshift;
+				return HeadLoss(&head, z, (y - h->yshift) / h->yscale, dz, NULL);
+			}
+		case RF_HEAD_BINARY:
+			return BinaryLoss(z[0], y, dz, p);
+		case RF_HEAD_MULTICLASS:
+			{
+				double		lse = LogSumExp(z, h->nout);
 
-		*right = false;
-		return HeadLoss(&head, z, (y - cfg->yshift) / cfg->yscale, dz, NULL);
+				for (int k = 0; k < h->nout; k++)
+				{
+					p[k] = exp(z[k] - lse);
+					dz[k] = p[k] - (k == (int) y ? 1.0 : 0.0);
+				}
+				return lse - z[(int) y];
+			}
+		default:
+			/* multilabel: the mean over the labels, of those known */
+			for (int k = 0; k < h->nout; k++)
+			{
+				double		yk = cells[h->cell + k];
+
+				if (isnan(yk))
+				{
+					dz[k] = 0;
+					p[k] = 1.0 / (1.0 + exp(-z[k]));
+					continue;
+				}
+				loss += BinaryLoss(z[k], yk, &dz[k], &p[k]) / h->nout;
+				dz[k] /= h->nout;
+			}
+			return loss;
 	}
 }
 
-/* Transition: (state, config, x, y, w) -> state, changed in place. */
-PG_FUNCTION_INFO_V1(reframe_gradient_accum);
-Datum
-reframe_gradient_accum(PG_FUNCTION_ARGS)
+/* Adds a row to a head's metrics, by RfEvalAcc's own code. */
+static void
+HeadEvalAdd(const GradientHead *h, const GradientView *v, HeadSums *s, const double *p,
+			const double *cells, double y, double w)
 {
-	MemoryContext aggcxt;
-	const GradientConfig *cfg;
-	GradientState *st;
-	double		raw[RF_MOMENTS_MAX_INPUTS];
-	bool		nulls[RF_MOMENTS_MAX_INPUTS];
-	double		f[2 * RF_MOMENTS_MAX_INPUTS];
-	double		zbuf[128];		/* outputs and their derivatives, up to 64 classes */
-	double	   *z;
-	double	   *dz;
-	double		y,
-				w,
-				loss;
-	bool		right;
-	int			set;
-	uint64		h;
+	double	   *arr = (double *) s + SUMS_SCALARS + 4 * h->nout;
+	int			K = ConfusionK(h);
+	RfHead		head = {.kind = h->kind,.nout = h->nout,.threshold = h->threshold};
+	RfEvalAcc	acc = {.head = &head};
 
-	if (!AggCheckCallContext(fcinfo, &aggcxt))
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("reframe.gradient_accum can only be called as an aggregate's transition")));
-	if (PG_ARGISNULL(1) || PG_ARGISNULL(2))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("reframe.gradient: the configuration and the inputs must not be NULL")));
-	cfg = ConfigCheck(PG_GETARG_BYTEA_P(1));
-	if (PG_ARGISNULL(0))
+	if (h->map == MAP_BINS)
+		head.bin_values = (double *) v->pool + h->values_at + h->nvalues;
+	acc.n = s->n;
+	acc.rows = (int64) s->erows;
+	acc.sse = s->sse;
+	acc.sae = s->sae;
+	acc.logloss = s->logloss;
+	acc.brier = s->brier;
+	acc.correct = s->correct;
+	acc.sse_expected = s->sse_expected;
+	acc.subset_correct = s->subset_correct;
+	acc.label_errors = s->label_errors;
+	acc.expected_labels = s->expected_labels;
+	acc.mean_labels = s->mean_labels;
+	acc.confusion = K ? arr : NULL;
+	if (h->kind == RF_HEAD_MULTILABEL)
 	{
-		MemoryContext old = MemoryContextSwitchTo(aggcxt);
-
-		st = palloc0(StateSize(cfg->width, cfg->nout));
-		SET_VARSIZE(st, StateSize(cfg->width, cfg->nout));
-		st->magic = GRADIENT_MAGIC;
-		st->width = cfg->width;
-		st->nout = cfg->nout;
-		MemoryContextSwitchTo(old);
+		acc.tp = arr;
+		acc.fp = arr + h->nout;
+		acc.fn = arr + 2 * h->nout;
+		EvalAccAddLabels(&acc, p, cells + h->cell, w);
 	}
 	else
-		st = StateCheck(PG_GETARG_DATUM(0), "the state");
-	if (st->width != cfg->width || st->nout != cfg->nout)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("reframe.gradient: the state does not fit the configuration")));
-	if (PG_ARGISNULL(3))
 	{
-		st->skipped++;
-		PG_RETURN_BYTEA_P(st);
+		EvalAccAdd(&acc, p, y, w);
+		if (h->map == MAP_BINS && w > 0)
+			EvalAccAddExpected(&acc, p, cells[h->cell]);
 	}
-	y = PG_GETARG_FLOAT8(3);
-	w = PG_ARGISNULL(4) ? get_float8_nan() : PG_GETARG_FLOAT8(4);
-	if (!(w >= 0 && isfinite(w)))
-	{
-		st->bad_weights++;
-		w = 0;
-	}
-	MomentsRowInputs(cfg->R, PG_GETARG_ARRAYTYPE_P(2), raw, nulls);
-	h = MomentsRowHash(cfg->hash0, cfg->ncols, CONFIG_COLLEN(cfg), raw, nulls, y);
-	if (cfg->sample < 1 && ReframeSampleDraw(h) >= cfg->sample)
-	{
-		st->sampled_out++;
-		PG_RETURN_BYTEA_P(st);
-	}
-	set = ReframeSplitSet(ReframeHashToUnit(hash_bytes_uint32_extended((uint32) h, h >> 32)),
-						  cfg->holdout, cfg->folds, cfg->fold);
-	if (cfg->merged)
-		set = 0;
-	if (cfg->kind == RF_HEAD_MULTICLASS)
-		y = ClassOf(cfg, y);
-	if (!isfinite(y) || (cfg->kind == RF_HEAD_BINARY && y != 0 && y != 1) ||
-		(cfg->kind == RF_HEAD_MULTICLASS && y < 0))
-	{
-		st->bad_targets++;
-		PG_RETURN_BYTEA_P(st);
-	}
+	s->n = acc.n;
+	s->erows = acc.rows;
+	s->sse = acc.sse;
+	s->sae = acc.sae;
+	s->logloss = acc.logloss;
+	s->brier = acc.brier;
+	s->correct = acc.correct;
+	s->sse_expected = acc.sse_expected;
+	s->subset_correct = acc.subset_correct;
+	s->label_errors = acc.label_errors;
+	s->expected_labels = acc.expected_labels;
+	s->mean_labels = acc.mean_labels;
+}
 
-	RowFeatures(cfg, raw, f);
-	z = cfg->nout <= lengthof(zbuf) / 2 ? zbuf : palloc(sizeof(double) * cfg->nout * 2);
-	dz = z + cfg->nout;
+/* A head's counts of a row whose target it has. */
+static void
+HeadCount(const GradientHead *h, HeadSums *s, const double *cells, double y, double w)
+{
+	double	   *count = (double *) s + SUMS_SCALARS;
+	double	   *cweight = count + h->nout;
+	double	   *pweight = cweight + h->nout;
+	double	   *bsum = pweight + h->nout;
+
+	switch (h->kind)
+	{
+		case RF_HEAD_REGRESSION:
+			s->ysum += w * (y - h->ycenter);
+			s->yysum += w * (y - h->ycenter) * (y - h->ycenter);
+			break;
+		case RF_HEAD_BINARY:
+			count[0] += y;
+			cweight[0] += w * y;
+			pweight[0] += w;
+			s->soft += y != 0 && y != 1;
+			break;
+		case RF_HEAD_MULTICLASS:
+			count[(int) y] += 1;
+			cweight[(int) y] += w;
+			if (h->map == MAP_BINS)
+				bsum[(int) y] += cells[h->cell];
+			break;
+		default:
+			for (int k = 0; k < h->nout; k++)
+			{
+				double		yk = cells[h->cell + k];
+
+				if (isnan(yk))
+					continue;
+				count[k] += yk;
+				cweight[k] += w * yk;
+				pweight[k] += w;
+				s->soft += yk != 0 && yk != 1;
+			}
+			break;
+	}
+}
+
+/* Whether a head has any target in a row. */
+static bool
+HeadHas(const GradientHead *h, const double *cells, double y)
+{
+	if (h->kind != RF_HEAD_MULTILABEL)
+		return !isnan(y);
+	for (int k = 0; k < h->nout; k++)
+		if (!isnan(cells[h->cell + k]))
+			return true;
+	return false;
+}
+
+/* Whether a row's targets are ones its heads can take. */
+static bool
+RowTargetsValid(const GradientView *v, const double *cells, double *y)
+{
+	for (int h = 0; h < v->cfg->nheads; h++)
+	{
+		const GradientHead *head = &v->heads[h];
+
+		if (!HeadTarget(v, head, cells, &y[h]))
+			return false;
+		if (head->kind == RF_HEAD_MULTILABEL)
+			for (int k = 0; k < head->nout; k++)
+			{
+				double		c = cells[head->cell + k];
+
+				if (!isnan(c) && !(c >= 0 && c <= 1))
+					return false;
+			}
+	}
+	return true;
+}
+
+/* Adds a row of set "set" with weight w and features f to the sums. */
+static void
+StateAddRow(const GradientView *v, GradientState *st, int set, const double *f, const double *cells,
+			const double *y, double w)
+{
+	const GradientConfig *cfg = v->cfg;
+	double	   *d = STATE_D(st) - STATE_COMMON;
+	double		zbuf[384];		/* outputs, their derivatives and links, up to 128 */
+	double	   *z = cfg->nout <= lengthof(zbuf) / 3 ? zbuf : palloc(sizeof(double) * cfg->nout * 3);
+	double	   *dz = z + cfg->nout;
+	double	   *p = dz + cfg->nout;
+
 	for (int k = 0; k < cfg->nout; k++)
 	{
-		const double *Wk = CONFIG_W(cfg) + (Size) k * cfg->width;
+		const double *Wk = v->W + (Size) k * cfg->width;
+		double		s = v->b[k];
 
-		z[k] = CONFIG_B(cfg)[k];
 		for (int j = 0; j < cfg->width; j++)
-			z[k] += Wk[j] * f[j];
+			s += Wk[j] * f[j];
+		z[k] = s;
 	}
-	loss = RowLoss(cfg, z, y, dz, &right);
-
-	st->rows[set]++;
-	st->weight[set] += w;
-	st->loss[set] += w * loss;
-	st->correct[set] += right ? w : 0;
-	if (cfg->kind != RF_HEAD_REGRESSION)
-		STATE_CLASSW(st)[set * cfg->nout + (cfg->kind == RF_HEAD_BINARY ? 0 : (int) y)] += w * (cfg->kind == RF_HEAD_BINARY ? y : 1);
-	if (cfg->kind == RF_HEAD_REGRESSION)
+	for (int h = 0; h < cfg->nheads; h++)
 	{
-		double		e = z[0] * cfg->yscale + cfg->yshift - y;
+		const GradientHead *head = &v->heads[h];
+		HeadSums   *s = (HeadSums *) (d + v->sums_at[2 * h + set]);
+		double		loss;
 
-		st->sse[set] += w * e * e;
-		st->sae[set] += w * fabs(e);
+		if (!HeadHas(head, cells, y[h]))
+		{
+			memset(dz + head->offset, 0, sizeof(double) * head->nout);
+			continue;
+		}
+		loss = HeadRowLoss(head, z + head->offset, cells, y[h], dz + head->offset, p + head->offset);
+		/* a multilabel head's rows are those whose first label is known, as in heads.c */
+		if (head->kind != RF_HEAD_MULTILABEL || !isnan(cells[head->cell]))
+		{
+			s->rows++;
+			s->weight += w;
+		}
+		s->loss += w * loss;
+		HeadCount(head, s, cells, y[h], w);
+		if (cfg->evaluate)
+			HeadEvalAdd(head, v, s, p + head->offset, cells, y[h], w);
 	}
 	if (set == 0 && w > 0)
 	{
-		double	   *g = STATE_GRAD(st);
+		double	   *g = d + v->grad_at;
 		double	   *gb = g + (Size) cfg->nout * cfg->width;
 
 		for (int k = 0; k < cfg->nout; k++)
@@ -370,6 +775,80 @@ reframe_gradient_accum(PG_FUNCTION_ARGS)
 	}
 	if (z != zbuf)
 		pfree(z);
+}
+
+/* Transition: (state, config, x, y, t, w) -> state, changed in place. */
+PG_FUNCTION_INFO_V1(reframe_gradient_accum);
+Datum
+reframe_gradient_accum(PG_FUNCTION_ARGS)
+{
+	MemoryContext aggcxt;
+	GradientView *v;
+	GradientState *st;
+	RfStreamRow row;
+	double		raw[RF_MOMENTS_MAX_INPUTS];
+	bool		nulls[RF_MOMENTS_MAX_INPUTS];
+	double		f[2 * RF_MOMENTS_MAX_INPUTS];
+	double	   *cells;
+	double		y[RF_MAX_TARGETS];
+	double		w;
+	int			set;
+	uint64		h;
+
+	if (!AggCheckCallContext(fcinfo, &aggcxt))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("reframe.gradient_accum can only be called as an aggregate's transition")));
+	if (PG_ARGISNULL(1) || PG_ARGISNULL(2))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("reframe.gradient: the configuration and the inputs must not be NULL")));
+	v = ViewOf(fcinfo, PG_GETARG_BYTEA_P(1));
+	if (PG_ARGISNULL(0))
+	{
+		st = MemoryContextAllocZero(aggcxt, StateSize(v->ndoubles));
+		SET_VARSIZE(st, StateSize(v->ndoubles));
+		st->magic = GRADIENT_MAGIC;
+		st->ndoubles = v->ndoubles;
+	}
+	else
+		st = StateCheck(PG_GETARG_DATUM(0), "the state");
+	if (st->ndoubles != v->ndoubles)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("reframe.gradient: the state does not fit the configuration")));
+	MomentsRowInputs(v->cfg->R, PG_GETARG_ARRAYTYPE_P(2), raw, nulls);
+	h = MomentsRowHash(v->cfg->hash0, v->cfg->ncols, v->collen, raw, nulls);
+	StreamRowRead(&v->cfg->targets, PG_ARGISNULL(3) ? NULL : PG_GETARG_ARRAYTYPE_P(3),
+				  PG_ARGISNULL(4) ? NULL : PG_GETARG_ARRAYTYPE_P(4), &row, &h);
+	if (row.present == 0)
+	{
+		st->skipped++;
+		PG_RETURN_BYTEA_P(st);
+	}
+	w = PG_ARGISNULL(5) ? get_float8_nan() : PG_GETARG_FLOAT8(5);
+	if (!(w >= 0 && isfinite(w)))
+	{
+		st->bad_weights++;
+		w = 0;
+	}
+	if (v->cfg->sample < 1 && ReframeSampleDraw(h) >= v->cfg->sample)
+	{
+		st->sampled_out++;
+		PG_RETURN_BYTEA_P(st);
+	}
+	set = ReframeSplitSet(ReframeHashToUnit(hash_bytes_uint32_extended((uint32) h, h >> 32)),
+						  v->cfg->holdout, v->cfg->folds, v->cfg->fold);
+	if (v->cfg->merged)
+		set = 0;
+	cells = palloc(sizeof(double) * v->cfg->ncells);
+	if (row.bad > 0 || !RowCells(v, &row, cells) || !RowTargetsValid(v, cells, y))
+	{
+		st->bad_targets++;
+		PG_RETURN_BYTEA_P(st);
+	}
+	RowFeatures(v, raw, f);
+	StateAddRow(v, st, set, f, cells, y, w);
 	PG_RETURN_BYTEA_P(st);
 }
 
@@ -384,7 +863,6 @@ reframe_gradient_combine(PG_FUNCTION_ARGS)
 	GradientState *b;
 	double	   *da,
 			   *db;
-	int			n;
 
 	if (PG_ARGISNULL(1))
 	{
@@ -400,10 +878,10 @@ reframe_gradient_combine(PG_FUNCTION_ARGS)
 		PG_RETURN_BYTEA_P(a);
 	}
 	a = StateCheck(PG_GETARG_DATUM(0), "the state");
-	if (a->width != b->width || a->nout != b->nout)
+	if (a->ndoubles != b->ndoubles)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("reframe.gradient: cannot combine the sums of %d and %d features", a->width, b->width)));
+				 errmsg("reframe.gradient: cannot combine sums of %d and %d values", a->ndoubles, b->ndoubles)));
 	if (!inagg)
 	{
 		/* called on its own: never change the argument in place */
@@ -413,91 +891,666 @@ reframe_gradient_combine(PG_FUNCTION_ARGS)
 		a = copy;
 	}
 	/* every field after the header is a sum */
-	da = (double *) ((char *) a + offsetof(GradientState, weight));
-	db = (double *) ((char *) b + offsetof(GradientState, weight));
-	n = (VARSIZE(a) - offsetof(GradientState, weight)) / sizeof(double);
-	for (int i = 0; i < n; i++)
+	da = (double *) ((char *) a + offsetof(GradientState, skipped));
+	db = (double *) ((char *) b + offsetof(GradientState, skipped));
+	for (int i = 0; i < STATE_COMMON + a->ndoubles; i++)
 		da[i] += db[i];
 	PG_RETURN_BYTEA_P(a);
 }
 
 /* ---------- the training side ---------- */
 
-/*
- * An evaluation's configuration: the trunk's weights W (nout x width,
- * row-major) and biases b.
- */
-static bytea *
-ConfigBuild(RfTrainState *ts, const double *W, const double *b, double yshift, double yscale)
+/* Which configuration a pass gets. */
+typedef enum PassKind
 {
-	RfEncoder  *enc = ts->enc;
-	RfHead	   *head = &ts->trunk->heads[0];
-	int			R = enc->nraw;
-	int			width = enc->width;
-	int			nout = head->nout;
-	Size		size = ConfigSize(R, enc->ncols, width, nout);
-	GradientConfig *cfg = palloc0(size);
+	PASS_COUNT,					/* the targets' statistics, at zero weights */
+	PASS_FIT,					/* an evaluation of the objective: standardized regression targets */
+	PASS_EVAL					/* the fitted model's metrics: targets in their units */
+} PassKind;
 
-	SET_VARSIZE(cfg, size);
-	cfg->magic = GRADIENT_MAGIC;
-	cfg->R = R;
-	cfg->ncols = enc->ncols;
-	cfg->width = width;
-	cfg->nout = nout;
-	cfg->kind = head->kind;
-	cfg->loss = head->loss;
-	cfg->folds = ts->folds;
-	cfg->fold = ts->fold;
-	cfg->merged = ts->with_validation;
-	cfg->hash0 = (uint64) ts->opts->seed * UINT64CONST(0x9E3779B97F4A7C15) + 1;
-	cfg->holdout = ts->holdout;
-	cfg->sample = ts->sample;
-	cfg->huber_delta = head->huber_delta;
-	cfg->yshift = yshift;
-	cfg->yscale = yscale;
-	cfg->threshold = head->threshold;
-	for (int r = 0; r < R; r++)
-	{
-		/* before the encoder is fitted (the counting pass, at zero weights): as is */
-		CONFIG_SHIFT(cfg)[r] = enc->shift ? enc->shift[r] : 0.0;
-		CONFIG_SCALE(cfg)[r] = enc->scale ? enc->scale[r] : 1.0;
-	}
-	memcpy(CONFIG_W(cfg), W, sizeof(double) * nout * width);
-	memcpy(CONFIG_B(cfg), b, sizeof(double) * nout);
-	if (head->kind == RF_HEAD_MULTICLASS)
-		memcpy(CONFIG_CLASSES(cfg), ts->targets[0].values, sizeof(double) * nout);
-	for (int c = 0; c < enc->ncols; c++)
-	{
-		CONFIG_COLLEN(cfg)[c] = enc->cols[c].length;
-		for (int k = 0; k < enc->cols[c].length; k++)
-			CONFIG_SLOT(cfg)[enc->cols[c].raw + k] = enc->cols[c].slot + k;
-	}
-	for (int r = 0; r < R; r++)
-		CONFIG_MISSING(cfg)[r] = enc->missing_slot ? enc->missing_slot[r] : -1;
-	return (bytea *) cfg;
+/* One multilabel head over several targets (boolean labels or shares)? */
+static bool
+LabelColumns(RfTrainState *ts)
+{
+	return ts->ntargets > 1 && ts->task && strcmp(ts->task, "multilabel") == 0;
 }
 
-/* Runs one pass; its sums, or NULL when the source has no rows. */
-static GradientState *
-GradientRun(RfTrainState *ts, bytea *config)
+/* The target cells of each target: one, or a label set's labels. */
+static int
+TargetCells(RfTrainState *ts, int *cell)
+{
+	int			n = 0;
+
+	for (int t = 0; t < ts->ntargets; t++)
+	{
+		cell[t] = n;
+		n += ts->targets[t].kind == RF_TARGET_LABELS ? ts->targets[t].nclasses : 1;
+	}
+	return n;
+}
+
+static GradientMap
+HeadMap(const RfHead *head, const RfTarget *tg)
+{
+	if (head->kind != RF_HEAD_MULTICLASS || tg->kind != RF_TARGET_NUMBER)
+		return MAP_NONE;
+	return tg->bin_edges ? MAP_BINS : MAP_VALUES;
+}
+
+/* The sorted names of the text targets, one after the other. */
+static void
+ConfigNames(RfTrainState *ts, StringInfo names, GradientTarget *gt)
+{
+	for (int t = 0; t < ts->ntargets; t++)
+	{
+		RfTarget   *tg = &ts->targets[t];
+
+		gt[t].names_at = names->len;
+		gt[t].nnames = 0;
+		if (tg->kind != RF_TARGET_CATEGORY && tg->kind != RF_TARGET_LABELS)
+			continue;
+		gt[t].nnames = tg->nclasses;
+		for (int k = 0; k < tg->nclasses; k++)
+			appendBinaryStringInfo(names, (const char *) (tg->classes[k]), strlen(tg->classes[k]) + 1);
+	}
+}
+
+/*
+ * A pass's configuration for the heads, with the trunk's weights W
+ * (nout x width, row-major) and biases b; center: per head, what a
+ * regression target's sums are taken about (NULL: 0).
+ */
+static bytea *
+ConfigBuild(RfTrainState *ts, const RfHead *heads, int nheads, const double *W, const double *b,
+			PassKind kind, const double *center)
+{
+	RfEncoder  *enc = ts->enc;
+	int			R = enc->nraw;
+	int			width = enc->width;
+	int			nout = heads[nheads - 1].offset + heads[nheads - 1].nout;
+	int			cell[RF_MAX_TARGETS];
+	GradientConfig hdr = {0};
+	GradientHead *gh = palloc0(sizeof(GradientHead) * nheads);
+	StringInfoData pool;
+	StringInfoData names;
+	StringInfoData buf;
+
+	initStringInfo(&pool);
+	initStringInfo(&names);
+	hdr.ncells = TargetCells(ts, cell);
+	for (int h = 0; h < nheads; h++)
+	{
+		const RfHead *head = &heads[h];
+		RfTarget   *tg = &ts->targets[LabelColumns(ts) ? 0 : h];
+		bool		regression = head->kind == RF_HEAD_REGRESSION;
+
+		gh[h].kind = head->kind;
+		gh[h].loss = head->loss;
+		gh[h].offset = head->offset;
+		gh[h].nout = head->nout;
+		gh[h].cell = LabelColumns(ts) ? 0 : cell[h];
+		gh[h].map = HeadMap(head, tg);
+		gh[h].huber_delta = head->huber_delta;
+		gh[h].threshold = head->threshold;
+		gh[h].yshift = regression && kind == PASS_FIT ? tg->mean : 0;
+		gh[h].yscale = regression && kind == PASS_FIT ? tg->sd : 1;
+		gh[h].ycenter = center ? center[h] : 0;
+		gh[h].weight = head->weight;
+		gh[h].values_at = pool.len / sizeof(double);
+		if (gh[h].map == MAP_VALUES)
+		{
+			gh[h].nvalues = tg->nclasses;
+			appendBinaryStringInfo(&pool, (const char *) (tg->values), sizeof(double) * tg->nclasses);
+		}
+		else if (gh[h].map == MAP_BINS)
+		{
+			double	   *bv = tg->bin_values ? tg->bin_values : palloc0(sizeof(double) * tg->nclasses);
+
+			gh[h].nvalues = tg->nclasses - 1;
+			appendBinaryStringInfo(&pool, (const char *) (tg->bin_edges), sizeof(double) * (tg->nclasses - 1));
+			appendBinaryStringInfo(&pool, (const char *) (bv), sizeof(double) * tg->nclasses);
+		}
+	}
+	ConfigNames(ts, &names, hdr.target);
+	hdr.magic = GRADIENT_MAGIC;
+	hdr.R = R;
+	hdr.ncols = enc->ncols;
+	hdr.width = width;
+	hdr.nout = nout;
+	hdr.nheads = nheads;
+	hdr.npool = pool.len / sizeof(double);
+	hdr.names_len = names.len;
+	hdr.folds = ts->folds;
+	hdr.fold = ts->fold;
+	hdr.merged = ts->with_validation;
+	hdr.evaluate = kind == PASS_EVAL;
+	hdr.hash0 = (uint64) ts->opts->seed * UINT64CONST(0x9E3779B97F4A7C15) + 1;
+	hdr.holdout = ts->holdout;
+	hdr.sample = ts->sample;
+	StreamTargetsInit(ts, &hdr.targets);
+	for (int t = 0; t < ts->ntargets; t++)
+		hdr.target[t].cell = cell[t];
+	SET_VARSIZE(&hdr, ConfigSize(R, enc->ncols, width, nout, hdr.npool, nheads, hdr.names_len));
+
+	initStringInfo(&buf);
+	appendBinaryStringInfo(&buf, (const char *) (&hdr), sizeof(hdr));
+	for (int r = 0; r < R; r++)
+	{
+		/* before the encoder is fitted (the counting pass): as is */
+		double		shift = enc->shift ? enc->shift[r] : 0.0;
+
+		appendBinaryStringInfo(&buf, (const char *) (&shift), sizeof(double));
+	}
+	for (int r = 0; r < R; r++)
+	{
+		double		scale = enc->scale ? enc->scale[r] : 1.0;
+
+		appendBinaryStringInfo(&buf, (const char *) (&scale), sizeof(double));
+	}
+	appendBinaryStringInfo(&buf, (const char *) (W), sizeof(double) * nout * width);
+	appendBinaryStringInfo(&buf, (const char *) (b), sizeof(double) * nout);
+	appendBinaryStringInfo(&buf, (const char *) (pool.data), pool.len);
+	appendBinaryStringInfo(&buf, (const char *) (gh), sizeof(GradientHead) * nheads);
+	{
+		int32	   *slot = palloc(sizeof(int32) * (2 * R + enc->ncols));
+
+		for (int c = 0; c < enc->ncols; c++)
+		{
+			slot[2 * R + c] = enc->cols[c].length;
+			for (int k = 0; k < enc->cols[c].length; k++)
+				slot[enc->cols[c].raw + k] = enc->cols[c].slot + k;
+		}
+		for (int r = 0; r < R; r++)
+			slot[R + r] = enc->missing_slot ? enc->missing_slot[r] : -1;
+		appendBinaryStringInfo(&buf, (const char *) (slot), sizeof(int32) * (2 * R + enc->ncols));
+	}
+	appendBinaryStringInfo(&buf, (const char *) (names.data), names.len);
+	Assert(buf.len == VARSIZE(&hdr));
+	return (bytea *) buf.data;
+}
+
+/* A pass's sums and their layout; an error when rows had targets the heads cannot take. */
+typedef struct PassResult
+{
+	GradientState *st;			/* NULL: no rows */
+	GradientView view;
+} PassResult;
+
+static void
+GradientRun(RfTrainState *ts, bytea *config, PassResult *res)
 {
 	bytea	   *result = MomentsRunPass(ts, "gradient", config);
-	GradientState *st = result ? StateCheck(PointerGetDatum(result), "the result") : NULL;
 
-	if (st && st->bad_targets > 0)
+	memset(res, 0, sizeof(*res));
+	ViewBuild((const GradientConfig *) config, &res->view);
+	res->st = result ? StateCheck(PointerGetDatum(result), "the result") : NULL;
+	if (res->st && res->st->ndoubles != res->view.ndoubles)
+		elog(ERROR, "reframe.gradient: the pass's sums do not fit its configuration");
+	if (res->st && res->st->bad_targets > 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("target column \"%s\" has %.0f rows that are NaN, Infinity or, for a binary target, not 0 or 1",
-						ts->targets[0].name, st->bad_targets)));
-	return st;
+				 ts->ntargets == 1 ?
+				 errmsg("target column \"%s\" has %.0f rows that are NaN, Infinity or not a target of its %s head",
+						ts->targets[0].name, res->st->bad_targets, HeadKindName(ts->targets[0].head)) :
+				 errmsg("model \"%s\": %.0f rows have a target that is NaN, Infinity or not one its head takes",
+						ts->model_name, res->st->bad_targets),
+				 errdetail("A binary target is 0 or 1 (or a share in [0, 1]), a multilabel label 0 or 1; a class is one the source had in an earlier pass."),
+				 errhint("Filter such rows out in the source, or frame the target differently; a source that changes while it trains gives this too.")));
+}
+
+static HeadSums *
+SumsOf(PassResult *r, int h, int set)
+{
+	return (HeadSums *) (STATE_D(r->st) - STATE_COMMON + r->view.sums_at[2 * h + set]);
+}
+
+/* A head's per-output sums: count, cweight, pweight, bsum. */
+static double *
+SumsArray(HeadSums *s, int nout, int which)
+{
+	return (double *) s + SUMS_SCALARS + which * nout;
+}
+
+/* The heads a counting pass sums by: as train.c's BuildHeads makes them. */
+static RfHead *
+CountingHeads(RfTrainState *ts, int *nheads)
+{
+	RfHead	   *heads = palloc0(sizeof(RfHead) * ts->ntargets);
+
+	*nheads = LabelColumns(ts) ? 1 : ts->ntargets;
+	for (int h = 0; h < *nheads; h++)
+	{
+		RfTarget   *tg = &ts->targets[h];
+
+		heads[h].kind = LabelColumns(ts) ? RF_HEAD_MULTILABEL : tg->head;
+		heads[h].loss = heads[h].kind == RF_HEAD_REGRESSION ? RF_LOSS_SQUARED : RF_LOSS_LOG;
+		heads[h].nout = LabelColumns(ts) ? ts->ntargets :
+			heads[h].kind == RF_HEAD_MULTICLASS || heads[h].kind == RF_HEAD_MULTILABEL ? tg->nclasses : 1;
+		heads[h].threshold = 0.5;
+		heads[h].weight = 1;
+	}
+	HeadsLayout(heads, *nheads);
+	return heads;
+}
+
+/* A counting pass: its sums, for heads at zero weights. */
+static void
+CountingPass(RfTrainState *ts, const double *center, PassResult *res)
+{
+	int			nheads;
+	RfHead	   *heads = CountingHeads(ts, &nheads);
+	int			nout = heads[nheads - 1].offset + heads[nheads - 1].nout;
+	double	   *zero = palloc0(sizeof(double) * ((Size) nout * ts->enc->width + nout));
+
+	GradientRun(ts, ConfigBuild(ts, heads, nheads, zero, zero + (Size) nout * ts->enc->width,
+								PASS_COUNT, center), res);
+	if (res->st == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("model \"%s\": the source has no rows", ts->model_name)));
+}
+
+static int
+DoubleCmp(const void *a, const void *b)
+{
+	double		x = *(const double *) a;
+	double		y = *(const double *) b;
+
+	return (x > y) - (x < y);
+}
+
+static int
+NameSortCmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *) a, *(const char *const *) b);
+}
+
+/*
+ * The distinct values of a target in the source: texts sorted by strcmp,
+ * or numbers increasing; at most limit + 1 of them.
+ */
+static int
+DistinctValues(RfTrainState *ts, RfTarget *tg, int limit)
+{
+	const char *name = quote_identifier(tg->name);
+	char	   *expr = tg->kind == RF_TARGET_LABELS ? psprintf("unnest(s.%s::text[])", name) :
+		tg->kind == RF_TARGET_CATEGORY ? psprintf("s.%s::text", name) : psprintf("s.%s::float8", name);
+	int			n;
+
+	SPI_connect();
+	if (SPI_execute(psprintf("SELECT DISTINCT v FROM (SELECT %s AS v FROM (%s) s) d WHERE v IS NOT NULL LIMIT %d",
+							 expr, ts->source_sql, limit + 1), true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "reframe: could not read the values of target %s", tg->name);
+	n = (int) SPI_processed;
+	if (tg->kind == RF_TARGET_NUMBER)
+		tg->values = MemoryContextAlloc(ts->mcxt, sizeof(double) * Max(n, 1));
+	else
+		tg->classes = MemoryContextAlloc(ts->mcxt, sizeof(char *) * Max(n, 1));
+	for (int i = 0; i < n; i++)
+	{
+		bool		isnull;
+		Datum		d = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull);
+
+		if (tg->kind == RF_TARGET_NUMBER)
+			tg->values[i] = DatumGetFloat8(d);
+		else
+			tg->classes[i] = MemoryContextStrdup(ts->mcxt, TextDatumGetCString(d));
+	}
+	SPI_finish();
+	if (tg->kind == RF_TARGET_NUMBER)
+		qsort(tg->values, n, sizeof(double), DoubleCmp);
+	else
+		qsort(tg->classes, n, sizeof(char *), NameSortCmp);
+	tg->nclasses = Min(n, limit);
+	return n;
+}
+
+/* The task a target is framed as: the model's, or its entry in "tasks". */
+static const char *
+TargetTask(RfTrainState *ts, RfTarget *tg)
+{
+	if (ts->ntargets == 1)
+		return ts->task;
+	return JsonFieldText(ts->opts->tasks, tg->name, NULL);
+}
+
+static void
+TooManyClasses(RfTarget *tg)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+			 errmsg("target column \"%s\" has more than %d distinct values, more than streaming passes take",
+					tg->name, GRADIENT_MAX_CLASSES),
+			 errhint("Set \"streaming\": false to read the rows, or \"sample\" to train on a share of them.")));
+}
+
+static void
+FrameBinary(RfTarget *tg)
+{
+	tg->head = RF_HEAD_BINARY;
+	tg->values = NULL;
+	tg->nclasses = 2;
+	tg->classes = palloc(sizeof(char *) * 2);
+	tg->classes[0] = tg->kind == RF_TARGET_BOOL ? pstrdup("false") : TargetNumberLabel(0, tg->typid);
+	tg->classes[1] = tg->kind == RF_TARGET_BOOL ? pstrdup("true") : TargetNumberLabel(1, tg->typid);
+}
+
+/*
+ * A target's head and its candidate classes, from its type, its task and
+ * the source's distinct values (as TargetResolve frames the rows'
+ * targets); the counting pass keeps the classes of the rows read.
+ */
+static void
+FrameTarget(RfTrainState *ts, RfTarget *tg)
+{
+	const char *task = TargetTask(ts, tg);
+	bool		integer = tg->typid == INT2OID || tg->typid == INT4OID || tg->typid == INT8OID;
+
+	if (tg->kind == RF_TARGET_LABELS)
+	{
+		tg->head = RF_HEAD_MULTILABEL;
+		if (DistinctValues(ts, tg, 10000) > 10000)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("label column \"%s\" has more than 10000 distinct labels", tg->name)));
+		return;
+	}
+	if (tg->kind == RF_TARGET_BOOL || (task && strcmp(task, "binary") == 0 && tg->kind == RF_TARGET_NUMBER))
+	{
+		FrameBinary(tg);
+		return;
+	}
+	if (tg->kind == RF_TARGET_CATEGORY)
+	{
+		tg->head = task && strcmp(task, "binary") == 0 ? RF_HEAD_BINARY : RF_HEAD_MULTICLASS;
+		if (DistinctValues(ts, tg, GRADIENT_MAX_CLASSES) > GRADIENT_MAX_CLASSES)
+			TooManyClasses(tg);
+		return;
+	}
+	if (ts->opts->nbins > 0)
+	{
+		/* buckets between the cut points: their values once counted */
+		tg->head = RF_HEAD_MULTICLASS;
+		tg->bin_edges = ts->opts->bin_edges;
+		tg->nclasses = ts->opts->nbins + 1;
+		tg->classes = palloc(sizeof(char *) * tg->nclasses);
+		for (int k = 0; k < tg->nclasses; k++)
+			tg->classes[k] = psprintf("%s%s,%s)", k == 0 ? "(" : "[",
+									  k == 0 ? "-Infinity" : float8out_internal(tg->bin_edges[k - 1]),
+									  k == ts->opts->nbins ? "Infinity" : float8out_internal(tg->bin_edges[k]));
+		return;
+	}
+	if (task == NULL && integer)
+	{
+		int			n = DistinctValues(ts, tg, RF_MAX_INFERRED_CLASSES);
+
+		/* 0 and 1 are a yes/no target: binary, as the rows' path infers */
+		task = n == 2 && tg->values[0] == 0 && tg->values[1] == 1 ? "binary" :
+			n <= RF_MAX_INFERRED_CLASSES ? "multiclass" : "regression";
+		if (ts->ntargets == 1)
+			ereport(NOTICE,
+					(errmsg("training a %s model: target column \"%s\" is %s%s", task, tg->name,
+							format_type_be(tg->typid),
+							strcmp(task, "multiclass") == 0 ?
+							psprintf(" with at most %d distinct values", RF_MAX_INFERRED_CLASSES) :
+							strcmp(task, "binary") == 0 ? " of 0 and 1" : ""),
+					 errhint("Pass task => '...' to frame it differently.")));
+		if (strcmp(task, "binary") == 0)
+		{
+			FrameBinary(tg);
+			return;
+		}
+		if (strcmp(task, "multiclass") == 0)
+		{
+			tg->head = RF_HEAD_MULTICLASS;
+			return;
+		}
+	}
+	if (task && strcmp(task, "multiclass") == 0)
+	{
+		tg->head = RF_HEAD_MULTICLASS;
+		if (DistinctValues(ts, tg, GRADIENT_MAX_CLASSES) > GRADIENT_MAX_CLASSES)
+			TooManyClasses(tg);
+		return;
+	}
+	tg->head = RF_HEAD_REGRESSION;
+	tg->nclasses = 0;
+	tg->values = NULL;
+}
+
+static void
+OneClass(RfTarget *tg)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_DATA_EXCEPTION),
+			 errmsg("target column \"%s\" has only one class in its training rows", tg->name),
+			 errdetail("A classifier needs rows of at least two classes.")));
+}
+
+/*
+ * Keeps the classes (labels) of a target that the rows read have, as the
+ * rows' path finds them; true when one was dropped.
+ */
+static bool
+KeepSeenClasses(RfTarget *tg, PassResult *r, int h)
+{
+	int			nout = r->view.heads[h].nout;
+	const double *c0 = SumsArray(SumsOf(r, h, 0), nout, 0);
+	const double *c1 = SumsArray(SumsOf(r, h, 1), nout, 0);
+	int			kept = 0;
+
+	for (int k = 0; k < tg->nclasses; k++)
+		if (c0[k] + c1[k] > 0)
+		{
+			if (tg->values)
+				tg->values[kept] = tg->values[k];
+			else
+				tg->classes[kept] = tg->classes[k];
+			kept++;
+		}
+	if (kept == tg->nclasses)
+		return false;
+	tg->nclasses = kept;
+	if (kept < (tg->head == RF_HEAD_MULTILABEL ? 1 : 2))
+		OneClass(tg);
+	return true;
+}
+
+/* A target's classes, counts and statistics from the counting pass's sums for its head h. */
+static void
+ResolveFromCounts(RfTrainState *ts, RfTarget *tg, PassResult *r, int h, double center)
+{
+	HeadSums   *s0 = SumsOf(r, h, 0);
+	HeadSums   *s1 = SumsOf(r, h, 1);
+	int			nout = r->view.heads[h].nout;
+	const double *count = SumsArray(s0, nout, 0);
+
+	switch (tg->head)
+	{
+		case RF_HEAD_REGRESSION:
+			{
+				double		m = s0->weight > 0 ? s0->ysum / s0->weight : 0;
+				double		var = s0->weight > 0 ? s0->yysum / s0->weight - m * m : 0;
+
+				tg->mean = center + m;
+				tg->sd = var > 0 ? sqrt(var) : 1.0;
+				return;
+			}
+		case RF_HEAD_BINARY:
+			tg->counts = palloc(sizeof(double) * 2);
+			tg->counts[0] = s0->rows - count[0];
+			tg->counts[1] = count[0];
+			tg->soft = s0->soft + s1->soft > 0;
+			if (tg->counts[0] <= 0 || tg->counts[1] <= 0)
+				OneClass(tg);
+			return;
+		case RF_HEAD_MULTICLASS:
+			{
+				const double *bsum = SumsArray(s0, nout, 3);
+				int			filled = 0;
+
+				tg->counts = palloc(sizeof(double) * tg->nclasses);
+				for (int k = 0; k < tg->nclasses; k++)
+					filled += (tg->counts[k] = count[k]) > 0;
+				if (tg->values)
+					tg->classes = palloc(sizeof(char *) * tg->nclasses);
+				for (int k = 0; k < tg->nclasses && tg->values; k++)
+					tg->classes[k] = TargetNumberLabel(tg->values[k], tg->typid);
+				if (tg->bin_edges)
+				{
+					int			nedges = tg->nclasses - 1;
+
+					if (filled < 2)
+						ereport(ERROR,
+								(errcode(ERRCODE_DATA_EXCEPTION),
+								 errmsg("every training value of target column \"%s\" falls into one bucket", tg->name),
+								 errhint("Choose cut points inside the range of the target, or use {\"quantiles\": k}.")));
+					tg->bin_values = palloc(sizeof(double) * tg->nclasses);
+					for (int k = 0; k < tg->nclasses; k++)
+						tg->bin_values[k] = count[k] > 0 ? bsum[k] / count[k] :
+							k == 0 ? tg->bin_edges[0] : k == nedges ? tg->bin_edges[nedges - 1] :
+							(tg->bin_edges[k - 1] + tg->bin_edges[k]) / 2;
+				}
+				else if (filled < 2)
+					OneClass(tg);
+				TargetWarnFewExamples(tg, ts->model_name);
+				return;
+			}
+		default:
+			tg->counts = palloc(sizeof(double) * tg->nclasses);
+			memcpy(tg->counts, count, sizeof(double) * tg->nclasses);
+			return;
+	}
+}
+
+/*
+ * The targets' framing from their passes: each target's head and classes
+ * (the source's distinct values, kept where the rows read have them, as
+ * the rows' path finds them), class counts and regression statistics from
+ * counting passes at zero weights -- a second one sums each regression
+ * target about its mean.
+ */
+void
+GradientResolveTargets(RfTrainState *ts)
+{
+	PassResult *r = MemoryContextAllocZero(ts->mcxt, sizeof(PassResult));
+	double		center[RF_MAX_TARGETS] = {0};
+	bool		regression = false;
+	bool		pruned = false;
+
+	if (ts->ntargets > 1 && ts->task == NULL)
+	{
+		bool		all_bool = true;
+
+		for (int t = 0; t < ts->ntargets; t++)
+			all_bool &= ts->targets[t].kind == RF_TARGET_BOOL;
+		ts->task = all_bool ? "multilabel" : "multitask";
+		ereport(NOTICE,
+				(errmsg("training a %s model on %d targets", ts->task, ts->ntargets),
+				 errhint("Pass task => '...' to frame it differently.")));
+	}
+	for (int t = 0; t < ts->ntargets && !LabelColumns(ts); t++)
+	{
+		RfTarget   *tg = &ts->targets[t];
+
+		FrameTarget(ts, tg);
+		if (tg->head == RF_HEAD_BINARY && tg->kind == RF_TARGET_CATEGORY && tg->nclasses != 2)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_EXCEPTION),
+					 errmsg("target column \"%s\" has %d classes, so it cannot be a binary target", tg->name, tg->nclasses),
+					 errhint("Use task => 'multiclass'.")));
+		if (tg->head == RF_HEAD_MULTICLASS && tg->nclasses < 2)
+			OneClass(tg);
+		if (tg->head == RF_HEAD_MULTILABEL && tg->nclasses < 1)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_EXCEPTION),
+					 errmsg("label column \"%s\" holds no label in any training row", tg->name)));
+	}
+	CountingPass(ts, NULL, r);
+	for (int h = 0; h < r->view.cfg->nheads && !LabelColumns(ts); h++)
+	{
+		RfTarget   *tg = &ts->targets[h];
+
+		if ((tg->head == RF_HEAD_MULTICLASS && !tg->bin_edges) || tg->head == RF_HEAD_MULTILABEL)
+			pruned |= KeepSeenClasses(tg, r, h);
+		if (tg->head == RF_HEAD_REGRESSION)
+		{
+			HeadSums   *s0 = SumsOf(r, h, 0);
+
+			center[h] = s0->weight > 0 ? s0->ysum / s0->weight : 0;
+			regression = true;
+		}
+	}
+	if (pruned || regression)
+		CountingPass(ts, center, r);
+	for (int h = 0; h < r->view.cfg->nheads && !LabelColumns(ts); h++)
+		ResolveFromCounts(ts, &ts->targets[h], r, h, center[h]);
+	if (LabelColumns(ts))
+		for (int t = 0; t < ts->ntargets; t++)
+			ts->targets[t].head = RF_HEAD_BINARY;
+	else if (ts->ntargets == 1 && ts->targets[0].head == RF_HEAD_MULTILABEL)
+	{
+		if (ts->task == NULL)
+			ereport(NOTICE,
+					(errmsg("training a multilabel model: target column \"%s\" holds sets of %d labels",
+							ts->targets[0].name, ts->targets[0].nclasses),
+					 errhint("Pass task => '...' to frame it differently.")));
+		ts->task = "multilabel";
+	}
+	else if (ts->ntargets == 1)
+		ts->task = pstrdup(HeadKindName(ts->targets[0].head));
+	ts->gcounts = r;
+}
+
+/* The raw outputs at each head's (weighted) training base rate, as HeadsBaseMargins has them. */
+static void
+BaseMargins(RfTrainState *ts, const RfTrunk *t, double *b)
+{
+	PassResult *r = ts->gcounts;
+
+	for (int h = 0; h < t->nheads; h++)
+	{
+		const RfHead *head = &t->heads[h];
+		int			nout = r->view.heads[h].nout;
+		const double *cw = SumsArray(SumsOf(r, h, 0), nout, 1);
+		const double *pw = SumsArray(SumsOf(r, h, 0), nout, 2);
+		double		total = 0;
+
+		for (int k = 0; k < head->nout; k++)
+			b[head->offset + k] = 0;
+		switch (head->kind)
+		{
+			case RF_HEAD_BINARY:
+				{
+					double		share = (cw[0] + 0.5) / (pw[0] + 1.0);
+
+					b[head->offset] = log(share / (1.0 - share));
+					break;
+				}
+			case RF_HEAD_MULTICLASS:
+				for (int k = 0; k < head->nout; k++)
+					total += cw[k];
+				for (int k = 0; k < head->nout; k++)
+					b[head->offset + k] = log((cw[k] + 0.5) / (total + 0.5 * head->nout));
+				break;
+			case RF_HEAD_MULTILABEL:
+				for (int k = 0; k < head->nout; k++)
+				{
+					double		rate = (0.5 + cw[k]) / (1.0 + pw[k]);
+
+					b[head->offset + k] = log(rate / (1 - rate));
+				}
+				break;
+			default:
+				break;
+		}
+	}
 }
 
 typedef struct GradientObjective
 {
 	RfTrainState *ts;
 	RfNet	   *net;
-	double		yshift;
-	double		yscale;
 	double		l2;
 } GradientObjective;
 
@@ -507,261 +1560,167 @@ GradientEval(void *arg, const double *params, double *grad)
 {
 	GradientObjective *o = arg;
 	RfNet	   *net = o->net;
+	RfTrainState *ts = o->ts;
 	int			width = NetLayerIn(net, 0);
-	int			nout = net->nout;
 	const double *W = params + net->w_off[0];
-	GradientState *st = GradientRun(o->ts, ConfigBuild(o->ts, W, params + net->b_off[0], o->yshift, o->yscale));
-	double		norm;
+	PassResult	r;
+	double	   *g;
 	double		penalty = 0;
-	double		loss;
+	double		loss = 0;
+	double		rows = 0;
 
-	if (st == NULL || st->weight[0] <= 0)
+	GradientRun(ts, ConfigBuild(ts, net->heads, net->nheads, W, params + net->b_off[0], PASS_FIT, NULL), &r);
+	g = r.st ? STATE_D(r.st) - STATE_COMMON + r.view.grad_at : NULL;
+	memset(grad, 0, sizeof(double) * net->nparams);
+	for (int h = 0; h < net->nheads && r.st; h++)
+	{
+		const RfHead *head = &net->heads[h];
+		HeadSums   *s = SumsOf(&r, h, 0);
+		/* each head's loss is its weight times its rows' mean, as in heads.c */
+		double		norm = s->weight > 0 ? head->weight / s->weight : 0;
+
+		rows += s->rows;
+		loss += norm * s->loss;
+		for (int k = head->offset; k < head->offset + head->nout; k++)
+		{
+			for (int j = 0; j < width; j++)
+				grad[net->w_off[0] + (Size) k * width + j] = norm * g[(Size) k * width + j];
+			grad[net->b_off[0] + k] = norm * g[(Size) net->nout * width + k];
+		}
+	}
+	if (rows <= 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("model \"%s\": no training rows with a positive weight", o->ts->model_name)));
-	norm = 1.0 / st->weight[0];
-	memset(grad, 0, sizeof(double) * net->nparams);
-	for (int64 j = 0; j < (int64) nout * width; j++)
+				 errmsg("model \"%s\": no training rows with a positive weight", ts->model_name)));
+	for (int64 j = 0; j < (int64) net->nout * width; j++)
 	{
-		grad[net->w_off[0] + j] = norm * STATE_GRAD(st)[j] + 2.0 * o->l2 * W[j];
+		grad[net->w_off[0] + j] += 2.0 * o->l2 * W[j];
 		penalty += W[j] * W[j];
 	}
-	for (int k = 0; k < nout; k++)
-		grad[net->b_off[0] + k] = norm * STATE_GRAD(st)[(Size) nout * width + k];
-	loss = norm * st->loss[0] + o->l2 * penalty;
-	pfree(st);
-	return loss;
+	pfree(r.st);
+	return loss + o->l2 * penalty;
 }
 
-static bool
-IsMulticlass(RfTrainState *ts)
+/* L-BFGS on the passes, from the heads' base rates. */
+void
+GradientFit(RfTrunk *t, RfFitData *d, RfFitResult *res)
 {
-	return ts->task && strcmp(ts->task, "multiclass") == 0;
+	RfNet	   *net = t->state;
+	RfTrainState *ts = d->stream;
+	GradientObjective o = {.ts = ts,.net = net,.l2 = d->opts->l2};
+
+	res->solver = "lbfgs (streaming passes)";
+	memset(net->params, 0, sizeof(double) * net->nparams);
+	BaseMargins(ts, t, net->params + net->b_off[0]);
+	NetMinimizeLbfgs(net, d, res, GradientEval, &o);
+}
+
+/* A head's metrics accumulator from a pass's sums. */
+static void
+AccFromSums(RfEvalAcc *acc, const RfHead *head, PassResult *r, int h, int set, double center)
+{
+	HeadSums   *s = SumsOf(r, h, set);
+	const double *arr = (double *) s + SUMS_SCALARS + 4 * head->nout;
+	int			K = ConfusionK(&r->view.heads[h]);
+
+	EvalAccInit(acc, head, false);
+	acc->n = s->n;
+	acc->rows = (int64) s->erows;
+	acc->sse = s->sse;
+	acc->sae = s->sae;
+	acc->ymean = s->weight > 0 ? center + s->ysum / s->weight : 0;
+	acc->ym2 = s->weight > 0 ? s->yysum - s->ysum * s->ysum / s->weight : 0;
+	acc->logloss = s->logloss;
+	acc->brier = s->brier;
+	acc->correct = s->correct;
+	acc->sse_expected = s->sse_expected;
+	acc->subset_correct = s->subset_correct;
+	acc->label_errors = s->label_errors;
+	acc->expected_labels = s->expected_labels;
+	acc->mean_labels = s->mean_labels;
+	if (K)
+		memcpy(acc->confusion, arr, sizeof(double) * K * K);
+	if (head->kind == RF_HEAD_MULTILABEL)
+	{
+		memcpy(acc->tp, arr, sizeof(double) * head->nout);
+		memcpy(acc->fp, arr + head->nout, sizeof(double) * head->nout);
+		memcpy(acc->fn, arr + 2 * head->nout, sizeof(double) * head->nout);
+	}
+}
+
+/*
+ * The metrics of the fitted model, from one more pass: every head's
+ * training and validation figures as the rows' path reports them (but the
+ * ROC AUC and ECE, which need every score).
+ */
+void
+GradientEvaluate(RfTrainState *ts, StringInfo m)
+{
+	RfTrunk    *t = ts->trunk;
+	RfNet	   *net = t->state;
+	double		center[RF_MAX_TARGETS] = {0};
+	PassResult	r;
+	RfEvalAcc  *acc = palloc(sizeof(RfEvalAcc) * t->nheads);
+
+	for (int h = 0; h < t->nheads; h++)
+		center[h] = t->heads[h].kind == RF_HEAD_REGRESSION ? ts->targets[h].mean : 0;
+	GradientRun(ts, ConfigBuild(ts, t->heads, t->nheads, net->params + net->w_off[0],
+								net->params + net->b_off[0], PASS_EVAL, center), &r);
+	if (r.st == NULL)
+		elog(ERROR, "reframe: the source had no rows in the evaluation pass");
+	appendStringInfoString(m, "{\"training\": ");
+	for (int h = 0; h < t->nheads; h++)
+		AccFromSums(&acc[h], &t->heads[h], &r, h, 0, center[h]);
+	HeadsJson(t, acc, m, &ts->train_loss, true);
+	if (SumsOf(&r, 0, 1)->rows > 0 || (t->nheads > 1 && ts->nrows[1] > 0 && !ts->with_validation))
+	{
+		appendStringInfoString(m, ", \"validation\": ");
+		for (int h = 0; h < t->nheads; h++)
+			AccFromSums(&acc[h], &t->heads[h], &r, h, 1, center[h]);
+		HeadsJson(t, acc, m, &ts->selection, false);
+	}
+	appendStringInfoChar(m, '}');
 }
 
 /* Why a training cannot take the gradient passes, or NULL when it can. */
 const char *
 GradientUnsupported(RfTrainState *ts)
 {
-	RfTarget   *tg = &ts->targets[0];
-	bool		binary = tg->kind == RF_TARGET_BOOL ||
-		(ts->task && strcmp(ts->task, "binary") == 0 && tg->kind == RF_TARGET_NUMBER);
-	bool		multiclass = IsMulticlass(ts) && tg->kind == RF_TARGET_NUMBER;
-	bool		regression = tg->kind == RF_TARGET_NUMBER && !binary && !multiclass &&
-		(ts->task == NULL || strcmp(ts->task, "regression") == 0);
-
 	if (strcmp(ts->family->name, "linear") != 0)
 		return "only the linear family streams";
-	if (ts->ntargets > 1)
-		return "it has several targets";
-	if (!binary && !multiclass && !regression)
-		return psprintf("its target \"%s\" (%s) is framed as %s, and streaming passes take a binary, numeric multiclass or regression target",
-						tg->name, format_type_be(tg->typid), ts->task ? ts->task : "classes");
-	if (regression && ts->task == NULL &&
-		(tg->typid == INT2OID || tg->typid == INT4OID || tg->typid == INT8OID))
-		return psprintf("integer target \"%s\" may be classes: pass task => 'regression', 'binary' or 'multiclass'", tg->name);
+	if (ts->task && (strcmp(ts->task, "hierarchical") == 0))
+		return "a hierarchy's levels are framed by the rows";
 	if (ts->opts->l2_auto)
 		return "\"l2\": \"auto\" fits a path of penalties; give \"l2\" a number";
 	if (ts->opts->balanced || ts->opts->class_weight)
 		return "option \"class_weight\" is not supported by streaming passes";
 	if (ts->opts->threshold_f1)
 		return "\"threshold\": \"f1\" tunes on the validation rows' scores";
-	if (ts->opts->nbins > 0 || ts->opts->bin_quantiles > 0)
-		return "option \"bins\" frames the target by the rows' values";
-	if (ts->gattno >= 0)
-		return "option \"group\" needs the rows of each query";
-	return NULL;
-}
-
-/*
- * A numeric multiclass target's classes: the source's distinct values,
- * kept where a counting pass (at zero weights) finds rows of them among the
- * rows read, as the rows' path finds them; their training rows' weights.
- */
-static void
-ResolveNumericClasses(RfTrainState *ts)
-{
-	RfTarget   *tg = &ts->targets[0];
-	RfHead		head = {.kind = RF_HEAD_MULTICLASS,.loss = RF_LOSS_CROSS_ENTROPY};
-	RfTrunk		trunk = {.heads = &head,.nheads = 1};
-	double	   *values;
-	int			n = 0;
-	GradientState *st;
-	int			kept = 0;
-
-	SPI_connect();
-	if (SPI_execute(psprintf("SELECT DISTINCT %s AS v FROM (%s) s WHERE %s IS NOT NULL ORDER BY 1 LIMIT %d",
-							 MomentsTargetSql(ts), ts->source_sql, MomentsTargetSql(ts), RF_MAX_CLASSES + 1),
-					true, 0) != SPI_OK_SELECT)
-		elog(ERROR, "reframe: could not read the classes of %s", tg->name);
-	n = (int) SPI_processed;
-	values = MemoryContextAlloc(ts->mcxt, sizeof(double) * Max(n, 1));
-	for (int i = 0; i < n; i++)
+	if (ts->opts->bin_quantiles > 0)
+		return "\"bins\": {\"quantiles\": k} cuts at the training rows' quantiles";
+	for (int t = 0; t < ts->ntargets; t++)
 	{
-		bool		isnull;
+		RfTarget   *tg = &ts->targets[t];
+		const char *task = ts->ntargets == 1 ? ts->task : JsonFieldText(ts->opts->tasks, tg->name, NULL);
 
-		values[i] = DatumGetFloat8(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
-	}
-	SPI_finish();
-	if (n > RF_MAX_CLASSES)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("target column \"%s\" has more than %d distinct values", tg->name, RF_MAX_CLASSES)));
-	if (n < 2)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("target column \"%s\" has only one class", tg->name),
-				 errdetail("A classifier needs rows of at least two classes.")));
-
-	/* the counting pass */
-	head.nout = n;
-	tg->values = values;
-	ts->trunk = &trunk;
-	{
-		double	   *zero = palloc0(sizeof(double) * ((Size) n * ts->enc->width + n));
-
-		st = GradientRun(ts, ConfigBuild(ts, zero, zero + (Size) n * ts->enc->width, 0, 1));
-	}
-	ts->trunk = NULL;
-	tg->counts = palloc0(sizeof(double) * n);
-	tg->classes = palloc(sizeof(char *) * n);
-	for (int k = 0; k < n; k++)
-		if (STATE_CLASSW(st)[k] + STATE_CLASSW(st)[n + k] > 0)
+		if (ts->ntargets > 1 && ts->task && strcmp(ts->task, "multilabel") == 0)
 		{
-			values[kept] = values[k];
-			tg->counts[kept] = STATE_CLASSW(st)[k];
-			tg->classes[kept] = TargetNumberLabel(values[k], tg->typid);
-			kept++;
+			if (tg->kind != RF_TARGET_BOOL && tg->kind != RF_TARGET_NUMBER)
+				return psprintf("label column \"%s\" is %s", tg->name, format_type_be(tg->typid));
+			continue;
 		}
-	tg->nclasses = kept;
-	if (kept < 2)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("target column \"%s\" has only one class in its rows", tg->name),
-				 errdetail("A classifier needs rows of at least two classes.")));
-}
-
-/*
- * The target as the moments pass saw it (its value, 0 or 1 for a boolean):
- * a binary head's classes and counts, or a regression target's mean and
- * standard deviation, from the training rows' moments; a numeric
- * multiclass target's classes from the source (ResolveNumericClasses).
- */
-void
-GradientResolveTarget(RfTrainState *ts)
-{
-	RfTarget   *tg = &ts->targets[0];
-	RfGram	   *g = ts->gram[0];
-	int			R = g->R;
-	int			D = g->D;
-	double		n = GramRows(g);
-	double		sy = g->G[R + (R + 1) * D] + *g->yorigin * n;	/* sum of w y */
-	double		syy = g->G[(R + 1) + (R + 1) * D];	/* sum of w (y - yorigin)^2 */
-	double		mean = n > 0 ? sy / n : 0;
-	double		m2 = syy - n * (mean - *g->yorigin) * (mean - *g->yorigin);
-
-	if (IsMulticlass(ts))
-	{
-		tg->head = RF_HEAD_MULTICLASS;
-		ResolveNumericClasses(ts);
+		if (tg->kind == RF_TARGET_LABELS)
+			continue;
+		if (tg->kind == RF_TARGET_CATEGORY && task && strcmp(task, "binary") != 0 &&
+			strcmp(task, "multiclass") != 0)
+			return psprintf("target \"%s\" (%s) cannot be framed as %s", tg->name, format_type_be(tg->typid), task);
+		if (tg->kind == RF_TARGET_BOOL && task && strcmp(task, "binary") != 0)
+			return psprintf("target \"%s\" (boolean) cannot be framed as %s", tg->name, task);
+		if ((ts->opts->nbins > 0) && (tg->kind != RF_TARGET_NUMBER || (task && strcmp(task, "multiclass") != 0)))
+			return psprintf("option \"bins\" needs a numeric target framed as classes, and \"%s\" is not", tg->name);
+		if (tg->kind == RF_TARGET_NUMBER && task && strcmp(task, "regression") != 0 &&
+			strcmp(task, "binary") != 0 && strcmp(task, "multiclass") != 0)
+			return psprintf("target \"%s\" cannot be framed as %s", tg->name, task);
 	}
-	else if (tg->kind == RF_TARGET_BOOL || (ts->task && strcmp(ts->task, "binary") == 0))
-	{
-		tg->head = RF_HEAD_BINARY;
-		tg->nclasses = 2;
-		tg->classes = palloc(sizeof(char *) * 2);
-		tg->classes[0] = tg->kind == RF_TARGET_BOOL ? pstrdup("false") : TargetNumberLabel(0, tg->typid);
-		tg->classes[1] = tg->kind == RF_TARGET_BOOL ? pstrdup("true") : TargetNumberLabel(1, tg->typid);
-		tg->counts = palloc(sizeof(double) * 2);
-		tg->counts[0] = n - sy;
-		tg->counts[1] = sy;
-		if (tg->counts[0] <= 0 || tg->counts[1] <= 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_DATA_EXCEPTION),
-					 errmsg("target column \"%s\" has only one class in its training rows", tg->name),
-					 errdetail("A classifier needs rows of at least two classes.")));
-		ts->task = "binary";
-	}
-	else
-	{
-		tg->head = RF_HEAD_REGRESSION;
-		tg->mean = mean;
-		tg->sd = n > 0 && m2 > 0 ? sqrt(m2 / n) : 1.0;
-		ts->task = "regression";
-	}
-}
-
-/* L-BFGS on the passes, from the base rates (classification) or the mean (regression). */
-void
-GradientFit(RfTrunk *t, RfFitData *d, RfFitResult *res)
-{
-	RfNet	   *net = t->state;
-	RfTrainState *ts = d->stream;
-	RfTarget   *tg = &ts->targets[0];
-	GradientObjective o = {.ts = ts,.net = net,.l2 = d->opts->l2,.yshift = 0,.yscale = 1};
-
-	res->solver = "lbfgs (streaming passes)";
-	memset(net->params, 0, sizeof(double) * net->nparams);
-	if (tg->head == RF_HEAD_REGRESSION)
-	{
-		o.yshift = tg->mean;
-		o.yscale = tg->sd;
-	}
-	else
-	{
-		/* the weights' heads carry no row weights here: the passes weigh rows */
-		t->heads[0].wcol = -1;
-		HeadsBaseMargins(t->heads, 1, tg, NULL, net->params + net->b_off[0]);
-	}
-	NetMinimizeLbfgs(net, d, res, GradientEval, &o);
-}
-
-/* One set's figures as JSON; returns its selection metric. */
-static double
-SetJson(GradientState *st, int set, RfHeadKind kind, StringInfo m)
-{
-	double		w = st->weight[set];
-	const char *loss = kind == RF_HEAD_BINARY ? "log_loss" : "cross_entropy";
-
-	appendStringInfo(m, "{\"rows\": %.0f", st->rows[set]);
-	if (kind != RF_HEAD_REGRESSION)
-	{
-		appendStringInfo(m, ", \"%s\": ", loss);
-		JsonAppendNumber(m, st->loss[set] / w);
-		appendStringInfoString(m, ", \"accuracy\": ");
-		JsonAppendNumber(m, st->correct[set] / w);
-		appendStringInfoChar(m, '}');
-		return st->loss[set] / w;
-	}
-	appendStringInfoString(m, ", \"rmse\": ");
-	JsonAppendNumber(m, sqrt(st->sse[set] / w));
-	appendStringInfoString(m, ", \"mae\": ");
-	JsonAppendNumber(m, st->sae[set] / w);
-	appendStringInfoChar(m, '}');
-	return sqrt(st->sse[set] / w);
-}
-
-/*
- * The metrics of the fitted model, from one more pass: the training and
- * validation rows' loss and accuracy (classification) or errors
- * (regression).
- */
-void
-GradientEvaluate(RfTrainState *ts, StringInfo m)
-{
-	RfNet	   *net = ts->trunk->state;
-	RfHeadKind	kind = ts->trunk->heads[0].kind;
-	GradientState *st = GradientRun(ts, ConfigBuild(ts, net->params + net->w_off[0],
-													 net->params + net->b_off[0], 0, 1));
-
-	appendStringInfoString(m, "{\"training\": ");
-	ts->train_loss = SetJson(st, 0, kind, m);
-	if (kind == RF_HEAD_REGRESSION)
-		ts->train_loss *= ts->train_loss;	/* as the rows' path reports it: the mean squared error */
-	if (st->weight[1] > 0)
-	{
-		appendStringInfoString(m, ", \"validation\": ");
-		ts->selection = SetJson(st, 1, kind, m);
-	}
-	appendStringInfoChar(m, '}');
+	return NULL;
 }

@@ -12,8 +12,8 @@
 
 /* Why a training cannot take the gradient passes, or NULL when it can. */
 extern const char *GradientUnsupported(RfTrainState *ts);
-/* The target's framing from the moments pass. */
-extern void GradientResolveTarget(RfTrainState *ts);
+/* The targets' framing from counting passes (after the moments pass). */
+extern void GradientResolveTargets(RfTrainState *ts);
 /* The linear family's fit on the passes (RfFitData.stream). */
 extern void GradientFit(RfTrunk *t, RfFitData *d, RfFitResult *res);
 /* The metrics JSON of the fitted model, from one more pass. */

@@ -9,8 +9,10 @@
  * their shards, each sum their part, and the training backend holds
  * O(features^2) however many rows there are:
  *
- *	SELECT reframe.moments(config, ARRAY[x1, x2, ...]::float8[], y, w)
+ *	SELECT reframe.moments(config, ARRAY[x1, x2, ...]::float8[], y, t, w)
  *	FROM (source) s
+
+ * with the targets in y and t (stream_targets.h).
  *
  * The config fixes what every part must agree on: the split (a row's draw is
  * the seeded hash of its values, as when reading here), and the origin the
@@ -42,6 +44,7 @@
 #include "moments.h"
 #include "gradient.h"
 #include "options.h"
+#include "stream_targets.h"
 
 #define MOMENTS_MAGIC 0x52464d31	/* "RFM1" */
 
@@ -63,6 +66,7 @@ typedef struct MomentsConfig
 	double		holdout;
 	double		sample;			/* "sample": the share of rows kept */
 	double		yorigin;
+	RfStreamTargets targets;	/* the moments' y: the first target's value */
 	/* double origin[R]; int32 col_len[ncols] */
 } MomentsConfig;
 
@@ -178,9 +182,9 @@ StateAdd(MomentsState *st, int g, const double *raw, const double *a, double w, 
 		anymiss[j] = miss[j] ? 1.0 : 0.0;
 }
 
-/* A row's split hash, as EncoderReadRow and TargetValue make it. */
+/* A row's split hash of its inputs, as EncoderReadRow makes it (the targets follow). */
 uint64
-MomentsRowHash(uint64 h, int ncols, const int32 *len, const double *raw, const bool *nulls, double y)
+MomentsRowHash(uint64 h, int ncols, const int32 *len, const double *raw, const bool *nulls)
 {
 	int			off = 0;
 
@@ -196,7 +200,7 @@ MomentsRowHash(uint64 h, int ncols, const int32 *len, const double *raw, const b
 			h = ReframeHashDoubles(raw + off, len[c], h);
 		off += len[c];
 	}
-	return ReframeHashDoubles(&y, 1, h);
+	return h;
 }
 
 /* The raw inputs of a row from its float8[] of R values (NULL elements: NaN). */
@@ -248,6 +252,7 @@ ConfigCheck(bytea *b)
 	ok = VARSIZE(b) >= sizeof(MomentsConfig) && cfg->magic == MOMENTS_MAGIC && cfg->R >= 1 &&
 		cfg->R <= RF_MOMENTS_MAX_INPUTS && cfg->ncols >= 1 && cfg->ncols <= cfg->R &&
 		VARSIZE(b) == sizeof(MomentsConfig) + sizeof(double) * cfg->R + sizeof(int32) * cfg->ncols &&
+		StreamTargetsValid(&cfg->targets) &&
 		MomentsSplitValid(cfg->R, cfg->ncols, CONFIG_COLLEN(cfg), cfg->folds, cfg->fold);
 	if (!ok)
 		ereport(ERROR,
@@ -291,27 +296,31 @@ reframe_moments_accum(PG_FUNCTION_ARGS)
 	}
 	else
 		st = StateCheck(PG_GETARG_DATUM(0), "the state");
-	if (PG_ARGISNULL(3))
-	{
-		st->skipped++;
-		PG_RETURN_BYTEA_P(st);
-	}
-	y = PG_GETARG_FLOAT8(3);
-	if (!isfinite(y))
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("target column \"%s\" contains NaN or Infinity", NameStr(cfg->target)),
-				 errhint("Filter such rows out in the source.")));
-	w = PG_ARGISNULL(4) ? get_float8_nan() : PG_GETARG_FLOAT8(4);
-	if (!(w >= 0 && isfinite(w)))
-	{
-		st->bad_weights++;
-		w = 0;
-	}
 	MomentsRowInputs(cfg->R, PG_GETARG_ARRAYTYPE_P(2), raw, nulls);
 	{
-		uint64		h = MomentsRowHash(cfg->hash0, cfg->ncols, CONFIG_COLLEN(cfg), raw, nulls, y);
+		uint64		h = MomentsRowHash(cfg->hash0, cfg->ncols, CONFIG_COLLEN(cfg), raw, nulls);
+		RfStreamRow row;
 
+		StreamRowRead(&cfg->targets, PG_ARGISNULL(3) ? NULL : PG_GETARG_ARRAYTYPE_P(3),
+					  PG_ARGISNULL(4) ? NULL : PG_GETARG_ARRAYTYPE_P(4), &row, &h);
+		if (row.present == 0)
+		{
+			st->skipped++;
+			PG_RETURN_BYTEA_P(st);
+		}
+		if (row.bad > 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_EXCEPTION),
+					 errmsg("target column \"%s\" contains NaN or Infinity", NameStr(cfg->target)),
+					 errhint("Filter such rows out in the source.")));
+		/* the moments' target: the first, where it is a number */
+		y = cfg->targets.kind[0] == RF_STREAM_NUMBER && !isnan(row.value[0]) ? row.value[0] : cfg->yorigin;
+		w = PG_ARGISNULL(5) ? get_float8_nan() : PG_GETARG_FLOAT8(5);
+		if (!(w >= 0 && isfinite(w)))
+		{
+			st->bad_weights++;
+			w = 0;
+		}
 		if (cfg->sample < 1 && ReframeSampleDraw(h) >= cfg->sample)
 		{
 			st->sampled_out++;
@@ -466,17 +475,6 @@ MomentsInputsSql(const RfEncoder *enc)
 	return buf.data;
 }
 
-/* The target of a source row "s" as a float8: a boolean as 0 or 1. */
-char *
-MomentsTargetSql(RfTrainState *ts)
-{
-	const char *name = quote_identifier(ts->targets[0].name);
-
-	if (ts->targets[0].kind == RF_TARGET_BOOL)
-		return psprintf("(s.%s::int)::float8", name);
-	return psprintf("s.%s::float8", name);
-}
-
 /* Why the moments cannot be summed by the aggregate, or NULL when they can. */
 const char *
 MomentsUnsupported(RfTrainState *ts)
@@ -488,6 +486,8 @@ MomentsUnsupported(RfTrainState *ts)
 		return why;
 	if (ts->ntargets > 1)
 		return "it has several targets";
+	if (ts->targets[0].kind != RF_TARGET_NUMBER)
+		return psprintf("its target \"%s\" is %s, not a number", tg->name, format_type_be(tg->typid));
 	if (ts->opts->loss && strcmp(ts->opts->loss, "squared") != 0)
 		return psprintf("its loss is \"%s\", not squared", ts->opts->loss);
 	if (!ts->streaming)
@@ -511,9 +511,11 @@ StreamUnsupported(RfTrainState *ts)
 		return "\"deploy\": \"if_better\" scores the deployed version on the validation rows";
 	if (ts->enc->nraw > RF_MOMENTS_MAX_INPUTS)
 		return psprintf("it has %d inputs, more than %d", ts->enc->nraw, RF_MOMENTS_MAX_INPUTS);
-	if (ts->targets[0].kind != RF_TARGET_NUMBER && ts->targets[0].kind != RF_TARGET_BOOL)
-		return psprintf("its target \"%s\" is %s, and streaming passes read numbers or booleans",
-						ts->targets[0].name, format_type_be(ts->targets[0].typid));
+	for (int t = 0; t < ts->ntargets; t++)
+		if (StreamTargetUnsupported(&ts->targets[t]))
+			return StreamTargetUnsupported(&ts->targets[t]);
+	if (ts->gattno >= 0)
+		return "option \"group\" needs the rows of each query";
 	return NULL;
 }
 
@@ -525,12 +527,11 @@ static bool
 MomentsFirstRow(RfTrainState *ts, double **origin, double *yorigin)
 {
 	MemoryContext caller = CurrentMemoryContext;
-	const char *target = quote_identifier(ts->targets[0].name);
 	bool		ok = false;
 
 	SPI_connect();
-	if (SPI_execute(psprintf("SELECT * FROM (%s) s WHERE s.%s IS NOT NULL LIMIT 1",
-							 ts->source_sql, target), true, 1) != SPI_OK_SELECT)
+	if (SPI_execute(psprintf("SELECT * FROM (%s) s WHERE %s LIMIT 1",
+							 ts->source_sql, StreamTargetsPresentSql(ts)), true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "reframe: could not read the first row of %s", ts->source_sql);
 	if (SPI_processed == 1)
 	{
@@ -550,9 +551,11 @@ MomentsFirstRow(RfTrainState *ts, double **origin, double *yorigin)
 			EncoderReadRow(ts->enc, values, isnull, raw, &h);
 			for (int r = 0; r < ts->enc->nraw; r++)
 				(*origin)[r] = isnan(raw[r]) ? 0.0 : raw[r];
-			*yorigin = ts->targets[0].kind == RF_TARGET_BOOL ?
+			*yorigin = isnull[ts->targets[0].attno] ? 0.0 :
+				ts->targets[0].kind == RF_TARGET_BOOL ?
 				(DatumGetBool(values[ts->targets[0].attno]) ? 1.0 : 0.0) :
-				ReframeDatumToDouble(values[ts->targets[0].attno], ts->targets[0].typid);
+				ts->targets[0].kind == RF_TARGET_NUMBER ?
+				ReframeDatumToDouble(values[ts->targets[0].attno], ts->targets[0].typid) : 0.0;
 			ok = true;
 		}
 	}
@@ -580,6 +583,7 @@ MomentsConfigBuild(RfTrainState *ts, const double *origin, double yorigin)
 	cfg->sample = ts->sample;
 	namestrcpy(&cfg->target, ts->targets[0].name);
 	cfg->yorigin = yorigin;
+	StreamTargetsInit(ts, &cfg->targets);
 	memcpy(CONFIG_ORIGIN(cfg), origin, sizeof(double) * R);
 	for (int c = 0; c < ncols; c++)
 		CONFIG_COLLEN(cfg)[c] = ts->enc->cols[c].length;
@@ -595,8 +599,9 @@ bytea *
 MomentsRunPass(RfTrainState *ts, const char *aggregate, bytea *config)
 {
 	const char *w = ts->wattno >= 0 ? psprintf("s.%s::float8", quote_identifier(ts->opts->weight)) : "1.0";
-	char	   *sql = psprintf("SELECT reframe.%s($1, %s, %s, %s) FROM (%s) s", aggregate,
-							   MomentsInputsSql(ts->enc), MomentsTargetSql(ts), w, ts->source_sql);
+	char	   *sql = psprintf("SELECT reframe.%s($1, %s, %s, %s, %s) FROM (%s) s", aggregate,
+							   MomentsInputsSql(ts->enc), StreamTargetsYSql(ts), StreamTargetsTSql(ts), w,
+							   ts->source_sql);
 	Oid			types[1] = {BYTEAOID};
 	Datum		values[1] = {PointerGetDatum(config)};
 	MemoryContext caller = CurrentMemoryContext;
@@ -755,7 +760,7 @@ MomentsChosen(RfTrainState *ts, List *relids)
 			ereport(ERROR,
 					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 					 errmsg("model \"%s\" cannot train with \"streaming\": true: %s", ts->model_name, gwhy ? gwhy : why),
-					 errhint("Streaming passes train linear models on numeric features: squared-loss regression by its moments; a binary or numeric multiclass target, or a regression with the absolute or Huber loss, by L-BFGS; set \"streaming\": false, or remove it, to read the rows.")));
+					 errhint("Streaming passes train linear models on numeric features: squared-loss regression by its moments, any other heads but hierarchies and shares by L-BFGS with a numeric \"l2\"; set \"streaming\": false, or remove it, to read the rows.")));
 		return true;
 	}
 	if (why == NULL)

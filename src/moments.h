@@ -23,11 +23,9 @@ extern bool MomentsRead(RfTrainState *ts);
 
 /* For the passes of gradient.c: the same inputs, target, split hash. */
 extern char *MomentsInputsSql(const RfEncoder *enc);
-extern char *MomentsTargetSql(RfTrainState *ts);
 extern void MomentsRowInputs(int R, ArrayType *x, double *raw, bool *nulls);
 extern bytea *MomentsRunPass(RfTrainState *ts, const char *aggregate, bytea *config);
 extern bool MomentsSplitValid(int R, int ncols, const int32 *len, int folds, int fold);
-extern uint64 MomentsRowHash(uint64 h, int ncols, const int32 *len, const double *raw, const bool *nulls,
-							 double y);
+extern uint64 MomentsRowHash(uint64 h, int ncols, const int32 *len, const double *raw, const bool *nulls);
 
 #endif

@@ -304,8 +304,8 @@ ClassWeights(RfTarget *t, RfOptions *opts, double ntrain)
 	}
 }
 
-static void
-WarnFewExamples(RfTarget *t, const char *model)
+void
+TargetWarnFewExamples(RfTarget *t, const char *model)
 {
 	StringInfoData few;
 	int			nfew = 0;
@@ -609,7 +609,7 @@ TargetResolve(RfTarget *t, const char *task, RfMatrix *Y, RfMatrix *Yv, int ycol
 						 errhint("Choose cut points inside the range of the target, or use {\"quantiles\": k}.")));
 		}
 		ClassWeights(t, opts, (double) Y->nrows);
-		WarnFewExamples(t, model);
+		TargetWarnFewExamples(t, model);
 		return;
 	}
 
@@ -700,5 +700,5 @@ TargetResolve(RfTarget *t, const char *task, RfMatrix *Y, RfMatrix *Yv, int ycol
 			t->counts[(int) v] += 1;
 	}
 	ClassWeights(t, opts, (double) Y->nrows);
-	WarnFewExamples(t, model);
+	TargetWarnFewExamples(t, model);
 }

@@ -924,7 +924,7 @@ EvaluateRows(RfTrainState *ts, int set, RfEvalAcc *acc, bool keep_scores)
  * receives the training loss (mean squared error, log loss) or the
  * selection metric, weighted by the heads' task weights.
  */
-static void
+void
 HeadsJson(const RfTrunk *t, RfEvalAcc *acc, StringInfo buf, double *loss, bool training)
 {
 	double		total = 0;
@@ -1720,7 +1720,7 @@ TrainEncode(RfTrainState *ts)
 	ProgressPhase("encoding");
 	EncoderFit(ts->enc, ts->with_validation, ts->opts->max_categories);
 	if (ts->gradient)
-		GradientResolveTarget(ts);
+		GradientResolveTargets(ts);
 	if (ts->streaming || ts->aggregated)
 		return;
 	ts->Xtr = EncoderApply(ts->enc, ts->raw);

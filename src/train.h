@@ -68,6 +68,7 @@ typedef struct RfTrainState
 	bool		streaming;
 	bool		aggregated;		/* read by aggregate passes (moments.c), not row by row here */
 	bool		gradient;		/* and fitted by a loss-and-gradient pass per evaluation (gradient.c) */
+	void	   *gcounts;		/* gradient.c: the targets' counting pass */
 	RfGram	   *gram[2];
 	RfGram	   *fgram[2][RF_L2_FOLDS];	/* per set, moments by inner fold ("l2": "auto"), or NULLs */
 	double	   *rowbuf;
@@ -132,6 +133,13 @@ extern text *ArgText(FunctionCallInfo fcinfo, int n, const char *what);
  */
 extern char *SearchChoose(text *model, text *source, text *target, char *task, Jsonb **options,
 						  const char **choice);
+
+/*
+ * The metrics of every head as JSON; *loss receives the training loss or
+ * the selection metric, weighted by the heads' task weights.
+ */
+struct RfEvalAcc;
+extern void HeadsJson(const RfTrunk *t, struct RfEvalAcc *acc, StringInfo buf, double *loss, bool training);
 
 /* The seeded hash of a split_by value, whose draw decides its set. */
 extern uint64 ReframeSplitHash(const char *value, uint64 seed);

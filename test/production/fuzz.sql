@@ -225,11 +225,13 @@ BEGIN
                         format('SELECT reframe.accuracy_accum(%s::float8[], 1, 2)', fuzz_array()),
                         format('SELECT reframe.moments_combine(%s, %s)', fuzz_bytea(), fuzz_bytea()),
                         format('SELECT reframe.gradient_combine(%s, %s)', fuzz_bytea(), fuzz_bytea()),
-                        format('SELECT reframe.gradient(%s, %s::float8[], %s, %s) FROM fz', fuzz_bytea(), fuzz_array(),
-                               pick('a', 'NULL', '''NaN''::float8'), pick('1', 'NULL', '-1')),
-                        format('SELECT reframe.moments_accum(%s, %s, %s::float8[], 1, 1)', fuzz_bytea(), fuzz_bytea(), fuzz_array()),
-                        format('SELECT reframe.moments(%s, %s::float8[], %s, %s) FROM fz', fuzz_bytea(), fuzz_array(),
-                               pick('a', 'NULL', '''NaN''::float8'), pick('1', 'NULL', '-1')));
+                        format('SELECT reframe.gradient(%s, %s::float8[], %s, %s, %s) FROM fz', fuzz_bytea(), fuzz_array(),
+                               pick('ARRAY[a]', 'NULL', 'ARRAY[''NaN''::float8]', 'ARRAY[a, a]', 'ARRAY[3.0]', 'ARRAY[NULL::float8]'),
+                               pick('NULL::text[]', '''{x}''::text[]', '''{x,NULL,y}''::text[]', '''{{x}}''::text[]'), pick('1', 'NULL', '-1')),
+                        format('SELECT reframe.moments_accum(%s, %s, %s::float8[], ARRAY[1.0], NULL, 1)', fuzz_bytea(), fuzz_bytea(), fuzz_array()),
+                        format('SELECT reframe.moments(%s, %s::float8[], %s, %s, %s) FROM fz', fuzz_bytea(), fuzz_array(),
+                               pick('ARRAY[a]', 'NULL', 'ARRAY[''NaN''::float8]', 'ARRAY[2.0]'),
+                               pick('NULL::text[]', '''{x}''::text[]', '''{{x,y}}''::text[]'), pick('1', 'NULL', '-1')));
         ELSE
             RETURN pick(format('SELECT reframe.cross_entropy(%s::float8[], %s) FROM fz', fuzz_array(), pick('0', '1', '-1', '5', 'NULL', 'i')),
                         format('SELECT reframe.roc_auc(%s, y) FROM fz', pick('a', '''NaN''::float8', 'NULL::float8', '''Infinity''::float8')),

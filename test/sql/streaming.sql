@@ -61,7 +61,7 @@ SET parallel_setup_cost = 0;
 SET parallel_tuple_cost = 0;
 SET min_parallel_table_scan_size = 0;
 SET max_parallel_workers_per_gather = 2;
-EXPLAIN (COSTS OFF) SELECT reframe.moments(NULL, ARRAY[a, b], y, 1.0) FROM st;
+EXPLAIN (COSTS OFF) SELECT reframe.moments(NULL, ARRAY[a, b], ARRAY[y], NULL, 1.0) FROM st;
 SELECT version FROM reframe.train('s_parallel', 'st', 'y', options => '{"exclude": ["i", "w"], "streaming": true}');
 SELECT param_gap('s_parallel', 's_auto') < 1e-9 AS parallel_same_model;
 RESET parallel_setup_cost; RESET parallel_tuple_cost; RESET min_parallel_table_scan_size;
@@ -91,8 +91,8 @@ SELECT * FROM reframe.train('bad', 'SELECT a, b, CASE WHEN i = 7 THEN ''NaN''::f
 SELECT * FROM reframe.train('bad', 'SELECT a, b, CASE WHEN i = 7 THEN -1 ELSE w END AS w, y FROM st', 'y', options => '{"streaming": true, "weight": "w"}');
 SELECT * FROM reframe.train('bad', 'SELECT a, y FROM st WHERE false', 'y', options => '{"streaming": true}');
 -- the aggregate on its own: a configuration only training makes
-SELECT reframe.moments('\x00'::bytea, ARRAY[1.0], 1.0, 1.0);
-SELECT reframe.moments_accum(NULL, '\x00'::bytea, ARRAY[1.0], 1.0, 1.0);
+SELECT reframe.moments('\x00'::bytea, ARRAY[1.0], ARRAY[1.0], NULL, 1.0);
+SELECT reframe.moments_accum(NULL, '\x00'::bytea, ARRAY[1.0], ARRAY[1.0], NULL, 1.0);
 SELECT count(reframe.drop_model(name)) AS dropped FROM (SELECT DISTINCT model AS name FROM reframe.models) m;
 DROP TABLE st, st_large, cases;
 DROP FUNCTION param_gap(text, text), read_by(text);

@@ -67,7 +67,7 @@ SET parallel_setup_cost = 0;
 SET parallel_tuple_cost = 0;
 SET min_parallel_table_scan_size = 0;
 SET max_parallel_workers_per_gather = 2;
-EXPLAIN (COSTS OFF) SELECT reframe.gradient(NULL, ARRAY[a, b], r, 1.0) FROM gb;
+EXPLAIN (COSTS OFF) SELECT reframe.gradient(NULL, ARRAY[a, b], ARRAY[r], NULL, 1.0) FROM gb;
 SELECT version FROM reframe.train('s_parallel', 'gb', 'y', NULL, '{"exclude": ["i", "w", "y01", "r", "k5"], "l2": 0.001, "tol": 1e-8, "streaming": true}');
 SELECT param_gap('s_parallel', 's_binary') < 1e-6 AS parallel_same_model;
 RESET parallel_setup_cost; RESET parallel_tuple_cost; RESET min_parallel_table_scan_size;
@@ -94,18 +94,17 @@ FROM gb g;
 
 -- what the passes cannot train says why
 SELECT * FROM reframe.train('bad', 'gb', 'y', options => '{"exclude": ["i", "w", "y01", "r", "k5"], "streaming": true}');
-SELECT * FROM reframe.train('bad', 'SELECT a, b, r FROM gb', 'r', NULL, '{"l2": 0.1, "streaming": true, "bins": [0, 1]}');
 SELECT * FROM reframe.train('bad', 'SELECT a, b, (i % 7 = 0)::int AS k FROM gb', 'k', 'multiclass', '{"l2": 0.1, "streaming": true, "sample": 0.0001}');
-SELECT * FROM reframe.train('bad', 'SELECT a, b, (i % 3)::text AS k FROM gb', 'k', NULL, '{"l2": 0.1, "streaming": true}');
 SELECT * FROM reframe.train('bad', 'SELECT a, b, y FROM gb', 'y', NULL, '{"l2": 0.1, "streaming": true, "class_weight": "balanced"}');
+SELECT * FROM reframe.train('bad', 'SELECT a, b, r FROM gb', 'r', NULL, '{"l2": 0.1, "streaming": true, "bins": {"quantiles": 4}}');
+SELECT * FROM reframe.train('bad', 'SELECT a, b, ARRAY[a, 1 - a] AS k FROM gb WHERE a BETWEEN 0 AND 1', 'k', 'multiclass', '{"l2": 0.1, "streaming": true, "classes": ["x", "y"]}');
 SELECT * FROM reframe.train('bad', 'SELECT a, b, y FROM gb', 'y', NULL, '{"l2": 0.1, "streaming": true, "threshold": "f1"}');
-SELECT * FROM reframe.train('bad', 'SELECT a, b, y01 FROM gb', 'y01', NULL, '{"l2": 0.1, "streaming": true}');
 SELECT * FROM reframe.train('bad', 'SELECT a, b, (i % 3) AS k FROM gb', 'k', 'binary', '{"l2": 0.1, "streaming": true}');
 SELECT * FROM reframe.train('bad', 'SELECT a, b, y FROM gb WHERE y', 'y', NULL, '{"l2": 0.1, "streaming": true}');
 SELECT * FROM reframe.train('bad', 'SELECT a, b, y, hidden_w FROM (SELECT *, 1 AS hidden_w FROM gb) g', 'y', NULL, '{"l2": 0.1, "streaming": true, "model": "neural", "hidden": [2]}');
 -- the aggregate on its own: a configuration only training makes
-SELECT reframe.gradient('\x00'::bytea, ARRAY[1.0], 1.0, 1.0);
-SELECT reframe.gradient_accum(NULL, '\x00'::bytea, ARRAY[1.0], 1.0, 1.0);
+SELECT reframe.gradient('\x00'::bytea, ARRAY[1.0], ARRAY[1.0], NULL, 1.0);
+SELECT reframe.gradient_accum(NULL, '\x00'::bytea, ARRAY[1.0], ARRAY[1.0], NULL, 1.0);
 SELECT reframe.gradient_combine('\x00'::bytea, NULL) IS NOT NULL AS passes_through;
 SELECT reframe.gradient_combine(NULL, NULL) IS NULL AS gradient_null, reframe.moments_combine(NULL, NULL) IS NULL AS moments_null;
 

@@ -115,7 +115,7 @@ RESET ROLE;
 -- 7. streaming training: the moments pass runs on the workers (one
 -- partial aggregate per shard) and equals reading the rows on one node
 RESET citus.max_adaptive_executor_pool_size;
-SELECT * FROM task_queries($$SELECT reframe.moments(NULL, ARRAY[x1, x2], y, 1.0) FROM events$$) LIMIT 1;
+SELECT * FROM task_queries($$SELECT reframe.moments(NULL, ARRAY[x1, x2], ARRAY[y], NULL::text[], 1.0) FROM events$$) LIMIT 1;
 -- the largest gap between two versions' parameters, relative to their
 -- largest parameter (the infinity norm)
 CREATE FUNCTION param_gap(m1 text, m2 text) RETURNS float8 LANGUAGE sql AS $$
@@ -136,7 +136,7 @@ FROM reframe.train('dist_ridge', 'SELECT x1, x2, y FROM events', 'y') d,
      reframe.train('local_ridge', 'SELECT x1, x2, y FROM events_local', 'y', options => '{"streaming": false}') l;
 -- a binary target streams too, by one loss-and-gradient pass per L-BFGS
 -- evaluation on the workers, asked with "streaming": true and a number for "l2"
-SELECT * FROM task_queries($$SELECT reframe.gradient(NULL, ARRAY[x1, x2], y, 1.0) FROM events$$) LIMIT 1;
+SELECT * FROM task_queries($$SELECT reframe.gradient(NULL, ARRAY[x1, x2], ARRAY[y::int::float8], NULL::text[], 1.0) FROM events$$) LIMIT 1;
 SELECT d.train_rows = l.train_rows AND d.validation_rows = l.validation_rows AS same_split,
        streamed('dist_logit') AS distributed_streamed,
        param_gap('dist_logit', 'local_logit') < 1e-6 AS params_within_1e_6,
@@ -146,6 +146,13 @@ FROM reframe.train('dist_logit', 'SELECT x1, x2, label FROM events', 'label', op
 -- and the same passes on one node: the same sums in another order
 SELECT param_gap('dist_logit', 'local_streamed') < 1e-9 AS same_as_one_node_passes
 FROM reframe.train('local_streamed', 'SELECT x1, x2, label FROM events_local', 'label', options => '{"l2": 0.001, "tol": 1e-8, "streaming": true}');
+-- several heads, text classes among them, stream on the workers as well
+SELECT d.task, d.train_rows = l.train_rows AND d.validation_rows = l.validation_rows AS same_split,
+       streamed('dist_multi') AS distributed_streamed,
+       param_gap('local_multi', 'dist_multi') < 1e-6 AS params_within_1e_6,
+       abs((d.metrics #>> '{validation,cat,cross_entropy}')::float8 - (l.metrics #>> '{validation,cat,cross_entropy}')::float8) < 1e-6 AS same_cross_entropy
+FROM reframe.train('dist_multi', 'SELECT x1, x2, y, cat, label FROM events', 'y,cat,label', options => '{"l2": 0.01, "tol": 1e-10, "streaming": true}') d,
+     reframe.train('local_multi', 'SELECT x1, x2, y, cat, label FROM events_local', 'y,cat,label', options => '{"l2": 0.01, "tol": 1e-10, "streaming": false}') l;
 -- by default too, where the passes apply (numeric features, a number for "l2")
 SELECT streamed('dist_default') AS streamed_by_default, metrics -> 'validation' ? 'log_loss' AS has_log_loss
 FROM reframe.train('dist_default', 'SELECT x1, x2, label FROM events', 'label', options => '{"l2": 0.001}');

@@ -1,0 +1,66 @@
+/*
+ * stream_targets.h
+ *		The targets of a row as the streaming passes read them.
+ *
+ * Both passes (moments.c, gradient.c) take a row's targets as
+ *
+ *	y float8[]	one value per target: a number (a boolean as 0 or 1), or
+ *				for a text target 0, for a label set its number of labels;
+ *				NULL where the target is NULL
+ *	t text[]	the text targets' values in order: one per category, the
+ *				labels of each label set
+ *
+ * and mix them into the row's split hash exactly as the rows' path does
+ * (TrainAddRow), so both read the same split.
+ */
+#ifndef REFRAME_STREAM_TARGETS_H
+#define REFRAME_STREAM_TARGETS_H
+
+#include "utils/array.h"
+
+#include "train.h"
+
+typedef enum RfStreamKind
+{
+	RF_STREAM_NUMBER,			/* numbers and booleans */
+	RF_STREAM_CATEGORY,			/* any type read as text: one class */
+	RF_STREAM_LABELS			/* text[]: a set of labels */
+} RfStreamKind;
+
+/* What both configurations say of the targets. */
+typedef struct RfStreamTargets
+{
+	int32		ntargets;
+	int32		kind[RF_MAX_TARGETS];
+} RfStreamTargets;
+
+/* A row's targets, as read. */
+typedef struct RfStreamRow
+{
+	double		value[RF_MAX_TARGETS];	/* NaN where NULL */
+	int			tstart[RF_MAX_TARGETS]; /* text kinds: their values in texts[] */
+	int			tcount[RF_MAX_TARGETS];
+	Datum	   *texts;
+	bool	   *tnulls;
+	int			present;		/* targets not NULL */
+	int			bad;			/* numbers that are NaN or Infinity */
+} RfStreamRow;
+
+/* Why a target cannot be streamed, or NULL. */
+extern const char *StreamTargetUnsupported(RfTarget *tg);
+extern void StreamTargetsInit(RfTrainState *ts, RfStreamTargets *st);
+extern bool StreamTargetsValid(const RfStreamTargets *st);
+/* The y and t arguments of a pass over source rows "s". */
+extern char *StreamTargetsYSql(RfTrainState *ts);
+extern char *StreamTargetsTSql(RfTrainState *ts);
+/* Any target not NULL (the rows the passes read). */
+extern char *StreamTargetsPresentSql(RfTrainState *ts);
+
+/*
+ * Reads a row's targets (y or t may be NULL arrays: pass NULL), mixing
+ * them into *hash; an error when the arrays do not fit the targets.
+ */
+extern void StreamRowRead(const RfStreamTargets *st, ArrayType *y, ArrayType *t, RfStreamRow *row,
+						  uint64 *hash);
+
+#endif
