@@ -54,6 +54,20 @@ extern RfBlock *RfBlockMake(const char *name, int rows, int cols, const double *
 /* up to this many training rows times parameters; beyond, the validation rows choose */
 #define RF_L2_CV_WORK 2e6
 
+/*
+ * The penalty path of "l2": "auto" (family_linear.c) over splits of the
+ * rows: fit(arg, t, k, l2) fits split k at penalty l2 from the trunk's
+ * parameters and returns its held-out selection metric.
+ */
+struct RfTrunk;
+typedef struct RfL2Path
+{
+	int			nsplits;		/* 5 folds, or the training and validation rows */
+	int64		rows;			/* training rows: where the path starts */
+	double		(*fit) (void *arg, struct RfTrunk *t, int k, double l2);
+	void	   *arg;
+} RfL2Path;
+
 /* What a fit is given: the training (and validation) rows, or their moments. */
 typedef struct RfFitData
 {
@@ -170,5 +184,12 @@ TrunkForwardRow(const RfTrunk *t, const double *x, double *out, double *scratch)
 /* Raw outputs of every row of X, one chunk at a time, handed to fn. */
 typedef void (*RfChunkFn) (void *arg, int c, int rows, const float *out);
 extern void TrunkForwardMatrix(const RfTrunk *t, const RfMatrix *X, RfChunkFn fn, void *arg);
+
+/*
+ * "l2": "auto" of the linear family: the penalty with the best held-out
+ * metric along the path (over the rows in d, or over path's splits when
+ * given), into d->opts->l2; the net's parameters where the final fit starts.
+ */
+extern void LinearChooseL2(RfTrunk *t, RfFitData *d, RfFitResult *res, const RfL2Path *path);
 
 #endif

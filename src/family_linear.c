@@ -47,7 +47,6 @@ LinearFitLbfgs(RfNet *net, RfFitData *d, RfFitResult *res)
 	NetMinimizeLbfgs(net, d, res, ObjectiveEval, obj);
 }
 
-static void LinearChooseL2(RfTrunk *t, RfFitData *d, RfFitResult *res);
 
 static void
 LinearFit(RfTrunk *t, RfFitData *d, RfFitResult *res)
@@ -61,7 +60,7 @@ LinearFit(RfTrunk *t, RfFitData *d, RfFitResult *res)
 		return;
 	}
 	if (d->opts->l2_auto && !d->quiet)
-		LinearChooseL2(t, d, res);
+		LinearChooseL2(t, d, res, NULL);
 	res->opt.iterations = 1;
 	res->opt.converged = true;
 	if (d->gram)
@@ -192,34 +191,29 @@ PathSplits(RfFitData *d, int64 nparams, PathSplit **out)
 }
 
 /*
- * The path's mean held-out selection metric over the kept rows, penalty by
- * penalty: by 5-fold cross-validation of the training rows while the rows
- * times the parameters are at most L2_CV_WORK (or when there are no
- * validation rows), beyond that on the validation rows, which then measure
- * the loss closely enough for a fifth of the cost.  Classification heads
- * start each fit from the split's previous one (regression heads, whose
- * outputs are rescaled after a fit, from zero).  The path stops once
- * L2_PATIENCE penalties in a row have not bettered the best by a relative
- * 1e-4: past the minimum, or where the penalty no longer matters.  Returns
- * the method's name; *npath is the penalties measured.
+ * The path's mean held-out selection metric, penalty by penalty: each
+ * split fitted at the penalty (path->fit) and measured on its held-out
+ * rows.  Classification heads start each fit from the split's previous one
+ * (regression heads, whose outputs are rescaled after a fit, from zero).
+ * The path stops once L2_PATIENCE penalties in a row have not bettered the
+ * best by a relative 1e-4: past the minimum, or where the penalty no longer
+ * matters.  *npath is the penalties measured; with one split, *start the
+ * best fit's parameters (the final fit starts there).
  */
-static const char *
-RowPathLosses(RfTrunk *t, RfFitData *d, double *loss, int *first, int *npath, double **start)
+static void
+LinearPathLosses(RfTrunk *t, const RfL2Path *path, double *loss, int *first, int *npath, double **start)
 {
 	RfNet	   *net = t->state;
-	RfFitData	sub = *d;
-	RfOptions	o = *d->opts;
-	PathSplit  *splits;
-	int			nsplits = PathSplits(d, net->nparams, &splits);
+	double	  **params = palloc(sizeof(double *) * path->nsplits);
 	bool		warm = true;
 	double		best = get_float8_infinity();
 	int			stale = 0;
 	int			p;
 
+	for (int k = 0; k < path->nsplits; k++)
+		params[k] = palloc0(sizeof(double) * net->nparams);
 	for (int h = 0; h < t->nheads; h++)
 		warm &= t->heads[h].kind != RF_HEAD_REGRESSION;
-	sub.opts = &o;
-	sub.quiet = true;
 	/*
 	 * With many rows per parameter the strongest penalties only underfit:
 	 * the path starts at L2_ROWS_PER_PARAM * parameters / rows (the best
@@ -227,38 +221,72 @@ RowPathLosses(RfTrunk *t, RfFitData *d, double *loss, int *first, int *npath, do
 	 * 0.07 of parameters / rows).
 	 */
 	for (p = 0; p < lengthof(l2_path) - 4 &&
-		 l2_path[p] > L2_ROWS_PER_PARAM * net->nparams / (double) Max(d->X->nrows, 1); p++)
+		 l2_path[p] > L2_ROWS_PER_PARAM * net->nparams / (double) Max(path->rows, 1); p++)
 		;
 	*first = p;
 	for (; p < lengthof(l2_path) && stale < L2_PATIENCE; p++)
 	{
-		o.l2 = l2_path[p];
-		for (int k = 0; k < nsplits; k++)
+		for (int k = 0; k < path->nsplits; k++)
 		{
-			RfFitResult r = {0};
-
-			sub.X = splits[k].X;
-			sub.Y = splits[k].Y;
 			if (warm)
-				memcpy(net->params, splits[k].params, sizeof(double) * net->nparams);
+				memcpy(net->params, params[k], sizeof(double) * net->nparams);
 			else
 				memset(net->params, 0, sizeof(double) * net->nparams);
-			LinearFit(t, &sub, &r);
-			memcpy(splits[k].params, net->params, sizeof(double) * net->nparams);
-			loss[p] += HeldOutSelection(t, splits[k].Xho, splits[k].Yho) / nsplits;
+			loss[p] += path->fit(path->arg, t, k, l2_path[p]) / path->nsplits;
+			memcpy(params[k], net->params, sizeof(double) * net->nparams);
 			CHECK_FOR_INTERRUPTS();
 		}
 		stale = loss[p] < best * (1 - 1e-4) ? 0 : stale + 1;
-		if (loss[p] < best && nsplits == 1 && warm)
+		if (loss[p] < best && path->nsplits == 1 && warm)
 		{
-			/* fitted on the training rows: the final fit starts here */
 			*start = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * net->nparams);
 			memcpy(*start, net->params, sizeof(double) * net->nparams);
 		}
 		best = Min(best, loss[p]);
 	}
 	*npath = p;
-	return nsplits > 1 ? "5-fold cross-validation" : "validation rows";
+}
+
+/* The rows' path: each split's rows in memory. */
+typedef struct RowPath
+{
+	RfFitData	sub;
+	RfOptions	opts;
+	PathSplit  *splits;
+} RowPath;
+
+static double
+RowPathFit(void *arg, RfTrunk *t, int k, double l2)
+{
+	RowPath    *rp = arg;
+	RfFitResult r = {0};
+
+	rp->opts.l2 = l2;
+	rp->sub.X = rp->splits[k].X;
+	rp->sub.Y = rp->splits[k].Y;
+	LinearFit(t, &rp->sub, &r);
+	return HeldOutSelection(t, rp->splits[k].Xho, rp->splits[k].Yho);
+}
+
+/*
+ * The path over the kept rows: by 5-fold cross-validation of the training
+ * rows while the rows times the parameters are at most L2_CV_WORK (or when
+ * there are no validation rows), beyond that on the validation rows, which
+ * then measure the loss closely enough for a fifth of the cost.
+ */
+static const char *
+RowPathLosses(RfTrunk *t, RfFitData *d, double *loss, int *first, int *npath, double **start)
+{
+	RowPath    *rp = palloc0(sizeof(RowPath));
+	RfL2Path	path = {.fit = RowPathFit,.arg = rp,.rows = d->X->nrows};
+
+	rp->sub = *d;
+	rp->opts = *d->opts;
+	rp->sub.opts = &rp->opts;
+	rp->sub.quiet = true;
+	path.nsplits = PathSplits(d, ((RfNet *) t->state)->nparams, &rp->splits);
+	LinearPathLosses(t, &path, loss, first, npath, start);
+	return path.nsplits > 1 ? "5-fold cross-validation" : "validation rows";
 }
 
 /* Adds the path's RMSE on the moments "ho" of a ridge fitted on the moments "tr". */
@@ -318,19 +346,28 @@ GramPathLosses(RfFitData *d, double *loss, int *first, int *npath)
  * metric, the folds drawn from the rows' split draws (ReframeInnerFold).
  * The choice and the path go to the spec.
  */
-static void
-LinearChooseL2(RfTrunk *t, RfFitData *d, RfFitResult *res)
+void
+LinearChooseL2(RfTrunk *t, RfFitData *d, RfFitResult *res, const RfL2Path *path)
 {
 	double		loss[lengthof(l2_path)] = {0};
 	int			first;
 	int			npath;
 	double	   *start = NULL;
-	const char *method = d->gram ? GramPathLosses(d, loss, &first, &npath) :
-		RowPathLosses(t, d, loss, &first, &npath, &start);
+	const char *method;
 	RfNet	   *net = t->state;
-	int			best = first;
+	int			best;
 	StringInfoData buf;
 	const char *metric = t->nheads > 1 ? "weighted loss" : EvalSelectionName(&t->heads[0]);
+
+	if (path)
+	{
+		LinearPathLosses(t, path, loss, &first, &npath, &start);
+		method = path->nsplits > 1 ? "5-fold cross-validation" : "validation rows";
+	}
+	else
+		method = d->gram ? GramPathLosses(d, loss, &first, &npath) :
+			RowPathLosses(t, d, loss, &first, &npath, &start);
+	best = first;
 
 	for (int p = first + 1; p < npath; p++)
 		if (loss[p] < loss[best])

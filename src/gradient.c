@@ -39,6 +39,7 @@
 
 #include "reframe.h"
 #include "evaluate.h"
+#include "family.h"
 #include "gradient.h"
 #include "heads.h"
 #include "targets.h"
@@ -106,6 +107,8 @@ typedef struct GradientConfig
 	int32		fold;
 	int32		merged;			/* the validation rows train too */
 	int32		evaluate;		/* sum the metrics too */
+	int32		inner_fold;		/* "l2": "auto": the training rows of this inner fold are held out; -1: none */
+	int32		pad;
 	uint64		hash0;			/* the split hash's seed */
 	double		holdout;
 	double		sample;
@@ -280,6 +283,7 @@ ViewBuild(const GradientConfig *cfg, GradientView *v)
 		cfg->width >= 1 && cfg->width <= 2 * cfg->R && cfg->nout >= 1 && cfg->nout <= 20000 &&
 		cfg->nheads >= 1 && cfg->nheads <= RF_MAX_TARGETS && cfg->npool >= 0 && cfg->npool <= 100000 &&
 		cfg->names_len >= 0 && cfg->ncells >= 1 && cfg->ncells <= 20000 &&
+		cfg->inner_fold >= -1 && cfg->inner_fold < RF_L2_FOLDS &&
 		StreamTargetsValid(&cfg->targets) &&
 		VARSIZE(cfg) == ConfigSize(cfg->R, cfg->ncols, cfg->width, cfg->nout, cfg->npool, cfg->nheads, cfg->names_len);
 	if (!ok)
@@ -792,6 +796,7 @@ reframe_gradient_accum(PG_FUNCTION_ARGS)
 	double	   *cells;
 	double		y[RF_MAX_TARGETS];
 	double		w;
+	double		u;
 	int			set;
 	uint64		h;
 
@@ -837,10 +842,17 @@ reframe_gradient_accum(PG_FUNCTION_ARGS)
 		st->sampled_out++;
 		PG_RETURN_BYTEA_P(st);
 	}
-	set = ReframeSplitSet(ReframeHashToUnit(hash_bytes_uint32_extended((uint32) h, h >> 32)),
-						  v->cfg->holdout, v->cfg->folds, v->cfg->fold);
+	u = ReframeHashToUnit(hash_bytes_uint32_extended((uint32) h, h >> 32));
+	set = ReframeSplitSet(u, v->cfg->holdout, v->cfg->folds, v->cfg->fold);
 	if (v->cfg->merged)
 		set = 0;
+	if (v->cfg->inner_fold >= 0)
+	{
+		/* a fold of the training rows is held out; the validation rows wait */
+		if (set != 0)
+			PG_RETURN_BYTEA_P(st);
+		set = ReframeInnerFold(u, RF_L2_FOLDS) == v->cfg->inner_fold ? 1 : 0;
+	}
 	cells = palloc(sizeof(double) * v->cfg->ncells);
 	if (row.bad > 0 || !RowCells(v, &row, cells) || !RowTargetsValid(v, cells, y))
 	{
@@ -962,7 +974,7 @@ ConfigNames(RfTrainState *ts, StringInfo names, GradientTarget *gt)
  */
 static bytea *
 ConfigBuild(RfTrainState *ts, const RfHead *heads, int nheads, const double *W, const double *b,
-			PassKind kind, const double *center)
+			PassKind kind, const double *center, int inner_fold)
 {
 	RfEncoder  *enc = ts->enc;
 	int			R = enc->nraw;
@@ -1024,6 +1036,7 @@ ConfigBuild(RfTrainState *ts, const RfHead *heads, int nheads, const double *W, 
 	hdr.fold = ts->fold;
 	hdr.merged = ts->with_validation;
 	hdr.evaluate = kind == PASS_EVAL;
+	hdr.inner_fold = inner_fold;
 	hdr.hash0 = (uint64) ts->opts->seed * UINT64CONST(0x9E3779B97F4A7C15) + 1;
 	hdr.holdout = ts->holdout;
 	hdr.sample = ts->sample;
@@ -1143,7 +1156,7 @@ CountingPass(RfTrainState *ts, const double *center, PassResult *res)
 	double	   *zero = palloc0(sizeof(double) * ((Size) nout * ts->enc->width + nout));
 
 	GradientRun(ts, ConfigBuild(ts, heads, nheads, zero, zero + (Size) nout * ts->enc->width,
-								PASS_COUNT, center), res);
+								PASS_COUNT, center, -1), res);
 	if (res->st == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
@@ -1552,6 +1565,7 @@ typedef struct GradientObjective
 	RfTrainState *ts;
 	RfNet	   *net;
 	double		l2;
+	int			inner_fold;		/* -1, or the inner fold held out */
 } GradientObjective;
 
 /* The objective at params: one pass over the source. */
@@ -1569,7 +1583,8 @@ GradientEval(void *arg, const double *params, double *grad)
 	double		loss = 0;
 	double		rows = 0;
 
-	GradientRun(ts, ConfigBuild(ts, net->heads, net->nheads, W, params + net->b_off[0], PASS_FIT, NULL), &r);
+	GradientRun(ts, ConfigBuild(ts, net->heads, net->nheads, W, params + net->b_off[0], PASS_FIT, NULL,
+								o->inner_fold), &r);
 	g = r.st ? STATE_D(r.st) - STATE_COMMON + r.view.grad_at : NULL;
 	memset(grad, 0, sizeof(double) * net->nparams);
 	for (int h = 0; h < net->nheads && r.st; h++)
@@ -1601,16 +1616,104 @@ GradientEval(void *arg, const double *params, double *grad)
 	return loss + o->l2 * penalty;
 }
 
-/* L-BFGS on the passes, from the heads' base rates. */
+static void AccFromSums(RfEvalAcc *acc, const RfHead *head, PassResult *r, int h, int set, double center);
+
+/*
+ * The held-out selection metric of the net's parameters (in the targets'
+ * units), weighted over the heads as HeldOutSelection weighs it: the
+ * validation rows, or inner fold k of the training rows.
+ */
+static double
+HeldOutSelection(RfTrainState *ts, RfTrunk *t, int inner_fold)
+{
+	RfNet	   *net = t->state;
+	double		center[RF_MAX_TARGETS] = {0};
+	RfEvalAcc	acc;
+	PassResult	r;
+	double		total = 0;
+	double		weights = 0;
+
+	for (int h = 0; h < t->nheads; h++)
+		center[h] = t->heads[h].kind == RF_HEAD_REGRESSION ? ts->targets[h].mean : 0;
+	GradientRun(ts, ConfigBuild(ts, t->heads, t->nheads, net->params + net->w_off[0],
+								net->params + net->b_off[0], PASS_EVAL, center, inner_fold), &r);
+	for (int h = 0; h < t->nheads && r.st; h++)
+	{
+		AccFromSums(&acc, &t->heads[h], &r, h, 1, center[h]);
+		if (acc.n > 0)
+		{
+			total += t->heads[h].weight * EvalAccSelection(&acc);
+			weights += t->heads[h].weight;
+		}
+	}
+	if (weights == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("model \"%s\": too few rows to choose \"l2\" by %s", ts->model_name,
+						inner_fold >= 0 ? "5-fold cross-validation" : "the validation rows"),
+				 errhint("Give \"l2\" a number.")));
+	return total / weights;
+}
+
+/* The path of "l2": "auto" by passes: split k is an inner fold, or the validation rows. */
+typedef struct StreamPath
+{
+	RfTrainState *ts;
+	RfFitData	sub;
+	RfOptions	opts;
+	int			nsplits;
+} StreamPath;
+
+static double
+StreamPathFit(void *arg, RfTrunk *t, int k, double l2)
+{
+	StreamPath *sp = arg;
+	RfNet	   *net = t->state;
+	GradientObjective o = {.ts = sp->ts,.net = net,.l2 = l2,.inner_fold = sp->nsplits > 1 ? k : -1};
+	RfFitResult r = {0};
+
+	sp->opts.l2 = l2;
+	BaseMargins(sp->ts, t, net->params + net->b_off[0]);
+	NetMinimizeLbfgs(net, &sp->sub, &r, GradientEval, &o);
+	return HeldOutSelection(sp->ts, t, o.inner_fold);
+}
+
+/*
+ * "l2": "auto" on passes, as on the rows (family_linear.c): 5-fold
+ * cross-validation of the training rows while rows times parameters are
+ * at most RF_L2_CV_WORK or nothing is held out, else the validation rows.
+ */
+static void
+GradientChooseL2(RfTrunk *t, RfFitData *d, RfFitResult *res)
+{
+	RfTrainState *ts = d->stream;
+	StreamPath *sp = palloc0(sizeof(StreamPath));
+	RfL2Path	path = {.fit = StreamPathFit,.arg = sp,.rows = ts->nrows[0]};
+	bool		cv = (double) ts->nrows[0] * ((RfNet *) t->state)->nparams <= RF_L2_CV_WORK ||
+		ts->nrows[1] == 0 || ts->with_validation;
+
+	sp->ts = ts;
+	sp->sub = *d;
+	sp->opts = *d->opts;
+	sp->sub.opts = &sp->opts;
+	sp->sub.quiet = true;
+	sp->nsplits = path.nsplits = cv ? RF_L2_FOLDS : 1;
+	LinearChooseL2(t, d, res, &path);
+}
+
+/* L-BFGS on the passes, from the heads' base rates; "l2": "auto" chooses the penalty first. */
 void
 GradientFit(RfTrunk *t, RfFitData *d, RfFitResult *res)
 {
 	RfNet	   *net = t->state;
 	RfTrainState *ts = d->stream;
-	GradientObjective o = {.ts = ts,.net = net,.l2 = d->opts->l2};
+	GradientObjective o = {.ts = ts,.net = net,.inner_fold = -1};
 
-	res->solver = "lbfgs (streaming passes)";
 	memset(net->params, 0, sizeof(double) * net->nparams);
+	if (d->opts->l2_auto && !d->quiet)
+		GradientChooseL2(t, d, res);
+	res->solver = "lbfgs (streaming passes)";
+	o.l2 = d->opts->l2;
 	BaseMargins(ts, t, net->params + net->b_off[0]);
 	NetMinimizeLbfgs(net, d, res, GradientEval, &o);
 }
@@ -1665,7 +1768,7 @@ GradientEvaluate(RfTrainState *ts, StringInfo m)
 	for (int h = 0; h < t->nheads; h++)
 		center[h] = t->heads[h].kind == RF_HEAD_REGRESSION ? ts->targets[h].mean : 0;
 	GradientRun(ts, ConfigBuild(ts, t->heads, t->nheads, net->params + net->w_off[0],
-								net->params + net->b_off[0], PASS_EVAL, center), &r);
+								net->params + net->b_off[0], PASS_EVAL, center, -1), &r);
 	if (r.st == NULL)
 		elog(ERROR, "reframe: the source had no rows in the evaluation pass");
 	appendStringInfoString(m, "{\"training\": ");
@@ -1690,8 +1793,6 @@ GradientUnsupported(RfTrainState *ts)
 		return "only the linear family streams";
 	if (ts->task && (strcmp(ts->task, "hierarchical") == 0))
 		return "a hierarchy's levels are framed by the rows";
-	if (ts->opts->l2_auto)
-		return "\"l2\": \"auto\" fits a path of penalties; give \"l2\" a number";
 	if (ts->opts->balanced || ts->opts->class_weight)
 		return "option \"class_weight\" is not supported by streaming passes";
 	if (ts->opts->threshold_f1)

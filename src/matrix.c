@@ -144,7 +144,7 @@ RfBudgetCharge(RfBudget *budget, Size bytes, const char *what)
 						what, limit / (1024 * 1024)),
 				 errdetail("The training data already takes %zu MB.",
 						   budget->used / (1024 * 1024)),
-				 errhint("Train on a sample (option \"sample\": a fraction, or a number of rows), raise reframe.max_train_memory, or select fewer features; a linear model on numeric features can also train by streaming passes (\"streaming\": true, with a number for \"l2\" unless it is a squared-loss regression).")));
+				 errhint("Train on a sample (option \"sample\": a fraction, or a number of rows), raise reframe.max_train_memory, or select fewer features; a linear model on numeric features can also train by streaming passes (\"streaming\": true).")));
 	budget->used += bytes;
 	budget->peak = Max(budget->peak, budget->used);
 }

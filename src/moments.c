@@ -760,7 +760,7 @@ MomentsChosen(RfTrainState *ts, List *relids)
 			ereport(ERROR,
 					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 					 errmsg("model \"%s\" cannot train with \"streaming\": true: %s", ts->model_name, gwhy ? gwhy : why),
-					 errhint("Streaming passes train linear models on numeric features: squared-loss regression by its moments, any other heads but hierarchies and shares by L-BFGS with a numeric \"l2\"; set \"streaming\": false, or remove it, to read the rows.")));
+					 errhint("Streaming passes train linear models on numeric features: squared-loss regression by its moments, any other heads but hierarchies and shares by L-BFGS; set \"streaming\": false, or remove it, to read the rows.")));
 		return true;
 	}
 	if (why == NULL)

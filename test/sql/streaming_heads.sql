@@ -110,6 +110,37 @@ SELECT param_gap('s_multitask', 'p_multitask') < 1e-9 AS parallel_same_model;
 RESET parallel_setup_cost; RESET parallel_tuple_cost; RESET min_parallel_table_scan_size;
 RESET max_parallel_workers_per_gather;
 
+-- "l2": "auto" on passes: the same path of penalties, by 5-fold
+-- cross-validation of the training rows (few rows times parameters) or by
+-- the validation rows (many), and the same choice (at the default "tol",
+-- parameters within 1e-3)
+CREATE TABLE wide AS
+SELECT i, ARRAY(SELECT sin(i * j * 0.37 + j) FROM generate_series(1, 300) j) AS x,
+       sin(i * 0.37 + 1) + sin(i * 0.74 + 2) - sin(i * 1.11 + 3) + 2 * sin(i * i) > 0 AS y
+FROM generate_series(1, 9000) i;
+CREATE FUNCTION chosen(m text) RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE p jsonb;
+BEGIN
+    EXECUTE format('SELECT spec #> ''{training,chosen}'' FROM %I WHERE block = '''' AND deployed', m) INTO p;
+    RETURN p;
+END $$;
+CREATE TABLE auto_cases (name text, source text, target text, task text);
+INSERT INTO auto_cases VALUES
+  ('auto_folds', 'SELECT a, b, c, yn FROM sh', 'yn', 'binary'),
+  ('auto_validation', 'SELECT x, y FROM wide', 'y', NULL);
+CREATE TABLE auto_trained AS
+SELECT a.name, chosen('ar_' || a.name) AS r, chosen('as_' || a.name) AS s
+FROM auto_cases a,
+     LATERAL reframe.train('ar_' || a.name, a.source, a.target, a.task, '{"streaming": false}') r,
+     LATERAL reframe.train('as_' || a.name, a.source, a.target, a.task, '{"streaming": true}') s;
+SELECT name, s ->> 'method' AS method, r -> 'l2' = s -> 'l2' AS same_l2,
+       jsonb_array_length(r -> 'path') = jsonb_array_length(s -> 'path') AS same_path,
+       (SELECT bool_and(abs((rp ->> 'loss')::float8 - (sp ->> 'loss')::float8) <= 1e-4 * (rp ->> 'loss')::float8)
+        FROM jsonb_array_elements(r -> 'path') WITH ORDINALITY x(rp, n)
+        JOIN jsonb_array_elements(s -> 'path') WITH ORDINALITY y(sp, n) USING (n)) AS losses_within_1e_4,
+       param_gap('ar_' || name, 'as_' || name) < 1e-3 AS params_within_1e_3
+FROM auto_trained ORDER BY 1;
+
 -- what streaming cannot frame says so
 SELECT * FROM reframe.train('bad', 'SELECT a, b, txt FROM sh', 'txt', 'regression', '{"l2": 0.1, "streaming": true}');
 SELECT * FROM reframe.train('bad', 'SELECT a, b, txt FROM sh', 'txt', 'binary', '{"l2": 0.1, "streaming": true}');
@@ -119,5 +150,5 @@ SELECT * FROM reframe.train('bad', 'SELECT a, b, CASE WHEN i = 5 THEN 2 ELSE sha
 SELECT * FROM reframe.train('bad', 'SELECT a, b, tags FROM sh WHERE tags = ''{}''', 'tags', NULL, '{"l2": 0.1, "streaming": true}');
 
 SELECT count(reframe.drop_model(name)) AS dropped FROM (SELECT DISTINCT model AS name FROM reframe.models) m;
-DROP TABLE sh, cases, trained;
-DROP FUNCTION solver(text), param_gap(text, text), leaves(jsonb, text), decisions(jsonb);
+DROP TABLE sh, cases, trained, wide, auto_cases, auto_trained;
+DROP FUNCTION solver(text), param_gap(text, text), leaves(jsonb, text), decisions(jsonb), chosen(text);

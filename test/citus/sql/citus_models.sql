@@ -153,9 +153,11 @@ SELECT d.task, d.train_rows = l.train_rows AND d.validation_rows = l.validation_
        abs((d.metrics #>> '{validation,cat,cross_entropy}')::float8 - (l.metrics #>> '{validation,cat,cross_entropy}')::float8) < 1e-6 AS same_cross_entropy
 FROM reframe.train('dist_multi', 'SELECT x1, x2, y, cat, label FROM events', 'y,cat,label', options => '{"l2": 0.01, "tol": 1e-10, "streaming": true}') d,
      reframe.train('local_multi', 'SELECT x1, x2, y, cat, label FROM events_local', 'y,cat,label', options => '{"l2": 0.01, "tol": 1e-10, "streaming": false}') l;
--- by default too, where the passes apply (numeric features, a number for "l2")
-SELECT streamed('dist_default') AS streamed_by_default, metrics -> 'validation' ? 'log_loss' AS has_log_loss
-FROM reframe.train('dist_default', 'SELECT x1, x2, label FROM events', 'label', options => '{"l2": 0.001}');
+-- by default too, where the passes apply (numeric features), "l2": "auto"
+-- choosing its penalty on passes as well
+SELECT streamed('dist_default') AS streamed_by_default, metrics -> 'validation' ? 'log_loss' AS has_log_loss,
+       metrics #>> '{chosen,method}' AS chosen_by
+FROM reframe.train('dist_default', 'SELECT x1, x2, label FROM events', 'label');
 -- what needs the rows still trains, by pulling them to the coordinator
 SELECT streamed('dist_clf') AS streamed, train_rows + validation_rows AS rows
 FROM reframe.train('dist_clf', 'events', 'label', options => '{"features": ["x1", "cat"]}');
