@@ -51,6 +51,12 @@ INSERT INTO bench_result SELECT 'binary: one node, gradient passes, default para
        pg_temp.best_ms($$SELECT reframe.train('b_parallel', 'sc_local', 'yb', options => '{"exclude": ["id", "y"], "l2": 0.001, "streaming": true}')$$, 1);
 INSERT INTO bench_result SELECT 'binary: Citus, gradient passes on the workers',
        pg_temp.best_ms($$SELECT reframe.train('b_citus', 'sc', 'yb', options => '{"exclude": ["id", "y"], "l2": 0.001, "streaming": true}')$$, 1);
+INSERT INTO bench_result SELECT 'binary: Citus, default options ("l2": "auto": the penalty path on passes)',
+       pg_temp.best_ms($$SELECT reframe.train('b_auto', 'sc', 'yb', options => '{"exclude": ["id", "y"]}')$$, 1);
+INSERT INTO bench_result SELECT 'two heads (y, yb): Citus, gradient passes on the workers',
+       pg_temp.best_ms($$SELECT reframe.train('t_citus', 'sc', 'y,yb', options => '{"exclude": ["id"], "l2": 0.001, "streaming": true}')$$, 1);
+INSERT INTO bench_result SELECT 'two heads (y, yb): Citus, rows pulled to the coordinator',
+       pg_temp.best_ms($$SELECT reframe.train('t_pull', 'sc', 'y,yb', options => '{"exclude": ["id"], "l2": 0.001, "streaming": false}')$$, 1);
 INSERT INTO bench_result SELECT 'binary: Citus, rows pulled to the coordinator',
        pg_temp.best_ms($$SELECT reframe.train('b_pull', 'sc', 'yb', options => '{"exclude": ["id", "y"], "l2": 0.001, "streaming": false}')$$, 1);
 
@@ -66,10 +72,16 @@ CREATE FUNCTION pg_temp.param_gap(m1 text, m2 text) RETURNS float8 LANGUAGE sql 
 $$;
 SELECT pg_temp.param_gap('m_rows', 'm_serial') AS serial_vs_rows, pg_temp.param_gap('m_rows', 'm_parallel') AS parallel_vs_rows,
        pg_temp.param_gap('m_rows', 'm_citus') AS citus_vs_rows,
-       pg_temp.param_gap('b_rows', 'b_parallel') AS binary_parallel_vs_rows, pg_temp.param_gap('b_rows', 'b_citus') AS binary_citus_vs_rows;
+       pg_temp.param_gap('b_rows', 'b_parallel') AS binary_parallel_vs_rows, pg_temp.param_gap('b_rows', 'b_citus') AS binary_citus_vs_rows,
+       pg_temp.param_gap('t_pull', 't_citus') AS two_heads_citus_vs_rows;
 SELECT model, spec #>> '{training,iterations}' AS iterations, spec #>> '{training,evaluations}' AS passes
   FROM (SELECT 'b_parallel' AS model, spec FROM b_parallel WHERE block = '' UNION ALL
-        SELECT 'b_citus', spec FROM b_citus WHERE block = '') s;
+        SELECT 'b_citus', spec FROM b_citus WHERE block = '' UNION ALL
+        SELECT 't_citus', spec FROM t_citus WHERE block = '') s;
+-- the default options on Citus: the penalty the path chose, and how
+SELECT spec #>> '{training,chosen,l2}' AS chosen_l2, spec #>> '{training,chosen,method}' AS method,
+       spec #>> '{training,streaming}' AS streaming
+  FROM b_auto WHERE block = '' AND deployed;
 -- what a training holds: the peak of its data (the rows read into the
 -- backend, or the moments)
 SELECT model, (spec #>> '{training,peak_data_bytes}')::bigint AS peak_data_bytes,
