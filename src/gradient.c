@@ -33,6 +33,7 @@
 #include "common/hashfn.h"
 #include "executor/spi.h"
 #include "fmgr.h"
+#include "nodes/primnodes.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/float.h"
@@ -131,7 +132,9 @@ ConfigSize(int R, int ncols, int width, int nout, int npool, int nheads, int nam
 /* A configuration taken apart, cached per aggregate call site. */
 typedef struct GradientView
 {
-	const GradientConfig *cfg;
+	const GradientConfig *cfg;	/* a copy */
+	const void *arg;			/* the argument it was copied from */
+	bool		stable;			/* the argument is the same datum on every row */
 	const double *shift;
 	const double *scale;
 	const double *W;
@@ -348,17 +351,39 @@ ViewBuild(const GradientConfig *cfg, GradientView *v)
 }
 
 /*
+ * Whether the aggregate's configuration argument is the same datum for
+ * every row: a constant or a query parameter (as train passes it).
+ */
+static bool
+ConfigArgStable(FunctionCallInfo fcinfo)
+{
+	Aggref	   *agg = AggGetAggref(fcinfo);
+	Expr	   *arg;
+
+	if (agg == NULL || list_length(agg->args) < 1)
+		return false;
+	arg = ((TargetEntry *) linitial(agg->args))->expr;
+	return IsA(arg, Const) || (IsA(arg, Param) && ((Param *) arg)->paramkind == PARAM_EXTERN);
+}
+
+/*
  * The view of a configuration: built once per call site and kept while the
- * same bytes come back (every row of a pass).
+ * same bytes come back (every row of a pass).  A configuration that is a
+ * constant or a parameter is the same datum row after row: its pointer
+ * identifies it; any other is compared byte by byte.
  */
 static GradientView *
 ViewOf(FunctionCallInfo fcinfo, bytea *b)
 {
 	GradientView *v = fcinfo->flinfo->fn_extra;
-	const GradientConfig *cached = v ? v->cfg : NULL;
 
-	if (cached && VARSIZE(cached) == VARSIZE(b) && memcmp(cached, b, VARSIZE(b)) == 0)
+	if (v && v->arg == b && v->stable)
 		return v;
+	if (v && VARSIZE(v->cfg) == VARSIZE(b) && memcmp(v->cfg, b, VARSIZE(b)) == 0)
+	{
+		v->arg = b;
+		return v;
+	}
 	{
 		MemoryContext old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
 		bytea	   *copy = palloc(VARSIZE(b));
@@ -366,6 +391,8 @@ ViewOf(FunctionCallInfo fcinfo, bytea *b)
 		memcpy(copy, b, VARSIZE(b));
 		v = palloc0(sizeof(GradientView));
 		ViewBuild((const GradientConfig *) copy, v);
+		v->arg = b;
+		v->stable = ConfigArgStable(fcinfo);
 		MemoryContextSwitchTo(old);
 	}
 	fcinfo->flinfo->fn_extra = v;
@@ -794,6 +821,7 @@ reframe_gradient_accum(PG_FUNCTION_ARGS)
 	bool		nulls[RF_MOMENTS_MAX_INPUTS];
 	double		f[2 * RF_MOMENTS_MAX_INPUTS];
 	double	   *cells;
+	double		cellbuf[256];
 	double		y[RF_MAX_TARGETS];
 	double		w;
 	double		u;
@@ -853,7 +881,7 @@ reframe_gradient_accum(PG_FUNCTION_ARGS)
 			PG_RETURN_BYTEA_P(st);
 		set = ReframeInnerFold(u, RF_L2_FOLDS) == v->cfg->inner_fold ? 1 : 0;
 	}
-	cells = palloc(sizeof(double) * v->cfg->ncells);
+	cells = v->cfg->ncells <= lengthof(cellbuf) ? cellbuf : palloc(sizeof(double) * v->cfg->ncells);
 	if (row.bad > 0 || !RowCells(v, &row, cells) || !RowTargetsValid(v, cells, y))
 	{
 		st->bad_targets++;
