@@ -614,6 +614,24 @@ HeadRowLoss(const GradientHead *h, const double *z, const double *cells, double 
 	}
 }
 
+/* An accumulator's sums from a head's (its arrays are the caller's). */
+static void
+SumsToAcc(const HeadSums *s, RfEvalAcc *acc)
+{
+	acc->n = s->n;
+	acc->rows = (int64) s->erows;
+	acc->sse = s->sse;
+	acc->sae = s->sae;
+	acc->logloss = s->logloss;
+	acc->brier = s->brier;
+	acc->correct = s->correct;
+	acc->sse_expected = s->sse_expected;
+	acc->subset_correct = s->subset_correct;
+	acc->label_errors = s->label_errors;
+	acc->expected_labels = s->expected_labels;
+	acc->mean_labels = s->mean_labels;
+}
+
 /* Adds a row to a head's metrics, by RfEvalAcc's own code. */
 static void
 HeadEvalAdd(const GradientHead *h, const GradientView *v, HeadSums *s, const double *p,
@@ -626,18 +644,7 @@ HeadEvalAdd(const GradientHead *h, const GradientView *v, HeadSums *s, const dou
 
 	if (h->map == MAP_BINS)
 		head.bin_values = (double *) v->pool + h->values_at + h->nvalues;
-	acc.n = s->n;
-	acc.rows = (int64) s->erows;
-	acc.sse = s->sse;
-	acc.sae = s->sae;
-	acc.logloss = s->logloss;
-	acc.brier = s->brier;
-	acc.correct = s->correct;
-	acc.sse_expected = s->sse_expected;
-	acc.subset_correct = s->subset_correct;
-	acc.label_errors = s->label_errors;
-	acc.expected_labels = s->expected_labels;
-	acc.mean_labels = s->mean_labels;
+	SumsToAcc(s, &acc);
 	acc.confusion = K ? arr : NULL;
 	if (h->kind == RF_HEAD_MULTILABEL)
 	{
@@ -1192,15 +1199,6 @@ CountingPass(RfTrainState *ts, const double *center, PassResult *res)
 }
 
 static int
-DoubleCmp(const void *a, const void *b)
-{
-	double		x = *(const double *) a;
-	double		y = *(const double *) b;
-
-	return (x > y) - (x < y);
-}
-
-static int
 NameSortCmp(const void *a, const void *b)
 {
 	return strcmp(*(const char *const *) a, *(const char *const *) b);
@@ -1239,7 +1237,7 @@ DistinctValues(RfTrainState *ts, RfTarget *tg, int limit)
 	}
 	SPI_finish();
 	if (tg->kind == RF_TARGET_NUMBER)
-		qsort(tg->values, n, sizeof(double), DoubleCmp);
+		qsort(tg->values, n, sizeof(double), TargetDoubleCmp);
 	else
 		qsort(tg->classes, n, sizeof(char *), NameSortCmp);
 	tg->nclasses = Min(n, limit);
@@ -1530,14 +1528,7 @@ GradientResolveTargets(RfTrainState *ts)
 		for (int t = 0; t < ts->ntargets; t++)
 			ts->targets[t].head = RF_HEAD_BINARY;
 	else if (ts->ntargets == 1 && ts->targets[0].head == RF_HEAD_MULTILABEL)
-	{
-		if (ts->task == NULL)
-			ereport(NOTICE,
-					(errmsg("training a multilabel model: target column \"%s\" holds sets of %d labels",
-							ts->targets[0].name, ts->targets[0].nclasses),
-					 errhint("Pass task => '...' to frame it differently.")));
-		ts->task = "multilabel";
-	}
+		TrainFramedLabelSet(ts);
 	else if (ts->ntargets == 1)
 		ts->task = pstrdup(HeadKindName(ts->targets[0].head));
 	ts->gcounts = r;
@@ -1755,20 +1746,9 @@ AccFromSums(RfEvalAcc *acc, const RfHead *head, PassResult *r, int h, int set, d
 	int			K = ConfusionK(&r->view.heads[h]);
 
 	EvalAccInit(acc, head, false);
-	acc->n = s->n;
-	acc->rows = (int64) s->erows;
-	acc->sse = s->sse;
-	acc->sae = s->sae;
+	SumsToAcc(s, acc);
 	acc->ymean = s->weight > 0 ? center + s->ysum / s->weight : 0;
 	acc->ym2 = s->weight > 0 ? s->yysum - s->ysum * s->ysum / s->weight : 0;
-	acc->logloss = s->logloss;
-	acc->brier = s->brier;
-	acc->correct = s->correct;
-	acc->sse_expected = s->sse_expected;
-	acc->subset_correct = s->subset_correct;
-	acc->label_errors = s->label_errors;
-	acc->expected_labels = s->expected_labels;
-	acc->mean_labels = s->mean_labels;
 	if (K)
 		memcpy(acc->confusion, arr, sizeof(double) * K * K);
 	if (head->kind == RF_HEAD_MULTILABEL)

@@ -127,8 +127,8 @@ TargetValueRaw(RfTarget *t, Datum d, uint64 *hash)
 	}
 }
 
-static int
-DoubleCmp(const void *a, const void *b)
+int
+TargetDoubleCmp(const void *a, const void *b)
 {
 	double		x = *(const double *) a;
 	double		y = *(const double *) b;
@@ -164,7 +164,7 @@ DistinctValues(RfMatrix *Y, RfMatrix *Yv, int ycol, int limit, int *n)
 			if (!seen)
 			{
 				vals[count++] = v;
-				qsort(vals, count, sizeof(double), DoubleCmp);
+				qsort(vals, count, sizeof(double), TargetDoubleCmp);
 			}
 		}
 	*n = count;
@@ -190,7 +190,7 @@ RemapColumn(RfMatrix *m, int ycol, const double *values, int n)
 
 		if (isnan(*y))
 			continue;
-		hit = bsearch(y, values, n, sizeof(double), DoubleCmp);
+		hit = bsearch(y, values, n, sizeof(double), TargetDoubleCmp);
 		*y = (double) (hit - values);
 	}
 }
@@ -401,7 +401,7 @@ ResolveBins(RfTarget *t, RfMatrix *Y, RfMatrix *Yv, int ycol, RfOptions *opts)
 			if (!isnan(RfMatrixRow(Y, i)[ycol]))
 				v[m++] = RfMatrixRow(Y, i)[ycol];
 		n = m;
-		qsort(v, n, sizeof(double), DoubleCmp);
+		qsort(v, n, sizeof(double), TargetDoubleCmp);
 		edges = palloc(sizeof(double) * k);
 		nedges = 0;
 		for (int q = 1; q < k; q++)

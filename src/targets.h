@@ -75,6 +75,9 @@ extern void TargetResolve(RfTarget *t, const char *task, RfMatrix *Y, RfMatrix *
 /* The bucket of a value: how many of the sorted edges are at or below it. */
 extern int	TargetBinIndex(const double *edges, int nedges, double v);
 
+/* qsort's comparison of doubles, increasing. */
+extern int	TargetDoubleCmp(const void *a, const void *b);
+
 /* A WARNING naming the classes with few training rows. */
 extern void TargetWarnFewExamples(RfTarget *t, const char *model);
 

@@ -461,6 +461,13 @@ ResolveLabelSets(RfTrainState *ts)
 	}
 	if (ts->ntargets > 1)
 		return;
+	TrainFramedLabelSet(ts);
+}
+
+/* One label-set target: a multilabel task, said when it was inferred. */
+void
+TrainFramedLabelSet(RfTrainState *ts)
+{
 	if (ts->task == NULL)
 		ereport(NOTICE,
 				(errmsg("training a multilabel model: target column \"%s\" holds sets of %d labels",

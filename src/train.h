@@ -101,6 +101,9 @@ typedef struct RfTrainState
 
 struct RfModel;
 
+/* One label-set target: the task is multilabel (a NOTICE when it was inferred). */
+extern void TrainFramedLabelSet(RfTrainState *ts);
+
 /* Training's steps, for deploy.c: arguments, then the source read and split. */
 extern RfTrainState *TrainBegin(MemoryContext tcxt, const char *model_name, text *target, char *task,
 								Jsonb *options);
