@@ -377,6 +377,11 @@ EvalAccJson(RfEvalAcc *acc, StringInfo buf, bool with_confusion)
 					Num(buf, "roc_auc", ReframeRocAuc(acc->scores, acc->labels, acc->nscores));
 					Num(buf, "ece", ExpectedCalibrationError(acc->scores, acc->labels, acc->nscores));
 				}
+				else if (acc->binned)
+				{
+					Num(buf, "roc_auc", acc->roc_auc);
+					Num(buf, "ece", acc->ece);
+				}
 				Num(buf, "threshold", head->threshold);
 				break;
 			}

@@ -43,6 +43,10 @@ typedef struct RfEvalAcc
 	double		label_errors;
 	double		expected_labels;	/* multilabel: sum of the probabilities */
 	double		mean_labels;	/* ... and of the labels (or their shares) */
+	/* binary, from histograms of the scores instead of the scores (gradient.c) */
+	bool		binned;
+	double		roc_auc;
+	double		ece;
 } RfEvalAcc;
 
 /* keep_scores: keep every binary score, for the exact ROC AUC and F1 tuning */

@@ -55,6 +55,16 @@
 /* Streamed multiclass heads have at most this many classes (a confusion matrix per pass). */
 #define GRADIENT_MAX_CLASSES 256
 
+/*
+ * A binary head's ROC AUC from a histogram of its validation scores'
+ * logits: AUC_BINS bins over [-AUC_LOGIT, AUC_LOGIT] (the ends taking what
+ * lies beyond); pairs within a bin count half.  Its calibration error from
+ * the 10 bins of probability the rows' path uses.
+ */
+#define AUC_BINS 2048
+#define AUC_LOGIT 16.0
+#define ECE_BINS 10
+
 /* How a head's target cell becomes its target. */
 typedef enum GradientMap
 {
@@ -222,7 +232,8 @@ SumsDoubles(const GradientHead *h, bool evaluate)
 	int			n = SUMS_SCALARS + 4 * h->nout;
 
 	if (evaluate)
-		n += ConfusionK(h) * ConfusionK(h) + (h->kind == RF_HEAD_MULTILABEL ? 3 * h->nout : 0);
+		n += ConfusionK(h) * ConfusionK(h) + (h->kind == RF_HEAD_MULTILABEL ? 3 * h->nout : 0) +
+			(h->kind == RF_HEAD_BINARY ? 2 * AUC_BINS + 3 * ECE_BINS : 0);
 	return n;
 }
 
@@ -633,9 +644,28 @@ SumsToAcc(const HeadSums *s, RfEvalAcc *acc)
 }
 
 /* Adds a row to a head's metrics, by RfEvalAcc's own code. */
+/* A binary row's place in the histograms of its scores (unweighted, as the rows' path keeps scores). */
 static void
-HeadEvalAdd(const GradientHead *h, const GradientView *v, HeadSums *s, const double *p,
-			const double *cells, double y, double w)
+BinaryBins(double *bins, double z, double p, double y)
+{
+	double	   *pos = bins;
+	double	   *neg = bins + AUC_BINS;
+	double	   *ece = bins + 2 * AUC_BINS;	/* rows, sum of p, positives; per bin */
+	double		at = (Min(Max(z, -AUC_LOGIT), AUC_LOGIT) + AUC_LOGIT) / (2 * AUC_LOGIT) * AUC_BINS;
+	int			b = Min(Max((int) at, 0), AUC_BINS - 1);
+	int			e = Min(Max((int) (p * ECE_BINS), 0), ECE_BINS - 1);
+	bool		actual = y > 0.5;
+
+	pos[b] += actual;
+	neg[b] += !actual;
+	ece[3 * e] += 1;
+	ece[3 * e + 1] += p;
+	ece[3 * e + 2] += actual;
+}
+
+static void
+HeadEvalAdd(const GradientHead *h, const GradientView *v, HeadSums *s, const double *z,
+			const double *p, const double *cells, double y, double w)
 {
 	double	   *arr = (double *) s + SUMS_SCALARS + 4 * h->nout;
 	int			K = ConfusionK(h);
@@ -658,6 +688,8 @@ HeadEvalAdd(const GradientHead *h, const GradientView *v, HeadSums *s, const dou
 		EvalAccAdd(&acc, p, y, w);
 		if (h->map == MAP_BINS && w > 0)
 			EvalAccAddExpected(&acc, p, cells[h->cell]);
+		if (h->kind == RF_HEAD_BINARY && w > 0)
+			BinaryBins(arr + K * K, z[0], p[0], y);
 	}
 	s->n = acc.n;
 	s->erows = acc.rows;
@@ -792,7 +824,7 @@ StateAddRow(const GradientView *v, GradientState *st, int set, const double *f, 
 		s->loss += w * loss;
 		HeadCount(head, s, cells, y[h], w);
 		if (cfg->evaluate)
-			HeadEvalAdd(head, v, s, p + head->offset, cells, y[h], w);
+			HeadEvalAdd(head, v, s, z + head->offset, p + head->offset, cells, y[h], w);
 	}
 	if (set == 0 && w > 0)
 	{
@@ -1737,6 +1769,39 @@ GradientFit(RfTrunk *t, RfFitData *d, RfFitResult *res)
 	NetMinimizeLbfgs(net, d, res, GradientEval, &o);
 }
 
+/*
+ * The ROC AUC and the calibration error of a binary head from its
+ * histograms: the AUC as the Mann-Whitney statistic over the bins in order
+ * (a pair within one bin counts half), the calibration error exactly as
+ * the rows' path computes it from the scores.
+ */
+static void
+BinnedScoreMetrics(RfEvalAcc *acc, const double *bins)
+{
+	const double *pos = bins;
+	const double *neg = bins + AUC_BINS;
+	const double *ece = bins + 2 * AUC_BINS;
+	double		below = 0;
+	double		u = 0;
+	double		npos = 0;
+	double		rows = 0;
+
+	for (int b = 0; b < AUC_BINS; b++)
+	{
+		u += pos[b] * (below + neg[b] / 2);
+		below += neg[b];
+		npos += pos[b];
+	}
+	for (int e = 0; e < ECE_BINS; e++)
+		rows += ece[3 * e];
+	acc->binned = true;
+	acc->roc_auc = npos > 0 && below > 0 ? u / (npos * below) : get_float8_nan();
+	acc->ece = rows > 0 ? 0 : get_float8_nan();
+	for (int e = 0; e < ECE_BINS && rows > 0; e++)
+		if (ece[3 * e] > 0)
+			acc->ece += ece[3 * e] / rows * fabs(ece[3 * e + 1] / ece[3 * e] - ece[3 * e + 2] / ece[3 * e]);
+}
+
 /* A head's metrics accumulator from a pass's sums. */
 static void
 AccFromSums(RfEvalAcc *acc, const RfHead *head, PassResult *r, int h, int set, double center)
@@ -1751,6 +1816,9 @@ AccFromSums(RfEvalAcc *acc, const RfHead *head, PassResult *r, int h, int set, d
 	acc->ym2 = s->weight > 0 ? s->yysum - s->ysum * s->ysum / s->weight : 0;
 	if (K)
 		memcpy(acc->confusion, arr, sizeof(double) * K * K);
+	/* as the rows' path, which keeps the validation rows' scores only */
+	if (head->kind == RF_HEAD_BINARY && set == 1)
+		BinnedScoreMetrics(acc, arr + K * K);
 	if (head->kind == RF_HEAD_MULTILABEL)
 	{
 		memcpy(acc->tp, arr, sizeof(double) * head->nout);

@@ -4,7 +4,7 @@
 -- several heads at once (multitask, with task weights and label sets).  Each
 -- streamed model equals the model trained from the rows (both in double
 -- precision, "tol" below 1e-4) within 1e-6, on the same split, with the
--- same metrics (all but the ROC AUC and ECE, which need every score).
+-- same metrics (the ROC AUC from a histogram of the scores, within 1e-3).
 SET client_min_messages = warning;
 CREATE TABLE sh AS
 SELECT i, sin(i) AS a, cos(i * 0.7) AS b,
@@ -77,12 +77,18 @@ FROM trained ORDER BY name;
 
 -- every figure the streamed version keeps equals the rows' (within 1e-6) ...
 SELECT name, count(*) AS figures,
-       bool_and(CASE WHEN jsonb_typeof(s.value) = 'number'
+       bool_and(r.key LIKE '%roc_auc' OR CASE WHEN jsonb_typeof(s.value) = 'number'
                      THEN abs(s.value::text::float8 - r.value::text::float8) <= 1e-6 * greatest(1, abs(r.value::text::float8))
                      ELSE s.value = r.value END) AS all_within_1e_6
 FROM trained, leaves(s_metrics) s JOIN leaves(r_metrics) r USING (key)
 GROUP BY name ORDER BY name;
--- ... and it keeps all of them but the ROC AUC and ECE
+-- ... but the ROC AUC, from a histogram of 2,048 bins of the scores' logits,
+-- within 1e-3 of the exact one, and the calibration error (ECE) within
+-- 1e-6 (10 bins of probability, as from the scores) ...
+SELECT name, r.key, abs(r.value::text::float8 - s.value::text::float8) < CASE WHEN r.key LIKE '%roc_auc' THEN 1e-3 ELSE 1e-6 END AS close
+FROM trained, leaves(s_metrics) s JOIN leaves(r_metrics) r USING (key)
+WHERE r.key LIKE '%roc_auc' OR r.key LIKE '%ece' ORDER BY 1, 2;
+-- ... and it keeps all of them
 SELECT DISTINCT regexp_replace(r.key, '^.*\.', '') AS only_from_rows
 FROM trained, leaves(r_metrics) r
 WHERE r.key NOT IN (SELECT key FROM leaves(s_metrics)) ORDER BY 1;

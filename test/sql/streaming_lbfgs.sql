@@ -54,8 +54,9 @@ SELECT name, r_train = s_train AND r_valid = s_valid AS same_split,
        abs(r_loss - s_loss) / r_loss < 1e-6 AS loss_within_1e_6
 FROM trained ORDER BY name;
 -- the validation figures a streamed version keeps: the same as the rows give
+-- (within 1e-6; the ROC AUC, from a histogram of the scores, within 1e-3)
 SELECT name, key, abs((r_metrics #>> ARRAY['validation', key])::float8 -
-                      (s_metrics #>> ARRAY['validation', key])::float8) < 1e-6 AS same
+                      (s_metrics #>> ARRAY['validation', key])::float8) < CASE key WHEN 'roc_auc' THEN 1e-3 ELSE 1e-6 END AS same
 FROM trained, jsonb_object_keys(s_metrics -> 'validation') key
 WHERE key <> 'rows' ORDER BY name, key;
 
