@@ -3,10 +3,11 @@
  *		Streaming L-BFGS for a linear model: one aggregate pass
  *		(reframe.gradient) per evaluation of the objective.
  *
- * A linear model over numeric inputs with any heads but hierarchies and
- * shares -- regression (squared, absolute, Huber), binary, multiclass
- * (numeric or text classes, or a number's buckets), multilabel (a label
- * set, or boolean columns), several of them -- trains without the rows: the
+ * A linear model over numeric inputs with any heads but hierarchies --
+ * regression (squared, absolute, Huber), binary, multiclass (numeric or
+ * text classes, a number's buckets, a distribution over classes),
+ * multilabel (a label set, boolean columns, each label's share), several
+ * of them -- trains without the rows: the
  * moments pass (moments.c) gives the encoder's statistics, a counting pass
  * the targets' classes and statistics, and then every evaluation of the
  * objective is
@@ -90,6 +91,8 @@ typedef struct GradientHead
 	double		yscale;
 	double		ycenter;		/* regression: the target's sums are taken about it */
 	double		weight;			/* the head's task weight */
+	int32		soft;			/* multiclass: each row holds a distribution (nout cells) */
+	int32		pad;
 } GradientHead;
 
 /* A target in the configuration: its cells, and its sorted texts. */
@@ -208,11 +211,12 @@ typedef struct GradientState
 	double		sampled_out;
 	double		bad_targets;
 	double		bad_weights;
+	double		bad_shares;		/* targets of shares that are not shares */
 	/* the head sums, the training rows' gradient nout x (width + 1): W then b */
 } GradientState;
 
 #define STATE_D(s) ((double *) ((char *) (s) + sizeof(GradientState)))
-#define STATE_COMMON 4			/* skipped .. bad_weights */
+#define STATE_COMMON 5			/* skipped .. bad_shares */
 
 static Size
 StateSize(int ndoubles)
@@ -249,7 +253,7 @@ ConfigInvalid(void)
 static bool
 HeadValid(const GradientConfig *cfg, const GradientHead *h, int *next_offset)
 {
-	int			cells = h->kind == RF_HEAD_MULTILABEL ? h->nout : 1;
+	int			cells = h->kind == RF_HEAD_MULTILABEL || h->soft ? h->nout : 1;
 	bool		ok;
 
 	ok = h->offset == *next_offset && h->nout >= 1 && h->offset + h->nout <= cfg->nout &&
@@ -265,7 +269,7 @@ HeadValid(const GradientConfig *cfg, const GradientHead *h, int *next_offset)
 			ok &= h->nout == 1 && h->map == MAP_NONE;
 			break;
 		case RF_HEAD_MULTICLASS:
-			ok &= h->nout >= 2 && h->nout <= GRADIENT_MAX_CLASSES &&
+			ok &= h->nout >= 2 && h->nout <= GRADIENT_MAX_CLASSES && (!h->soft || h->map == MAP_NONE) &&
 				(h->map != MAP_VALUES || h->nvalues == h->nout) &&
 				(h->map != MAP_BINS || h->nvalues == h->nout - 1);
 			break;
@@ -275,6 +279,7 @@ HeadValid(const GradientConfig *cfg, const GradientHead *h, int *next_offset)
 		default:
 			ok = false;
 	}
+	ok &= h->soft == 0 || (h->soft == 1 && h->kind == RF_HEAD_MULTICLASS);
 	if (h->map != MAP_NONE)
 		ok &= (Size) h->values_at + h->nvalues + (h->map == MAP_BINS ? h->nout : 0) <= (Size) cfg->npool;
 	*next_offset += h->nout;
@@ -328,9 +333,10 @@ ViewBuild(const GradientConfig *cfg, GradientView *v)
 		const char *p = names + gt->names_at;
 
 		if (gt->cell != cells || gt->nnames < 0 || gt->names_at < 0 || gt->names_at > cfg->names_len ||
-			(kind == RF_STREAM_NUMBER && gt->nnames != 0) || gt->nnames > 20000)
+			((kind == RF_STREAM_NUMBER || kind == RF_STREAM_SHARES) && gt->nnames != 0) || gt->nnames > 20000)
 			ConfigInvalid();
-		cells += kind == RF_STREAM_LABELS ? gt->nnames : 1;
+		cells += kind == RF_STREAM_LABELS ? gt->nnames :
+			kind == RF_STREAM_SHARES ? cfg->targets.nshares[t] : 1;
 		v->names[t] = palloc(sizeof(char *) * Max(gt->nnames, 1));
 		for (int k = 0; k < gt->nnames; k++)
 		{
@@ -478,6 +484,10 @@ RowCells(const GradientView *v, const RfStreamRow *row, double *cells)
 			case RF_STREAM_NUMBER:
 				c[0] = row->value[t];
 				break;
+			case RF_STREAM_SHARES:
+				for (int k = 0; k < cfg->targets.nshares[t]; k++)
+					c[k] = row->shares[t] ? row->shares[t][k] : get_float8_nan();
+				break;
 			case RF_STREAM_CATEGORY:
 				c[0] = get_float8_nan();
 				if (!isnan(row->value[t]) && !row->tnulls[row->tstart[t]])
@@ -515,7 +525,7 @@ HeadTarget(const GradientView *v, const GradientHead *h, const double *cells, do
 	double		c = cells[h->cell];
 
 	*y = c;
-	if (isnan(c) || h->kind == RF_HEAD_MULTILABEL)
+	if (isnan(c) || h->kind == RF_HEAD_MULTILABEL || h->soft)
 		return true;
 	if (!isfinite(c))
 		return false;
@@ -598,13 +608,15 @@ HeadRowLoss(const GradientHead *h, const double *z, const double *cells, double 
 		case RF_HEAD_MULTICLASS:
 			{
 				double		lse = LogSumExp(z, h->nout);
+				const double *q = cells + h->cell;	/* soft: the row's distribution */
 
 				for (int k = 0; k < h->nout; k++)
 				{
 					p[k] = exp(z[k] - lse);
-					dz[k] = p[k] - (k == (int) y ? 1.0 : 0.0);
+					dz[k] = p[k] - (h->soft ? q[k] : k == (int) y ? 1.0 : 0.0);
+					loss -= h->soft ? q[k] * (z[k] - lse) : 0;
 				}
-				return lse - z[(int) y];
+				return h->soft ? loss : lse - z[(int) y];
 			}
 		default:
 			/* multilabel: the mean over the labels, of those known */
@@ -669,7 +681,7 @@ HeadEvalAdd(const GradientHead *h, const GradientView *v, HeadSums *s, const dou
 {
 	double	   *arr = (double *) s + SUMS_SCALARS + 4 * h->nout;
 	int			K = ConfusionK(h);
-	RfHead		head = {.kind = h->kind,.nout = h->nout,.threshold = h->threshold};
+	RfHead		head = {.kind = h->kind,.nout = h->nout,.threshold = h->threshold,.soft = h->soft};
 	RfEvalAcc	acc = {.head = &head};
 
 	if (h->map == MAP_BINS)
@@ -683,6 +695,8 @@ HeadEvalAdd(const GradientHead *h, const GradientView *v, HeadSums *s, const dou
 		acc.fn = arr + 2 * h->nout;
 		EvalAccAddLabels(&acc, p, cells + h->cell, w);
 	}
+	else if (h->soft)
+		EvalAccAddRow(&acc, p, cells + h->cell, w);
 	else
 	{
 		EvalAccAdd(&acc, p, y, w);
@@ -727,6 +741,15 @@ HeadCount(const GradientHead *h, HeadSums *s, const double *cells, double y, dou
 			s->soft += y != 0 && y != 1;
 			break;
 		case RF_HEAD_MULTICLASS:
+			if (h->soft)
+			{
+				for (int k = 0; k < h->nout; k++)
+				{
+					count[k] += cells[h->cell + k];
+					cweight[k] += w * cells[h->cell + k];
+				}
+				break;
+			}
 			count[(int) y] += 1;
 			cweight[(int) y] += w;
 			if (h->map == MAP_BINS)
@@ -898,6 +921,7 @@ reframe_gradient_accum(PG_FUNCTION_ARGS)
 		st->skipped++;
 		PG_RETURN_BYTEA_P(st);
 	}
+	st->bad_shares += row.bad_shares;
 	w = PG_ARGISNULL(5) ? get_float8_nan() : PG_GETARG_FLOAT8(5);
 	if (!(w >= 0 && isfinite(w)))
 	{
@@ -1003,7 +1027,8 @@ TargetCells(RfTrainState *ts, int *cell)
 	for (int t = 0; t < ts->ntargets; t++)
 	{
 		cell[t] = n;
-		n += ts->targets[t].kind == RF_TARGET_LABELS ? ts->targets[t].nclasses : 1;
+		n += ts->targets[t].kind == RF_TARGET_LABELS || ts->targets[t].kind == RF_TARGET_SHARES ?
+			ts->targets[t].nclasses : 1;
 	}
 	return n;
 }
@@ -1075,6 +1100,7 @@ ConfigBuild(RfTrainState *ts, const RfHead *heads, int nheads, const double *W, 
 		gh[h].yscale = regression && kind == PASS_FIT ? tg->sd : 1;
 		gh[h].ycenter = center ? center[h] : 0;
 		gh[h].weight = head->weight;
+		gh[h].soft = head->kind == RF_HEAD_MULTICLASS && head->soft;
 		gh[h].values_at = pool.len / sizeof(double);
 		if (gh[h].map == MAP_VALUES)
 		{
@@ -1166,6 +1192,14 @@ GradientRun(RfTrainState *ts, bytea *config, PassResult *res)
 	res->st = result ? StateCheck(PointerGetDatum(result), "the result") : NULL;
 	if (res->st && res->st->ndoubles != res->view.ndoubles)
 		elog(ERROR, "reframe.gradient: the pass's sums do not fit its configuration");
+	if (res->st && res->st->bad_shares > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("target column \"%s\" has %.0f rows that are not %d shares in [0, 1]%s",
+						ts->targets[0].name, res->st->bad_shares, ts->targets[0].nclasses,
+						ts->targets[0].soft ? " summing to 1" : ""),
+				 errhint("Each row holds one share per name of \"classes\", none NULL%s.",
+						 ts->targets[0].soft ? ", adding up to 1 (within 1e-6)" : "")));
 	if (res->st && res->st->bad_targets > 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
@@ -1208,6 +1242,7 @@ CountingHeads(RfTrainState *ts, int *nheads)
 			heads[h].kind == RF_HEAD_MULTICLASS || heads[h].kind == RF_HEAD_MULTILABEL ? tg->nclasses : 1;
 		heads[h].threshold = 0.5;
 		heads[h].weight = 1;
+		heads[h].soft = tg->soft && heads[h].kind == RF_HEAD_MULTICLASS;
 	}
 	HeadsLayout(heads, *nheads);
 	return heads;
@@ -1317,6 +1352,12 @@ FrameTarget(RfTrainState *ts, RfTarget *tg)
 	const char *task = TargetTask(ts, tg);
 	bool		integer = tg->typid == INT2OID || tg->typid == INT4OID || tg->typid == INT8OID;
 
+	if (tg->kind == RF_TARGET_SHARES)
+	{
+		/* named by "classes" (TrainPlanShares): a distribution, or each label's share */
+		tg->head = tg->soft ? RF_HEAD_MULTICLASS : RF_HEAD_MULTILABEL;
+		return;
+	}
 	if (tg->kind == RF_TARGET_LABELS)
 	{
 		tg->head = RF_HEAD_MULTILABEL;
@@ -1460,6 +1501,14 @@ ResolveFromCounts(RfTrainState *ts, RfTarget *tg, PassResult *r, int h, double c
 				const double *bsum = SumsArray(s0, nout, 3);
 				int			filled = 0;
 
+				if (tg->soft)
+				{
+					/* a distribution per row: the shares summed (TargetResolveShares) */
+					tg->counts = palloc(sizeof(double) * tg->nclasses);
+					memcpy(tg->counts, count, sizeof(double) * tg->nclasses);
+					return;
+				}
+
 				tg->counts = palloc(sizeof(double) * tg->nclasses);
 				for (int k = 0; k < tg->nclasses; k++)
 					filled += (tg->counts[k] = count[k]) > 0;
@@ -1542,7 +1591,8 @@ GradientResolveTargets(RfTrainState *ts)
 	{
 		RfTarget   *tg = &ts->targets[h];
 
-		if ((tg->head == RF_HEAD_MULTICLASS && !tg->bin_edges) || tg->head == RF_HEAD_MULTILABEL)
+		if (((tg->head == RF_HEAD_MULTICLASS && !tg->bin_edges) || tg->head == RF_HEAD_MULTILABEL) &&
+			tg->kind != RF_TARGET_SHARES)
 			pruned |= KeepSeenClasses(tg, r, h);
 		if (tg->head == RF_HEAD_REGRESSION)
 		{
@@ -1886,7 +1936,7 @@ GradientUnsupported(RfTrainState *ts)
 				return psprintf("label column \"%s\" is %s", tg->name, format_type_be(tg->typid));
 			continue;
 		}
-		if (tg->kind == RF_TARGET_LABELS)
+		if (tg->kind == RF_TARGET_LABELS || tg->kind == RF_TARGET_SHARES)
 			continue;
 		if (tg->kind == RF_TARGET_CATEGORY && task && strcmp(task, "binary") != 0 &&
 			strcmp(task, "multiclass") != 0)

@@ -511,9 +511,6 @@ StreamUnsupported(RfTrainState *ts)
 		return "\"deploy\": \"if_better\" scores the deployed version on the validation rows";
 	if (ts->enc->nraw > RF_MOMENTS_MAX_INPUTS)
 		return psprintf("it has %d inputs, more than %d", ts->enc->nraw, RF_MOMENTS_MAX_INPUTS);
-	for (int t = 0; t < ts->ntargets; t++)
-		if (StreamTargetUnsupported(&ts->targets[t]))
-			return StreamTargetUnsupported(&ts->targets[t]);
 	if (ts->gattno >= 0)
 		return "option \"group\" needs the rows of each query";
 	return NULL;
@@ -760,7 +757,7 @@ MomentsChosen(RfTrainState *ts, List *relids)
 			ereport(ERROR,
 					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 					 errmsg("model \"%s\" cannot train with \"streaming\": true: %s", ts->model_name, gwhy ? gwhy : why),
-					 errhint("Streaming passes train linear models on numeric features: squared-loss regression by its moments, any other heads but hierarchies and shares by L-BFGS; set \"streaming\": false, or remove it, to read the rows.")));
+					 errhint("Streaming passes train linear models on numeric features: squared-loss regression by its moments, any other heads but hierarchies by L-BFGS; set \"streaming\": false, or remove it, to read the rows.")));
 		return true;
 	}
 	if (why == NULL)

@@ -17,22 +17,21 @@
 #include "encoder.h"
 #include "stream_targets.h"
 
-const char *
-StreamTargetUnsupported(RfTarget *tg)
-{
-	if (tg->kind == RF_TARGET_SHARES)
-		return psprintf("its target \"%s\" holds shares (%s)", tg->name, format_type_be(tg->typid));
-	return NULL;
-}
-
 void
 StreamTargetsInit(RfTrainState *ts, RfStreamTargets *st)
 {
 	memset(st, 0, sizeof(*st));
 	st->ntargets = ts->ntargets;
 	for (int t = 0; t < ts->ntargets; t++)
-		st->kind[t] = ts->targets[t].kind == RF_TARGET_CATEGORY ? RF_STREAM_CATEGORY :
-			ts->targets[t].kind == RF_TARGET_LABELS ? RF_STREAM_LABELS : RF_STREAM_NUMBER;
+	{
+		RfTarget   *tg = &ts->targets[t];
+
+		st->kind[t] = tg->kind == RF_TARGET_CATEGORY ? RF_STREAM_CATEGORY :
+			tg->kind == RF_TARGET_LABELS ? RF_STREAM_LABELS :
+			tg->kind == RF_TARGET_SHARES ? RF_STREAM_SHARES : RF_STREAM_NUMBER;
+		st->nshares[t] = tg->kind == RF_TARGET_SHARES ? tg->nclasses : 0;
+		st->distribution[t] = tg->kind == RF_TARGET_SHARES && tg->soft;
+	}
 }
 
 bool
@@ -41,7 +40,8 @@ StreamTargetsValid(const RfStreamTargets *st)
 	if (st->ntargets < 1 || st->ntargets > RF_MAX_TARGETS)
 		return false;
 	for (int t = 0; t < st->ntargets; t++)
-		if (st->kind[t] < RF_STREAM_NUMBER || st->kind[t] > RF_STREAM_LABELS)
+		if (st->kind[t] < RF_STREAM_NUMBER || st->kind[t] > RF_STREAM_SHARES ||
+			(st->kind[t] == RF_STREAM_SHARES) != (st->nshares[t] > 0) || st->nshares[t] > 20000)
 			return false;
 	return true;
 }
@@ -50,16 +50,16 @@ char *
 StreamTargetsYSql(RfTrainState *ts)
 {
 	StringInfoData buf;
+	bool		open = false;	/* inside an ARRAY[ of scalars */
 
 	initStringInfo(&buf);
-	appendStringInfoString(&buf, "ARRAY[");
 	for (int t = 0; t < ts->ntargets; t++)
 	{
 		RfTarget   *tg = &ts->targets[t];
 		const char *name = quote_identifier(tg->name);
 
-		if (t)
-			appendStringInfoString(&buf, ", ");
+		appendStringInfoString(&buf, open ? ", " : buf.len > 0 ? " || ARRAY[" : "ARRAY[");
+		open = true;
 		switch (tg->kind)
 		{
 			case RF_TARGET_BOOL:
@@ -71,12 +71,21 @@ StreamTargetsYSql(RfTrainState *ts)
 			case RF_TARGET_LABELS:
 				appendStringInfo(&buf, "cardinality(s.%s)::float8", name);
 				break;
+			case RF_TARGET_SHARES:
+				/* present, then the shares: K of them, else NaNs (not valid) */
+				appendStringInfo(&buf, "(s.%s IS NOT NULL)::int::float8]::float8[] || "
+								 "CASE WHEN array_ndims(s.%s) = 1 AND cardinality(s.%s) = %d THEN s.%s::float8[] "
+								 "ELSE array_fill('NaN'::float8, ARRAY[%d]) END",
+								 name, name, name, tg->nclasses, name, tg->nclasses);
+				open = false;
+				break;
 			default:
 				appendStringInfo(&buf, "s.%s::float8", name);
 				break;
 		}
 	}
-	appendStringInfoString(&buf, "]::float8[]");
+	if (open)
+		appendStringInfoString(&buf, "]::float8[]");
 	return buf.data;
 }
 
@@ -123,17 +132,59 @@ Mismatch(const char *what)
 			 errmsg("reframe: a row's targets do not fit the configuration: %s", what)));
 }
 
+/* Whether element i of y is NULL (not a NaN). */
+static bool
+RowNumberNull(ArrayType *y, int i)
+{
+	bits8	   *bits = ARR_NULLBITMAP(y);
+
+	return bits && !(bits[i / 8] & (1 << (i % 8)));
+}
+
+/*
+ * A target of shares at v (K values, NULL elements NaN): valid when each
+ * is in [0, 1] (and they sum to 1 for a distribution), as TargetReadShares
+ * judges them; mixed into *hash when valid.
+ */
+static bool
+ReadShares(const double *v, int K, bool distribution, uint64 *hash)
+{
+	double		sum = 0;
+
+	for (int k = 0; k < K; k++)
+	{
+		if (!(v[k] >= 0 && v[k] <= 1))
+			return false;
+		sum += v[k];
+	}
+	if (distribution && fabs(sum - 1) > 1e-6)
+		return false;
+	*hash = ReframeHashDoubles(v, K, *hash);
+	return true;
+}
+
 void
 StreamRowRead(const RfStreamTargets *st, ArrayType *y, ArrayType *t, RfStreamRow *row, uint64 *hash)
 {
 	int			ny = y && ARR_NDIM(y) == 1 ? ARR_DIMS(y)[0] : 0;
-	bits8	   *ybits = y ? ARR_NULLBITMAP(y) : NULL;
-	const double *yv = y ? (const double *) ARR_DATA_PTR(y) : NULL;
+	int			want = 0;
+	double	   *yv;
 	int			ntexts = 0;
 	int			at = 0;
 
-	if (y == NULL || ARR_ELEMTYPE(y) != FLOAT8OID || ny != st->ntargets)
-		Mismatch("y must hold one value per target");
+	for (int k = 0; k < st->ntargets; k++)
+		want += st->kind[k] == RF_STREAM_SHARES ? 1 + st->nshares[k] : 1;
+	if (y == NULL || ARR_ELEMTYPE(y) != FLOAT8OID || ny != want)
+		Mismatch("y must hold each target's values");
+	/* a NULL element reads as NaN: a missing target, or a share that is not one */
+	yv = palloc(sizeof(double) * Max(ny, 1));
+	{
+		bits8	   *bits = ARR_NULLBITMAP(y);
+		const double *d = (const double *) ARR_DATA_PTR(y);
+
+		for (int i = 0; i < ny; i++)
+			yv[i] = bits && !(bits[i / 8] & (1 << (i % 8))) ? get_float8_nan() : *d++;
+	}
 	row->texts = NULL;
 	row->tnulls = NULL;
 	if (t)
@@ -144,13 +195,24 @@ StreamRowRead(const RfStreamTargets *st, ArrayType *y, ArrayType *t, RfStreamRow
 	}
 	row->present = 0;
 	row->bad = 0;
-	for (int k = 0; k < st->ntargets; k++)
+	row->bad_shares = 0;
+	for (int k = 0, yi = 0; k < st->ntargets; k++)
 	{
-		bool		isnull = ybits && !(ybits[k / 8] & (1 << (k % 8)));
-		double		v = isnull ? get_float8_nan() : *yv++;
+		double		v = yv[yi++];
+		bool		isnull = isnan(v) && st->kind[k] != RF_STREAM_NUMBER;
 		int			n = 0;
 
-		if (st->kind[k] == RF_STREAM_CATEGORY)
+		row->shares[k] = NULL;
+		if (st->kind[k] == RF_STREAM_SHARES)
+		{
+			isnull = !(v == 1);
+			if (!isnull && ReadShares(yv + yi, st->nshares[k], st->distribution[k], hash))
+				row->shares[k] = yv + yi;
+			else if (!isnull)
+				row->bad_shares++;
+			yi += st->nshares[k];
+		}
+		else if (st->kind[k] == RF_STREAM_CATEGORY)
 			n = 1;
 		else if (st->kind[k] == RF_STREAM_LABELS && !isnull)
 		{
@@ -165,17 +227,24 @@ StreamRowRead(const RfStreamTargets *st, ArrayType *y, ArrayType *t, RfStreamRow
 		row->tstart[k] = at;
 		row->tcount[k] = n;
 		at += n;
+		if (st->kind[k] == RF_STREAM_NUMBER)
+		{
+			/* a NULL number arrives as NULL (NaN here), a NaN one as NaN too: both are bad or missing */
+			if (!isnan(v) || !RowNumberNull(y, yi - 1))
+			{
+				row->present++;
+				if (!isfinite(v))
+					row->bad++;
+				else
+					*hash = ReframeHashDoubles(&v, 1, *hash);
+			}
+			continue;
+		}
 		if (isnull)
 			continue;
 		row->present++;
-		if (st->kind[k] == RF_STREAM_NUMBER)
-		{
-			if (!isfinite(v))
-				row->bad++;
-			else
-				*hash = ReframeHashDoubles(&v, 1, *hash);
+		if (st->kind[k] == RF_STREAM_SHARES)
 			continue;
-		}
 		/* a category's text, each label's: as TargetValue and AddLabelSet mix them */
 		for (int i = row->tstart[k]; i < row->tstart[k] + n; i++)
 		{

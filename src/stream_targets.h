@@ -6,7 +6,9 @@
  *
  *	y float8[]	one value per target: a number (a boolean as 0 or 1), or
  *				for a text target 0, for a label set its number of labels;
- *				NULL where the target is NULL
+ *				NULL where the target is NULL; a target of shares gives 1
+ *				(0 where NULL) and then its K shares (NaN where the array
+ *				does not hold K)
  *	t text[]	the text targets' values in order: one per category, the
  *				labels of each label set
  *
@@ -24,7 +26,8 @@ typedef enum RfStreamKind
 {
 	RF_STREAM_NUMBER,			/* numbers and booleans */
 	RF_STREAM_CATEGORY,			/* any type read as text: one class */
-	RF_STREAM_LABELS			/* text[]: a set of labels */
+	RF_STREAM_LABELS,			/* text[]: a set of labels */
+	RF_STREAM_SHARES			/* float8[]: K shares, or a distribution over K classes */
 } RfStreamKind;
 
 /* What both configurations say of the targets. */
@@ -32,22 +35,25 @@ typedef struct RfStreamTargets
 {
 	int32		ntargets;
 	int32		kind[RF_MAX_TARGETS];
+	int32		nshares[RF_MAX_TARGETS];	/* shares: K */
+	int32		distribution[RF_MAX_TARGETS];	/* shares: they sum to 1 */
 } RfStreamTargets;
 
 /* A row's targets, as read. */
 typedef struct RfStreamRow
 {
 	double		value[RF_MAX_TARGETS];	/* NaN where NULL */
+	const double *shares[RF_MAX_TARGETS];	/* shares: K values, or NULL where not valid */
 	int			tstart[RF_MAX_TARGETS]; /* text kinds: their values in texts[] */
 	int			tcount[RF_MAX_TARGETS];
 	Datum	   *texts;
 	bool	   *tnulls;
 	int			present;		/* targets not NULL */
 	int			bad;			/* numbers that are NaN or Infinity */
+	int			bad_shares;		/* targets of shares that are not K shares in [0, 1] */
 } RfStreamRow;
 
 /* Why a target cannot be streamed, or NULL. */
-extern const char *StreamTargetUnsupported(RfTarget *tg);
 extern void StreamTargetsInit(RfTrainState *ts, RfStreamTargets *st);
 extern bool StreamTargetsValid(const RfStreamTargets *st);
 /* The y and t arguments of a pass over source rows "s". */

@@ -1,6 +1,7 @@
--- Streaming L-BFGS for every head but hierarchies and shares: text classes
+-- Streaming L-BFGS for every head but hierarchies: text classes
 -- (multiclass and binary), a number's buckets, label sets and boolean label
--- columns (multilabel), soft binary labels, inferred integer classes and
+-- columns (multilabel), shares (a distribution over classes, each label's
+-- share), soft binary labels, inferred integer classes and
 -- several heads at once (multitask, with task weights and label sets).  Each
 -- streamed model equals the model trained from the rows (both in double
 -- precision, "tol" below 1e-4) within 1e-6, on the same split, with the
@@ -22,6 +23,9 @@ SELECT i, sin(i) AS a, cos(i * 0.7) AS b,
        sin(i) * cos(i * 0.7) > 0 AS f3,
        (1 + sin(i) * 0.8 + 0.2 * sin(i * i)) / 2 AS share,
        least(4, floor((sin(i) + 1) * 2.5 + 0.3 * cos(i * i)))::int AS k,
+       CASE WHEN i % 23 = 0 THEN NULL
+            ELSE ARRAY[(1 + sin(i)) / 4, (1 + cos(i * 0.7)) / 4, 1 - (1 + sin(i)) / 4 - (1 + cos(i * 0.7)) / 4] END AS dist,
+       ARRAY[(1 + sin(i + 0.3 * sin(i * i))) / 2, (1 + cos(i * 0.7)) / 2]::real[] AS shares,
        1 + (i % 3) AS w
 FROM generate_series(1, 9000) i;
 UPDATE sh SET txt = NULL, r = NULL WHERE i % 1000 = 0;
@@ -58,7 +62,9 @@ INSERT INTO cases VALUES
   ('multitask', 'SELECT a, b, c, arr, r, txt, yn FROM sh', 'r,txt,yn', NULL,
    '{"tasks": {"yn": "binary"}, "task_weights": {"r": 0.5, "txt": 2}, "l2": 0.01, "tol": 1e-10}'),
   ('multitask_labels', 'SELECT a, b, c, r, tags, f2, w FROM sh', 'r,tags,f2', NULL, '{"weight": "w", "loss": "huber", "l2": 0.01, "tol": 1e-10}'),
-  ('weighted_classes', 'SELECT a, b, c, txt, w FROM sh', 'txt', NULL, '{"weight": "w", "sample": 0.6}');
+  ('weighted_classes', 'SELECT a, b, c, txt, w FROM sh', 'txt', NULL, '{"weight": "w", "sample": 0.6}'),
+  ('distribution', 'SELECT a, b, c, arr, dist FROM sh', 'dist', 'multiclass', '{"classes": ["x", "y", "z"]}'),
+  ('label_shares', 'SELECT a, b, c, shares, w FROM sh', 'shares', 'multilabel', '{"classes": ["u", "v"], "weight": "w"}');
 CREATE TABLE trained AS
 SELECT c.name, r.task AS r_task, s.task AS s_task,
        r.train_rows AS r_train, r.validation_rows AS r_valid, r.train_loss AS r_loss, r.metrics AS r_metrics,
@@ -154,6 +160,7 @@ SELECT * FROM reframe.train('bad', 'SELECT a, b, txt, yn FROM sh', 'txt,yn', 'hi
 SELECT * FROM reframe.train('bad', 'SELECT a, b, (i % 300)::text AS many FROM sh', 'many', NULL, '{"l2": 0.1, "streaming": true}');
 SELECT * FROM reframe.train('bad', 'SELECT a, b, CASE WHEN i = 5 THEN 2 ELSE share END AS share FROM sh', 'share', 'binary', '{"l2": 0.1, "streaming": true}');
 SELECT * FROM reframe.train('bad', 'SELECT a, b, tags FROM sh WHERE tags = ''{}''', 'tags', NULL, '{"l2": 0.1, "streaming": true}');
+SELECT * FROM reframe.train('bad', 'SELECT a, b, CASE WHEN i = 7 THEN ARRAY[0.5, 0.6, 0] ELSE dist END AS dist FROM sh', 'dist', 'multiclass', '{"classes": ["x", "y", "z"], "l2": 0.1, "streaming": true}');
 
 SELECT count(reframe.drop_model(name)) AS dropped FROM (SELECT DISTINCT model AS name FROM reframe.models) m;
 DROP TABLE sh, cases, trained, wide, auto_cases, auto_trained;

@@ -98,7 +98,6 @@ FROM gb g;
 SELECT * FROM reframe.train('bad', 'SELECT a, b, (i % 7 = 0)::int AS k FROM gb', 'k', 'multiclass', '{"l2": 0.1, "streaming": true, "sample": 0.0001}');
 SELECT * FROM reframe.train('bad', 'SELECT a, b, y FROM gb', 'y', NULL, '{"l2": 0.1, "streaming": true, "class_weight": "balanced"}');
 SELECT * FROM reframe.train('bad', 'SELECT a, b, r FROM gb', 'r', NULL, '{"l2": 0.1, "streaming": true, "bins": {"quantiles": 4}}');
-SELECT * FROM reframe.train('bad', 'SELECT a, b, ARRAY[a, 1 - a] AS k FROM gb WHERE a BETWEEN 0 AND 1', 'k', 'multiclass', '{"l2": 0.1, "streaming": true, "classes": ["x", "y"]}');
 SELECT * FROM reframe.train('bad', 'SELECT a, b, y FROM gb', 'y', NULL, '{"l2": 0.1, "streaming": true, "threshold": "f1"}');
 SELECT * FROM reframe.train('bad', 'SELECT a, b, (i % 3) AS k FROM gb', 'k', 'binary', '{"l2": 0.1, "streaming": true}');
 SELECT * FROM reframe.train('bad', 'SELECT a, b, y FROM gb WHERE y', 'y', NULL, '{"l2": 0.1, "streaming": true}');
