@@ -90,7 +90,7 @@ HeadValid(const GradientConfig *cfg, const GradientHead *h, int *next_offset)
 
 /* Checks a configuration and takes it apart into v. */
 void
-ViewBuild(const GradientConfig *cfg, GradientView *v)
+GradientViewBuild(const GradientConfig *cfg, GradientView *v)
 {
 	const char *names;
 	const char *end;
@@ -209,7 +209,7 @@ ViewOf(FunctionCallInfo fcinfo, bytea *b)
 
 		memcpy(copy, b, VARSIZE(b));
 		v = palloc0(sizeof(GradientView));
-		ViewBuild((const GradientConfig *) copy, v);
+		GradientViewBuild((const GradientConfig *) copy, v);
 		v->arg = b;
 		v->stable = ConfigArgStable(fcinfo);
 		MemoryContextSwitchTo(old);
@@ -219,7 +219,7 @@ ViewOf(FunctionCallInfo fcinfo, bytea *b)
 }
 
 GradientState *
-StateCheck(Datum d, const char *what)
+GradientStateCheck(Datum d, const char *what)
 {
 	GradientState *st = (GradientState *) DatumGetByteaP(d);
 
@@ -441,7 +441,7 @@ HeadRowLoss(const GradientHead *h, const double *z, const double *cells, double 
 
 /* An accumulator's sums from a head's (its arrays are the caller's). */
 void
-SumsToAcc(const HeadSums *s, RfEvalAcc *acc)
+GradientSumsToAcc(const HeadSums *s, RfEvalAcc *acc)
 {
 	acc->n = s->n;
 	acc->rows = (int64) s->erows;
@@ -488,7 +488,7 @@ HeadEvalAdd(const GradientHead *h, const GradientView *v, HeadSums *s, const dou
 
 	if (h->map == MAP_BINS)
 		head.bin_values = (double *) v->pool + h->values_at + h->nvalues;
-	SumsToAcc(s, &acc);
+	GradientSumsToAcc(s, &acc);
 	acc.confusion = K ? arr : NULL;
 	if (h->kind == RF_HEAD_MULTILABEL)
 	{
@@ -709,7 +709,7 @@ reframe_gradient_accum(PG_FUNCTION_ARGS)
 		st->ndoubles = v->ndoubles;
 	}
 	else
-		st = StateCheck(PG_GETARG_DATUM(0), "the state");
+		st = GradientStateCheck(PG_GETARG_DATUM(0), "the state");
 	if (st->ndoubles != v->ndoubles)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -775,14 +775,14 @@ reframe_gradient_combine(PG_FUNCTION_ARGS)
 			PG_RETURN_NULL();
 		PG_RETURN_DATUM(PG_GETARG_DATUM(0));
 	}
-	b = StateCheck(PG_GETARG_DATUM(1), "the state to combine");
+	b = GradientStateCheck(PG_GETARG_DATUM(1), "the state to combine");
 	if (PG_ARGISNULL(0))
 	{
 		a = MemoryContextAlloc(inagg ? aggcxt : CurrentMemoryContext, VARSIZE(b));
 		memcpy(a, b, VARSIZE(b));
 		PG_RETURN_BYTEA_P(a);
 	}
-	a = StateCheck(PG_GETARG_DATUM(0), "the state");
+	a = GradientStateCheck(PG_GETARG_DATUM(0), "the state");
 	if (a->ndoubles != b->ndoubles)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

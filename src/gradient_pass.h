@@ -202,10 +202,10 @@ SumsDoubles(const GradientHead *h, bool evaluate)
 }
 
 /* Checks a configuration and takes it apart into v (an error when it is not one training made). */
-extern void ViewBuild(const GradientConfig *cfg, GradientView *v);
+extern void GradientViewBuild(const GradientConfig *cfg, GradientView *v);
 /* A datum as this aggregate's state, or an error naming "what". */
-extern GradientState *StateCheck(Datum d, const char *what);
+extern GradientState *GradientStateCheck(Datum d, const char *what);
 /* An accumulator's sums from a head's (its arrays are the caller's). */
-extern void SumsToAcc(const HeadSums *s, RfEvalAcc *acc);
+extern void GradientSumsToAcc(const HeadSums *s, RfEvalAcc *acc);
 
 #endif

@@ -210,8 +210,8 @@ GradientRun(RfTrainState *ts, bytea *config, PassResult *res)
 	bytea	   *result = MomentsRunPass(ts, "gradient", config);
 
 	memset(res, 0, sizeof(*res));
-	ViewBuild((const GradientConfig *) config, &res->view);
-	res->st = result ? StateCheck(PointerGetDatum(result), "the result") : NULL;
+	GradientViewBuild((const GradientConfig *) config, &res->view);
+	res->st = result ? GradientStateCheck(PointerGetDatum(result), "the result") : NULL;
 	if (res->st && res->st->ndoubles != res->view.ndoubles)
 		elog(ERROR, "reframe.gradient: the pass's sums do not fit its configuration");
 	if (res->st && res->st->bad_shares > 0)
@@ -883,7 +883,7 @@ AccFromSums(RfEvalAcc *acc, const RfHead *head, PassResult *r, int h, int set, d
 	int			K = ConfusionK(&r->view.heads[h]);
 
 	EvalAccInit(acc, head, false);
-	SumsToAcc(s, acc);
+	GradientSumsToAcc(s, acc);
 	acc->ymean = s->weight > 0 ? center + s->ysum / s->weight : 0;
 	acc->ym2 = s->weight > 0 ? s->yysum - s->ysum * s->ysum / s->weight : 0;
 	if (K)
