@@ -2,10 +2,10 @@
  * gradient.c
  *		Streaming L-BFGS's pass: the reframe.gradient aggregate.
  *
- * A linear model over numeric inputs with any heads but hierarchies --
- * regression (squared, absolute, Huber), binary, multiclass (numeric or
- * text classes, a number's buckets, a distribution over classes),
- * multilabel (a label set, boolean columns, each label's share), several
+ * A linear model over numeric inputs with any heads -- regression
+ * (squared, absolute, Huber), binary, multiclass (numeric or text classes,
+ * a number's buckets, a distribution over classes), multilabel (a label
+ * set, boolean columns, each label's share), a hierarchy's levels, several
  * of them -- trains without the rows (gradient_train.c): every evaluation
  * of the objective is
  *
@@ -82,10 +82,65 @@ HeadValid(const GradientConfig *cfg, const GradientHead *h, int *next_offset)
 			ok = false;
 	}
 	ok &= h->soft == 0 || (h->soft == 1 && h->kind == RF_HEAD_MULTICLASS);
+	ok &= h->parent == -1 ||
+		(h->kind == RF_HEAD_MULTICLASS && !h->soft && h->map != MAP_BINS && h->parents_at >= 0 &&
+		 (Size) h->parents_at + 2 * (Size) h->nout <= (Size) cfg->npool);
 	if (h->map != MAP_NONE)
 		ok &= (Size) h->values_at + h->nvalues + (h->map == MAP_BINS ? h->nout : 0) <= (Size) cfg->npool;
 	*next_offset += h->nout;
 	return ok;
+}
+
+/*
+ * A hierarchy among the heads: each level's classes sorted by their parent
+ * (a class of the level above), and its ranks a permutation of its
+ * classes; the heads for HeadsLink and the ranges of each parent's children.
+ */
+static void
+ViewHierarchy(GradientView *v)
+{
+	const GradientConfig *cfg = v->cfg;
+	bool		any = false;
+
+	for (int h = 0; h < cfg->nheads; h++)
+		any |= v->heads[h].parent >= 0;
+	if (!any)
+		return;
+	v->rfheads = palloc0(sizeof(RfHead) * cfg->nheads);
+	for (int h = 0; h < cfg->nheads; h++)
+	{
+		const GradientHead *g = &v->heads[h];
+		RfHead	   *rh = &v->rfheads[h];
+
+		rh->kind = g->kind;
+		rh->nout = g->nout;
+		rh->offset = g->offset;
+		rh->threshold = g->threshold;
+		rh->soft = g->soft;
+		rh->parent = -1;
+		if (g->parent < 0)
+			continue;
+		if (g->parent >= h || v->heads[g->parent].kind != RF_HEAD_MULTICLASS || v->heads[g->parent].soft)
+			ConfigInvalid();
+		{
+			const double *par = v->pool + g->parents_at;
+			const double *rank = par + g->nout;
+			int			nparents = v->heads[g->parent].nout;
+			int		   *parent_of = palloc(sizeof(int) * g->nout);
+			bool	   *seen = palloc0(sizeof(bool) * g->nout);
+
+			for (int k = 0; k < g->nout; k++)
+			{
+				if (!(par[k] >= 0 && par[k] < nparents && par[k] == floor(par[k])) ||
+					(k > 0 && par[k] < par[k - 1]) ||
+					!(rank[k] >= 0 && rank[k] < g->nout && rank[k] == floor(rank[k])) || seen[(int) rank[k]])
+					ConfigInvalid();
+				parent_of[k] = (int) par[k];
+				seen[(int) rank[k]] = true;
+			}
+			HeadSetParents(rh, g->parent, nparents, parent_of);
+		}
+	}
 }
 
 /* Checks a configuration and takes it apart into v. */
@@ -165,6 +220,7 @@ GradientViewBuild(const GradientConfig *cfg, GradientView *v)
 	}
 	if (offset != cfg->nout)
 		ConfigInvalid();
+	ViewHierarchy(v);
 	v->grad_at = at;
 	v->ndoubles = at - STATE_COMMON + cfg->nout * (cfg->width + 1);
 }
@@ -355,6 +411,8 @@ HeadTarget(const GradientView *v, const GradientHead *h, const double *cells, do
 	}
 	else if (h->map == MAP_BINS)
 		*y = TargetBinIndex(v->pool + h->values_at, h->nvalues, c);
+	if (h->parent >= 0 && *y >= 0 && *y < h->nout)
+		*y = v->pool[h->parents_at + h->nout + (int) *y];	/* a level's classes are ordered by parent */
 	if (h->kind == RF_HEAD_BINARY)
 		return *y >= 0 && *y <= 1;
 	if (h->kind == RF_HEAD_MULTICLASS)
@@ -392,7 +450,8 @@ BinaryLoss(double z, double y, double *dz, double *p)
  * outputs into p (regression: the prediction in the target's units).
  */
 static double
-HeadRowLoss(const GradientHead *h, const double *z, const double *cells, double y, double *dz, double *p)
+HeadRowLoss(const GradientHead *h, const double *z, const double *cells, double y, const int *range,
+			double *dz, double *p)
 {
 	double		loss = 0;
 
@@ -408,6 +467,20 @@ HeadRowLoss(const GradientHead *h, const double *z, const double *cells, double 
 		case RF_HEAD_BINARY:
 			return BinaryLoss(z[0], y, dz, p);
 		case RF_HEAD_MULTICLASS:
+			if (range)
+			{
+				/* a hierarchy's level: the softmax over its parent's children */
+				double		lse = LogSumExp(z + range[0], range[1]);
+
+				for (int k = 0; k < h->nout; k++)
+				{
+					bool		in = k >= range[0] && k < range[0] + range[1];
+
+					p[k] = in ? exp(z[k] - lse) : 0;
+					dz[k] = p[k] - (k == (int) y ? 1.0 : 0.0);
+				}
+				return lse - z[(int) y];
+			}
 			{
 				double		lse = LogSumExp(z, h->nout);
 				const double *q = cells + h->cell;	/* soft: the row's distribution */
@@ -614,10 +687,11 @@ StateAddRow(const GradientView *v, GradientState *st, int set, const double *f, 
 {
 	const GradientConfig *cfg = v->cfg;
 	double	   *d = STATE_D(st) - STATE_COMMON;
-	double		zbuf[384];		/* outputs, their derivatives and links, up to 128 */
-	double	   *z = cfg->nout <= lengthof(zbuf) / 3 ? zbuf : palloc(sizeof(double) * cfg->nout * 3);
+	double		zbuf[512];		/* outputs, derivatives, links and path probabilities, up to 128 */
+	double	   *z = cfg->nout <= lengthof(zbuf) / 4 ? zbuf : palloc(sizeof(double) * cfg->nout * 4);
 	double	   *dz = z + cfg->nout;
 	double	   *p = dz + cfg->nout;
+	double	   *path = p + cfg->nout;	/* a hierarchy's: each class's probability with its parents' */
 
 	for (int k = 0; k < cfg->nout; k++)
 	{
@@ -628,18 +702,35 @@ StateAddRow(const GradientView *v, GradientState *st, int set, const double *f, 
 			s += Wk[j] * f[j];
 		z[k] = s;
 	}
+	if (cfg->evaluate && v->rfheads)
+	{
+		memcpy(path, z, sizeof(double) * cfg->nout);
+		HeadsLink(v->rfheads, cfg->nheads, path);
+	}
 	for (int h = 0; h < cfg->nheads; h++)
 	{
 		const GradientHead *head = &v->heads[h];
 		HeadSums   *s = (HeadSums *) (d + v->sums_at[2 * h + set]);
-		double		loss;
+		double		loss = 0;
+		int			range[2];
 
 		if (!HeadHas(head, cells, y[h]))
 		{
 			memset(dz + head->offset, 0, sizeof(double) * head->nout);
 			continue;
 		}
-		loss = HeadRowLoss(head, z + head->offset, cells, y[h], dz + head->offset, p + head->offset);
+		if (head->parent >= 0 && isnan(y[head->parent]))
+			memset(dz + head->offset, 0, sizeof(double) * head->nout);	/* learns only under a known parent */
+		else
+		{
+			if (head->parent >= 0)
+			{
+				range[0] = v->rfheads[h].child_start[(int) y[head->parent]];
+				range[1] = Max(v->rfheads[h].child_count[(int) y[head->parent]], 1);
+			}
+			loss = HeadRowLoss(head, z + head->offset, cells, y[h], head->parent >= 0 ? range : NULL,
+							   dz + head->offset, p + head->offset);
+		}
 		/* a multilabel head's rows are those whose first label is known, as in heads.c */
 		if (head->kind != RF_HEAD_MULTILABEL || !isnan(cells[head->cell]))
 		{
@@ -649,7 +740,7 @@ StateAddRow(const GradientView *v, GradientState *st, int set, const double *f, 
 		s->loss += w * loss;
 		HeadCount(head, s, cells, y[h], w);
 		if (cfg->evaluate)
-			HeadEvalAdd(head, v, s, z + head->offset, p + head->offset, cells, y[h], w);
+			HeadEvalAdd(head, v, s, z + head->offset, (v->rfheads ? path : p) + head->offset, cells, y[h], w);
 	}
 	if (set == 0 && w > 0)
 	{

@@ -52,7 +52,9 @@ typedef struct GradientHead
 	double		ycenter;		/* regression: the target's sums are taken about it */
 	double		weight;			/* the head's task weight */
 	int32		soft;			/* multiclass: each row holds a distribution (nout cells) */
-	int32		pad;
+	int32		parent;			/* a hierarchy's level: the head of the level above, or -1 */
+	int32		parents_at;		/* its classes' parents (nout), then the order of its classes */
+	int32		ranked;			/* the mapped class (its value's or name's sorted position) is ranked: rank[] follows the parents */
 } GradientHead;
 
 /* A target in the configuration: its cells, and its sorted texts. */
@@ -118,6 +120,7 @@ typedef struct GradientView
 	const int32 *missing;
 	const int32 *collen;
 	const char **names[RF_MAX_TARGETS];
+	RfHead	   *rfheads;		/* the heads for HeadsLink when a hierarchy is among them, else NULL */
 	/* the state's layout: per head and set its sums; the gradient */
 	int			sums_at[2 * RF_MAX_TARGETS];
 	int			grad_at;

@@ -77,7 +77,12 @@ ConfigNames(RfTrainState *ts, StringInfo names, GradientTarget *gt)
 			continue;
 		gt[t].nnames = tg->nclasses;
 		for (int k = 0; k < tg->nclasses; k++)
-			appendBinaryStringInfo(names, (const char *) (tg->classes[k]), strlen(tg->classes[k]) + 1);
+		{
+			/* a hierarchy's level orders its classes by parent: its names stay sorted here */
+			const char *name = tg->sorted_names ? tg->sorted_names[k] : tg->classes[k];
+
+			appendBinaryStringInfo(names, name, strlen(name) + 1);
+		}
 	}
 }
 
@@ -123,6 +128,24 @@ ConfigBuild(RfTrainState *ts, const RfHead *heads, int nheads, const double *W, 
 		gh[h].ycenter = center ? center[h] : 0;
 		gh[h].weight = head->weight;
 		gh[h].soft = head->kind == RF_HEAD_MULTICLASS && head->soft;
+		gh[h].parent = head->parent_of ? head->parent : -1;
+		gh[h].parents_at = -1;
+		if (head->parent_of)
+		{
+			gh[h].parents_at = pool.len / sizeof(double);
+			for (int k = 0; k < head->nout; k++)
+			{
+				double		v = head->parent_of[k];
+
+				appendBinaryStringInfo(&pool, (const char *) &v, sizeof(double));
+			}
+			for (int k = 0; k < head->nout; k++)
+			{
+				double		v = tg->rank[k];
+
+				appendBinaryStringInfo(&pool, (const char *) &v, sizeof(double));
+			}
+		}
 		gh[h].values_at = pool.len / sizeof(double);
 		if (gh[h].map == MAP_VALUES)
 		{
@@ -265,6 +288,9 @@ CountingHeads(RfTrainState *ts, int *nheads)
 		heads[h].threshold = 0.5;
 		heads[h].weight = 1;
 		heads[h].soft = tg->soft && heads[h].kind == RF_HEAD_MULTICLASS;
+		heads[h].parent = -1;
+		if (tg->parent_of)
+			HeadSetParents(&heads[h], h - 1, tg->nparents, tg->parent_of);
 	}
 	HeadsLayout(heads, *nheads);
 	return heads;
@@ -339,6 +365,8 @@ TargetTask(RfTrainState *ts, RfTarget *tg)
 {
 	if (ts->ntargets == 1)
 		return ts->task;
+	if (ts->task && strcmp(ts->task, "hierarchical") == 0)
+		return "multiclass";	/* every level */
 	return JsonFieldText(ts->opts->tasks, tg->name, NULL);
 }
 
@@ -534,9 +562,9 @@ ResolveFromCounts(RfTrainState *ts, RfTarget *tg, PassResult *r, int h, double c
 				tg->counts = palloc(sizeof(double) * tg->nclasses);
 				for (int k = 0; k < tg->nclasses; k++)
 					filled += (tg->counts[k] = count[k]) > 0;
-				if (tg->values)
+				if (tg->values && !tg->rank)
 					tg->classes = palloc(sizeof(char *) * tg->nclasses);
-				for (int k = 0; k < tg->nclasses && tg->values; k++)
+				for (int k = 0; k < tg->nclasses && tg->values && !tg->rank; k++)
 					tg->classes[k] = TargetNumberLabel(tg->values[k], tg->typid);
 				if (tg->bin_edges)
 				{
@@ -563,6 +591,136 @@ ResolveFromCounts(RfTrainState *ts, RfTarget *tg, PassResult *r, int h, double c
 			memcpy(tg->counts, count, sizeof(double) * tg->nclasses);
 			return;
 	}
+}
+
+static bool
+IsHierarchy(RfTrainState *ts)
+{
+	return ts->ntargets > 1 && ts->task && strcmp(ts->task, "hierarchical") == 0;
+}
+
+/* A level's class (or the level above's) from a value of the source: its position, ranked. */
+static int
+LevelClass(RfTarget *tg, Datum d, bool isnull)
+{
+	int			k = -1;
+
+	if (isnull)
+		return -1;
+	if (tg->kind == RF_TARGET_NUMBER)
+	{
+		double		v = DatumGetFloat8(d);
+		double	   *hit = bsearch(&v, tg->values, tg->nclasses, sizeof(double), TargetDoubleCmp);
+
+		k = hit ? (int) (hit - tg->values) : -1;
+	}
+	else
+	{
+		char	   *s = TextDatumGetCString(d);
+		char	  **names = tg->sorted_names ? tg->sorted_names : tg->classes;
+
+		for (int lo = 0, hi = tg->nclasses - 1; lo <= hi && k < 0;)
+		{
+			int			mid = (lo + hi) / 2;
+			int			c = strcmp(names[mid], s);
+
+			if (c == 0)
+				k = mid;
+			else if (c < 0)
+				lo = mid + 1;
+			else
+				hi = mid - 1;
+		}
+	}
+	return k >= 0 && tg->rank ? tg->rank[k] : k;
+}
+
+typedef struct LevelOrder
+{
+	int			cls;
+	int			parent;
+	const char *name;
+} LevelOrder;
+
+static int
+LevelOrderCmp(const void *a, const void *b)
+{
+	const LevelOrder *x = a;
+	const LevelOrder *y = b;
+
+	if (x->parent != y->parent)
+		return x->parent - y->parent;
+	return strcmp(x->name, y->name);
+}
+
+/*
+ * Level t of a hierarchy, as ResolveHierarchy frames it from the rows:
+ * each class's parent from the source's pairs of the two levels' values
+ * (an error when a class sits under two, or under none), the classes
+ * ordered by parent, then name.  Its values keep their sorted order for
+ * the passes, which rank them.
+ */
+static void
+FrameLevel(RfTrainState *ts, int t)
+{
+	RfTarget   *up = &ts->targets[t - 1];
+	RfTarget   *tg = &ts->targets[t];
+	const char *cast[2] = {up->kind == RF_TARGET_NUMBER ? "float8" : "text", tg->kind == RF_TARGET_NUMBER ? "float8" : "text"};
+	int		   *parent_of = palloc(sizeof(int) * tg->nclasses);
+	LevelOrder *order = palloc(sizeof(LevelOrder) * tg->nclasses);
+	char	  **names = palloc(sizeof(char *) * tg->nclasses);
+
+	for (int k = 0; k < tg->nclasses; k++)
+	{
+		parent_of[k] = -1;
+		names[k] = tg->kind == RF_TARGET_NUMBER ? TargetNumberLabel(tg->values[k], tg->typid) : tg->classes[k];
+	}
+	SPI_connect();
+	if (SPI_execute(psprintf("SELECT DISTINCT s.%s::%s, s.%s::%s FROM (%s) s WHERE s.%s IS NOT NULL AND s.%s IS NOT NULL",
+							 quote_identifier(up->name), cast[0], quote_identifier(tg->name), cast[1], ts->source_sql,
+							 quote_identifier(up->name), quote_identifier(tg->name)), true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "reframe: could not read the levels %s and %s", up->name, tg->name);
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		bool		n1,
+					n2;
+		int			p = LevelClass(up, SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &n1), n1);
+		int			c = LevelClass(tg, SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &n2), n2);
+
+		if (p < 0 || c < 0)
+			continue;
+		if (parent_of[c] >= 0 && parent_of[c] != p)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_EXCEPTION),
+					 errmsg("class \"%s\" of level \"%s\" appears under both \"%s\" and \"%s\" of level \"%s\"",
+							names[c], tg->name, up->classes[parent_of[c]], up->classes[p], up->name),
+					 errhint("The levels of a hierarchy must form a tree; make such classes distinct, for example by prefixing their parent.")));
+		parent_of[c] = p;
+	}
+	SPI_finish();
+	for (int k = 0; k < tg->nclasses; k++)
+	{
+		if (parent_of[k] < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_EXCEPTION),
+					 errmsg("class \"%s\" of level \"%s\" never appears with a class of level \"%s\"",
+							names[k], tg->name, up->name)));
+		order[k].cls = k;
+		order[k].parent = parent_of[k];
+		order[k].name = names[k];
+	}
+	qsort(order, tg->nclasses, sizeof(LevelOrder), LevelOrderCmp);
+	tg->sorted_names = tg->kind == RF_TARGET_CATEGORY ? tg->classes : NULL;
+	tg->rank = palloc(sizeof(int) * tg->nclasses);
+	tg->classes = palloc(sizeof(char *) * tg->nclasses);
+	tg->parent_of = palloc(sizeof(int) * tg->nclasses);
+	for (int j = 0; j < tg->nclasses; j++)
+	{
+		tg->rank[order[j].cls] = j;
+		tg->classes[j] = names[order[j].cls];
+		tg->parent_of[j] = order[j].parent;
+	}
+	tg->nparents = up->nclasses;
 }
 
 /*
@@ -608,13 +766,15 @@ GradientResolveTargets(RfTrainState *ts)
 					(errcode(ERRCODE_DATA_EXCEPTION),
 					 errmsg("label column \"%s\" holds no label in any training row", tg->name)));
 	}
+	for (int t = 1; t < ts->ntargets && IsHierarchy(ts); t++)
+		FrameLevel(ts, t);
 	CountingPass(ts, NULL, r);
 	for (int h = 0; h < r->view.cfg->nheads && !LabelColumns(ts); h++)
 	{
 		RfTarget   *tg = &ts->targets[h];
 
 		if (((tg->head == RF_HEAD_MULTICLASS && !tg->bin_edges) || tg->head == RF_HEAD_MULTILABEL) &&
-			tg->kind != RF_TARGET_SHARES)
+			tg->kind != RF_TARGET_SHARES && !IsHierarchy(ts))
 			pruned |= KeepSeenClasses(tg, r, h);
 		if (tg->head == RF_HEAD_REGRESSION)
 		{
@@ -939,8 +1099,10 @@ GradientUnsupported(RfTrainState *ts)
 {
 	if (strcmp(ts->family->name, "linear") != 0)
 		return "only the linear family streams";
-	if (ts->task && (strcmp(ts->task, "hierarchical") == 0))
-		return "a hierarchy's levels are framed by the rows";
+	for (int t = 0; t < ts->ntargets && ts->task && strcmp(ts->task, "hierarchical") == 0; t++)
+		if (ts->targets[t].kind != RF_TARGET_CATEGORY && ts->targets[t].kind != RF_TARGET_NUMBER)
+			return psprintf("hierarchy level \"%s\" is %s", ts->targets[t].name,
+							format_type_be(ts->targets[t].typid));
 	if (ts->opts->balanced || ts->opts->class_weight)
 		return "option \"class_weight\" is not supported by streaming passes";
 	if (ts->opts->threshold_f1)

@@ -757,7 +757,7 @@ MomentsChosen(RfTrainState *ts, List *relids)
 			ereport(ERROR,
 					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 					 errmsg("model \"%s\" cannot train with \"streaming\": true: %s", ts->model_name, gwhy ? gwhy : why),
-					 errhint("Streaming passes train linear models on numeric features: squared-loss regression by its moments, any other heads but hierarchies by L-BFGS; set \"streaming\": false, or remove it, to read the rows.")));
+					 errhint("Streaming passes train linear models on numeric features: squared-loss regression by its moments, any other heads by L-BFGS; set \"streaming\": false, or remove it, to read the rows.")));
 		return true;
 	}
 	if (why == NULL)

@@ -52,6 +52,9 @@ typedef struct RfTarget
 	double	   *bin_raw[2];		/* bins: each row's value, training and validation */
 	int		   *parent_of;		/* hierarchy: each class's class one level up */
 	int			nparents;
+	/* streaming passes, a hierarchy's level: its classes by name or value, and each one's class */
+	char	  **sorted_names;
+	int		   *rank;
 } RfTarget;
 
 extern void TargetInit(RfTarget *t, const char *name, int attno, Oid typid);
