@@ -153,6 +153,15 @@ SELECT d.task, d.train_rows = l.train_rows AND d.validation_rows = l.validation_
        abs((d.metrics #>> '{validation,cat,cross_entropy}')::float8 - (l.metrics #>> '{validation,cat,cross_entropy}')::float8) < 1e-6 AS same_cross_entropy
 FROM reframe.train('dist_multi', 'SELECT x1, x2, y, cat, label FROM events', 'y,cat,label', options => '{"l2": 0.01, "tol": 1e-10, "streaming": true}') d,
      reframe.train('local_multi', 'SELECT x1, x2, y, cat, label FROM events_local', 'y,cat,label', options => '{"l2": 0.01, "tol": 1e-10, "streaming": false}') l;
+-- and a hierarchy: its levels' pairs read from the shards, each level a
+-- softmax over its parent's children (within 1e-5 of the rows' model, which
+-- computes those in single precision)
+SELECT d.task, streamed('dist_levels') AS distributed_streamed,
+       param_gap('local_levels', 'dist_levels') < 1e-5 AS params_within_1e_5
+FROM reframe.train('dist_levels', $$SELECT x1, x2, CASE WHEN cat IN ('c0', 'c1') THEN 'low' ELSE 'high' END AS grp, cat FROM events$$,
+                   'grp,cat', 'hierarchical', '{"l2": 0.01, "tol": 1e-10, "streaming": true}') d,
+     reframe.train('local_levels', $$SELECT x1, x2, CASE WHEN cat IN ('c0', 'c1') THEN 'low' ELSE 'high' END AS grp, cat FROM events_local$$,
+                   'grp,cat', 'hierarchical', '{"l2": 0.01, "tol": 1e-10, "streaming": false}') l;
 -- by default too, where the passes apply (numeric features), "l2": "auto"
 -- choosing its penalty on passes as well
 SELECT streamed('dist_default') AS streamed_by_default, metrics -> 'validation' ? 'log_loss' AS has_log_loss,
