@@ -635,24 +635,6 @@ LevelClass(RfTarget *tg, Datum d, bool isnull)
 	return k >= 0 && tg->rank ? tg->rank[k] : k;
 }
 
-typedef struct LevelOrder
-{
-	int			cls;
-	int			parent;
-	const char *name;
-} LevelOrder;
-
-static int
-LevelOrderCmp(const void *a, const void *b)
-{
-	const LevelOrder *x = a;
-	const LevelOrder *y = b;
-
-	if (x->parent != y->parent)
-		return x->parent - y->parent;
-	return strcmp(x->name, y->name);
-}
-
 /*
  * Level t of a hierarchy, as ResolveHierarchy frames it from the rows:
  * each class's parent from the source's pairs of the two levels' values
@@ -667,7 +649,7 @@ FrameLevel(RfTrainState *ts, int t)
 	RfTarget   *tg = &ts->targets[t];
 	const char *cast[2] = {up->kind == RF_TARGET_NUMBER ? "float8" : "text", tg->kind == RF_TARGET_NUMBER ? "float8" : "text"};
 	int		   *parent_of = palloc(sizeof(int) * tg->nclasses);
-	LevelOrder *order = palloc(sizeof(LevelOrder) * tg->nclasses);
+	RfChildOrder *order = palloc(sizeof(RfChildOrder) * tg->nclasses);
 	char	  **names = palloc(sizeof(char *) * tg->nclasses);
 
 	for (int k = 0; k < tg->nclasses; k++)
@@ -709,7 +691,7 @@ FrameLevel(RfTrainState *ts, int t)
 		order[k].parent = parent_of[k];
 		order[k].name = names[k];
 	}
-	qsort(order, tg->nclasses, sizeof(LevelOrder), LevelOrderCmp);
+	qsort(order, tg->nclasses, sizeof(RfChildOrder), TargetChildOrderCmp);
 	tg->sorted_names = tg->kind == RF_TARGET_CATEGORY ? tg->classes : NULL;
 	tg->rank = palloc(sizeof(int) * tg->nclasses);
 	tg->classes = palloc(sizeof(char *) * tg->nclasses);

@@ -128,6 +128,17 @@ TargetValueRaw(RfTarget *t, Datum d, uint64 *hash)
 }
 
 int
+TargetChildOrderCmp(const void *a, const void *b)
+{
+	const RfChildOrder *x = a;
+	const RfChildOrder *y = b;
+
+	if (x->parent != y->parent)
+		return x->parent - y->parent;
+	return strcmp(x->name, y->name);
+}
+
+int
 TargetDoubleCmp(const void *a, const void *b)
 {
 	double		x = *(const double *) a;

@@ -78,6 +78,16 @@ extern void TargetResolve(RfTarget *t, const char *task, RfMatrix *Y, RfMatrix *
 /* The bucket of a value: how many of the sorted edges are at or below it. */
 extern int	TargetBinIndex(const double *edges, int nedges, double v);
 
+/* A class of a hierarchy's level, ordered by its parent, then its name. */
+typedef struct RfChildOrder
+{
+	int			cls;
+	int			parent;
+	const char *name;
+} RfChildOrder;
+
+extern int	TargetChildOrderCmp(const void *a, const void *b);
+
 /* qsort's comparison of doubles, increasing. */
 extern int	TargetDoubleCmp(const void *a, const void *b);
 

@@ -1235,23 +1235,6 @@ BuildHeads(RfTrainState *ts, int *nheads)
 	return heads;
 }
 
-typedef struct ChildOrder
-{
-	int			cls;
-	int			parent;
-	const char *name;
-} ChildOrder;
-
-static int
-ChildOrderCmp(const void *a, const void *b)
-{
-	const ChildOrder *x = a;
-	const ChildOrder *y = b;
-
-	if (x->parent != y->parent)
-		return x->parent - y->parent;
-	return strcmp(x->name, y->name);
-}
 
 /*
  * Hierarchical levels, coarse to fine: each level is a multiclass target
@@ -1270,7 +1253,7 @@ ResolveHierarchy(RfTrainState *ts)
 		RfTarget   *up = &ts->targets[t - 1];
 		RfTarget   *tg = &ts->targets[t];
 		int		   *parent_of = palloc(sizeof(int) * tg->nclasses);
-		ChildOrder *order = palloc(sizeof(ChildOrder) * tg->nclasses);
+		RfChildOrder *order = palloc(sizeof(RfChildOrder) * tg->nclasses);
 		int		   *rank = palloc(sizeof(int) * tg->nclasses);
 		char	  **classes = palloc(sizeof(char *) * tg->nclasses);
 		double	   *counts = palloc(sizeof(double) * tg->nclasses);
@@ -1308,7 +1291,7 @@ ResolveHierarchy(RfTrainState *ts)
 			order[k].parent = parent_of[k];
 			order[k].name = tg->classes[k];
 		}
-		qsort(order, tg->nclasses, sizeof(ChildOrder), ChildOrderCmp);
+		qsort(order, tg->nclasses, sizeof(RfChildOrder), TargetChildOrderCmp);
 		for (int j = 0; j < tg->nclasses; j++)
 		{
 			rank[order[j].cls] = j;
