@@ -390,24 +390,9 @@ HeadTarget(const GradientView *v, const GradientHead *h, const double *cells, do
 	if (h->map == MAP_VALUES)
 	{
 		const double *vals = v->pool + h->values_at;
-		int			lo = 0,
-					hi = h->nvalues - 1;
+		const double *hit = bsearch(&c, vals, h->nvalues, sizeof(double), TargetDoubleCmp);
 
-		*y = -1;
-		while (lo <= hi)
-		{
-			int			mid = (lo + hi) / 2;
-
-			if (vals[mid] == c)
-			{
-				*y = mid;
-				break;
-			}
-			if (vals[mid] < c)
-				lo = mid + 1;
-			else
-				hi = mid - 1;
-		}
+		*y = hit ? hit - vals : -1;
 	}
 	else if (h->map == MAP_BINS)
 		*y = TargetBinIndex(v->pool + h->values_at, h->nvalues, c);

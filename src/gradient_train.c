@@ -618,19 +618,9 @@ LevelClass(RfTarget *tg, Datum d, bool isnull)
 	{
 		char	   *s = TextDatumGetCString(d);
 		char	  **names = tg->sorted_names ? tg->sorted_names : tg->classes;
+		char	  **hit = bsearch(&s, names, tg->nclasses, sizeof(char *), NameSortCmp);
 
-		for (int lo = 0, hi = tg->nclasses - 1; lo <= hi && k < 0;)
-		{
-			int			mid = (lo + hi) / 2;
-			int			c = strcmp(names[mid], s);
-
-			if (c == 0)
-				k = mid;
-			else if (c < 0)
-				lo = mid + 1;
-			else
-				hi = mid - 1;
-		}
+		k = hit ? (int) (hit - names) : -1;
 	}
 	return k >= 0 && tg->rank ? tg->rank[k] : k;
 }
@@ -792,36 +782,10 @@ BaseMargins(RfTrainState *ts, const RfTrunk *t, double *b)
 		int			nout = r->view.heads[h].nout;
 		const double *cw = SumsArray(SumsOf(r, h, 0), nout, 1);
 		const double *pw = SumsArray(SumsOf(r, h, 0), nout, 2);
-		double		total = 0;
+		/* a binary head's weights of 0 and 1 */
+		double		binary[2] = {pw[0] - cw[0], cw[0]};
 
-		for (int k = 0; k < head->nout; k++)
-			b[head->offset + k] = 0;
-		switch (head->kind)
-		{
-			case RF_HEAD_BINARY:
-				{
-					double		share = (cw[0] + 0.5) / (pw[0] + 1.0);
-
-					b[head->offset] = log(share / (1.0 - share));
-					break;
-				}
-			case RF_HEAD_MULTICLASS:
-				for (int k = 0; k < head->nout; k++)
-					total += cw[k];
-				for (int k = 0; k < head->nout; k++)
-					b[head->offset + k] = log((cw[k] + 0.5) / (total + 0.5 * head->nout));
-				break;
-			case RF_HEAD_MULTILABEL:
-				for (int k = 0; k < head->nout; k++)
-				{
-					double		rate = (0.5 + cw[k]) / (1.0 + pw[k]);
-
-					b[head->offset + k] = log(rate / (1 - rate));
-				}
-				break;
-			default:
-				break;
-		}
+		HeadBaseMargin(head, head->kind == RF_HEAD_BINARY ? binary : cw, NULL, pw, b + head->offset);
 	}
 }
 
@@ -884,6 +848,21 @@ GradientEval(void *arg, const double *params, double *grad)
 static void AccFromSums(RfEvalAcc *acc, const RfHead *head, PassResult *r, int h, int set, double center);
 
 /*
+ * A pass that sums the metrics of the trunk's parameters (in the targets'
+ * units), each regression target's sums about its mean (center, per head).
+ */
+static void
+EvaluationPass(RfTrainState *ts, RfTrunk *t, int inner_fold, double *center, PassResult *r)
+{
+	RfNet	   *net = t->state;
+
+	for (int h = 0; h < t->nheads; h++)
+		center[h] = t->heads[h].kind == RF_HEAD_REGRESSION ? ts->targets[h].mean : 0;
+	GradientRun(ts, ConfigBuild(ts, t->heads, t->nheads, net->params + net->w_off[0],
+								net->params + net->b_off[0], PASS_EVAL, center, inner_fold), r);
+}
+
+/*
  * The held-out selection metric of the net's parameters (in the targets'
  * units), weighted over the heads as HeldOutSelection weighs it: the
  * validation rows, or inner fold k of the training rows.
@@ -891,17 +870,13 @@ static void AccFromSums(RfEvalAcc *acc, const RfHead *head, PassResult *r, int h
 static double
 HeldOutSelection(RfTrainState *ts, RfTrunk *t, int inner_fold)
 {
-	RfNet	   *net = t->state;
-	double		center[RF_MAX_TARGETS] = {0};
+	double		center[RF_MAX_TARGETS];
 	RfEvalAcc	acc;
 	PassResult	r;
 	double		total = 0;
 	double		weights = 0;
 
-	for (int h = 0; h < t->nheads; h++)
-		center[h] = t->heads[h].kind == RF_HEAD_REGRESSION ? ts->targets[h].mean : 0;
-	GradientRun(ts, ConfigBuild(ts, t->heads, t->nheads, net->params + net->w_off[0],
-								net->params + net->b_off[0], PASS_EVAL, center, inner_fold), &r);
+	EvaluationPass(ts, t, inner_fold, center, &r);
 	for (int h = 0; h < t->nheads && r.st; h++)
 	{
 		AccFromSums(&acc, &t->heads[h], &r, h, 1, center[h]);
@@ -1043,22 +1018,18 @@ AccFromSums(RfEvalAcc *acc, const RfHead *head, PassResult *r, int h, int set, d
 
 /*
  * The metrics of the fitted model, from one more pass: every head's
- * training and validation figures as the rows' path reports them (but the
- * ROC AUC and ECE, which need every score).
+ * training and validation figures as the rows' path reports them (the ROC
+ * AUC from a histogram of the scores).
  */
 void
 GradientEvaluate(RfTrainState *ts, StringInfo m)
 {
 	RfTrunk    *t = ts->trunk;
-	RfNet	   *net = t->state;
-	double		center[RF_MAX_TARGETS] = {0};
+	double		center[RF_MAX_TARGETS];
 	PassResult	r;
 	RfEvalAcc  *acc = palloc(sizeof(RfEvalAcc) * t->nheads);
 
-	for (int h = 0; h < t->nheads; h++)
-		center[h] = t->heads[h].kind == RF_HEAD_REGRESSION ? ts->targets[h].mean : 0;
-	GradientRun(ts, ConfigBuild(ts, t->heads, t->nheads, net->params + net->w_off[0],
-								net->params + net->b_off[0], PASS_EVAL, center, -1), &r);
+	EvaluationPass(ts, t, -1, center, &r);
 	if (r.st == NULL)
 		elog(ERROR, "reframe: the source had no rows in the evaluation pass");
 	appendStringInfoString(m, "{\"training\": ");

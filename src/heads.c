@@ -819,6 +819,44 @@ ClassCounts(const RfHead *head, const RfTarget *t, const RfMatrix *Y)
 }
 
 void
+HeadBaseMargin(const RfHead *head, const double *counts, const double *class_weight,
+			   const double *known, double *b)
+{
+	int			K = head->kind == RF_HEAD_BINARY ? 2 : head->nout;
+	double		total = 0;
+
+	for (int k = 0; k < head->nout; k++)
+		b[k] = 0;
+	if (head->kind == RF_HEAD_REGRESSION)
+		return;
+	if (head->kind == RF_HEAD_MULTILABEL)
+	{
+		/* each label at the logit of its training rate */
+		for (int k = 0; k < head->nout; k++)
+		{
+			double		rate = (0.5 + counts[k]) / (1.0 + known[k]);
+
+			b[k] = log(rate / (1 - rate));
+		}
+		return;
+	}
+	for (int k = 0; k < K; k++)
+		total += counts[k] * (class_weight ? class_weight[k] : 1.0);
+	for (int k = 0; k < K; k++)
+	{
+		double		share = (counts[k] * (class_weight ? class_weight[k] : 1.0) + 0.5) / (total + 0.5 * K);
+
+		if (head->kind == RF_HEAD_BINARY)
+		{
+			if (k == 1)
+				b[0] = log(share / (1.0 - share));
+		}
+		else
+			b[k] = log(share);
+	}
+}
+
+void
 HeadsBaseMargins(const RfHead *heads, int nheads, const RfTarget *targets,
 				 const RfMatrix *Y, double *b)
 {
@@ -826,51 +864,28 @@ HeadsBaseMargins(const RfHead *heads, int nheads, const RfTarget *targets,
 	{
 		const RfHead *head = &heads[h];
 		const RfTarget *t = &targets[h];
-		const double *counts;
-		double		total = 0;
 
-		for (int k = 0; k < head->nout; k++)
-			b[head->offset + k] = 0;
-		if (head->kind == RF_HEAD_REGRESSION)
-			continue;
 		if (head->kind == RF_HEAD_MULTILABEL)
 		{
-			/* each label at the logit of its training rate */
-			for (int k = 0; k < head->nout; k++)
-			{
-				double		pos = 0.5;
-				double		n = 1.0;
+			double	   *pos = palloc0(sizeof(double) * head->nout);
+			double	   *n = palloc0(sizeof(double) * head->nout);
 
-				for (int64 i = 0; i < Y->nrows; i++)
+			for (int64 i = 0; i < Y->nrows; i++)
+				for (int k = 0; k < head->nout; k++)
 				{
 					double		v = RfMatrixRow(Y, i)[head->ycol + k];
 					double		w = SampleWeight(head, RfMatrixRow(Y, i));
 
 					if (!isnan(v))
 					{
-						pos += w * v;
-						n += w;
+						pos[k] += w * v;
+						n[k] += w;
 					}
 				}
-				b[head->offset + k] = log((pos / n) / (1 - pos / n));
-			}
-			continue;
+			HeadBaseMargin(head, pos, NULL, n, b + head->offset);
 		}
-		counts = ClassCounts(head, t, Y);
-		for (int k = 0; k < t->nclasses; k++)
-			total += counts[k] * (t->class_weight ? t->class_weight[k] : 1.0);
-		for (int k = 0; k < t->nclasses; k++)
-		{
-			double		share = (counts[k] * (t->class_weight ? t->class_weight[k] : 1.0) + 0.5) /
-				(total + 0.5 * t->nclasses);
-
-			if (head->kind == RF_HEAD_BINARY)
-			{
-				if (k == 1)
-					b[head->offset] = log(share / (1.0 - share));
-			}
-			else
-				b[head->offset + k] = log(share);
-		}
+		else
+			HeadBaseMargin(head, head->kind == RF_HEAD_REGRESSION ? NULL : ClassCounts(head, t, Y),
+						   t->class_weight, NULL, b + head->offset);
 	}
 }

@@ -168,6 +168,14 @@ extern double HeadsLossRows(RfHeadData *hd, int c, int start, int rows, const fl
  * of each class's share.  Families start from it.
  */
 struct RfTarget;
+/*
+ * One head's: from its training rows' (weighted) counts of each class (a
+ * binary head's of 0 and 1), times class_weight when not NULL; multilabel,
+ * each label's positives in counts and the weight of the rows that know it
+ * in known.  b: the head's first output.
+ */
+extern void HeadBaseMargin(const RfHead *head, const double *counts, const double *class_weight,
+						   const double *known, double *b);
 extern void HeadsBaseMargins(const RfHead *heads, int nheads, const struct RfTarget *targets,
 							 const RfMatrix *Y, double *margin);
 

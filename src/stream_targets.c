@@ -177,7 +177,7 @@ StreamRowRead(const RfStreamTargets *st, ArrayType *y, ArrayType *t, RfStreamRow
 	if (y == NULL || ARR_ELEMTYPE(y) != FLOAT8OID || ny != want)
 		Mismatch("y must hold each target's values");
 	/* a NULL element reads as NaN: a missing target, or a share that is not one */
-	yv = palloc(sizeof(double) * Max(ny, 1));
+	yv = ny <= lengthof(row->ybuf) ? row->ybuf : palloc(sizeof(double) * ny);
 	{
 		bits8	   *bits = ARR_NULLBITMAP(y);
 		const double *d = (const double *) ARR_DATA_PTR(y);

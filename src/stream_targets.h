@@ -51,6 +51,7 @@ typedef struct RfStreamRow
 	int			present;		/* targets not NULL */
 	int			bad;			/* numbers that are NaN or Infinity */
 	int			bad_shares;		/* targets of shares that are not K shares in [0, 1] */
+	double		ybuf[256];		/* y's values, when they fit */
 } RfStreamRow;
 
 /* Why a target cannot be streamed, or NULL. */
