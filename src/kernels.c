@@ -9,8 +9,13 @@
 
 #include "kernels.h"
 
+/*
+ * The clone is named by the x86-64-v3 feature level (AVX2, FMA, ...), not
+ * by a processor: GCC dispatches "arch=haswell" on the processor's model,
+ * so every AMD processor ran the default clone.
+ */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define RF_CLONES __attribute__((target_clones("default", "arch=haswell")))
+#define RF_CLONES __attribute__((target_clones("default", "arch=x86-64-v3")))
 #else
 #define RF_CLONES
 #endif
