@@ -95,6 +95,23 @@ ExpectedCalibrationError(const double *p, const double *y, int64 n)
 	return n > 0 ? ece : get_float8_nan();
 }
 
+/* A kept array grown to acc->capscores values, in huge pages once large (matrix.h). */
+static double *
+GrowArray(RfEvalAcc *acc, double *old, RfMapped **m)
+{
+	MemoryContext oldcxt = MemoryContextSwitchTo(acc->mcxt);
+	RfMapped   *was = *m;
+	double	   *a = RfAllocLarge(sizeof(double) * acc->capscores, m);
+
+	if (old)
+	{
+		memcpy(a, old, sizeof(double) * acc->nscores);
+		RfFreeLarge(old, was);
+	}
+	MemoryContextSwitchTo(oldcxt);
+	return a;
+}
+
 /* Keeps a row's (score, label) pair: binary scores, or regression pairs. */
 static void
 KeepPair(RfEvalAcc *acc, double score, double label)
@@ -102,12 +119,8 @@ KeepPair(RfEvalAcc *acc, double score, double label)
 	if (acc->nscores == acc->capscores)
 	{
 		acc->capscores = Max(1024, acc->capscores * 2);
-		acc->scores = acc->scores ?
-			repalloc_huge(acc->scores, sizeof(double) * acc->capscores) :
-			MemoryContextAllocHuge(acc->mcxt, sizeof(double) * acc->capscores);
-		acc->labels = acc->labels ?
-			repalloc_huge(acc->labels, sizeof(double) * acc->capscores) :
-			MemoryContextAllocHuge(acc->mcxt, sizeof(double) * acc->capscores);
+		acc->scores = GrowArray(acc, acc->scores, &acc->mscores);
+		acc->labels = GrowArray(acc, acc->labels, &acc->mlabels);
 	}
 	acc->scores[acc->nscores] = score;
 	acc->labels[acc->nscores++] = label;

@@ -30,6 +30,8 @@ typedef struct RfEvalAcc
 	double	   *labels;
 	int64		nscores;
 	int64		capscores;
+	struct RfMapped *mscores;	/* where the kept arrays are mapped (matrix.h) */
+	struct RfMapped *mlabels;
 	bool		keep_scores;
 	bool		keep_pairs;		/* regression: every (prediction, actual), for curves */
 	MemoryContext mcxt;			/* where the kept scores live */

@@ -494,6 +494,28 @@ HeadsThreadCopy(const RfHeadData *hd)
 	return copy;
 }
 
+/* A head's loss normaliser: its task weight over the total weight of its rows. */
+static double
+HeadNorm(const RfHead *head, int h, const RfMatrix *Y, double **class_weight)
+{
+	double		total = 0;
+
+	for (int c = 0; c < Y->nchunks; c++)
+	{
+		const double *y = RfChunkD(Y, c);
+		int			rows = RfChunkRows(Y, c);
+
+		for (int i = 0; i < rows; i++, y += Y->ncols)
+		{
+			if (head->kind == RF_HEAD_MULTILABEL)
+				total += isnan(y[head->ycol]) ? 0.0 : SampleWeight(head, y);
+			else
+				total += RowWeight(class_weight, h, y[head->ycol]) * SampleWeight(head, y);
+		}
+	}
+	return total > 0 ? head->weight / total : 0;
+}
+
 RfHeadData *
 HeadsPrepare(const RfHead *heads, int nheads, const RfMatrix *Y, double **class_weight,
 			 double *ytarget_shift, double *ytarget_scale)
@@ -511,21 +533,7 @@ HeadsPrepare(const RfHead *heads, int nheads, const RfMatrix *Y, double **class_
 		hd->nout = Max(hd->nout, heads[h].offset + heads[h].nout);
 
 	for (int h = 0; h < nheads; h++)
-	{
-		const RfHead *head = &heads[h];
-		double		total = 0;
-
-		for (int64 i = 0; i < Y->nrows; i++)
-		{
-			const double *y = RfMatrixRow(Y, i);
-
-			if (head->kind == RF_HEAD_MULTILABEL)
-				total += isnan(y[head->ycol]) ? 0.0 : SampleWeight(head, y);
-			else
-				total += RowWeight(class_weight, h, y[head->ycol]) * SampleWeight(head, y);
-		}
-		hd->head_norm[h] = total > 0 ? head->weight / total : 0;
-	}
+		hd->head_norm[h] = HeadNorm(&heads[h], h, Y, class_weight);
 
 	HeadsScratch(hd);
 	/* classification heads: each row's weight and target, ready for the kernels */
@@ -539,15 +547,23 @@ HeadsPrepare(const RfHead *heads, int nheads, const RfMatrix *Y, double **class_
 			continue;
 		hd->yclean[h] = RfAllocAligned(sizeof(double) * Max(Y->nrows, 1));
 		hd->wrow[h] = RfAllocAligned(sizeof(double) * Max(Y->nrows, 1));
-		for (int64 i = 0; i < Y->nrows; i++)
+		for (int c = 0; c < Y->nchunks; c++)
 		{
-			double		yt = RfMatrixRow(Y, i)[head->ycol];
+			const double *y = RfChunkD(Y, c);
+			int			rows = RfChunkRows(Y, c);
+			double	   *w = hd->wrow[h] + (Size) c * RF_CHUNK_ROWS;
+			double	   *yc = hd->yclean[h] + (Size) c * RF_CHUNK_ROWS;
 
-			hd->wrow[h][i] = RowWeight(class_weight, h, yt) * SampleWeight(head, RfMatrixRow(Y, i)) * hd->head_norm[h];
-			hd->yclean[h][i] = isnan(yt) ? 0 : yt;
-			/* a level of a hierarchy learns only where its parent is known */
-			if (head->parent_of && isnan(RfMatrixRow(Y, i)[heads[head->parent].ycol]))
-				hd->wrow[h][i] = 0;
+			for (int i = 0; i < rows; i++, y += Y->ncols)
+			{
+				double		yt = y[head->ycol];
+
+				w[i] = RowWeight(class_weight, h, yt) * SampleWeight(head, y) * hd->head_norm[h];
+				yc[i] = isnan(yt) ? 0 : yt;
+				/* a level of a hierarchy learns only where its parent is known */
+				if (head->parent_of && isnan(y[heads[head->parent].ycol]))
+					w[i] = 0;
+			}
 		}
 	}
 	return hd;

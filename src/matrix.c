@@ -89,9 +89,15 @@ ChunkMap(RfMatrix *m, Size bytes)
 	c = m->slab_next;
 	m->slab_next += bytes;
 	m->slab_left -= bytes;
-	/* where the kernel cannot populate, the first writes fault pages in */
-	(void) madvise(c, bytes, MADV_POPULATE_WRITE);
+	RfMatrixPopulate(c, bytes);
 	return c;
+}
+
+void
+RfMatrixPopulate(void *p, Size bytes)
+{
+	/* where the kernel cannot populate, the first writes fault pages in */
+	(void) madvise(p, bytes, MADV_POPULATE_WRITE);
 }
 
 /* Unmaps every chunk when the matrix's memory context is reset or deleted. */
@@ -207,10 +213,80 @@ RfMatrixTruncate(RfMatrix *m, int64 nrows)
 	m->nrows = nrows;
 }
 
+static void
+MappedRelease(void *arg)
+{
+	RfMapped   *m = arg;
+
+	if (m->p)
+		munmap(m->p, m->len);
+	m->p = NULL;
+}
+
+RfMapped *
+RfMapArray(Size size)
+{
+	Size		len = TYPEALIGN(HUGE_PAGE_BYTES, Max(size, 1));
+	char	   *p = mmap(NULL, len + HUGE_PAGE_BYTES, PROT_READ | PROT_WRITE,
+						 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	MemoryContextCallback *cb;
+	RfMapped   *m;
+	char	   *base;
+
+	if (p == MAP_FAILED)
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("out of memory"),
+				 errdetail("Failed to map %zu bytes.", len)));
+	base = (char *) TYPEALIGN(HUGE_PAGE_BYTES, p);
+	if (base > p)
+		munmap(p, base - p);
+	munmap(base + len, p + len + HUGE_PAGE_BYTES - (base + len));
+	m = palloc(sizeof(RfMapped));
+	m->p = base;
+	m->len = len;
+	cb = palloc(sizeof(MemoryContextCallback));
+	cb->func = MappedRelease;
+	cb->arg = m;
+	MemoryContextRegisterResetCallback(CurrentMemoryContext, cb);
+	(void) madvise(base, len, MADV_HUGEPAGE);
+	RfMatrixPopulate(base, len);
+	return m;
+}
+
+void
+RfUnmapArray(RfMapped *m)
+{
+	MappedRelease(m);
+}
+
+void *
+RfAllocLarge(Size size, RfMapped **m)
+{
+	*m = size >= HUGE_PAGE_BYTES ? RfMapArray(size) : NULL;
+	return *m ? (*m)->p : MemoryContextAllocHuge(CurrentMemoryContext, Max(size, 1));
+}
+
+void
+RfFreeLarge(void *p, RfMapped *m)
+{
+	if (m)
+		RfUnmapArray(m);
+	else
+		pfree(p);
+}
+
+/*
+ * Arrays of 2 MB or more (a value per training row) are mapped like the
+ * chunks: faulting them in 4 kB at a time cost more than filling them.
+ */
 void *
 RfAllocAligned(Size size)
 {
-	char	   *p = MemoryContextAllocHuge(CurrentMemoryContext, size + 63);
+	char	   *p;
 
+	if (size >= HUGE_PAGE_BYTES)
+		return RfMapArray(size)->p;
+	p = MemoryContextAllocHuge(CurrentMemoryContext, size + 63);
 	return (void *) TYPEALIGN(64, p);
 }

@@ -43,6 +43,9 @@ extern void RfMatrixDropLastRow(RfMatrix *m);
 extern void RfMatrixFreeChunk(RfMatrix *m, int c);
 extern Size RfMatrixBytes(const RfMatrix *m);
 
+/* Has the kernel put memory behind fresh pages, in one call rather than a fault per page. */
+extern void RfMatrixPopulate(void *p, Size bytes);
+
 /* Number of rows held by chunk c. */
 static inline int
 RfChunkRows(const RfMatrix *m, int c)
@@ -105,8 +108,28 @@ RfMatrixAppendRowF(RfMatrix *m)
  * size bytes in the current memory context, starting on a 64-byte boundary
  * (freed with the context, never by pfree).  Training's work arrays use it
  * so that no vectorised loop's path or summation order can depend on where
- * the heap happened to put an array.
+ * the heap happened to put an array.  From 2 MB on, arrays are mapped in
+ * populated huge pages as the chunks are.
  */
 extern void *RfAllocAligned(Size size);
+
+/*
+ * Fresh memory in populated 2 MB huge pages: one system call instead of a
+ * page fault per 4 kB, which on virtual machines can cost more than
+ * filling the memory.  Unmapped when the current memory context goes
+ * away, or before by RfUnmapArray.
+ */
+typedef struct RfMapped
+{
+	char	   *p;
+	Size		len;
+} RfMapped;
+
+extern RfMapped *RfMapArray(Size size);
+extern void RfUnmapArray(RfMapped *m);
+
+/* size bytes: mapped (*m set) from 2 MB on, palloc'd below; RfFreeLarge frees either. */
+extern void *RfAllocLarge(Size size, RfMapped **m);
+extern void RfFreeLarge(void *p, RfMapped *m);
 
 #endif

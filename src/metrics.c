@@ -28,6 +28,7 @@
 #include "utils/memutils.h"
 #include "utils/typcache.h"
 
+#include "matrix.h"
 #include "metrics.h"
 
 /* Probabilities are clipped to [EPS, 1 - EPS] before taking logarithms. */
@@ -528,26 +529,36 @@ typedef struct KeyedLabel
 	double		label;
 } KeyedLabel;
 
-/* Sorts n keyed labels by key: four stable passes of 16-bit digits. */
+#define RADIX_BITS 11
+#define RADIX_BUCKETS (1 << RADIX_BITS)
+#define RADIX_PASSES ((64 + RADIX_BITS - 1) / RADIX_BITS)
+
+/*
+ * Sorts n keyed labels by key: stable passes of 11-bit digits (few enough
+ * buckets for their write positions to stay in cache), skipping any digit
+ * every key shares — a probability's sign and most of its exponent.
+ */
 static void
 RadixSort(KeyedLabel *a, int64 n)
 {
-	KeyedLabel *tmp = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(KeyedLabel) * Max(n, 1));
-	int64	   *count = palloc(sizeof(int64) * 4 * 65536);
+	RfMapped   *mtmp;
+	KeyedLabel *tmp = RfAllocLarge(sizeof(KeyedLabel) * n, &mtmp);
+	int64	   *count = palloc0(sizeof(int64) * RADIX_PASSES * RADIX_BUCKETS);
 	KeyedLabel *src = a;
 	KeyedLabel *dst = tmp;
 
-	memset(count, 0, sizeof(int64) * 4 * 65536);
 	for (int64 i = 0; i < n; i++)
-		for (int d = 0; d < 4; d++)
-			count[d * 65536 + ((a[i].key >> (16 * d)) & 0xffff)]++;
-	for (int d = 0; d < 4; d++)
+		for (int d = 0; d < RADIX_PASSES; d++)
+			count[d * RADIX_BUCKETS + ((a[i].key >> (RADIX_BITS * d)) & (RADIX_BUCKETS - 1))]++;
+	for (int d = 0; d < RADIX_PASSES && n > 0; d++)
 	{
-		int64	   *c = count + d * 65536;
+		int64	   *c = count + d * RADIX_BUCKETS;
 		int64		pos = 0;
 		KeyedLabel *swap;
 
-		for (int b = 0; b < 65536; b++)
+		if (c[(src[0].key >> (RADIX_BITS * d)) & (RADIX_BUCKETS - 1)] == n)
+			continue;			/* one digit for all: this pass would move nothing */
+		for (int b = 0; b < RADIX_BUCKETS; b++)
 		{
 			int64		k = c[b];
 
@@ -555,13 +566,14 @@ RadixSort(KeyedLabel *a, int64 n)
 			pos += k;
 		}
 		for (int64 i = 0; i < n; i++)
-			dst[c[(src[i].key >> (16 * d)) & 0xffff]++] = src[i];
+			dst[c[(src[i].key >> (RADIX_BITS * d)) & (RADIX_BUCKETS - 1)]++] = src[i];
 		swap = src;
 		src = dst;
 		dst = swap;
 	}
-	/* after an even number of passes the result is back in a */
-	pfree(tmp);
+	if (src != a)
+		memcpy(a, src, sizeof(KeyedLabel) * n);
+	RfFreeLarge(tmp, mtmp);
 	pfree(count);
 }
 
@@ -573,7 +585,8 @@ RadixSort(KeyedLabel *a, int64 n)
 double
 ReframeRocAuc(const double *scores, const double *labels, int64 n)
 {
-	KeyedLabel *a = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(KeyedLabel) * Max(n, 1));
+	RfMapped   *ma;
+	KeyedLabel *a = RfAllocLarge(sizeof(KeyedLabel) * n, &ma);
 	double		negatives_below = 0;
 	double		u = 0;
 	double		npos = 0;
@@ -606,7 +619,7 @@ ReframeRocAuc(const double *scores, const double *labels, int64 n)
 		nneg += neg;
 		i = j;
 	}
-	pfree(a);
+	RfFreeLarge(a, ma);
 	if (npos == 0 || nneg == 0)
 		return get_float8_nan();
 	return u / (npos * nneg);
