@@ -148,6 +148,72 @@ EvalAccInit(RfEvalAcc *acc, const RfHead *head, bool keep_scores)
 	}
 }
 
+void
+EvalAccReserve(RfEvalAcc *acc, int64 n)
+{
+	if (n <= acc->capscores)
+		return;
+	acc->capscores = n;
+	acc->scores = GrowArray(acc, acc->scores, &acc->mscores);
+	acc->labels = GrowArray(acc, acc->labels, &acc->mlabels);
+}
+
+static void
+AddArray(double *dst, double *src, int n)
+{
+	if (dst == NULL)
+		return;
+	for (int k = 0; k < n; k++)
+	{
+		dst[k] += src[k];
+		src[k] = 0;
+	}
+}
+
+void
+EvalAccMerge(RfEvalAcc *dst, RfEvalAcc *src)
+{
+	const RfHead *head = dst->head;
+	int			K = head->kind == RF_HEAD_BINARY ? 2 : head->nout;
+	double		n = dst->n + src->n;
+
+	/* the target's running mean and squared deviations, by Chan et al. */
+	if (src->n > 0)
+	{
+		double		delta = src->ymean - dst->ymean;
+
+		dst->ym2 += src->ym2 + delta * delta * dst->n * src->n / n;
+		dst->ymean += delta * src->n / n;
+	}
+	dst->n = n;
+	dst->rows += src->rows;
+	dst->sse += src->sse;
+	dst->sae += src->sae;
+	dst->logloss += src->logloss;
+	dst->brier += src->brier;
+	dst->correct += src->correct;
+	dst->sse_expected += src->sse_expected;
+	dst->subset_correct += src->subset_correct;
+	dst->label_errors += src->label_errors;
+	dst->expected_labels += src->expected_labels;
+	dst->mean_labels += src->mean_labels;
+	AddArray(dst->confusion, src->confusion, K * K);
+	AddArray(dst->tp, src->tp, head->nout);
+	AddArray(dst->fp, src->fp, head->nout);
+	AddArray(dst->fn, src->fn, head->nout);
+	if (src->nscores > 0)
+	{
+		EvalAccReserve(dst, dst->nscores + src->nscores);
+		memmove(dst->scores + dst->nscores, src->scores, sizeof(double) * src->nscores);
+		memmove(dst->labels + dst->nscores, src->labels, sizeof(double) * src->nscores);
+		dst->nscores += src->nscores;
+	}
+	src->n = src->ymean = src->ym2 = 0;
+	src->rows = src->nscores = 0;
+	src->sse = src->sae = src->logloss = src->brier = src->correct = src->sse_expected = 0;
+	src->subset_correct = src->label_errors = src->expected_labels = src->mean_labels = 0;
+}
+
 /* The log loss against a label y in [0, 1]: 0 or 1, or a share of annotators. */
 static inline double
 SoftLogLoss(double p, double y)

@@ -54,6 +54,16 @@ typedef struct RfEvalAcc
 /* keep_scores: keep every binary score, for the exact ROC AUC and F1 tuning */
 extern void EvalAccInit(RfEvalAcc *acc, const RfHead *head, bool keep_scores);
 
+/* Room for n kept scores (binary scores, or regression pairs) without growing. */
+extern void EvalAccReserve(RfEvalAcc *acc, int64 n);
+
+/*
+ * Adds src's rows, which come after dst's, to dst; src is left empty for
+ * more rows (its arrays kept).  Sums of rows split into parts and merged in
+ * order are the same whatever thread added each part.
+ */
+extern void EvalAccMerge(RfEvalAcc *dst, RfEvalAcc *src);
+
 /*
  * Adds a row of weight w (1 without "weight"): p is the head's linked
  * output (value, probability or distribution); y its target (value, 0/1, or

@@ -5,11 +5,15 @@
  */
 #include "postgres.h"
 
+#include <math.h>
+
 #include "miscadmin.h"
 
 #include "reframe.h"
+#include "evaluate.h"
 #include "family.h"
 #include "jsonutil.h"
+#include "threads.h"
 
 static const RfFamily *const families[] = {
 	&ReframeLinearFamily,
@@ -118,6 +122,163 @@ TrunkForwardMatrix(const RfTrunk *t, const RfMatrix *X, RfChunkFn fn, void *arg)
 
 		t->family->forward_batch(batch, RfChunkF(X, c), rows, out);
 		fn(arg, c, rows, out);
+		ReframeYield();
+		CHECK_FOR_INTERRUPTS();
+	}
+	pfree(out);
+}
+
+/* Chunks whose outputs are computed before their rows are measured, at most */
+#define EVAL_WAVE_CHUNKS 16
+/* ... and at most this many output values at a time */
+#define EVAL_WAVE_VALUES (8 * 1024 * 1024)
+
+/*
+ * A chunk's accumulator for a head, alone in its cache lines (as are its
+ * arrays and each thread's z): threads adding rows to neighbouring
+ * accumulators would otherwise pass lines back and forth at every row.
+ */
+#define CACHE_LINE 64
+typedef union EvalPart
+{
+	RfEvalAcc	acc;
+	char		lines[TYPEALIGN(CACHE_LINE, sizeof(RfEvalAcc))];
+} EvalPart;
+
+/* A wave of chunks' outputs, whose rows threads add to each chunk's accumulators. */
+typedef struct EvalWave
+{
+	const RfTrunk *t;
+	const RfMatrix *Y;
+	const double *const *bin_raw;
+	int			first;			/* the wave's first chunk */
+	const float *out;			/* per chunk of the wave: RF_CHUNK_ROWS x nout */
+	EvalPart   *part;			/* per chunk of the wave: one per head */
+	double	   *z;				/* per thread: zstride values */
+	int			zstride;
+} EvalWave;
+
+/* n zeros alone in their cache lines */
+static double *
+LineZeros(const double *was, int n)
+{
+	Size		bytes = TYPEALIGN(CACHE_LINE, sizeof(double) * Max(n, 1));
+	double	   *p;
+
+	if (was == NULL)
+		return NULL;
+	p = RfAllocAligned(bytes);
+	memset(p, 0, bytes);
+	return p;
+}
+
+static void
+EvalPartInit(RfEvalAcc *part, const RfHead *head, const RfEvalAcc *acc)
+{
+	int			K = head->kind == RF_HEAD_BINARY ? 2 : head->nout;
+
+	EvalAccInit(part, head, acc->keep_scores);
+	part->keep_pairs = acc->keep_pairs;
+	part->confusion = LineZeros(part->confusion, K * K);
+	part->tp = LineZeros(part->tp, head->nout);
+	part->fp = LineZeros(part->fp, head->nout);
+	part->fn = LineZeros(part->fn, head->nout);
+}
+
+static void
+EvalWaveChunk(void *arg, int task, int thread)
+{
+	EvalWave   *w = arg;
+	const RfTrunk *t = w->t;
+	int			c = w->first + task;
+	int			rows = RfChunkRows(w->Y, c);
+	const float *out = w->out + (Size) task * RF_CHUNK_ROWS * t->nout;
+	EvalPart   *acc = w->part + (Size) task * t->nheads;
+	double	   *z = w->z + (Size) thread * w->zstride;
+
+	for (int i = 0; i < rows; i++)
+	{
+		const double *y = RfChunkD(w->Y, c) + (Size) i * w->Y->ncols;
+
+		for (int k = 0; k < t->nout; k++)
+			z[k] = out[(Size) i * t->nout + k];
+		HeadsLink(t->heads, t->nheads, z);
+		for (int h = 0; h < t->nheads; h++)
+		{
+			const RfHead *head = &t->heads[h];
+
+			EvalAccAddRow(&acc[h].acc, z + head->offset, y + head->ycol,
+						  head->wcol >= 0 ? y[head->wcol] : 1.0);
+			if (head->bin_values && w->bin_raw && w->bin_raw[h] && !isnan(y[head->ycol]))
+				EvalAccAddExpected(&acc[h].acc, z + head->offset,
+								   w->bin_raw[h][(int64) c * RF_CHUNK_ROWS + i]);
+		}
+	}
+}
+
+/* Each chunk's accumulators of the wave, their kept scores in acc's arrays at the chunk's rows. */
+static void
+EvalWaveParts(EvalWave *w, RfEvalAcc *acc, int n)
+{
+	const RfTrunk *t = w->t;
+
+	for (int task = 0; task < n; task++)
+		for (int h = 0; h < t->nheads; h++)
+		{
+			RfEvalAcc  *part = &w->part[(Size) task * t->nheads + h].acc;
+
+			if (!acc[h].keep_scores && !acc[h].keep_pairs)
+				continue;
+			part->scores = acc[h].scores + (Size) (w->first + task) * RF_CHUNK_ROWS;
+			part->labels = acc[h].labels + (Size) (w->first + task) * RF_CHUNK_ROWS;
+			part->capscores = RF_CHUNK_ROWS;	/* a chunk's rows: never grown */
+		}
+}
+
+/*
+ * The metrics of every head over the rows of X and Y, into acc (as set up
+ * by EvalAccInit).  The trunk computes a wave of chunks' outputs, then
+ * reframe.threads threads link and measure their rows, each chunk into
+ * accumulators of its own, merged in chunk order: the same figures
+ * whatever the number of threads.  bin_raw, per head, holds a bucketed
+ * target's values by row (or NULL).
+ */
+void
+TrunkEvaluateMatrix(const RfTrunk *t, const RfMatrix *X, const RfMatrix *Y,
+					const double *const *bin_raw, RfEvalAcc *acc)
+{
+	void	   *batch = t->family->batch_begin(t);
+	int			nout = Max(t->nout, 1);
+	int			wave = (int) Max(1, Min(EVAL_WAVE_CHUNKS, EVAL_WAVE_VALUES / ((Size) RF_CHUNK_ROWS * nout)));
+	EvalWave	w = {.t = t,.Y = Y,.bin_raw = bin_raw};
+	float	   *out = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(float) * wave * RF_CHUNK_ROWS * nout);
+
+	w.out = out;
+	w.part = RfAllocAligned(sizeof(EvalPart) * wave * t->nheads);
+	w.zstride = TYPEALIGN(CACHE_LINE, sizeof(double) * nout) / sizeof(double);
+	w.z = RfAllocAligned(sizeof(double) * RF_MAX_THREADS * w.zstride);
+	for (int h = 0; h < t->nheads; h++)
+	{
+		if (acc[h].keep_scores || acc[h].keep_pairs)
+			EvalAccReserve(&acc[h], (int64) X->nchunks * RF_CHUNK_ROWS);
+		for (int task = 0; task < wave; task++)
+			EvalPartInit(&w.part[(Size) task * t->nheads + h].acc, &t->heads[h], &acc[h]);
+	}
+	for (w.first = 0; w.first < X->nchunks; w.first += wave)
+	{
+		int			n = Min(wave, X->nchunks - w.first);
+
+		for (int task = 0; task < n; task++)
+		{
+			t->family->forward_batch(batch, RfChunkF(X, w.first + task), RfChunkRows(X, w.first + task),
+									 out + (Size) task * RF_CHUNK_ROWS * nout);
+			ReframeYield();
+		}
+		EvalWaveParts(&w, acc, n);
+		RfParallelFor(n, RfTrainThreads(), EvalWaveChunk, &w);
+		for (int task = 0; task < n; task++)
+			for (int h = 0; h < t->nheads; h++)
+				EvalAccMerge(&acc[h], &w.part[(Size) task * t->nheads + h].acc);
 		ReframeYield();
 		CHECK_FOR_INTERRUPTS();
 	}

@@ -185,6 +185,11 @@ TrunkForwardRow(const RfTrunk *t, const double *x, double *out, double *scratch)
 typedef void (*RfChunkFn) (void *arg, int c, int rows, const float *out);
 extern void TrunkForwardMatrix(const RfTrunk *t, const RfMatrix *X, RfChunkFn fn, void *arg);
 
+/* Every head's metrics over the rows of X, Y, into acc (EvalAccInit'ed); see family.c. */
+struct RfEvalAcc;
+extern void TrunkEvaluateMatrix(const RfTrunk *t, const RfMatrix *X, const RfMatrix *Y,
+								const double *const *bin_raw, struct RfEvalAcc *acc);
+
 /*
  * "l2": "auto" of the linear family: the penalty with the best held-out
  * metric along the path (over the rows in d, or over path's splits when

@@ -99,32 +99,13 @@ static const double l2_path[] = {10, 3, 1, 0.3, 0.1, 0.03, 0.01, 0.003, 0.001, 3
 static double
 HeldOutSelection(RfTrunk *t, const RfMatrix *X, const RfMatrix *Y)
 {
-	RfNetF	   *f = NetSinglePrecision(t->state);
 	RfEvalAcc  *acc = palloc(sizeof(RfEvalAcc) * t->nheads);
-	float	   *out = palloc(sizeof(float) * RF_CHUNK_ROWS * t->nout);
-	double	   *z = palloc(sizeof(double) * t->nout);
 	double		total = 0;
 	double		weights = 0;
 
 	for (int h = 0; h < t->nheads; h++)
 		EvalAccInit(&acc[h], &t->heads[h], false);
-	for (int c = 0; c < X->nchunks; c++)
-	{
-		int			rows = RfChunkRows(X, c);
-
-		NetForwardBatchF(f, RfChunkF(X, c), rows, out);
-		for (int i = 0; i < rows; i++)
-		{
-			const double *y = RfChunkD(Y, c) + (Size) i * Y->ncols;
-
-			for (int k = 0; k < t->nout; k++)
-				z[k] = out[(Size) i * t->nout + k];
-			HeadsLink(t->heads, t->nheads, z);
-			for (int h = 0; h < t->nheads; h++)
-				EvalAccAddRow(&acc[h], z + t->heads[h].offset, y + t->heads[h].ycol,
-							  t->heads[h].wcol >= 0 ? y[t->heads[h].wcol] : 1.0);
-		}
-	}
+	TrunkEvaluateMatrix(t, X, Y, NULL, acc);
 	for (int h = 0; h < t->nheads; h++)
 		if (acc[h].n > 0)
 		{

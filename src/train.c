@@ -876,54 +876,20 @@ TrainMergeValidation(RfTrainState *ts)
 
 /* ---------- evaluation ---------- */
 
-typedef struct EvalRowsArg
-{
-	const RfTrunk *trunk;
-	const RfMatrix *Y;
-	RfEvalAcc  *acc;
-	double	   *z;
-	const RfTarget *targets;	/* for bucketed heads: each row's value */
-	int			set;			/* 0: training rows, 1: validation rows */
-} EvalRowsArg;
-
-static void
-EvalRowsChunk(void *arg, int c, int rows, const float *out)
-{
-	EvalRowsArg *a = arg;
-	const RfTrunk *t = a->trunk;
-
-	for (int i = 0; i < rows; i++)
-	{
-		const double *y = RfChunkD(a->Y, c) + (Size) i * a->Y->ncols;
-
-		for (int k = 0; k < t->nout; k++)
-			a->z[k] = out[(Size) i * t->nout + k];
-		HeadsLink(t->heads, t->nheads, a->z);
-		for (int h = 0; h < t->nheads; h++)
-		{
-			RfHead	   *head = &t->heads[h];
-
-			EvalAccAddRow(&a->acc[h], a->z + head->offset, y + head->ycol,
-						  head->wcol >= 0 ? y[head->wcol] : 1.0);
-			if (head->bin_values && a->targets[h].bin_raw[a->set] && !isnan(y[head->ycol]))
-				EvalAccAddExpected(&a->acc[h], a->z + head->offset,
-								   a->targets[h].bin_raw[a->set][(int64) c * RF_CHUNK_ROWS + i]);
-		}
-	}
-}
-
 /* Training (set 0) or validation (set 1) metrics of every head, accumulated over X. */
 static void
 EvaluateRows(RfTrainState *ts, int set, RfEvalAcc *acc, bool keep_scores)
 {
 	const RfTrunk *t = ts->trunk;
-	const RfMatrix *X = set ? ts->Xva : ts->Xtr;
-	EvalRowsArg a = {t, set ? ts->Yv : ts->Y, acc, palloc(sizeof(double) * t->nout), ts->targets, set};
+	const double **bin_raw = palloc0(sizeof(double *) * t->nheads);
 
 	for (int h = 0; h < t->nheads; h++)
+	{
 		EvalAccInit(&acc[h], &t->heads[h], keep_scores);
-	TrunkForwardMatrix(t, X, EvalRowsChunk, &a);
-	pfree(a.z);
+		if (t->heads[h].bin_values)
+			bin_raw[h] = ts->targets[h].bin_raw[set];
+	}
+	TrunkEvaluateMatrix(t, set ? ts->Xva : ts->Xtr, set ? ts->Yv : ts->Y, bin_raw, acc);
 }
 
 /*
