@@ -1,12 +1,14 @@
 -- reframe.threads: a linear model's objective is computed by several
 -- threads of the backend, chunk by chunk, and added up in chunk order: the
--- model is the same, bit for bit, whatever the number of threads
+-- model is the same, bit for bit, whatever the number of threads; so are
+-- its metrics, whose rows threads measure chunk by chunk and merge in order
 SET client_min_messages = warning;
 CREATE TABLE th AS
 SELECT i, sin(i) AS a, cos(i * 0.7) AS b, (i % 11)::float8 / 11 AS c,
        sin(i) + cos(i * 0.7) > 0.2 AS yb, (i % 5) AS y5,
        2 * sin(i) + cos(i * 0.7) + 0.3 * sin(i * i) AS yr,
        ARRAY[sin(i) > 0, cos(i) > 0.3] AS tags_bool,
+       array_remove(ARRAY[CASE WHEN sin(i) > 0 THEN 's' END, CASE WHEN cos(i) > 0.3 THEN 't' END], NULL) AS tags,
        ARRAY[0.5 + 0.5 * sin(i), 0.5 - 0.5 * sin(i)] AS dist
 FROM generate_series(1, 30000) i;   -- four chunks of rows
 
@@ -17,7 +19,10 @@ INSERT INTO th_cases VALUES
   ('huber', 'yr', NULL, '{"features": ["a", "b", "c"], "loss": "huber", "l2": 0.001}'),
   ('precise', 'yb', NULL, '{"features": ["a", "b", "c"], "l2": 0.001, "tol": 1e-7}'),
   ('distribution', 'dist', 'multiclass', '{"features": ["a", "b", "c"], "classes": ["p", "q"], "l2": 0.001}'),
-  ('default_l2', 'yb', NULL, '{"features": ["a", "b", "c"]}');
+  ('default_l2', 'yb', NULL, '{"features": ["a", "b", "c"]}'),
+  ('regression', 'yr', NULL, '{"features": ["a", "b", "c"], "l2": 0.001}'),
+  ('labels', 'tags', 'multilabel', '{"features": ["a", "b", "c"], "l2": 0.001}'),
+  ('buckets', 'yr', 'multiclass', '{"features": ["a", "b", "c"], "bins": [-1, 0, 1, 2], "l2": 0.001}');
 
 CREATE FUNCTION train_with(threads int, c th_cases) RETURNS text LANGUAGE plpgsql AS $$
 BEGIN
@@ -29,8 +34,14 @@ CREATE FUNCTION same_params(m1 text, m2 text) RETURNS boolean LANGUAGE sql AS $$
     SELECT bool_and(a.data = b.data) AND count(*) >= 4
     FROM reframe.weights(m1) a JOIN reframe.weights(m2) b USING (block)
 $$;
+CREATE FUNCTION same_metrics(m1 text, m2 text) RETURNS boolean LANGUAGE sql AS $$
+    SELECT a.metrics = b.metrics AND a.metrics ? 'validation'
+    FROM reframe.models a, reframe.models b WHERE a.model = m1 AND b.model = m2
+$$;
 SELECT c.name, same_params(train_with(1, c), train_with(2, c)) AS two_threads_same,
-       same_params(c.name || '_1', train_with(3, c)) AS three_threads_same
+       same_params(c.name || '_1', train_with(3, c)) AS three_threads_same,
+       same_metrics(c.name || '_1', c.name || '_2') AND same_metrics(c.name || '_1', c.name || '_3')
+         AS same_metrics
 FROM th_cases c ORDER BY c.name;
 
 -- the setting: 0 (the default) follows max_parallel_workers_per_gather
@@ -38,5 +49,5 @@ SHOW reframe.threads;
 SET reframe.threads = -1;
 SET reframe.threads = 65;
 SELECT count(reframe.drop_model(name)) > 0 AS dropped FROM (SELECT DISTINCT model AS name FROM reframe.models) m;
-DROP FUNCTION train_with(int, th_cases), same_params(text, text);
+DROP FUNCTION train_with(int, th_cases), same_params(text, text), same_metrics(text, text);
 DROP TABLE th, th_cases;
