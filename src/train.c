@@ -491,13 +491,19 @@ TrainKeepDraw(RfTrainState *ts, int set, double u)
 
 	if (!ts->opts->l2_auto)
 		return;
-	if (ts->draws[set] == NULL || (n & (n - 1)) == 0)
+	if (ts->draws[set] == NULL || (n >= 1024 && (n & (n - 1)) == 0))
 	{
+		/* doubled, in huge pages once large (matrix.h) */
 		MemoryContext old = MemoryContextSwitchTo(ts->mcxt);
-		Size		cap = Max(1024, 2 * n);
+		RfMapped   *was = ts->draws_map[set];
+		double	   *a = RfAllocLarge(sizeof(double) * Max(1024, 2 * n), &ts->draws_map[set]);
 
-		ts->draws[set] = ts->draws[set] ? repalloc_huge(ts->draws[set], sizeof(double) * cap) :
-			MemoryContextAllocHuge(ts->mcxt, sizeof(double) * cap);
+		if (ts->draws[set])
+		{
+			memcpy(a, ts->draws[set], sizeof(double) * n);
+			RfFreeLarge(ts->draws[set], was);
+		}
+		ts->draws[set] = a;
 		MemoryContextSwitchTo(old);
 	}
 	ts->draws[set][n] = u;

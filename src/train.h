@@ -59,6 +59,7 @@ typedef struct RfTrainState
 	RfMatrix   *Yv;
 	int64		nrows[2];		/* rows read into each set: training, validation */
 	double	   *draws[2];		/* per row of each set: its split draw (for folds) */
+	struct RfMapped *draws_map[2];	/* where they are mapped, once large */
 	bool		ready;			/* the raw layout is known and storage exists */
 
 	/*
