@@ -640,6 +640,9 @@ EncoderStatsInit(RfEncoder *enc)
 	int			R = enc->nraw;
 	MemoryContext old = MemoryContextSwitchTo(GetMemoryChunkContext(enc));
 
+	enc->numbers_only = true;
+	for (int c = 0; c < enc->ncols; c++)
+		enc->numbers_only &= enc->cols[c].kind != RF_CATEGORY;
 	enc->origin = palloc(sizeof(double) * R);
 	for (int r = 0; r < R; r++)
 		enc->origin[r] = get_float8_nan();
@@ -681,6 +684,20 @@ AccumulateVec(int n, const double *restrict x, const double *restrict origin,
 	}
 }
 
+/* The same for a row with every value present: its weight is counted once, in full_w. */
+static pg_noinline void
+AccumulateFullVec(int n, const double *restrict x, const double *restrict origin,
+				  double *restrict sum, double *restrict sumsq, double w)
+{
+	for (int r = 0; r < n; r++)
+	{
+		double		d = x[r] - origin[r];
+
+		sum[r] += w * d;
+		sumsq[r] += w * d * d;
+	}
+}
+
 static inline void
 AccumulateRange(RfEncoder *enc, const double *raw, int set, int from, int to, double w)
 {
@@ -715,6 +732,13 @@ EncoderAccumulate(RfEncoder *enc, const double *raw, int set, double w)
 		EncoderStatsInit(enc);
 	if (unlikely(enc->unset_origins > 0))
 		SetOrigins(enc, raw);
+	if (enc->numbers_only && ReframeAllFinite(raw, enc->nraw))
+	{
+		/* the common row, numbers only and none missing: two sums a value */
+		AccumulateFullVec(enc->nraw, raw, enc->origin, enc->sum[set], enc->sumsq[set], w);
+		enc->full_w[set] += w;
+		return;
+	}
 	for (int c = 0; c < enc->ncols; c++)
 	{
 		RfEncColumn *col = &enc->cols[c];
@@ -853,7 +877,7 @@ EncoderFit(RfEncoder *enc, bool with_validation, int max_categories)
 
 			for (int set = 0; set < sets; set++)
 			{
-				n += enc->n[set][r];
+				n += enc->n[set][r] + enc->full_w[set];
 				s1 += enc->sum[set][r];
 				s2 += enc->sumsq[set][r];
 				has_missing[r] |= enc->missing[set][r] > 0 && (col->kind == RF_CATEGORY || !enc->raw_numbers);
