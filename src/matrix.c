@@ -56,9 +56,30 @@ SlabReleaseTail(RfMatrix *m)
 	m->slab_left = 0;
 }
 
+/* len (a multiple of 2 MB) fresh bytes aligned to 2 MB and advised as huge pages. */
+static char *
+HugeMap(Size len)
+{
+	char	   *p = mmap(NULL, len + HUGE_PAGE_BYTES, PROT_READ | PROT_WRITE,
+						 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char	   *a;
+
+	if (p == MAP_FAILED)
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("out of memory"),
+				 errdetail("Failed to map %zu bytes for training data.", len)));
+	a = (char *) TYPEALIGN(HUGE_PAGE_BYTES, p);
+	if (a > p)
+		munmap(p, a - p);
+	munmap(a + len, p + len + HUGE_PAGE_BYTES - (a + len));
+	(void) madvise(a, len, MADV_HUGEPAGE);
+	return a;
+}
+
 /*
  * A new chunk of bytes, carved from the current slab (or a new one) and
- * populated.  Slabs are aligned to 2 MB so that they can be huge pages.
+ * populated.
  */
 static char *
 ChunkMap(RfMatrix *m, Size bytes)
@@ -68,21 +89,9 @@ ChunkMap(RfMatrix *m, Size bytes)
 	if (m->slab_left < bytes)
 	{
 		Size		len = Max(SLAB_BYTES, TYPEALIGN(HUGE_PAGE_BYTES, bytes));
-		char	   *p = mmap(NULL, len + HUGE_PAGE_BYTES, PROT_READ | PROT_WRITE,
-							 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		char	   *a;
+		char	   *a = HugeMap(len);
 
-		if (p == MAP_FAILED)
-			ereport(ERROR,
-					(errcode(ERRCODE_OUT_OF_MEMORY),
-					 errmsg("out of memory"),
-					 errdetail("Failed to map %zu bytes for training data.", len)));
 		SlabReleaseTail(m);
-		a = (char *) TYPEALIGN(HUGE_PAGE_BYTES, p);
-		if (a > p)
-			munmap(p, a - p);
-		munmap(a + len, p + len + HUGE_PAGE_BYTES - (a + len));
-		(void) madvise(a, len, MADV_HUGEPAGE);
 		m->slab_next = a;
 		m->slab_left = len;
 	}
@@ -226,31 +235,16 @@ MappedRelease(void *arg)
 RfMapped *
 RfMapArray(Size size)
 {
-	Size		len = TYPEALIGN(HUGE_PAGE_BYTES, Max(size, 1));
-	char	   *p = mmap(NULL, len + HUGE_PAGE_BYTES, PROT_READ | PROT_WRITE,
-						 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	MemoryContextCallback *cb;
-	RfMapped   *m;
-	char	   *base;
+	RfMapped   *m = palloc(sizeof(RfMapped));
+	MemoryContextCallback *cb = palloc(sizeof(MemoryContextCallback));
 
-	if (p == MAP_FAILED)
-		ereport(ERROR,
-				(errcode(ERRCODE_OUT_OF_MEMORY),
-				 errmsg("out of memory"),
-				 errdetail("Failed to map %zu bytes.", len)));
-	base = (char *) TYPEALIGN(HUGE_PAGE_BYTES, p);
-	if (base > p)
-		munmap(p, base - p);
-	munmap(base + len, p + len + HUGE_PAGE_BYTES - (base + len));
-	m = palloc(sizeof(RfMapped));
-	m->p = base;
-	m->len = len;
-	cb = palloc(sizeof(MemoryContextCallback));
+	/* what could fail is done: the mapping is released with the context */
+	m->len = TYPEALIGN(HUGE_PAGE_BYTES, Max(size, 1));
+	m->p = HugeMap(m->len);
 	cb->func = MappedRelease;
 	cb->arg = m;
 	MemoryContextRegisterResetCallback(CurrentMemoryContext, cb);
-	(void) madvise(base, len, MADV_HUGEPAGE);
-	RfMatrixPopulate(base, len);
+	RfMatrixPopulate(m->p, m->len);
 	return m;
 }
 
