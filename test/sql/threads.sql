@@ -44,6 +44,36 @@ SELECT c.name, same_params(train_with(1, c), train_with(2, c)) AS two_threads_sa
          AS same_metrics
 FROM th_cases c ORDER BY c.name;
 
+-- 600,000 rows: every per-row array of the training (the heads' weights and
+-- targets, the kept validation scores, the ROC AUC's sort) is 2 MB or more
+-- and mapped in huge pages; the figures are the same on 1 and 2 threads and
+-- match the validation rows' figures computed in SQL from reframe.score
+CREATE TABLE big AS
+SELECT i, sin(i) AS a, cos(i * 0.7) AS b, sin(i) + cos(i * 0.7) + 0.8 * sin(i * 13) > 0.2 AS y
+FROM generate_series(1, 600000) i;
+SET reframe.threads = 1;
+SELECT 1 FROM reframe.train('big_1', 'big', 'y', options => '{"features": ["a", "b"], "l2": 0.001, "split_by": "i", "validation": 0.5}');
+SET reframe.threads = 2;
+SELECT 1 FROM reframe.train('big_2', 'big', 'y', options => '{"features": ["a", "b"], "l2": 0.001, "split_by": "i", "validation": 0.5}');
+RESET reframe.threads;
+WITH v AS (
+    SELECT reframe.score('big_1', t) AS p, y::int AS y FROM big t
+     WHERE reframe.split_fraction(i::text, 0) < 0.5),
+ranked AS (
+    SELECT y, rank() OVER (ORDER BY p) + (count(*) OVER (PARTITION BY p) - 1) / 2.0 AS r FROM v),
+sql AS (
+    SELECT (sum(r) FILTER (WHERE y = 1) - count(*) FILTER (WHERE y = 1) * (count(*) FILTER (WHERE y = 1) + 1) / 2.0)
+             / (count(*) FILTER (WHERE y = 1) * count(*) FILTER (WHERE y = 0)) AS auc,
+           (SELECT avg(-(y * ln(p) + (1 - y) * ln(1 - p))) FROM v) AS log_loss,
+           count(*) AS rows
+      FROM ranked)
+SELECT same_params('big_1', 'big_2') AS same_params, same_metrics('big_1', 'big_2') AS same_metrics,
+       (m.metrics->'validation'->>'rows')::bigint = sql.rows AS same_rows,
+       abs((m.metrics->'validation'->>'roc_auc')::float8 - sql.auc) < 1e-4 AS roc_auc_matches,
+       abs((m.metrics->'validation'->>'log_loss')::float8 - sql.log_loss) < 1e-6 AS log_loss_matches
+  FROM reframe.models m, sql WHERE m.model = 'big_1';
+DROP TABLE big;
+
 -- the setting: 0 (the default) follows max_parallel_workers_per_gather
 SHOW reframe.threads;
 SET reframe.threads = -1;
