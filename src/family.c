@@ -203,8 +203,8 @@ EvalWaveChunk(void *arg, int task, int thread)
 		for (int k = 0; k < t->nout; k++)
 			z[k] = out[(Size) i * t->nout + k];
 		HeadsLink(t->heads, t->nheads, z);
-		if (thread == 0 && (i & 1023) == 0)
-			ReframeYield();		/* the backend's own thread only */
+		if ((i & 1023) == 0)
+			ReframeYield();
 		for (int h = 0; h < t->nheads; h++)
 		{
 			const RfHead *head = &t->heads[h];

@@ -172,8 +172,7 @@ LinearRange(void *arg, int b, int t)
 			g[k] = s->gW[k];
 	}
 	RfKernelColumnSums(r->rows, nout, s->dZ, g + nw);
-	if (t == 0)
-		ReframeYield();
+	ReframeYield();
 }
 
 /* Largest number of doubles the per-range results of one wave may take */

@@ -10,7 +10,9 @@
  * So the training's loops call ReframeYield() often, and every
  * reframe.train_yield_interval it offers its core with sched_yield().  With
  * nothing else runnable on the core the call returns at once; otherwise the
- * waiting query runs first.  Scoring never yields.
+ * waiting query runs first.  Scoring never yields.  The training's threads
+ * (threads.h) yield too, each on its own clock: a thread that never gave
+ * way would hold the other core as long as the backend gives its own.
  */
 #include "postgres.h"
 
@@ -25,7 +27,7 @@ double		reframe_train_yield_interval = 0.02;	/* ms */
 void
 ReframeYield(void)
 {
-	static instr_time last;
+	static __thread instr_time last;	/* calls nothing of PostgreSQL */
 	instr_time	now;
 
 	if (reframe_train_yield_interval <= 0)
