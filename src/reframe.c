@@ -69,9 +69,9 @@ _PG_init(void)
 							 NULL, NULL, NULL);
 
 	DefineCustomIntVariable("reframe.threads",
-							"Number of threads a backend computes a training's objective with.",
+							"Number of threads a backend computes a training's objective and metrics with.",
 							"0, the default: one more than max_parallel_workers_per_gather, at most the machine's cores.  "
-							"The model is the same whatever the number.",
+							"The model and its metrics are the same whatever the number.",
 							&reframe_threads,
 							0, 0, RF_MAX_THREADS,
 							PGC_USERSET, 0,
