@@ -8,6 +8,7 @@
 #include <math.h>
 
 #include "miscadmin.h"
+#include "utils/memutils.h"
 
 #include "reframe.h"
 #include "evaluate.h"
@@ -249,9 +250,14 @@ void
 TrunkEvaluateMatrix(const RfTrunk *t, const RfMatrix *X, const RfMatrix *Y,
 					const double *const *bin_raw, RfEvalAcc *acc)
 {
+	/* the parts and buffers go with this context: the l2 path calls this per penalty */
+	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext, "reframe evaluation",
+											  ALLOCSET_DEFAULT_SIZES);
+	MemoryContext old = MemoryContextSwitchTo(cxt);
 	void	   *batch = t->family->batch_begin(t);
 	int			nout = Max(t->nout, 1);
-	int			wave = (int) Max(1, Min(EVAL_WAVE_CHUNKS, EVAL_WAVE_VALUES / ((Size) RF_CHUNK_ROWS * nout)));
+	int			wave = (int) Max(1, Min(Min(EVAL_WAVE_CHUNKS, X->nchunks),
+										EVAL_WAVE_VALUES / ((Size) RF_CHUNK_ROWS * nout)));
 	EvalWave	w = {.t = t,.Y = Y,.bin_raw = bin_raw};
 	float	   *out = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(float) * wave * RF_CHUNK_ROWS * nout);
 
@@ -284,5 +290,6 @@ TrunkEvaluateMatrix(const RfTrunk *t, const RfMatrix *X, const RfMatrix *Y,
 		ReframeYield();
 		CHECK_FOR_INTERRUPTS();
 	}
-	pfree(out);
+	MemoryContextSwitchTo(old);
+	MemoryContextDelete(cxt);
 }
