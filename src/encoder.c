@@ -634,15 +634,22 @@ EncoderReadRow(RfEncoder *enc, Datum *values, bool *isnull, double *raw, uint64 
 	}
 }
 
+static bool
+EncoderHasCategory(const RfEncoder *enc)
+{
+	for (int c = 0; c < enc->ncols; c++)
+		if (enc->cols[c].kind == RF_CATEGORY)
+			return true;
+	return false;
+}
+
 void
 EncoderStatsInit(RfEncoder *enc)
 {
 	int			R = enc->nraw;
 	MemoryContext old = MemoryContextSwitchTo(GetMemoryChunkContext(enc));
 
-	enc->numbers_only = true;
-	for (int c = 0; c < enc->ncols; c++)
-		enc->numbers_only &= enc->cols[c].kind != RF_CATEGORY;
+	enc->has_category = EncoderHasCategory(enc);
 	enc->origin = palloc(sizeof(double) * R);
 	for (int r = 0; r < R; r++)
 		enc->origin[r] = get_float8_nan();
@@ -732,7 +739,7 @@ EncoderAccumulate(RfEncoder *enc, const double *raw, int set, double w)
 		EncoderStatsInit(enc);
 	if (unlikely(enc->unset_origins > 0))
 		SetOrigins(enc, raw);
-	if (enc->numbers_only && ReframeAllFinite(raw, enc->nraw))
+	if (!enc->has_category && ReframeAllFinite(raw, enc->nraw))
 	{
 		/* the common row, numbers only and none missing: two sums a value */
 		AccumulateFullVec(enc->nraw, raw, enc->origin, enc->sum[set], enc->sumsq[set], w);
@@ -825,7 +832,7 @@ static void
 EncoderLayout(RfEncoder *enc, const bool *has_missing)
 {
 	enc->width = 0;
-	enc->has_category = false;
+	enc->has_category = EncoderHasCategory(enc);
 	for (int c = 0; c < enc->ncols; c++)
 	{
 		RfEncColumn *col = &enc->cols[c];
@@ -836,7 +843,6 @@ EncoderLayout(RfEncoder *enc, const bool *has_missing)
 			/* its values (and "other"), then whether it was NULL */
 			enc->width += col->nbuckets > 0 ? col->nbuckets : col->nvocab + 1;
 			enc->missing_slot[col->raw] = has_missing[col->raw] ? enc->width++ : -1;
-			enc->has_category = true;
 			continue;
 		}
 		enc->width += col->length;

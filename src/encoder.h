@@ -83,7 +83,6 @@ typedef struct RfEncoder
 	double	   *origin;
 	double	   *n[2];
 	double		full_w[2];		/* weight of the rows with every input, not in n */
-	bool		numbers_only;	/* no categorical input: such rows add to full_w */
 	double	   *sum[2];
 	double	   *sumsq[2];
 	double	   *missing[2];		/* count of missing values */

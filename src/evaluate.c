@@ -100,14 +100,8 @@ static double *
 GrowArray(RfEvalAcc *acc, double *old, RfMapped **m)
 {
 	MemoryContext oldcxt = MemoryContextSwitchTo(acc->mcxt);
-	RfMapped   *was = *m;
-	double	   *a = RfAllocLarge(sizeof(double) * acc->capscores, m);
+	double	   *a = RfGrowLarge(old, sizeof(double) * acc->nscores, sizeof(double) * acc->capscores, m);
 
-	if (old)
-	{
-		memcpy(a, old, sizeof(double) * acc->nscores);
-		RfFreeLarge(old, was);
-	}
 	MemoryContextSwitchTo(oldcxt);
 	return a;
 }

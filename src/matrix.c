@@ -56,6 +56,14 @@ SlabReleaseTail(RfMatrix *m)
 	m->slab_left = 0;
 }
 
+/* Has the kernel put memory behind fresh pages, in one call rather than a fault per page. */
+static void
+Populate(void *p, Size bytes)
+{
+	/* where the kernel cannot populate, the first writes fault pages in */
+	(void) madvise(p, bytes, MADV_POPULATE_WRITE);
+}
+
 /* len (a multiple of 2 MB) fresh bytes aligned to 2 MB and advised as huge pages. */
 static char *
 HugeMap(Size len)
@@ -98,15 +106,8 @@ ChunkMap(RfMatrix *m, Size bytes)
 	c = m->slab_next;
 	m->slab_next += bytes;
 	m->slab_left -= bytes;
-	RfMatrixPopulate(c, bytes);
+	Populate(c, bytes);
 	return c;
-}
-
-void
-RfMatrixPopulate(void *p, Size bytes)
-{
-	/* where the kernel cannot populate, the first writes fault pages in */
-	(void) madvise(p, bytes, MADV_POPULATE_WRITE);
 }
 
 /* Unmaps every chunk when the matrix's memory context is reset or deleted. */
@@ -222,6 +223,12 @@ RfMatrixTruncate(RfMatrix *m, int64 nrows)
 	m->nrows = nrows;
 }
 
+struct RfMapped
+{
+	char	   *p;
+	Size		len;
+};
+
 static void
 MappedRelease(void *arg)
 {
@@ -232,8 +239,9 @@ MappedRelease(void *arg)
 	m->p = NULL;
 }
 
-RfMapped *
-RfMapArray(Size size)
+/* size bytes mapped in populated huge pages, unmapped with the current context. */
+static RfMapped *
+MapArray(Size size)
 {
 	RfMapped   *m = palloc(sizeof(RfMapped));
 	MemoryContextCallback *cb = palloc(sizeof(MemoryContextCallback));
@@ -244,20 +252,14 @@ RfMapArray(Size size)
 	cb->func = MappedRelease;
 	cb->arg = m;
 	MemoryContextRegisterResetCallback(CurrentMemoryContext, cb);
-	RfMatrixPopulate(m->p, m->len);
+	Populate(m->p, m->len);
 	return m;
-}
-
-void
-RfUnmapArray(RfMapped *m)
-{
-	MappedRelease(m);
 }
 
 void *
 RfAllocLarge(Size size, RfMapped **m)
 {
-	*m = size >= HUGE_PAGE_BYTES ? RfMapArray(size) : NULL;
+	*m = size >= HUGE_PAGE_BYTES ? MapArray(size) : NULL;
 	return *m ? (*m)->p : MemoryContextAllocHuge(CurrentMemoryContext, Max(size, 1));
 }
 
@@ -265,9 +267,23 @@ void
 RfFreeLarge(void *p, RfMapped *m)
 {
 	if (m)
-		RfUnmapArray(m);
+		MappedRelease(m);
 	else
 		pfree(p);
+}
+
+void *
+RfGrowLarge(void *old, Size used, Size size, RfMapped **m)
+{
+	RfMapped   *was = *m;
+	void	   *p = RfAllocLarge(size, m);
+
+	if (old)
+	{
+		memcpy(p, old, used);
+		RfFreeLarge(old, was);
+	}
+	return p;
 }
 
 /*
@@ -280,7 +296,7 @@ RfAllocAligned(Size size)
 	char	   *p;
 
 	if (size >= HUGE_PAGE_BYTES)
-		return RfMapArray(size)->p;
+		return MapArray(size)->p;
 	p = MemoryContextAllocHuge(CurrentMemoryContext, size + 63);
 	return (void *) TYPEALIGN(64, p);
 }

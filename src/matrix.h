@@ -43,9 +43,6 @@ extern void RfMatrixDropLastRow(RfMatrix *m);
 extern void RfMatrixFreeChunk(RfMatrix *m, int c);
 extern Size RfMatrixBytes(const RfMatrix *m);
 
-/* Has the kernel put memory behind fresh pages, in one call rather than a fault per page. */
-extern void RfMatrixPopulate(void *p, Size bytes);
-
 /* Number of rows held by chunk c. */
 static inline int
 RfChunkRows(const RfMatrix *m, int c)
@@ -114,22 +111,17 @@ RfMatrixAppendRowF(RfMatrix *m)
 extern void *RfAllocAligned(Size size);
 
 /*
- * Fresh memory in populated 2 MB huge pages: one system call instead of a
- * page fault per 4 kB, which on virtual machines can cost more than
- * filling the memory.  Unmapped when the current memory context goes
- * away, or before by RfUnmapArray.
+ * Arrays of size bytes: from 2 MB on, fresh memory in populated huge pages
+ * (one system call instead of a page fault per 4 kB, which on virtual
+ * machines can cost more than filling the memory), *m telling where; below,
+ * palloc'd.  Freed with the current memory context, or before by
+ * RfFreeLarge.  RfGrowLarge moves the first used bytes of old (allocated
+ * so, with *m) into a new array of size bytes and frees old.
  */
-typedef struct RfMapped
-{
-	char	   *p;
-	Size		len;
-} RfMapped;
+typedef struct RfMapped RfMapped;
 
-extern RfMapped *RfMapArray(Size size);
-extern void RfUnmapArray(RfMapped *m);
-
-/* size bytes: mapped (*m set) from 2 MB on, palloc'd below; RfFreeLarge frees either. */
 extern void *RfAllocLarge(Size size, RfMapped **m);
 extern void RfFreeLarge(void *p, RfMapped *m);
+extern void *RfGrowLarge(void *old, Size used, Size size, RfMapped **m);
 
 #endif

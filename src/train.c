@@ -495,15 +495,9 @@ TrainKeepDraw(RfTrainState *ts, int set, double u)
 	{
 		/* doubled, in huge pages once large (matrix.h) */
 		MemoryContext old = MemoryContextSwitchTo(ts->mcxt);
-		RfMapped   *was = ts->draws_map[set];
-		double	   *a = RfAllocLarge(sizeof(double) * Max(1024, 2 * n), &ts->draws_map[set]);
 
-		if (ts->draws[set])
-		{
-			memcpy(a, ts->draws[set], sizeof(double) * n);
-			RfFreeLarge(ts->draws[set], was);
-		}
-		ts->draws[set] = a;
+		ts->draws[set] = RfGrowLarge(ts->draws[set], sizeof(double) * n,
+									 sizeof(double) * Max(1024, 2 * n), &ts->draws_map[set]);
 		MemoryContextSwitchTo(old);
 	}
 	ts->draws[set][n] = u;
