@@ -86,6 +86,97 @@ ConfigNames(RfTrainState *ts, StringInfo names, GradientTarget *gt)
 	}
 }
 
+/* A head's part of a pass's configuration; its parent map, ranks and values go to pool. */
+static void
+ConfigHead(RfTrainState *ts, const RfHead *head, int h, const int *cell, PassKind kind,
+		   const double *center, GradientHead *gh, StringInfo pool)
+{
+	RfTarget   *tg = &ts->targets[LabelColumns(ts) ? 0 : h];
+	bool		regression = head->kind == RF_HEAD_REGRESSION;
+
+	gh->kind = head->kind;
+	gh->loss = head->loss;
+	gh->offset = head->offset;
+	gh->nout = head->nout;
+	gh->cell = LabelColumns(ts) ? 0 : cell[h];
+	gh->map = HeadMap(head, tg);
+	gh->huber_delta = head->huber_delta;
+	gh->threshold = head->threshold;
+	gh->yshift = regression && kind == PASS_FIT ? tg->mean : 0;
+	gh->yscale = regression && kind == PASS_FIT ? tg->sd : 1;
+	gh->ycenter = center ? center[h] : 0;
+	gh->weight = head->weight;
+	gh->soft = head->kind == RF_HEAD_MULTICLASS && head->soft;
+	gh->parent = head->parent_of ? head->parent : -1;
+	gh->parents_at = -1;
+	if (head->parent_of)
+	{
+		gh->parents_at = pool->len / sizeof(double);
+		for (int k = 0; k < head->nout; k++)
+		{
+			double		v = head->parent_of[k];
+
+			appendBinaryStringInfo(pool, (const char *) &v, sizeof(double));
+		}
+		for (int k = 0; k < head->nout; k++)
+		{
+			double		v = tg->rank[k];
+
+			appendBinaryStringInfo(pool, (const char *) &v, sizeof(double));
+		}
+	}
+	gh->values_at = pool->len / sizeof(double);
+	if (gh->map == MAP_VALUES)
+	{
+		gh->nvalues = tg->nclasses;
+		appendBinaryStringInfo(pool, (const char *) (tg->values), sizeof(double) * tg->nclasses);
+	}
+	else if (gh->map == MAP_BINS)
+	{
+		double	   *bv = tg->bin_values ? tg->bin_values : palloc0(sizeof(double) * tg->nclasses);
+
+		gh->nvalues = tg->nclasses - 1;
+		appendBinaryStringInfo(pool, (const char *) (tg->bin_edges), sizeof(double) * (tg->nclasses - 1));
+		appendBinaryStringInfo(pool, (const char *) (bv), sizeof(double) * tg->nclasses);
+	}
+}
+
+/* Each input's shift, then its scale: as is before the encoder is fitted (the counting pass). */
+static void
+ConfigAppendScaling(const RfEncoder *enc, StringInfo buf)
+{
+	for (int r = 0; r < enc->nraw; r++)
+	{
+		double		shift = enc->shift ? enc->shift[r] : 0.0;
+
+		appendBinaryStringInfo(buf, (const char *) (&shift), sizeof(double));
+	}
+	for (int r = 0; r < enc->nraw; r++)
+	{
+		double		scale = enc->scale ? enc->scale[r] : 1.0;
+
+		appendBinaryStringInfo(buf, (const char *) (&scale), sizeof(double));
+	}
+}
+
+/* Each input's encoded slot, its missing indicator's slot, each column's length. */
+static void
+ConfigAppendSlots(const RfEncoder *enc, StringInfo buf)
+{
+	int			R = enc->nraw;
+	int32	   *slot = palloc(sizeof(int32) * (2 * R + enc->ncols));
+
+	for (int c = 0; c < enc->ncols; c++)
+	{
+		slot[2 * R + c] = enc->cols[c].length;
+		for (int k = 0; k < enc->cols[c].length; k++)
+			slot[enc->cols[c].raw + k] = enc->cols[c].slot + k;
+	}
+	for (int r = 0; r < R; r++)
+		slot[R + r] = enc->missing_slot ? enc->missing_slot[r] : -1;
+	appendBinaryStringInfo(buf, (const char *) (slot), sizeof(int32) * (2 * R + enc->ncols));
+}
+
 /*
  * A pass's configuration for the heads, with the trunk's weights W
  * (nout x width, row-major) and biases b; center: per head, what a
@@ -110,57 +201,7 @@ ConfigBuild(RfTrainState *ts, const RfHead *heads, int nheads, const double *W, 
 	initStringInfo(&names);
 	hdr.ncells = TargetCells(ts, cell);
 	for (int h = 0; h < nheads; h++)
-	{
-		const RfHead *head = &heads[h];
-		RfTarget   *tg = &ts->targets[LabelColumns(ts) ? 0 : h];
-		bool		regression = head->kind == RF_HEAD_REGRESSION;
-
-		gh[h].kind = head->kind;
-		gh[h].loss = head->loss;
-		gh[h].offset = head->offset;
-		gh[h].nout = head->nout;
-		gh[h].cell = LabelColumns(ts) ? 0 : cell[h];
-		gh[h].map = HeadMap(head, tg);
-		gh[h].huber_delta = head->huber_delta;
-		gh[h].threshold = head->threshold;
-		gh[h].yshift = regression && kind == PASS_FIT ? tg->mean : 0;
-		gh[h].yscale = regression && kind == PASS_FIT ? tg->sd : 1;
-		gh[h].ycenter = center ? center[h] : 0;
-		gh[h].weight = head->weight;
-		gh[h].soft = head->kind == RF_HEAD_MULTICLASS && head->soft;
-		gh[h].parent = head->parent_of ? head->parent : -1;
-		gh[h].parents_at = -1;
-		if (head->parent_of)
-		{
-			gh[h].parents_at = pool.len / sizeof(double);
-			for (int k = 0; k < head->nout; k++)
-			{
-				double		v = head->parent_of[k];
-
-				appendBinaryStringInfo(&pool, (const char *) &v, sizeof(double));
-			}
-			for (int k = 0; k < head->nout; k++)
-			{
-				double		v = tg->rank[k];
-
-				appendBinaryStringInfo(&pool, (const char *) &v, sizeof(double));
-			}
-		}
-		gh[h].values_at = pool.len / sizeof(double);
-		if (gh[h].map == MAP_VALUES)
-		{
-			gh[h].nvalues = tg->nclasses;
-			appendBinaryStringInfo(&pool, (const char *) (tg->values), sizeof(double) * tg->nclasses);
-		}
-		else if (gh[h].map == MAP_BINS)
-		{
-			double	   *bv = tg->bin_values ? tg->bin_values : palloc0(sizeof(double) * tg->nclasses);
-
-			gh[h].nvalues = tg->nclasses - 1;
-			appendBinaryStringInfo(&pool, (const char *) (tg->bin_edges), sizeof(double) * (tg->nclasses - 1));
-			appendBinaryStringInfo(&pool, (const char *) (bv), sizeof(double) * tg->nclasses);
-		}
-	}
+		ConfigHead(ts, &heads[h], h, cell, kind, center, &gh[h], &pool);
 	ConfigNames(ts, &names, hdr.target);
 	hdr.magic = GRADIENT_MAGIC;
 	hdr.R = R;
@@ -185,36 +226,12 @@ ConfigBuild(RfTrainState *ts, const RfHead *heads, int nheads, const double *W, 
 
 	initStringInfo(&buf);
 	appendBinaryStringInfo(&buf, (const char *) (&hdr), sizeof(hdr));
-	for (int r = 0; r < R; r++)
-	{
-		/* before the encoder is fitted (the counting pass): as is */
-		double		shift = enc->shift ? enc->shift[r] : 0.0;
-
-		appendBinaryStringInfo(&buf, (const char *) (&shift), sizeof(double));
-	}
-	for (int r = 0; r < R; r++)
-	{
-		double		scale = enc->scale ? enc->scale[r] : 1.0;
-
-		appendBinaryStringInfo(&buf, (const char *) (&scale), sizeof(double));
-	}
+	ConfigAppendScaling(enc, &buf);
 	appendBinaryStringInfo(&buf, (const char *) (W), sizeof(double) * nout * width);
 	appendBinaryStringInfo(&buf, (const char *) (b), sizeof(double) * nout);
 	appendBinaryStringInfo(&buf, (const char *) (pool.data), pool.len);
 	appendBinaryStringInfo(&buf, (const char *) (gh), sizeof(GradientHead) * nheads);
-	{
-		int32	   *slot = palloc(sizeof(int32) * (2 * R + enc->ncols));
-
-		for (int c = 0; c < enc->ncols; c++)
-		{
-			slot[2 * R + c] = enc->cols[c].length;
-			for (int k = 0; k < enc->cols[c].length; k++)
-				slot[enc->cols[c].raw + k] = enc->cols[c].slot + k;
-		}
-		for (int r = 0; r < R; r++)
-			slot[R + r] = enc->missing_slot ? enc->missing_slot[r] : -1;
-		appendBinaryStringInfo(&buf, (const char *) (slot), sizeof(int32) * (2 * R + enc->ncols));
-	}
+	ConfigAppendSlots(enc, &buf);
 	appendBinaryStringInfo(&buf, (const char *) (names.data), names.len);
 	Assert(buf.len == VARSIZE(&hdr));
 	return (bytea *) buf.data;
