@@ -129,10 +129,8 @@ TrunkForwardMatrix(const RfTrunk *t, const RfMatrix *X, RfChunkFn fn, void *arg)
 	pfree(out);
 }
 
-/* Chunks whose outputs are computed before their rows are measured, at most */
+/* Chunks measured between two merges of their accumulators */
 #define EVAL_WAVE_CHUNKS 16
-/* ... and at most this many output values at a time */
-#define EVAL_WAVE_VALUES (8 * 1024 * 1024)
 
 /*
  * A chunk's accumulator for a head, alone in its cache lines (as are its
@@ -146,14 +144,17 @@ typedef union EvalPart
 	char		lines[TYPEALIGN(CACHE_LINE, sizeof(RfEvalAcc))];
 } EvalPart;
 
-/* A wave of chunks' outputs, whose rows threads add to each chunk's accumulators. */
+/* A wave of chunks, whose outputs threads compute and add to each chunk's accumulators. */
 typedef struct EvalWave
 {
 	const RfTrunk *t;
+	const RfMatrix *X;
 	const RfMatrix *Y;
 	const double *const *bin_raw;
 	int			first;			/* the wave's first chunk */
-	const float *out;			/* per chunk of the wave: RF_CHUNK_ROWS x nout */
+	void	   *batch[RF_MAX_THREADS];	/* per thread: the family's forward state */
+	float	   *out;			/* per thread: RF_CHUNK_ROWS x nout outputs */
+	Size		outstride;
 	EvalPart   *part;			/* per chunk of the wave: one per head */
 	double	   *z;				/* per thread: zstride values */
 	int			zstride;
@@ -193,10 +194,12 @@ EvalWaveChunk(void *arg, int task, int thread)
 	const RfTrunk *t = w->t;
 	int			c = w->first + task;
 	int			rows = RfChunkRows(w->Y, c);
-	const float *out = w->out + (Size) task * RF_CHUNK_ROWS * t->nout;
+	float	   *out = w->out + w->outstride * thread;
 	EvalPart   *acc = w->part + (Size) task * t->nheads;
 	double	   *z = w->z + (Size) thread * w->zstride;
 
+	t->family->forward_batch(w->batch[thread], RfChunkF(w->X, c), rows, out);
+	ReframeYield();
 	for (int i = 0; i < rows; i++)
 	{
 		const double *y = RfChunkD(w->Y, c) + (Size) i * w->Y->ncols;
@@ -240,11 +243,11 @@ EvalWaveParts(EvalWave *w, RfEvalAcc *acc, int n)
 
 /*
  * The metrics of every head over the rows of X and Y, into acc (as set up
- * by EvalAccInit).  The trunk computes a wave of chunks' outputs, then
- * reframe.threads threads link and measure their rows, each chunk into
- * accumulators of its own, merged in chunk order: the same figures
- * whatever the number of threads.  bin_raw, per head, holds a bucketed
- * target's values by row (or NULL).
+ * by EvalAccInit).  reframe.threads threads take a wave of chunks, compute
+ * each chunk's outputs (each thread with a forward state of its own), link
+ * and measure its rows into the chunk's own accumulators, which are merged
+ * in chunk order: the same figures whatever the number of threads.
+ * bin_raw, per head, holds a bucketed target's values by row (or NULL).
  */
 void
 TrunkEvaluateMatrix(const RfTrunk *t, const RfMatrix *X, const RfMatrix *Y,
@@ -254,16 +257,16 @@ TrunkEvaluateMatrix(const RfTrunk *t, const RfMatrix *X, const RfMatrix *Y,
 	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext, "reframe evaluation",
 											  ALLOCSET_DEFAULT_SIZES);
 	MemoryContext old = MemoryContextSwitchTo(cxt);
-	void	   *batch = t->family->batch_begin(t);
-	int			nout = Max(t->nout, 1);
-	int			wave = (int) Max(1, Min(Min(EVAL_WAVE_CHUNKS, X->nchunks),
-										EVAL_WAVE_VALUES / ((Size) RF_CHUNK_ROWS * nout)));
-	EvalWave	w = {.t = t,.Y = Y,.bin_raw = bin_raw};
-	float	   *out = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(float) * wave * RF_CHUNK_ROWS * nout);
+	int			nthreads = Max(1, Min(RfTrainThreads(), RF_MAX_THREADS));
+	int			wave = Max(1, Min(EVAL_WAVE_CHUNKS, X->nchunks));
+	EvalWave	w = {.t = t,.X = X,.Y = Y,.bin_raw = bin_raw};
 
-	w.out = out;
+	for (int i = 0; i < nthreads; i++)
+		w.batch[i] = t->family->batch_begin(t);
+	w.outstride = TYPEALIGN(CACHE_LINE, sizeof(float) * RF_CHUNK_ROWS * Max(t->nout, 1)) / sizeof(float);
+	w.out = RfAllocAligned(sizeof(float) * w.outstride * nthreads);
 	w.part = RfAllocAligned(sizeof(EvalPart) * wave * t->nheads);
-	w.zstride = TYPEALIGN(CACHE_LINE, sizeof(double) * nout) / sizeof(double);
+	w.zstride = TYPEALIGN(CACHE_LINE, sizeof(double) * Max(t->nout, 1)) / sizeof(double);
 	w.z = RfAllocAligned(sizeof(double) * RF_MAX_THREADS * w.zstride);
 	for (int h = 0; h < t->nheads; h++)
 	{
@@ -276,14 +279,8 @@ TrunkEvaluateMatrix(const RfTrunk *t, const RfMatrix *X, const RfMatrix *Y,
 	{
 		int			n = Min(wave, X->nchunks - w.first);
 
-		for (int task = 0; task < n; task++)
-		{
-			t->family->forward_batch(batch, RfChunkF(X, w.first + task), RfChunkRows(X, w.first + task),
-									 out + (Size) task * RF_CHUNK_ROWS * nout);
-			ReframeYield();
-		}
 		EvalWaveParts(&w, acc, n);
-		RfParallelFor(n, RfTrainThreads(), EvalWaveChunk, &w);
+		RfParallelFor(n, nthreads, EvalWaveChunk, &w);
 		for (int task = 0; task < n; task++)
 			for (int h = 0; h < t->nheads; h++)
 				EvalAccMerge(&acc[h], &w.part[(Size) task * t->nheads + h].acc);

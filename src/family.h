@@ -109,7 +109,12 @@ struct RfFamily
 	/* Raw outputs of one encoded row; scratch holds row_scratch doubles. */
 	void		(*forward_row) (const RfTrunk *t, const double *x, double *out, double *scratch);
 	int			(*row_scratch) (const RfTrunk *t);
-	/* Raw outputs of up to RF_CHUNK_ROWS encoded rows, after batch_begin. */
+	/*
+	 * Raw outputs of up to RF_CHUNK_ROWS encoded rows, after batch_begin.
+	 * The evaluation calls forward_batch on the training's threads
+	 * (threads.h), each with a batch of its own: it calls nothing of
+	 * PostgreSQL.
+	 */
 	void	   *(*batch_begin) (const RfTrunk *t);
 	void		(*forward_batch) (void *batch, const float *X, int rows, float *out);
 

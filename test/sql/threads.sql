@@ -1,7 +1,8 @@
 -- reframe.threads: a linear model's objective is computed by several
 -- threads of the backend, chunk by chunk, and added up in chunk order: the
 -- model is the same, bit for bit, whatever the number of threads; so are
--- its metrics, whose rows threads measure chunk by chunk and merge in order
+-- its metrics (of every family), whose outputs and rows threads compute
+-- chunk by chunk and merge in order
 SET client_min_messages = warning;
 CREATE TABLE th AS
 SELECT i, sin(i) AS a, cos(i * 0.7) AS b, (i % 11)::float8 / 11 AS c,
@@ -22,7 +23,10 @@ INSERT INTO th_cases VALUES
   ('default_l2', 'yb', NULL, '{"features": ["a", "b", "c"]}'),
   ('regression', 'yr', NULL, '{"features": ["a", "b", "c"], "l2": 0.001}'),
   ('labels', 'tags', 'multilabel', '{"features": ["a", "b", "c"], "l2": 0.001}'),
-  ('buckets', 'yr', 'multiclass', '{"features": ["a", "b", "c"], "bins": [-1, 0, 1, 2], "l2": 0.001}');
+  ('buckets', 'yr', 'multiclass', '{"features": ["a", "b", "c"], "bins": [-1, 0, 1, 2], "l2": 0.001}'),
+  -- the other families: their metrics' outputs too are computed on the threads
+  ('trees', 'yb', NULL, '{"features": ["a", "b", "c"], "model": "trees", "rounds": 10}'),
+  ('neural', 'y5', 'multiclass', '{"features": ["a", "b", "c"], "hidden": [8], "epochs": 3}');
 
 CREATE FUNCTION train_with(threads int, c th_cases) RETURNS text LANGUAGE plpgsql AS $$
 BEGIN
