@@ -240,7 +240,7 @@ ResolveClasses(RfTarget *t, RfMatrix *Y, RfMatrix *Yv, int ycol)
 	{
 		/* both classes exist for a boolean, seen or not: false, true */
 		int			n;
-		double	   *vals = DistinctValues(Y, Yv, ycol, 2, &n);
+		double	   *vals = DistinctValues(Y, Yv, ycol, 1, &n);	/* stops at both */
 
 		t->nclasses = n == 1 ? 1 : 2;
 		t->classes = palloc(sizeof(char *) * 2);
