@@ -32,6 +32,7 @@ $(OBJS): $(wildcard src/*.h)
 
 # The loss kernels vectorise exp/log through libmvec; see src/kernels.h.
 src/kernels.o: CFLAGS += -ffast-math
+src/encoder_stats.o: CFLAGS += -ffp-contract=off
 
 # Memory safety: the regression suites against a valgrind-built server (slow).
 .PHONY: valgrind-check

@@ -644,155 +644,6 @@ EncoderReadRow(RfEncoder *enc, Datum *values, bool *isnull, double *raw, uint64 
 	}
 }
 
-static bool
-EncoderHasCategory(const RfEncoder *enc)
-{
-	for (int c = 0; c < enc->ncols; c++)
-		if (enc->cols[c].kind == RF_CATEGORY)
-			return true;
-	return false;
-}
-
-void
-EncoderStatsInit(RfEncoder *enc)
-{
-	int			R = enc->nraw;
-	MemoryContext old = MemoryContextSwitchTo(GetMemoryChunkContext(enc));
-
-	enc->has_category = EncoderHasCategory(enc);
-	enc->origin = palloc(sizeof(double) * R);
-	for (int r = 0; r < R; r++)
-		enc->origin[r] = get_float8_nan();
-	enc->unset_origins = R;
-	for (int set = 0; set < 2; set++)
-	{
-		enc->n[set] = palloc0(sizeof(double) * R);
-		enc->sum[set] = palloc0(sizeof(double) * R);
-		enc->sumsq[set] = palloc0(sizeof(double) * R);
-		enc->missing[set] = palloc0(sizeof(double) * R);
-	}
-	MemoryContextSwitchTo(old);
-}
-
-/*
- * Statistics of raw inputs [from, to): branch-free so that the compiler
- * vectorises it.  A missing value (NaN) adds nothing and sets its flag.
- */
-/*
- * The loop proper, on restrict-qualified arguments: GCC vectorises it only
- * when the pointers arrive as parameters, not loaded from a struct.
- */
-static pg_noinline void
-AccumulateVec(int n, const double *restrict x, const double *restrict origin,
-			  double *restrict count, double *restrict sum, double *restrict sumsq,
-			  double *restrict missing, double w)
-{
-	for (int r = 0; r < n; r++)
-	{
-		double		v = x[r];
-		double		d = v - origin[r];
-		int			ok = !isunordered(v, v);	/* (vectorises, unlike v == v) */
-
-		d = ok ? d : 0.0;		/* a missing value adds nothing */
-		count[r] += ok ? w : 0.0;
-		sum[r] += w * d;
-		sumsq[r] += w * d * d;
-		missing[r] += ok ? 0.0 : w;
-	}
-}
-
-/* The same for a row with every value present: its weight is counted once, in full_w. */
-static pg_noinline void
-AccumulateFullVec(int n, const double *restrict x, const double *restrict origin,
-				  double *restrict sum, double *restrict sumsq, double w)
-{
-	for (int r = 0; r < n; r++)
-	{
-		double		d = x[r] - origin[r];
-
-		sum[r] += w * d;
-		sumsq[r] += w * d * d;
-	}
-}
-
-static inline void
-AccumulateRange(RfEncoder *enc, const double *raw, int set, int from, int to, double w)
-{
-	AccumulateVec(to - from, raw + from, enc->origin + from, enc->n[set] + from,
-				  enc->sum[set] + from, enc->sumsq[set] + from, enc->missing[set] + from, w);
-}
-
-/* The first value seen of each input becomes the origin of its shifted sums. */
-static void
-SetOrigins(RfEncoder *enc, const double *raw)
-{
-	enc->unset_origins = 0;
-	for (int r = 0; r < enc->nraw; r++)
-	{
-		if (isnan(enc->origin[r]))
-			enc->origin[r] = raw[r];
-		if (isnan(enc->origin[r]))
-			enc->unset_origins++;
-	}
-}
-
-/*
- * Adds a raw row, weighing w (1 unless "weight" gives it another), to the
- * statistics of its split set.  Means and variances
- * come from sums shifted by the first value seen, which keeps the update
- * free of divisions and the result accurate for data far from zero.
- */
-void
-EncoderAccumulate(RfEncoder *enc, const double *raw, int set, double w)
-{
-	if (enc->origin == NULL)
-		EncoderStatsInit(enc);
-	if (unlikely(enc->unset_origins > 0))
-		SetOrigins(enc, raw);
-	if (!enc->has_category && ReframeAllFinite(raw, enc->nraw))
-	{
-		/* the common row, numbers only and none missing: two sums a value */
-		AccumulateFullVec(enc->nraw, raw, enc->origin, enc->sum[set], enc->sumsq[set], w);
-		enc->full_w[set] += w;
-		return;
-	}
-	for (int c = 0; c < enc->ncols; c++)
-	{
-		RfEncColumn *col = &enc->cols[c];
-
-		if (col->kind == RF_CATEGORY)
-		{
-			double		v = raw[col->raw];
-
-			if (isnan(v))
-			{
-				enc->missing[set][col->raw] += w;
-				continue;
-			}
-			if ((int) v >= col->ncounts)
-			{
-				int			grow = Max(64, col->ncounts * 2);
-
-				while (grow <= (int) v)
-					grow *= 2;
-				for (int s2 = 0; s2 < 2; s2++)
-				{
-					double	   *bigger = MemoryContextAllocZero(GetMemoryChunkContext(enc),
-																sizeof(double) * grow);
-
-					if (col->counts[s2])
-						memcpy(bigger, col->counts[s2], sizeof(double) * col->ncounts);
-					col->counts[s2] = bigger;
-				}
-				col->ncounts = grow;
-			}
-			col->counts[set][(int) v] += w;
-			continue;
-		}
-		AccumulateRange(enc, raw, set, col->raw, col->raw + col->length, w);
-	}
-}
-
 typedef struct VocabCount
 {
 	int			code;
@@ -835,6 +686,15 @@ BuildByName(RfEncColumn *col)
 	for (int i = 0; i < col->nvocab; i++)
 		col->byname[i] = i;
 	qsort_arg(col->byname, col->nvocab, sizeof(int), ByNameCmp, col->vocab);
+}
+
+bool
+EncoderHasCategory(const RfEncoder *enc)
+{
+	for (int c = 0; c < enc->ncols; c++)
+		if (enc->cols[c].kind == RF_CATEGORY)
+			return true;
+	return false;
 }
 
 /* Assigns encoded slots: each column's values, then its missing indicators. */
@@ -893,7 +753,7 @@ EncoderFit(RfEncoder *enc, bool with_validation, int max_categories)
 
 			for (int set = 0; set < sets; set++)
 			{
-				n += enc->n[set][r] + enc->full_w[set];
+				n += enc->n[set][r];
 				s1 += enc->sum[set][r];
 				s2 += enc->sumsq[set][r];
 				has_missing[r] |= enc->missing[set][r] > 0 && (col->kind == RF_CATEGORY || !enc->raw_numbers);

@@ -77,12 +77,12 @@ typedef struct RfEncoder
 
 	/*
 	 * Training only: per raw input and per split set (0 training, 1
-	 * validation), the count of non-missing values and their sums, shifted
-	 * by the first value seen (the "shifted data" variance algorithm).
+	 * validation), the weight of its non-missing values and their sums,
+	 * shifted by the first value seen (the "shifted data" variance
+	 * algorithm); see encoder_stats.c.
 	 */
 	double	   *origin;
 	double	   *n[2];
-	double		full_w[2];		/* weight of the rows with every input, not in n */
 	double	   *sum[2];
 	double	   *sumsq[2];
 	double	   *missing[2];		/* count of missing values */
@@ -95,8 +95,11 @@ extern RfEncoder *EncoderPlan(TupleDesc tupdesc, const bool *is_target,
 extern bool EncoderLengthsKnown(RfEncoder *enc, Datum *values, bool *isnull);
 extern void EncoderReadRow(RfEncoder *enc, Datum *values, bool *isnull,
 						   double *raw, uint64 *hash);
+extern bool EncoderHasCategory(const RfEncoder *enc);
 extern void EncoderStatsInit(RfEncoder *enc);
-extern void EncoderAccumulate(RfEncoder *enc, const double *raw, int set, double w);
+extern void EncoderNoteRow(RfEncoder *enc, const double *raw, int set, double w);
+extern void EncoderStatsFromRows(RfEncoder *enc, const RfMatrix *stored, const RfMatrix *Y,
+								 int wcol, int set);
 extern void EncoderFit(RfEncoder *enc, bool with_validation, int max_categories);
 extern uint64 ReframeHashDoubles(const double *x, int n, uint64 h);
 extern void EncoderStoreRaw(const RfEncoder *enc, const double *raw, float *out);

@@ -635,7 +635,7 @@ TrainAddRow(RfTrainState *ts, Datum *values, bool *isnull)
 		TrainAddFoldMoments(ts, set, raw, y[0], ts->wcol >= 0 ? y[ts->wcol] : 1.0, u);
 		return;
 	}
-	EncoderAccumulate(ts->enc, raw, set, ts->wcol >= 0 ? y[ts->wcol] : 1.0);
+	EncoderNoteRow(ts->enc, raw, set, ts->wcol >= 0 ? y[ts->wcol] : 1.0);
 	EncoderStoreRaw(ts->enc, raw, RfMatrixAppendRowF(set ? ts->rawv : ts->raw));
 	memcpy(RfMatrixAppendRow(set ? ts->Yv : ts->Y), y, sizeof(double) * ts->Y->ncols);
 }
@@ -1672,6 +1672,11 @@ TrainEncode(RfTrainState *ts)
 	{
 		GramEncoderStats(ts->gram[0], ts->enc, 0);
 		GramEncoderStats(ts->gram[1], ts->enc, 1);
+	}
+	else
+	{
+		EncoderStatsFromRows(ts->enc, ts->raw, ts->Y, ts->wcol, 0);
+		EncoderStatsFromRows(ts->enc, ts->rawv, ts->Yv, ts->wcol, 1);
 	}
 	ProgressPhase("encoding");
 	EncoderFit(ts->enc, ts->with_validation, ts->opts->max_categories);

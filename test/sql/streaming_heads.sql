@@ -99,13 +99,23 @@ SELECT DISTINCT regexp_replace(r.key, '^.*\.', '') AS only_from_rows
 FROM trained, leaves(r_metrics) r
 WHERE r.key NOT IN (SELECT key FROM leaves(s_metrics)) ORDER BY 1;
 
--- the classes and labels a streamed version scores are the rows' version's
+-- the classes and labels a streamed version scores are the rows' version's,
+-- and its numbers (a regression head's prediction, the probabilities)
+-- within 1e-5 relative, as its parameters are within 1e-6 (compared, not
+-- rounded alike: a prediction 1e-8 from a rounding boundary rounds apart)
 CREATE FUNCTION decisions(p jsonb) RETURNS text LANGUAGE sql AS $$
     SELECT CASE jsonb_typeof(p) WHEN 'object' THEN
         coalesce(p ->> 'predicted', (SELECT string_agg(k || ':' || decisions(v), ' ' ORDER BY k) FROM jsonb_each(p) e(k, v)))
-        WHEN 'number' THEN round(p::text::numeric, 4)::text ELSE p::text END
+        WHEN 'number' THEN 'a number' ELSE p::text END
 $$;
-SELECT name, count(*) AS rows, bool_and(decisions(rs) = decisions(ss)) AS same_decisions
+CREATE FUNCTION number_gap(p jsonb, q jsonb) RETURNS float8 LANGUAGE sql AS $$
+    SELECT coalesce(max(abs(a.value::text::float8 - b.value::text::float8)
+                        / greatest(1, abs(a.value::text::float8))), 0)
+    FROM leaves(jsonb_build_object('v', p)) a JOIN leaves(jsonb_build_object('v', q)) b USING (key)
+    WHERE jsonb_typeof(a.value) = 'number'
+$$;
+SELECT name, count(*) AS rows, bool_and(decisions(rs) = decisions(ss)) AS same_decisions,
+       max(number_gap(rs, ss)) < 1e-5 AS numbers_within_1e_5
 FROM trained, LATERAL (
     SELECT reframe.predict_all('r_' || name, t) AS rs, reframe.predict_all('s_' || name, t) AS ss
     FROM (SELECT * FROM sh WHERE i % 97 = 0) t) p
