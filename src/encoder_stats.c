@@ -219,6 +219,27 @@ StatsChunk(void *arg, int c, int thread)
 }
 
 /*
+ * Values are stored in single precision: one beyond its range (about
+ * 3.4e38 from the column's first value) was stored as infinity.
+ */
+static void
+StatsCheckRange(const RfEncoder *enc, int set)
+{
+	for (int c = 0; c < enc->ncols; c++)
+	{
+		const RfEncColumn *col = &enc->cols[c];
+
+		for (int r = col->raw; r < col->raw + col->length; r++)
+			if (!isfinite(enc->sum[set][r]) || !isfinite(enc->sumsq[set][r]))
+				ereport(ERROR,
+						(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+						 errmsg("feature column \"%s\" has values out of range for training", col->name),
+						 errdetail("Training stores features in single precision: values must lie within about 3.4e38 of each other."),
+						 errhint("Rescale the column, e.g. with log() or by dividing it by a constant.")));
+	}
+}
+
+/*
  * The numeric sums of split set `set` from its stored rows (EncoderStoreRaw,
  * relative to the origins) and their targets Y (whose column wcol, if not
  * -1, is each row's weight).  Category inputs (stored as their codes) get
@@ -250,4 +271,5 @@ EncoderStatsFromRows(RfEncoder *enc, const RfMatrix *stored, const RfMatrix *Y, 
 		}
 	}
 	pfree(p.part);
+	StatsCheckRange(enc, set);
 }

@@ -86,6 +86,15 @@ SELECT train_rows FROM reframe.train('wide_model', 'SELECT v, y FROM wide', 'y')
 RESET reframe.max_train_memory;
 DROP TABLE wide, wide_model;
 
+-- features are stored in single precision: a column whose values lie
+-- further apart than its range is named, for every family
+CREATE TABLE huge AS SELECT i, CASE WHEN i % 2 = 0 THEN 1e300 ELSE -1e300 END::float8 AS big,
+                            sin(i) AS a, sin(i) + 0.1 * cos(i * 7) > 0 AS y
+                       FROM generate_series(1, 200) i;
+SELECT * FROM reframe.train('bad', 'huge', 'y');
+SELECT * FROM reframe.train('bad', 'huge', 'y', options => '{"model": "trees"}');
+DROP TABLE huge;
+
 -- nothing was written by any of the failures above
 SELECT to_regclass('bad') AS bad_table;
 SELECT model, version, deployed FROM reframe.models ORDER BY model, version;
