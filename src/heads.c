@@ -494,11 +494,16 @@ HeadsThreadCopy(const RfHeadData *hd)
 	return copy;
 }
 
-/* A head's loss normaliser: its task weight over the total weight of its rows. */
+/*
+ * A head's loss normaliser: its task weight over the total weight of its
+ * rows; *missing counts the rows whose target is missing.
+ */
 static double
-HeadNorm(const RfHead *head, int h, const RfMatrix *Y, double **class_weight)
+HeadNorm(const RfHead *head, int h, const RfMatrix *Y, double **class_weight, int64 *missing)
 {
 	double		total = 0;
+
+	*missing = 0;
 
 	for (int c = 0; c < Y->nchunks; c++)
 	{
@@ -507,6 +512,7 @@ HeadNorm(const RfHead *head, int h, const RfMatrix *Y, double **class_weight)
 
 		for (int i = 0; i < rows; i++, y += Y->ncols)
 		{
+			*missing += isnan(y[head->ycol]);
 			if (head->kind == RF_HEAD_MULTILABEL)
 				total += isnan(y[head->ycol]) ? 0.0 : SampleWeight(head, y);
 			else
@@ -521,6 +527,7 @@ HeadsPrepare(const RfHead *heads, int nheads, const RfMatrix *Y, double **class_
 			 double *ytarget_shift, double *ytarget_scale)
 {
 	RfHeadData *hd = palloc0(sizeof(RfHeadData));
+	int64		missing = 0;
 
 	hd->heads = heads;
 	hd->nheads = nheads;
@@ -533,12 +540,24 @@ HeadsPrepare(const RfHead *heads, int nheads, const RfMatrix *Y, double **class_
 		hd->nout = Max(hd->nout, heads[h].offset + heads[h].nout);
 
 	for (int h = 0; h < nheads; h++)
-		hd->head_norm[h] = HeadNorm(&heads[h], h, Y, class_weight);
+		hd->head_norm[h] = HeadNorm(&heads[h], h, Y, class_weight, &missing);
 
 	HeadsScratch(hd);
 	/* classification heads: each row's weight and target, ready for the kernels */
 	hd->yclean = palloc0(sizeof(double *) * nheads);
 	hd->wrow = palloc0(sizeof(double *) * nheads);
+	hd->in_place = nheads == 1 && Y->ncols == 1 && heads[0].ycol == 0 && heads[0].wcol < 0 &&
+		missing == 0 && !heads[0].soft && !heads[0].parent_of &&
+		(class_weight == NULL || class_weight[0] == NULL) &&
+		(heads[0].kind == RF_HEAD_BINARY || heads[0].kind == RF_HEAD_MULTICLASS);
+	if (hd->in_place)
+	{
+		/* the very weights and targets the copies would hold, without 16 bytes a row */
+		hd->wsame = palloc(sizeof(double) * RF_CHUNK_ROWS);
+		for (int i = 0; i < RF_CHUNK_ROWS; i++)
+			hd->wsame[i] = hd->head_norm[0];
+		return hd;
+	}
 	for (int h = 0; h < nheads; h++)
 	{
 		const RfHead *head = &heads[h];
@@ -763,8 +782,10 @@ HeadsLossRows(RfHeadData *hd, int c, int start, int rows, const float *Z, float 
 	for (int h = 0; h < hd->nheads; h++)
 	{
 		const RfHead *head = &hd->heads[h];
-		const double *yv = hd->yclean[h] ? hd->yclean[h] + roff : NULL;
-		const double *wv = hd->wrow[h] ? hd->wrow[h] + roff : NULL;
+		const double *yv = hd->in_place ? ychunk :
+			hd->yclean[h] ? hd->yclean[h] + roff : NULL;
+		const double *wv = hd->in_place ? hd->wsame :
+			hd->wrow[h] ? hd->wrow[h] + roff : NULL;
 
 		switch (head->kind)
 		{

@@ -127,7 +127,8 @@ extern double HeadLoss(const RfHead *head, const double *z, double y, double *dz
  * What the heads need of the training targets, prepared once: each head's
  * normaliser (its weight over the sum of its rows' weights), and for
  * classification heads each row's clean target and weight (0 where the
- * target is missing, or where a hierarchy level's parent is).
+ * target is missing, or where a hierarchy level's parent is), unless the
+ * targets can be read as they are (in_place).
  */
 typedef struct RfHeadData
 {
@@ -141,6 +142,13 @@ typedef struct RfHeadData
 	double	   *head_norm;		/* per head: weight / (sum of weights of present rows) */
 	double	  **yclean;			/* per classification head */
 	double	  **wrow;
+	/*
+	 * Or, for a lone head with nothing to clean (one target column, no
+	 * missing target, no class or row weights): its targets read in place
+	 * from Y, and RF_CHUNK_ROWS copies of its one weight.
+	 */
+	bool		in_place;
+	double	   *wsame;
 	float	   *tmp;			/* softmax scratch, RF_CHUNK_ROWS x nout */
 	const double *Zd;			/* when set: the raw outputs in double precision, read instead of Z */
 	float	   *rowmax;

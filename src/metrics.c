@@ -523,40 +523,33 @@ SortKey(double v)
 	return (bits & UINT64CONST(0x8000000000000000)) ? ~bits : bits | UINT64CONST(0x8000000000000000);
 }
 
-typedef struct KeyedLabel
-{
-	uint64		key;
-	double		label;
-} KeyedLabel;
-
 #define RADIX_BITS 11
 #define RADIX_BUCKETS (1 << RADIX_BITS)
 #define RADIX_PASSES ((64 + RADIX_BITS - 1) / RADIX_BITS)
 
 /*
- * Sorts n keyed labels by key: stable passes of 11-bit digits (few enough
- * buckets for their write positions to stay in cache), skipping any digit
- * every key shares — a probability's sign and most of its exponent.
+ * Sorts n keys: stable passes of 11-bit digits (few enough buckets for
+ * their write positions to stay in cache), skipping any digit every key
+ * shares — a probability's sign and most of its exponent.  tmp has room
+ * for n keys.
  */
 static void
-RadixSort(KeyedLabel *a, int64 n)
+RadixSort(uint64 *a, uint64 *tmp, int64 n)
 {
-	RfMapped   *mtmp;
-	KeyedLabel *tmp = RfAllocLarge(sizeof(KeyedLabel) * n, &mtmp);
 	int64	   *count = palloc0(sizeof(int64) * RADIX_PASSES * RADIX_BUCKETS);
-	KeyedLabel *src = a;
-	KeyedLabel *dst = tmp;
+	uint64	   *src = a;
+	uint64	   *dst = tmp;
 
 	for (int64 i = 0; i < n; i++)
 		for (int d = 0; d < RADIX_PASSES; d++)
-			count[d * RADIX_BUCKETS + ((a[i].key >> (RADIX_BITS * d)) & (RADIX_BUCKETS - 1))]++;
+			count[d * RADIX_BUCKETS + ((a[i] >> (RADIX_BITS * d)) & (RADIX_BUCKETS - 1))]++;
 	for (int d = 0; d < RADIX_PASSES && n > 0; d++)
 	{
 		int64	   *c = count + d * RADIX_BUCKETS;
 		int64		pos = 0;
-		KeyedLabel *swap;
+		uint64	   *swap;
 
-		if (c[(src[0].key >> (RADIX_BITS * d)) & (RADIX_BUCKETS - 1)] == n)
+		if (c[(src[0] >> (RADIX_BITS * d)) & (RADIX_BUCKETS - 1)] == n)
 			continue;			/* one digit for all: this pass would move nothing */
 		for (int b = 0; b < RADIX_BUCKETS; b++)
 		{
@@ -566,63 +559,76 @@ RadixSort(KeyedLabel *a, int64 n)
 			pos += k;
 		}
 		for (int64 i = 0; i < n; i++)
-			dst[c[(src[i].key >> (RADIX_BITS * d)) & (RADIX_BUCKETS - 1)]++] = src[i];
+			dst[c[(src[i] >> (RADIX_BITS * d)) & (RADIX_BUCKETS - 1)]++] = src[i];
 		swap = src;
 		src = dst;
 		dst = swap;
 	}
 	if (src != a)
-		memcpy(a, src, sizeof(KeyedLabel) * n);
-	RfFreeLarge(tmp, mtmp);
+		memcpy(a, src, sizeof(uint64) * n);
 	pfree(count);
+}
+
+/* How many of the sorted keys k[*i ..] equal key; moves *i past them. */
+static inline double
+CountEqual(const uint64 *k, int64 n, int64 *i, uint64 key)
+{
+	int64		from = *i;
+
+	while (*i < n && k[*i] == key)
+		(*i)++;
+	return (double) (*i - from);
 }
 
 /*
  * Exact area under the ROC curve: the Mann-Whitney U statistic divided by
  * P * N, a positive and a negative with the same score counting one half.
- * NaN without both classes.
+ * The positives' and the negatives' score keys are sorted apart (8 bytes a
+ * row, not a key and a label in 16) and walked together, one distinct score
+ * at a time.  NaN without both classes.
  */
 double
 ReframeRocAuc(const double *scores, const double *labels, int64 n)
 {
-	RfMapped   *ma;
-	KeyedLabel *a = RfAllocLarge(sizeof(KeyedLabel) * n, &ma);
+	RfMapped   *mkeys;
+	RfMapped   *mtmp;
+	uint64	   *keys = RfAllocLarge(sizeof(uint64) * Max(n, 1), &mkeys);
+	uint64	   *tmp = RfAllocLarge(sizeof(uint64) * Max(n, 1), &mtmp);
+	int64		npos = 0;
+	int64		nneg = 0;
+	uint64	   *pos;
+	uint64	   *neg;
+	int64		i = 0;
+	int64		j = 0;
 	double		negatives_below = 0;
 	double		u = 0;
-	double		npos = 0;
-	double		nneg = 0;
-	int64		i = 0;
 
+	/* positives from the front, negatives from the back */
 	for (int64 k = 0; k < n; k++)
 	{
-		a[k].key = SortKey(scores[k]);
-		a[k].label = labels[k];
+		if (labels[k] > 0.5)
+			keys[npos++] = SortKey(scores[k]);
+		else
+			keys[n - 1 - nneg++] = SortKey(scores[k]);
 	}
-	RadixSort(a, n);
-	while (i < n)
+	pos = keys;
+	neg = keys + npos;
+	RadixSort(pos, tmp, npos);
+	RadixSort(neg, tmp, nneg);
+	while (i < npos || j < nneg)
 	{
-		double		pos = 0;
-		double		neg = 0;
-		int64		j = i;
+		uint64		key = j >= nneg || (i < npos && pos[i] < neg[j]) ? pos[i] : neg[j];
+		double		p = CountEqual(pos, npos, &i, key);
+		double		q = CountEqual(neg, nneg, &j, key);
 
-		while (j < n && a[j].key == a[i].key)
-		{
-			if (a[j].label > 0.5)
-				pos++;
-			else
-				neg++;
-			j++;
-		}
-		u += pos * negatives_below + 0.5 * pos * neg;
-		negatives_below += neg;
-		npos += pos;
-		nneg += neg;
-		i = j;
+		u += p * negatives_below + 0.5 * p * q;
+		negatives_below += q;
 	}
-	RfFreeLarge(a, ma);
+	RfFreeLarge(tmp, mtmp);
+	RfFreeLarge(keys, mkeys);
 	if (npos == 0 || nneg == 0)
 		return get_float8_nan();
-	return u / (npos * nneg);
+	return u / ((double) npos * (double) nneg);
 }
 
 /* roc_auc final: NULL without both a positive and a negative row. */
