@@ -105,13 +105,13 @@ RfMatrixAppendRowF(RfMatrix *m)
  * size bytes in the current memory context, starting on a 64-byte boundary
  * (freed with the context, never by pfree).  Training's work arrays use it
  * so that no vectorised loop's path or summation order can depend on where
- * the heap happened to put an array.  From 2 MB on, arrays are mapped in
+ * the heap happened to put an array.  From 512 kB on, arrays are mapped in
  * populated huge pages as the chunks are.
  */
 extern void *RfAllocAligned(Size size);
 
 /*
- * Arrays of size bytes: from 2 MB on, fresh memory in populated huge pages
+ * Arrays of size bytes: from 512 kB on, fresh memory in populated huge pages
  * (one system call instead of a page fault per 4 kB, which on virtual
  * machines can cost more than filling the memory), *m telling where; below,
  * palloc'd.  Freed with the current memory context, or before by
