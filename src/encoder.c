@@ -723,8 +723,9 @@ EncoderLayout(RfEncoder *enc, const bool *has_missing)
 
 /*
  * Learns standardization, vocabularies and missing indicators from the
- * statistics accumulated while reading: the training set's, plus the
- * validation set's when with_validation (no rows held out after all).
+ * statistics of the rows read (encoder_stats.c, or the moments' pass): the
+ * training set's, plus the validation set's when with_validation (no rows
+ * held out after all).
  */
 void
 EncoderFit(RfEncoder *enc, bool with_validation, int max_categories)

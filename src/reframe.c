@@ -61,8 +61,9 @@ _PG_init(void)
 							NULL, NULL, NULL);
 
 	DefineCustomRealVariable("reframe.train_yield_interval",
-							 "How long a training runs before it offers its core to other runnable processes.",
-							 "Keeps scoring latency low while a training runs on the same cores; 0 never yields.",
+							 "How often a training offers its core to other runnable processes while they want the cores.",
+							 "At this interval for 50 ms after a yield that gave the core away, once a millisecond otherwise; "
+							 "keeps scoring latency low while a training runs on the same cores; 0 never yields.",
 							 &reframe_train_yield_interval,
 							 0.02, 0, 1000,
 							 PGC_USERSET, GUC_UNIT_MS,
