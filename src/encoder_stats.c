@@ -28,12 +28,6 @@
 #include "encoder.h"
 #include "threads.h"
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define RF_CLONES __attribute__((target_clones("default", "arch=x86-64-v3")))
-#else
-#define RF_CLONES
-#endif
-
 void
 EncoderStatsInit(RfEncoder *enc)
 {

@@ -7,18 +7,8 @@
 
 #include <math.h>
 
+#include "reframe.h"
 #include "kernels.h"
-
-/*
- * The clone is named by the x86-64-v3 feature level (AVX2, FMA, ...), not
- * by a processor: GCC dispatches "arch=haswell" on the processor's model,
- * so every AMD processor ran the default clone.
- */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define RF_CLONES __attribute__((target_clones("default", "arch=x86-64-v3")))
-#else
-#define RF_CLONES
-#endif
 
 RF_CLONES
 double

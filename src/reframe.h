@@ -27,10 +27,23 @@ extern void ReframeBlasPrepare(void);
 
 /*
  * Offers the core to other runnable processes when a training has held it
- * for reframe.train_yield_interval (yield.c).  Cheap: call it every few tens
- * of microseconds of work in training loops, never while scoring.
+ * for reframe.train_yield_interval while they want it, or for a millisecond
+ * (yield.c).  Cheap: call it every few tens of microseconds of work in
+ * training loops, never while scoring.
  */
 extern void ReframeYield(void);
+
+/*
+ * A hot loop compiled twice, plain and for the x86-64-v3 feature level
+ * (AVX2, FMA), the clone picked when the library loads.  Named by feature
+ * level, not processor: GCC dispatches "arch=haswell" on the processor's
+ * model, so every AMD processor ran the plain clone.
+ */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define RF_CLONES __attribute__((target_clones("default", "arch=x86-64-v3")))
+#else
+#define RF_CLONES
+#endif
 
 #define REFRAME_SCHEMA "reframe"
 
