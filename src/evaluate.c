@@ -181,16 +181,7 @@ EvalAccMerge(RfEvalAcc *dst, RfEvalAcc *src)
 	}
 	dst->n = n;
 	dst->rows += src->rows;
-	dst->sse += src->sse;
-	dst->sae += src->sae;
-	dst->logloss += src->logloss;
-	dst->brier += src->brier;
-	dst->correct += src->correct;
-	dst->sse_expected += src->sse_expected;
-	dst->subset_correct += src->subset_correct;
-	dst->label_errors += src->label_errors;
-	dst->expected_labels += src->expected_labels;
-	dst->mean_labels += src->mean_labels;
+	EvalSumsAdd(&dst->sums, &src->sums);
 	AddArray(dst->confusion, src->confusion, K * K);
 	AddArray(dst->tp, src->tp, head->nout);
 	AddArray(dst->fp, src->fp, head->nout);
@@ -204,8 +195,7 @@ EvalAccMerge(RfEvalAcc *dst, RfEvalAcc *src)
 	}
 	src->n = src->ymean = src->ym2 = 0;
 	src->rows = src->nscores = 0;
-	src->sse = src->sae = src->logloss = src->brier = src->correct = src->sse_expected = 0;
-	src->subset_correct = src->label_errors = src->expected_labels = src->mean_labels = 0;
+	memset(&src->sums, 0, sizeof(src->sums));
 }
 
 /* The log loss against a label y in [0, 1]: 0 or 1, or a share of annotators. */
@@ -237,19 +227,19 @@ EvalAccAddLabels(RfEvalAcc *acc, const double *p, const double *y, double w)
 		acc->tp[k] += w * (pred && actual);
 		acc->fp[k] += w * (pred && !actual);
 		acc->fn[k] += w * (!pred && actual);
-		acc->label_errors += w * (pred != actual);
+		acc->sums.label_errors += w * (pred != actual);
 		all_right &= pred == actual;
-		acc->logloss += w * SoftLogLoss(p[k], y[k]);
-		acc->brier += w * (p[k] - y[k]) * (p[k] - y[k]);
-		acc->expected_labels += w * p[k];
-		acc->mean_labels += w * y[k];
+		acc->sums.logloss += w * SoftLogLoss(p[k], y[k]);
+		acc->sums.brier += w * (p[k] - y[k]) * (p[k] - y[k]);
+		acc->sums.expected_labels += w * p[k];
+		acc->sums.mean_labels += w * y[k];
 	}
 	if (known == 0)
 		return;
 	acc->n += w;
 	acc->rows++;
-	acc->subset_correct += w * all_right;
-	acc->correct += w * known;	/* labels seen, for the per-label means */
+	acc->sums.subset_correct += w * all_right;
+	acc->sums.correct += w * known;	/* labels seen, for the per-label means */
 }
 
 void
@@ -270,8 +260,8 @@ EvalAccAdd(RfEvalAcc *acc, const double *p, double y, double w)
 				double		e = y - p[0];
 				double		delta = y - acc->ymean;
 
-				acc->sse += w * e * e;
-				acc->sae += w * fabs(e);
+				acc->sums.sse += w * e * e;
+				acc->sums.sae += w * fabs(e);
 				acc->ymean += w * delta / acc->n;
 				acc->ym2 += w * delta * (y - acc->ymean);
 				if (acc->keep_pairs)
@@ -283,9 +273,9 @@ EvalAccAdd(RfEvalAcc *acc, const double *p, double y, double w)
 				int			actual = y > 0.5;
 				int			pred = HeadPredictedClass(head, p);
 
-				acc->logloss += w * SoftLogLoss(p[0], y);
-				acc->brier += w * (p[0] - y) * (p[0] - y);
-				acc->correct += w * (actual == pred);
+				acc->sums.logloss += w * SoftLogLoss(p[0], y);
+				acc->sums.brier += w * (p[0] - y) * (p[0] - y);
+				acc->sums.correct += w * (actual == pred);
 				acc->confusion[actual * 2 + pred] += w;
 				if (acc->keep_scores)
 					KeepPair(acc, p[0], actual);
@@ -297,8 +287,8 @@ EvalAccAdd(RfEvalAcc *acc, const double *p, double y, double w)
 				int			actual = (int) y;
 				int			pred = HeadPredictedClass(head, p);
 
-				acc->logloss += -w * log(Max(p[actual], 1e-15));
-				acc->correct += w * (actual == pred);
+				acc->sums.logloss += -w * log(Max(p[actual], 1e-15));
+				acc->sums.correct += w * (actual == pred);
 				acc->confusion[(Size) actual * K + pred] += w;
 				break;
 			}
@@ -329,11 +319,11 @@ EvalAccAddDistribution(RfEvalAcc *acc, const double *p, const double *q, double 
 	for (int k = 0; k < K; k++)
 	{
 		if (q[k] > 0)
-			acc->logloss += -w * q[k] * log(Max(p[k], 1e-15));
+			acc->sums.logloss += -w * q[k] * log(Max(p[k], 1e-15));
 		actual = q[k] > q[actual] ? k : actual;
 	}
 	pred = HeadPredictedClass(head, p);
-	acc->correct += w * (actual == pred);
+	acc->sums.correct += w * (actual == pred);
 	acc->confusion[(Size) actual * K + pred] += w;
 }
 
@@ -356,7 +346,7 @@ EvalAccAddExpected(RfEvalAcc *acc, const double *p, double value)
 
 	for (int k = 0; k < acc->head->nout; k++)
 		e += p[k] * acc->head->bin_values[k];
-	acc->sse_expected += (value - e) * (value - e);
+	acc->sums.sse_expected += (value - e) * (value - e);
 }
 
 const char *
@@ -380,10 +370,10 @@ EvalAccSelection(RfEvalAcc *acc)
 	if (acc->n == 0)
 		return get_float8_nan();
 	if (acc->head->kind == RF_HEAD_REGRESSION)
-		return sqrt(acc->sse / acc->n);
+		return sqrt(acc->sums.sse / acc->n);
 	if (acc->head->kind == RF_HEAD_MULTILABEL)
-		return acc->logloss / acc->correct;
-	return acc->logloss / acc->n;
+		return acc->sums.logloss / acc->sums.correct;
+	return acc->sums.logloss / acc->n;
 }
 
 static void
@@ -429,9 +419,9 @@ EvalAccJson(RfEvalAcc *acc, StringInfo buf, bool with_confusion)
 	switch (head->kind)
 	{
 		case RF_HEAD_REGRESSION:
-			Num(buf, "rmse", sqrt(acc->sse / acc->n));
-			Num(buf, "mae", acc->sae / acc->n);
-			Num(buf, "r2", acc->ym2 > 0 ? 1.0 - acc->sse / acc->ym2 : get_float8_nan());
+			Num(buf, "rmse", sqrt(acc->sums.sse / acc->n));
+			Num(buf, "mae", acc->sums.sae / acc->n);
+			Num(buf, "r2", acc->ym2 > 0 ? 1.0 - acc->sums.sse / acc->ym2 : get_float8_nan());
 			break;
 		case RF_HEAD_BINARY:
 			{
@@ -439,9 +429,9 @@ EvalAccJson(RfEvalAcc *acc, StringInfo buf, bool with_confusion)
 				double		recall;
 				double		f1 = ClassF1(acc->confusion, 2, 1, &precision, &recall);
 
-				Num(buf, "log_loss", acc->logloss / acc->n);
-				Num(buf, "brier", acc->brier / acc->n);
-				Num(buf, "accuracy", acc->correct / acc->n);
+				Num(buf, "log_loss", acc->sums.logloss / acc->n);
+				Num(buf, "brier", acc->sums.brier / acc->n);
+				Num(buf, "accuracy", acc->sums.correct / acc->n);
 				Num(buf, "precision", precision);
 				Num(buf, "recall", recall);
 				Num(buf, "f1", isnan(f1) ? 0 : f1);
@@ -476,11 +466,11 @@ EvalAccJson(RfEvalAcc *acc, StringInfo buf, bool with_confusion)
 						counted++;
 					}
 				}
-				Num(buf, "cross_entropy", acc->logloss / acc->n);
-				Num(buf, "accuracy", acc->correct / acc->n);
+				Num(buf, "cross_entropy", acc->sums.logloss / acc->n);
+				Num(buf, "accuracy", acc->sums.correct / acc->n);
 				Num(buf, "macro_f1", counted ? sum / counted : get_float8_nan());
-				if (head->bin_values && acc->sse_expected > 0)
-					Num(buf, "rmse_expected", sqrt(acc->sse_expected / acc->n));
+				if (head->bin_values && acc->sums.sse_expected > 0)
+					Num(buf, "rmse_expected", sqrt(acc->sums.sse_expected / acc->n));
 				break;
 			}
 		case RF_HEAD_MULTILABEL:
@@ -504,12 +494,12 @@ EvalAccJson(RfEvalAcc *acc, StringInfo buf, bool with_confusion)
 						counted++;
 					}
 				}
-				Num(buf, "log_loss", acc->logloss / acc->correct);
-				Num(buf, "brier", acc->brier / acc->correct);
-				Num(buf, "expected_labels", acc->expected_labels / acc->n);
-				Num(buf, "mean_labels", acc->mean_labels / acc->n);
-				Num(buf, "subset_accuracy", acc->subset_correct / acc->n);
-				Num(buf, "hamming_loss", acc->label_errors / acc->correct);
+				Num(buf, "log_loss", acc->sums.logloss / acc->sums.correct);
+				Num(buf, "brier", acc->sums.brier / acc->sums.correct);
+				Num(buf, "expected_labels", acc->sums.expected_labels / acc->n);
+				Num(buf, "mean_labels", acc->sums.mean_labels / acc->n);
+				Num(buf, "subset_accuracy", acc->sums.subset_correct / acc->n);
+				Num(buf, "hamming_loss", acc->sums.label_errors / acc->sums.correct);
 				Num(buf, "micro_f1", 2 * tp + fp + fn > 0 ? 2 * tp / (2 * tp + fp + fn) : get_float8_nan());
 				Num(buf, "macro_f1", counted ? macro / counted : get_float8_nan());
 				if (!head->label_thresholds)

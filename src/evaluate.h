@@ -10,20 +10,50 @@
 
 #include "heads.h"
 
+/*
+ * The sums an accumulator adds row by row, each merged by addition (the
+ * target's running mean is not among them: it merges by Chan's formula).
+ */
+typedef struct RfEvalSums
+{
+	double		sse;			/* regression */
+	double		sae;
+	double		logloss;		/* classification: against the label, or its share */
+	double		brier;
+	double		correct;
+	double		sse_expected;	/* bucketed numeric targets: error of the expected value */
+	double		subset_correct; /* multilabel */
+	double		label_errors;
+	double		expected_labels;	/* the sum of the probabilities */
+	double		mean_labels;	/* ... and of the labels (or their shares) */
+} RfEvalSums;
+
+/* dst += src, sum by sum: the one place that lists them */
+static inline void
+EvalSumsAdd(RfEvalSums *dst, const RfEvalSums *src)
+{
+	dst->sse += src->sse;
+	dst->sae += src->sae;
+	dst->logloss += src->logloss;
+	dst->brier += src->brier;
+	dst->correct += src->correct;
+	dst->sse_expected += src->sse_expected;
+	dst->subset_correct += src->subset_correct;
+	dst->label_errors += src->label_errors;
+	dst->expected_labels += src->expected_labels;
+	dst->mean_labels += src->mean_labels;
+}
+
 typedef struct RfEvalAcc
 {
 	const RfHead *head;
 	double		n;				/* rows, each counted by its weight */
 	int64		rows;
-	/* regression */
-	double		sse;
-	double		sae;
+	RfEvalSums	sums;
+	/* regression: the target's running mean and squared deviations */
 	double		ymean;
 	double		ym2;
 	/* classification */
-	double		logloss;		/* against the label, or its share (soft labels) */
-	double		brier;
-	double		correct;
 	double	   *confusion;		/* K x K: actual row, predicted column */
 	/* binary: every score, for the exact ROC AUC and threshold tuning */
 	double	   *scores;
@@ -35,16 +65,10 @@ typedef struct RfEvalAcc
 	bool		keep_scores;
 	bool		keep_pairs;		/* regression: every (prediction, actual), for curves */
 	MemoryContext mcxt;			/* where the kept scores live */
-	/* bucketed numeric targets: error of the expected value */
-	double		sse_expected;
 	/* multilabel: per label true and false positives and negatives */
 	double	   *tp;
 	double	   *fp;
 	double	   *fn;
-	double		subset_correct;
-	double		label_errors;
-	double		expected_labels;	/* multilabel: sum of the probabilities */
-	double		mean_labels;	/* ... and of the labels (or their shares) */
 	/* binary, from histograms of the scores instead of the scores (gradient.c) */
 	bool		binned;
 	double		roc_auc;

@@ -503,16 +503,7 @@ GradientSumsToAcc(const HeadSums *s, RfEvalAcc *acc)
 {
 	acc->n = s->n;
 	acc->rows = (int64) s->erows;
-	acc->sse = s->sse;
-	acc->sae = s->sae;
-	acc->logloss = s->logloss;
-	acc->brier = s->brier;
-	acc->correct = s->correct;
-	acc->sse_expected = s->sse_expected;
-	acc->subset_correct = s->subset_correct;
-	acc->label_errors = s->label_errors;
-	acc->expected_labels = s->expected_labels;
-	acc->mean_labels = s->mean_labels;
+	acc->sums = s->sums;
 }
 
 /* Adds a row to a head's metrics, by RfEvalAcc's own code. */
@@ -567,16 +558,7 @@ HeadEvalAdd(const GradientHead *h, const GradientView *v, HeadSums *s, const dou
 	}
 	s->n = acc.n;
 	s->erows = acc.rows;
-	s->sse = acc.sse;
-	s->sae = acc.sae;
-	s->logloss = acc.logloss;
-	s->brier = acc.brier;
-	s->correct = acc.correct;
-	s->sse_expected = acc.sse_expected;
-	s->subset_correct = acc.subset_correct;
-	s->label_errors = acc.label_errors;
-	s->expected_labels = acc.expected_labels;
-	s->mean_labels = acc.mean_labels;
+	s->sums = acc.sums;
 }
 
 /* A head's counts of a row whose target it has. */

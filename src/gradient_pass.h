@@ -142,16 +142,7 @@ typedef struct HeadSums
 	/* RfEvalAcc's sums */
 	double		n;
 	double		erows;
-	double		sse;
-	double		sae;
-	double		logloss;
-	double		brier;
-	double		correct;
-	double		sse_expected;
-	double		subset_correct;
-	double		label_errors;
-	double		expected_labels;
-	double		mean_labels;
+	RfEvalSums	sums;
 	/*
 	 * Per output: count[nout] (rows, or shares, of each class or label),
 	 * cweight[nout] (their weight), pweight[nout] (the weight of the rows

@@ -919,9 +919,9 @@ HeadsJson(const RfTrunk *t, RfEvalAcc *acc, StringInfo buf, double *loss, bool t
 		}
 		EvalAccJson(a, buf, false);
 		if (training && a->head->kind == RF_HEAD_REGRESSION)
-			v = a->sse / a->n;
+			v = a->sums.sse / a->n;
 		else if (training)
-			v = a->head->kind == RF_HEAD_MULTILABEL ? a->logloss / a->correct : a->logloss / a->n;
+			v = a->head->kind == RF_HEAD_MULTILABEL ? a->sums.logloss / a->sums.correct : a->sums.logloss / a->n;
 		else
 			v = EvalAccSelection(a);
 		if (a->n > 0)
