@@ -112,7 +112,11 @@ EncoderNoteRow(RfEncoder *enc, const double *raw, int set, double w)
 	}
 }
 
-/* Per chunk: its sums, R values each (n, sum, sumsq, missing). */
+/*
+ * Per chunk: its sums, R values each (n, sum, sumsq, missing), stride
+ * doubles apart: in cache lines of their own, or two threads summing
+ * neighbouring chunks of a narrow table would pass lines back and forth.
+ */
 typedef struct StatsPass
 {
 	const RfMatrix *stored;
@@ -120,6 +124,7 @@ typedef struct StatsPass
 	int			wcol;
 	int			R;
 	double	   *part;
+	Size		stride;
 } StatsPass;
 
 /*
@@ -189,7 +194,7 @@ StatsChunk(void *arg, int c, int thread)
 	int			R = p->R;
 	int			rows = RfChunkRows(p->stored, c);
 	const float *x = RfChunkF(p->stored, c);
-	double	   *n = p->part + (Size) c * 4 * R;
+	double	   *n = p->part + p->stride * c;
 	double	   *sum = n + R;
 	double	   *sumsq = sum + R;
 	double	   *missing = sumsq + R;
@@ -250,11 +255,13 @@ EncoderStatsFromRows(RfEncoder *enc, const RfMatrix *stored, const RfMatrix *Y, 
 	if (stored == NULL || stored->nrows == 0 || R == 0)
 		return;
 	Assert(stored->ncols == R && Y->nrows == stored->nrows);
-	p.part = palloc0(sizeof(double) * 4 * R * stored->nchunks);
+	p.stride = TYPEALIGN(64, sizeof(double) * 4 * R) / sizeof(double);
+	p.part = RfAllocAligned(sizeof(double) * p.stride * stored->nchunks);
+	memset(p.part, 0, sizeof(double) * p.stride * stored->nchunks);
 	RfParallelFor(stored->nchunks, RfTrainThreads(), StatsChunk, &p);
 	for (int c = 0; c < stored->nchunks; c++)
 	{
-		const double *part = p.part + (Size) c * 4 * R;
+		const double *part = p.part + p.stride * c;
 
 		for (int r = 0; r < R; r++)
 		{
@@ -264,6 +271,5 @@ EncoderStatsFromRows(RfEncoder *enc, const RfMatrix *stored, const RfMatrix *Y, 
 			enc->missing[set][r] += part[3 * R + r];
 		}
 	}
-	pfree(p.part);
 	StatsCheckRange(enc, set);
 }

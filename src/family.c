@@ -257,17 +257,18 @@ TrunkEvaluateMatrix(const RfTrunk *t, const RfMatrix *X, const RfMatrix *Y,
 	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext, "reframe evaluation",
 											  ALLOCSET_DEFAULT_SIZES);
 	MemoryContext old = MemoryContextSwitchTo(cxt);
-	int			nthreads = Max(1, Min(RfTrainThreads(), RF_MAX_THREADS));
+	int			nthreads = RfTrainThreads();
+	int			nout = Max(t->nout, 1);
 	int			wave = Max(1, Min(EVAL_WAVE_CHUNKS, X->nchunks));
 	EvalWave	w = {.t = t,.X = X,.Y = Y,.bin_raw = bin_raw};
 
 	for (int i = 0; i < nthreads; i++)
 		w.batch[i] = t->family->batch_begin(t);
-	w.outstride = TYPEALIGN(CACHE_LINE, sizeof(float) * RF_CHUNK_ROWS * Max(t->nout, 1)) / sizeof(float);
+	w.outstride = TYPEALIGN(CACHE_LINE, sizeof(float) * RF_CHUNK_ROWS * nout) / sizeof(float);
 	w.out = RfAllocAligned(sizeof(float) * w.outstride * nthreads);
 	w.part = RfAllocAligned(sizeof(EvalPart) * wave * t->nheads);
-	w.zstride = TYPEALIGN(CACHE_LINE, sizeof(double) * Max(t->nout, 1)) / sizeof(double);
-	w.z = RfAllocAligned(sizeof(double) * RF_MAX_THREADS * w.zstride);
+	w.zstride = TYPEALIGN(CACHE_LINE, sizeof(double) * nout) / sizeof(double);
+	w.z = RfAllocAligned(sizeof(double) * nthreads * w.zstride);
 	for (int h = 0; h < t->nheads; h++)
 	{
 		if (acc[h].keep_scores || acc[h].keep_pairs)

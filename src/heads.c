@@ -540,7 +540,7 @@ HeadsPrepare(const RfHead *heads, int nheads, const RfMatrix *Y, double **class_
 		hd->nout = Max(hd->nout, heads[h].offset + heads[h].nout);
 
 	for (int h = 0; h < nheads; h++)
-		hd->head_norm[h] = HeadNorm(&heads[h], h, Y, class_weight, &missing);
+		hd->head_norm[h] = HeadNorm(&heads[h], h, Y, class_weight, &missing);	/* read for a lone head */
 
 	HeadsScratch(hd);
 	/* classification heads: each row's weight and target, ready for the kernels */

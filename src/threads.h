@@ -9,7 +9,8 @@
  * Runs fn(arg, task, thread) for every task in 0 .. ntasks - 1 on up to
  * nthreads threads (thread 0 is the caller's).  fn must not call into
  * PostgreSQL (no palloc, no ereport, no interrupts): it only computes into
- * memory prepared for it, and may call ReframeYield.  Tasks are handed out in order, one at a time.
+ * memory prepared for it, and may call ReframeYield.  Tasks are handed
+ * out in order, one at a time.
  */
 extern void RfParallelFor(int ntasks, int nthreads, void (*fn) (void *arg, int task, int thread),
 						  void *arg);
