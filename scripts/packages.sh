@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Sourced by the scripts that install what they need:
 # ensure_packages WHAT PACKAGE... installs the Debian packages not yet
-# installed (saying so, as "reframe: installing WHAT: ..."), as root or by sudo.
+# installed (saying so, as "reframe: installing WHAT: ..."), as root or by
+# sudo.  Another apt or dpkg run holding its locks (an unattended upgrade,
+# a second script) is waited for, up to ten minutes, not failed on.
 ensure_packages() {
-    local what=$1 p missing="" sudo=""
+    local what=$1 p missing="" sudo="" i err
     shift
     [ "$(id -u)" = 0 ] || sudo=sudo
     for p in "$@"; do
@@ -12,6 +14,11 @@ ensure_packages() {
     [ -n "$missing" ] || return 0
     echo "reframe: installing $what:$missing"
     export DEBIAN_FRONTEND=noninteractive
-    $sudo apt-get update -qq
-    $sudo apt-get install -y -qq --no-install-recommends $missing < /dev/null > /dev/null
+    # apt-get update takes the lists lock, which DPkg::Lock::Timeout does not cover
+    for ((i = 0; i < 120; i++)); do
+        err=$($sudo apt-get -o DPkg::Lock::Timeout=600 update -qq 2>&1 >/dev/null) && break
+        grep -qi "lock" <<<"$err" || { echo "$err" >&2; break; }
+        sleep 5
+    done
+    $sudo apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends $missing < /dev/null > /dev/null
 }

@@ -89,6 +89,7 @@ production weights_reference
 production report
 production readme
 production fuzz
+production spec_fuzz
 production upgrade
 production retrain_while_scoring
 cron_status=0

@@ -12,7 +12,7 @@ fi
 
 PACKAGES="build-essential postgresql-15 postgresql-server-dev-15 libopenblas-dev libxgboost-dev
 postgresql-15-pgtap postgresql-15-cron libtap-parser-sourcehandler-pgtap-perl
-python3-xgboost python3-psycopg2 python3-numpy"
+python3-xgboost python3-psycopg2 python3-numpy python3-sklearn"
 
 . scripts/packages.sh
 ensure_packages "Debian packages" $PACKAGES

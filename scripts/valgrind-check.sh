@@ -27,7 +27,7 @@ need=""
 for p in valgrind dpkg-dev libopenblas-dev; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need="$need $p"
 done
-[ -z "$need" ] || $SUDO apt-get install -y -qq --no-install-recommends $need < /dev/null
+[ -z "$need" ] || $SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends $need < /dev/null
 
 mkdir -p "$dir"
 if [ ! -x "$prefix/bin/postgres" ]; then

@@ -537,3 +537,29 @@ CREATE AGGREGATE @extschema@.gradient(config bytea, x double precision[], y doub
     COMBINEFUNC = @extschema@.gradient_combine, PARALLEL = SAFE);
 COMMENT ON AGGREGATE @extschema@.gradient(bytea, double precision[], double precision[], text[], double precision) IS
     'streaming training''s loss-and-gradient pass (called by train; config made by it)';
+
+-- another session's temporary model tables are not listed (they cannot be read)
+CREATE OR REPLACE FUNCTION @extschema@.list_models(
+    OUT model text, OUT version integer, OUT task text, OUT created timestamptz,
+    OUT deployed boolean, OUT metrics jsonb)
+    RETURNS SETOF record
+    LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    rel regclass;
+BEGIN
+    FOR rel IN
+        SELECT c.oid::regclass FROM pg_catalog.pg_class c
+        WHERE c.reloftype = '@extschema@.model_row'::pg_catalog.regtype
+          AND pg_catalog.has_table_privilege(c.oid, 'SELECT')
+          -- another session's temporary tables cannot be read
+          AND (c.relpersistence OPERATOR(pg_catalog.<>) 't'
+               OR c.relnamespace OPERATOR(pg_catalog.=) pg_catalog.pg_my_temp_schema())
+        ORDER BY c.oid::regclass::text
+    LOOP
+        RETURN QUERY EXECUTE pg_catalog.format(
+            'SELECT %L::text, version, spec->>''task'', created, coalesce(deployed, false), spec->''metrics''
+               FROM %s WHERE block = '''' ORDER BY version', rel::text, rel);
+    END LOOP;
+END
+$$;

@@ -161,6 +161,9 @@ BEGIN
         SELECT c.oid::regclass FROM pg_catalog.pg_class c
         WHERE c.reloftype = '@extschema@.model_row'::pg_catalog.regtype
           AND pg_catalog.has_table_privilege(c.oid, 'SELECT')
+          -- another session's temporary tables cannot be read
+          AND (c.relpersistence OPERATOR(pg_catalog.<>) 't'
+               OR c.relnamespace OPERATOR(pg_catalog.=) pg_catalog.pg_my_temp_schema())
         ORDER BY c.oid::regclass::text
     LOOP
         RETURN QUERY EXECUTE pg_catalog.format(

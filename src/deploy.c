@@ -96,7 +96,7 @@ ListVersions(Oid relid, const char *name)
 
 /* A spec's text field, or an error naming the hand-edited field. */
 static char *
-SpecText(Jsonb *spec, const char *key, const char *name, int32 v, bool required)
+VersionSpecText(Jsonb *spec, const char *key, const char *name, int32 v, bool required)
 {
 	char	   *s = JsonFieldText(&spec->root, key, NULL);
 
@@ -130,11 +130,11 @@ ReadValidationRows(Versions *vs, int i, Oid relid, const char *name)
 {
 	int32		v = vs->version[i];
 	RfTrainState *ts = TrainBegin(CurrentMemoryContext, name, SpecTargets(vs->spec[i], name, v),
-								  SpecText(vs->spec[i], "task", name, v, false), vs->options[i]);
+								  VersionSpecText(vs->spec[i], "task", name, v, false), vs->options[i]);
 
 	ts->relid = relid;
 	ts->vstore = tuplestore_begin_heap(false, false, work_mem);
-	TrainRead(ts, cstring_to_text(SpecText(vs->spec[i], "source", name, v, true)));
+	TrainRead(ts, cstring_to_text(VersionSpecText(vs->spec[i], "source", name, v, true)));
 	if (tuplestore_tuple_count(ts->vstore) == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -161,8 +161,8 @@ ReferenceRows(Versions *vs, Oid relid, const char *name, int *ref)
 
 		/* (a source like the newest's has its columns: no use reading it) */
 		if (vs->model[r] == NULL ||
-			(r > 0 && strcmp(SpecText(vs->spec[r], "source", name, vs->version[r], true),
-							 SpecText(vs->spec[0], "source", name, vs->version[0], true)) == 0))
+			(r > 0 && strcmp(VersionSpecText(vs->spec[r], "source", name, vs->version[r], true),
+							 VersionSpecText(vs->spec[0], "source", name, vs->version[0], true)) == 0))
 			continue;
 		cxt = AllocSetContextCreate(CurrentMemoryContext, "reframe deploy rows", ALLOCSET_DEFAULT_SIZES);
 		old = MemoryContextSwitchTo(cxt);
@@ -223,7 +223,7 @@ BestVersionOnSameRows(Oid relid, const char *name)
 	const char *metric = NULL;
 	double		best = get_float8_infinity();
 	int32		winner = -1;
-	char	   *task = SpecText(vs->spec[0], "task", name, vs->version[0], false);
+	char	   *task = VersionSpecText(vs->spec[0], "task", name, vs->version[0], false);
 
 	if (task && strcmp(task, "blend") == 0)
 		ereport(ERROR,

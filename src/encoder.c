@@ -1043,88 +1043,121 @@ EncoderToJson(RfEncoder *enc, StringInfo buf)
 }
 
 static RfColKind
-KindFromName(const char *s)
+KindFromName(const char *s, const char *where)
 {
-	if (s && strcmp(s, "numeric") == 0)
-		return RF_NUMERIC;
-	if (s && strcmp(s, "boolean") == 0)
-		return RF_BOOLEAN;
-	if (s && strcmp(s, "array") == 0)
-		return RF_ARRAY;
-	if (s && strcmp(s, "category") == 0)
-		return RF_CATEGORY;
-	if (s && strcmp(s, "time") == 0)
-		return RF_TIME;
-	ereport(ERROR,
-			(errcode(ERRCODE_DATA_CORRUPTED),
-			 errmsg("model spec names an unknown feature kind \"%s\"", s ? s : "")));
-	return RF_NUMERIC;
+	static const char *const names[] = {"numeric", "boolean", "array", "category", "time"};
+	static const RfColKind kinds[] = {RF_NUMERIC, RF_BOOLEAN, RF_ARRAY, RF_CATEGORY, RF_TIME};
+
+	for (int k = 0; k < lengthof(names); k++)
+		if (strcmp(s, names[k]) == 0)
+			return kinds[k];
+	SpecCorrupt("spec field \"%s.kind\" names an unknown feature kind \"%s\"", where, s);
 }
 
-/* Rebuilds an encoder from its JSON and its shift/scale blocks. */
+static int
+ColumnNameCmp(const void *a, const void *b)
+{
+	return strcmp(((const RfEncColumn *) a)->name, ((const RfEncColumn *) b)->name);
+}
+
+/*
+ * Rebuilds an encoder from its JSON and its shift/scale blocks, checked
+ * whole (the spec is untrusted, see jsonutil.h): every column's kind,
+ * length and vocabulary, its missing indicators, the inputs against the
+ * blocks, every shift finite and every scale positive.
+ */
 RfEncoder *
 EncoderFromJson(JsonbContainer *spec, const double *shift, const double *scale, int nraw)
 {
 	RfEncoder  *enc = palloc0(sizeof(RfEncoder));
-	JsonbContainer *cols = JsonFieldContainer(spec, "columns");
+	JsonbContainer *cols;
 	bool	   *has_missing;
+	int64		width = 0;
+	RfEncColumn *sorted;
 
+	if (spec == NULL || !JsonContainerIsObject(spec))
+		SpecCorrupt("spec field \"encoder\" must be an object");
+	cols = SpecArray(spec, "encoder", "columns", true);
 	enc->ncols = JsonArraySize(cols);
 	enc->cols = palloc0(sizeof(RfEncColumn) * Max(enc->ncols, 1));
-	enc->raw_numbers = strcmp(JsonFieldText(spec, "numbers", ""), "raw") == 0;
+	enc->raw_numbers = strcmp(SpecText(spec, "encoder", "numbers", "standardized"), "raw") == 0;
+	has_missing = palloc0(sizeof(bool) * Max(nraw, 1));
 	for (int c = 0; c < enc->ncols; c++)
 	{
-		JsonbContainer *jc = JsonArrayContainer(cols, c);
+		char	   *where = psprintf("encoder.columns[%d]", c);
+		JsonbContainer *jc = SpecElementObject(cols, "encoder", "columns", c);
+		JsonbContainer *missing = SpecArray(jc, where, "missing", false);
 		RfEncColumn *col = &enc->cols[c];
 
-		col->name = JsonFieldText(jc, "name", "");
-		col->kind = KindFromName(JsonFieldText(jc, "kind", NULL));
-		col->length = (int) JsonFieldNumber(jc, "length", 1);
+		col->name = SpecText(jc, where, "name", NULL);
+		if (col->name[0] == '\0')
+			SpecCorrupt("spec field \"%s.name\" is empty", where);
+		col->kind = KindFromName(SpecText(jc, where, "kind", NULL), where);
+		col->length = SpecInt(jc, where, "length", 1, 1, Max(nraw - enc->nraw, 1));
+		if (col->length > nraw - enc->nraw)
+			SpecCorrupt("spec field \"%s.length\" reaches past the %d inputs of the encoder blocks",
+						where, nraw);
+		if ((col->kind == RF_TIME && col->length != 7 && col->length != 5 && col->length != 3 &&
+			 col->length != 1) ||
+			((col->kind == RF_NUMERIC || col->kind == RF_BOOLEAN || col->kind == RF_CATEGORY) &&
+			 col->length != 1))
+			SpecCorrupt("spec field \"%s.length\" cannot be %d for a feature of this kind",
+						where, col->length);
 		col->raw = enc->nraw;
-		if (col->length < 1 || col->length > nraw - enc->nraw)
-			ereport(ERROR,
-					(errcode(ERRCODE_DATA_CORRUPTED),
-					 errmsg("model spec for feature \"%s\" does not match its encoder blocks", col->name)));
 		enc->nraw += col->length;
 		if (col->kind == RF_CATEGORY)
 		{
-			JsonbContainer *vocab = JsonFieldContainer(jc, "vocab");
+			JsonbContainer *vocab = SpecArray(jc, where, "vocab", false);
 
-			col->nbuckets = (int) JsonFieldNumber(jc, "hash_buckets", 0);
+			col->nbuckets = SpecInt(jc, where, "hash_buckets", 0, 0, RF_MAX_WIDTH);
 			col->nvocab = JsonArraySize(vocab);
 			col->vocab = palloc(sizeof(char *) * Max(col->nvocab, 1));
 			for (int v = 0; v < col->nvocab; v++)
-			{
-				col->vocab[v] = JsonValueText(JsonArrayElement(vocab, v));
-				if (col->vocab[v] == NULL)
-					col->vocab[v] = pstrdup("");
-			}
+				col->vocab[v] = SpecElementText(vocab, where, "vocab", v);
 			BuildByName(col);
+			for (int v = 1; v < col->nvocab; v++)
+				if (strcmp(col->vocab[col->byname[v - 1]], col->vocab[col->byname[v]]) == 0)
+					SpecCorrupt("spec field \"%s.vocab\" lists \"%s\" twice", where,
+								col->vocab[col->byname[v]]);
+			width += col->nbuckets > 0 ? col->nbuckets : col->nvocab + 1;
 		}
-	}
-	if (enc->nraw != nraw)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("model spec has %d feature inputs but its encoder blocks have %d", enc->nraw, nraw)));
-	enc->shift = palloc(sizeof(double) * nraw);
-	enc->scale = palloc(sizeof(double) * nraw);
-	memcpy(enc->shift, shift, sizeof(double) * nraw);
-	memcpy(enc->scale, scale, sizeof(double) * nraw);
-	enc->missing_slot = palloc(sizeof(int) * nraw);
-	has_missing = palloc0(sizeof(bool) * nraw);
-	for (int c = 0; c < enc->ncols; c++)
-	{
-		JsonbContainer *missing = JsonFieldContainer(JsonArrayContainer(cols, c), "missing");
-
+		else
+			width += col->length;
 		for (int m = 0; m < JsonArraySize(missing); m++)
 		{
-			int			k = (int) JsonValueNumber(JsonArrayElement(missing, m));
+			int			k = SpecElementInt(missing, where, "missing", m, 0, col->length - 1);
 
-			if (k >= 0 && k < enc->cols[c].length)
-				has_missing[enc->cols[c].raw + k] = true;
+			if (has_missing[col->raw + k])
+				SpecCorrupt("spec field \"%s.missing\" lists input %d twice", where, k);
+			has_missing[col->raw + k] = true;
+			width++;
 		}
+		if (width > RF_MAX_WIDTH)
+			SpecCorrupt("spec field \"encoder.columns\" encodes more than %d inputs", RF_MAX_WIDTH);
 	}
+	if (enc->nraw != nraw)
+		SpecCorrupt("spec field \"encoder.columns\" reads %d inputs, but the encoder blocks have %d",
+					enc->nraw, nraw);
+	sorted = palloc(sizeof(RfEncColumn) * Max(enc->ncols, 1));
+	memcpy(sorted, enc->cols, sizeof(RfEncColumn) * enc->ncols);
+	qsort(sorted, enc->ncols, sizeof(RfEncColumn), ColumnNameCmp);
+	for (int c = 1; c < enc->ncols; c++)
+		if (strcmp(sorted[c - 1].name, sorted[c].name) == 0)
+			SpecCorrupt("spec field \"encoder.columns\" names feature \"%s\" twice", sorted[c].name);
+	for (int r = 0; r < nraw; r++)
+		if (!isfinite(shift[r]) || !(scale[r] > 0 && isfinite(scale[r])))
+			SpecCorrupt("block \"encoder.%s\" has an invalid value at input %d",
+						isfinite(shift[r]) ? "scale" : "shift", r + 1);
+	enc->shift = palloc(sizeof(double) * Max(nraw, 1));
+	enc->scale = palloc(sizeof(double) * Max(nraw, 1));
+	memcpy(enc->shift, shift, sizeof(double) * nraw);
+	memcpy(enc->scale, scale, sizeof(double) * nraw);
+	enc->missing_slot = palloc(sizeof(int) * Max(nraw, 1));
 	EncoderLayout(enc, has_missing);
+	if (enc->width != SpecInt(spec, "encoder", "width", enc->width, 0, RF_MAX_WIDTH) ||
+		enc->nraw != SpecInt(spec, "encoder", "inputs", enc->nraw, 0, RF_MAX_WIDTH))
+		SpecCorrupt("spec field \"encoder.width\" or \"encoder.inputs\" disagrees with its columns (%d encoded from %d)",
+					enc->width, enc->nraw);
 	return enc;
 }
 

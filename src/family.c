@@ -91,22 +91,24 @@ TrunkToJson(const RfTrunk *t, StringInfo buf)
  * hidden layers and neural with them.
  */
 RfTrunk *
-TrunkFromJson(JsonbContainer *spec, int nin)
+TrunkFromJson(JsonbContainer *spec, int nin, int64 stored)
 {
 	RfTrunk    *t = palloc0(sizeof(RfTrunk));
-	char	   *name = JsonFieldText(spec, "family", NULL);
+	char	   *name;
 
-	if (name == NULL)
-		name = JsonArraySize(JsonFieldContainer(spec, "hidden")) > 0 ? "neural" : "linear";
+	if (spec == NULL || !JsonContainerIsObject(spec))
+		SpecCorrupt("spec field \"network\" must be an object");
+	name = SpecText(spec, "network", "family",
+					JsonArraySize(JsonFieldContainer(spec, "hidden")) > 0 ? "neural" : "linear");
 	t->family = FamilyByName(name);
 	if (t->family == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("model spec names an unknown model family \"%s\"", name)));
+		SpecCorrupt("spec field \"network.family\" names an unknown model family \"%s\"", name);
+	if (SpecInt(spec, "network", "inputs", nin, 0, RF_MAX_WIDTH) != nin)
+		SpecCorrupt("spec field \"network.inputs\" disagrees with the encoder's %d encoded inputs", nin);
 	t->nin = nin;
 	t->heads = HeadsFromJson(JsonFieldContainer(spec, "heads"), &t->nheads);
 	t->nout = HeadsLayout(t->heads, t->nheads);
-	t->family->from_json(t, spec);
+	t->family->from_json(t, spec, stored);
 	return t;
 }
 

@@ -124,7 +124,11 @@ struct RfFamily
 	/* Storage: the family's part of the spec, and its parameter blocks. */
 	void		(*to_json) (const RfTrunk *t, StringInfo buf);
 	List	   *(*blocks) (const RfTrunk *t);
-	void		(*from_json) (RfTrunk *t, JsonbContainer *spec);
+	/*
+	 * Lays out a stored trunk from its spec, checked: stored is the number
+	 * of values in the version's blocks, which no layout may exceed.
+	 */
+	void		(*from_json) (RfTrunk *t, JsonbContainer *spec, int64 stored);
 	/* Takes one stored block; false if the family has no block of that name. */
 	bool		(*set_block) (RfTrunk *t, const char *name, const double *data, int64 n);
 	/* After every block is set: raises 22P07 naming a block that is missing. */
@@ -178,7 +182,7 @@ extern RfTrunk *TrunkCreate(const RfFamily *f, const RfOptions *opts, int nin,
 							RfHead *heads, int nheads);
 /* Storage of a whole trunk: the spec's "network" object, and the blocks. */
 extern void TrunkToJson(const RfTrunk *t, StringInfo buf);
-extern RfTrunk *TrunkFromJson(JsonbContainer *spec, int nin);
+extern RfTrunk *TrunkFromJson(JsonbContainer *spec, int nin, int64 stored);
 
 static inline void
 TrunkForwardRow(const RfTrunk *t, const double *x, double *out, double *scratch)

@@ -659,18 +659,19 @@ TreesBlocks(const RfTrunk *t)
 					  RfBlockMake("trees.nodes", (int) f->nnodes, RF_FOREST_NODE_COLS, f->nodes));
 }
 
+/* A forest's layout: no more trees and nodes than its blocks hold. */
 static void
-TreesFromJson(RfTrunk *t, JsonbContainer *spec)
+TreesFromJson(RfTrunk *t, JsonbContainer *spec, int64 stored)
 {
-	double		ntrees = JsonFieldNumber(spec, "trees", -1);
-	double		nnodes = JsonFieldNumber(spec, "nodes", -1);
+	int			ntrees = SpecInt(spec, "network", "trees", -1, 1, INT_MAX);
+	int			nnodes = SpecInt(spec, "network", "nodes", -1, ntrees, INT_MAX);
 
-	if (!(ntrees >= 1 && ntrees <= INT_MAX && nnodes >= ntrees && nnodes <= INT_MAX))
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("model spec has an invalid number of trees or nodes")));
-	t->state = ForestCreate(t->nin, t->nout, (int) ntrees, (int64) nnodes);
-	((RfForest *) t->state)->rounds = (int) JsonFieldNumber(spec, "rounds", 0);
+	if ((int64) ntrees * RF_FOREST_TREE_COLS + (int64) nnodes * RF_FOREST_NODE_COLS > stored)
+		SpecCorrupt("spec field \"network\" describes %d trees of %d nodes, more than its blocks hold (%lld values)",
+					ntrees, nnodes, (long long) stored);
+
+	t->state = ForestCreate(t->nin, t->nout, ntrees, nnodes);
+	((RfForest *) t->state)->rounds = SpecInt(spec, "network", "rounds", 0, 0, INT_MAX);
 }
 
 static bool
@@ -683,10 +684,7 @@ TreesSetBlock(RfTrunk *t, const char *name, const double *data, int64 n)
 	if (!index && strcmp(name, "trees.nodes") != 0)
 		return false;
 	if (n != size)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("parameter block \"%s\" has %lld values, expected %lld",
-						name, (long long) n, (long long) size)));
+		SpecCorrupt("block \"%s\" has %lld values, expected %lld", name, (long long) n, (long long) size);
 	memcpy(index ? f->index : f->nodes, data, sizeof(double) * n);
 	if (index)
 		f->index_set = true;

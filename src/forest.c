@@ -29,14 +29,11 @@ ForestCreate(int nin, int nout, int ntrees, int64 nnodes)
 	return f;
 }
 
+/* The store names the model and version (StoreLoadVersion). */
 static void
 ForestCorrupt(const char *model, int32 version, const char *what, int64 where)
 {
-	ereport(ERROR,
-			(errcode(ERRCODE_DATA_CORRUPTED),
-			 errmsg("model \"%s\" version %d has an invalid block \"%s\" at row %lld",
-					model, version, what, (long long) where + 1),
-			 errhint("The blocks of a trees model must be as training stored them; retrain the model.")));
+	SpecCorrupt("block \"%s\" is invalid at row %lld", what, (long long) where + 1);
 }
 
 /* Whether v is an integer in [lo, hi]. */
@@ -170,10 +167,7 @@ void
 ForestCompile(RfForest *f, const char *model, int32 version)
 {
 	if (!f->index_set || !f->nodes_set)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("model \"%s\" version %d lacks its block \"%s\"", model, version,
-						f->index_set ? "trees.nodes" : "trees.index")));
+		SpecCorrupt("block \"%s\" is missing", f->index_set ? "trees.nodes" : "trees.index");
 	f->node = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(RfTreeNode) * Max(f->nnodes, 1));
 	f->leaf = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(float) * Max(f->nnodes, 1));
 	f->depth = palloc(sizeof(int32) * Max(f->ntrees, 1));

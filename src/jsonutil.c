@@ -5,6 +5,7 @@
  */
 #include "postgres.h"
 
+#include <float.h>
 #include <math.h>
 
 #include "utils/builtins.h"
@@ -132,4 +133,137 @@ JsonValueJson(JsonbValue *v)
 	Jsonb	   *j = JsonbValueToJsonb(v);
 
 	return JsonbToCString(NULL, &j->root, VARSIZE(j));
+}
+
+/* ---------- stored specs ---------- */
+
+void
+SpecCorrupt(const char *fmt,...)
+{
+	char		msg[512];
+	va_list		args;
+
+	va_start(args, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, args);
+	va_end(args);
+	ereport(ERROR,
+			(errcode(ERRCODE_DATA_CORRUPTED),
+			 errmsg_internal("%s", msg)));
+	pg_unreachable();
+}
+
+/* "where.key", or "key" at the top */
+static const char *
+SpecPath(const char *where, const char *key)
+{
+	return where && where[0] ? psprintf("%s.%s", where, key) : key;
+}
+
+int
+SpecInt(JsonbContainer *obj, const char *where, const char *key, int dflt, int lo, int hi)
+{
+	JsonbValue *v = JsonField(obj, key);
+	double		d;
+
+	if (v == NULL && dflt >= lo && dflt <= hi)
+		return dflt;
+	d = JsonValueNumber(v);
+	if (!(d >= lo && d <= hi && d == floor(d)))
+		SpecCorrupt("spec field \"%s\" must be an integer from %d to %d", SpecPath(where, key), lo, hi);
+	return (int) d;
+}
+
+double
+SpecNumber(JsonbContainer *obj, const char *where, const char *key, double dflt, double lo, double hi)
+{
+	JsonbValue *v = JsonField(obj, key);
+	double		d;
+
+	if (v == NULL)
+		return dflt;
+	d = JsonValueNumber(v);
+	if (!(d >= lo && d <= hi))
+	{
+		if (lo == -DBL_MAX && hi == DBL_MAX)
+			SpecCorrupt("spec field \"%s\" must be a finite number", SpecPath(where, key));
+		if (hi == DBL_MAX)
+			SpecCorrupt("spec field \"%s\" must be a finite number of at least %g", SpecPath(where, key), lo);
+		SpecCorrupt("spec field \"%s\" must be a number from %g to %g", SpecPath(where, key), lo, hi);
+	}
+	return d;
+}
+
+char *
+SpecText(JsonbContainer *obj, const char *where, const char *key, const char *dflt)
+{
+	JsonbValue *v = JsonField(obj, key);
+
+	if (v == NULL && dflt != NULL)
+		return pstrdup(dflt);
+	if (v == NULL || v->type != jbvString)
+		SpecCorrupt("spec field \"%s\" must be a string", SpecPath(where, key));
+	return JsonValueText(v);
+}
+
+JsonbContainer *
+SpecArray(JsonbContainer *obj, const char *where, const char *key, bool required)
+{
+	JsonbValue *v = JsonField(obj, key);
+
+	if (v == NULL && !required)
+		return NULL;
+	if (v == NULL || v->type != jbvBinary || !JsonContainerIsArray(v->val.binary.data))
+		SpecCorrupt("spec field \"%s\" must be an array", SpecPath(where, key));
+	return v->val.binary.data;
+}
+
+JsonbContainer *
+SpecObject(JsonbContainer *obj, const char *where, const char *key)
+{
+	JsonbValue *v = JsonField(obj, key);
+
+	if (v == NULL || v->type != jbvBinary || !JsonContainerIsObject(v->val.binary.data))
+		SpecCorrupt("spec field \"%s\" must be an object", SpecPath(where, key));
+	return v->val.binary.data;
+}
+
+char *
+SpecElementText(JsonbContainer *arr, const char *where, const char *key, int i)
+{
+	char	   *s = JsonValueText(JsonArrayElement(arr, i));
+
+	if (s == NULL)
+		SpecCorrupt("spec field \"%s\" must hold strings, not element %d", SpecPath(where, key), i);
+	return s;
+}
+
+int
+SpecElementInt(JsonbContainer *arr, const char *where, const char *key, int i, int lo, int hi)
+{
+	double		d = JsonValueNumber(JsonArrayElement(arr, i));
+
+	if (!(d >= lo && d <= hi && d == floor(d)))
+		SpecCorrupt("spec field \"%s\" must hold integers from %d to %d, not element %d",
+					SpecPath(where, key), lo, hi, i);
+	return (int) d;
+}
+
+double
+SpecElementNumber(JsonbContainer *arr, const char *where, const char *key, int i)
+{
+	double		d = JsonValueNumber(JsonArrayElement(arr, i));
+
+	if (!isfinite(d))
+		SpecCorrupt("spec field \"%s\" must hold finite numbers, not element %d", SpecPath(where, key), i);
+	return d;
+}
+
+JsonbContainer *
+SpecElementObject(JsonbContainer *arr, const char *where, const char *key, int i)
+{
+	JsonbContainer *c = JsonArrayContainer(arr, i);
+
+	if (c == NULL || !JsonContainerIsObject(c))
+		SpecCorrupt("spec field \"%s\" must hold objects, not element %d", SpecPath(where, key), i);
+	return c;
 }

@@ -28,4 +28,28 @@ extern void JsonAppendString(StringInfo buf, const char *s);
 extern void JsonAppendNumber(StringInfo buf, double v);
 extern Jsonb *JsonFromText(const char *text);
 
+/*
+ * Reading a stored spec, which is untrusted (any role can forge a model
+ * table): each reader checks the value and raises ERRCODE_DATA_CORRUPTED
+ * naming the field, as where + "." + key (where: "network.heads[1]").  The
+ * store names the model and version (StoreLoadVersion).
+ */
+extern void SpecCorrupt(const char *fmt,...) pg_attribute_printf(1, 2) pg_attribute_noreturn();
+/* An integer in [lo, hi]; dflt when absent (an absent field with dflt < lo is an error). */
+extern int	SpecInt(JsonbContainer *obj, const char *where, const char *key, int dflt, int lo, int hi);
+/* A finite number in [lo, hi]; dflt when absent. */
+extern double SpecNumber(JsonbContainer *obj, const char *where, const char *key, double dflt,
+						 double lo, double hi);
+/* A string; dflt when absent (NULL: required). */
+extern char *SpecText(JsonbContainer *obj, const char *where, const char *key, const char *dflt);
+/* An array; NULL when absent and not required. */
+extern JsonbContainer *SpecArray(JsonbContainer *obj, const char *where, const char *key, bool required);
+/* Element i of an array as a string, an integer in [lo, hi], a finite number, or an object. */
+extern char *SpecElementText(JsonbContainer *arr, const char *where, const char *key, int i);
+extern int	SpecElementInt(JsonbContainer *arr, const char *where, const char *key, int i, int lo, int hi);
+extern double SpecElementNumber(JsonbContainer *arr, const char *where, const char *key, int i);
+extern JsonbContainer *SpecElementObject(JsonbContainer *arr, const char *where, const char *key, int i);
+/* An object (required). */
+extern JsonbContainer *SpecObject(JsonbContainer *obj, const char *where, const char *key);
+
 #endif

@@ -228,31 +228,51 @@ NetBlocks(const RfNet *net)
 	return blocks;
 }
 
-/* Rebuilds a network's layout from its spec, for the laid-out heads; parameters are zero. */
+/*
+ * Rebuilds a network's layout from its spec, for the laid-out heads;
+ * parameters are zero.  Checked: hidden layers, each split evenly among the
+ * tasks of soft sharing, and no more parameters than stored.
+ */
 RfNet *
-NetFromJson(JsonbContainer *spec, int nin, int nheads, RfHead *heads)
+NetFromJson(JsonbContainer *spec, int nin, int nheads, RfHead *heads, int64 stored)
 {
-	JsonbContainer *jhidden = JsonFieldContainer(spec, "hidden");
+	JsonbContainer *jhidden = SpecArray(spec, "network", "hidden", false);
+	JsonbContainer *ji = SpecArray(spec, "network", "importance", false);
 	int			nhidden = JsonArraySize(jhidden);
 	int		   *hidden = palloc(sizeof(int) * Max(nhidden, 1));
+	int			soft_tasks = SpecInt(spec, "network", "soft_tasks", 0, 0, nheads);
+	int64		nparams = 0;
+	int64		in = nin;
 	RfNet	   *net;
 
-	for (int l = 0; l < nhidden; l++)
+	if (soft_tasks == 1 || (soft_tasks > 0 && nhidden == 0))
+		SpecCorrupt("spec field \"network.soft_tasks\" cannot be %d", soft_tasks);
+	for (int l = 0; l <= nhidden; l++)
 	{
-		hidden[l] = (int) JsonValueNumber(JsonArrayElement(jhidden, l));
-		if (hidden[l] < 1)
-			ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
-							errmsg("model spec has an invalid hidden layer size")));
+		int64		out = l < nhidden ? SpecElementInt(jhidden, "network", "hidden", l, 1, RF_MAX_HIDDEN) :
+			heads[nheads - 1].offset + heads[nheads - 1].nout;
+
+		if (l < nhidden)
+			hidden[l] = (int) out;
+		if (l < nhidden && soft_tasks > 0 && hidden[l] % soft_tasks != 0)
+			SpecCorrupt("spec field \"network.hidden\": layer %d's %d units do not split among %d tasks",
+						l + 1, hidden[l], soft_tasks);
+		nparams += (in + 1) * out;
+		if (nparams > stored)
+			SpecCorrupt("spec field \"network\" describes more parameters than its blocks hold (%lld)",
+						(long long) stored);
+		in = out;
 	}
 	net = NetCreate(nin, nhidden, hidden, nheads, heads);
-	net->soft_tasks = (int) JsonFieldNumber(spec, "soft_tasks", 0);
-	if (JsonArraySize(JsonFieldContainer(spec, "importance")) == nin)
+	net->soft_tasks = soft_tasks;
+	if (ji != NULL)
 	{
-		JsonbContainer *ji = JsonFieldContainer(spec, "importance");
-
+		if (JsonArraySize(ji) != nin)
+			SpecCorrupt("spec field \"network.importance\" has %d values for %d inputs",
+						JsonArraySize(ji), nin);
 		net->importance = palloc(sizeof(double) * Max(nin, 1));
 		for (int j = 0; j < nin; j++)
-			net->importance[j] = JsonValueNumber(JsonArrayElement(ji, j));
+			net->importance[j] = SpecElementNumber(ji, "network", "importance", j);
 	}
 	return net;
 }
@@ -272,10 +292,7 @@ NetSetBlock(RfNet *net, const char *name, const double *data, int64 n)
 		if (strcmp(b->name, name) != 0)
 			continue;
 		if (size != n)
-			ereport(ERROR,
-					(errcode(ERRCODE_DATA_CORRUPTED),
-					 errmsg("parameter block \"%s\" has %lld values, expected %lld",
-							name, (long long) n, (long long) size)));
+			SpecCorrupt("block \"%s\" has %lld values, expected %lld", name, (long long) n, (long long) size);
 		memcpy((double *) b->data, data, sizeof(double) * n);
 		net->blocks_set++;
 		return true;
@@ -459,9 +476,9 @@ NetTrunkBlocks(const RfTrunk *t)
 }
 
 void
-NetTrunkFromJson(RfTrunk *t, JsonbContainer *spec)
+NetTrunkFromJson(RfTrunk *t, JsonbContainer *spec, int64 stored)
 {
-	t->state = NetFromJson(spec, t->nin, t->nheads, t->heads);
+	t->state = NetFromJson(spec, t->nin, t->nheads, t->heads, stored);
 }
 
 /* The output layer's biases take the shift. */
@@ -487,10 +504,6 @@ NetTrunkCheckLoaded(const RfTrunk *t, const char *model, int32 version)
 	List	   *blocks = NetBlocks(net);
 
 	if (net->blocks_set != list_length(blocks))
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("model \"%s\" version %d has %d of the %d parameter blocks its spec names",
-						model, version, net->blocks_set, list_length(blocks)),
-				 errhint("Compare the blocks of reframe.weights('%s', %d) with the spec's \"network\".",
-						 model, version)));
+		SpecCorrupt("%d of the %d parameter blocks the spec names are stored",
+					net->blocks_set, list_length(blocks));
 }

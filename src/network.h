@@ -71,7 +71,7 @@ extern void NetForwardBatchF(RfNetF *f, const float *X, int rows, float *out);
 /* Storage */
 extern void NetToJson(const RfNet *net, StringInfo buf);
 extern List *NetBlocks(const RfNet *net);
-extern RfNet *NetFromJson(JsonbContainer *spec, int nin, int nheads, RfHead *heads);
+extern RfNet *NetFromJson(JsonbContainer *spec, int nin, int nheads, RfHead *heads, int64 stored);
 extern bool NetSetBlock(RfNet *net, const char *name, const double *data, int64 n);
 
 /* Starting point: zero weights, output biases at the heads' base rates. */
@@ -92,7 +92,7 @@ extern void *NetTrunkBatchBegin(const RfTrunk *t);
 extern void NetTrunkForwardBatch(void *batch, const float *X, int rows, float *out);
 extern void NetTrunkToJson(const RfTrunk *t, StringInfo buf);
 extern List *NetTrunkBlocks(const RfTrunk *t);
-extern void NetTrunkFromJson(RfTrunk *t, JsonbContainer *spec);
+extern void NetTrunkFromJson(RfTrunk *t, JsonbContainer *spec, int64 stored);
 extern bool NetTrunkSetBlock(RfTrunk *t, const char *name, const double *data, int64 n);
 extern void NetTrunkShiftOutputs(RfTrunk *t, const double *delta);
 extern void NetTrunkCheckLoaded(const RfTrunk *t, const char *model, int32 version);

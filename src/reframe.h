@@ -16,6 +16,14 @@ extern int	reframe_tree_threads;
 extern int	reframe_threads;		/* 0: as parallel query would (threads.c) */
 
 #define RF_MAX_THREADS 64
+
+/*
+ * Limits of what a stored model may describe, checked when it is loaded:
+ * raw outputs of all heads, encoded inputs, hidden units of a layer.
+ */
+#define RF_MAX_OUTPUTS (1 << 20)
+#define RF_MAX_WIDTH (1 << 24)
+#define RF_MAX_HIDDEN (1 << 20)
 extern int	reframe_max_train_memory;	/* kB */
 extern double reframe_train_yield_interval; /* ms */
 

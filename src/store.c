@@ -18,6 +18,9 @@
  */
 #include "postgres.h"
 
+#include <float.h>
+#include <math.h>
+
 #include "access/genam.h"
 #include "access/htup_details.h"
 #include "access/skey.h"
@@ -25,6 +28,7 @@
 #include "access/table.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_index.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
@@ -42,6 +46,7 @@
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
 #include "utils/typcache.h"
+#include "utils/float.h"
 #include "utils/varlena.h"
 
 #include "reframe.h"
@@ -502,6 +507,9 @@ typedef struct LoadedBlock
 	int64		n;
 	int64		cap;
 	double	   *data;
+	int			nparts;
+	int			ndim;			/* of the shape column */
+	int			shape[2];
 } LoadedBlock;
 
 static LoadedBlock *
@@ -518,6 +526,8 @@ FindBlock(List *blocks, const char *name)
 /* Columns of reframe.model_row, of which every model table is a typed table. */
 #define MODEL_ROW_VERSION	1
 #define MODEL_ROW_BLOCK		2
+#define MODEL_ROW_PART		3
+#define MODEL_ROW_SHAPE		4
 #define MODEL_ROW_DATA		5
 #define MODEL_ROW_SPEC		6
 #define MODEL_ROW_DEPLOYED	8
@@ -555,20 +565,58 @@ DeployedVersionByIndex(Relation rel, Relation idx, Snapshot snap)
 }
 
 /*
+ * Whether an index is the model row's key (version, block, part), which the
+ * loader's ordered scans walk: a forged table may declare another.
+ */
+static bool
+IndexIsPrimaryModelKey(Relation idx)
+{
+	Form_pg_index ind = idx->rd_index;
+
+	return ind->indnkeyatts == 3 && ind->indkey.values[0] == MODEL_ROW_VERSION &&
+		ind->indkey.values[1] == MODEL_ROW_BLOCK && ind->indkey.values[2] == MODEL_ROW_PART;
+}
+
+/* A block row's shape column: one or two non-negative sizes. */
+static void
+ReadShape(Datum d, bool isnull, const char *block, int part, int *ndim, int *shape)
+{
+	ArrayType  *arr;
+	int			n;
+
+	if (isnull)
+		SpecCorrupt("block \"%s\" part %d has no shape", block, part);
+	arr = DatumGetArrayTypeP(d);
+	n = ArrayGetNItems(ARR_NDIM(arr), ARR_DIMS(arr));
+	if (ARR_NDIM(arr) != 1 || ARR_HASNULL(arr) || ARR_ELEMTYPE(arr) != INT4OID || n < 1 || n > 2)
+		SpecCorrupt("block \"%s\" part %d has a shape that is not one or two sizes", block, part);
+	*ndim = n;
+	shape[1] = 0;
+	for (int k = 0; k < n; k++)
+	{
+		shape[k] = ((int32 *) ARR_DATA_PTR(arr))[k];
+		if (shape[k] < 0)
+			SpecCorrupt("block \"%s\" part %d has a negative size in its shape", block, part);
+	}
+}
+
+/*
  * Reads one version's rows of a model table into m and a list of its blocks,
- * allocated in the current memory context.
+ * allocated in the current memory context.  Checked: one header with a
+ * spec; each block's parts numbered from 0, each a float8 vector of finite
+ * numbers, all of one shape that the values fill exactly.
  */
 static List *
 ReadVersionRows(RfModel *m, Relation rel, Relation idx, Snapshot snap)
 {
 	MemoryContext mcxt = CurrentMemoryContext;
 	TupleDesc	td = RelationGetDescr(rel);
-	const char *name = m->name;
 	int32		version = m->version;
 	List	   *blocks = NIL;
 	ScanKeyData key;
 	SysScanDesc scan;
 	HeapTuple	tup;
+	ListCell   *lc;
 	MemoryContext tmp = AllocSetContextCreate(mcxt, "reframe model load", ALLOCSET_DEFAULT_SIZES);
 
 	/* in key order: the header, then each block part by part */
@@ -578,35 +626,53 @@ ReadVersionRows(RfModel *m, Relation rel, Relation idx, Snapshot snap)
 	{
 		MemoryContext old = MemoryContextSwitchTo(tmp);
 		bool		isnull;
-		char	   *block = TextDatumGetCString(heap_getattr(tup, MODEL_ROW_BLOCK, td, &isnull));
+		bool		shapenull;
+		Datum		bd = heap_getattr(tup, MODEL_ROW_BLOCK, td, &isnull);
+		char	   *block = isnull ? "" : TextDatumGetCString(bd);
+		int			part = DatumGetInt32(heap_getattr(tup, MODEL_ROW_PART, td, &isnull));
 		Datum		data = heap_getattr(tup, MODEL_ROW_DATA, td, &isnull);
+		Datum		shaped = heap_getattr(tup, MODEL_ROW_SHAPE, td, &shapenull);
 
 		if (block[0] == '\0')
 		{
 			Datum		s = heap_getattr(tup, MODEL_ROW_SPEC, td, &isnull);
 
-			if (!isnull)
-			{
-				MemoryContextSwitchTo(mcxt);
-				m->spec = DatumGetJsonbPCopy(s);
-			}
+			if (part != 0 || m->spec != NULL)
+				SpecCorrupt("the header row (block '') has part %d; a version has one header, part 0", part);
+			if (isnull)
+				SpecCorrupt("the header row (block '') has no spec");
+			MemoryContextSwitchTo(mcxt);
+			m->spec = DatumGetJsonbPCopy(s);
 		}
-		else if (!isnull)
+		else
 		{
-			ArrayType  *arr = DatumGetArrayTypeP(data);
-			int			n = ArrayGetNItems(ARR_NDIM(arr), ARR_DIMS(arr));
+			ArrayType  *arr;
+			int			n;
+			int			ndim;
+			int			shape[2];
 			LoadedBlock *lb = FindBlock(blocks, block);
 
+			if (isnull)
+				SpecCorrupt("block \"%s\" part %d has no data", block, part);
+			arr = DatumGetArrayTypeP(data);
+			n = ArrayGetNItems(ARR_NDIM(arr), ARR_DIMS(arr));
 			if (ARR_NDIM(arr) > 1 || ARR_HASNULL(arr) || ARR_ELEMTYPE(arr) != FLOAT8OID)
-				ereport(ERROR,
-						(errcode(ERRCODE_DATA_CORRUPTED),
-						 errmsg("block \"%s\" of model \"%s\" version %d is not a float8 vector without NULLs",
-								block, name, version)));
+				SpecCorrupt("block \"%s\" part %d is not a float8 vector without NULLs", block, part);
+			if (!ReframeAllFinite((double *) ARR_DATA_PTR(arr), n))
+				SpecCorrupt("block \"%s\" part %d holds NaN or infinity", block, part);
+			ReadShape(shaped, shapenull, block, part, &ndim, shape);
+			if (part != (lb ? lb->nparts : 0))
+				SpecCorrupt("block \"%s\" has part %d where part %d belongs", block, part,
+							lb ? lb->nparts : 0);
+			if (lb && (ndim != lb->ndim || shape[0] != lb->shape[0] || shape[1] != lb->shape[1]))
+				SpecCorrupt("block \"%s\" part %d has another shape than part 0", block, part);
 			MemoryContextSwitchTo(mcxt);
 			if (lb == NULL)
 			{
 				lb = palloc0(sizeof(LoadedBlock));
 				lb->name = pstrdup(block);
+				lb->ndim = ndim;
+				memcpy(lb->shape, shape, sizeof(shape));
 				lb->cap = Max(n, 16);
 				lb->data = MemoryContextAllocHuge(mcxt, sizeof(double) * lb->cap);
 				blocks = lappend(blocks, lb);
@@ -618,12 +684,21 @@ ReadVersionRows(RfModel *m, Relation rel, Relation idx, Snapshot snap)
 			}
 			memcpy(lb->data + lb->n, ARR_DATA_PTR(arr), sizeof(double) * n);
 			lb->n += n;
+			lb->nparts++;
 		}
 		MemoryContextSwitchTo(old);
 		MemoryContextReset(tmp);
 	}
 	systable_endscan_ordered(scan);
 	MemoryContextDelete(tmp);
+	foreach(lc, blocks)
+	{
+		LoadedBlock *lb = lfirst(lc);
+
+		if (lb->n != (int64) lb->shape[0] * (lb->ndim > 1 ? lb->shape[1] : 1))
+			SpecCorrupt("block \"%s\" holds %lld values, but its shape says %lld", lb->name,
+						(long long) lb->n, (long long) lb->shape[0] * (lb->ndim > 1 ? lb->shape[1] : 1));
+	}
 	return blocks;
 }
 
@@ -640,24 +715,138 @@ StoreLoadDeployed(Oid relid, const char *name)
 	return StoreLoadVersion(relid, name, -1);
 }
 
+/* The tasks a version's spec may name. */
+static const char *const StoreTasks[] = {
+	"regression", "binary", "multiclass", "multilabel", "hierarchical", "multitask", "blend"
+};
+
+/* A blend's terms: at least one, each a model's name and a finite weight. */
+static void
+BlendFromJson(RfModel *m, JsonbContainer *spec)
+{
+	JsonbContainer *terms = SpecArray(spec, "", "terms", true);
+
+	m->nterms = JsonArraySize(terms);
+	if (m->nterms < 1)
+		SpecCorrupt("spec field \"terms\" of a blend is empty");
+	m->terms = palloc0(sizeof(RfBlendTerm) * m->nterms);
+	for (int i = 0; i < m->nterms; i++)
+	{
+		char	   *where = psprintf("terms[%d]", i);
+		JsonbContainer *t = SpecElementObject(terms, "", "terms", i);
+
+		m->terms[i].model = SpecText(t, where, "model", NULL);
+		if (m->terms[i].model[0] == '\0')
+			SpecCorrupt("spec field \"%s.model\" is empty", where);
+		m->terms[i].output = JsonField(t, "output") ? SpecText(t, where, "output", NULL) : NULL;
+		m->terms[i].weight = SpecNumber(t, where, "weight", get_float8_nan(), -DBL_MAX, DBL_MAX);
+		if (isnan(m->terms[i].weight))
+			SpecCorrupt("spec field \"%s.weight\" is missing", where);
+	}
+}
+
+/*
+ * The blocks a loaded version must have, with their shapes: the encoder's
+ * and the family's, as the spec lays them out.  Any other block, a missing
+ * one, or a shape that disagrees is corrupt.
+ */
+static void
+CheckBlocks(RfModel *m, List *blocks)
+{
+	List	   *expected = m->net->family->blocks(m->net);
+	ListCell   *lc;
+
+	expected = lappend(expected, RfBlockMake("encoder.shift", m->enc->nraw, 0, NULL));
+	expected = lappend(expected, RfBlockMake("encoder.scale", m->enc->nraw, 0, NULL));
+	foreach(lc, blocks)
+	{
+		LoadedBlock *lb = lfirst(lc);
+		RfBlock    *b = NULL;
+		ListCell   *ec;
+
+		foreach(ec, expected)
+			if (strcmp(((RfBlock *) lfirst(ec))->name, lb->name) == 0)
+				b = lfirst(ec);
+		if (b == NULL)
+			SpecCorrupt("block \"%s\" is not one the spec describes", lb->name);
+		if (lb->ndim != b->ndim || lb->shape[0] != b->shape[0] || (b->ndim > 1 && lb->shape[1] != b->shape[1]))
+			SpecCorrupt("block \"%s\" has shape %s, but the spec lays it out as %s", lb->name,
+						lb->ndim > 1 ? psprintf("{%d,%d}", lb->shape[0], lb->shape[1]) : psprintf("{%d}", lb->shape[0]),
+						b->ndim > 1 ? psprintf("{%d,%d}", b->shape[0], b->shape[1]) : psprintf("{%d}", b->shape[0]));
+	}
+	foreach(lc, expected)
+		if (FindBlock(blocks, ((RfBlock *) lfirst(lc))->name) == NULL)
+			SpecCorrupt("block \"%s\" is missing", ((RfBlock *) lfirst(lc))->name);
+}
+
+/* Builds a version from its spec and blocks, checking it whole. */
+static void
+ModelFromRows(RfModel *m, List *blocks)
+{
+	JsonbContainer *spec = &m->spec->root;
+	LoadedBlock *shift;
+	LoadedBlock *scale;
+	int64		stored = 0;
+	ListCell   *lc;
+	int			k;
+
+	if (!JsonContainerIsObject(spec))
+		SpecCorrupt("the spec is not a JSON object");
+	m->task = SpecText(spec, "", "task", "regression");
+	for (k = 0; k < lengthof(StoreTasks); k++)
+		if (strcmp(m->task, StoreTasks[k]) == 0)
+			break;
+	if (k == lengthof(StoreTasks))
+		SpecCorrupt("spec field \"task\" names an unknown task \"%s\"", m->task);
+	if (strcmp(m->task, "blend") == 0)
+	{
+		if (blocks != NIL)
+			SpecCorrupt("a blend has no blocks, but this one has \"%s\"", ((LoadedBlock *) linitial(blocks))->name);
+		BlendFromJson(m, spec);
+		return;
+	}
+	shift = FindBlock(blocks, "encoder.shift");
+	scale = FindBlock(blocks, "encoder.scale");
+	if (shift == NULL || scale == NULL || shift->n != scale->n)
+		SpecCorrupt("the blocks \"encoder.shift\" and \"encoder.scale\" are missing or of different lengths");
+	foreach(lc, blocks)
+		stored += ((LoadedBlock *) lfirst(lc))->n;
+	m->enc = EncoderFromJson(JsonFieldContainer(spec, "encoder"), shift->data, scale->data,
+							 (int) shift->n);
+	m->net = TrunkFromJson(JsonFieldContainer(spec, "network"), m->enc->width, stored);
+	CheckBlocks(m, blocks);
+	foreach(lc, blocks)
+	{
+		LoadedBlock *lb = lfirst(lc);
+
+		m->net->family->set_block(m->net, lb->name, lb->data, lb->n);
+	}
+	m->net->family->check_loaded(m->net, m->name, m->version);
+	m->linear = m->net->family->fold_encoder &&
+		m->net->family->fold_encoder(m->net, m->enc, &m->lin_w, &m->lin_b);
+}
+
 /*
  * Reads a version of a model (the deployed one when version < 0) into the
  * current memory context, uncached; NULL when no version is deployed.
+ *
+ * A model table is untrusted input: any role can make a table of the model
+ * row type and hand it to a scoring function, and owners edit theirs.  So
+ * the version is checked whole here, once per load, before anything scores
+ * with it; whatever is inconsistent raises ERRCODE_DATA_CORRUPTED naming the
+ * model, the version and the field or block at fault.
  */
 RfModel *
 StoreLoadVersion(Oid relid, const char *name, int32 version)
 {
 	RfModel    *m = palloc0(sizeof(RfModel));
 	List	   *blocks = NIL;
-	LoadedBlock *shift;
-	LoadedBlock *scale;
-	JsonbContainer *spec;
-	ListCell   *lc;
 	Relation	rel;
 	Relation	idx;
 	Oid			indexoid;
 	Snapshot	snap;
 	bool		asked = version >= 0;
+	MemoryContext mcxt = CurrentMemoryContext;
 
 	m->relid = relid;
 	m->name = pstrdup(name);
@@ -676,63 +865,47 @@ StoreLoadVersion(Oid relid, const char *name, int32 version)
 				(errcode(ERRCODE_DATA_CORRUPTED),
 				 errmsg("model \"%s\" has lost its primary key (version, block, part)", name)));
 	idx = index_open(indexoid, AccessShareLock);
+	if (!IndexIsPrimaryModelKey(idx))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("model \"%s\" has a primary key other than (version, block, part)", name)));
 	snap = RegisterSnapshot(ActiveSnapshotSet() ? GetActiveSnapshot() : GetTransactionSnapshot());
 	if (!asked)
 		version = DeployedVersionByIndex(rel, idx, snap);
 	m->version = version;
-	if (version >= 0)
-		blocks = ReadVersionRows(m, rel, idx, snap);
+	PG_TRY();
+	{
+		if (version >= 0)
+			blocks = ReadVersionRows(m, rel, idx, snap);
+		if (version >= 0 && m->spec == NULL && asked)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_OBJECT),
+					 errmsg("model \"%s\" has no version %d", name, version)));
+		if (version >= 0 && m->spec == NULL)
+			SpecCorrupt("the version has no header row");
+		if (version >= 0)
+			ModelFromRows(m, blocks);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *ed;
+
+		MemoryContextSwitchTo(mcxt);
+		ed = CopyErrorData();
+		if (ed->sqlerrcode != ERRCODE_DATA_CORRUPTED)
+			PG_RE_THROW();
+		FlushErrorState();
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("model \"%s\" version %d is corrupt: %s", name, version, ed->message),
+				 ed->detail ? errdetail_internal("%s", ed->detail) : 0,
+				 errhint("A model table holds what reframe.train wrote; retrain the model, deploy another version, or restore the table from a dump.")));
+	}
+	PG_END_TRY();
 	UnregisterSnapshot(snap);
 	index_close(idx, AccessShareLock);
 	table_close(rel, AccessShareLock);
-	if (version < 0)
-		return NULL;
-
-	if (m->spec == NULL && asked)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("model \"%s\" has no version %d", name, version)));
-	if (m->spec == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("model \"%s\" version %d has no header row", name, version)));
-	spec = &m->spec->root;
-	m->task = JsonFieldText(spec, "task", "regression");
-	if (strcmp(m->task, "blend") == 0)
-	{
-		JsonbContainer *terms = JsonFieldContainer(spec, "terms");
-
-		m->nterms = JsonArraySize(terms);
-		m->terms = palloc0(sizeof(RfBlendTerm) * Max(m->nterms, 1));
-		for (int i = 0; i < m->nterms; i++)
-		{
-			JsonbContainer *t = JsonArrayContainer(terms, i);
-
-			m->terms[i].model = JsonFieldText(t, "model", "");
-			m->terms[i].output = JsonFieldText(t, "output", NULL);
-			m->terms[i].weight = JsonFieldNumber(t, "weight", 0);
-		}
-		return m;
-	}
-	shift = FindBlock(blocks, "encoder.shift");
-	scale = FindBlock(blocks, "encoder.scale");
-	if (shift == NULL || scale == NULL || shift->n != scale->n)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("model \"%s\" version %d lacks its encoder blocks", name, version)));
-	m->enc = EncoderFromJson(JsonFieldContainer(spec, "encoder"), shift->data, scale->data,
-							 (int) shift->n);
-	m->net = TrunkFromJson(JsonFieldContainer(spec, "network"), m->enc->width);
-	foreach(lc, blocks)
-	{
-		LoadedBlock *lb = lfirst(lc);
-
-		m->net->family->set_block(m->net, lb->name, lb->data, lb->n);
-	}
-	m->net->family->check_loaded(m->net, name, version);
-	m->linear = m->net->family->fold_encoder &&
-		m->net->family->fold_encoder(m->net, m->enc, &m->lin_w, &m->lin_b);
-	return m;
+	return version < 0 ? NULL : m;
 }
 
 /* ---------- cache ---------- */

@@ -24,13 +24,17 @@ base=$CITUS_BASE
 set -- $CITUS_PORTS
 coord=$1
 
-# reframe itself is installed by scripts/setup.sh; pg_regress runs as postgres
-out=$root/test/citus/results
-rm -rf "$out"; mkdir -p "$out" && { [ "$(id -u)" = 0 ] && chown postgres "$out"; }
+# reframe itself is installed by scripts/setup.sh; pg_regress runs as
+# postgres, which may not read the checkout (a clone under /root): it reads
+# a copy of the suite in the cluster's directory
+suite=$base/suite
+out=$suite/results
+mkdir -p "$out" && cp -r test/citus/sql test/citus/expected "$suite"/ &&
+    { [ "$(id -u)" != 0 ] || chown -R postgres "$suite"; }
 tests=$(cd test/citus/sql && ls *.sql | sed 's/\.sql$//' | tr '\n' ' ')
 pgxs=$(dirname "$($CITUS_BIN/pg_config --pgxs)")
-as_pg "$pgxs/../test/regress/pg_regress --use-existing --host=$base --port=$coord --user=postgres \
-      --dbname=postgres --inputdir=$root/test/citus --outputdir=$out $tests" > "$base/regress.log" 2>&1
+as_pg "cd $suite && $pgxs/../test/regress/pg_regress --use-existing --host=$base --port=$coord --user=postgres \
+      --dbname=postgres --inputdir=$suite --outputdir=$out $tests" > "$base/regress.log" 2>&1
 cat "$base/regress.log"
 total=$(echo $tests | wc -w)
 ok=$(grep -cE '^(test| ) +[^ ]+ +\.\.\. ok ' "$base/regress.log" || true)
