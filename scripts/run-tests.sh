@@ -90,6 +90,7 @@ production report
 production readme
 production fuzz
 production spec_fuzz
+production concurrent_train
 production upgrade
 production retrain_while_scoring
 cron_status=0

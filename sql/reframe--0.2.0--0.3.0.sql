@@ -563,3 +563,100 @@ BEGIN
     END LOOP;
 END
 $$;
+
+-- ---------------------------------------------------------------------------
+-- Integer and numeric feature arrays (ARRAY[1500, 3, 20], ARRAY[1.5, 3]),
+-- which would otherwise match the real[] and double precision[] forms alike
+-- ---------------------------------------------------------------------------
+CREATE FUNCTION @extschema@.score(model text, features integer[], output text DEFAULT NULL)
+    RETURNS double precision
+    AS 'MODULE_PATHNAME', 'reframe_score' LANGUAGE C STABLE PARALLEL SAFE CALLED ON NULL INPUT;
+CREATE FUNCTION @extschema@.score(model text, features bigint[], output text DEFAULT NULL)
+    RETURNS double precision
+    AS 'MODULE_PATHNAME', 'reframe_score' LANGUAGE C STABLE PARALLEL SAFE CALLED ON NULL INPUT;
+CREATE FUNCTION @extschema@.score(model text, features numeric[], output text DEFAULT NULL)
+    RETURNS double precision
+    AS 'MODULE_PATHNAME', 'reframe_score' LANGUAGE C STABLE PARALLEL SAFE CALLED ON NULL INPUT;
+COMMENT ON FUNCTION @extschema@.score(text, integer[], text) IS
+    'score features (an array in training order) with the deployed version of a model';
+COMMENT ON FUNCTION @extschema@.score(text, bigint[], text) IS
+    'score features (an array in training order) with the deployed version of a model';
+COMMENT ON FUNCTION @extschema@.score(text, numeric[], text) IS
+    'score features (an array in training order) with the deployed version of a model';
+
+CREATE FUNCTION @extschema@.predict(model text, features integer[], output text DEFAULT NULL)
+    RETURNS text
+    AS 'MODULE_PATHNAME', 'reframe_predict' LANGUAGE C STABLE PARALLEL SAFE CALLED ON NULL INPUT;
+CREATE FUNCTION @extschema@.predict(model text, features bigint[], output text DEFAULT NULL)
+    RETURNS text
+    AS 'MODULE_PATHNAME', 'reframe_predict' LANGUAGE C STABLE PARALLEL SAFE CALLED ON NULL INPUT;
+CREATE FUNCTION @extschema@.predict(model text, features numeric[], output text DEFAULT NULL)
+    RETURNS text
+    AS 'MODULE_PATHNAME', 'reframe_predict' LANGUAGE C STABLE PARALLEL SAFE CALLED ON NULL INPUT;
+COMMENT ON FUNCTION @extschema@.predict(text, integer[], text) IS
+    'the predicted value of a model for features, as text';
+COMMENT ON FUNCTION @extschema@.predict(text, bigint[], text) IS
+    'the predicted value of a model for features, as text';
+COMMENT ON FUNCTION @extschema@.predict(text, numeric[], text) IS
+    'the predicted value of a model for features, as text';
+
+CREATE FUNCTION @extschema@.predict_proba(model text, features integer[], output text DEFAULT NULL)
+    RETURNS double precision[]
+    AS 'MODULE_PATHNAME', 'reframe_predict_proba' LANGUAGE C STABLE PARALLEL SAFE CALLED ON NULL INPUT;
+CREATE FUNCTION @extschema@.predict_proba(model text, features bigint[], output text DEFAULT NULL)
+    RETURNS double precision[]
+    AS 'MODULE_PATHNAME', 'reframe_predict_proba' LANGUAGE C STABLE PARALLEL SAFE CALLED ON NULL INPUT;
+CREATE FUNCTION @extschema@.predict_proba(model text, features numeric[], output text DEFAULT NULL)
+    RETURNS double precision[]
+    AS 'MODULE_PATHNAME', 'reframe_predict_proba' LANGUAGE C STABLE PARALLEL SAFE CALLED ON NULL INPUT;
+COMMENT ON FUNCTION @extschema@.predict_proba(text, integer[], text) IS
+    'class probabilities, in the order of reframe.classes()';
+COMMENT ON FUNCTION @extschema@.predict_proba(text, bigint[], text) IS
+    'class probabilities, in the order of reframe.classes()';
+COMMENT ON FUNCTION @extschema@.predict_proba(text, numeric[], text) IS
+    'class probabilities, in the order of reframe.classes()';
+
+CREATE FUNCTION @extschema@.predict_labels(model text, features integer[],
+    threshold double precision DEFAULT NULL, top_k integer DEFAULT NULL, at_least_one boolean DEFAULT false,
+    output text DEFAULT NULL)
+    RETURNS text[]
+    AS 'MODULE_PATHNAME', 'reframe_predict_labels' LANGUAGE C STABLE PARALLEL SAFE CALLED ON NULL INPUT;
+CREATE FUNCTION @extschema@.predict_labels(model text, features bigint[],
+    threshold double precision DEFAULT NULL, top_k integer DEFAULT NULL, at_least_one boolean DEFAULT false,
+    output text DEFAULT NULL)
+    RETURNS text[]
+    AS 'MODULE_PATHNAME', 'reframe_predict_labels' LANGUAGE C STABLE PARALLEL SAFE CALLED ON NULL INPUT;
+CREATE FUNCTION @extschema@.predict_labels(model text, features numeric[],
+    threshold double precision DEFAULT NULL, top_k integer DEFAULT NULL, at_least_one boolean DEFAULT false,
+    output text DEFAULT NULL)
+    RETURNS text[]
+    AS 'MODULE_PATHNAME', 'reframe_predict_labels' LANGUAGE C STABLE PARALLEL SAFE CALLED ON NULL INPUT;
+COMMENT ON FUNCTION @extschema@.predict_labels(text, integer[], double precision, integer, boolean, text) IS
+    'the labels of a multilabel model (or of its head named by output), by threshold or top_k';
+COMMENT ON FUNCTION @extschema@.predict_labels(text, bigint[], double precision, integer, boolean, text) IS
+    'the labels of a multilabel model (or of its head named by output), by threshold or top_k';
+COMMENT ON FUNCTION @extschema@.predict_labels(text, numeric[], double precision, integer, boolean, text) IS
+    'the labels of a multilabel model (or of its head named by output), by threshold or top_k';
+
+CREATE FUNCTION @extschema@.predict_all(model text, features integer[]) RETURNS jsonb
+    AS 'MODULE_PATHNAME', 'reframe_predict_all' LANGUAGE C STABLE PARALLEL SAFE CALLED ON NULL INPUT;
+CREATE FUNCTION @extschema@.predict_all(model text, features bigint[]) RETURNS jsonb
+    AS 'MODULE_PATHNAME', 'reframe_predict_all' LANGUAGE C STABLE PARALLEL SAFE CALLED ON NULL INPUT;
+CREATE FUNCTION @extschema@.predict_all(model text, features numeric[]) RETURNS jsonb
+    AS 'MODULE_PATHNAME', 'reframe_predict_all' LANGUAGE C STABLE PARALLEL SAFE CALLED ON NULL INPUT;
+COMMENT ON FUNCTION @extschema@.predict_all(text, integer[]) IS 'every output of a model from one pass, as jsonb';
+COMMENT ON FUNCTION @extschema@.predict_all(text, bigint[]) IS 'every output of a model from one pass, as jsonb';
+COMMENT ON FUNCTION @extschema@.predict_all(text, numeric[]) IS 'every output of a model from one pass, as jsonb';
+
+CREATE FUNCTION @extschema@.explain(model text, features integer[], output text DEFAULT NULL) RETURNS jsonb
+    AS 'MODULE_PATHNAME', 'reframe_explain' LANGUAGE C STABLE PARALLEL SAFE CALLED ON NULL INPUT;
+CREATE FUNCTION @extschema@.explain(model text, features bigint[], output text DEFAULT NULL) RETURNS jsonb
+    AS 'MODULE_PATHNAME', 'reframe_explain' LANGUAGE C STABLE PARALLEL SAFE CALLED ON NULL INPUT;
+CREATE FUNCTION @extschema@.explain(model text, features numeric[], output text DEFAULT NULL) RETURNS jsonb
+    AS 'MODULE_PATHNAME', 'reframe_explain' LANGUAGE C STABLE PARALLEL SAFE CALLED ON NULL INPUT;
+COMMENT ON FUNCTION @extschema@.explain(text, integer[], text) IS
+    'why a row scores what it scores: {"base": b, "contributions": {column: c}}, base + contributions = the output''s margin (exact for linear and trees models)';
+COMMENT ON FUNCTION @extschema@.explain(text, bigint[], text) IS
+    'why a row scores what it scores: {"base": b, "contributions": {column: c}}, base + contributions = the output''s margin (exact for linear and trees models)';
+COMMENT ON FUNCTION @extschema@.explain(text, numeric[], text) IS
+    'why a row scores what it scores: {"base": b, "contributions": {column: c}}, base + contributions = the output''s margin (exact for linear and trees models)';

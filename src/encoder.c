@@ -1175,7 +1175,8 @@ ColumnTypeFits(RfColKind kind, Oid typid)
 		case RF_ARRAY:
 			return typid == FLOAT8ARRAYOID || typid == FLOAT4ARRAYOID;
 		case RF_CATEGORY:
-			return true;		/* compared as text */
+			/* text-like or enum, as in training: a number is never a category's value */
+			return IsCategoryType(typid);
 		case RF_TIME:
 			return TimeLength(typid) > 0;
 	}
@@ -1218,7 +1219,9 @@ EncoderMapColumns(const RfEncoder *enc, TupleDesc td, int *attno, Oid *atttype, 
 							col->kind == RF_BOOLEAN ? "boolean" :
 							col->kind == RF_TIME ? (col->length == 7 ? "timestamp" : col->length == 5 ? "date" :
 													col->length == 3 ? "time" : "interval") :
-							"float4[]/float8[]")));
+							col->kind == RF_CATEGORY ? "text (categorical)" :
+							"float4[]/float8[]"),
+					 col->kind == RF_CATEGORY ? errhint("Cast it to text if its values are the categories' names.") : 0));
 	}
 }
 

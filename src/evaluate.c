@@ -1190,6 +1190,7 @@ reframe_evaluate(PG_FUNCTION_ARGS)
 	RfTrunk    *net;
 	char	   *sql;
 	int			rc;
+	RfSourceRead nest;
 	bool		curves = false;
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
@@ -1280,7 +1281,9 @@ reframe_evaluate(PG_FUNCTION_ARGS)
 	opts.read_only = true;
 	opts.dest = (DestReceiver *) &r;
 	SPI_connect();
+	StoreBeginSourceRead(&nest);
 	rc = SPI_execute_extended(sql, &opts);
+	StoreEndSourceRead(&nest);
 	if (rc < 0 || !r.started)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

@@ -12,6 +12,12 @@
  *
  * Transition functions are STRICT with a non-NULL INITCOND, so rows with a
  * NULL argument are skipped by the executor.
+ *
+ * One rule for every metric: a NaN prediction, score, probability, label
+ * or weight is an error (22000) naming the metric, never a NaN or a made-up
+ * figure.  Infinite values count as what they are where the metric is
+ * defined for them (rmse is then Infinity, roc_auc ranks them first or
+ * last) and are an error where it is not (probabilities, curves).
  */
 #include "postgres.h"
 
@@ -50,6 +56,28 @@ CheckState(ArrayType *state, int len, const char *caller)
 	return (double *) ARR_DATA_PTR(state);
 }
 
+/* The aggregate a transition function runs for (several share one), or dflt. */
+static const char *
+AggName(FunctionCallInfo fcinfo, const char *dflt)
+{
+	Aggref	   *a = AggGetAggref(fcinfo);
+
+	return a ? get_func_name(a->aggfnoid) : dflt;
+}
+
+/* The rule above: NaN is an error. */
+#define NotNaN(v, caller, what) NotNaNIn(fcinfo, (v), (caller), (what))
+static inline double
+NotNaNIn(FunctionCallInfo fcinfo, double v, const char *caller, const char *what)
+{
+	if (isnan(v))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("%s: %s is NaN", AggName(fcinfo, caller), what),
+				 errhint("Leave rows without a value out with WHERE, or make them NULL: NULL rows are skipped.")));
+	return v;
+}
+
 /*
  * Returns the state to update: in place inside an aggregate, else a copy.
  */
@@ -75,7 +103,7 @@ SumAccum(FunctionCallInfo fcinfo, double v, const char *caller)
 
 	if (PG_NARGS() > 3)
 	{
-		w = PG_GETARG_FLOAT8(3);
+		w = NotNaN(PG_GETARG_FLOAT8(3), caller, "a weight");
 		if (!(w >= 0) || isinf(w))
 			ereport(ERROR,
 					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
@@ -93,7 +121,8 @@ PG_FUNCTION_INFO_V1(reframe_sq_err_accum);
 Datum
 reframe_sq_err_accum(PG_FUNCTION_ARGS)
 {
-	double		d = PG_GETARG_FLOAT8(1) - PG_GETARG_FLOAT8(2);
+	double		d = NotNaN(PG_GETARG_FLOAT8(1), "rmse", "a prediction") -
+		NotNaN(PG_GETARG_FLOAT8(2), "rmse", "an actual value");
 
 	return SumAccum(fcinfo, d * d, "rmse");
 }
@@ -103,7 +132,8 @@ PG_FUNCTION_INFO_V1(reframe_abs_err_accum);
 Datum
 reframe_abs_err_accum(PG_FUNCTION_ARGS)
 {
-	return SumAccum(fcinfo, fabs(PG_GETARG_FLOAT8(1) - PG_GETARG_FLOAT8(2)), "mae");
+	return SumAccum(fcinfo, fabs(NotNaN(PG_GETARG_FLOAT8(1), "mae", "a prediction") -
+								 NotNaN(PG_GETARG_FLOAT8(2), "mae", "an actual value")), "mae");
 }
 
 double
@@ -114,8 +144,9 @@ ReframeLogLoss(double p, bool y)
 }
 
 static void
-CheckProbability(double p, const char *caller)
+CheckProbabilityIn(FunctionCallInfo fcinfo, double p, const char *caller)
 {
+	NotNaN(p, caller, "a probability");
 	if (p < 0.0 || p > 1.0)
 		ereport(ERROR,
 				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
@@ -129,8 +160,8 @@ reframe_log_loss_accum(PG_FUNCTION_ARGS)
 {
 	double		p = PG_GETARG_FLOAT8(1);
 
-	CheckProbability(p, "log_loss");
-	return SumAccum(fcinfo, isnan(p) ? p : ReframeLogLoss(p, PG_GETARG_BOOL(2)), "log_loss");
+	CheckProbabilityIn(fcinfo, p, "log_loss");
+	return SumAccum(fcinfo, ReframeLogLoss(p, PG_GETARG_BOOL(2)), "log_loss");
 }
 
 /* A label, 0 or 1, or a soft one: the share of annotators (in [0, 1]) who said true. */
@@ -152,9 +183,8 @@ reframe_soft_log_loss_accum(PG_FUNCTION_ARGS)
 	double		p = PG_GETARG_FLOAT8(1);
 	double		y = CheckShare(PG_GETARG_FLOAT8(2), "log_loss");
 
-	CheckProbability(p, "log_loss");
-	return SumAccum(fcinfo, isnan(p) ? p : y * ReframeLogLoss(p, true) + (1 - y) * ReframeLogLoss(p, false),
-					"log_loss");
+	CheckProbabilityIn(fcinfo, p, "log_loss");
+	return SumAccum(fcinfo, y * ReframeLogLoss(p, true) + (1 - y) * ReframeLogLoss(p, false), "log_loss");
 }
 
 /* Brier score: the squared gap between a probability and the (soft) label. */
@@ -165,7 +195,7 @@ reframe_brier_accum(PG_FUNCTION_ARGS)
 	double		p = PG_GETARG_FLOAT8(1);
 	double		y = CheckShare(PG_GETARG_FLOAT8(2), "brier");
 
-	CheckProbability(p, "brier");
+	CheckProbabilityIn(fcinfo, p, "brier");
 	return SumAccum(fcinfo, (p - y) * (p - y), "brier");
 }
 
@@ -194,8 +224,8 @@ reframe_cross_entropy_accum(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("cross_entropy: probabilities must not contain NULL")));
 	pk = ((double *) ARR_DATA_PTR(p))[cls - 1];
-	CheckProbability(pk, "cross_entropy");
-	return SumAccum(fcinfo, isnan(pk) ? pk : -log(Max(pk, PROB_EPS)), "cross_entropy");
+	CheckProbabilityIn(fcinfo, pk, "cross_entropy");
+	return SumAccum(fcinfo, -log(Max(pk, PROB_EPS)), "cross_entropy");
 }
 
 /* Elementwise sum of two {n, sum} states: the combine function. */
@@ -288,8 +318,8 @@ reframe_r2_accum(PG_FUNCTION_ARGS)
 {
 	ArrayType  *state = StateForUpdate(fcinfo, 0);
 	double	   *s = CheckState(state, 4, "r2");
-	double		pred = PG_GETARG_FLOAT8(1);
-	double		y = PG_GETARG_FLOAT8(2);
+	double		pred = NotNaN(PG_GETARG_FLOAT8(1), "r2", "a prediction");
+	double		y = NotNaN(PG_GETARG_FLOAT8(2), "r2", "an actual value");
 	double		delta = y - s[1];
 
 	s[0] += 1.0;
@@ -442,7 +472,7 @@ reframe_auc_accum(PG_FUNCTION_ARGS)
 	AucState   *st = AucCheck(PG_GETARG_BYTEA_P(0));
 
 	st = AucReserve(fcinfo, st, 1);
-	st->pairs[st->count].score = PG_GETARG_FLOAT8(1);
+	st->pairs[st->count].score = NotNaN(PG_GETARG_FLOAT8(1), "roc_auc", "a score");
 	st->pairs[st->count].label = PG_GETARG_BOOL(2) ? 1.0 : 0.0;
 	st->count++;
 	PG_RETURN_BYTEA_P(st);
@@ -479,8 +509,8 @@ reframe_pairs_accum(PG_FUNCTION_ARGS)
 	AucState   *st = AucCheck(PG_GETARG_BYTEA_P(0));
 
 	st = AucReserve(fcinfo, st, 1);
-	st->pairs[st->count].score = PG_GETARG_FLOAT8(1);
-	st->pairs[st->count].label = PG_GETARG_FLOAT8(2);
+	st->pairs[st->count].score = NotNaN(PG_GETARG_FLOAT8(1), "curve", "a score");
+	st->pairs[st->count].label = NotNaN(PG_GETARG_FLOAT8(2), "curve", "a label");
 	st->count++;
 	PG_RETURN_BYTEA_P(st);
 }
@@ -676,8 +706,8 @@ reframe_ndcg_accum(PG_FUNCTION_ARGS)
 				 errmsg("ndcg: k must be the same for every row of a group")));
 	st = AucReserve(fcinfo, st, 1);
 	st->param = k;
-	st->pairs[st->count].score = PG_GETARG_FLOAT8(1);
-	st->pairs[st->count].label = PG_GETARG_FLOAT8(2);
+	st->pairs[st->count].score = NotNaN(PG_GETARG_FLOAT8(1), "ndcg", "a score");
+	st->pairs[st->count].label = NotNaN(PG_GETARG_FLOAT8(2), "ndcg", "a relevance");
 	st->count++;
 	PG_RETURN_BYTEA_P(st);
 }

@@ -145,6 +145,14 @@ static void ReadArrayFeatures(ScoreState *st, ArrayType *arr);
 static void ReadRowFeatures(ScoreState *st, HeapTupleHeader row);
 static RfHead *ScoreOutput(FunctionCallInfo fcinfo, ScoreState *st, int argno, int *cls);
 
+/* The array types the features may come as (the SQL overloads). */
+static bool
+IsFeatureArray(Oid argtype)
+{
+	return argtype == FLOAT8ARRAYOID || argtype == FLOAT4ARRAYOID || argtype == INT4ARRAYOID ||
+		argtype == INT8ARRAYOID || argtype == NUMERICARRAYOID;
+}
+
 static void
 CheckFinite(RfModel *m, double v, int pos)
 {
@@ -186,12 +194,27 @@ ReadArrayFeatures(ScoreState *st, ArrayType *arr)
 
 		if (ARR_ELEMTYPE(arr) == FLOAT8OID)
 			memcpy(out, ARR_DATA_PTR(arr), sizeof(double) * n);
-		else
+		else if (ARR_ELEMTYPE(arr) == FLOAT4OID)
 		{
 			const float4 *x = (const float4 *) ARR_DATA_PTR(arr);
 
 			for (int i = 0; i < n; i++)
 				out[i] = x[i];
+		}
+		else
+		{
+			/* integer[], bigint[], numeric[]: element by element */
+			Datum	   *d;
+			int16		typlen;
+			bool		typbyval;
+			char		typalign;
+			int			nd;
+
+			get_typlenbyvalalign(ARR_ELEMTYPE(arr), &typlen, &typbyval, &typalign);
+			deconstruct_array(arr, ARR_ELEMTYPE(arr), typlen, typbyval, typalign, &d, NULL, &nd);
+			for (int i = 0; i < n; i++)
+				out[i] = ReframeDatumToDouble(d[i], ARR_ELEMTYPE(arr));
+			pfree(d);
 		}
 		if (!ReframeAllFinite(out, n))
 			for (int i = 0; i < n; i++)
@@ -260,6 +283,25 @@ IsHierarchy(const RfTrunk *net)
 	return net->nheads > 1 && net->heads[net->nheads - 1].parent_of != NULL;
 }
 
+/*
+ * The rule for a row whose finite features drive a raw output beyond double
+ * precision (a value such as 1e308 in a linear model): an error, never an
+ * infinite or NaN score.
+ */
+static void
+CheckOutputs(ScoreState *st)
+{
+	RfModel    *m = st->model;
+
+	for (int o = 0; o < m->net->nout; o++)
+		if (!isfinite(st->out[o]))
+			ereport(ERROR,
+					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+					 errmsg("model \"%s\" cannot score these features: an output is beyond the range of double precision",
+							m->name),
+					 errhint("A feature lies far outside the values the model was trained on.")));
+}
+
 /* Computes every head's outputs (after links) for the features argument. */
 static void
 ScoreFeatures(FunctionCallInfo fcinfo, ScoreState *st)
@@ -292,13 +334,16 @@ ScoreFeatures(FunctionCallInfo fcinfo, ScoreState *st)
 				finite &= isfinite(st->out[o]);
 			}
 			if (!finite)
-				ReadArrayFeatures(st, arr);	/* reports the bad input */
+			{
+				ReadArrayFeatures(st, arr); /* reports the bad input */
+				CheckOutputs(st);
+			}
 			HeadsLink(m->net->heads, m->net->nheads, st->out);
 			return;
 		}
 		ReadArrayFeatures(st, arr);
 	}
-	else if (st->argtype == FLOAT8ARRAYOID || st->argtype == FLOAT4ARRAYOID)
+	else if (IsFeatureArray(st->argtype))
 		ReadArrayFeatures(st, PG_GETARG_ARRAYTYPE_P(1));
 	else
 	{
@@ -319,6 +364,7 @@ ScoreFeatures(FunctionCallInfo fcinfo, ScoreState *st)
 		EncoderEncodeRaw(m->enc, st->raw, st->enc);
 		TrunkForwardRow(m->net, st->enc, st->out, st->scratch);
 	}
+	CheckOutputs(st);
 	HeadsLink(m->net->heads, m->net->nheads, st->out);
 }
 
@@ -391,7 +437,7 @@ ScoreEncodedRow(FunctionCallInfo fcinfo, const double **x, int *output, char **o
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("features for model \"%s\" must not be NULL", m->name)));
-	if (st->argtype == FLOAT8ARRAYOID || st->argtype == FLOAT4ARRAYOID)
+	if (IsFeatureArray(st->argtype))
 		ReadArrayFeatures(st, PG_GETARG_ARRAYTYPE_P(1));
 	else
 		ReadRowFeatures(st, PG_GETARG_HEAPTUPLEHEADER(1));

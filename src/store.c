@@ -29,14 +29,17 @@
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_index.h"
+#include "catalog/pg_namespace.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
+#include "storage/lmgr.h"
 #include "parser/parser.h"
 #include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/fmgroids.h"
 #include "utils/hsearch.h"
 #include "utils/inval.h"
@@ -67,10 +70,106 @@ static HTAB *ModelCache = NULL;
 
 /* ---------- names ---------- */
 
+/*
+ * A model's name resolves like a table name, but is never truncated: a part
+ * longer than an identifier may be (63 bytes) is refused, not cut to a name
+ * that may be another model's.
+ */
 RangeVar *
 StoreNameToRangeVar(text *name)
 {
+	char	   *s = text_to_cstring(name);
+	int			len = 0;
+	bool		quoted = false;
+
+	for (char *p = s; *p; p++)
+	{
+		if (*p == '"' && quoted && p[1] == '"')
+			p++;				/* a doubled quote is one character */
+		else if (*p == '"')
+		{
+			quoted = !quoted;
+			continue;
+		}
+		else if (*p == '.' && !quoted)
+		{
+			len = 0;
+			continue;
+		}
+		if (++len >= NAMEDATALEN)
+			ereport(ERROR,
+					(errcode(ERRCODE_NAME_TOO_LONG),
+					 errmsg("model name \"%s\" is too long", s),
+					 errdetail("A model is a table, and a table's name has at most %d bytes.", NAMEDATALEN - 1)));
+	}
 	return makeRangeVarFromNameList(textToQualifiedNameList(name));
+}
+
+/*
+ * The name of a model's table as reframe.train reports it: what the name
+ * given resolved to (case-folded, unquoted as needed), schema-qualified if
+ * it was given so.
+ */
+char *
+StoreStoredName(text *name, Oid relid)
+{
+	RangeVar   *rv = StoreNameToRangeVar(name);
+
+	if (rv->schemaname)
+		return StoreQualifiedName(relid);
+	return pstrdup(quote_identifier(get_rel_name(relid)));
+}
+
+/*
+ * Trainings of one model name run one at a time: an exclusive lock on the
+ * name within its schema, held to the end of the transaction, taken before
+ * the table is looked up or created.  A second training of a new name waits
+ * for the first to commit and adds a version to the model it made, instead
+ * of failing on the catalog's unique index after its whole training.
+ */
+void
+StoreLockModelName(text *name)
+{
+	RangeVar   *rv = StoreNameToRangeVar(name);
+	Oid			nsp = RangeVarGetCreationNamespace(rv);
+	uint32		h = hash_bytes((const unsigned char *) rv->relname, strlen(rv->relname));
+
+	/* objsubid 0 is the schema itself, which CREATE takes shared */
+	LockDatabaseObject(NamespaceRelationId, nsp, (int32) (h | 1), ExclusiveLock);
+	AcceptInvalidationMessages();
+}
+
+/*
+ * Reading a source: the transaction is read-only until StoreEndSourceRead
+ * (or an error) restores it, so that a source with side effects -- a
+ * sequence's nextval, a function that writes -- fails with PostgreSQL's own
+ * error instead of changing data at every training.  The GUC's nesting
+ * restores it on error, in a subtransaction too.
+ */
+static void
+SourceReadContext(void *arg)
+{
+	if (geterrcode() == ERRCODE_READ_ONLY_SQL_TRANSACTION)
+		errcontext("reframe reads a source in a read-only transaction: a source must not write or call nextval()");
+}
+
+void
+StoreBeginSourceRead(RfSourceRead *r)
+{
+	r->nest = NewGUCNestLevel();
+	(void) set_config_option("transaction_read_only", "on", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	r->cb.previous = error_context_stack;
+	r->cb.callback = SourceReadContext;
+	r->cb.arg = NULL;
+	error_context_stack = &r->cb;
+}
+
+void
+StoreEndSourceRead(RfSourceRead *r)
+{
+	error_context_stack = r->cb.previous;
+	AtEOXact_GUC(true, r->nest);
 }
 
 Oid

@@ -62,6 +62,19 @@ extern Oid	StoreModelRowType(void);
 extern RangeVar *StoreNameToRangeVar(text *name);
 extern Oid	StoreCreateModelTable(RangeVar *rv);
 extern char *StoreQualifiedName(Oid relid);
+extern char *StoreStoredName(text *name, Oid relid);
+extern void StoreLockModelName(text *name);
+/*
+ * The transaction read-only while a source is read, between these two calls
+ * (an error restores it too); a write's error says why.
+ */
+typedef struct RfSourceRead
+{
+	int			nest;			/* GUC nest level */
+	ErrorContextCallback cb;
+} RfSourceRead;
+extern void StoreBeginSourceRead(RfSourceRead *r);
+extern void StoreEndSourceRead(RfSourceRead *r);
 /* The SQL of a source: a query as given, or SELECT * FROM a table or view. */
 extern char *StoreSourceSql(text *source);
 

@@ -1375,16 +1375,22 @@ TrainCanScore(RfTrainState *ts, RfModel *m, int32 v, bool quiet)
 }
 
 /*
- * The deployed version scored on the candidate's validation rows, with the
- * candidate's own figure on them: {"rows", "deployed_version", "deployed",
- * "candidate"}.  False when the two are not measured alike (another metric).
+ * The deployed version and the candidate scored alike on the candidate's
+ * validation rows -- by the same code, in double precision, so that the same
+ * model gives the same figure to the last bit and "better" means better:
+ * {"rows", "deployed_version", "deployed", "candidate"}.  False when the two
+ * are not measured alike (another metric).
  */
 static bool
-CompareOnSameRows(RfTrainState *ts, int32 current, double selection, const char *metric, double *old)
+CompareOnSameRows(RfTrainState *ts, int32 current, double *selection, const char *metric, double *old)
 {
 	RfModel    *m = StoreLoadVersion(ts->relid, ts->model_name, current);
+	RfModel		candidate = {0};
 	const char *old_metric;
+	const char *new_metric;
 	int64		rows;
+	int64		new_rows;
+	double		mine;
 	StringInfoData buf;
 
 	if (m == NULL || m->nterms > 0 || !TrainCanScore(ts, m, current, false))
@@ -1392,12 +1398,20 @@ CompareOnSameRows(RfTrainState *ts, int32 current, double selection, const char 
 	*old = EvalModelOnTuples(m, ts->vstore, ts->tupdesc, &rows, &old_metric);
 	if (strcmp(old_metric, metric) != 0 || rows == 0 || isnan(*old))
 		return false;
+	candidate.name = ts->model_name;
+	candidate.task = m->task;
+	candidate.enc = ts->enc;
+	candidate.net = ts->trunk;
+	mine = EvalModelOnTuples(&candidate, ts->vstore, ts->tupdesc, &new_rows, &new_metric);
+	if (strcmp(new_metric, metric) != 0 || new_rows != rows || isnan(mine))
+		return false;
+	*selection = mine;
 	initStringInfo(&buf);
 	appendStringInfo(&buf, "{\"rows\": %lld, \"metric\": \"%s\", \"deployed_version\": %d, \"deployed\": ",
 					 (long long) rows, metric, current);
 	JsonAppendNumber(&buf, *old);
 	appendStringInfoString(&buf, ", \"candidate\": ");
-	JsonAppendNumber(&buf, selection);
+	JsonAppendNumber(&buf, *selection);
 	appendStringInfoChar(&buf, '}');
 	ts->comparison = buf.data;
 	return true;
@@ -1428,9 +1442,10 @@ DecideDeploy(RfTrainState *ts, Oid relid, bool validated, double selection, cons
 	current = StoreDeployedVersion(relid);
 	if (current < 0)
 		return true;
-	found = ts->vstore && CompareOnSameRows(ts, current, selection, metric, &old);
+	found = ts->vstore && CompareOnSameRows(ts, current, &selection, metric, &old);
 	if (!found)
 		old = StoreVersionSelection(relid, current, &found);
+	/* the rule: strictly better; a tie keeps the deployed version */
 	deploy = !found || selection < old;
 	if (found)
 		ereport(NOTICE,
@@ -1915,6 +1930,30 @@ TrainSpec(RfTrainState *ts)
 	return spec.data;
 }
 
+/*
+ * A version is stored only if it can be loaded: every parameter finite (a
+ * target or feature near the limits of double precision can overflow one).
+ */
+static void
+TrainCheckFinite(RfTrainState *ts, List *blocks)
+{
+	ListCell   *lc;
+
+	foreach(lc, blocks)
+	{
+		RfBlock    *b = lfirst(lc);
+		int64		n = (int64) b->shape[0] * Max(b->shape[1], 1);
+
+		for (int64 start = 0; start < n; start += INT_MAX / 2)
+			if (!ReframeAllFinite(b->data + start, (int) Min(n - start, INT_MAX / 2)))
+				ereport(ERROR,
+						(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+						 errmsg("model \"%s\": training gave parameters beyond the range of double precision (block \"%s\")",
+								ts->model_name, b->name),
+						 errhint("A target or feature holds values too large to model as they are; rescale it (divide it, or take its logarithm).")));
+	}
+}
+
 /* Writes the version and deploys it if it should be. */
 static void
 TrainStore(RfTrainState *ts)
@@ -1924,6 +1963,7 @@ TrainStore(RfTrainState *ts)
 
 	blocks = lcons(RfBlockMake("encoder.scale", ts->enc->nraw, 0, ts->enc->scale), blocks);
 	blocks = lcons(RfBlockMake("encoder.shift", ts->enc->nraw, 0, ts->enc->shift), blocks);
+	TrainCheckFinite(ts, blocks);
 
 	ProgressPhase("storing");
 	/* Versions are numbered under a lock that scoring (AccessShare) never waits for. */
@@ -1931,6 +1971,12 @@ TrainStore(RfTrainState *ts)
 	ts->version = StoreNextVersion(ts->relid);
 	ts->deployed = DecideDeploy(ts, ts->relid, ts->nrows[1] > 0, ts->selection,
 								TrainSelectionName(ts));
+	if (ts->vstore)
+	{
+		/* its temporary file, if it spilled, goes now, not at commit with a warning */
+		tuplestore_end(ts->vstore);
+		ts->vstore = NULL;
+	}
 	if (ts->comparison)
 	{
 		/* the metrics object gains "comparison" */
@@ -1957,7 +2003,7 @@ TrainResult(RfTrainState *ts, TupleDesc desc)
 	Datum		result[10];
 	bool		result_null[10] = {false};
 
-	result[0] = CStringGetTextDatum(ts->model_name);
+	result[0] = CStringGetTextDatum(ts->stored_name ? ts->stored_name : ts->model_name);
 	result[1] = Int32GetDatum(ts->version);
 	result[2] = CStringGetTextDatum(ts->task);
 	result[3] = Int64GetDatum(ts->nrows[0]);
@@ -2084,6 +2130,7 @@ Datum
 reframe_cross_validate_folds(PG_FUNCTION_ARGS)
 {
 	int			folds = PG_ARGISNULL(4) ? 5 : PG_GETARG_INT32(4);
+	RfSourceRead nest;
 	TrainArgs	a;
 	StringInfoData buf;
 
@@ -2097,7 +2144,9 @@ reframe_cross_validate_folds(PG_FUNCTION_ARGS)
 	a.options = PG_ARGISNULL(3) ? NULL : PG_GETARG_JSONB_P(3);
 	a.label = "cross_validate";
 	initStringInfo(&buf);
+	StoreBeginSourceRead(&nest);
 	TrainFolds(&a, folds, folds, &buf);
+	StoreEndSourceRead(&nest);
 	PG_RETURN_JSONB_P(JsonFromText(buf.data));
 }
 
@@ -2115,6 +2164,7 @@ reframe_train(PG_FUNCTION_ARGS)
 	char	   *task;
 	char	   *leaderboard;
 	const char *choice;
+	RfSourceRead nest;
 
 	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "reframe.train must return a row");
@@ -2123,16 +2173,23 @@ reframe_train(PG_FUNCTION_ARGS)
 
 	options = PG_ARGISNULL(4) ? NULL : PG_GETARG_JSONB_P(4);
 	task = PG_ARGISNULL(3) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(3));
+	StoreLockModelName(ArgText(fcinfo, 0, "model name"));
+	StoreBeginSourceRead(&nest);
 	leaderboard = SearchChoose(ArgText(fcinfo, 0, "model name"), ArgText(fcinfo, 1, "source"),
 							   ArgText(fcinfo, 2, "target"), task, &options, &choice);
+	StoreEndSourceRead(&nest);
 	ts = TrainBegin(tcxt, text_to_cstring(ArgText(fcinfo, 0, "model name")), ArgText(fcinfo, 2, "target"),
 					task, options);
 	ArgText(fcinfo, 1, "source");
 	ts->relid = TrainModelTable(PG_GETARG_TEXT_PP(0));
+	ts->stored_name = StoreStoredName(PG_GETARG_TEXT_PP(0), ts->relid);
 	if (ts->opts->deploy == RF_DEPLOY_IF_BETTER && StoreDeployedVersion(ts->relid) >= 0)
 		ts->vstore = tuplestore_begin_heap(false, false, work_mem);
+	/* the source is read, never written through (StoreBeginSourceRead) */
+	StoreBeginSourceRead(&nest);
 	TrainRead(ts, PG_GETARG_TEXT_PP(1));
 	TrainFitSteps(ts);
+	StoreEndSourceRead(&nest);
 	if (leaderboard)
 	{
 		/* the metrics object gains the candidates' or trials' figures */

@@ -20,6 +20,7 @@
 typedef struct RfTrainState
 {
 	char	   *model_name;
+	char	   *stored_name;	/* the table's name as resolved (reframe.train's result), or NULL */
 	char	   *source_sql;
 	RfOptions  *opts;
 	const RfFamily *family;
