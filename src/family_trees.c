@@ -44,7 +44,13 @@ typedef struct XgbRun
 	MemoryContextCallback cb;
 } XgbRun;
 
-/* XGBoost's threads: reframe.tree_threads, or by default as many as reframe.threads. */
+/*
+ * XGBoost's threads at most: reframe.tree_threads, or by default as many as
+ * reframe.threads; round by round only as many as the cores other processes
+ * leave free (RfCoresStep), since XGBoost's threads spin while they wait for
+ * each other and collapse on a busy machine.  The trees do not depend on
+ * the number (threads suite).
+ */
 static int
 TreeThreads(void)
 {
@@ -110,7 +116,7 @@ XgbRowWeights(XgbRun *run, DMatrixHandle h, const RfMatrix *Y, int wcol)
 
 /* A DMatrix of encoded rows (NaN: missing), starting from base margins. */
 static DMatrixHandle
-XgbMatrix(XgbRun *run, const RfMatrix *X, const float *margin, int nout, RfBudget *budget)
+XgbMatrix(XgbRun *run, const RfMatrix *X, const float *margin, int nout, RfBudget *budget, int nthread)
 {
 	Size		bytes = sizeof(float) * (Size) X->nrows * X->ncols;
 	float	   *dense = MemoryContextAllocHuge(CurrentMemoryContext, Max(bytes, 1));
@@ -124,7 +130,7 @@ XgbMatrix(XgbRun *run, const RfMatrix *X, const float *margin, int nout, RfBudge
 	for (int c = 0; c < X->nchunks; c++)
 		memcpy(dense + (Size) c * RF_CHUNK_ROWS * X->ncols, RfChunkF(X, c),
 			   sizeof(float) * RfChunkRows(X, c) * X->ncols);
-	rc = XGDMatrixCreateFromMat_omp(dense, X->nrows, X->ncols, NAN, &h, TreeThreads());
+	rc = XGDMatrixCreateFromMat_omp(dense, X->nrows, X->ncols, NAN, &h, nthread);
 	pfree(dense);
 	RfBudgetRelease(budget, bytes);
 	XgbCheck(run, rc, "build its data matrix");
@@ -146,13 +152,13 @@ XgbParam(XgbRun *run, const char *key, const char *value)
 
 /* The booster's parameters, from the options (XGBoost's defaults where not given). */
 static void
-XgbConfigure(XgbRun *run, const RfOptions *o, int nout)
+XgbConfigure(XgbRun *run, const RfOptions *o, int nout, int nthread)
 {
 	XgbParam(run, "tree_method", "hist");
 	XgbParam(run, "objective", "reg:squarederror");
 	XgbParam(run, "base_score", "0");
 	XgbParam(run, "verbosity", "1");
-	XgbParam(run, "nthread", psprintf("%d", TreeThreads()));
+	XgbParam(run, "nthread", psprintf("%d", nthread));
 	XgbParam(run, "seed", psprintf("%lld", (long long) o->seed));
 	XgbParam(run, "max_depth", psprintf("%d", o->max_depth));
 	XgbParam(run, "eta", psprintf("%.17g", OptionGiven(o, "learning_rate") ? o->learning_rate : 0.3));
@@ -195,6 +201,8 @@ typedef struct TreesBoost
 	float	   *scale;			/* per output: gradients per row, as XGBoost's own */
 	RfRankGroups *rank;			/* "objective": "ndcg": the training queries */
 	RfRankGroups *rank_valid;
+	RfCores		cores;			/* XGBoost's threads, as the machine allows */
+	int			nthread;		/* set in the booster */
 } TreesBoost;
 
 /* The heads' loss over a set's rows at margins Z, and its gradients. */
@@ -259,8 +267,18 @@ TreesRound(TreesBoost *b)
 			b->hess[i] *= b->scale[i % nout];
 		}
 	}
+	{
+		int			threads = RfCoresStep(&b->cores);
+
+		if (threads != b->nthread)
+		{
+			XgbParam(b->run, "nthread", psprintf("%d", threads));
+			b->nthread = threads;
+		}
+	}
 	XgbCheck(b->run, XGBoosterBoostOneIter(b->run->booster, b->run->dtrain, b->grad, b->hess, n),
 			 "grow a tree");
+	RfCoresDone(&b->cores);
 	return loss;
 }
 
@@ -569,17 +587,19 @@ TreesFit(RfTrunk *t, RfFitData *d, RfFitResult *res)
 	b.d = d;
 	b.trunk = t;
 	b.run = XgbRunCreate(d->model_name);
-	b.run->dtrain = XgbMatrix(b.run, d->X, fmargin, t->nout, d->budget);
+	RfCoresStart(&b.cores, TreeThreads());
+	b.nthread = b.cores.now;
+	b.run->dtrain = XgbMatrix(b.run, d->X, fmargin, t->nout, d->budget, b.nthread);
 	XgbRowWeights(b.run, b.run->dtrain, d->Y, t->heads[0].wcol);
 	cache[0] = b.run->dtrain;
 	if (d->Xva && d->Xva->nrows > 0)
 	{
-		b.run->dvalid = XgbMatrix(b.run, d->Xva, fmargin, t->nout, d->budget);
+		b.run->dvalid = XgbMatrix(b.run, d->Xva, fmargin, t->nout, d->budget, b.nthread);
 		cache[1] = b.run->dvalid;
 		b.valid = HeadsPrepare(t->heads, t->nheads, d->Yva, cw, ys, yd);
 	}
 	XgbCheck(b.run, XGBoosterCreate(cache, b.valid ? 2 : 1, &b.run->booster), "create a booster");
-	XgbConfigure(b.run, d->opts, t->nout);
+	XgbConfigure(b.run, d->opts, t->nout, b.nthread);
 	b.train = HeadsPrepare(t->heads, t->nheads, d->Y, cw, ys, yd);
 	RfBudgetCharge(d->budget, 4 * sizeof(float) * (Size) d->Y->nrows * t->nout, "the trees' gradients");
 	b.grad = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(float) * Max(d->Y->nrows, 1) * t->nout);

@@ -79,8 +79,8 @@ _PG_init(void)
 							NULL, NULL, NULL);
 
 	DefineCustomIntVariable("reframe.tree_threads",
-							"Number of XGBoost threads a backend uses to train trees.",
-							"0, the default: as many as reframe.threads.  Scoring trees never calls XGBoost.",
+							"Most XGBoost threads a backend uses to train trees.",
+							"0, the default: as many as reframe.threads.  Fewer, round by round, while other processes want the cores.  Scoring trees never calls XGBoost.",
 							&reframe_tree_threads,
 							0, 0, 64,
 							PGC_USERSET, 0,

@@ -16,6 +16,8 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "optimizer/cost.h"
@@ -106,4 +108,99 @@ RfTrainThreads(void)
 	if (reframe_threads <= 0 && cores > 0)
 		n = Min(n, (int) cores);
 	return Max(1, Min(n, RF_MAX_THREADS));
+}
+
+/* ---------- sharing the cores with other processes (threads.h) ---------- */
+
+#define CORES_HOLD_NS		100000000	/* 100 ms on one thread after contention */
+#define CORES_HOLD_MAX_NS	2000000000	/* doubling up to 2 s */
+#define CORES_MEASURE_NS	5000000		/* measure stretches of at least 5 ms */
+#define CORES_SHARE			0.7			/* the backend's thread ran less: contended */
+
+static int64
+ClockNs(clockid_t clock)
+{
+	struct timespec ts;
+
+	clock_gettime(clock, &ts);
+	return (int64) ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/*
+ * The cores not running another task now: the machine's, less the runnable
+ * tasks of /proc/loadavg other than this backend; all of them when that
+ * cannot be read.
+ */
+static int
+FreeCores(void)
+{
+	long		cores = sysconf(_SC_NPROCESSORS_ONLN);
+	FILE	   *f = fopen("/proc/loadavg", "r");
+	double		l1,
+				l5,
+				l15;
+	int			running = 0;
+	int			total = 0;
+
+	if (cores < 1)
+		cores = 1;
+	if (f == NULL)
+		return (int) cores;
+	if (fscanf(f, "%lf %lf %lf %d/%d", &l1, &l5, &l15, &running, &total) != 5)
+		running = 1;
+	fclose(f);
+	return (int) Max(cores - Max(running - 1, 0), 1);
+}
+
+void
+RfCoresStart(RfCores *c, int wanted)
+{
+	memset(c, 0, sizeof(RfCores));
+	c->wanted = Max(wanted, 1);
+	c->hold = CORES_HOLD_NS;
+	c->now = c->wanted > 1 ? Min(c->wanted, FreeCores()) : 1;
+	c->probe_at = ClockNs(CLOCK_MONOTONIC) + (c->now < c->wanted ? c->hold : 0);
+}
+
+int
+RfCoresStep(RfCores *c)
+{
+	int64		now = ClockNs(CLOCK_MONOTONIC);
+
+	if (c->now < c->wanted && now >= c->probe_at)
+	{
+		/* try more threads if the cores look free; else wait longer */
+		c->now = Min(c->wanted, FreeCores());
+		if (c->now == 1)
+		{
+			c->probe_at = now + c->hold;
+			c->hold = Min(c->hold * 2, CORES_HOLD_MAX_NS);
+		}
+	}
+	c->wall0 = now;
+	c->cpu0 = ClockNs(CLOCK_THREAD_CPUTIME_ID);
+	return c->now;
+}
+
+void
+RfCoresDone(RfCores *c)
+{
+	int64		now = ClockNs(CLOCK_MONOTONIC);
+
+	if (c->now <= 1)
+		return;
+	c->wall += now - c->wall0;
+	c->cpu += ClockNs(CLOCK_THREAD_CPUTIME_ID) - c->cpu0;
+	if (c->wall < CORES_MEASURE_NS)
+		return;
+	if (c->cpu < CORES_SHARE * c->wall)
+	{
+		/* others want the cores: one thread for a while */
+		c->now = 1;
+		c->probe_at = now + c->hold;
+		c->hold = Min(c->hold * 2, CORES_HOLD_MAX_NS);
+	}
+	else
+		c->hold = CORES_HOLD_NS;
+	c->wall = c->cpu = 0;
 }
