@@ -64,8 +64,13 @@ TABLES = {
 }
 
 
+RESERVED = {"table", "order", "group", "select", "from", "where", "user", "class", "limit", "offset"}
+
+
 def ident(name):
-    return re.sub(r"[^a-z0-9_]", "_", name.lower())
+    """A column name that needs no quotes (a reserved word gains a "_")."""
+    n = re.sub(r"[^a-z0-9_]", "_", name.lower())
+    return n + "_" if n in RESERVED else n
 
 
 def export(name):
@@ -164,9 +169,9 @@ def metrics(task, y, proba=None, classes=None, pred=None):
 
 
 def reframe_fit(cur, tbl, cols, task, seed, options):
-    feats = ", ".join(h for h, _ in cols)
+    feats = ", ".join("d." + h for h, _ in cols)
     target = cols[-1][0]
-    src = ("SELECT %s FROM %s JOIN %s_split s USING (row_id) WHERE s.seed = %d AND s.part = ''train''"
+    src = ("SELECT %s FROM %s d JOIN %s_split s USING (row_id) WHERE s.seed = %d AND s.part = ''train''"
            % (feats, tbl, tbl, seed))
     t0 = time.time()
     cur.execute("SELECT metrics FROM reframe.train('rt_m', '%s', '%s', %s, %%s)"
@@ -175,13 +180,13 @@ def reframe_fit(cur, tbl, cols, task, seed, options):
     secs = time.time() - t0
     test = "FROM %s d JOIN %s_split s USING (row_id) WHERE s.seed = %d AND s.part = 'test' ORDER BY row_id" % (tbl, tbl, seed)
     if task == "regression":
-        cur.execute("SELECT %s, reframe.score('rt_m', d) %s" % (target, test))
+        cur.execute("SELECT d.%s, reframe.score('rt_m', d) %s" % (target, test))
         rows = cur.fetchall()
         res = metrics(task, [r[0] for r in rows], pred=[r[1] for r in rows])
     else:
         cur.execute("SELECT reframe.classes('rt_m')")
         classes = cur.fetchone()[0]
-        cur.execute("SELECT %s, reframe.predict_proba('rt_m', d) %s" % (target, test))
+        cur.execute("SELECT d.%s, reframe.predict_proba('rt_m', d) %s" % (target, test))
         rows = cur.fetchall()
         proba = [r[1] if len(r[1]) == len(classes) else [1 - r[1][0], r[1][0]] for r in rows]
         res = metrics(task, [r[0] for r in rows], proba=proba, classes=classes)

@@ -100,6 +100,8 @@ struct RfFamily
 {
 	const char *name;			/* "linear", "neural", "trees" */
 	bool		raw_inputs;		/* numbers unstandardized, NULL kept missing (RfEncoder) */
+	/* the share of rows held out by default (from 1,000 rows), or 0 for 0.2 */
+	double		validation;
 
 	/* Lays out an untrained trunk for t->heads from the options. */
 	void		(*create) (RfTrunk *t, const RfOptions *opts, int nin);

@@ -1614,8 +1614,9 @@ TrainRead(RfTrainState *ts, text *source)
 	ts->source_sql = StoreSourceSql(source);
 	if (ts->opts->verbose)
 		ereport(NOTICE, (errmsg("model \"%s\": reading %s", ts->model_name, ts->source_sql)));
-	/* the default holds out 0.2 from 1,000 rows up, decided once all are read */
-	ts->holdout = ts->opts->validation >= 0 ? ts->opts->validation : 0.2;
+	/* the default holds out 0.2 (the family's share) from 1,000 rows up, decided once all are read */
+	ts->holdout = ts->opts->validation >= 0 ? ts->opts->validation :
+		ts->family->validation > 0 ? ts->family->validation : 0.2;
 	ts->sample = TrainSampleShare(ts);
 	ProgressPhase("reading");
 	TrainReadSource(ts);

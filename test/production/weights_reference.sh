@@ -44,7 +44,7 @@ print(f"weighted logistic regression: max |scikit-learn - reframe| = {d_log:.2e}
 cur.execute("SELECT spec FROM w_trees WHERE block = ''")
 start = np.average(y, weights=w)
 dm = xgb.DMatrix(X.astype(np.float32), label=y, weight=w, base_margin=np.full(len(y), start))
-bst = xgb.train({"objective": "reg:squarederror", "tree_method": "hist", "max_depth": 4, "eta": 0.3,
+bst = xgb.train({"objective": "reg:squarederror", "tree_method": "hist", "max_depth": 4, "eta": 0.1,
                  "lambda": 1, "min_child_weight": 1, "max_bin": 256, "base_score": 0, "nthread": 1}, dm, 20)
 theirs = bst.predict(xgb.DMatrix(X.astype(np.float32), base_margin=np.full(len(y), start)))
 d_trees = np.max(np.abs(theirs - ours_trees))
