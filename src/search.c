@@ -21,6 +21,7 @@
 #include "utils/builtins.h"
 #include "utils/float.h"
 #include "utils/fmgrprotos.h"
+#include "utils/guc.h"
 #include "utils/jsonb.h"
 
 #include "reframe.h"
@@ -87,6 +88,24 @@ CandidateContext(void *arg)
 }
 
 /*
+ * A candidate's folds, their NOTICEs and WARNINGs kept from the client: the
+ * training of the winner says each of them once (a rare class, a task
+ * inferred), not once per candidate and fold.  Errors still reach it.
+ */
+static double
+QuietFolds(TrainArgs *a, int nfolds)
+{
+	int			nest = NewGUCNestLevel();
+	double		loss;
+
+	(void) set_config_option("client_min_messages", "error", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	loss = TrainFolds(a, 5, nfolds, NULL);
+	AtEOXact_GUC(true, nest);
+	return loss;
+}
+
+/*
  * Cross-validates the candidates in turn, within the time budget (the
  * first always runs), appending {shown..., "loss"} for each to buf.
  * Returns the index of the best.
@@ -115,7 +134,7 @@ MeasureCandidates(const char *model, Candidate *c, int n, TrainArgs *base, int n
 		a.options = c[i].options;
 		a.label = c[i].label;
 		error_context_stack = &cb;
-		loss = TrainFolds(&a, 5, nfolds, NULL);
+		loss = QuietFolds(&a, nfolds);
 		error_context_stack = cb.previous;
 		appendStringInfo(buf, "%s{%s, \"loss\": ", i ? ", " : "", c[i].shown);
 		JsonAppendNumber(buf, loss);

@@ -77,5 +77,15 @@ SELECT reframe.cross_validate('SELECT a, b, step FROM bumps', 'step', options =>
 SELECT 1 FROM reframe.train('plain', 'SELECT a, b, step FROM bumps', 'step', options => '{"l2": 0.1}');
 SELECT * FROM reframe.trials('plain');
 SELECT * FROM reframe.trials('grid', 7);
-SELECT reframe.drop_model(m) FROM unnest(ARRAY['grid', 'ranged', 'sampled', 'hurried', 'auto2', 'plain']) m;
-DROP TABLE bumps;
+-- "auto" says each WARNING once per call (the winner's training says it),
+-- not once per candidate and fold: one rare class, one WARNING
+CREATE TABLE rare_kind AS
+SELECT i, sin(i) AS a, cos(i * 0.3) AS b,
+       CASE WHEN i % 50 = 0 THEN 'rare' WHEN sin(i) > 0 THEN 'up' ELSE 'down' END AS kind
+  FROM generate_series(1, 600) i;
+SELECT chosen IS NOT NULL AS chosen
+  FROM (SELECT metrics->'auto'->'chosen' AS chosen
+          FROM reframe.train('auto_rare', 'SELECT a, b, kind FROM rare_kind', 'kind',
+                             options => '{"model": "auto", "trials": 2}')) t;
+SELECT reframe.drop_model(m) FROM unnest(ARRAY['grid', 'ranged', 'sampled', 'hurried', 'auto2', 'plain', 'auto_rare']) m;
+DROP TABLE bumps, rare_kind;
