@@ -35,8 +35,8 @@ rows = cur.fetchall()
 X = np.array([r[0] for r in rows], dtype=np.float64)
 y = np.array([r[1] for r in rows], dtype=bool)
 test = np.arange(ROWS) % 5 == 0
-cur.execute("CREATE TABLE dc_train AS SELECT x, y FROM dc WHERE i %% 5 <> 1")
-cur.execute("CREATE TABLE dc_test AS SELECT x, y FROM dc WHERE i %% 5 = 1")
+cur.execute("CREATE TABLE dc_train AS SELECT x, y FROM dc WHERE i % 5 <> 1")
+cur.execute("CREATE TABLE dc_test AS SELECT x, y FROM dc WHERE i % 5 = 1")
 # i runs from 1, the Python rows from 0: the same test rows
 t0 = time.time()
 hgb = HistGradientBoostingClassifier().fit(X[~test], y[~test])
