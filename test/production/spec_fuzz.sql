@@ -194,6 +194,8 @@ BEGIN
             UPDATE sf_evil SET version = version + 1 WHERE block = b AND part = pt;
     END CASE;
     RETURN op || ' ' || b || '[' || pt || ']';
+EXCEPTION WHEN unique_violation THEN
+    RETURN op || ' ' || b || '[' || pt || '] (taken)';
 END $$;
 
 GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA public TO sf_forger;
@@ -228,6 +230,12 @@ DECLARE
         'SELECT length(reframe.export(%1$L))',
         'SELECT reframe.evaluate(%1$L, ''SELECT * FROM sf WHERE i %% 3 = 0'')',
         'SELECT count(*) FROM reframe.models'];
+    -- slower ones, after a tenth of the mutations
+    occasional text[] := ARRAY[
+        'SELECT length(reframe.report(%1$L, ''SELECT * FROM sf WHERE i <= 60''))',
+        'SELECT count(*) FROM reframe.explain_all(%1$L, ''SELECT * FROM sf WHERE i <= 20'')',
+        'SELECT reframe.set_threshold(%1$L, 0.4)',
+        'SELECT reframe.deploy(%1$L, 1)'];
     st text;
     msg text;
 BEGIN
@@ -239,7 +247,7 @@ BEGIN
         FOR k IN 1 .. 1 + floor(random() * 3)::int LOOP
             mutation := mutation || CASE WHEN random() < 0.6 THEN sf_mutate_spec() ELSE sf_mutate_block() END || '; ';
         END LOOP;
-        FOREACH call IN ARRAY calls LOOP
+        FOREACH call IN ARRAY calls || CASE WHEN random() < 0.1 THEN occasional ELSE '{}' END LOOP
             RAISE LOG 'spec fuzz %: % with %-> %', n, base, mutation, call;
             BEGIN
                 EXECUTE format(call, 'pg_temp.sf_evil');
