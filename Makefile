@@ -17,6 +17,8 @@ OPTFLAGS = -O3 -fno-math-errno -fno-trapping-math
 PG_CFLAGS += $(OPTFLAGS) -std=gnu99
 PG_CPPFLAGS += -I/usr/include/x86_64-linux-gnu/openblas-pthread
 SHLIB_LINK += -lopenblas -lxgboost -lm -pthread
+# only PostgreSQL's entry points are exported (reframe.map)
+SHLIB_LINK += -Wl,--version-script=$(srcdir)/reframe.map
 
 EXTRA_CLEAN = $(DATA_built)
 

@@ -91,6 +91,7 @@ production readme
 production fuzz
 production spec_fuzz
 production concurrent_train
+production exports
 production upgrade
 production retrain_while_scoring
 cron_status=0
