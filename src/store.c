@@ -131,7 +131,9 @@ void
 StoreLockModelName(text *name)
 {
 	RangeVar   *rv = StoreNameToRangeVar(name);
-	Oid			nsp = RangeVarGetCreationNamespace(rv);
+	Oid			relid = RangeVarGetRelid(rv, NoLock, true);
+	/* an existing model's own schema, however it was named; else where it will be */
+	Oid			nsp = OidIsValid(relid) ? get_rel_namespace(relid) : RangeVarGetCreationNamespace(rv);
 	uint32		h = hash_bytes((const unsigned char *) rv->relname, strlen(rv->relname));
 
 	/* objsubid 0 is the schema itself, which CREATE takes shared */
