@@ -91,7 +91,12 @@ def load(name):
     """Columns (name, is_text) and rows, the target last."""
     with open(export(name)) as f:
         rows = list(csv.reader(f))
-    header = [ident(h) for h in rows[0]]
+    header = []
+    for h in rows[0]:
+        n = ident(h)
+        while n in header:      # names equal but for case (Vehicle's Sc.Var.Maxis, Sc.Var.maxis)
+            n += "_2"
+        header.append(n)
     body = rows[1:]
     target = ident(TABLES[name][1])
     cols = []
