@@ -24,7 +24,11 @@ SELECT abs(reframe.score('price_band', h) -
 -- a class of the buckets can be scored by its label
 SELECT round(reframe.score('price_band', ARRAY[150]::float8[], '[100000,200000)')::numeric, 3) > 0.5 AS middle_bucket;
 -- evaluate: classification metrics, and the RMSE of the expected value against the price
-SELECT e->'metrics'->>'accuracy' IS NOT NULL AS has_accuracy,
+-- (accuracy: the predicted bucket against the bucket each price falls in, by the stored edges)
+SELECT abs((e->'metrics'->>'accuracy')::float8 - (
+         SELECT avg((reframe.predict('price_band', h) = (reframe.classes('price_band'))[1 + (
+                   SELECT count(*) FROM price_band m, jsonb_array_elements_text(m.spec->'network'->'heads'->0->'bin_edges') edge
+                    WHERE m.block = '' AND edge::float8 <= h.price)])::int) FROM homes h)) < 1e-9 AS accuracy,
        abs((e->'metrics'->>'rmse_expected')::float8 - (SELECT sqrt(avg((price - reframe.score('price_band', h)) ^ 2)) FROM homes h)) < 1e-9
          AS rmse_expected
   FROM (SELECT reframe.evaluate('price_band', 'homes') AS e) x;

@@ -48,7 +48,7 @@ CREATE TABLE catalog AS
 SELECT i, (i % 20) + sin(i)::float8 AS x, ((i / 20) % 50) + cos(i)::float8 AS z,
        'd' || (i % 20) AS dept, 'd' || (i % 20) || '/c' || ((i / 20) % 50) AS cat
   FROM generate_series(1, 20000) i;
-SELECT task, train_rows > 0 AS trained FROM reframe.train('big_shelf', 'SELECT x, z, dept, cat FROM catalog', 'dept,cat',
+SELECT task, train_rows + validation_rows = 20000 AS every_row FROM reframe.train('big_shelf', 'SELECT x, z, dept, cat FROM catalog', 'dept,cat',
                                                           'hierarchical', '{"max_iter": 30}');
 SELECT array_length(reframe.classes('big_shelf'), 1) AS leaves, array_length(reframe.classes('big_shelf', 'dept'), 1) AS parents;
 SELECT count(*) AS scored FROM (SELECT reframe.predict_labels('big_shelf', c) FROM catalog c WHERE i <= 100) s;

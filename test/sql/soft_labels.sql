@@ -71,7 +71,10 @@ SELECT abs((e #>> '{metrics,expected_labels}')::float8 -
        abs((e #>> '{metrics,mean_labels}')::float8 - (SELECT avg(p_tech + p_sports) FROM shares)) < 1e-9 AS mean_labels
   FROM (SELECT reframe.evaluate('soft_topics', 'SELECT a, b, p_tech, p_sports FROM shares') AS e) x;
 -- labels are still extracted by threshold
-SELECT reframe.predict_labels('soft_topics', s) IS NOT NULL AS labels FROM shares s WHERE id = 1;
+SELECT count(*) FILTER (WHERE (SELECT coalesce(array_agg(x ORDER BY x), '{}') FROM unnest(reframe.predict_labels('soft_topics', s)) x)
+                               = (SELECT coalesce(array_agg(l ORDER BY l), '{}') FROM unnest(ARRAY['p_sports', 'p_tech']) l
+                                   WHERE reframe.score('soft_topics', s, l) >= 0.5)) AS by_threshold, count(*) AS rows
+  FROM shares s;
 
 -- a distribution per row: a float8[] of shares over the classes named by
 -- "classes" (the seed's cross-entropy example, [0, 0, 0, 1] against
