@@ -22,39 +22,24 @@
 /* The most points a ROC or precision-recall curve returns. */
 #define CURVE_MAX_POINTS 1000
 
-typedef struct Scored
-{
-	double		score;
-	double		label;
-} Scored;
-
-static int
-ScoredDesc(const void *a, const void *b)
-{
-	double		x = ((const Scored *) a)->score;
-	double		y = ((const Scored *) b)->score;
-
-	return x > y ? -1 : x < y;
-}
-
 /* The state's pairs, copied and sorted by score, highest first. */
-static Scored *
+static RfScored *
 SortedPairs(FunctionCallInfo fcinfo, const char *what, int64 *n)
 {
 	const double *p = ReframePairs(PG_GETARG_BYTEA_P(0), n);
-	Scored	   *s;
+	RfScored	   *s;
 
 	if (p == NULL)
 		return NULL;
-	s = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(Scored) * *n);
-	memcpy(s, p, sizeof(Scored) * *n);
+	s = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(RfScored) * *n);
+	memcpy(s, p, sizeof(RfScored) * *n);
 	for (int64 i = 0; i < *n; i++)
 		if (!isfinite(s[i].score) || !isfinite(s[i].label))
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_EXCEPTION),
 					 errmsg("%s: scores and labels must be finite, got %g and %g", what,
 							s[i].score, s[i].label)));
-	qsort(s, *n, sizeof(Scored), ScoredDesc);
+	qsort(s, *n, sizeof(RfScored), RfScoredByScoreDesc);
 	return s;
 }
 
@@ -86,7 +71,7 @@ ThresholdCurve(FunctionCallInfo fcinfo, bool roc)
 	static const char *const roc_keys[] = {"threshold", "fpr", "tpr"};
 	static const char *const pr_keys[] = {"threshold", "recall", "precision"};
 	int64		n;
-	Scored	   *s = SortedPairs(fcinfo, roc ? "roc_curve" : "pr_curve", &n);
+	RfScored	   *s = SortedPairs(fcinfo, roc ? "roc_curve" : "pr_curve", &n);
 	double		pos = 0;
 	double		tp = 0;
 	double		fp = 0;
@@ -196,7 +181,7 @@ reframe_lift_final(PG_FUNCTION_ARGS)
 {
 	static const char *const keys[] = {"decile", "fraction", "gain", "lift"};
 	int64		n;
-	Scored	   *s = SortedPairs(fcinfo, "lift", &n);
+	RfScored	   *s = SortedPairs(fcinfo, "lift", &n);
 	double		pos = 0;
 	double		found = 0;
 	int64		i = 0;
@@ -237,7 +222,7 @@ reframe_residuals_final(PG_FUNCTION_ARGS)
 {
 	static const char *const keys[] = {"decile", "rows", "mean_predicted", "mean_actual", "mean_residual", "rmse"};
 	int64		n;
-	Scored	   *s = SortedPairs(fcinfo, "residuals", &n);
+	RfScored	   *s = SortedPairs(fcinfo, "residuals", &n);
 	int64		i;
 	bool		first = true;
 	StringInfoData buf;
@@ -258,7 +243,7 @@ reframe_residuals_final(PG_FUNCTION_ARGS)
 
 		for (; i > end; i--)
 		{
-			const Scored *r = &s[i - 1];
+			const RfScored *r = &s[i - 1];
 
 			rows++;
 			sp += r->score;

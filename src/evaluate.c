@@ -620,21 +620,6 @@ EvalRankingJson(StringInfo buf, const double *groups, const double *scores,
 	pfree(r);
 }
 
-typedef struct ScoredLabel
-{
-	double		score;
-	double		label;
-} ScoredLabel;
-
-static int
-ScoreDescCmp(const void *a, const void *b)
-{
-	double		x = ((const ScoredLabel *) a)->score;
-	double		y = ((const ScoredLabel *) b)->score;
-
-	return (x < y) - (x > y);
-}
-
 double
 EvalBestF1Threshold(RfEvalAcc *acc)
 {
@@ -644,7 +629,7 @@ EvalBestF1Threshold(RfEvalAcc *acc)
 double
 EvalBestF1ThresholdOf(const double *scores, const double *labels, int64 nscores)
 {
-	ScoredLabel *sl = palloc(sizeof(ScoredLabel) * Max(nscores, 1));
+	RfScored *sl = palloc(sizeof(RfScored) * Max(nscores, 1));
 	double		positives = 0;
 	double		tp = 0;
 	double		best_f1 = -1;
@@ -657,7 +642,7 @@ EvalBestF1ThresholdOf(const double *scores, const double *labels, int64 nscores)
 		sl[k].label = labels[k];
 		positives += labels[k];
 	}
-	qsort(sl, nscores, sizeof(ScoredLabel), ScoreDescCmp);
+	qsort(sl, nscores, sizeof(RfScored), RfScoredByScoreDesc);
 	/* predicting positive for scores >= sl[i].score, one tie group at a time */
 	while (i < nscores)
 	{

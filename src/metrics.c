@@ -376,12 +376,6 @@ reframe_r2_final(PG_FUNCTION_ARGS)
  * capacity so that a copy made by the executor stays valid; "count" says how
  * much of it is used.
  */
-typedef struct AucPair
-{
-	double		score;
-	double		label;
-} AucPair;
-
 typedef struct AucState
 {
 	int32		vl_len_;
@@ -389,11 +383,11 @@ typedef struct AucState
 	int64		param;
 	int64		count;
 	int64		capacity;
-	AucPair		pairs[FLEXIBLE_ARRAY_MEMBER];
+	RfScored		pairs[FLEXIBLE_ARRAY_MEMBER];
 } AucState;
 
 #define AUC_MAGIC 0x52464132	/* "RFA2" */
-#define AUC_SIZE(cap) (offsetof(AucState, pairs) + (Size) (cap) * sizeof(AucPair))
+#define AUC_SIZE(cap) (offsetof(AucState, pairs) + (Size) (cap) * sizeof(RfScored))
 
 /* Checks a roc_auc state; an empty bytea is the initial state. */
 static AucState *
@@ -406,8 +400,8 @@ AucCheck(bytea *b)
 		return NULL;
 	/* the capacity must be what the size holds: no product that could wrap */
 	if (len < offsetof(AucState, pairs) || st->magic != AUC_MAGIC ||
-		(len - offsetof(AucState, pairs)) % sizeof(AucPair) != 0 ||
-		st->capacity != (int64) ((len - offsetof(AucState, pairs)) / sizeof(AucPair)) ||
+		(len - offsetof(AucState, pairs)) % sizeof(RfScored) != 0 ||
+		st->capacity != (int64) ((len - offsetof(AucState, pairs)) / sizeof(RfScored)) ||
 		st->count < 0 || st->count > st->capacity)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -426,7 +420,7 @@ AucAlloc(int64 capacity)
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("roc_auc or ndcg: too many rows in one group"),
 				 errdetail("The exact metric keeps every score; at most %d rows fit in one state.",
-						   (int) ((MaxAllocSize - offsetof(AucState, pairs)) / sizeof(AucPair)))));
+						   (int) ((MaxAllocSize - offsetof(AucState, pairs)) / sizeof(RfScored)))));
 	st = palloc(size);
 	SET_VARSIZE(st, size);
 	st->magic = AUC_MAGIC;
@@ -457,7 +451,7 @@ AucReserve(FunctionCallInfo fcinfo, AucState *st, int64 extra)
 	MemoryContextSwitchTo(old);
 	if (st)
 	{
-		memcpy(grown->pairs, st->pairs, st->count * sizeof(AucPair));
+		memcpy(grown->pairs, st->pairs, st->count * sizeof(RfScored));
 		grown->count = st->count;
 		grown->param = st->param;
 	}
@@ -531,7 +525,7 @@ reframe_auc_combine(PG_FUNCTION_ARGS)
 				 errmsg("ndcg: k must be the same for every row of a group")));
 	a = AucReserve(fcinfo, a, b->count);
 	a->param = b->param;
-	memcpy(a->pairs + a->count, b->pairs, b->count * sizeof(AucPair));
+	memcpy(a->pairs + a->count, b->pairs, b->count * sizeof(RfScored));
 	a->count += b->count;
 	PG_RETURN_BYTEA_P(a);
 }
@@ -712,20 +706,20 @@ reframe_ndcg_accum(PG_FUNCTION_ARGS)
 	PG_RETURN_BYTEA_P(st);
 }
 
-static int
-PairScoreDesc(const void *a, const void *b)
+int
+RfScoredByScoreDesc(const void *a, const void *b)
 {
-	double		x = ((const AucPair *) a)->score;
-	double		y = ((const AucPair *) b)->score;
+	double		x = ((const RfScored *) a)->score;
+	double		y = ((const RfScored *) b)->score;
 
 	return (x < y) - (x > y);
 }
 
-static int
-PairLabelDesc(const void *a, const void *b)
+int
+RfScoredByLabelDesc(const void *a, const void *b)
 {
-	double		x = ((const AucPair *) a)->label;
-	double		y = ((const AucPair *) b)->label;
+	double		x = ((const RfScored *) a)->label;
+	double		y = ((const RfScored *) b)->label;
 
 	return (x < y) - (x > y);
 }
@@ -740,7 +734,7 @@ PairLabelDesc(const void *a, const void *b)
 double
 ReframeNdcg(const double *scores, const double *relevance, int64 n, int64 k)
 {
-	AucPair    *p = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(AucPair) * Max(n, 1));
+	RfScored    *p = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(RfScored) * Max(n, 1));
 	double		dcg = 0;
 	double		idcg = 0;
 	int64		i = 0;
@@ -750,7 +744,7 @@ ReframeNdcg(const double *scores, const double *relevance, int64 n, int64 k)
 		p[j].score = scores[j];
 		p[j].label = relevance[j];
 	}
-	qsort(p, n, sizeof(AucPair), PairScoreDesc);
+	qsort(p, n, sizeof(RfScored), RfScoredByScoreDesc);
 	while (i < n && i < k)
 	{
 		int64		j = i;
@@ -764,7 +758,7 @@ ReframeNdcg(const double *scores, const double *relevance, int64 n, int64 k)
 		dcg += gain * disc / (double) (j - i);
 		i = j;
 	}
-	qsort(p, n, sizeof(AucPair), PairLabelDesc);
+	qsort(p, n, sizeof(RfScored), RfScoredByLabelDesc);
 	for (int64 r = 0; r < n && r < k; r++)
 		idcg += p[r].label / log2((double) r + 2.0);
 	pfree(p);

@@ -5,6 +5,17 @@
 #ifndef REFRAME_METRICS_H
 #define REFRAME_METRICS_H
 
+/* A row's score and its label (or relevance), as the metrics keep and sort them. */
+typedef struct RfScored
+{
+	double		score;
+	double		label;
+} RfScored;
+
+/* qsort comparators: by score, by label; highest first */
+extern int	RfScoredByScoreDesc(const void *a, const void *b);
+extern int	RfScoredByLabelDesc(const void *a, const void *b);
+
 /* -log(p) for a positive, -log(1 - p) for a negative, p clipped. */
 extern double ReframeLogLoss(double p, bool y);
 
