@@ -660,3 +660,58 @@ COMMENT ON FUNCTION @extschema@.explain(text, bigint[], text) IS
     'why a row scores what it scores: {"base": b, "contributions": {column: c}}, base + contributions = the output''s margin (exact for linear and trees models)';
 COMMENT ON FUNCTION @extschema@.explain(text, numeric[], text) IS
     'why a row scores what it scores: {"base": b, "contributions": {column: c}}, base + contributions = the output''s margin (exact for linear and trees models)';
+
+-- the same for the other types a label has (a boolean target, classes as
+-- numbers), so that Citus pushes accuracy(predict(...)::boolean, y) down too
+CREATE FUNCTION @extschema@.accuracy_accum(double precision[], boolean, boolean)
+    RETURNS double precision[] AS 'MODULE_PATHNAME', 'reframe_accuracy_datum_accum'
+    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION @extschema@.accuracy_accum(double precision[], boolean, boolean, double precision)
+    RETURNS double precision[] AS 'MODULE_PATHNAME', 'reframe_accuracy_datum_accum'
+    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE AGGREGATE @extschema@.accuracy(pred boolean, actual boolean) (
+    SFUNC = @extschema@.accuracy_accum, STYPE = double precision[], INITCOND = '{0,0}',
+    FINALFUNC = @extschema@.mean_final, COMBINEFUNC = @extschema@.sum_combine, PARALLEL = SAFE);
+CREATE AGGREGATE @extschema@.accuracy(pred boolean, actual boolean, weight double precision) (
+    SFUNC = @extschema@.accuracy_accum, STYPE = double precision[], INITCOND = '{0,0}',
+    FINALFUNC = @extschema@.mean_final, COMBINEFUNC = @extschema@.sum_combine, PARALLEL = SAFE);
+COMMENT ON AGGREGATE @extschema@.accuracy(boolean, boolean) IS 'share of rows where prediction equals actual';
+CREATE FUNCTION @extschema@.accuracy_accum(double precision[], integer, integer)
+    RETURNS double precision[] AS 'MODULE_PATHNAME', 'reframe_accuracy_datum_accum'
+    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION @extschema@.accuracy_accum(double precision[], integer, integer, double precision)
+    RETURNS double precision[] AS 'MODULE_PATHNAME', 'reframe_accuracy_datum_accum'
+    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE AGGREGATE @extschema@.accuracy(pred integer, actual integer) (
+    SFUNC = @extschema@.accuracy_accum, STYPE = double precision[], INITCOND = '{0,0}',
+    FINALFUNC = @extschema@.mean_final, COMBINEFUNC = @extschema@.sum_combine, PARALLEL = SAFE);
+CREATE AGGREGATE @extschema@.accuracy(pred integer, actual integer, weight double precision) (
+    SFUNC = @extschema@.accuracy_accum, STYPE = double precision[], INITCOND = '{0,0}',
+    FINALFUNC = @extschema@.mean_final, COMBINEFUNC = @extschema@.sum_combine, PARALLEL = SAFE);
+COMMENT ON AGGREGATE @extschema@.accuracy(integer, integer) IS 'share of rows where prediction equals actual';
+CREATE FUNCTION @extschema@.accuracy_accum(double precision[], bigint, bigint)
+    RETURNS double precision[] AS 'MODULE_PATHNAME', 'reframe_accuracy_datum_accum'
+    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION @extschema@.accuracy_accum(double precision[], bigint, bigint, double precision)
+    RETURNS double precision[] AS 'MODULE_PATHNAME', 'reframe_accuracy_datum_accum'
+    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE AGGREGATE @extschema@.accuracy(pred bigint, actual bigint) (
+    SFUNC = @extschema@.accuracy_accum, STYPE = double precision[], INITCOND = '{0,0}',
+    FINALFUNC = @extschema@.mean_final, COMBINEFUNC = @extschema@.sum_combine, PARALLEL = SAFE);
+CREATE AGGREGATE @extschema@.accuracy(pred bigint, actual bigint, weight double precision) (
+    SFUNC = @extschema@.accuracy_accum, STYPE = double precision[], INITCOND = '{0,0}',
+    FINALFUNC = @extschema@.mean_final, COMBINEFUNC = @extschema@.sum_combine, PARALLEL = SAFE);
+COMMENT ON AGGREGATE @extschema@.accuracy(bigint, bigint) IS 'share of rows where prediction equals actual';
+CREATE FUNCTION @extschema@.accuracy_accum(double precision[], double precision, double precision)
+    RETURNS double precision[] AS 'MODULE_PATHNAME', 'reframe_accuracy_float8_accum'
+    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION @extschema@.accuracy_accum(double precision[], double precision, double precision, double precision)
+    RETURNS double precision[] AS 'MODULE_PATHNAME', 'reframe_accuracy_float8_accum'
+    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE AGGREGATE @extschema@.accuracy(pred double precision, actual double precision) (
+    SFUNC = @extschema@.accuracy_accum, STYPE = double precision[], INITCOND = '{0,0}',
+    FINALFUNC = @extschema@.mean_final, COMBINEFUNC = @extschema@.sum_combine, PARALLEL = SAFE);
+CREATE AGGREGATE @extschema@.accuracy(pred double precision, actual double precision, weight double precision) (
+    SFUNC = @extschema@.accuracy_accum, STYPE = double precision[], INITCOND = '{0,0}',
+    FINALFUNC = @extschema@.mean_final, COMBINEFUNC = @extschema@.sum_combine, PARALLEL = SAFE);
+COMMENT ON AGGREGATE @extschema@.accuracy(double precision, double precision) IS 'share of rows where prediction equals actual';

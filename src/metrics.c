@@ -311,6 +311,28 @@ reframe_accuracy_text_accum(PG_FUNCTION_ARGS)
 	return SumAccum(fcinfo, equal ? 1.0 : 0.0, "accuracy");
 }
 
+/*
+ * accuracy over boolean, integer and bigint without expression types (for
+ * Citus, as the text overload): passed by value, equal when their Datums are.
+ */
+PG_FUNCTION_INFO_V1(reframe_accuracy_datum_accum);
+Datum
+reframe_accuracy_datum_accum(PG_FUNCTION_ARGS)
+{
+	return SumAccum(fcinfo, PG_GETARG_DATUM(1) == PG_GETARG_DATUM(2) ? 1.0 : 0.0, "accuracy");
+}
+
+/* accuracy over double precision: equal as numbers (0 = -0); NaN is an error. */
+PG_FUNCTION_INFO_V1(reframe_accuracy_float8_accum);
+Datum
+reframe_accuracy_float8_accum(PG_FUNCTION_ARGS)
+{
+	double		p = NotNaN(PG_GETARG_FLOAT8(1), "accuracy", "a prediction");
+	double		a = NotNaN(PG_GETARG_FLOAT8(2), "accuracy", "an actual value");
+
+	return SumAccum(fcinfo, p == a ? 1.0 : 0.0, "accuracy");
+}
+
 /* r2 transition: state {n, mean_y, M2_y, sse}, Welford's update. */
 PG_FUNCTION_INFO_V1(reframe_r2_accum);
 Datum

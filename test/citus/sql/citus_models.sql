@@ -82,6 +82,12 @@ SELECT abs((SELECT reframe.rmse(reframe.score('lin', e), y) FROM events e) -
            (SELECT reframe.rmse(reframe.score('lin', e), y) FROM events_local e)) < 1e-12 AS same_rmse,
        (SELECT reframe.accuracy(reframe.predict('clf', e), label::text) FROM events e) =
        (SELECT reframe.accuracy(reframe.predict('clf', e), label::text) FROM events_local e) AS same_accuracy;
+-- over the label's own type (was XX000 on the workers: the polymorphic form)
+SELECT * FROM task_queries($$SELECT reframe.accuracy(reframe.predict('clf', e)::boolean, label) FROM events e$$) LIMIT 1;
+SELECT (SELECT reframe.accuracy(reframe.predict('clf', e)::boolean, label) FROM events e) =
+       (SELECT reframe.accuracy(reframe.predict('clf', e), label::text) FROM events_local e) AS same_boolean_accuracy,
+       (SELECT reframe.accuracy((x1 > 0)::int, (y > 0)::int) FROM events e) =
+       (SELECT reframe.accuracy((x1 > 0)::int, (y > 0)::int) FROM events_local e) AS same_integer_accuracy;
 -- evaluate on a distributed source
 -- (the same figures, summed in another order: within 1e-12)
 SELECT count(*) AS metrics,
