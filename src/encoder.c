@@ -1161,6 +1161,63 @@ EncoderFromJson(JsonbContainer *spec, const double *shift, const double *scale, 
 	return enc;
 }
 
+/* The parts of a date or time column, by its length (TimeFeatures' order). */
+static const char *
+TimePart(int length, int k)
+{
+	static const char *const ts[] = {"", ".hour_sin", ".hour_cos", ".dow_sin", ".dow_cos", ".doy_sin", ".doy_cos"};
+	static const char *const date[] = {"", ".dow_sin", ".dow_cos", ".doy_sin", ".doy_cos"};
+	static const char *const tod[] = {"", ".hour_sin", ".hour_cos"};
+
+	if (length == 7)
+		return ts[k];
+	if (length == 5)
+		return date[k];
+	if (length == 3)
+		return tod[k];
+	return "";
+}
+
+void
+EncoderSlotNames(const RfEncoder *enc, char **names, const char **types)
+{
+	for (int c = 0; c < enc->ncols; c++)
+	{
+		const RfEncColumn *col = &enc->cols[c];
+
+		if (col->kind == RF_CATEGORY)
+		{
+			int			n = col->nbuckets > 0 ? col->nbuckets : col->nvocab + 1;
+
+			for (int v = 0; v < n; v++)
+			{
+				names[col->slot + v] = col->nbuckets > 0 ? psprintf("%s#%d", col->name, v) :
+					v < col->nvocab ? psprintf("%s=%s", col->name, col->vocab[v]) :
+					psprintf("%s=(other)", col->name);
+				types[col->slot + v] = "i";
+			}
+		}
+		else
+			for (int k = 0; k < col->length; k++)
+			{
+				names[col->slot + k] = col->kind == RF_ARRAY ? psprintf("%s[%d]", col->name, k + 1) :
+					col->kind == RF_TIME ? psprintf("%s%s", col->name, TimePart(col->length, k)) :
+					pstrdup(col->name);
+				types[col->slot + k] = col->kind == RF_BOOLEAN ? "i" : "float";
+			}
+		for (int k = 0; k < col->length; k++)
+		{
+			int			s = enc->missing_slot[col->raw + k];
+
+			if (s < 0)
+				continue;
+			names[s] = col->kind == RF_ARRAY ? psprintf("%s[%d] (missing)", col->name, k + 1) :
+				psprintf("%s%s (missing)", col->name, col->kind == RF_TIME ? TimePart(col->length, k) : "");
+			types[s] = "i";
+		}
+	}
+}
+
 /* ---------- scoring ---------- */
 
 static bool

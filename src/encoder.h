@@ -110,6 +110,15 @@ extern void EncoderToJson(RfEncoder *enc, StringInfo buf);
 extern RfEncoder *EncoderFromJson(JsonbContainer *spec, const double *shift,
 								  const double *scale, int nraw);
 
+/*
+ * The name and XGBoost feature type ("float", or "i" for a 0/1 indicator)
+ * of every encoded slot, width of each: a column, "col[k]" for an array
+ * element, "col.hour_sin" and the like for a date or time's parts,
+ * "col=value" for a category's slot ("col=(other)", or "col#k" when
+ * hashed), "... (missing)" for a missing indicator.
+ */
+extern void EncoderSlotNames(const RfEncoder *enc, char **names, const char **types);
+
 /* Scoring */
 extern void EncoderMapColumns(const RfEncoder *enc, TupleDesc td, int *attno, Oid *atttype,
 							  const char *model);

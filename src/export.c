@@ -20,6 +20,8 @@ reframe_export(PG_FUNCTION_ARGS)
 	Oid			relid = StoreReadableModelRelid(name);
 	RfModel    *m;
 	StringInfoData buf;
+	char	  **names;
+	const char **types;
 
 	if (strcmp(format, "xgboost") != 0)
 		ereport(ERROR,
@@ -34,6 +36,9 @@ reframe_export(PG_FUNCTION_ARGS)
 						m->name, m->nterms > 0 ? "a blend" : psprintf("a %s model", m->net->family->name)),
 				 errhint("Train it with \"model\": \"trees\".")));
 	initStringInfo(&buf);
-	m->net->family->export_xgboost(m->net, &buf);
+	names = palloc0(sizeof(char *) * Max(m->enc->width, 1));
+	types = palloc0(sizeof(char *) * Max(m->enc->width, 1));
+	EncoderSlotNames(m->enc, names, types);
+	m->net->family->export_xgboost(m->net, names, types, &buf);
 	PG_RETURN_TEXT_P(cstring_to_text_with_len(buf.data, buf.len));
 }

@@ -166,8 +166,11 @@ struct RfFamily
 	 */
 	void		(*importance) (const RfTrunk *t, const RfEncoder *enc, double *imp);
 
-	/* Optional: the trunk and heads as XGBoost's JSON model (reframe.export). */
-	void		(*export_xgboost) (const RfTrunk *t, StringInfo buf);
+	/*
+	 * Optional: the trunk and heads as XGBoost's JSON model (reframe.export),
+	 * its inputs named and typed (EncoderSlotNames).
+	 */
+	void		(*export_xgboost) (const RfTrunk *t, char **names, const char **types, StringInfo buf);
 };
 
 extern const RfFamily ReframeLinearFamily;

@@ -795,19 +795,19 @@ TreesShiftOutputs(RfTrunk *t, const double *delta)
  * is a model of nout margins, the heads' raw outputs.
  */
 static void
-TreesExportXGBoost(const RfTrunk *t, StringInfo buf)
+TreesExportXGBoost(const RfTrunk *t, char **names, const char **types, StringInfo buf)
 {
 	const RfHead *head = &t->heads[0];
 	bool		one = t->nheads == 1 && head->parent_of == NULL;
 
 	if (one && head->kind == RF_HEAD_BINARY)
-		ForestToXGBoostJson(t->state, "binary:logistic", 0, 1, 0.5, buf);
+		ForestToXGBoostJson(t->state, "binary:logistic", 0, 1, 0.5, names, types, buf);
 	else if (one && head->kind == RF_HEAD_MULTICLASS)
-		ForestToXGBoostJson(t->state, "multi:softprob", head->nout, 1, 0, buf);
+		ForestToXGBoostJson(t->state, "multi:softprob", head->nout, 1, 0, names, types, buf);
 	else if (one && head->kind == RF_HEAD_MULTILABEL)
-		ForestToXGBoostJson(t->state, "binary:logistic", 0, head->nout, 0.5, buf);
+		ForestToXGBoostJson(t->state, "binary:logistic", 0, head->nout, 0.5, names, types, buf);
 	else
-		ForestToXGBoostJson(t->state, "reg:squarederror", 0, t->nout, 0, buf);
+		ForestToXGBoostJson(t->state, "reg:squarederror", 0, t->nout, 0, names, types, buf);
 }
 
 const RfFamily ReframeTreesFamily = {

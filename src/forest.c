@@ -279,11 +279,19 @@ TreeJson(const RfForest *f, int t, StringInfo buf)
  */
 void
 ForestToXGBoostJson(const RfForest *f, const char *objective, int num_class, int num_target,
-					double base_score, StringInfo buf)
+					double base_score, char **names, const char **types, StringInfo buf)
 {
-	appendStringInfoString(buf, "{\"version\": [1, 7, 4], \"learner\": {\"attributes\": {}, "
-						   "\"feature_names\": [], \"feature_types\": [], \"gradient_booster\": "
-						   "{\"name\": \"gbtree\", \"model\": {\"gbtree_model_param\": ");
+	appendStringInfoString(buf, "{\"version\": [1, 7, 4], \"learner\": {\"attributes\": {}, \"feature_names\": [");
+	for (int j = 0; j < f->nin; j++)
+	{
+		if (j)
+			appendStringInfoString(buf, ", ");
+		JsonAppendString(buf, names[j]);
+	}
+	appendStringInfoString(buf, "], \"feature_types\": [");
+	for (int j = 0; j < f->nin; j++)
+		appendStringInfo(buf, j ? ", \"%s\"" : "\"%s\"", types[j]);
+	appendStringInfoString(buf, "], \"gradient_booster\": {\"name\": \"gbtree\", \"model\": {\"gbtree_model_param\": ");
 	appendStringInfo(buf, "{\"num_parallel_tree\": \"1\", \"num_trees\": \"%d\", \"size_leaf_vector\": \"0\"}, "
 					 "\"tree_info\": [", f->ntrees);
 	for (int t = 0; t < f->ntrees; t++)

@@ -117,8 +117,9 @@ extern void ForestRows(const RfForest *f, const float *x, int rows, float *out);
  */
 extern void ForestShap(const RfForest *f, const float *x, int output, double *phi, double *base);
 
-/* XGBoost's JSON model of the forest (see reframe.export). */
+/* XGBoost's JSON model of the forest (see reframe.export), its inputs named and typed. */
 extern void ForestToXGBoostJson(const RfForest *f, const char *objective, int num_class,
-								int num_target, double base_score, StringInfo buf);
+								int num_target, double base_score, char **names,
+								const char **types, StringInfo buf);
 
 #endif

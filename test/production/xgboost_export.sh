@@ -19,7 +19,8 @@ q "SET client_min_messages = warning;
      SELECT reframe.train('x_bin', 'SELECT a, b, c, yes FROM d', 'yes', options => '{\"model\": \"trees\", \"max_depth\": 4}') UNION ALL
      SELECT reframe.train('x_k', 'SELECT a, b, c, k FROM d', 'k', options => '{\"model\": \"trees\", \"rounds\": 30}') UNION ALL
      SELECT reframe.train('x_labels', 'SELECT a, b, c, l1, l2 FROM d', 'l1,l2', options => '{\"model\": \"trees\"}') UNION ALL
-     SELECT reframe.train('x_multi', 'SELECT a, b, c, y, yes FROM d', 'y,yes', 'multitask', '{\"model\": \"trees\", \"rounds\": 20}')) t" \
+     SELECT reframe.train('x_multi', 'SELECT a, b, c, y, yes FROM d', 'y,yes', 'multitask', '{\"model\": \"trees\", \"rounds\": 20}') UNION ALL
+     SELECT reframe.train('x_named', 'SELECT a, l1 AS flag, k, c, y FROM d', 'y', options => '{\"model\": \"trees\", \"rounds\": 10}')) t" \
     >/dev/null || fail "training"
 PGDATABASE=$DB /usr/bin/python3 - <<'PY' || fail "XGBoost's predictions differ"
 import sys, numpy as np, psycopg2, xgboost as xgb
@@ -33,7 +34,11 @@ def check(model, expr, margin=False):
     rows = cur.fetchall()
     X = np.array([[np.nan if v is None else v for v in r[0]] for r in rows], dtype=np.float32)
     ours = np.array([r[1] for r in rows], dtype=float)
-    theirs = booster.predict(xgb.DMatrix(X, missing=np.nan), output_margin=margin).reshape(ours.shape)
+    if booster.feature_names != ["a", "b", "c"] or booster.feature_types != ["float"] * 3:
+        print(f"{model}: inputs named {booster.feature_names}, typed {booster.feature_types}")
+        return False
+    theirs = booster.predict(xgb.DMatrix(X, missing=np.nan, feature_names=booster.feature_names),
+                             output_margin=margin).reshape(ours.shape)
     diff = np.max(np.abs(theirs - ours))
     print(f"{model}: {len(rows)} rows, max |xgboost - reframe| = {diff:.2e}")
     return diff <= 1e-6
@@ -52,7 +57,7 @@ def shap(model, output, k=None):
     cur.execute("SELECT ARRAY[a, b, c], reframe.explain(%s, d, %s) FROM d ORDER BY i LIMIT 500", (model, output))
     rows = cur.fetchall()
     X = np.array([[np.nan if v is None else v for v in r[0]] for r in rows], dtype=np.float32)
-    theirs = booster.predict(xgb.DMatrix(X, missing=np.nan), pred_contribs=True)
+    theirs = booster.predict(xgb.DMatrix(X, missing=np.nan, feature_names=booster.feature_names), pred_contribs=True)
     if k is not None:
         theirs = theirs[:, k, :]
     ours = np.array([[r[1]["contributions"][c] for c in ("a", "b", "c")] + [r[1]["base"]] for r in rows])
@@ -60,6 +65,24 @@ def shap(model, output, k=None):
     print(f"{model} explain: {len(rows)} rows, max |pred_contribs - reframe.explain| = {diff:.2e}")
     return diff <= 1e-4
 ok &= all([shap("x_reg", None), shap("x_bin", None), shap("x_k", "mid", 2)])
+
+# the inputs' names and types, as the encoder lays them out (from the spec):
+# a number, a boolean (an indicator), a text column's one-hot slots and its
+# "other" slot, a number with NULLs (kept missing for trees)
+cur.execute("SELECT reframe.export('x_named'), spec->'encoder' FROM x_named WHERE block = ''")
+model, enc = cur.fetchone()
+booster = xgb.Booster()
+booster.load_model(bytearray(model, "utf8"))
+names, types = [], []
+for col in enc["columns"]:
+    if col["kind"] == "category":
+        names += [col["name"] + "=" + v for v in col["vocab"]] + [col["name"] + "=(other)"]
+        types += ["i"] * (len(col["vocab"]) + 1)
+    else:
+        names.append(col["name"])
+        types.append("i" if col["kind"] == "boolean" else "float")
+print(f"x_named: inputs {booster.feature_names}, types {booster.feature_types}")
+ok &= booster.feature_names == names and booster.feature_types == types
 sys.exit(0 if ok else 1)
 PY
-echo "xgboost_export: XGBoost's own predictions of 5 exported trees models equal reframe's within 1e-6; its SHAP contributions equal reframe.explain's within 1e-4"
+echo "xgboost_export: XGBoost's own predictions of 5 exported trees models equal reframe's within 1e-6; its SHAP contributions equal reframe.explain's within 1e-4; the inputs carry their names and types"
