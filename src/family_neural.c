@@ -117,15 +117,28 @@ NeuralEpochs(RfFitData *d)
 	return (int) Min(Max(ceil(ADAM_STEPS / batches), 100), 2000);
 }
 
+/*
+ * Full-batch L-BFGS; with validation rows, early stopped on them as Adam is
+ * (a network fitted to convergence overfits: the loss on held-out rows
+ * turns up long before the training loss settles), and left at the
+ * iteration with the lowest held-out loss.
+ */
+#define LBFGS_PATIENCE 20
+
 static void
-NeuralFitLbfgs(RfNet *net, RfObjective *train, RfFitData *d, double *x, RfFitResult *res)
+NeuralFitLbfgs(RfNet *net, RfObjective *train, RfObjective *valid, RfFitData *d, double *x,
+			   RfFitResult *res)
 {
 	int			max_iter = OptionGiven(d->opts, "max_iter") ? d->opts->max_iter : 2000;
+	RfLbfgsValidation v = {.fn = ObjectiveEval,.arg = valid,.patience = LBFGS_PATIENCE};
 
-	res->solver = "lbfgs (full batch)";
+	res->solver = valid ? "lbfgs (full batch, early stopped)" : "lbfgs (full batch)";
 	LbfgsMinimize(ObjectiveEval, train, x, net->nparams, max_iter, d->opts->tol,
-				  d->opts->verbose ? d->model_name : NULL, &res->opt);
+				  d->opts->verbose ? d->model_name : NULL, valid ? &v : NULL, &res->opt);
 	memcpy(net->params, x, sizeof(double) * net->nparams);
+	if (valid)
+		res->choice = psprintf("{\"iterations\": %d, \"best_iteration\": %d, \"stopped_on_validation\": %s}",
+							   res->opt.iterations, v.best_iteration, v.stopped ? "true" : "false");
 
 	/*
 	 * The objective is summed in single precision: short of max_iter, L-BFGS
@@ -165,7 +178,7 @@ NeuralFit(RfTrunk *t, RfFitData *d, RfFitResult *res)
 	memcpy(x, net->params, sizeof(double) * net->nparams);
 	if (NeuralUsesLbfgs(d))
 	{
-		NeuralFitLbfgs(net, train, d, x, res);
+		NeuralFitLbfgs(net, train, valid, d, x, res);
 		NeuralPermutationImportance(net, d, cw, shift, scale);
 		NetDestandardizeHeads(net, d->targets);
 		return;

@@ -390,7 +390,7 @@ NetMinimizeLbfgs(RfNet *net, RfFitData *d, RfFitResult *res, RfEvalFn fn, void *
 
 	memcpy(x, net->params, sizeof(double) * net->nparams);
 	LbfgsMinimize(fn, arg, x, net->nparams, d->opts->max_iter, d->opts->tol,
-				  d->opts->verbose ? d->model_name : NULL, &res->opt);
+				  d->opts->verbose ? d->model_name : NULL, NULL, &res->opt);
 	memcpy(net->params, x, sizeof(double) * net->nparams);
 	pfree(x);
 	NetDestandardizeHeads(net, d->targets);

@@ -20,14 +20,31 @@ typedef struct RfOptimResult
 } RfOptimResult;
 
 /*
+ * Early stopping for L-BFGS: fn gives the held-out rows' loss at x (its
+ * gradient is not used); after patience iterations without a lower one
+ * L-BFGS stops, and x is left where it was lowest.
+ */
+typedef struct RfLbfgsValidation
+{
+	RfEvalFn	fn;
+	void	   *arg;
+	int			patience;
+	/* out */
+	bool		stopped;		/* by the held-out loss */
+	int			best_iteration;
+	double		best;
+} RfLbfgsValidation;
+
+/*
  * L-BFGS with a backtracking (Armijo) line search, minimising fn from x
  * (updated in place).  Stops when the largest gradient component is at most
- * tol, when the loss stops decreasing, or after max_iter iterations.
- * label, when not NULL, names the model in per-iteration NOTICEs.
+ * tol, when the loss stops decreasing, after max_iter iterations, or when
+ * valid (if not NULL) says the held-out loss stopped improving.  label, when
+ * not NULL, names the model in per-iteration NOTICEs.
  */
 extern void LbfgsMinimize(RfEvalFn fn, void *arg, double *x, int64 n,
 						  int max_iter, double tol, const char *label,
-						  RfOptimResult *result);
+						  RfLbfgsValidation *valid, RfOptimResult *result);
 
 struct RfObjective;
 

@@ -35,8 +35,11 @@ MaxAbs(const double *g, int64 n)
 
 void
 LbfgsMinimize(RfEvalFn fn, void *arg, double *x, int64 n, int max_iter, double tol,
-			  const char *label, RfOptimResult *result)
+			  const char *label, RfLbfgsValidation *valid, RfOptimResult *result)
 {
+	double	   *bestx = NULL;	/* with valid: the parameters of the lowest held-out loss */
+	double	   *vg = NULL;
+	int			stale = 0;
 	double	   *g = RfAllocAligned(sizeof(double) * n);
 	double	   *d = RfAllocAligned(sizeof(double) * n);
 	double	   *xnew = RfAllocAligned(sizeof(double) * n);
@@ -60,6 +63,15 @@ LbfgsMinimize(RfEvalFn fn, void *arg, double *x, int64 n, int max_iter, double t
 	f = fn(arg, x, g);
 	result->evaluations = 1;
 	result->history[result->nhistory++] = f;
+	if (valid)
+	{
+		bestx = RfAllocAligned(sizeof(double) * n);
+		vg = RfAllocAligned(sizeof(double) * n);
+		memcpy(bestx, x, sizeof(double) * n);
+		valid->best = valid->fn(valid->arg, x, vg);
+		valid->best_iteration = 0;
+		valid->stopped = false;
+	}
 	if (!isfinite(f))
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
@@ -160,6 +172,26 @@ LbfgsMinimize(RfEvalFn fn, void *arg, double *x, int64 n, int max_iter, double t
 					(errmsg("model \"%s\": iteration %d: loss %.10g, max gradient %.3g, step %.3g",
 							label, result->iterations, fnew, MaxAbs(g, n), step)));
 
+		/* early stopping: the held-out loss has not improved for patience iterations */
+		if (valid)
+		{
+			double		v = valid->fn(valid->arg, x, vg);
+
+			if (v < valid->best)
+			{
+				valid->best = v;
+				valid->best_iteration = result->iterations;
+				memcpy(bestx, x, sizeof(double) * n);
+				stale = 0;
+			}
+			else if (++stale >= valid->patience)
+			{
+				valid->stopped = true;
+				f = fnew;
+				break;
+			}
+		}
+
 		/* the loss no longer moves: as good as it gets in double precision */
 		if (f - fnew <= 1e-13 * Max(Max(fabs(f), fabs(fnew)), 1.0))
 		{
@@ -173,6 +205,14 @@ LbfgsMinimize(RfEvalFn fn, void *arg, double *x, int64 n, int max_iter, double t
 	if (!result->converged && MaxAbs(g, n) <= tol)
 		result->converged = true;
 	result->loss = f;
+	if (valid && valid->best_iteration < result->iterations)
+	{
+		/* back to the best held-out point: converged, as far as the data allow */
+		memcpy(x, bestx, sizeof(double) * n);
+		result->loss = fn(arg, x, g);
+		result->evaluations++;
+		result->converged = true;
+	}
 	memcpy(xnew, x, sizeof(double) * n);	/* leave the final point evaluated */
 	/* the work vectors go with the training's memory context */
 }

@@ -200,3 +200,32 @@ SELECT spec #>> '{training,solver}' AS solver,
 SELECT reframe.drop_model('latent_big_m');
 DROP TABLE latent_big;
 RESET client_min_messages;
+
+-- a network does not overfit by default: with validation rows, L-BFGS stops
+-- when their loss has not improved for 20 iterations and keeps the best
+-- iteration; on held-out rows it comes within 10% of the best of a penalty
+-- grid (each fitted to convergence), where fitting to convergence with the
+-- default penalty loses badly
+SET client_min_messages = warning;
+CREATE TABLE noisy AS
+SELECT i, sin(i * 1.3) AS a, cos(i * 0.71) AS b, sin(i * 2.9) AS c, cos(i * 3.7) AS d, sin(i * 5.1) AS e,
+       cos(i * 6.3) AS f, sin(i * 7.7) AS g, cos(i * 8.9) AS h,
+       (sin(i * 1.3) + cos(i * 0.71) * sin(i * 2.9) + 0.9 * sin(i * 101.7) > 0.2) AS clicked
+  FROM generate_series(1, 3000) i;
+SELECT metrics->'chosen'->'stopped_on_validation' AS stopped_on_validation
+  FROM reframe.train('nn_default', 'SELECT a, b, c, d, e, f, g, h, clicked FROM noisy WHERE i <= 2400', 'clicked',
+                     options => '{"hidden": [64, 32]}');
+SELECT 1 FROM reframe.train('nn_converged', 'SELECT a, b, c, d, e, f, g, h, clicked FROM noisy WHERE i <= 2400', 'clicked',
+                            options => '{"hidden": [64, 32], "validation": 0}');
+SELECT count(*) AS grid
+  FROM (VALUES (1, 0.001), (2, 0.01), (3, 0.1)) g(k, l2),
+       LATERAL reframe.train('nn_l2_' || k, 'SELECT a, b, c, d, e, f, g, h, clicked FROM noisy WHERE i <= 2400', 'clicked',
+                             options => jsonb_build_object('hidden', '[64, 32]'::jsonb, 'l2', l2, 'validation', 0)) t;
+CREATE FUNCTION pg_temp.test_loss(m text) RETURNS float8 LANGUAGE sql AS $$
+    SELECT (reframe.evaluate(m, 'SELECT * FROM noisy WHERE i > 2400')->'metrics'->>'log_loss')::float8 $$;
+SELECT pg_temp.test_loss('nn_default') <= 1.1 * least(pg_temp.test_loss('nn_l2_1'), pg_temp.test_loss('nn_l2_2'),
+                                                       pg_temp.test_loss('nn_l2_3')) AS within_10_percent_of_the_grid,
+       pg_temp.test_loss('nn_default') < 0.5 * pg_temp.test_loss('nn_converged') AS converged_overfits;
+SELECT reframe.drop_model(m) FROM unnest(ARRAY['nn_default', 'nn_converged', 'nn_l2_1', 'nn_l2_2', 'nn_l2_3']) m;
+DROP TABLE noisy;
+RESET client_min_messages;
