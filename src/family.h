@@ -85,6 +85,12 @@ typedef struct RfFitData
 	int			gcol;			/* Y's column of query codes ("group"), or -1 */
 	const double *draw;			/* per training row: its split draw in [0, 1) (folds) */
 	bool		quiet;			/* no NOTICE on convergence (fits along a path) */
+	/*
+	 * A cross-validation fold: the validation rows are the ones the fold is
+	 * measured on, so a fit must not choose anything on them (a network does
+	 * not stop early on them).
+	 */
+	bool		measured_on_validation;
 	RfBudget   *budget;
 	struct RfTrainState *stream;	/* no rows: a pass over the source per evaluation (gradient.c), or NULL */
 } RfFitData;

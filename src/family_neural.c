@@ -178,7 +178,7 @@ NeuralFit(RfTrunk *t, RfFitData *d, RfFitResult *res)
 	memcpy(x, net->params, sizeof(double) * net->nparams);
 	if (NeuralUsesLbfgs(d))
 	{
-		NeuralFitLbfgs(net, train, valid, d, x, res);
+		NeuralFitLbfgs(net, train, d->measured_on_validation ? NULL : valid, d, x, res);
 		NeuralPermutationImportance(net, d, cw, shift, scale);
 		NetDestandardizeHeads(net, d->targets);
 		return;

@@ -604,7 +604,8 @@ TreesFit(RfTrunk *t, RfFitData *d, RfFitResult *res)
 	b.run->dtrain = XgbMatrix(b.run, d->X, fmargin, t->nout, d->budget, b.nthread);
 	XgbRowWeights(b.run, b.run->dtrain, d->Y, t->heads[0].wcol);
 	cache[0] = b.run->dtrain;
-	if (d->Xva && d->Xva->nrows > 0)
+	/* a cross-validation fold is measured on its validation rows: no stopping on them */
+	if (d->Xva && d->Xva->nrows > 0 && !d->measured_on_validation)
 	{
 		b.run->dvalid = XgbMatrix(b.run, d->Xva, fmargin, t->nout, d->budget, b.nthread);
 		cache[1] = b.run->dvalid;

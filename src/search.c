@@ -88,64 +88,112 @@ CandidateContext(void *arg)
 }
 
 /*
- * A candidate's folds, their NOTICEs and WARNINGs kept from the client: the
+ * A candidate's fold, its NOTICEs and WARNINGs kept from the client: the
  * training of the winner says each of them once (a rare class, a task
  * inferred), not once per candidate and fold.  Errors still reach it.
  */
 static double
-QuietFolds(TrainArgs *a, int nfolds)
+QuietFold(TrainArgs *a, int fold)
 {
 	int			nest = NewGUCNestLevel();
 	double		loss;
 
 	(void) set_config_option("client_min_messages", "error", PGC_USERSET, PGC_S_SESSION,
 							 GUC_ACTION_SAVE, true, 0, false);
-	loss = TrainFolds(a, 5, nfolds, NULL);
+	loss = TrainOneFold(a, fold, 5, NULL);
 	AtEOXact_GUC(true, nest);
 	return loss;
 }
 
 /*
- * Cross-validates the candidates in turn, within the time budget (the
- * first always runs), appending {shown..., "loss"} for each to buf.
- * Returns the index of the best.
+ * A race ("model": "auto"): after each fold, a candidate whose mean loss so
+ * far is RACE_FAR times the best's after one fold, or RACE_NEAR times after
+ * two or more, is out (the folds are the same rows for every candidate, so
+ * the gap is not fold noise); once one is left, the folds stop.
+ */
+#define RACE_FAR 2.0
+#define RACE_NEAR 1.5
+
+/*
+ * Cross-validates the candidates fold by fold, within the time budget (the
+ * first always runs; a candidate not started by then is not measured),
+ * appending {shown..., "loss", "folds"} for each measured one to buf, the
+ * loss being the mean over its folds.  Returns the index of the best.
  */
 static int
 MeasureCandidates(const char *model, Candidate *c, int n, TrainArgs *base, int nfolds, double time_budget,
-				  StringInfo buf)
+				  bool race, StringInfo buf)
 {
 	instr_time	start;
+	double	   *sum = palloc0(sizeof(double) * n);
+	int		   *folds = palloc0(sizeof(int) * n);
+	bool	   *alive = palloc(sizeof(bool) * n);
 	double		best = get_float8_infinity();
 	int			winner = -1;
 	int			measured = 0;
+	int			left = n;
+	bool		first = true;
 
+	for (int i = 0; i < n; i++)
+		alive[i] = true;
 	INSTR_TIME_SET_CURRENT(start);
+	for (int f = 0; f < nfolds && left > (race ? 1 : 0); f++)
+	{
+		double		lead = get_float8_infinity();
+
+		for (int i = 0; i < n; i++)
+		{
+			TrainArgs	a = *base;
+			ErrorContextCallback cb = {error_context_stack, CandidateContext, c[i].context};
+			instr_time	now;
+
+			if (!alive[i])
+				continue;
+			INSTR_TIME_SET_CURRENT(now);
+			INSTR_TIME_SUBTRACT(now, start);
+			if (f == 0 && i > 0 && time_budget > 0 && INSTR_TIME_GET_DOUBLE(now) > time_budget)
+			{
+				alive[i] = false;	/* not started: not measured */
+				left--;
+				continue;
+			}
+			a.options = c[i].options;
+			a.label = c[i].label;
+			error_context_stack = &cb;
+			sum[i] += QuietFold(&a, f);
+			error_context_stack = cb.previous;
+			folds[i]++;
+			lead = Min(lead, sum[i] / folds[i]);
+			CHECK_FOR_INTERRUPTS();
+		}
+		for (int i = 0; race && i < n && f + 1 < nfolds; i++)
+			if (alive[i] && sum[i] / folds[i] > lead * (f == 0 ? RACE_FAR : RACE_NEAR))
+			{
+				alive[i] = false;
+				left--;
+			}
+	}
 	for (int i = 0; i < n; i++)
 	{
-		TrainArgs	a = *base;
-		ErrorContextCallback cb = {error_context_stack, CandidateContext, c[i].context};
-		instr_time	now;
 		double		loss;
 
-		INSTR_TIME_SET_CURRENT(now);
-		INSTR_TIME_SUBTRACT(now, start);
-		if (i > 0 && time_budget > 0 && INSTR_TIME_GET_DOUBLE(now) > time_budget)
-			break;
-		a.options = c[i].options;
-		a.label = c[i].label;
-		error_context_stack = &cb;
-		loss = QuietFolds(&a, nfolds);
-		error_context_stack = cb.previous;
-		appendStringInfo(buf, "%s{%s, \"loss\": ", i ? ", " : "", c[i].shown);
+		if (folds[i] == 0)
+			continue;
+		loss = sum[i] / folds[i];
+		appendStringInfo(buf, "%s{%s, \"loss\": ", first ? "" : ", ", c[i].shown);
 		JsonAppendNumber(buf, loss);
-		appendStringInfoChar(buf, '}');
-		if (loss < best)
-			best = loss, winner = i;
+		appendStringInfo(buf, ", \"folds\": %d}", folds[i]);
+		first = false;
 		measured++;
-		CHECK_FOR_INTERRUPTS();
+		if (isnan(loss))
+			continue;
+		/* the best of those measured on the most folds */
+		if (winner < 0 || folds[i] > folds[winner] || (folds[i] == folds[winner] && loss < best))
+			best = loss, winner = i;
 	}
 	appendStringInfo(buf, "], \"method\": \"%s\", \"measured\": %d, \"planned\": %d",
-					 nfolds > 1 ? "5-fold cross-validation" : "one held-out fifth", measured, n);
+					 nfolds > 1 ? (race ? "5-fold cross-validation, raced" : "5-fold cross-validation") :
+					 "one held-out fifth", measured, n);
 	if (measured < n)
 		appendStringInfoString(buf, ", \"stopped\": \"time_budget\"");
 	if (winner < 0)
@@ -199,7 +247,7 @@ AutoChoose(const char *model, TrainArgs *args, RfOptions *o, Jsonb **options)
 	OptionsCheckFamily(o, "auto");
 	initStringInfo(&buf);
 	appendStringInfoString(&buf, "{\"candidates\": [");
-	winner = MeasureCandidates(model, c, n, args, rows <= SEARCH_CV_ROWS ? 5 : 1, o->time_budget, &buf);
+	winner = MeasureCandidates(model, c, n, args, rows <= SEARCH_CV_ROWS ? 5 : 1, o->time_budget, true, &buf);
 	appendStringInfo(&buf, ", \"chosen\": {%s}}", c[winner].shown);
 	*options = c[winner].options;
 	return buf.data;
@@ -411,7 +459,7 @@ SearchTrials(const char *model, TrainArgs *args, RfOptions *o, Jsonb **options)
 
 	initStringInfo(&buf);
 	appendStringInfoString(&buf, "{\"trials\": [");
-	winner = MeasureCandidates(model, c, n, args, rows <= SEARCH_CV_ROWS ? 5 : 1, o->time_budget, &buf);
+	winner = MeasureCandidates(model, c, n, args, rows <= SEARCH_CV_ROWS ? 5 : 1, o->time_budget, false, &buf);
 	appendStringInfo(&buf, ", \"chosen\": {%s}}", c[winner].shown);
 	*options = c[winner].options;
 	return buf.data;

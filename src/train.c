@@ -1713,6 +1713,7 @@ TrainFit(RfTrainState *ts)
 	instr_time	start;
 
 	d.model_name = ts->model_name;
+	d.measured_on_validation = ts->folds > 0;
 	d.opts = ts->opts;
 	d.enc = ts->enc;
 	d.targets = ts->targets;
@@ -2098,28 +2099,41 @@ TrainFold(const TrainArgs *a, MemoryContext tcxt, int fold, int folds, double *s
 double
 TrainFolds(const TrainArgs *a, int folds, int nfolds, StringInfo buf)
 {
-	MemoryContext caller = CurrentMemoryContext;
 	double		sum = 0;
 
 	if (buf)
 		appendStringInfoChar(buf, '[');
 	for (int f = 0; f < nfolds; f++)
 	{
-		MemoryContext tcxt = AllocSetContextCreate(caller, "reframe cross-validation", ALLOCSET_DEFAULT_SIZES);
-		double		selection;
-		char	   *json;
-
-		MemoryContextSwitchTo(tcxt);
-		json = TrainFold(a, tcxt, f, folds, &selection);
-		MemoryContextSwitchTo(caller);
-		if (buf)
-			appendStringInfo(buf, "%s%s", f ? ", " : "", json);
-		sum += selection;
-		MemoryContextDelete(tcxt);
+		if (buf && f)
+			appendStringInfoString(buf, ", ");
+		sum += TrainOneFold(a, f, folds, buf);
 	}
 	if (buf)
 		appendStringInfoChar(buf, ']');
 	return sum / nfolds;
+}
+
+/*
+ * Fold "fold" of a "folds"-fold cross-validation, in a memory context of its
+ * own: its selection metric, and its figures as JSON appended to buf (if not
+ * NULL).
+ */
+double
+TrainOneFold(const TrainArgs *a, int fold, int folds, StringInfo buf)
+{
+	MemoryContext caller = CurrentMemoryContext;
+	MemoryContext tcxt = AllocSetContextCreate(caller, "reframe cross-validation", ALLOCSET_DEFAULT_SIZES);
+	double		selection;
+	char	   *json;
+
+	MemoryContextSwitchTo(tcxt);
+	json = TrainFold(a, tcxt, fold, folds, &selection);
+	MemoryContextSwitchTo(caller);
+	if (buf)
+		appendStringInfoString(buf, json);
+	MemoryContextDelete(tcxt);
+	return selection;
 }
 
 /*

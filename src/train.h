@@ -127,6 +127,7 @@ typedef struct TrainArgs
  * into buf (if not NULL) as a JSON array; returns the mean selection metric.
  */
 extern double TrainFolds(const TrainArgs *a, int folds, int nfolds, StringInfo buf);
+extern double TrainOneFold(const TrainArgs *a, int fold, int folds, StringInfo buf);
 /* A text argument of a training function, or an error naming it when NULL. */
 extern text *ArgText(FunctionCallInfo fcinfo, int n, const char *what);
 
