@@ -1054,12 +1054,6 @@ KindFromName(const char *s, const char *where)
 	SpecCorrupt("spec field \"%s.kind\" names an unknown feature kind \"%s\"", where, s);
 }
 
-static int
-ColumnNameCmp(const void *a, const void *b)
-{
-	return strcmp(((const RfEncColumn *) a)->name, ((const RfEncColumn *) b)->name);
-}
-
 /*
  * Rebuilds an encoder from its JSON and its shift/scale blocks, checked
  * whole (the spec is untrusted, see jsonutil.h): every column's kind,
@@ -1073,7 +1067,8 @@ EncoderFromJson(JsonbContainer *spec, const double *shift, const double *scale, 
 	JsonbContainer *cols;
 	bool	   *has_missing;
 	int64		width = 0;
-	RfEncColumn *sorted;
+	char	  **names;
+	const char *dup;
 
 	if (spec == NULL || !JsonContainerIsObject(spec))
 		SpecCorrupt("spec field \"encoder\" must be an object");
@@ -1138,12 +1133,11 @@ EncoderFromJson(JsonbContainer *spec, const double *shift, const double *scale, 
 	if (enc->nraw != nraw)
 		SpecCorrupt("spec field \"encoder.columns\" reads %d inputs, but the encoder blocks have %d",
 					enc->nraw, nraw);
-	sorted = palloc(sizeof(RfEncColumn) * Max(enc->ncols, 1));
-	memcpy(sorted, enc->cols, sizeof(RfEncColumn) * enc->ncols);
-	qsort(sorted, enc->ncols, sizeof(RfEncColumn), ColumnNameCmp);
-	for (int c = 1; c < enc->ncols; c++)
-		if (strcmp(sorted[c - 1].name, sorted[c].name) == 0)
-			SpecCorrupt("spec field \"encoder.columns\" names feature \"%s\" twice", sorted[c].name);
+	names = palloc(sizeof(char *) * Max(enc->ncols, 1));
+	for (int c = 0; c < enc->ncols; c++)
+		names[c] = enc->cols[c].name;
+	if ((dup = SpecDuplicateName(names, enc->ncols)) != NULL)
+		SpecCorrupt("spec field \"encoder.columns\" names feature \"%s\" twice", dup);
 	for (int r = 0; r < nraw; r++)
 		if (!isfinite(shift[r]) || !(scale[r] > 0 && isfinite(scale[r])))
 			SpecCorrupt("block \"encoder.%s\" has an invalid value at input %d",

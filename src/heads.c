@@ -297,28 +297,6 @@ HeadLossFits(RfHeadKind kind, RfLoss loss)
 	return false;
 }
 
-static int
-StringPtrCmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *) a, *(char *const *) b);
-}
-
-/* The first name that appears twice in names, or NULL. */
-static const char *
-DuplicateName(char **names, int n)
-{
-	char	  **sorted = palloc(sizeof(char *) * Max(n, 1));
-	const char *dup = NULL;
-
-	memcpy(sorted, names, sizeof(char *) * n);
-	qsort(sorted, n, sizeof(char *), StringPtrCmp);
-	for (int k = 1; k < n && dup == NULL; k++)
-		if (strcmp(sorted[k - 1], sorted[k]) == 0)
-			dup = sorted[k];
-	pfree(sorted);
-	return dup;
-}
-
 /* An array of n finite numbers stored under key, or NULL when absent. */
 static double *
 HeadNumbers(JsonbContainer *jh, const char *where, const char *key, int n, double lo, double hi)
@@ -430,7 +408,7 @@ HeadsFromJson(JsonbContainer *jheads, int *nheads_out)
 							   head->kind == RF_HEAD_BINARY ? 2 : head->nout))
 			SpecCorrupt("spec field \"%s.classes\" has %d entries for the %d outputs of a %s head",
 						where, head->nclasses, head->nout, HeadKindName(head->kind));
-		if ((dup = DuplicateName(head->classes, head->nclasses)) != NULL)
+		if ((dup = SpecDuplicateName(head->classes, head->nclasses)) != NULL)
 			SpecCorrupt("spec field \"%s.classes\" lists \"%s\" twice", where, dup);
 		nout += head->nout;
 		if (nout > RF_MAX_OUTPUTS)
@@ -459,7 +437,7 @@ HeadsFromJson(JsonbContainer *jheads, int *nheads_out)
 					SpecCorrupt("spec field \"%s.bin_edges\" must increase", where);
 		}
 	}
-	if ((dup = DuplicateName(names, nheads)) != NULL)
+	if ((dup = SpecDuplicateName(names, nheads)) != NULL)
 		SpecCorrupt("spec field \"network.heads\" names head \"%s\" twice", dup);
 	HeadsLayout(heads, nheads);
 	*nheads_out = nheads;

@@ -217,16 +217,6 @@ SpecArray(JsonbContainer *obj, const char *where, const char *key, bool required
 	return v->val.binary.data;
 }
 
-JsonbContainer *
-SpecObject(JsonbContainer *obj, const char *where, const char *key)
-{
-	JsonbValue *v = JsonField(obj, key);
-
-	if (v == NULL || v->type != jbvBinary || !JsonContainerIsObject(v->val.binary.data))
-		SpecCorrupt("spec field \"%s\" must be an object", SpecPath(where, key));
-	return v->val.binary.data;
-}
-
 char *
 SpecElementText(JsonbContainer *arr, const char *where, const char *key, int i)
 {
@@ -266,4 +256,25 @@ SpecElementObject(JsonbContainer *arr, const char *where, const char *key, int i
 	if (c == NULL || !JsonContainerIsObject(c))
 		SpecCorrupt("spec field \"%s\" must hold objects, not element %d", SpecPath(where, key), i);
 	return c;
+}
+
+static int
+StringPtrCmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+const char *
+SpecDuplicateName(char **names, int n)
+{
+	char	  **sorted = palloc(sizeof(char *) * Max(n, 1));
+	const char *dup = NULL;
+
+	memcpy(sorted, names, sizeof(char *) * n);
+	qsort(sorted, n, sizeof(char *), StringPtrCmp);
+	for (int k = 1; k < n && dup == NULL; k++)
+		if (strcmp(sorted[k - 1], sorted[k]) == 0)
+			dup = sorted[k];
+	pfree(sorted);
+	return dup;
 }

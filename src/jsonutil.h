@@ -44,12 +44,12 @@ extern double SpecNumber(JsonbContainer *obj, const char *where, const char *key
 extern char *SpecText(JsonbContainer *obj, const char *where, const char *key, const char *dflt);
 /* An array; NULL when absent and not required. */
 extern JsonbContainer *SpecArray(JsonbContainer *obj, const char *where, const char *key, bool required);
+/* The first name that appears twice among n, or NULL. */
+extern const char *SpecDuplicateName(char **names, int n);
 /* Element i of an array as a string, an integer in [lo, hi], a finite number, or an object. */
 extern char *SpecElementText(JsonbContainer *arr, const char *where, const char *key, int i);
 extern int	SpecElementInt(JsonbContainer *arr, const char *where, const char *key, int i, int lo, int hi);
 extern double SpecElementNumber(JsonbContainer *arr, const char *where, const char *key, int i);
 extern JsonbContainer *SpecElementObject(JsonbContainer *arr, const char *where, const char *key, int i);
-/* An object (required). */
-extern JsonbContainer *SpecObject(JsonbContainer *obj, const char *where, const char *key);
 
 #endif

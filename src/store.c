@@ -19,7 +19,6 @@
 #include "postgres.h"
 
 #include <float.h>
-#include <math.h>
 
 #include "access/genam.h"
 #include "access/htup_details.h"
@@ -49,7 +48,6 @@
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
 #include "utils/typcache.h"
-#include "utils/float.h"
 #include "utils/varlena.h"
 
 #include "reframe.h"
@@ -840,9 +838,9 @@ BlendFromJson(RfModel *m, JsonbContainer *spec)
 		if (m->terms[i].model[0] == '\0')
 			SpecCorrupt("spec field \"%s.model\" is empty", where);
 		m->terms[i].output = JsonField(t, "output") ? SpecText(t, where, "output", NULL) : NULL;
-		m->terms[i].weight = SpecNumber(t, where, "weight", get_float8_nan(), -DBL_MAX, DBL_MAX);
-		if (isnan(m->terms[i].weight))
+		if (JsonField(t, "weight") == NULL)
 			SpecCorrupt("spec field \"%s.weight\" is missing", where);
+		m->terms[i].weight = SpecNumber(t, where, "weight", 0, -DBL_MAX, DBL_MAX);
 	}
 }
 

@@ -20,6 +20,27 @@ wait_for() {
 # the test's database goes when it ends, with any session still in it
 trap 'dropdb --force --if-exists "$DB" >/dev/null 2>&1' EXIT
 
+# run_fuzz SCRIPT [psql args...]: runs a fuzz script of this folder and
+# shows its output; fails if the server restarted since $before (its start
+# time, taken now unless the caller took it), if the script stopped, or if a
+# line it printed starts with INTERNAL (a call that ended in anything but an
+# ordinary error).
+run_fuzz() {
+    local script=$1 out status after
+    shift
+    before=${before:-$(q "SELECT pg_postmaster_start_time()")}
+    out=$(psql -X -A -t -q -d "$DB" "$@" -f "$(dirname "$0")/$script" 2>&1)
+    status=$?
+    echo "$out" | grep -v '^INTERNAL'
+    after=$(q "SELECT pg_postmaster_start_time()") || fail "server gone after $script"
+    [ "$before" = "$after" ] || fail "the server restarted during $script ($before, then $after)"
+    [ $status = 0 ] || fail "$script stopped (status $status): $(echo "$out" | tail -5)"
+    if grep -q '^INTERNAL' <<<"$out"; then
+        grep '^INTERNAL' <<<"$out"
+        fail "$script: calls ended in internal errors"
+    fi
+}
+
 fresh_db() {
     dropdb --force --if-exists "$DB" >/dev/null 2>&1
     createdb "$DB" && psql -X -q -d "$DB" -c "SET client_min_messages = warning; CREATE EXTENSION reframe;"

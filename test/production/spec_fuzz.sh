@@ -21,17 +21,7 @@ wait_for 3 "SELECT count(*) > 0 FROM pg_class WHERE relname = 'other' AND relper
 listed=$(q "SELECT count(*) FROM reframe.models") || fail "reframe.models failed beside another session's temporary model table"
 wait $holder
 
-out=$(PGOPTIONS="-c sf.mutations=$mutations" psql -X -A -t -q -d "$DB" -v seed="$seed" \
-      -f "$(dirname "$0")/spec_fuzz.sql" 2>&1)
-status=$?
-echo "$out" | grep -v '^INTERNAL'
-after=$(q "SELECT pg_postmaster_start_time()") || fail "server gone after fuzzing"
-[ "$before" = "$after" ] || fail "the server restarted during spec fuzzing ($before, then $after)"
-[ $status = 0 ] || fail "spec_fuzz.sql stopped (status $status): $(echo "$out" | tail -5)"
-if grep -q '^INTERNAL' <<<"$out"; then
-    grep '^INTERNAL' <<<"$out"
-    fail "calls on mutated models ended in internal errors (seed $seed)"
-fi
+PGOPTIONS="-c sf.mutations=$mutations" run_fuzz spec_fuzz.sql -v seed="$seed"
 done_mut=$(q "SELECT count(DISTINCT mutation) FROM sf_result")
 [ "$done_mut" -ge $((mutations / 2)) ] || fail "only $done_mut distinct mutations of $mutations"
 q "DROP OWNED BY sf_forger; DROP ROLE sf_forger" >/dev/null
