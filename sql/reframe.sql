@@ -754,10 +754,16 @@ BEGIN
         RETURN QUERY SELECT t.i::integer, t.e->'options', (t.e->>'loss')::double precision,
                             t.e->'options' = m->'search'->'chosen'->'options'
                        FROM pg_catalog.jsonb_array_elements(m->'search'->'trials') WITH ORDINALITY AS t(e, i);
-    ELSIF m ? 'auto' THEN
-        RETURN QUERY SELECT t.i::integer, pg_catalog.jsonb_build_object('model', t.e->'model'),
+    ELSIF m->'auto' ? 'candidates' THEN
+        RETURN QUERY SELECT t.i::integer, t.e - 'loss' - 'folds',
                             (t.e->>'loss')::double precision, t.e->'model' = m->'auto'->'chosen'->'model'
                        FROM pg_catalog.jsonb_array_elements(m->'auto'->'candidates') WITH ORDINALITY AS t(e, i);
+    ELSIF m ? 'auto' THEN
+        RAISE EXCEPTION 'version % of model "%" tried no candidates: the default chose the % family', v, model,
+                        m->'auto'->'chosen'->>'model'
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = pg_catalog.format('Why: %s.', m->'auto'->>'reason'),
+                  HINT = 'reframe.cross_validate measures other options.';
     ELSE
         RAISE EXCEPTION 'version % of model "%" was trained without "search" or "model": "auto"', v, model
             USING ERRCODE = 'object_not_in_prerequisite_state',

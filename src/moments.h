@@ -18,6 +18,8 @@
 extern const char *MomentsUnsupported(RfTrainState *ts);
 /* Whether it does: "streaming", else a Citus source or a large one. */
 extern bool MomentsChosen(RfTrainState *ts, List *relids);
+/* Why the default trains the linear family by passes for a source, or NULL. */
+extern const char *MomentsSourceCallsForPasses(const char *source_sql);
 /* Reads the source's moments by the aggregate; false: read the rows instead. */
 extern bool MomentsRead(RfTrainState *ts);
 

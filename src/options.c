@@ -554,6 +554,42 @@ OptionsFamilyDefaults(RfOptions *o, const char *family)
 		o->l2_auto = true;
 }
 
+/* Whether option "key" applies to the family (options of every family do). */
+bool
+OptionAppliesTo(const char *key, const char *family)
+{
+	for (int i = 0; i < lengthof(known_options); i++)
+		if (strcmp(known_options[i].key, key) == 0)
+			return known_options[i].families == NULL || NameListHas(known_options[i].families, family);
+	return true;
+}
+
+/* Whether every option given applies to the family. */
+bool
+OptionsFitFamily(const RfOptions *o, const char *family)
+{
+	for (int i = 0; i < lengthof(known_options); i++)
+		if ((o->given & (UINT64CONST(1) << i)) && !OptionAppliesTo(known_options[i].key, family))
+			return false;
+	return true;
+}
+
+/* Counts the keys of an object of options (as "search" tries them) as given. */
+void
+OptionsGivenToo(RfOptions *o, JsonbContainer *obj)
+{
+	JsonbIterator *it = JsonbIteratorInit(obj);
+	JsonbValue	v;
+	JsonbIteratorToken tok;
+
+	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+		if (tok == WJB_KEY)
+			for (int i = 0; i < lengthof(known_options); i++)
+				if (strlen(known_options[i].key) == v.val.string.len &&
+					strncmp(known_options[i].key, v.val.string.val, v.val.string.len) == 0)
+					o->given |= UINT64CONST(1) << i;
+}
+
 void
 OptionsCheckFamily(const RfOptions *o, const char *family)
 {

@@ -80,5 +80,8 @@ extern bool OptionGiven(const RfOptions *o, const char *key);
 extern bool OptionIsInteger(const char *key);
 extern void OptionsFamilyDefaults(RfOptions *o, const char *family);
 extern void OptionsCheckFamily(const RfOptions *o, const char *family);
+extern bool OptionAppliesTo(const char *key, const char *family);
+extern bool OptionsFitFamily(const RfOptions *o, const char *family);
+extern void OptionsGivenToo(RfOptions *o, JsonbContainer *obj);
 
 #endif

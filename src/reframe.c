@@ -21,6 +21,14 @@ int			reframe_tree_threads = 0;
 int			reframe_blas_threads = 1;
 int			reframe_threads = 0;
 int			reframe_max_train_memory = 4 * 1024 * 1024;	/* 4 GB in kB */
+int			reframe_default_model = RF_DEFAULT_AUTO;
+
+static const struct config_enum_entry default_model_options[] = {
+	{"auto", RF_DEFAULT_AUTO, false},
+	{"linear", RF_DEFAULT_LINEAR, false},
+	{"trees", RF_DEFAULT_TREES, false},
+	{NULL, 0, false}
+};
 
 void		_PG_init(void);
 
@@ -51,6 +59,16 @@ _PG_init(void)
 							1, 1, 64,
 							PGC_USERSET, 0,
 							NULL, NULL, NULL);
+
+	DefineCustomEnumVariable("reframe.default_model",
+							 "The model family reframe.train trains when the options name none.",
+							 "auto: the family its options apply to, else the best of the linear family, trees and a small network "
+							 "by cross-validation (the linear family for sources that train by passes); "
+							 "linear or trees: that family, where the options apply to it.",
+							 &reframe_default_model,
+							 RF_DEFAULT_AUTO, default_model_options,
+							 PGC_USERSET, 0,
+							 NULL, NULL, NULL);
 
 	DefineCustomIntVariable("reframe.max_train_memory",
 							"Largest amount of memory one training may use for its data.",

@@ -25,6 +25,15 @@ extern int	reframe_threads;		/* 0: as parallel query would (threads.c) */
 #define RF_MAX_WIDTH (1 << 24)
 #define RF_MAX_HIDDEN (1 << 20)
 extern int	reframe_max_train_memory;	/* kB */
+
+/* reframe.default_model: the family trained when the options name none */
+typedef enum RfDefaultModel
+{
+	RF_DEFAULT_AUTO,
+	RF_DEFAULT_LINEAR,
+	RF_DEFAULT_TREES
+} RfDefaultModel;
+extern int	reframe_default_model;
 extern double reframe_train_yield_interval; /* ms */
 
 /* Concept initialisers called from _PG_init */

@@ -27,6 +27,7 @@
 #include "reframe.h"
 #include "jsonutil.h"
 #include "options.h"
+#include "moments.h"
 #include "store.h"
 #include "train.h"
 
@@ -34,6 +35,10 @@
 #define SEARCH_CV_ROWS 20000
 /* Up to this many rows a network is one of auto's candidates. */
 #define AUTO_NEURAL_ROWS 10000
+/* Below this many source rows the default trains the linear family without comparing. */
+#define AUTO_MIN_ROWS 100
+/* Beyond this many source rows auto's candidates are measured on a sample of that many. */
+#define AUTO_SAMPLE_ROWS 50000
 /* Random trials when "trials" is not given */
 #define SEARCH_DEFAULT_TRIALS 20
 /* A grid larger than this needs "trials" (a sample of it) */
@@ -43,6 +48,8 @@
 typedef struct Candidate
 {
 	Jsonb	   *options;
+	Jsonb	   *measured;		/* the options its folds train with */
+	bool		sampled;		/* on a sample of AUTO_SAMPLE_ROWS rows */
 	char	   *shown;			/* e.g. "\"model\": \"trees\"" */
 	char	   *label;			/* for progress */
 	char	   *context;		/* for errors */
@@ -79,6 +86,18 @@ BaseOptions(Jsonb *user)
 	for (int i = 0; i < lengthof(keys); i++)
 		j = DatumGetJsonbP(DirectFunctionCall2(jsonb_delete, JsonbPGetDatum(j), CStringGetTextDatum(keys[i])));
 	return j;
+}
+
+/* A candidate's options for its folds: without those that concern the version ("validation", "deploy"). */
+static Jsonb *
+FoldOptions(Jsonb *options)
+{
+	static const char *const keys[] = {"validation", "deploy"};
+
+	for (int i = 0; i < lengthof(keys); i++)
+		options = DatumGetJsonbP(DirectFunctionCall2(jsonb_delete, JsonbPGetDatum(options),
+													 CStringGetTextDatum(keys[i])));
+	return options;
 }
 
 static void
@@ -137,7 +156,8 @@ MeasureCandidates(const char *model, Candidate *c, int n, TrainArgs *base, int n
 	for (int i = 0; i < n; i++)
 		alive[i] = true;
 	INSTR_TIME_SET_CURRENT(start);
-	for (int f = 0; f < nfolds && left > (race ? 1 : 0); f++)
+	/* a race ends once one is left (a lone candidate is measured on one fold) */
+	for (int f = 0; f < nfolds && (f == 0 || left > (race ? 1 : 0)); f++)
 	{
 		double		lead = get_float8_infinity();
 
@@ -157,7 +177,7 @@ MeasureCandidates(const char *model, Candidate *c, int n, TrainArgs *base, int n
 				left--;
 				continue;
 			}
-			a.options = c[i].options;
+			a.options = c[i].measured;
 			a.label = c[i].label;
 			error_context_stack = &cb;
 			sum[i] += QuietFold(&a, f);
@@ -204,55 +224,148 @@ MeasureCandidates(const char *model, Candidate *c, int n, TrainArgs *base, int n
 	return winner;
 }
 
-/* ---------- "model": "auto" ---------- */
+/* ---------- "model": "auto", and the default ---------- */
+
+static const char *const auto_families[] = {"linear", "trees", "neural"};
+/* and the options each starts from */
+static const char *const auto_defaults[] = {"{}", "{}", "{\"hidden\": [32]}"};
 
 /*
  * The linear family (its penalty chosen by cross-validation), trees (early
  * stopped) and, up to AUTO_NEURAL_ROWS rows, a [32] network, in that order
- * (the first "trials" of them).
+ * (the first "trials" of them); for the default, only the families every
+ * option given applies to ("fit", else NULL).  Beyond AUTO_SAMPLE_ROWS rows
+ * each is measured on a seeded sample of that many (of the user's sample).
  */
 static int
-AutoCandidates(const char *model, Jsonb *user, int64 rows, int trials, Candidate **out)
+AutoCandidates(const char *model, Jsonb *user, const RfOptions *o, int64 rows, const RfOptions *fit,
+			   Candidate **out)
 {
-	static const char *const families[] = {"linear", "trees", "neural"};
-	static const char *const defaults[] = {"{}", "{}", "{\"hidden\": [32]}"};
-	Candidate  *c = palloc0(sizeof(Candidate) * lengthof(families));
+	Candidate  *c = palloc0(sizeof(Candidate) * lengthof(auto_families));
+	double		kept = !OptionGiven(o, "sample") ? rows : o->sample <= 1 ? o->sample * rows : o->sample;
 	int			n = 0;
 
-	for (int f = 0; f < lengthof(families) && (trials == 0 || n < trials); f++)
+	for (int f = 0; f < lengthof(auto_families) && (o->trials == 0 || n < o->trials); f++)
 	{
-		if (strcmp(families[f], "neural") == 0 && rows > AUTO_NEURAL_ROWS)
+		if (strcmp(auto_families[f], "neural") == 0 && rows > AUTO_NEURAL_ROWS)
 			continue;
-		c[n].options = JsonConcat(JsonConcat(JsonFromText(defaults[f]), user),
-								  JsonFromText(psprintf("{\"model\": \"%s\"}", families[f])));
-		c[n].shown = psprintf("\"model\": \"%s\"", families[f]);
-		c[n].label = psprintf("%s (auto: %s)", model, families[f]);
-		c[n].context = psprintf("cross-validating the %s candidate of \"model\": \"auto\" for model \"%s\"",
-								families[f], model);
+		if (fit && !OptionsFitFamily(fit, auto_families[f]))
+			continue;
+		c[n].options = JsonConcat(JsonConcat(JsonFromText(auto_defaults[f]), user),
+								  JsonFromText(psprintf("{\"model\": \"%s\"}", auto_families[f])));
+		c[n].measured = FoldOptions(c[n].options);
+		c[n].sampled = kept > AUTO_SAMPLE_ROWS;
+		if (c[n].sampled)
+			c[n].measured = JsonConcat(c[n].measured, JsonFromText(psprintf("{\"sample\": %d}", AUTO_SAMPLE_ROWS)));
+		/* its options as the leaderboard and reframe.trials show them */
+		c[n].shown = psprintf("\"model\": \"%s\"%s%.*s", auto_families[f],
+							  strlen(auto_defaults[f]) > 2 ? ", " : "",
+							  (int) strlen(auto_defaults[f]) - 2, auto_defaults[f] + 1);
+		if (fit)
+		{
+			/* the default: errors read as the training's own */
+			c[n].label = pstrdup(model);
+			c[n].context = psprintf("choosing the family of model \"%s\": cross-validating the %s family",
+									model, auto_families[f]);
+		}
+		else
+		{
+			c[n].label = psprintf("%s (auto: %s)", model, auto_families[f]);
+			c[n].context = psprintf("cross-validating the %s candidate of \"model\": \"auto\" for model \"%s\"",
+									auto_families[f], model);
+		}
 		n++;
 	}
 	*out = c;
 	return n;
 }
 
-static char *
-AutoChoose(const char *model, TrainArgs *args, RfOptions *o, Jsonb **options)
+/* Races the candidates: the leaderboard into buf, the winner's options into *options. */
+static void
+AutoRace(const char *model, TrainArgs *args, RfOptions *o, const RfOptions *fit, int64 rows, Jsonb **options,
+		 StringInfo buf)
 {
-	int64		rows = SourceRows(args->source);
 	Candidate  *c;
-	int			n = AutoCandidates(model, BaseOptions(*options), rows, o->trials, &c);
-	StringInfoData buf;
+	int			n = AutoCandidates(model, BaseOptions(*options), o, rows, fit, &c);
 	int			winner;
 
-	OptionsCheckFamily(o, "auto");
-	initStringInfo(&buf);
-	appendStringInfoString(&buf, "{\"candidates\": [");
-	winner = MeasureCandidates(model, c, n, args, rows <= SEARCH_CV_ROWS ? 5 : 1, o->time_budget, true, &buf);
-	appendStringInfo(&buf, ", \"chosen\": {%s}}", c[winner].shown);
+	TrainCheckArgs(model, args->target, args->task, c[0].options);
+	appendStringInfoString(buf, "{\"candidates\": [");
+	winner = MeasureCandidates(model, c, n, args, rows <= SEARCH_CV_ROWS ? 5 : 1, o->time_budget, true, buf);
+	if (c[winner].sampled)
+		appendStringInfo(buf, ", \"sample\": %d", AUTO_SAMPLE_ROWS);
+	appendStringInfo(buf, ", \"chosen\": {%s}}", c[winner].shown);
 	*options = c[winner].options;
-	return buf.data;
 }
 
+/* Sets "model" (and its starting options) in the options, with the reason as auto's leaderboard. */
+static void
+DefaultFamily(int f, const char *reason, Jsonb **options, StringInfo buf)
+{
+	*options = JsonConcat(JsonConcat(JsonFromText(auto_defaults[f]), BaseOptions(*options)),
+						  JsonFromText(psprintf("{\"model\": \"%s\"}", auto_families[f])));
+	if (reason == NULL)
+		return;
+	appendStringInfo(buf, "{\"chosen\": {\"model\": \"%s\"}, \"reason\": ", auto_families[f]);
+	JsonAppendString(buf, reason);
+	appendStringInfoChar(buf, '}');
+}
+
+/*
+ * The family when the options name none (and give no "hidden" layers):
+ * reframe.default_model's, where the options apply to it; else the one
+ * family they apply to; else the linear family for a source that trains by
+ * passes (MomentsSourceCallsForPasses) or of fewer than AUTO_MIN_ROWS rows;
+ * else auto's race among the families they apply to.  Searched options
+ * count as given.
+ */
+static void
+DefaultChoose(const char *model, TrainArgs *args, RfOptions *o, Jsonb **options, StringInfo buf)
+{
+	const char *passes;
+	int64		rows;
+	int			only = -1;
+	int			fitting = 0;
+
+	if (reframe_default_model != RF_DEFAULT_AUTO)
+	{
+		int			f = reframe_default_model == RF_DEFAULT_LINEAR ? 0 : 1;
+
+		if (OptionsFitFamily(o, auto_families[f]))
+		{
+			/* as asked: no reason in the metrics */
+			DefaultFamily(f, NULL, options, buf);
+			return;
+		}
+	}
+	for (int f = 0; f < lengthof(auto_families); f++)
+		if (OptionsFitFamily(o, auto_families[f]))
+		{
+			only = f;
+			fitting++;
+		}
+	if (fitting == 0)
+		OptionsCheckFamily(o, "trees");		/* an error naming an option and its family */
+	if (fitting == 1)
+	{
+		DefaultFamily(only, "the options given apply to this family alone", options, buf);
+		return;
+	}
+	passes = OptionsFitFamily(o, "linear") ? MomentsSourceCallsForPasses(StoreSourceSql(args->source)) : NULL;
+	if (passes)
+	{
+		DefaultFamily(0, passes, options, buf);
+		return;
+	}
+	rows = SourceRows(args->source);
+	if (rows < AUTO_MIN_ROWS && OptionsFitFamily(o, "linear"))
+	{
+		DefaultFamily(0, psprintf("%lld source rows, too few to compare families by cross-validation",
+								  (long long) rows), options, buf);
+		return;
+	}
+	AutoRace(model, args, o, o, rows, options, buf);
+}
 /* ---------- "search" ---------- */
 
 /* One searched option: a list of values (JSON texts), or a range. */
@@ -440,6 +553,7 @@ SearchCandidates(const char *model, Jsonb *user, RfOptions *o, Candidate **out)
 		char	   *values = TrialValues(axes, naxes, random ? -1 : points[t], &rng);
 
 		c[t].options = JsonConcat(user, JsonFromText(psprintf("{%s}", values)));
+		c[t].measured = FoldOptions(c[t].options);
 		c[t].shown = psprintf("\"options\": {%s}", values);
 		c[t].label = psprintf("%s (search: trial %d of %d)", model, t + 1, n);
 		c[t].context = psprintf("search trial %d of %d for model \"%s\": {%s}", t + 1, n, model, values);
@@ -448,32 +562,37 @@ SearchCandidates(const char *model, Jsonb *user, RfOptions *o, Candidate **out)
 	return n;
 }
 
-static char *
-SearchTrials(const char *model, TrainArgs *args, RfOptions *o, Jsonb **options)
+static void
+SearchTrials(const char *model, TrainArgs *args, RfOptions *o, Jsonb **options, StringInfo buf)
 {
 	int64		rows = SourceRows(args->source);
 	Candidate  *c;
 	int			n = SearchCandidates(model, BaseOptions(*options), o, &c);
-	StringInfoData buf;
 	int			winner;
 
-	initStringInfo(&buf);
-	appendStringInfoString(&buf, "{\"trials\": [");
-	winner = MeasureCandidates(model, c, n, args, rows <= SEARCH_CV_ROWS ? 5 : 1, o->time_budget, false, &buf);
-	appendStringInfo(&buf, ", \"chosen\": {%s}}", c[winner].shown);
+	appendStringInfoString(buf, "{\"trials\": [");
+	winner = MeasureCandidates(model, c, n, args, rows <= SEARCH_CV_ROWS ? 5 : 1, o->time_budget, false, buf);
+	appendStringInfo(buf, ", \"chosen\": {%s}}", c[winner].shown);
 	*options = c[winner].options;
-	return buf.data;
 }
 
+/*
+ * What reframe.train chooses before it trains: the family when the options
+ * name none (the default), "model": "auto"'s race, and "search"'s trials.
+ * Returns the choices as JSON members for the version's metrics ("auto",
+ * "search"), or NULL; *options become those to train with.
+ */
 char *
-SearchChoose(text *model, text *source, text *target, char *task, Jsonb **options, const char **choice)
+SearchChoose(text *model, text *source, text *target, char *task, Jsonb **options)
 {
 	RfOptions  *o = OptionsParse(*options);
 	bool		automatic = o->model && strcmp(o->model, "auto") == 0;
+	bool		defaulted = o->model == NULL && o->nhidden == 0;
 	TrainArgs	args = {source, target, task, NULL, NULL};
 	char	   *name = text_to_cstring(model);
+	StringInfoData buf;
 
-	if (!automatic && o->search == NULL)
+	if (!automatic && !defaulted && o->search == NULL)
 	{
 		if (OptionGiven(o, "trials") || OptionGiven(o, "time_budget"))
 			ereport(ERROR,
@@ -487,6 +606,62 @@ SearchChoose(text *model, text *source, text *target, char *task, Jsonb **option
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("\"search\" tries one family's options, and \"model\": \"auto\" tries the families"),
 				 errhint("Choose a family with \"model\" to search its options.")));
-	*choice = automatic ? "auto" : "search";
-	return automatic ? AutoChoose(name, &args, o, options) : SearchTrials(name, &args, o, options);
+	initStringInfo(&buf);
+	if (automatic)
+	{
+		OptionsCheckFamily(o, "auto");
+		appendStringInfoString(&buf, "\"auto\": ");
+		AutoRace(name, &args, o, NULL, SourceRows(source), options, &buf);
+	}
+	else if (defaulted)
+	{
+		/* the family first, by its defaults; then the options "search" tries for it */
+		RfOptions  *plain = OptionsParse(BaseOptions(*options));
+		Jsonb	   *given = *options;
+		StringInfoData why;
+
+		initStringInfo(&why);
+		if (o->search)
+			OptionsGivenToo(plain, o->search);
+		DefaultChoose(name, &args, o->search ? plain : o, options, &why);
+		if (o->search)
+			*options = JsonConcat(*options, given);
+		if (why.len)
+			appendStringInfo(&buf, "\"auto\": %s", why.data);
+	}
+	if (o->search)
+	{
+		o = OptionsParse(*options);
+		appendStringInfoString(&buf, buf.len ? ", \"search\": " : "\"search\": ");
+		SearchTrials(name, &args, o, options, &buf);
+	}
+	return buf.len ? buf.data : NULL;
+}
+
+/*
+ * The options reframe.cross_validate measures: the default's family chosen
+ * as reframe.train chooses it (said in a NOTICE), when they name none.
+ */
+Jsonb *
+SearchDefaultOptions(text *source, text *target, char *task, Jsonb *options)
+{
+	RfOptions  *o = OptionsParse(options);
+	TrainArgs	args = {source, target, task, NULL, NULL};
+	StringInfoData buf;
+
+	if (o->model || o->nhidden > 0 || o->search)
+		return options;
+	initStringInfo(&buf);
+	DefaultChoose("cross_validate", &args, o, &options, &buf);
+	if (buf.len)
+	{
+		JsonbValue *reason = JsonField(&JsonFromText(buf.data)->root, "reason");
+
+		ereport(NOTICE,
+				(errmsg("cross-validating the %s family, which reframe.train chooses for these options",
+						JsonValueText(JsonField(&options->root, "model"))),
+				 errdetail("%s.", reason ? JsonValueText(reason) :
+						   "Of the families it cross-validated, its loss was the least")));
+	}
+	return options;
 }

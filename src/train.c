@@ -2040,6 +2040,21 @@ TrainBegin(MemoryContext tcxt, const char *model_name, text *target, char *task,
 	return ts;
 }
 
+/*
+ * The arguments checked as a training checks them (options, task, targets),
+ * before a race reads the source for its candidates.
+ */
+void
+TrainCheckArgs(const char *model_name, text *target, char *task, Jsonb *options)
+{
+	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext, "reframe argument check", ALLOCSET_SMALL_SIZES);
+	MemoryContext old = MemoryContextSwitchTo(cxt);
+
+	(void) TrainBegin(cxt, model_name, target, task, options);
+	MemoryContextSwitchTo(old);
+	MemoryContextDelete(cxt);
+}
+
 /* From the rows read to a fitted and evaluated trunk. */
 static void
 TrainFitSteps(RfTrainState *ts)
@@ -2160,6 +2175,7 @@ reframe_cross_validate_folds(PG_FUNCTION_ARGS)
 	a.label = "cross_validate";
 	initStringInfo(&buf);
 	StoreBeginSourceRead(&nest);
+	a.options = SearchDefaultOptions(a.source, a.target, a.task, a.options);
 	TrainFolds(&a, folds, folds, &buf);
 	StoreEndSourceRead(&nest);
 	PG_RETURN_JSONB_P(JsonFromText(buf.data));
@@ -2178,7 +2194,6 @@ reframe_train(PG_FUNCTION_ARGS)
 	Jsonb	   *options;
 	char	   *task;
 	char	   *leaderboard;
-	const char *choice;
 	RfSourceRead nest;
 
 	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
@@ -2191,7 +2206,7 @@ reframe_train(PG_FUNCTION_ARGS)
 	StoreLockModelName(ArgText(fcinfo, 0, "model name"));
 	StoreBeginSourceRead(&nest);
 	leaderboard = SearchChoose(ArgText(fcinfo, 0, "model name"), ArgText(fcinfo, 1, "source"),
-							   ArgText(fcinfo, 2, "target"), task, &options, &choice);
+							   ArgText(fcinfo, 2, "target"), task, &options);
 	StoreEndSourceRead(&nest);
 	ts = TrainBegin(tcxt, text_to_cstring(ArgText(fcinfo, 0, "model name")), ArgText(fcinfo, 2, "target"),
 					task, options);
@@ -2209,7 +2224,7 @@ reframe_train(PG_FUNCTION_ARGS)
 	{
 		/* the metrics object gains the candidates' or trials' figures */
 		ts->metrics.data[--ts->metrics.len] = '\0';
-		appendStringInfo(&ts->metrics, ", \"%s\": %s}", choice, leaderboard);
+		appendStringInfo(&ts->metrics, ", %s}", leaderboard);
 	}
 	TrainStore(ts);
 

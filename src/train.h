@@ -127,6 +127,7 @@ typedef struct TrainArgs
  * into buf (if not NULL) as a JSON array; returns the mean selection metric.
  */
 extern double TrainFolds(const TrainArgs *a, int folds, int nfolds, StringInfo buf);
+extern void TrainCheckArgs(const char *model_name, text *target, char *task, Jsonb *options);
 extern double TrainOneFold(const TrainArgs *a, int fold, int folds, StringInfo buf);
 /* A text argument of a training function, or an error naming it when NULL. */
 extern text *ArgText(FunctionCallInfo fcinfo, int n, const char *what);
@@ -137,8 +138,8 @@ extern text *ArgText(FunctionCallInfo fcinfo, int n, const char *what);
  * returned as JSON, *choice naming them ("auto" or "search"); NULL when the
  * options ask for neither.
  */
-extern char *SearchChoose(text *model, text *source, text *target, char *task, Jsonb **options,
-						  const char **choice);
+extern char *SearchChoose(text *model, text *source, text *target, char *task, Jsonb **options);
+extern Jsonb *SearchDefaultOptions(text *source, text *target, char *task, Jsonb *options);
 
 /*
  * The metrics of every head as JSON; *loss receives the training loss or

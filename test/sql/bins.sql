@@ -1,5 +1,7 @@
 -- Regression reframed as classification: a numeric target with "bins"
 -- trains a multiclass head over buckets; score is the expected value.
+-- the linear family's framings: without "model" it is trained by this setting (default_model tests the default)
+SET reframe.default_model = linear;
 CREATE TABLE homes AS
 SELECT i, (50 + i % 200)::float8 AS sqft, (1000 * (50 + i % 200) + 20000 * sin(i * 1.7))::float8 AS price
   FROM generate_series(1, 2000) i;

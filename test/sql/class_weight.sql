@@ -7,6 +7,8 @@
 -- positive written three times (unpenalized, so that the two fits' different
 -- standardizations do not matter; within 1e-6: a tolerance below 1e-4
 -- runs a linear model's objective in double precision).
+-- the linear family's framings: without "model" it is trained by this setting (default_model tests the default)
+SET reframe.default_model = linear;
 SET client_min_messages = warning;
 CREATE TABLE rare AS
 SELECT i, sin(i * 0.7)::float8 AS a, cos(i * 1.3)::float8 AS b,

@@ -2,6 +2,8 @@
 -- conditions of the regularized log loss, computed here in SQL. Training
 -- keeps its features in single precision, so the conditions hold to about
 -- 1e-6, not to double precision.
+-- the linear family's framings: without "model" it is trained by this setting (default_model tests the default)
+SET reframe.default_model = linear;
 CREATE TABLE shop AS
 SELECT i,
        (sin(i * 0.7) * 2)::float8 AS a,

@@ -3,6 +3,8 @@
 -- function.  A version is checked whole when it is loaded; whatever is
 -- inconsistent is an error (SQLSTATE XX001) naming the model, the version
 -- and the field or block at fault -- never a crash or a wrong answer.
+-- the linear family's framings: without "model" it is trained by this setting (default_model tests the default)
+SET reframe.default_model = linear;
 \set VERBOSITY terse
 CREATE TABLE flowers AS
 SELECT i, (ARRAY[5.1, 4.9, 6.3, 5.8, 7.1, 6.5])[1 + i % 6] + 0.1 * sin(i) AS sl,

@@ -2,6 +2,8 @@
 -- its hour of the day, day of the week and day of the year, each on a
 -- circle; a date the same without the hour; a time its seconds and hour; an
 -- interval its length.  Each number is checked against EXTRACT.
+-- the linear family's framings: without "model" it is trained by this setting (default_model tests the default)
+SET reframe.default_model = linear;
 SET client_min_messages = warning;
 CREATE TABLE opens AS
 SELECT i, timestamp '2026-01-05 00:00' + i * interval '37 minutes' AS opened_at,

@@ -1,5 +1,7 @@
 -- Feature encoding of real tables: numbers, booleans, categories (vocabulary
 -- or hashing), arrays, NULLs, and the features/exclude options.
+-- the linear family's framings: without "model" it is trained by this setting (default_model tests the default)
+SET reframe.default_model = linear;
 CREATE TYPE mood AS ENUM ('sad', 'calm', 'happy');
 CREATE TABLE people AS
 SELECT i AS id,

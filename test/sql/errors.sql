@@ -1,4 +1,6 @@
 -- Bad input gets a clear error naming what is at fault, and changes nothing.
+-- the linear family's framings: without "model" it is trained by this setting (default_model tests the default)
+SET reframe.default_model = linear;
 CREATE TABLE pts AS
 SELECT i::float8 AS x, (i % 3)::float8 AS z, (2 * i + 1)::float8 AS y, 'k' || (i % 2) AS label,
        ARRAY[i, i % 3]::float8[] AS v

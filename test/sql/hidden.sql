@@ -1,5 +1,7 @@
 -- Hidden trunks (ReLU layers) trained by mini-batch Adam with early
 -- stopping: they learn what a linear model cannot.
+-- the linear family's framings: without "model" it is trained by this setting (default_model tests the default)
+SET reframe.default_model = linear;
 CREATE TABLE xor AS
 SELECT i, sin(i * 1.1)::float8 AS a, cos(i * 2.3)::float8 AS b,
        sin(i * 1.1) * cos(i * 2.3) > 0 AS same_sign,
@@ -108,7 +110,7 @@ SELECT * FROM reframe.train('bad', 'xor', 'same_sign', NULL, '{"hidden": [2.5]}'
 SELECT * FROM reframe.train('bad', 'xor', 'same_sign', NULL, '{"hidden": [1,1,1,1,1,1,1,1,1]}');
 SELECT * FROM reframe.train('bad', 'xor', 'same_sign', NULL, '{"hidden": 16}');
 SELECT * FROM reframe.train('bad', 'xor', 'same_sign', NULL, '{"hidden": [16], "sharing": "soft"}');
-SELECT * FROM reframe.train('bad', 'xor', 'same_sign,product', NULL, '{"sharing": "soft"}');
+SELECT * FROM reframe.train('bad', 'xor', 'same_sign,product', NULL, '{"model": "linear", "sharing": "soft"}');
 SELECT * FROM reframe.train('bad', 'xor', 'same_sign,product', NULL, '{"hidden": [4], "sharing": "loose"}');
 SELECT * FROM reframe.train('bad', 'xor', 'same_sign', NULL, '{"hidden": [16], "learning_rate": 0}');
 SELECT * FROM reframe.train('bad', 'xor', 'same_sign', NULL, '{"hidden": [16], "batch_size": 0}');

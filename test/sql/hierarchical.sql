@@ -1,6 +1,8 @@
 -- Hierarchical classification: a coarse head and one fine head per coarse
 -- class (a softmax among each parent's children); predictions are paths,
 -- always consistent, and a path's probability is the product of its levels.
+-- the linear family's framings: without "model" it is trained by this setting (default_model tests the default)
+SET reframe.default_model = linear;
 CREATE TABLE items AS
 SELECT i, (sin(i * 0.7) * 2)::float8 AS a, cos(i * 1.3)::float8 AS b,
        CASE WHEN sin(i * 0.7) * 2 + sin(i * 9.1) > 0 THEN 'electronics' ELSE 'garden' END AS department,

@@ -1,6 +1,8 @@
 -- Insight: reframe.explain (why one row scores what it scores) and
 -- reframe.importance (which columns a model relies on), checked against the
 -- stored parameter blocks read in SQL.
+-- the linear family's framings: without "model" it is trained by this setting (default_model tests the default)
+SET reframe.default_model = linear;
 SET client_min_messages = warning;
 CREATE TABLE shop AS
 SELECT i, sin(i)::float8 AS price, cos(i * 0.7)::float8 AS rating, CASE WHEN i % 9 = 0 THEN NULL ELSE (i % 5)::float8 END AS stock,

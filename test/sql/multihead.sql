@@ -3,6 +3,8 @@
 -- With a linear trunk the heads share no parameters, so each head must equal
 -- a model trained on its target alone (with the penalty divided by the
 -- head's weight): a second method to check against.
+-- the linear family's framings: without "model" it is trained by this setting (default_model tests the default)
+SET reframe.default_model = linear;
 CREATE TABLE docs AS
 SELECT i, (sin(i * 0.7) * 2)::float8 AS a, cos(i * 1.3)::float8 AS b,
        sin(i * 0.7) * 2 + sin(i * 9.1) > 0.5 AS sports,

@@ -1,5 +1,7 @@
 -- Pointwise ranking: a binary model over user + context + candidate
 -- features, ranked with ORDER BY; new candidates need no retraining.
+-- the linear family's framings: without "model" it is trained by this setting (default_model tests the default)
+SET reframe.default_model = linear;
 CREATE TABLE users AS
 SELECT u AS user_id, 18 + (u * 7) % 50 AS age,
        (ARRAY['games', 'news', 'music', 'fitness'])[1 + u % 4] AS favorite

@@ -1,6 +1,8 @@
 -- NDCG@k as a parallel-safe aggregate, per query with GROUP BY, against
 -- values computed by hand; and a binary model's threshold changed without
 -- retraining.
+-- the linear family's framings: without "model" it is trained by this setting (default_model tests the default)
+SET reframe.default_model = linear;
 CREATE TABLE clicks (q int, doc text, score float8, rel float8);
 INSERT INTO clicks VALUES
   -- query 1: ranking by score gives relevances 3, 2, 0, 1

@@ -2,6 +2,8 @@
 -- (bench/sklearn_compare.py --export), trained with the same L2 penalty as
 -- scikit-learn's LogisticRegression(C=1) and Ridge(alpha=1) on standardized
 -- features. The scikit-learn figures below were computed by that script.
+-- the linear family's framings: without "model" it is trained by this setting (default_model tests the default)
+SET reframe.default_model = linear;
 SET client_min_messages = warning;
 CREATE TABLE ds (name text, split text, x float8[], y text);
 CREATE TEMP TABLE raw (split text, x float8[], y text);

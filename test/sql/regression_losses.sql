@@ -1,5 +1,7 @@
 -- Regression with absolute and Huber losses, checked against their
 -- optimality conditions computed here in SQL.
+-- the linear family's framings: without "model" it is trained by this setting (default_model tests the default)
+SET reframe.default_model = linear;
 CREATE TABLE obs AS
 SELECT i, (sin(i * 0.37) * 3)::float8 AS x,
        (2 * sin(i * 0.37) * 3 + 1 + CASE WHEN i % 25 = 0 THEN 40 ELSE sin(i * 7.7) END)::float8 AS y

@@ -1,4 +1,6 @@
 -- What used to be silently wrong is an error, or follows a stated rule.
+-- the linear family's framings: without "model" it is trained by this setting (default_model tests the default)
+SET reframe.default_model = linear;
 SET client_min_messages = warning;
 CREATE TABLE visits AS
 SELECT i, (i % 7)::float8 AS hour, sin(i) * 3 AS spend,

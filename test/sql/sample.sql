@@ -1,5 +1,7 @@
 -- "sample": a seeded, uniform sample of the source's rows, for data larger
 -- than memory (trees, networks) or quick first models
+-- the linear family's framings: without "model" it is trained by this setting (default_model tests the default)
+SET reframe.default_model = linear;
 SET client_min_messages = warning;
 CREATE TABLE big AS
 SELECT i, (i % 1000) / 1000.0 AS a, sin(i) AS b, (i % 7)::text AS k,

@@ -43,7 +43,7 @@ SELECT (SELECT array_agg(options ORDER BY trial) FROM reframe.trials('ranged', 1
        (SELECT array_agg(options ORDER BY trial) FROM reframe.trials('ranged', 2)) AS same_draws;
 -- fewer "trials" than the grid: that many distinct combinations
 SELECT version FROM reframe.train('sampled', 'SELECT a, b, step FROM bumps', 'step',
-                                  options => '{"search": {"l2": [0.0001, 0.001, 0.01, 0.1, 1, 10]}, "trials": 3}');
+                                  options => '{"model": "linear", "search": {"l2": [0.0001, 0.001, 0.01, 0.1, 1, 10]}, "trials": 3}');
 SELECT count(*) AS trials, count(DISTINCT options) AS distinct_trials FROM reframe.trials('sampled');
 -- the linear family searched over "l2" (a number each trial: no "auto" inside)
 SELECT bool_and(jsonb_typeof(options->'l2') = 'number') AS numbers FROM reframe.trials('sampled');
@@ -59,9 +59,9 @@ SELECT trial, options, chosen FROM reframe.trials('auto2') ORDER BY trial;
 
 -- bad input
 RESET client_min_messages;
-SELECT * FROM reframe.train('bad', 'SELECT a, b, step FROM bumps', 'step', options => '{"search": {"max_depth": [1, 2]}}');
+SELECT * FROM reframe.train('bad', 'SELECT a, b, step FROM bumps', 'step', options => '{"model": "linear", "search": {"max_depth": [1, 2]}}');
 SELECT * FROM reframe.train('bad', 'SELECT a, b, step FROM bumps', 'step', options => '{"search": {"l3": [1]}}');
-SELECT * FROM reframe.train('bad', 'SELECT a, b, step FROM bumps', 'step', options => '{"trials": 3}');
+SELECT * FROM reframe.train('bad', 'SELECT a, b, step FROM bumps', 'step', options => '{"model": "linear", "trials": 3}');
 SELECT * FROM reframe.train('bad', 'SELECT a, b, step FROM bumps', 'step', options => '{"search": {"l2": 3}}');
 SELECT * FROM reframe.train('bad', 'SELECT a, b, step FROM bumps', 'step', options => '{"search": {"l2": []}}');
 SELECT * FROM reframe.train('bad', 'SELECT a, b, step FROM bumps', 'step', options => '{"search": {"l2": {"min": 1}}}');
@@ -74,8 +74,11 @@ SELECT * FROM reframe.train('bad', 'SELECT a, b, step FROM bumps', 'step', optio
 SELECT * FROM reframe.train('bad', 'SELECT a, b, step FROM bumps', 'step',
                             options => '{"model": "trees", "search": {"max_depth": [1,2,3,4,5,6,7,8,9,10], "rounds": [1,2,3,4,5,6,7,8,9,10], "learning_rate": [0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9,1.0,0.05]}}');
 SELECT reframe.cross_validate('SELECT a, b, step FROM bumps', 'step', options => '{"search": {"l2": [1, 2]}}');
-SELECT 1 FROM reframe.train('plain', 'SELECT a, b, step FROM bumps', 'step', options => '{"l2": 0.1}');
+SELECT 1 FROM reframe.train('plain', 'SELECT a, b, step FROM bumps', 'step', options => '{"model": "linear", "l2": 0.1}');
 SELECT * FROM reframe.trials('plain');
+-- options of one family: the default trains it, and says why (no candidates to list)
+SELECT metrics->'auto' AS why FROM reframe.train('deep', 'SELECT a, b, step FROM bumps', 'step', options => '{"max_depth": 2}');
+SELECT * FROM reframe.trials('deep');
 SELECT * FROM reframe.trials('grid', 7);
 -- "auto" says each WARNING once per call (the winner's training says it),
 -- not once per candidate and fold: one rare class, one WARNING
@@ -87,5 +90,5 @@ SELECT chosen IS NOT NULL AS chosen
   FROM (SELECT metrics->'auto'->'chosen' AS chosen
           FROM reframe.train('auto_rare', 'SELECT a, b, kind FROM rare_kind', 'kind',
                              options => '{"model": "auto", "trials": 2}')) t;
-SELECT reframe.drop_model(m) FROM unnest(ARRAY['grid', 'ranged', 'sampled', 'hurried', 'auto2', 'plain', 'auto_rare']) m;
+SELECT reframe.drop_model(m) FROM unnest(ARRAY['grid', 'ranged', 'sampled', 'hurried', 'auto2', 'plain', 'deep', 'auto_rare']) m;
 DROP TABLE bumps, rare_kind;

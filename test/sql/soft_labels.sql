@@ -3,6 +3,8 @@
 -- label, in [0, 1]) and fits the cross-entropy against them; several
 -- annotations per item, as separate rows, train the same model as one row
 -- with the averaged label and their count as its weight.
+-- the linear family's framings: without "model" it is trained by this setting (default_model tests the default)
+SET reframe.default_model = linear;
 SET client_min_messages = warning;
 CREATE TABLE news AS SELECT i AS id, sin(i)::float8 AS a, cos(i * 0.7)::float8 AS b FROM generate_series(1, 400) i;
 -- three annotators per article (two for every fifth), each deciding "tech"

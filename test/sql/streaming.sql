@@ -1,6 +1,8 @@
 -- Streaming training: squared-loss regression summed by the reframe.moments
 -- aggregate (in parallel workers, or on Citus workers) equals reading the
 -- rows here
+-- the linear family's framings: without "model" it is trained by this setting (default_model tests the default)
+SET reframe.default_model = linear;
 SET client_min_messages = warning;
 CREATE TABLE st AS
 SELECT i, sin(i) * 3 + 1000 AS a, cos(i * 0.7) AS b,

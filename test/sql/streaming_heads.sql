@@ -6,6 +6,8 @@
 -- streamed model equals the model trained from the rows (both in double
 -- precision, "tol" below 1e-4) within 1e-6, on the same split, with the
 -- same metrics (the ROC AUC from a histogram of the scores, within 1e-3).
+-- the linear family's framings: without "model" it is trained by this setting (default_model tests the default)
+SET reframe.default_model = linear;
 SET client_min_messages = warning;
 CREATE TABLE sh AS
 SELECT i, sin(i) AS a, cos(i * 0.7) AS b,

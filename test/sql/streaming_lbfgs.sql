@@ -3,6 +3,8 @@
 -- reframe.gradient pass
 -- per evaluation of its objective, equals the model trained from the rows
 -- (both in double precision, "tol" below 1e-4) within 1e-6
+-- the linear family's framings: without "model" it is trained by this setting (default_model tests the default)
+SET reframe.default_model = linear;
 SET client_min_messages = warning;
 CREATE TABLE gb AS
 SELECT i, sin(i) AS a, cos(i * 0.7) AS b,

@@ -3,6 +3,8 @@
 -- model is the same, bit for bit, whatever the number of threads; so are
 -- its metrics (of every family), whose outputs and rows threads compute
 -- chunk by chunk and merge in order
+-- the linear family's framings: without "model" it is trained by this setting (default_model tests the default)
+SET reframe.default_model = linear;
 SET client_min_messages = warning;
 CREATE TABLE th AS
 SELECT i, sin(i) AS a, cos(i * 0.7) AS b, (i % 11)::float8 / 11 AS c,

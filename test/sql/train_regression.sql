@@ -1,5 +1,7 @@
 -- Regression end to end: models are tables, ridge regression solved exactly,
 -- checked against closed forms computed here in SQL.
+-- the linear family's framings: without "model" it is trained by this setting (default_model tests the default)
+SET reframe.default_model = linear;
 CREATE TABLE houses AS
 SELECT i AS id,
        (60 + (i * 37) % 190)::float8 AS sqft,

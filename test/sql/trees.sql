@@ -111,7 +111,7 @@ SELECT count(*) AS rows, max(abs(s - reframe.score('deep', w))) < 1e-4 AS sql_tr
        count(*) FILTER (WHERE w.c IS NULL) AS with_null
   FROM sums JOIN wide w USING (i);
 -- better than the linear model on the same rows (a nonlinear target)
-SELECT (SELECT (metrics->'validation'->>'rmse')::float8 FROM reframe.train('deep_lin', 'SELECT a, b, c, y FROM wide', 'y')) >
+SELECT (SELECT (metrics->'validation'->>'rmse')::float8 FROM reframe.train('deep_lin', 'SELECT a, b, c, y FROM wide', 'y', options => '{"model": "linear"}')) >
        (SELECT (spec->'metrics'->'validation'->>'rmse')::float8 FROM deep WHERE block = '' AND deployed) AS trees_beat_linear;
 
 -- 5. every framing trains and scores with trees
@@ -178,7 +178,7 @@ SELECT deployed FROM reframe.train('deep', 'SELECT a, b, c, y FROM wide', 'y',
                                    options => '{"model": "trees", "rounds": 2, "max_depth": 1, "deploy": "if_better"}');
 
 -- 6. bad input
-SELECT * FROM reframe.train('bad', 'SELECT a, y FROM wide', 'y', options => '{"max_depth": 3}');
+SELECT * FROM reframe.train('bad', 'SELECT a, y FROM wide', 'y', options => '{"model": "linear", "max_depth": 3}');
 SELECT * FROM reframe.train('bad', 'SELECT a, y FROM wide', 'y', options => '{"model": "trees", "hidden": [4]}');
 SELECT * FROM reframe.train('bad', 'SELECT a, y FROM wide', 'y', options => '{"model": "trees", "epochs": 4}');
 SELECT * FROM reframe.train('bad', 'SELECT a, y FROM wide', 'y', options => '{"model": "trees", "rounds": 1000000}');
@@ -227,4 +227,4 @@ SELECT (p.metrics->'ranking'->>'ndcg@10')::float8 > 0.5 AS pointwise_ranks,
        reframe.train('next_list', 'SELECT q, u, v, ctx, opened FROM sessions', 'opened',
                      options => '{"model": "trees", "group": "q", "objective": "ndcg"}') l;
 SELECT * FROM reframe.train('bad', 'SELECT u, v, opened FROM sessions', 'opened', options => '{"model": "trees", "objective": "ndcg"}');
-SELECT * FROM reframe.train('bad', 'SELECT q, u, v, opened FROM sessions', 'opened', options => '{"objective": "ndcg", "group": "q"}');
+SELECT * FROM reframe.train('bad', 'SELECT q, u, v, opened FROM sessions', 'opened', options => '{"model": "linear", "objective": "ndcg", "group": "q"}');

@@ -1,6 +1,8 @@
 -- The validation split keyed on a column ("split_by"), with a seed of its
 -- own, and k-fold cross-validation; held-out rows and each fold's figures
 -- are reproduced in SQL with reframe.split_fraction.
+-- the linear family's framings: without "model" it is trained by this setting (default_model tests the default)
+SET reframe.default_model = linear;
 SET client_min_messages = warning;
 CREATE TABLE rentals AS
 SELECT i AS id, sin(i)::float8 AS a, cos(i * 0.3)::float8 AS b, (i % 5)::float8 AS c,

@@ -2,6 +2,8 @@
 -- every head and family, the encoder's statistics, the Gram pass of ridge
 -- and the validation metrics: a row of weight 2 trains as the row written
 -- twice, a row of weight 0 as no row.
+-- the linear family's framings: without "model" it is trained by this setting (default_model tests the default)
+SET reframe.default_model = linear;
 SET client_min_messages = warning;
 CREATE TABLE wt AS SELECT i, sin(i)::float8 AS a, cos(i * 0.3)::float8 AS b, 'k' || (i % 3) AS c,
        (sin(i) + cos(i * 0.3) + 0.6 * sin(i * 7) > 0.2) AS y,
