@@ -10,7 +10,7 @@ q "CREATE TABLE t AS SELECT i, sin(i)::float8 AS a, cos(i * 0.3)::float8 AS b,
 
 # verbose NOTICEs, from a short training
 log=$(psql -X -q -d "$DB" -c "SELECT version FROM reframe.train('small', 'SELECT * FROM t WHERE i <= 5000', 'y',
-       options => '{\"verbose\": true, \"validation\": 0.2}')" 2>&1)
+       options => '{\"model\": \"linear\", \"verbose\": true, \"validation\": 0.2}')" 2>&1)
 for want in 'model "small": reading' 'model "small": read 5000 rows' 'model "small": iteration 1: loss' \
             'model "small": encoded 3 inputs' 'model "small": stored version 1'; do
     grep -qF "$want" <<<"$log" || fail "verbose output lacks \"$want\": $log"

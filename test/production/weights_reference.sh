@@ -17,7 +17,7 @@ q "SET client_min_messages = warning;
    UPDATE d SET y = (2 * a - b + 0.1 * c + 0.5 * sin(i * 7))::float8, yes = 2 * a - b + 0.1 * c + 0.5 * sin(i * 7) > 0.3;
    SELECT count(*) FROM (
      SELECT reframe.train('w_log', 'SELECT a, b, c, yes, w FROM d', 'yes',
-                          options => '{\"weight\": \"w\", \"validation\": 0, \"l2\": 0.001, \"tol\": 1e-10, \"max_iter\": 2000}') UNION ALL
+                          options => '{\"model\": \"linear\", \"weight\": \"w\", \"validation\": 0, \"l2\": 0.001, \"tol\": 1e-10, \"max_iter\": 2000}') UNION ALL
      SELECT reframe.train('w_trees', 'SELECT a, b, c, y, w FROM d', 'y',
                           options => '{\"model\": \"trees\", \"weight\": \"w\", \"validation\": 0, \"rounds\": 20, \"max_depth\": 4}')) t" \
     >/dev/null || fail "training"
