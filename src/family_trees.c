@@ -338,10 +338,7 @@ TreesBoostRounds(TreesBoost *b, RfFitResult *res)
 			const float *Zv = XgbMargins(b->run, b->run->dvalid, false);
 
 			if (b->rank_valid)
-			{
-				memset(vscratch, 0, sizeof(float) * b->d->Yva->nrows * b->trunk->nout);
-				vloss = RankNdcgLambdas(b->rank_valid, Zv, b->trunk->nout, vscratch, vscratch);
-			}
+				vloss = RankNdcgLambdas(b->rank_valid, Zv, b->trunk->nout, NULL, NULL);
 			else
 				vloss = TreesLoss(b->valid, b->d->Yva, Zv, vscratch, NULL);
 			if (vloss < best)
