@@ -84,6 +84,7 @@ typedef struct RfFitData
 	RfGram	  **gram_folds;		/* RF_L2_FOLDS folds' moments of the training rows ("l2": "auto"), or NULL */
 	int			gcol;			/* Y's column of query codes ("group"), or -1 */
 	const double *draw;			/* per training row: its split draw in [0, 1) (folds) */
+	const double *draw_va;		/* per validation row: the same */
 	bool		quiet;			/* no NOTICE on convergence (fits along a path) */
 	/*
 	 * A cross-validation fold: the validation rows are the ones the fold is

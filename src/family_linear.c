@@ -89,6 +89,8 @@ LinearFit(RfTrunk *t, RfFitData *d, RfFitResult *res)
 #define L2_CV_WORK RF_L2_CV_WORK
 /* Penalties in a row without betterment that end the path */
 #define L2_PATIENCE 3
+/* Beyond twice this many training rows the path fits on a sample of this many (PathSample) */
+#define L2_PATH_ROWS 100000
 /* The path starts at this many times parameters / rows (see RowPathLosses) */
 #define L2_ROWS_PER_PARAM 1000.0
 
@@ -137,13 +139,84 @@ typedef struct PathSplit
 	double	   *params;
 } PathSplit;
 
-/* The kept rows' splits: 5 folds, or the training and validation rows. */
+/*
+ * Which part of a sample a row whose split draw is u falls in, each part a
+ * share of the rows: 0, 1, or -1 for neither.  Drawn from bits of the draw
+ * below the inner folds' (ReframeInnerFold), so independent of them.
+ */
 static int
-PathSplits(RfFitData *d, int64 nparams, PathSplit **out)
+PathSamplePart(double u, double share)
 {
-	bool		cv = (double) d->X->nrows * nparams <= L2_CV_WORK || d->Xva->nrows == 0;
+	double		v = u * 4294967296.0;
+	double		f = v - floor(v);
+
+	return f < share ? 0 : f < 2 * share ? 1 : -1;
+}
+
+/*
+ * With many training rows the path fits on a seeded sample of L2_PATH_ROWS
+ * of them, measured on the validation rows (as many at most, sampled the
+ * same way; without validation rows, on a second sample of the training
+ * rows); the penalty it chooses is then scaled to
+ * the rows the final fit has (an L2 penalty on a mean loss weighs as
+ * 1 / rows against the data: the same prior is l2 * sample / rows).
+ */
+static void
+PathSample(RfFitData *d, PathSplit *s, double *scale)
+{
+	double		share = (double) L2_PATH_ROWS / d->X->nrows;
+
+	s->X = RfMatrixCreate(d->X->ncols, sizeof(float), d->budget);
+	s->Y = RfMatrixCreate(d->Y->ncols, sizeof(double), d->budget);
+	if (d->Xva->nrows > 0 && (d->Xva->nrows <= L2_PATH_ROWS || d->draw_va == NULL))
+		s->Xho = d->Xva, s->Yho = d->Yva;
+	else
+	{
+		s->Xho = RfMatrixCreate(d->X->ncols, sizeof(float), d->budget);
+		s->Yho = RfMatrixCreate(d->Y->ncols, sizeof(double), d->budget);
+	}
+	/* many validation rows: the path is measured on a sample of them */
+	for (int64 i = 0; s->Xho != d->Xva && i < d->Xva->nrows; i++)
+	{
+		if (PathSamplePart(d->draw_va[i], (double) L2_PATH_ROWS / d->Xva->nrows) != 0)
+			continue;
+		memcpy(RfMatrixAppendRowF(s->Xho), RfMatrixRowF(d->Xva, i), sizeof(float) * d->X->ncols);
+		memcpy(RfMatrixAppendRow(s->Yho), RfMatrixRow(d->Yva, i), sizeof(double) * d->Y->ncols);
+	}
+	for (int64 i = 0; i < d->X->nrows; i++)
+	{
+		int			part = PathSamplePart(d->draw[i], share);
+		RfMatrix   *X = part == 0 ? s->X : s->Xho;
+		RfMatrix   *Y = part == 0 ? s->Y : s->Yho;
+
+		if (part < 0 || (part == 1 && d->Xva->nrows > 0))
+			continue;
+		memcpy(RfMatrixAppendRowF(X), RfMatrixRowF(d->X, i), sizeof(float) * d->X->ncols);
+		memcpy(RfMatrixAppendRow(Y), RfMatrixRow(d->Y, i), sizeof(double) * d->Y->ncols);
+	}
+	*scale = (double) s->X->nrows / d->X->nrows;
+}
+
+/*
+ * The kept rows' splits: 5 folds, or the training and validation rows, or
+ * a sample of many training rows (PathSample, *scale below 1).
+ */
+static int
+PathSplits(RfFitData *d, int64 nparams, PathSplit **out, double *scale)
+{
+	bool		sampled = d->X->nrows > 2 * L2_PATH_ROWS && d->draw != NULL;
+	bool		cv = !sampled && ((double) d->X->nrows * nparams <= L2_CV_WORK || d->Xva->nrows == 0);
 	int			n = cv ? L2_FOLDS : 1;
 	PathSplit  *s = palloc0(sizeof(PathSplit) * n);
+
+	*scale = 1;
+	if (sampled)
+	{
+		PathSample(d, s, scale);
+		s->params = palloc0(sizeof(double) * nparams);
+		*out = s;
+		return 1;
+	}
 
 	if (cv && d->draw == NULL)
 		elog(ERROR, "reframe: no split draws to fold the rows by");
@@ -256,17 +329,21 @@ RowPathFit(void *arg, RfTrunk *t, int k, double l2)
  * then measure the loss closely enough for a fifth of the cost.
  */
 static const char *
-RowPathLosses(RfTrunk *t, RfFitData *d, double *loss, int *first, int *npath, double **start)
+RowPathLosses(RfTrunk *t, RfFitData *d, double *loss, int *first, int *npath, double **start, double *scale)
 {
 	RowPath    *rp = palloc0(sizeof(RowPath));
-	RfL2Path	path = {.fit = RowPathFit,.arg = rp,.rows = d->X->nrows};
+	RfL2Path	path = {.fit = RowPathFit,.arg = rp};
 
 	rp->sub = *d;
 	rp->opts = *d->opts;
 	rp->sub.opts = &rp->opts;
 	rp->sub.quiet = true;
-	path.nsplits = PathSplits(d, ((RfNet *) t->state)->nparams, &rp->splits);
+	path.nsplits = PathSplits(d, ((RfNet *) t->state)->nparams, &rp->splits, scale);
+	path.rows = *scale < 1 ? rp->splits[0].X->nrows : d->X->nrows;
 	LinearPathLosses(t, &path, loss, first, npath, start);
+	if (*scale < 1)
+		return d->Xva->nrows > 0 ? "validation rows, the path fitted on a sample of the training rows" :
+			"a sample of the training rows, the path fitted on another";
 	return path.nsplits > 1 ? "5-fold cross-validation" : "validation rows";
 }
 
@@ -339,6 +416,7 @@ LinearChooseL2(RfTrunk *t, RfFitData *d, RfFitResult *res, const RfL2Path *path)
 	int			best;
 	StringInfoData buf;
 	const char *metric = t->nheads > 1 ? "weighted loss" : EvalSelectionName(&t->heads[0]);
+	double		scale = 1;		/* the path's rows over the final fit's (PathSample) */
 
 	if (path)
 	{
@@ -347,17 +425,25 @@ LinearChooseL2(RfTrunk *t, RfFitData *d, RfFitResult *res, const RfL2Path *path)
 	}
 	else
 		method = d->gram ? GramPathLosses(d, loss, &first, &npath) :
-			RowPathLosses(t, d, loss, &first, &npath, &start);
+			RowPathLosses(t, d, loss, &first, &npath, &start, &scale);
 	best = first;
 
 	for (int p = first + 1; p < npath; p++)
 		if (loss[p] < loss[best])
 			best = p;
-	d->opts->l2 = l2_path[best];
+	d->opts->l2 = l2_path[best] * scale;
 	initStringInfo(&buf);
 	appendStringInfoString(&buf, "{\"l2\": ");
-	JsonAppendNumber(&buf, l2_path[best]);
-	appendStringInfo(&buf, ", \"method\": \"%s\", \"metric\": \"%s\", \"path\": [", method, metric);
+	JsonAppendNumber(&buf, d->opts->l2);
+	appendStringInfo(&buf, ", \"method\": \"%s\", \"metric\": \"%s\", ", method, metric);
+	if (scale < 1)
+	{
+		/* the path's penalties are the sample's */
+		appendStringInfoString(&buf, "\"path_scale\": ");
+		JsonAppendNumber(&buf, scale);
+		appendStringInfoString(&buf, ", ");
+	}
+	appendStringInfoString(&buf, "\"path\": [");
 	for (int p = first; p < npath; p++)
 	{
 		appendStringInfoString(&buf, p > first ? ", {\"l2\": " : "{\"l2\": ");

@@ -564,10 +564,12 @@ OptionAppliesTo(const char *key, const char *family)
 	return true;
 }
 
-/* Whether every option given applies to the family. */
+/* Whether every option given applies to the family ("l2": "auto" is the linear family's). */
 bool
 OptionsFitFamily(const RfOptions *o, const char *family)
 {
+	if (o->l2_auto && strcmp(family, "linear") != 0)
+		return false;
 	for (int i = 0; i < lengthof(known_options); i++)
 		if ((o->given & (UINT64CONST(1) << i)) && !OptionAppliesTo(known_options[i].key, family))
 			return false;

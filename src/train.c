@@ -1726,6 +1726,7 @@ TrainFit(RfTrainState *ts)
 	d.gram_folds = ts->fgram[0][0] ? ts->fgram[0] : NULL;
 	d.gcol = ts->gcol;
 	d.draw = ts->draws[0];
+	d.draw_va = ts->draws[1];
 	d.budget = &ts->budget;
 	d.stream = ts->gradient ? ts : NULL;
 

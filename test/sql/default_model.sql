@@ -65,6 +65,9 @@ SELECT metrics->'auto' AS why
   FROM reframe.train('d_hard', 'SELECT a, b, crossed FROM shapes', 'crossed', options => '{"sharing": "hard"}');
 -- (a network: with the [32] hidden layer auto's network candidate has)
 SELECT spec->'network'->'hidden' AS hidden FROM d_hard WHERE block = '';
+-- "l2": "auto" chooses a linear model's penalty: the linear family
+SELECT metrics->'auto'->'chosen' AS chosen
+  FROM reframe.train('d_l2auto', 'SELECT a, b, crossed FROM shapes', 'crossed', options => '{"l2": "auto"}');
 -- several families' options: raced among those they apply to
 SELECT metrics->'auto'->'chosen'->>'model' AS chosen,
        (SELECT array_agg(c->>'model' ORDER BY c->>'model') FROM jsonb_array_elements(metrics->'auto'->'candidates') c) AS raced
@@ -110,6 +113,6 @@ SELECT to_regclass('bad') AS nothing_written;
 
 SELECT count(reframe.drop_model(m)) AS dropped
   FROM unnest(ARRAY['d_crossed', 'd_plane', 'd_multiclass', 'd_multilabel', 'd_multitask', 'd_bins', 'd_hier', 'd_ranked',
-                    'd_rounds', 'd_hard', 'd_iter', 'd_valid', 'd_trials', 'd_search', 'd_tiny', 'd_set', 'd_set2', 'd_set3',
+                    'd_rounds', 'd_hard', 'd_l2auto', 'd_iter', 'd_valid', 'd_trials', 'd_search', 'd_tiny', 'd_set', 'd_set2', 'd_set3',
                     'd_set4']) m;
 DROP TABLE shapes;
