@@ -132,6 +132,13 @@ QuietFold(TrainArgs *a, int fold)
  */
 #define RACE_FAR 2.0
 #define RACE_NEAR 1.5
+/*
+ * ... and after RACE_STEADY_FOLDS folds, one worse than the leader on every
+ * fold so far and RACE_STEADY times its loss: a steady gap, which one fold's
+ * luck does not make.
+ */
+#define RACE_STEADY 1.1
+#define RACE_STEADY_FOLDS 3
 
 /*
  * Cross-validates the candidates fold by fold, within the time budget (the
@@ -145,6 +152,7 @@ MeasureCandidates(const char *model, Candidate *c, int n, TrainArgs *base, int n
 {
 	instr_time	start;
 	double	   *sum = palloc0(sizeof(double) * n);
+	double	   *fold_loss = palloc0(sizeof(double) * n * nfolds);	/* [candidate][fold] */
 	int		   *folds = palloc0(sizeof(int) * n);
 	bool	   *alive = palloc(sizeof(bool) * n);
 	double		best = get_float8_infinity();
@@ -160,6 +168,7 @@ MeasureCandidates(const char *model, Candidate *c, int n, TrainArgs *base, int n
 	for (int f = 0; f < nfolds && (f == 0 || left > (race ? 1 : 0)); f++)
 	{
 		double		lead = get_float8_infinity();
+		int			leader = -1;
 
 		for (int i = 0; i < n; i++)
 		{
@@ -180,18 +189,30 @@ MeasureCandidates(const char *model, Candidate *c, int n, TrainArgs *base, int n
 			a.options = c[i].measured;
 			a.label = c[i].label;
 			error_context_stack = &cb;
-			sum[i] += QuietFold(&a, f);
+			fold_loss[i * nfolds + f] = QuietFold(&a, f);
+			sum[i] += fold_loss[i * nfolds + f];
 			error_context_stack = cb.previous;
 			folds[i]++;
-			lead = Min(lead, sum[i] / folds[i]);
+			if (sum[i] / folds[i] < lead)
+			{
+				lead = sum[i] / folds[i];
+				leader = i;
+			}
 			CHECK_FOR_INTERRUPTS();
 		}
 		for (int i = 0; race && i < n && f + 1 < nfolds; i++)
-			if (alive[i] && sum[i] / folds[i] > lead * (f == 0 ? RACE_FAR : RACE_NEAR))
+		{
+			bool		steady = f + 1 >= RACE_STEADY_FOLDS && i != leader;
+
+			for (int k = 0; steady && k <= f; k++)
+				steady = fold_loss[i * nfolds + k] > fold_loss[leader * nfolds + k];
+			if (alive[i] && (sum[i] / folds[i] > lead * (f == 0 ? RACE_FAR : RACE_NEAR) ||
+							 (steady && sum[i] / folds[i] > lead * RACE_STEADY)))
 			{
 				alive[i] = false;
 				left--;
 			}
+		}
 	}
 	for (int i = 0; i < n; i++)
 	{
