@@ -2,7 +2,19 @@ EXTENSION = reframe
 EXTVERSION = 0.3.0
 
 MODULE_big = reframe
-OBJS = $(patsubst %.c,%.o,$(wildcard src/*.c))
+# The layers, lowest first: each folder's files use those of the folders
+# before it (scripts/check-layers.sh checks what is left to untangle).
+#   core      settings, matrices, kernels, threads, JSON, options, optimizers
+#   encode    the encoder and its statistics, streamed moments
+#   heads     links, losses, targets, ranking, metric accumulators and aggregates
+#   families  the trunk, the network, each family and its fitters
+#   store     model tables, versions, the model cache, blends, Citus
+#   stream    aggregate passes: moments, gradients, streaming L-BFGS
+#   apply     scoring, explaining, exporting, deploying
+#   train     reading the source, the driver, choosing options
+#   reframe.c the module's entry point
+LAYERS = core encode heads families store stream apply train
+OBJS = $(patsubst %.c,%.o,$(foreach d,$(LAYERS),$(wildcard src/$(d)/*.c)) src/reframe.c)
 
 DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql
 # earlier versions' scripts and the upgrade scripts between versions, as released
@@ -15,7 +27,7 @@ REGRESS_OPTS = --inputdir=test --load-extension=$(EXTENSION)
 # Hand-written loops are written to auto-vectorise at -O3; override with OPTFLAGS="" (e.g. for valgrind).
 OPTFLAGS = -O3 -fno-math-errno -fno-trapping-math
 PG_CFLAGS += $(OPTFLAGS) -std=gnu99
-PG_CPPFLAGS += -I/usr/include/x86_64-linux-gnu/openblas-pthread
+PG_CPPFLAGS += $(foreach d,$(LAYERS),-I$(srcdir)/src/$(d)) -I/usr/include/x86_64-linux-gnu/openblas-pthread
 SHLIB_LINK += -lopenblas -lxgboost -lm -pthread
 # only PostgreSQL's entry points are exported (reframe.map)
 SHLIB_LINK += -Wl,--version-script=$(srcdir)/reframe.map
@@ -30,11 +42,11 @@ sql/$(EXTENSION)--$(EXTVERSION).sql: sql/$(EXTENSION).sql
 	cp $< $@
 
 # PGXS tracks no header dependencies: rebuild everything when a header changes.
-$(OBJS): $(wildcard src/*.h)
+$(OBJS): $(wildcard src/*/*.h)
 
-# The loss kernels vectorise exp/log through libmvec; see src/kernels.h.
-src/kernels.o: CFLAGS += -ffast-math
-src/encoder_stats.o: CFLAGS += -ffp-contract=off
+# The loss kernels vectorise exp/log through libmvec; see src/core/kernels.h.
+src/core/kernels.o: CFLAGS += -ffast-math
+src/encode/encoder_stats.o: CFLAGS += -ffp-contract=off
 
 # Memory safety: the regression suites against a valgrind-built server (slow).
 .PHONY: valgrind-check

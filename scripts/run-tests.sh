@@ -80,6 +80,10 @@ production() {
     bash "test/production/$1.sh" > "/tmp/reframe-$1.log" 2>&1 || status=$?
     report "$1" $status
 }
+# the layering of src/: no lower folder uses a higher one, no loops (from the build's objects)
+layers_status=0
+bash scripts/check-layers.sh > /tmp/reframe-layers.log 2>&1 || layers_status=$?
+report layers $layers_status
 # pg_cron runs jobs by the minute: its test waits in the background meanwhile
 bash test/production/cron.sh > /tmp/reframe-cron.log 2>&1 &
 cron=$!

@@ -516,7 +516,7 @@ CREATE AGGREGATE @extschema@.accuracy(pred text, actual text, weight double prec
 COMMENT ON AGGREGATE @extschema@.accuracy(text, text) IS 'share of rows where prediction equals actual';
 -- Streaming least squares: the moments of [x, 1, y] by split set (and inner
 -- fold), an aggregate with a bytea state and a combine function, so that
--- parallel workers and Citus workers each sum their part (src/moments.c)
+-- parallel workers and Citus workers each sum their part (src/stream/moments.c)
 CREATE FUNCTION @extschema@.moments_accum(bytea, bytea, double precision[], double precision[], text[], double precision)
     RETURNS bytea AS 'MODULE_PATHNAME', 'reframe_moments_accum'
     LANGUAGE C IMMUTABLE PARALLEL SAFE;
@@ -531,7 +531,7 @@ COMMENT ON AGGREGATE @extschema@.moments(bytea, double precision[], double preci
 
 -- Streaming L-BFGS: one pass per evaluation of a linear model's objective,
 -- its loss and gradient summed in a bytea state with a combine function
--- (src/gradient.c)
+-- (src/stream/gradient.c)
 CREATE FUNCTION @extschema@.gradient_accum(bytea, bytea, double precision[], double precision[], text[], double precision)
     RETURNS bytea AS 'MODULE_PATHNAME', 'reframe_gradient_accum'
     LANGUAGE C IMMUTABLE PARALLEL SAFE;

@@ -1,6 +1,7 @@
 /*
  * reframe.c
- *		Module entry point and settings.
+ *		The module's entry point: its settings defined, the store's hooks
+ *		installed; and reframe.blas_sgemm_gflops.
  */
 #include "postgres.h"
 
@@ -17,12 +18,6 @@
 
 PG_MODULE_MAGIC;
 
-int			reframe_tree_threads = 0;
-int			reframe_blas_threads = 1;
-int			reframe_threads = 0;
-int			reframe_max_train_memory = 4 * 1024 * 1024;	/* 4 GB in kB */
-int			reframe_default_model = RF_DEFAULT_AUTO;
-
 static const struct config_enum_entry default_model_options[] = {
 	{"auto", RF_DEFAULT_AUTO, false},
 	{"linear", RF_DEFAULT_LINEAR, false},
@@ -31,23 +26,6 @@ static const struct config_enum_entry default_model_options[] = {
 };
 
 void		_PG_init(void);
-
-/*
- * OpenBLAS threads never call PostgreSQL APIs; they only run GEMM/SYRK
- * kernels.  One thread by default, since PostgreSQL parallelises with
- * processes and most servers run several backends at once.
- */
-void
-ReframeBlasPrepare(void)
-{
-	static int	applied = -1;
-
-	if (applied != reframe_blas_threads)
-	{
-		openblas_set_num_threads(reframe_blas_threads);
-		applied = reframe_blas_threads;
-	}
-}
 
 void
 _PG_init(void)
@@ -151,13 +129,4 @@ reframe_blas_sgemm_gflops(PG_FUNCTION_ARGS)
 	} while (INSTR_TIME_GET_DOUBLE(t) < 0.5);
 	seconds = INSTR_TIME_GET_DOUBLE(t);
 	PG_RETURN_FLOAT8(2.0 * n * n * (double) n * reps / seconds / 1e9);
-}
-
-int
-ReframeColumnNumber(TupleDesc td, const char *name)
-{
-	for (int i = td->natts - 1; i >= 0; i--)
-		if (!TupleDescAttr(td, i)->attisdropped && strcmp(NameStr(TupleDescAttr(td, i)->attname), name) == 0)
-			return i;
-	return -1;
 }

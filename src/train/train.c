@@ -464,18 +464,6 @@ ResolveLabelSets(RfTrainState *ts)
 	TrainFramedLabelSet(ts);
 }
 
-/* One label-set target: a multilabel task, said when it was inferred. */
-void
-TrainFramedLabelSet(RfTrainState *ts)
-{
-	if (ts->task == NULL)
-		ereport(NOTICE,
-				(errmsg("training a multilabel model: target column \"%s\" holds sets of %d labels",
-						ts->targets[0].name, ts->targets[0].nclasses),
-				 errhint("Pass task => '...' to frame it differently.")));
-	ts->task = "multilabel";
-}
-
 /* The split draw of a value: uniform in [0, 1) for the seed (reframe.split_fraction). */
 uint64
 ReframeSplitHash(const char *value, uint64 seed)
@@ -890,49 +878,6 @@ EvaluateRows(RfTrainState *ts, int set, RfEvalAcc *acc, bool keep_scores)
 			bin_raw[h] = ts->targets[h].bin_raw[set];
 	}
 	TrunkEvaluateMatrix(t, set ? ts->Xva : ts->Xtr, set ? ts->Yv : ts->Y, bin_raw, acc);
-}
-
-/*
- * The metrics of every head: one object, or one per head by name.  *loss
- * receives the training loss (mean squared error, log loss) or the
- * selection metric, weighted by the heads' task weights.
- */
-void
-HeadsJson(const RfTrunk *t, RfEvalAcc *acc, StringInfo buf, double *loss, bool training)
-{
-	double		total = 0;
-	double		weights = 0;
-
-	if (t->nheads > 1)
-		appendStringInfoChar(buf, '{');
-	for (int h = 0; h < t->nheads; h++)
-	{
-		RfEvalAcc  *a = &acc[h];
-		double		v;
-
-		if (t->nheads > 1)
-		{
-			if (h)
-				appendStringInfoString(buf, ", ");
-			JsonAppendString(buf, t->heads[h].name);
-			appendStringInfoString(buf, ": ");
-		}
-		EvalAccJson(a, buf, false);
-		if (training && a->head->kind == RF_HEAD_REGRESSION)
-			v = a->sums.sse / a->n;
-		else if (training)
-			v = a->head->kind == RF_HEAD_MULTILABEL ? a->sums.logloss / a->sums.correct : a->sums.logloss / a->n;
-		else
-			v = EvalAccSelection(a);
-		if (a->n > 0)
-		{
-			total += t->heads[h].weight * v;
-			weights += t->heads[h].weight;
-		}
-	}
-	if (t->nheads > 1)
-		appendStringInfoChar(buf, '}');
-	*loss = weights > 0 ? total / weights : get_float8_nan();
 }
 
 /* A head's scores and targets over the rows of a matrix, by chunk. */
@@ -1729,6 +1674,7 @@ TrainFit(RfTrainState *ts)
 	d.draw_va = ts->draws[1];
 	d.budget = &ts->budget;
 	d.stream = ts->gradient ? ts : NULL;
+	d.stream_fit = GradientFit;
 
 	ProgressPhase("fitting");
 	ReframeBlasPrepare();
@@ -2153,72 +2099,29 @@ TrainOneFold(const TrainArgs *a, int fold, int folds, StringInfo buf)
 }
 
 /*
- * k-fold cross-validation: a JSON array of each fold's figures, the rows of
- * fold i being those whose split draw falls in [i / k, (i + 1) / k).
+ * A new version of a model from the options chosen (SearchChoose), with
+ * the choice's figures (or NULL) added to its metrics: read, fitted,
+ * evaluated and stored in tcxt.  Returns the summary row, made in the
+ * caller's context.
  */
-PG_FUNCTION_INFO_V1(reframe_cross_validate_folds);
 Datum
-reframe_cross_validate_folds(PG_FUNCTION_ARGS)
-{
-	int			folds = PG_ARGISNULL(4) ? 5 : PG_GETARG_INT32(4);
-	RfSourceRead nest;
-	TrainArgs	a;
-	StringInfoData buf;
-
-	if (folds < 2 || folds > 100)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("folds must be from 2 to 100, not %d", folds)));
-	a.source = ArgText(fcinfo, 0, "source");
-	a.target = ArgText(fcinfo, 1, "target");
-	a.task = PG_ARGISNULL(2) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(2));
-	a.options = PG_ARGISNULL(3) ? NULL : PG_GETARG_JSONB_P(3);
-	a.label = "cross_validate";
-	initStringInfo(&buf);
-	StoreBeginSourceRead(&nest);
-	a.options = SearchDefaultOptions(a.source, a.target, a.task, a.options);
-	TrainFolds(&a, folds, folds, &buf);
-	StoreEndSourceRead(&nest);
-	PG_RETURN_JSONB_P(JsonFromText(buf.data));
-}
-
-/* Trains a new version of a model and returns a summary row. */
-PG_FUNCTION_INFO_V1(reframe_train);
-Datum
-reframe_train(PG_FUNCTION_ARGS)
+TrainVersion(MemoryContext tcxt, text *model, text *source, text *target, char *task, Jsonb *options,
+			 const char *leaderboard, TupleDesc desc)
 {
 	MemoryContext caller = CurrentMemoryContext;
-	MemoryContext tcxt;
 	RfTrainState *ts;
-	TupleDesc	desc;
-	Datum		result;
-	Jsonb	   *options;
-	char	   *task;
-	char	   *leaderboard;
 	RfSourceRead nest;
+	Datum		result;
 
-	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "reframe.train must return a row");
-	tcxt = AllocSetContextCreate(CurrentMemoryContext, "reframe training", ALLOCSET_DEFAULT_SIZES);
 	MemoryContextSwitchTo(tcxt);
-
-	options = PG_ARGISNULL(4) ? NULL : PG_GETARG_JSONB_P(4);
-	task = PG_ARGISNULL(3) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(3));
-	StoreLockModelName(ArgText(fcinfo, 0, "model name"));
-	StoreBeginSourceRead(&nest);
-	leaderboard = SearchChoose(ArgText(fcinfo, 0, "model name"), ArgText(fcinfo, 1, "source"),
-							   ArgText(fcinfo, 2, "target"), task, &options);
-	StoreEndSourceRead(&nest);
-	ts = TrainBegin(tcxt, text_to_cstring(ArgText(fcinfo, 0, "model name")), ArgText(fcinfo, 2, "target"),
-					task, options);
-	ArgText(fcinfo, 1, "source");
-	ts->relid = TrainModelTable(PG_GETARG_TEXT_PP(0));
-	ts->stored_name = StoreStoredName(PG_GETARG_TEXT_PP(0), ts->relid);
+	ts = TrainBegin(tcxt, text_to_cstring(model), target, task, options);
+	ts->relid = TrainModelTable(model);
+	ts->stored_name = StoreStoredName(model, ts->relid);
 	if (ts->opts->deploy == RF_DEPLOY_IF_BETTER && StoreDeployedVersion(ts->relid) >= 0)
 		ts->vstore = tuplestore_begin_heap(false, false, work_mem);
 	/* the source is read, never written through (StoreBeginSourceRead) */
 	StoreBeginSourceRead(&nest);
-	TrainRead(ts, PG_GETARG_TEXT_PP(1));
+	TrainRead(ts, source);
 	TrainFitSteps(ts);
 	StoreEndSourceRead(&nest);
 	if (leaderboard)
@@ -2228,9 +2131,7 @@ reframe_train(PG_FUNCTION_ARGS)
 		appendStringInfo(&ts->metrics, ", %s}", leaderboard);
 	}
 	TrainStore(ts);
-
 	MemoryContextSwitchTo(caller);
 	result = TrainResult(ts, desc);
-	MemoryContextDelete(tcxt);
-	PG_RETURN_DATUM(result);
+	return result;
 }

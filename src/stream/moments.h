@@ -7,7 +7,7 @@
 
 #include "utils/array.h"
 
-#include "train.h"
+#include "train_state.h"
 
 /* Inputs the aggregate takes (the moments are (inputs + 2)^2 per set). */
 #define RF_MOMENTS_MAX_INPUTS 1024

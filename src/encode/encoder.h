@@ -95,7 +95,15 @@ extern RfEncoder *EncoderPlan(TupleDesc tupdesc, const bool *is_target,
 extern bool EncoderLengthsKnown(RfEncoder *enc, Datum *values, bool *isnull);
 extern void EncoderReadRow(RfEncoder *enc, Datum *values, bool *isnull,
 						   double *raw, uint64 *hash);
-extern bool EncoderHasCategory(const RfEncoder *enc);
+/* Whether a column is a category (one-hot or hashed slots). */
+static inline bool
+EncoderHasCategory(const RfEncoder *enc)
+{
+	for (int c = 0; c < enc->ncols; c++)
+		if (enc->cols[c].kind == RF_CATEGORY)
+			return true;
+	return false;
+}
 extern void EncoderStatsInit(RfEncoder *enc);
 extern void EncoderNoteRow(RfEncoder *enc, const double *raw, int set, double w);
 extern void EncoderStatsFromRows(RfEncoder *enc, const RfMatrix *stored, const RfMatrix *Y,

@@ -8,7 +8,7 @@
 #include "lib/stringinfo.h"
 
 #include "family.h"
-#include "train.h"
+#include "train_state.h"
 
 /* Why a training cannot take the gradient passes, or NULL when it can. */
 extern const char *GradientUnsupported(RfTrainState *ts);

@@ -14,7 +14,6 @@
 
 #include "reframe.h"
 #include "family.h"
-#include "gradient.h"
 #include "network.h"
 #include "objectives.h"
 #include "optim.h"
@@ -56,7 +55,7 @@ LinearFit(RfTrunk *t, RfFitData *d, RfFitResult *res)
 
 	if (d->stream)
 	{
-		GradientFit(t, d, res);
+		d->stream_fit(t, d, res);
 		return;
 	}
 	if (d->opts->l2_auto && !d->quiet)

@@ -15,6 +15,8 @@
 
 #include "reframe.h"
 #include "encoder.h"
+#include "gradient.h"
+#include "jsonutil.h"
 #include "stream_targets.h"
 
 void
@@ -259,4 +261,59 @@ StreamRowRead(const RfStreamTargets *st, ArrayType *y, ArrayType *t, RfStreamRow
 	}
 	if (at != ntexts)
 		Mismatch("t holds more values than the text targets");
+}
+
+/* One label-set target: a multilabel task, said when it was inferred. */
+void
+TrainFramedLabelSet(RfTrainState *ts)
+{
+	if (ts->task == NULL)
+		ereport(NOTICE,
+				(errmsg("training a multilabel model: target column \"%s\" holds sets of %d labels",
+						ts->targets[0].name, ts->targets[0].nclasses),
+				 errhint("Pass task => '...' to frame it differently.")));
+	ts->task = "multilabel";
+}
+
+/* Why a training cannot take the gradient passes, or NULL when it can. */
+const char *
+GradientUnsupported(RfTrainState *ts)
+{
+	if (strcmp(ts->family->name, "linear") != 0)
+		return "only the linear family streams";
+	for (int t = 0; t < ts->ntargets && ts->task && strcmp(ts->task, "hierarchical") == 0; t++)
+		if (ts->targets[t].kind != RF_TARGET_CATEGORY && ts->targets[t].kind != RF_TARGET_NUMBER)
+			return psprintf("hierarchy level \"%s\" is %s", ts->targets[t].name,
+							format_type_be(ts->targets[t].typid));
+	if (ts->opts->balanced || ts->opts->class_weight)
+		return "option \"class_weight\" is not supported by streaming passes";
+	if (ts->opts->threshold_f1)
+		return "\"threshold\": \"f1\" tunes on the validation rows' scores";
+	if (ts->opts->bin_quantiles > 0)
+		return "\"bins\": {\"quantiles\": k} cuts at the training rows' quantiles";
+	for (int t = 0; t < ts->ntargets; t++)
+	{
+		RfTarget   *tg = &ts->targets[t];
+		const char *task = ts->ntargets == 1 ? ts->task : JsonFieldText(ts->opts->tasks, tg->name, NULL);
+
+		if (ts->ntargets > 1 && ts->task && strcmp(ts->task, "multilabel") == 0)
+		{
+			if (tg->kind != RF_TARGET_BOOL && tg->kind != RF_TARGET_NUMBER)
+				return psprintf("label column \"%s\" is %s", tg->name, format_type_be(tg->typid));
+			continue;
+		}
+		if (tg->kind == RF_TARGET_LABELS || tg->kind == RF_TARGET_SHARES)
+			continue;
+		if (tg->kind == RF_TARGET_CATEGORY && task && strcmp(task, "binary") != 0 &&
+			strcmp(task, "multiclass") != 0)
+			return psprintf("target \"%s\" (%s) cannot be framed as %s", tg->name, format_type_be(tg->typid), task);
+		if (tg->kind == RF_TARGET_BOOL && task && strcmp(task, "binary") != 0)
+			return psprintf("target \"%s\" (boolean) cannot be framed as %s", tg->name, task);
+		if ((ts->opts->nbins > 0) && (tg->kind != RF_TARGET_NUMBER || (task && strcmp(task, "multiclass") != 0)))
+			return psprintf("option \"bins\" needs a numeric target framed as classes, and \"%s\" is not", tg->name);
+		if (tg->kind == RF_TARGET_NUMBER && task && strcmp(task, "regression") != 0 &&
+			strcmp(task, "binary") != 0 && strcmp(task, "multiclass") != 0)
+			return psprintf("target \"%s\" cannot be framed as %s", tg->name, task);
+	}
+	return NULL;
 }

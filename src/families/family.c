@@ -1,13 +1,15 @@
 /*
  * family.c
- *		Picking a model family, and what every family's trunk shares: its
- *		heads, its place in a version's spec, batch forward passes.
+ *		What every family's trunk shares: its heads, its place in a
+ *		version's spec, batch forward passes, its heads' metrics (the
+ *		families themselves are listed in families.c).
  */
 #include "postgres.h"
 
 #include <math.h>
 
 #include "miscadmin.h"
+#include "utils/float.h"
 #include "utils/memutils.h"
 
 #include "reframe.h"
@@ -15,34 +17,6 @@
 #include "family.h"
 #include "jsonutil.h"
 #include "threads.h"
-
-static const RfFamily *const families[] = {
-	&ReframeLinearFamily,
-	&ReframeNeuralFamily,
-	&ReframeTreesFamily,
-};
-
-const RfFamily *
-FamilyByName(const char *name)
-{
-	for (int i = 0; i < lengthof(families); i++)
-		if (strcmp(families[i]->name, name) == 0)
-			return families[i];
-	return NULL;
-}
-
-const RfFamily *
-FamilyFromOptions(const RfOptions *opts)
-{
-	if (opts->model && strcmp(opts->model, "auto") == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("\"model\": \"auto\" chooses a family in reframe.train"),
-				 errhint("Cross-validate one family at a time.")));
-	if (opts->model)
-		return FamilyByName(opts->model);
-	return opts->nhidden > 0 ? &ReframeNeuralFamily : &ReframeLinearFamily;
-}
 
 RfBlock *
 RfBlockMake(const char *name, int rows, int cols, const double *data)
@@ -83,33 +57,6 @@ TrunkToJson(const RfTrunk *t, StringInfo buf)
 	appendStringInfoString(buf, ", \"heads\": ");
 	HeadsToJson(t->heads, t->nheads, buf);
 	appendStringInfoChar(buf, '}');
-}
-
-/*
- * A trunk from a stored spec; its parameters are zero until its blocks are
- * set.  Versions stored before families were named are linear without
- * hidden layers and neural with them.
- */
-RfTrunk *
-TrunkFromJson(JsonbContainer *spec, int nin, int64 stored)
-{
-	RfTrunk    *t = palloc0(sizeof(RfTrunk));
-	char	   *name;
-
-	if (spec == NULL || !JsonContainerIsObject(spec))
-		SpecCorrupt("spec field \"network\" must be an object");
-	name = SpecText(spec, "network", "family",
-					JsonArraySize(JsonFieldContainer(spec, "hidden")) > 0 ? "neural" : "linear");
-	t->family = FamilyByName(name);
-	if (t->family == NULL)
-		SpecCorrupt("spec field \"network.family\" names an unknown model family \"%s\"", name);
-	if (SpecInt(spec, "network", "inputs", nin, 0, RF_MAX_WIDTH) != nin)
-		SpecCorrupt("spec field \"network.inputs\" disagrees with the encoder's %d encoded inputs", nin);
-	t->nin = nin;
-	t->heads = HeadsFromJson(JsonFieldContainer(spec, "heads"), &t->nheads);
-	t->nout = HeadsLayout(t->heads, t->nheads);
-	t->family->from_json(t, spec, stored);
-	return t;
 }
 
 void
@@ -292,4 +239,47 @@ TrunkEvaluateMatrix(const RfTrunk *t, const RfMatrix *X, const RfMatrix *Y,
 	}
 	MemoryContextSwitchTo(old);
 	MemoryContextDelete(cxt);
+}
+
+/*
+ * The metrics of every head: one object, or one per head by name.  *loss
+ * receives the training loss (mean squared error, log loss) or the
+ * selection metric, weighted by the heads' task weights.
+ */
+void
+HeadsJson(const RfTrunk *t, RfEvalAcc *acc, StringInfo buf, double *loss, bool training)
+{
+	double		total = 0;
+	double		weights = 0;
+
+	if (t->nheads > 1)
+		appendStringInfoChar(buf, '{');
+	for (int h = 0; h < t->nheads; h++)
+	{
+		RfEvalAcc  *a = &acc[h];
+		double		v;
+
+		if (t->nheads > 1)
+		{
+			if (h)
+				appendStringInfoString(buf, ", ");
+			JsonAppendString(buf, t->heads[h].name);
+			appendStringInfoString(buf, ": ");
+		}
+		EvalAccJson(a, buf, false);
+		if (training && a->head->kind == RF_HEAD_REGRESSION)
+			v = a->sums.sse / a->n;
+		else if (training)
+			v = a->head->kind == RF_HEAD_MULTILABEL ? a->sums.logloss / a->sums.correct : a->sums.logloss / a->n;
+		else
+			v = EvalAccSelection(a);
+		if (a->n > 0)
+		{
+			total += t->heads[h].weight * v;
+			weights += t->heads[h].weight;
+		}
+	}
+	if (t->nheads > 1)
+		appendStringInfoChar(buf, '}');
+	*loss = weights > 0 ? total / weights : get_float8_nan();
 }

@@ -688,15 +688,6 @@ BuildByName(RfEncColumn *col)
 	qsort_arg(col->byname, col->nvocab, sizeof(int), ByNameCmp, col->vocab);
 }
 
-bool
-EncoderHasCategory(const RfEncoder *enc)
-{
-	for (int c = 0; c < enc->ncols; c++)
-		if (enc->cols[c].kind == RF_CATEGORY)
-			return true;
-	return false;
-}
-
 /* Assigns encoded slots: each column's values, then its missing indicators. */
 static void
 EncoderLayout(RfEncoder *enc, const bool *has_missing)

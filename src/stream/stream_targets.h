@@ -20,7 +20,7 @@
 
 #include "utils/array.h"
 
-#include "train.h"
+#include "train_state.h"
 
 typedef enum RfStreamKind
 {

@@ -69,6 +69,8 @@ typedef struct RfL2Path
 } RfL2Path;
 
 /* What a fit is given: the training (and validation) rows, or their moments. */
+struct RfFitResult;
+
 typedef struct RfFitData
 {
 	const char *model_name;
@@ -94,6 +96,8 @@ typedef struct RfFitData
 	bool		measured_on_validation;
 	RfBudget   *budget;
 	struct RfTrainState *stream;	/* no rows: a pass over the source per evaluation (gradient.c), or NULL */
+	/* ... and the fit by those passes, which the family calls instead of its own (GradientFit) */
+	void		(*stream_fit) (RfTrunk *t, struct RfFitData *d, struct RfFitResult *res);
 } RfFitData;
 
 typedef struct RfFitResult
@@ -217,5 +221,8 @@ extern void TrunkEvaluateMatrix(const RfTrunk *t, const RfMatrix *X, const RfMat
  * given), into d->opts->l2; the net's parameters where the final fit starts.
  */
 extern void LinearChooseL2(RfTrunk *t, RfFitData *d, RfFitResult *res, const RfL2Path *path);
+
+/* The heads' metrics as JSON (several heads: by name), *loss their weighted selection metric. */
+extern void HeadsJson(const RfTrunk *t, struct RfEvalAcc *acc, StringInfo buf, double *loss, bool training);
 
 #endif

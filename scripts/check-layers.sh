@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# The layering of src/: each folder's files use only their own folder and
+# the folders before it (the Makefile's LAYERS, lowest first; src/reframe.c
+# above them all), and no files reach each other in a circle.  From the
+# built objects (nm: each file's defined symbols against the others'
+# undefined ones) and every #include of reframe's own headers, prints each
+# use of a higher layer and each loop (tsort), and fails if there is one.
+#   make && bash scripts/check-layers.sh
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+layers=$(sed -n 's/^LAYERS = //p' Makefile)
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+# "file.c 2", "file.h 2": each source file's layer
+rank=0
+for d in $layers; do
+    for f in src/$d/*.[ch]; do [ -e "$f" ] && echo "$(basename "$f") $rank"; done
+    rank=$((rank + 1))
+done > "$work/layer"
+echo "reframe.c $rank" >> "$work/layer"
+
+objs=$(find src -name '*.o' | sort)
+[ -n "$objs" ] || { echo "check-layers: no objects under src/: run make first"; exit 1; }
+# symbol -> the file defining it; then "user.c definer.c" for each use across files
+for o in $objs; do
+    nm --defined-only -g "$o" | awk -v f="$(basename "$o" .o).c" 'NF == 3 && $2 ~ /[TDBR]/ { print $3, f }'
+done | sort -u > "$work/defs"
+for o in $objs; do
+    nm -u "$o" | awk -v f="$(basename "$o" .o).c" '{ print $2, f }'
+done | sort -u > "$work/uses"
+join "$work/uses" "$work/defs" | awk '$2 != $3 { print $2, $3 }' | sort -u > "$work/calls"
+# "includer header.h" for reframe's own headers
+for f in src/*/*.[ch] src/reframe.c; do
+    sed -n 's/^#include "\([a-z_]*\.h\)".*/\1/p' "$f" | awk -v f="$(basename "$f")" '{ print f, $1 }'
+done | sort -u > "$work/includes"
+
+upward() {	# the lines "a b" of $1 where a's layer is below b's
+    awk 'NR == FNR { r[$1] = $2; next } ($1 in r) && ($2 in r) && r[$1] < r[$2] { print }' "$work/layer" "$1"
+}
+{ upward "$work/calls" | sed 's/^/calls /'; upward "$work/includes" | sed 's/^/includes /'; } > "$work/up"
+tsort "$work/calls" > /dev/null 2> "$work/loops" || true
+{ grep -v "input contains a loop" "$work/loops" || true; } | sed 's/^tsort: //' | sort -u > "$work/looped"
+
+nfiles=$(wc -l < "$work/layer")
+ncalls=$(wc -l < "$work/calls")
+echo "check-layers: $nfiles files in $rank layers and src/reframe.c, $ncalls uses between files;" \
+     "$(wc -l < "$work/up") of a higher layer, $(wc -l < "$work/looped") files in loops"
+status=0
+if [ -s "$work/up" ]; then
+    echo "check-layers: a lower layer uses a higher one:"
+    sed 's/^/  /' "$work/up"
+    status=1
+fi
+if [ -s "$work/looped" ]; then
+    echo "check-layers: files that reach each other in a circle:"
+    sed 's/^/  /' "$work/looped"
+    status=1
+fi
+exit $status
