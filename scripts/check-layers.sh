@@ -4,7 +4,9 @@
 # above them all), and no files reach each other in a circle.  From the
 # built objects (nm: each file's defined symbols against the others'
 # undefined ones) and every #include of reframe's own headers, prints each
-# use of a higher layer and each loop (tsort), and fails if there is one.
+# use of a higher layer and each loop (tsort), and each line outside
+# src/families that names a family by its string ("trees"), and fails if
+# there is one.
 #   make && bash scripts/check-layers.sh
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -42,10 +44,17 @@ upward() {	# the lines "a b" of $1 where a's layer is below b's
 tsort "$work/calls" > /dev/null 2> "$work/loops" || true
 { grep -v "input contains a loop" "$work/loops" || true; } | sed 's/^tsort: //' | sort -u > "$work/looped"
 
+# a family is named by its string only in the families' files (the table)
+families=$(sed -n 's/^\s*\.name = "\([a-z_]*\)",.*/\1/p' src/families/*.c | paste -sd'|')
+grep -nE "\\\\?\"($families)\\\\?\"" $(ls src/*/*.[ch] src/reframe.c | grep -v '^src/families/') |
+    sed -e 's#/\*.*\*/##' | grep -vE '^[^:]+:[0-9]+:\s*(\*|/\*|//)' |
+    grep -E "\\\\?\"($families)\\\\?\"" > "$work/named" || true
+
 nfiles=$(wc -l < "$work/layer")
 ncalls=$(wc -l < "$work/calls")
 echo "check-layers: $nfiles files in $rank layers and src/reframe.c, $ncalls uses between files;" \
-     "$(wc -l < "$work/up") of a higher layer, $(wc -l < "$work/looped") files in loops"
+     "$(wc -l < "$work/up") of a higher layer, $(wc -l < "$work/looped") files in loops," \
+     "$(wc -l < "$work/named") families named outside src/families"
 status=0
 if [ -s "$work/up" ]; then
     echo "check-layers: a lower layer uses a higher one:"
@@ -55,6 +64,11 @@ fi
 if [ -s "$work/looped" ]; then
     echo "check-layers: files that reach each other in a circle:"
     sed 's/^/  /' "$work/looped"
+    status=1
+fi
+if [ -s "$work/named" ]; then
+    echo "check-layers: a family named by its string outside its file and the table (src/families):"
+    sed 's/^/  /' "$work/named"
     status=1
 fi
 exit $status

@@ -13,17 +13,26 @@
 #include "utils/guc.h"
 
 #include "reframe.h"
+#include "family.h"
 
 #include <cblas.h>
 
 PG_MODULE_MAGIC;
 
-static const struct config_enum_entry default_model_options[] = {
-	{"auto", RF_DEFAULT_AUTO, false},
-	{"linear", RF_DEFAULT_LINEAR, false},
-	{"trees", RF_DEFAULT_TREES, false},
-	{NULL, 0, false}
-};
+/* reframe.default_model: "auto" or a family of the table */
+static bool
+CheckDefaultModel(char **newval, void **extra, GucSource source)
+{
+	StringInfoData names;
+
+	if (strcmp(*newval, "auto") == 0 || FamilyByName(*newval) != NULL)
+		return true;
+	initStringInfo(&names);
+	for (int i = 0; i < FamilyCount(); i++)
+		appendStringInfo(&names, "%s, ", FamilyAt(i)->name);
+	GUC_check_errhint("Available values: %sauto.", names.data);
+	return false;
+}
 
 void		_PG_init(void);
 
@@ -38,15 +47,14 @@ _PG_init(void)
 							PGC_USERSET, 0,
 							NULL, NULL, NULL);
 
-	DefineCustomEnumVariable("reframe.default_model",
-							 "The model family reframe.train trains when the options name none.",
-							 "auto: the family its options apply to, else the best of the linear family, trees and a small network "
-							 "by cross-validation (the linear family for sources that train by passes); "
-							 "linear or trees: that family, where the options apply to it.",
-							 &reframe_default_model,
-							 RF_DEFAULT_AUTO, default_model_options,
-							 PGC_USERSET, 0,
-							 NULL, NULL, NULL);
+	DefineCustomStringVariable("reframe.default_model",
+							   "The model family reframe.train trains when the options name none.",
+							   "auto: the family its options apply to, else the best of the families by "
+							   "cross-validation (see the README); a family's name: that family, where the options apply to it.",
+							   &reframe_default_model,
+							   "auto",
+							   PGC_USERSET, 0,
+							   CheckDefaultModel, NULL, NULL);
 
 	DefineCustomIntVariable("reframe.max_train_memory",
 							"Largest amount of memory one training may use for its data.",

@@ -27,14 +27,21 @@ reframe_export(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("unknown export format \"%s\"", format),
-				 errhint("The format is \"xgboost\" (XGBoost's JSON model, for a trees model).")));
+				 errhint("The format is \"xgboost\" (XGBoost's JSON model of trees).")));
 	m = StoreGetModel(relid, text_to_cstring(name), CurrentMemoryContext);
 	if (m->nterms > 0 || m->net->family->export_xgboost == NULL)
+	{
+		const char *exporting = NULL;
+
+		for (int i = 0; i < FamilyCount() && exporting == NULL; i++)
+			if (FamilyAt(i)->export_xgboost)
+				exporting = FamilyAt(i)->name;
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("model \"%s\" is %s, which cannot be exported as an XGBoost model",
 						m->name, m->nterms > 0 ? "a blend" : psprintf("a %s model", m->net->family->name)),
-				 errhint("Train it with \"model\": \"trees\".")));
+				 errhint("Train it with \"model\": \"%s\".", exporting)));
+	}
 	initStringInfo(&buf);
 	names = palloc0(sizeof(char *) * Max(m->enc->width, 1));
 	types = palloc0(sizeof(char *) * Max(m->enc->width, 1));

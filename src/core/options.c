@@ -2,7 +2,8 @@
  * options.c
  *		Parsing of reframe.train()'s options.  Every option is declared once,
  *		in the table below: its key, type and range, where it goes in
- *		RfOptions, and which model families accept it.
+ *		RfOptions (which families take it is the family table's to say:
+ *		families.c).
  */
 #include "postgres.h"
 
@@ -38,7 +39,6 @@ struct OptSpec
 	double		min;			/* numbers: inclusive bounds */
 	double		max;
 	size_t		offset;			/* destination in RfOptions */
-	const char *families;		/* the families that accept it, or NULL: every one */
 	const char *const *choices; /* OPT_CHOICE: NULL-terminated */
 	OptParser	parse;			/* OPT_PARSER */
 	const char *help;
@@ -57,57 +57,52 @@ static const char *const loss_choices[] = {"squared", "absolute", "huber", NULL}
 static const char *const deploy_choices[] = {"always", "if_better", "never", NULL};
 static const char *const sharing_choices[] = {"hard", "soft", NULL};
 static const char *const objective_choices[] = {"pointwise", "ndcg", NULL};
-static const char *const model_choices[] = {"linear", "neural", "trees", "auto", NULL};
 
 #define OPT(field) offsetof(RfOptions, field)
-#define NEURAL "neural"
-#define TREES "trees"
-#define NETWORKS "linear neural"
-#define ITERATIVE "neural trees"
 
 static const OptSpec known_options[] = {
-	{"model", OPT_CHOICE, 0, 0, OPT(model), NULL, model_choices, NULL, "\"linear\", \"neural\", \"trees\" or \"auto\" (the best of them by cross-validation)"},
-	{"features", OPT_NAMES, 0, 0, OPT(features), NULL, NULL, NULL, "an array of column names"},
-	{"exclude", OPT_NAMES, 0, 0, OPT(exclude), NULL, NULL, NULL, "an array of column names"},
-	{"loss", OPT_CHOICE, 0, 0, OPT(loss), NULL, loss_choices, NULL, "\"squared\", \"absolute\" or \"huber\" (regression)"},
-	{"huber_delta", OPT_NUMBER, 1e-12, 1e12, OPT(huber_delta), NULL, NULL, NULL, "a positive number"},
-	{"l2", OPT_PARSER, 0, 1e12, 0, NULL, NULL, ParseL2, "a number >= 0, or \"auto\" (a linear model: chosen by cross-validation)"},
-	{"max_iter", OPT_INTEGER, 1, 1000000, OPT(max_iter), NETWORKS, NULL, NULL, "an integer from 1 to 1000000"},
-	{"tol", OPT_NUMBER, 0, 1, OPT(tol), NETWORKS, NULL, NULL, "a number from 0 to 1"},
-	{"validation", OPT_NUMBER, 0, 0.9, OPT(validation), NULL, NULL, NULL, "a fraction from 0 to 0.9"},
-	{"seed", OPT_INT64, -9e15, 9e15, OPT(seed), NULL, NULL, NULL, "an integer"},
-	{"deploy", OPT_CHOICE, 0, 0, OPT(deploy_name), NULL, deploy_choices, NULL, "\"always\", \"if_better\" or \"never\""},
-	{"verbose", OPT_BOOL, 0, 0, OPT(verbose), NULL, NULL, NULL, "true or false"},
-	{"max_categories", OPT_INTEGER, 1, 100000, OPT(max_categories), NULL, NULL, NULL, "an integer from 1 to 100000"},
-	{"class_weight", OPT_PARSER, 0, 0, 0, NULL, NULL, ParseClassWeight, "\"balanced\" or an object of positive weights by class, like {\"yes\": 5}"},
-	{"threshold", OPT_PARSER, 0, 0, 0, NULL, NULL, ParseThreshold, "a probability between 0 and 1, or \"f1\""},
-	{"group", OPT_NAME, 0, 0, OPT(group), NULL, NULL, NULL, "the name of the query column"},
-	{"hidden", OPT_PARSER, 0, 0, 0, NEURAL, NULL, ParseHidden, "an array of 1 to 8 layer sizes from 1 to 4096, like [64, 32]"},
-	{"sharing", OPT_CHOICE, 0, 0, OPT(sharing), NEURAL, sharing_choices, NULL, "\"hard\" or \"soft\""},
-	{"sharing_strength", OPT_NUMBER, 0, 1e6, OPT(sharing_strength), NEURAL, NULL, NULL, "a number >= 0"},
-	{"batch_size", OPT_INTEGER, 1, 65536, OPT(batch_size), NEURAL, NULL, NULL, "an integer from 1 to 65536"},
-	{"epochs", OPT_INTEGER, 1, 100000, OPT(epochs), NEURAL, NULL, NULL, "an integer from 1 to 100000"},
-	{"learning_rate", OPT_NUMBER, 1e-9, 10, OPT(learning_rate), ITERATIVE, NULL, NULL, "a number from 1e-9 to 10"},
-	{"patience", OPT_INTEGER, 1, 1000, OPT(patience), ITERATIVE, NULL, NULL, "an integer from 1 to 1000"},
-	{"tasks", OPT_PARSER, 0, 0, 0, NULL, NULL, ParseTasks, "an object naming each target's task, like {\"rating\": \"multiclass\"}"},
-	{"task_weights", OPT_PARSER, 0, 0, 0, NULL, NULL, ParseTaskWeights, "an object of positive weights by target, like {\"quality\": 0.3, \"engagement\": 0.7}"},
-	{"bins", OPT_PARSER, 0, 0, 0, NULL, NULL, ParseBins, "increasing cut points like [100, 200], or {\"quantiles\": k} with k from 2 to 1000"},
-	{"rounds", OPT_INTEGER, 1, 10000, OPT(rounds), TREES, NULL, NULL, "an integer from 1 to 10000"},
-	{"max_depth", OPT_INTEGER, 1, 16, OPT(max_depth), TREES, NULL, NULL, "an integer from 1 to 16"},
-	{"min_child_weight", OPT_NUMBER, 0, 1e9, OPT(min_child_weight), TREES, NULL, NULL, "a number >= 0"},
-	{"subsample", OPT_NUMBER, 0.01, 1, OPT(subsample), TREES, NULL, NULL, "a fraction from 0.01 to 1"},
-	{"colsample", OPT_NUMBER, 0.01, 1, OPT(colsample), TREES, NULL, NULL, "a fraction from 0.01 to 1"},
-	{"max_bins", OPT_INTEGER, 2, 1024, OPT(max_bins), TREES, NULL, NULL, "an integer from 2 to 1024"},
-	{"split_by", OPT_NAME, 0, 0, OPT(split_by), NULL, NULL, NULL, "the name of a column (an id) whose value alone decides which rows are held out"},
-	{"split_seed", OPT_INT64, -9e15, 9e15, OPT(split_seed), NULL, NULL, NULL, "an integer"},
-	{"objective", OPT_CHOICE, 0, 0, OPT(objective), TREES, objective_choices, NULL, "\"pointwise\" (each head's own loss) or \"ndcg\" (LambdaMART over the \"group\" column)"},
-	{"classes", OPT_NAMES, 0, 0, OPT(classes), NULL, NULL, NULL, "an array of names, one per element of an array target (its classes or labels)"},
-	{"weight", OPT_NAME, 0, 0, OPT(weight), NULL, NULL, NULL, "the name of a column of row weights (numbers >= 0)"},
-	{"search", OPT_PARSER, 0, 0, 0, NULL, NULL, ParseSearch, "an object of options to try: lists of values, like {\"max_depth\": [3, 6, 9]} (every combination), or ranges, like {\"l2\": {\"min\": 0.0001, \"max\": 1, \"log\": true}} (random trials)"},
-	{"trials", OPT_INTEGER, 1, 1000, OPT(trials), NULL, NULL, NULL, "an integer from 1 to 1000"},
-	{"time_budget", OPT_NUMBER, 0.001, 1e7, OPT(time_budget), NULL, NULL, NULL, "a number of seconds > 0"},
-	{"sample", OPT_NUMBER, 1e-9, 1e15, OPT(sample), NULL, NULL, NULL, "a fraction of the rows (above 0, up to 1) or a number of rows (above 1)"},
-	{"streaming", OPT_BOOL, 0, 0, OPT(streaming), "linear", NULL, NULL, "true (sum the moments by aggregate passes, in parallel or on Citus workers) or false (read the rows here)"},
+	{"model", OPT_NAME, 0, 0, OPT(model), NULL, NULL, "a model family, or \"auto\" (the best of them by cross-validation)"},
+	{"features", OPT_NAMES, 0, 0, OPT(features), NULL, NULL, "an array of column names"},
+	{"exclude", OPT_NAMES, 0, 0, OPT(exclude), NULL, NULL, "an array of column names"},
+	{"loss", OPT_CHOICE, 0, 0, OPT(loss), loss_choices, NULL, "\"squared\", \"absolute\" or \"huber\" (regression)"},
+	{"huber_delta", OPT_NUMBER, 1e-12, 1e12, OPT(huber_delta), NULL, NULL, "a positive number"},
+	{"l2", OPT_PARSER, 0, 1e12, 0, NULL, ParseL2, "a number >= 0, or \"auto\" (a linear model: chosen by cross-validation)"},
+	{"max_iter", OPT_INTEGER, 1, 1000000, OPT(max_iter), NULL, NULL, "an integer from 1 to 1000000"},
+	{"tol", OPT_NUMBER, 0, 1, OPT(tol), NULL, NULL, "a number from 0 to 1"},
+	{"validation", OPT_NUMBER, 0, 0.9, OPT(validation), NULL, NULL, "a fraction from 0 to 0.9"},
+	{"seed", OPT_INT64, -9e15, 9e15, OPT(seed), NULL, NULL, "an integer"},
+	{"deploy", OPT_CHOICE, 0, 0, OPT(deploy_name), deploy_choices, NULL, "\"always\", \"if_better\" or \"never\""},
+	{"verbose", OPT_BOOL, 0, 0, OPT(verbose), NULL, NULL, "true or false"},
+	{"max_categories", OPT_INTEGER, 1, 100000, OPT(max_categories), NULL, NULL, "an integer from 1 to 100000"},
+	{"class_weight", OPT_PARSER, 0, 0, 0, NULL, ParseClassWeight, "\"balanced\" or an object of positive weights by class, like {\"yes\": 5}"},
+	{"threshold", OPT_PARSER, 0, 0, 0, NULL, ParseThreshold, "a probability between 0 and 1, or \"f1\""},
+	{"group", OPT_NAME, 0, 0, OPT(group), NULL, NULL, "the name of the query column"},
+	{"hidden", OPT_PARSER, 0, 0, 0, NULL, ParseHidden, "an array of 1 to 8 layer sizes from 1 to 4096, like [64, 32]"},
+	{"sharing", OPT_CHOICE, 0, 0, OPT(sharing), sharing_choices, NULL, "\"hard\" or \"soft\""},
+	{"sharing_strength", OPT_NUMBER, 0, 1e6, OPT(sharing_strength), NULL, NULL, "a number >= 0"},
+	{"batch_size", OPT_INTEGER, 1, 65536, OPT(batch_size), NULL, NULL, "an integer from 1 to 65536"},
+	{"epochs", OPT_INTEGER, 1, 100000, OPT(epochs), NULL, NULL, "an integer from 1 to 100000"},
+	{"learning_rate", OPT_NUMBER, 1e-9, 10, OPT(learning_rate), NULL, NULL, "a number from 1e-9 to 10"},
+	{"patience", OPT_INTEGER, 1, 1000, OPT(patience), NULL, NULL, "an integer from 1 to 1000"},
+	{"tasks", OPT_PARSER, 0, 0, 0, NULL, ParseTasks, "an object naming each target's task, like {\"rating\": \"multiclass\"}"},
+	{"task_weights", OPT_PARSER, 0, 0, 0, NULL, ParseTaskWeights, "an object of positive weights by target, like {\"quality\": 0.3, \"engagement\": 0.7}"},
+	{"bins", OPT_PARSER, 0, 0, 0, NULL, ParseBins, "increasing cut points like [100, 200], or {\"quantiles\": k} with k from 2 to 1000"},
+	{"rounds", OPT_INTEGER, 1, 10000, OPT(rounds), NULL, NULL, "an integer from 1 to 10000"},
+	{"max_depth", OPT_INTEGER, 1, 16, OPT(max_depth), NULL, NULL, "an integer from 1 to 16"},
+	{"min_child_weight", OPT_NUMBER, 0, 1e9, OPT(min_child_weight), NULL, NULL, "a number >= 0"},
+	{"subsample", OPT_NUMBER, 0.01, 1, OPT(subsample), NULL, NULL, "a fraction from 0.01 to 1"},
+	{"colsample", OPT_NUMBER, 0.01, 1, OPT(colsample), NULL, NULL, "a fraction from 0.01 to 1"},
+	{"max_bins", OPT_INTEGER, 2, 1024, OPT(max_bins), NULL, NULL, "an integer from 2 to 1024"},
+	{"split_by", OPT_NAME, 0, 0, OPT(split_by), NULL, NULL, "the name of a column (an id) whose value alone decides which rows are held out"},
+	{"split_seed", OPT_INT64, -9e15, 9e15, OPT(split_seed), NULL, NULL, "an integer"},
+	{"objective", OPT_CHOICE, 0, 0, OPT(objective), objective_choices, NULL, "\"pointwise\" (each head's own loss) or \"ndcg\" (LambdaMART over the \"group\" column)"},
+	{"classes", OPT_NAMES, 0, 0, OPT(classes), NULL, NULL, "an array of names, one per element of an array target (its classes or labels)"},
+	{"weight", OPT_NAME, 0, 0, OPT(weight), NULL, NULL, "the name of a column of row weights (numbers >= 0)"},
+	{"search", OPT_PARSER, 0, 0, 0, NULL, ParseSearch, "an object of options to try: lists of values, like {\"max_depth\": [3, 6, 9]} (every combination), or ranges, like {\"l2\": {\"min\": 0.0001, \"max\": 1, \"log\": true}} (random trials)"},
+	{"trials", OPT_INTEGER, 1, 1000, OPT(trials), NULL, NULL, "an integer from 1 to 1000"},
+	{"time_budget", OPT_NUMBER, 0.001, 1e7, OPT(time_budget), NULL, NULL, "a number of seconds > 0"},
+	{"sample", OPT_NUMBER, 1e-9, 1e15, OPT(sample), NULL, NULL, "a fraction of the rows (above 0, up to 1) or a number of rows (above 1)"},
+	{"streaming", OPT_BOOL, 0, 0, OPT(streaming), NULL, NULL, "true (sum the moments by aggregate passes, in parallel or on Citus workers) or false (read the rows here)"},
 };
 
 StaticAssertDecl(lengthof(known_options) <= 64, "RfOptions.given has one bit per option");
@@ -524,18 +519,6 @@ OptionGiven(const RfOptions *o, const char *key)
 	return (o->given & (UINT64CONST(1) << (spec - known_options))) != 0;
 }
 
-/* Whether a space-separated list of names holds name. */
-static bool
-NameListHas(const char *list, const char *name)
-{
-	size_t		n = strlen(name);
-
-	for (const char *p = list; (p = strstr(p, name)) != NULL; p += n)
-		if ((p == list || p[-1] == ' ') && (p[n] == '\0' || p[n] == ' '))
-			return true;
-	return false;
-}
-
 /* Whether "key" is an option that takes an integer. */
 bool
 OptionIsInteger(const char *key)
@@ -544,36 +527,6 @@ OptionIsInteger(const char *key)
 		if (strcmp(known_options[i].key, key) == 0)
 			return known_options[i].kind == OPT_INTEGER || known_options[i].kind == OPT_INT64;
 	return false;
-}
-
-/* The defaults that depend on the family: a linear model's "l2" is "auto". */
-void
-OptionsFamilyDefaults(RfOptions *o, const char *family)
-{
-	if (strcmp(family, "linear") == 0 && !OptionGiven(o, "l2"))
-		o->l2_auto = true;
-}
-
-/* Whether option "key" applies to the family (options of every family do). */
-bool
-OptionAppliesTo(const char *key, const char *family)
-{
-	for (int i = 0; i < lengthof(known_options); i++)
-		if (strcmp(known_options[i].key, key) == 0)
-			return known_options[i].families == NULL || NameListHas(known_options[i].families, family);
-	return true;
-}
-
-/* Whether every option given applies to the family ("l2": "auto" is the linear family's). */
-bool
-OptionsFitFamily(const RfOptions *o, const char *family)
-{
-	if (o->l2_auto && strcmp(family, "linear") != 0)
-		return false;
-	for (int i = 0; i < lengthof(known_options); i++)
-		if ((o->given & (UINT64CONST(1) << i)) && !OptionAppliesTo(known_options[i].key, family))
-			return false;
-	return true;
 }
 
 /* Counts the keys of an object of options (as "search" tries them) as given. */
@@ -592,22 +545,14 @@ OptionsGivenToo(RfOptions *o, JsonbContainer *obj)
 					o->given |= UINT64CONST(1) << i;
 }
 
-void
-OptionsCheckFamily(const RfOptions *o, const char *family)
+/* The keys of the options given, in the table's order, into keys (room for 64); returns how many. */
+int
+OptionsGivenKeys(const RfOptions *o, const char **keys)
 {
-	for (int i = 0; i < lengthof(known_options); i++)
-	{
-		const OptSpec *spec = &known_options[i];
+	int			n = 0;
 
-		if (!(o->given & (UINT64CONST(1) << i)) || spec->families == NULL ||
-			NameListHas(spec->families, family))
-			continue;
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("option \"%s\" does not apply to %s", spec->key,
-						strcmp(family, "auto") == 0 ? "\"model\": \"auto\"" : psprintf("a %s model", family)),
-				 errdetail("\"%s\" is an option of the %s %s.", spec->key, spec->families,
-						   strchr(spec->families, ' ') ? "families" : "family"),
-				 errhint("Remove it, or choose that family with \"model\".")));
-	}
+	for (int i = 0; i < lengthof(known_options); i++)
+		if (o->given & (UINT64CONST(1) << i))
+			keys[n++] = known_options[i].key;
+	return n;
 }

@@ -78,10 +78,7 @@ extern RfOptions *OptionsParse(Jsonb *options);
 extern bool OptionGiven(const RfOptions *o, const char *key);
 /* Raises an error naming the first given option that the family does not take. */
 extern bool OptionIsInteger(const char *key);
-extern void OptionsFamilyDefaults(RfOptions *o, const char *family);
-extern void OptionsCheckFamily(const RfOptions *o, const char *family);
-extern bool OptionAppliesTo(const char *key, const char *family);
-extern bool OptionsFitFamily(const RfOptions *o, const char *family);
 extern void OptionsGivenToo(RfOptions *o, JsonbContainer *obj);
+extern int	OptionsGivenKeys(const RfOptions *o, const char **keys);
 
 #endif

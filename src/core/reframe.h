@@ -26,14 +26,8 @@ extern int	reframe_threads;		/* 0: as parallel query would (threads.c) */
 #define RF_MAX_HIDDEN (1 << 20)
 extern int	reframe_max_train_memory;	/* kB */
 
-/* reframe.default_model: the family trained when the options name none */
-typedef enum RfDefaultModel
-{
-	RF_DEFAULT_AUTO,
-	RF_DEFAULT_LINEAR,
-	RF_DEFAULT_TREES
-} RfDefaultModel;
-extern int	reframe_default_model;
+/* reframe.default_model: the family trained when the options name none ("auto": chosen) */
+extern char *reframe_default_model;
 extern double reframe_train_yield_interval; /* ms */
 
 /* Concept initialisers called from _PG_init */

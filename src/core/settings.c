@@ -15,7 +15,7 @@ int			reframe_tree_threads = 0;
 int			reframe_blas_threads = 1;
 int			reframe_threads = 0;
 int			reframe_max_train_memory = 4 * 1024 * 1024;	/* 4 GB in kB */
-int			reframe_default_model = RF_DEFAULT_AUTO;
+char	   *reframe_default_model = NULL;	/* reframe.default_model: "auto" or a family's name */
 
 
 /*

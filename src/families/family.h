@@ -109,10 +109,20 @@ typedef struct RfFitResult
 
 struct RfFamily
 {
-	const char *name;			/* "linear", "neural", "trees" */
+	const char *name;			/* the "model" option's value */
 	bool		raw_inputs;		/* numbers unstandardized, NULL kept missing (RfEncoder) */
 	/* the share of rows held out by default (from 1,000 rows), or 0 for 0.2 */
 	double		validation;
+	/*
+	 * The options that only some families take, this one among them
+	 * (NULL-terminated); an option no family lists is every family's.
+	 */
+	const char *const *options;
+	bool		chooses_l2;		/* "l2": "auto" chooses its penalty (and is its default) */
+	bool		streams;		/* trains by aggregate passes over the source (stream/) */
+	/* "model": "auto"'s candidate: the options it starts from (NULL: none) ... */
+	const char *candidate;
+	int64		candidate_rows; /* ... on sources of up to this many rows (0: any) */
 
 	/* Lays out an untrained trunk for t->heads from the options. */
 	void		(*create) (RfTrunk *t, const RfOptions *opts, int nin);
@@ -190,6 +200,20 @@ extern const RfFamily ReframeTreesFamily;
 
 /* The family called name (the "model" option), or NULL. */
 extern const RfFamily *FamilyByName(const char *name);
+/* The table (families.c), in "model": "auto"'s order of candidates. */
+extern int	FamilyCount(void);
+extern const RfFamily *FamilyAt(int i);
+/* The family that trains by aggregate passes, or NULL. */
+extern const RfFamily *FamilyStreaming(void);
+/* Whether every option given (and "l2": "auto") applies to the family. */
+extern bool FamilyTakesOptions(const RfFamily *f, const RfOptions *o);
+/* An error naming an option given that the family (NULL: "model": "auto", every family) does not take. */
+extern void FamilyCheckOptions(const RfFamily *f, const RfOptions *o);
+extern void FamilyCheckSomeFamily(const RfOptions *o);
+/* The options' defaults that depend on the family ("l2": "auto"). */
+extern void FamilyDefaults(const RfFamily *f, RfOptions *o);
+/* An error unless "model" is "auto" or a family's name. */
+extern void FamilyCheckModel(const RfOptions *o);
 /* The family named by the options: "model", or what "hidden" implies. */
 extern const RfFamily *FamilyFromOptions(const RfOptions *opts);
 

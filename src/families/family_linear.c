@@ -568,8 +568,14 @@ LinearImportance(const RfTrunk *t, const RfEncoder *enc, double *imp)
 	}
 }
 
+static const char *const linear_options[] = {"max_iter", "tol", "streaming", NULL};
+
 const RfFamily ReframeLinearFamily = {
 	.name = "linear",
+	.options = linear_options,
+	.chooses_l2 = true,
+	.streams = true,
+	.candidate = "{}",
 	.create = LinearCreate,
 	.fit = LinearFit,
 	.forward_row = NetTrunkForwardRow,

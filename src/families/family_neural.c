@@ -26,12 +26,6 @@ NeuralCreate(RfTrunk *t, const RfOptions *opts, int nin)
 {
 	RfNet	   *net;
 
-	if (opts->l2_auto)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("\"l2\": \"auto\" chooses the penalty of a linear model"),
-				 errhint("Give \"l2\" a number for a neural model.")));
-
 	if (!opts->soft_sharing)
 	{
 		t->state = NetCreate(nin, opts->nhidden, opts->hidden, t->nheads, t->heads);
@@ -329,8 +323,17 @@ NeuralImportance(const RfTrunk *t, const RfEncoder *enc, double *imp)
 	memcpy(imp, net->importance, sizeof(double) * t->nin);
 }
 
+static const char *const neural_options[] = {
+	"hidden", "sharing", "sharing_strength", "batch_size", "epochs", "learning_rate", "patience",
+	"max_iter", "tol", NULL
+};
+
 const RfFamily ReframeNeuralFamily = {
 	.name = "neural",
+	.options = neural_options,
+	/* one hidden layer of 32, on sources of up to 10,000 rows */
+	.candidate = "{\"hidden\": [32]}",
+	.candidate_rows = 10000,
 	.create = NeuralCreate,
 	.fit = NeuralFit,
 	.forward_row = NetTrunkForwardRow,

@@ -631,11 +631,6 @@ TreesFit(RfTrunk *t, RfFitData *d, RfFitResult *res)
 static void
 TreesCreate(RfTrunk *t, const RfOptions *opts, int nin)
 {
-	if (opts->l2_auto)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("\"l2\": \"auto\" chooses the penalty of a linear model"),
-				 errhint("Give \"l2\" a number for a trees model.")));
 	t->state = NULL;			/* grown by TreesFit */
 }
 
@@ -808,11 +803,18 @@ TreesExportXGBoost(const RfTrunk *t, char **names, const char **types, StringInf
 		ForestToXGBoostJson(t->state, "reg:squarederror", 0, t->nout, 0, names, types, buf);
 }
 
+static const char *const trees_options[] = {
+	"rounds", "max_depth", "min_child_weight", "subsample", "colsample", "max_bins", "objective",
+	"learning_rate", "patience", NULL
+};
+
 const RfFamily ReframeTreesFamily = {
 	.name = "trees",
 	.raw_inputs = true,
 	/* early stopping wants few rows, as HistGradientBoosting's 10% */
 	.validation = 0.1,
+	.options = trees_options,
+	.candidate = "{}",
 	.create = TreesCreate,
 	.fit = TreesFit,
 	.forward_row = TreesForwardRow,

@@ -731,8 +731,8 @@ SourceBytesEstimate(RfTrainState *ts, List *relids)
 }
 
 /*
- * Why the default family for this source is the one that trains by passes
- * (the linear family), or NULL: a source reading a Citus distributed table
+ * Why the default family for this source is the one that trains by passes,
+ * or NULL: a source reading a Citus distributed table
  * (its rows would come to this node), or one whose columns would not fit in
  * reframe.max_train_memory, by the tables' statistics.
  */
@@ -749,11 +749,11 @@ MomentsSourceCallsForPasses(const char *source_sql)
 		elog(ERROR, "reframe: could not plan the source: %s", SPI_result_code_string(SPI_result));
 	ps = linitial(SPI_plan_get_plan_sources(plan));
 	if (ps->resultDesc && CitusReadsDistributedTable(ps->relationOids))
-		why = "the source reads a Citus distributed table, and the linear family trains there by passes on the workers";
+		why = "the source reads a Citus distributed table, where this family trains by passes on the workers";
 	else if (ps->resultDesc &&
 			 SourceRowEstimate(ps->relationOids) * (2.0 * sizeof(float) * ps->resultDesc->natts + 2 * sizeof(double)) >
 			 (double) reframe_max_train_memory * 1024)
-		why = "the source's rows would not fit in reframe.max_train_memory, and the linear family trains by passes over them";
+		why = "the source's rows would not fit in reframe.max_train_memory, and this family trains by passes over them";
 	SPI_finish();
 	return why;
 }

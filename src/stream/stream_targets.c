@@ -279,8 +279,8 @@ TrainFramedLabelSet(RfTrainState *ts)
 const char *
 GradientUnsupported(RfTrainState *ts)
 {
-	if (strcmp(ts->family->name, "linear") != 0)
-		return "only the linear family streams";
+	if (!ts->family->streams)
+		return psprintf("the %s family does not train by passes", ts->family->name);
 	for (int t = 0; t < ts->ntargets && ts->task && strcmp(ts->task, "hierarchical") == 0; t++)
 		if (ts->targets[t].kind != RF_TARGET_CATEGORY && ts->targets[t].kind != RF_TARGET_NUMBER)
 			return psprintf("hierarchy level \"%s\" is %s", ts->targets[t].name,

@@ -25,6 +25,7 @@
 #include "utils/jsonb.h"
 
 #include "reframe.h"
+#include "family.h"
 #include "jsonutil.h"
 #include "options.h"
 #include "moments.h"
@@ -33,8 +34,6 @@
 
 /* Up to this many source rows candidates are cross-validated on 5 folds, beyond on one. */
 #define SEARCH_CV_ROWS 20000
-/* Up to this many rows a network is one of auto's candidates. */
-#define AUTO_NEURAL_ROWS 10000
 /* Below this many source rows the default trains the linear family without comparing. */
 #define AUTO_MIN_ROWS 100
 /* Beyond this many source rows auto's candidates are measured on a sample of that many. */
@@ -247,53 +246,52 @@ MeasureCandidates(const char *model, Candidate *c, int n, TrainArgs *base, int n
 
 /* ---------- "model": "auto", and the default ---------- */
 
-static const char *const auto_families[] = {"linear", "trees", "neural"};
-/* and the options each starts from */
-static const char *const auto_defaults[] = {"{}", "{}", "{\"hidden\": [32]}"};
-
 /*
- * The linear family (its penalty chosen by cross-validation), trees (early
- * stopped) and, up to AUTO_NEURAL_ROWS rows, a [32] network, in that order
- * (the first "trials" of them); for the default, only the families every
- * option given applies to ("fit", else NULL).  Beyond AUTO_SAMPLE_ROWS rows
- * each is measured on a seeded sample of that many (of the user's sample).
+ * The candidates of the family table (families.c), in its order: the
+ * linear family (its penalty chosen by cross-validation), trees (early
+ * stopped) and, on sources of up to 10,000 rows, a [32] network (the first
+ * "trials" of them); for the default, only the families every option given
+ * applies to ("fit", else NULL).  Beyond AUTO_SAMPLE_ROWS rows each is
+ * measured on a seeded sample of that many (of the user's sample).
  */
 static int
 AutoCandidates(const char *model, Jsonb *user, const RfOptions *o, int64 rows, const RfOptions *fit,
 			   Candidate **out)
 {
-	Candidate  *c = palloc0(sizeof(Candidate) * lengthof(auto_families));
+	Candidate  *c = palloc0(sizeof(Candidate) * FamilyCount());
 	double		kept = !OptionGiven(o, "sample") ? rows : o->sample <= 1 ? o->sample * rows : o->sample;
 	int			n = 0;
 
-	for (int f = 0; f < lengthof(auto_families) && (o->trials == 0 || n < o->trials); f++)
+	for (int i = 0; i < FamilyCount() && (o->trials == 0 || n < o->trials); i++)
 	{
-		if (strcmp(auto_families[f], "neural") == 0 && rows > AUTO_NEURAL_ROWS)
+		const RfFamily *f = FamilyAt(i);
+		const char *start = f->candidate;
+
+		if (start == NULL || (f->candidate_rows > 0 && rows > f->candidate_rows))
 			continue;
-		if (fit && !OptionsFitFamily(fit, auto_families[f]))
+		if (fit && !FamilyTakesOptions(f, fit))
 			continue;
-		c[n].options = JsonConcat(JsonConcat(JsonFromText(auto_defaults[f]), user),
-								  JsonFromText(psprintf("{\"model\": \"%s\"}", auto_families[f])));
+		c[n].options = JsonConcat(JsonConcat(JsonFromText(start), user),
+								  JsonFromText(psprintf("{\"model\": \"%s\"}", f->name)));
 		c[n].measured = FoldOptions(c[n].options);
 		c[n].sampled = kept > AUTO_SAMPLE_ROWS;
 		if (c[n].sampled)
 			c[n].measured = JsonConcat(c[n].measured, JsonFromText(psprintf("{\"sample\": %d}", AUTO_SAMPLE_ROWS)));
 		/* its options as the leaderboard and reframe.trials show them */
-		c[n].shown = psprintf("\"model\": \"%s\"%s%.*s", auto_families[f],
-							  strlen(auto_defaults[f]) > 2 ? ", " : "",
-							  (int) strlen(auto_defaults[f]) - 2, auto_defaults[f] + 1);
+		c[n].shown = psprintf("\"model\": \"%s\"%s%.*s", f->name, strlen(start) > 2 ? ", " : "",
+							  (int) strlen(start) - 2, start + 1);
 		if (fit)
 		{
 			/* the default: errors read as the training's own */
 			c[n].label = pstrdup(model);
 			c[n].context = psprintf("choosing the family of model \"%s\": cross-validating the %s family",
-									model, auto_families[f]);
+									model, f->name);
 		}
 		else
 		{
-			c[n].label = psprintf("%s (auto: %s)", model, auto_families[f]);
+			c[n].label = psprintf("%s (auto: %s)", model, f->name);
 			c[n].context = psprintf("cross-validating the %s candidate of \"model\": \"auto\" for model \"%s\"",
-									auto_families[f], model);
+									f->name, model);
 		}
 		n++;
 	}
@@ -319,15 +317,18 @@ AutoRace(const char *model, TrainArgs *args, RfOptions *o, const RfOptions *fit,
 	*options = c[winner].options;
 }
 
-/* Sets "model" (and its starting options) in the options, with the reason as auto's leaderboard. */
+/*
+ * Sets "model" (and the options its candidate starts from) in the options,
+ * with the reason as auto's leaderboard (none for NULL).
+ */
 static void
-DefaultFamily(int f, const char *reason, Jsonb **options, StringInfo buf)
+DefaultFamily(const RfFamily *f, const char *reason, Jsonb **options, StringInfo buf)
 {
-	*options = JsonConcat(JsonConcat(JsonFromText(auto_defaults[f]), BaseOptions(*options)),
-						  JsonFromText(psprintf("{\"model\": \"%s\"}", auto_families[f])));
+	*options = JsonConcat(JsonConcat(JsonFromText(f->candidate ? f->candidate : "{}"), BaseOptions(*options)),
+						  JsonFromText(psprintf("{\"model\": \"%s\"}", f->name)));
 	if (reason == NULL)
 		return;
-	appendStringInfo(buf, "{\"chosen\": {\"model\": \"%s\"}, \"reason\": ", auto_families[f]);
+	appendStringInfo(buf, "{\"chosen\": {\"model\": \"%s\"}, \"reason\": ", f->name);
 	JsonAppendString(buf, reason);
 	appendStringInfoChar(buf, '}');
 }
@@ -335,58 +336,63 @@ DefaultFamily(int f, const char *reason, Jsonb **options, StringInfo buf)
 /*
  * The family when the options name none (and give no "hidden" layers):
  * reframe.default_model's, where the options apply to it; else the one
- * family they apply to; else the linear family for a source that trains by
- * passes (MomentsSourceCallsForPasses) or of fewer than AUTO_MIN_ROWS rows;
- * else auto's race among the families they apply to.  Searched options
- * count as given.
+ * family they apply to; else the family that trains by passes for a source
+ * that calls for them (MomentsSourceCallsForPasses), or the table's first
+ * (the simplest) for fewer than AUTO_MIN_ROWS rows; else auto's race among
+ * the families they apply to.  Searched options count as given.
  */
 static void
 DefaultChoose(const char *model, TrainArgs *args, RfOptions *o, Jsonb **options, StringInfo buf)
 {
+	const RfFamily *streaming = FamilyStreaming();
+	const RfFamily *only = NULL;
+	const RfFamily *simplest = NULL;
 	const char *passes;
 	int64		rows;
-	int			only = -1;
 	int			fitting = 0;
 
-	if (reframe_default_model != RF_DEFAULT_AUTO)
+	if (strcmp(reframe_default_model, "auto") != 0)
 	{
-		int			f = reframe_default_model == RF_DEFAULT_LINEAR ? 0 : 1;
+		const RfFamily *f = FamilyByName(reframe_default_model);
 
-		if (OptionsFitFamily(o, auto_families[f]))
+		if (f && FamilyTakesOptions(f, o))
 		{
 			/* as asked: no reason in the metrics */
 			DefaultFamily(f, NULL, options, buf);
 			return;
 		}
 	}
-	for (int f = 0; f < lengthof(auto_families); f++)
-		if (OptionsFitFamily(o, auto_families[f]))
+	for (int i = 0; i < FamilyCount(); i++)
+		if (FamilyTakesOptions(FamilyAt(i), o))
 		{
-			only = f;
+			only = FamilyAt(i);
+			simplest = simplest ? simplest : only;
 			fitting++;
 		}
 	if (fitting == 0)
-		OptionsCheckFamily(o, "trees");		/* an error naming an option and its family */
+		FamilyCheckSomeFamily(o);
 	if (fitting == 1)
 	{
 		DefaultFamily(only, "the options given apply to this family alone", options, buf);
 		return;
 	}
-	passes = OptionsFitFamily(o, "linear") ? MomentsSourceCallsForPasses(StoreSourceSql(args->source)) : NULL;
+	passes = streaming && FamilyTakesOptions(streaming, o) ?
+		MomentsSourceCallsForPasses(StoreSourceSql(args->source)) : NULL;
 	if (passes)
 	{
-		DefaultFamily(0, passes, options, buf);
+		DefaultFamily(streaming, passes, options, buf);
 		return;
 	}
 	rows = SourceRows(args->source);
-	if (rows < AUTO_MIN_ROWS && OptionsFitFamily(o, "linear"))
+	if (rows < AUTO_MIN_ROWS)
 	{
-		DefaultFamily(0, psprintf("%lld source rows, too few to compare families by cross-validation",
-								  (long long) rows), options, buf);
+		DefaultFamily(simplest, psprintf("%lld source rows, too few to compare families by cross-validation",
+										 (long long) rows), options, buf);
 		return;
 	}
 	AutoRace(model, args, o, o, rows, options, buf);
 }
+
 /* ---------- "search" ---------- */
 
 /* One searched option: a list of values (JSON texts), or a range. */
@@ -613,6 +619,7 @@ SearchChoose(text *model, text *source, text *target, char *task, Jsonb **option
 	char	   *name = text_to_cstring(model);
 	StringInfoData buf;
 
+	FamilyCheckModel(o);
 	if (!automatic && !defaulted && o->search == NULL)
 	{
 		if (OptionGiven(o, "trials") || OptionGiven(o, "time_budget"))
@@ -630,7 +637,7 @@ SearchChoose(text *model, text *source, text *target, char *task, Jsonb **option
 	initStringInfo(&buf);
 	if (automatic)
 	{
-		OptionsCheckFamily(o, "auto");
+		FamilyCheckOptions(NULL, o);
 		appendStringInfoString(&buf, "\"auto\": ");
 		AutoRace(name, &args, o, NULL, SourceRows(source), options, &buf);
 	}

@@ -1978,8 +1978,8 @@ TrainBegin(MemoryContext tcxt, const char *model_name, text *target, char *task,
 	ProgressStart(ts->model_name, tcxt);
 	ts->opts = OptionsParse(options);
 	ts->family = FamilyFromOptions(ts->opts);
-	OptionsCheckFamily(ts->opts, ts->family->name);
-	OptionsFamilyDefaults(ts->opts, ts->family->name);
+	FamilyCheckOptions(ts->family, ts->opts);
+	FamilyDefaults(ts->family, ts->opts);
 	ts->rowcxt = AllocSetContextCreate(tcxt, "reframe training row", ALLOCSET_DEFAULT_SIZES);
 	TrainArgTask(ts, task);
 	TrainArgTargets(ts, target);

@@ -100,6 +100,10 @@ SELECT metrics->'search'->'chosen' AS chosen
 SET reframe.default_model = trees;
 SELECT metrics ? 'auto' AS raced FROM reframe.train('d_set4', 'SELECT a, b, crossed FROM shapes', 'crossed');
 SELECT spec->'network'->>'family' AS family FROM d_set4 WHERE block = '';
+-- any family of the table, a network with its candidate's hidden layer
+SET reframe.default_model = neural;
+SELECT metrics ? 'auto' AS raced FROM reframe.train('d_set5', 'SELECT a, b, crossed FROM shapes', 'crossed');
+SELECT spec->'network'->>'family' AS family, spec->'network'->'hidden' AS hidden FROM d_set5 WHERE block = '';
 RESET reframe.default_model;
 
 -- bad input: the same errors as a training's, before any candidate runs
