@@ -29,10 +29,14 @@ OPTFLAGS = -O3 -fno-math-errno -fno-trapping-math
 PG_CFLAGS += $(OPTFLAGS) -std=gnu99
 PG_CPPFLAGS += $(foreach d,$(LAYERS),-I$(srcdir)/src/$(d)) -I/usr/include/x86_64-linux-gnu/openblas-pthread
 SHLIB_LINK += -lopenblas -lxgboost -lm -pthread
-# only PostgreSQL's entry points are exported (reframe.map)
-SHLIB_LINK += -Wl,--version-script=$(srcdir)/reframe.map
+# Only PostgreSQL's entry points are exported: the module magic, _PG_init and
+# each PG_FUNCTION_INFO_V1 function with its info function.  Everything else
+# (helpers, the settings' variables) stays inside reframe.so, so that no name
+# of reframe's collides with another extension's in the same backend.  The
+# version script is written from the sources.
+SHLIB_LINK += -Wl,--version-script=reframe.exports
 
-EXTRA_CLEAN = $(DATA_built)
+EXTRA_CLEAN = $(DATA_built) reframe.exports
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
@@ -40,6 +44,13 @@ include $(PGXS)
 
 sql/$(EXTENSION)--$(EXTVERSION).sql: sql/$(EXTENSION).sql
 	cp $< $@
+
+reframe.exports: $(OBJS:.o=.c)
+	{ echo '{ global: Pg_magic_func; _PG_init;'; \
+	  sed -n 's/^PG_FUNCTION_INFO_V1(\([a-z_0-9]*\));.*/  \1; pg_finfo_\1;/p' $^; \
+	  echo 'local: *; };'; } > $@
+$(shlib): reframe.exports
+all: reframe.exports
 
 # PGXS tracks no header dependencies: rebuild everything when a header changes.
 $(OBJS): $(wildcard src/*/*.h)

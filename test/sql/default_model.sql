@@ -118,5 +118,5 @@ SELECT to_regclass('bad') AS nothing_written;
 SELECT count(reframe.drop_model(m)) AS dropped
   FROM unnest(ARRAY['d_crossed', 'd_plane', 'd_multiclass', 'd_multilabel', 'd_multitask', 'd_bins', 'd_hier', 'd_ranked',
                     'd_rounds', 'd_hard', 'd_l2auto', 'd_iter', 'd_valid', 'd_trials', 'd_search', 'd_tiny', 'd_set', 'd_set2', 'd_set3',
-                    'd_set4']) m;
+                    'd_set4', 'd_set5']) m;
 DROP TABLE shapes;
