@@ -1,0 +1,61 @@
+/*
+ * train_steps.h
+ *		The steps of one training, between the files of src/train: reading
+ *		(read.c), splitting (split.c), label sets (label_sets.c), framing
+ *		(framing.c), measuring (measure.c), deciding to deploy
+ *		(deploy_decision.c) and storing (version.c); train.c runs them.
+ */
+#ifndef REFRAME_TRAIN_STEPS_H
+#define REFRAME_TRAIN_STEPS_H
+
+#include "portability/instr_time.h"
+#include "train.h"
+
+/* split.c */
+extern void TrainKeepDraw(RfTrainState *ts, int set, double u);
+extern int TrainSplitSet(RfTrainState *ts, double u);
+extern void TrainCreateFoldMoments(RfTrainState *ts);
+extern void TrainAddFoldMoments(RfTrainState *ts, int set, const double *raw, double y, double w, double u);
+
+/* label_sets.c */
+extern void TrainAddLabelSet(RfTrainState *ts, RfTarget *t, Datum d, double *y, uint64 *hash);
+extern void TrainResolveLabelSets(RfTrainState *ts);
+
+/* framing.c */
+extern List *TrainSplitNames(const char *list, const char *what);
+extern RfHead *TrainBuildHeads(RfTrainState *ts, int *nheads);
+extern void TrainArgTask(RfTrainState *ts, char *task);
+extern void TrainArgTargets(RfTrainState *ts, text *target);
+extern void TrainCheckFraming(RfTrainState *ts);
+extern void TrainResolveTargets(RfTrainState *ts);
+
+/* measure.c */
+extern void TrainCalibrateClassWeights(RfTrainState *ts);
+extern void TrainEvaluate(RfTrainState *ts);
+extern const char *TrainSelectionName(RfTrainState *ts);
+
+/* deploy_decision.c */
+extern bool TrainDecideDeploy(RfTrainState *ts, Oid relid, bool validated, double selection, const char *metric);
+
+/* version.c */
+extern void TrainStore(RfTrainState *ts);
+extern Datum TrainResult(RfTrainState *ts, TupleDesc desc);
+
+/* With "verbose", reports a finished phase and how long it took. */
+static inline void
+TrainPhase(RfTrainState *ts, const char *what)
+{
+	instr_time	now;
+	instr_time	d;
+
+	if (!ts->opts->verbose)
+		return;
+	INSTR_TIME_SET_CURRENT(now);
+	d = now;
+	INSTR_TIME_SUBTRACT(d, ts->mark);
+	ts->mark = now;
+	ereport(NOTICE, (errmsg("model \"%s\": %s (%.1f ms)", ts->model_name, what,
+							INSTR_TIME_GET_MILLISEC(d))));
+}
+
+#endif
