@@ -14,6 +14,7 @@
 #include "utils/jsonb.h"
 #include "utils/varlena.h"
 
+#include "reframe.h"
 #include "jsonutil.h"
 #include "options.h"
 
@@ -228,7 +229,7 @@ ParseHidden(const OptSpec *spec, JsonbValue *v, RfOptions *o)
 	ExpectType(spec, v, IsArray(v));
 	arr = v->val.binary.data;
 	o->nhidden = JsonArraySize(arr);
-	if (o->nhidden < 1 || o->nhidden > 8)
+	if (o->nhidden < 1 || o->nhidden > RF_MAX_LAYERS)
 		BadOption(spec, o->nhidden < 1 ? "It is empty: a linear model has no \"hidden\" option." :
 				  "It has more than 8 layers.");
 	o->hidden = palloc(sizeof(int) * o->nhidden);

@@ -19,11 +19,13 @@ extern int	reframe_threads;		/* 0: as parallel query would (threads.c) */
 
 /*
  * Limits of what a stored model may describe, checked when it is loaded:
- * raw outputs of all heads, encoded inputs, hidden units of a layer.
+ * raw outputs of all heads, encoded inputs, hidden units of a layer,
+ * hidden layers.
  */
 #define RF_MAX_OUTPUTS (1 << 20)
 #define RF_MAX_WIDTH (1 << 24)
 #define RF_MAX_HIDDEN (1 << 20)
+#define RF_MAX_LAYERS 8			/* hidden layers */
 extern int	reframe_max_train_memory;	/* kB */
 
 /* reframe.default_model: the family trained when the options name none ("auto": chosen) */

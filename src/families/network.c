@@ -12,6 +12,7 @@
 
 #include "reframe.h"
 #include "jsonutil.h"
+#include "kernels.h"
 #include "matrix.h"
 #include "network.h"
 #include "optim.h"
@@ -245,6 +246,8 @@ NetFromJson(JsonbContainer *spec, int nin, int nheads, RfHead *heads, int64 stor
 	int64		in = nin;
 	RfNet	   *net;
 
+	if (nhidden > RF_MAX_LAYERS)
+		SpecCorrupt("spec field \"network.hidden\" lists %d layers, more than %d", nhidden, RF_MAX_LAYERS);
 	if (soft_tasks == 1 || (soft_tasks > 0 && nhidden == 0))
 		SpecCorrupt("spec field \"network.soft_tasks\" cannot be %d", soft_tasks);
 	for (int l = 0; l <= nhidden; l++)
@@ -346,27 +349,92 @@ DenseBatchF(const float *W, const float *b, int nout, int nin,
 				1.0f, X, nin, W, nin, 1.0f, out, nout);
 }
 
+/*
+ * The forward pass over a block of encoded rows X (rows x nin): each layer's
+ * outputs into acts[l] (rows x its width), ReLU on the hidden layers, the
+ * raw outputs in acts[nhidden].  Training keeps every layer's (for the
+ * backward pass) and offers its core between layers (yield: a wide layer
+ * over a chunk takes milliseconds); scoring passes two buffers in turn and
+ * never yields.
+ */
+void
+NetForwardLayers(const RfNetF *f, const float *X, int rows, float *const *acts, bool yield)
+{
+	const RfNet *net = f->net;
+
+	for (int l = 0; l <= net->nhidden; l++)
+	{
+		int			nout = NetLayerOut(net, l);
+		float	   *a = acts[l];	/* a local pointer: the loop below then vectorizes */
+
+		DenseBatchF(f->params + net->w_off[l], f->params + net->b_off[l], nout,
+					NetLayerIn(net, l), l == 0 ? X : acts[l - 1], rows, a);
+		if (l < net->nhidden)
+			for (Size k = 0; k < (Size) rows * nout; k++)
+				a[k] = a[k] > 0 ? a[k] : 0;
+		if (yield)
+			ReframeYield();
+	}
+}
+
+/*
+ * The backward pass over the same block: from dZ, the loss's derivative
+ * with respect to the raw outputs (rows x nout, overwritten), each layer's
+ * weight and bias gradients added to grad (laid out as the parameters);
+ * dA (rows x the widest layer) and gW (the largest weight matrix) are
+ * scratch.
+ */
+void
+NetBackwardLayers(const RfNetF *f, const float *X, float *const *acts, int rows,
+				  float *dZ, float *dA, float *gW, double *grad)
+{
+	const RfNet *net = f->net;
+	int			width = net->nout;
+
+	for (int l = net->nhidden; l >= 0; l--)
+	{
+		const float *in = l == 0 ? X : acts[l - 1];
+		int			nin = NetLayerIn(net, l);
+		double	   *gWl = grad + net->w_off[l];
+		int64		nw = (int64) width * nin;
+
+		if (width == 1)
+			cblas_sgemv(CblasRowMajor, CblasTrans, rows, nin, 1.0f, in, nin, dZ, 1, 0.0f, gW, 1);
+		else
+			cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, width, nin, rows,
+						1.0f, dZ, width, in, nin, 0.0f, gW, nin);
+		for (int64 k = 0; k < nw; k++)
+			gWl[k] += gW[k];
+		RfKernelColumnSums(rows, width, dZ, grad + net->b_off[l]);
+		if (l == 0)
+			break;
+		/* dA = dZ W, then through the ReLU of layer l - 1 */
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, nin, width,
+					1.0f, dZ, width, f->params + net->w_off[l], nin, 0.0f, dA, nin);
+		{
+			const float *a = acts[l - 1];
+
+			for (Size k = 0; k < (Size) rows * nin; k++)
+				dZ[k] = a[k] > 0 ? dA[k] : 0;
+		}
+		width = nin;
+		ReframeYield();
+	}
+}
+
 /* Raw outputs (rows x nout) of a block of encoded rows (rows x nin). */
 void
 NetForwardBatchF(RfNetF *f, const float *X, int rows, float *out)
 {
 	const RfNet *net = f->net;
-	const float *in = X;
 	int64		width = NetMaxWidth(net);
+	float	   *acts[RF_MAX_LAYERS + 1];
 
+	/* the hidden layers in two buffers by turns, the last into out */
 	for (int l = 0; l < net->nhidden; l++)
-	{
-		float	   *h = f->work + (l % 2) * rows * width;
-		int64		n = (int64) rows * net->hidden[l];
-
-		DenseBatchF(f->params + net->w_off[l], f->params + net->b_off[l],
-					net->hidden[l], NetLayerIn(net, l), in, rows, h);
-		for (int64 i = 0; i < n; i++)
-			h[i] = h[i] > 0 ? h[i] : 0;
-		in = h;
-	}
-	DenseBatchF(f->params + net->w_off[net->nhidden], f->params + net->b_off[net->nhidden],
-				net->nout, NetLayerIn(net, net->nhidden), in, rows, out);
+		acts[l] = f->work + (l % 2) * rows * width;
+	acts[net->nhidden] = out;
+	NetForwardLayers(f, X, rows, acts, false);
 }
 
 /* ---------- fitting helpers shared by the linear and neural families ---------- */

@@ -67,6 +67,10 @@ extern void DenseBatchF(const float *W, const float *b, int nout, int nin,
 						const float *X, int rows, float *out);
 /* Raw outputs of a block of at most RF_CHUNK_ROWS rows. */
 extern void NetForwardBatchF(RfNetF *f, const float *X, int rows, float *out);
+/* Training's passes over such a block: every layer's outputs kept, then the gradients. */
+extern void NetForwardLayers(const RfNetF *f, const float *X, int rows, float *const *acts, bool yield);
+extern void NetBackwardLayers(const RfNetF *f, const float *X, float *const *acts, int rows,
+							  float *dZ, float *dA, float *gW, double *grad);
 
 /* Storage */
 extern void NetToJson(const RfNet *net, StringInfo buf);

@@ -1,8 +1,10 @@
 /*
  * objectives.c
  *		The gradient of a network's training objective, one chunk of rows at
- *		a time: forward through the trunk with SGEMM, the heads' loss
- *		derivatives, then back-propagation with SGEMM again.
+ *		a time: the network's forward pass (NetForwardLayers), the heads'
+ *		loss derivatives (HeadsLossRows), the network's backward pass
+ *		(NetBackwardLayers); a linear trunk's chunks on threads, optionally
+ *		in double precision; the L2 penalty.
  */
 #include "postgres.h"
 
@@ -148,30 +150,25 @@ LinearRange(void *arg, int b, int t)
 	int64		nw = (int64) nout * nin;
 	const float *x = RfChunkF(obj->X, r->chunk) + (Size) r->start * obj->X->ncols;
 	double	   *g = lp->grad + b * (nw + nout);
+	float	   *acts[1] = {s->acts};
+	const double *W = net->params + net->w_off[0];
 
+	/* the outputs in double precision for the heads' sums, or the network's own pass */
 	if (obj->precise)
-		PreciseForward(r->rows, nout, nin, x, net->params + net->w_off[0], net->params + net->b_off[0],
-					   s->zd, s->acts, s->xd);
+		PreciseForward(r->rows, nout, nin, x, W, W + nw, s->zd, s->acts, s->xd);
 	else
-		DenseBatchF(obj->fnet->params + net->w_off[0], obj->fnet->params + net->b_off[0], nout, nin,
-					x, r->rows, s->acts);
+		NetForwardLayers(obj->fnet, x, r->rows, acts, false);
 	s->hd->Zd = obj->precise ? s->zd : NULL;
 	lp->loss[b] = HeadsLossRows(s->hd, r->chunk, r->start, r->rows, s->acts, s->dZ, NULL);
 
 	memset(g, 0, sizeof(double) * (nw + nout));
 	if (obj->precise)
-		PreciseLayerGradient(r->rows, nout, nin, s->dZ, x, g, s->dd, s->xd);
-	else
 	{
-		if (nout == 1)
-			cblas_sgemv(CblasRowMajor, CblasTrans, r->rows, nin, 1.0f, x, nin, s->dZ, 1, 0.0f, s->gW, 1);
-		else
-			cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nout, nin, r->rows,
-						1.0f, s->dZ, nout, x, nin, 0.0f, s->gW, nin);
-		for (int64 k = 0; k < nw; k++)
-			g[k] = s->gW[k];
+		PreciseLayerGradient(r->rows, nout, nin, s->dZ, x, g, s->dd, s->xd);
+		RfKernelColumnSums(r->rows, nout, s->dZ, g + nw);
 	}
-	RfKernelColumnSums(r->rows, nout, s->dZ, g + nw);
+	else
+		NetBackwardLayers(obj->fnet, x, acts, r->rows, s->dZ, NULL, s->gW, g);	/* g laid out as the parameters */
 	ReframeYield();
 }
 
@@ -263,86 +260,33 @@ ObjectiveEvalRanges(RfObjective *obj, const double *params, double *grad,
 	RfNetF	   *f = obj->fnet;
 	const RfMatrix *X = obj->X;
 	int			L = net->nhidden;
-	float	   *acts[64];
-	float	   *dZ = obj->dZ;
-	float	   *p;
+	float	   *acts[RF_MAX_LAYERS + 1];
+	float	   *p = obj->acts;
 	double		loss = 0;
 	double		penalty = 0;
 
-	if (L >= 63)
-		elog(ERROR, "reframe: too many hidden layers");
 	if (params != net->params)
 		memcpy(net->params, params, sizeof(double) * net->nparams);
 	NetRefreshSinglePrecision(f);
 	memset(grad, 0, sizeof(double) * net->nparams);
 	if (L == 0)
 		loss = ObjectiveEvalLinear(obj, grad, ranges, nranges);
-	else
-
-	{
-	p = obj->acts;
-	for (int l = 0; l <= L; l++)
+	for (int l = 0; L > 0 && l <= L; l++)
 	{
 		acts[l] = p;
 		p += (Size) RF_CHUNK_ROWS * NetLayerOut(net, l);
 	}
-
-	for (int b = 0; b < nranges; b++)
+	for (int b = 0; L > 0 && b < nranges; b++)
 	{
 		int			c = ranges[b].chunk;
 		int			rows = ranges[b].rows;
 		const float *x = RfChunkF(X, c) + (Size) ranges[b].start * X->ncols;
-		int			width;
 
-		/* forward */
-		for (int l = 0; l <= L; l++)
-		{
-			int			nout = NetLayerOut(net, l);
-
-			DenseBatchF(f->params + net->w_off[l], f->params + net->b_off[l], nout,
-						NetLayerIn(net, l), l == 0 ? x : acts[l - 1], rows, acts[l]);
-			if (l < L)
-				for (Size k = 0; k < (Size) rows * nout; k++)
-					acts[l][k] = acts[l][k] > 0 ? acts[l][k] : 0;
-			ReframeYield();		/* a wide layer over a chunk takes milliseconds */
-		}
-
-		loss += HeadsLossRows(obj->hd, c, ranges[b].start, rows, acts[L], dZ, NULL);
-
-		/* backward */
-		width = net->nout;
-		for (int l = L; l >= 0; l--)
-		{
-			const float *in = l == 0 ? x : acts[l - 1];
-			int			nin = NetLayerIn(net, l);
-			double	   *gW = grad + net->w_off[l];
-			double	   *gb = grad + net->b_off[l];
-			int64		nw = (int64) width * nin;
-
-			{
-				if (width == 1)
-					cblas_sgemv(CblasRowMajor, CblasTrans, rows, nin, 1.0f, in, nin, dZ, 1,
-								0.0f, obj->gW, 1);
-				else
-					cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, width, nin, rows,
-								1.0f, dZ, width, in, nin, 0.0f, obj->gW, nin);
-				for (int64 k = 0; k < nw; k++)
-					gW[k] += obj->gW[k];
-			}
-			RfKernelColumnSums(rows, width, dZ, gb);
-			if (l == 0)
-				break;
-			/* dA = dZ W, then through the ReLU of layer l - 1 */
-			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, nin, width,
-						1.0f, dZ, width, f->params + net->w_off[l], nin, 0.0f, obj->dA, nin);
-			for (Size k = 0; k < (Size) rows * nin; k++)
-				dZ[k] = acts[l - 1][k] > 0 ? obj->dA[k] : 0;
-			width = nin;
-			ReframeYield();
-		}
+		NetForwardLayers(f, x, rows, acts, true);
+		loss += HeadsLossRows(obj->hd, c, ranges[b].start, rows, acts[L], obj->dZ, NULL);
+		NetBackwardLayers(f, x, acts, rows, obj->dZ, obj->dA, obj->gW, grad);
 		ReframeYield();
 		CHECK_FOR_INTERRUPTS();
-	}
 	}
 
 	if (scale != 1.0)

@@ -500,6 +500,92 @@ HeadLoss(const RfHead *head, const double *z, double y, double *dz, double *hess
 	return loss;
 }
 
+/*
+ * The logistic loss of raw output z for a 0/1 target y, stable for any z:
+ * p = sigmoid(z) into *p and the derivative p - y into *dz.
+ */
+static inline double
+LogisticRow(double z, double y, double *dz, double *p)
+{
+	double		e = exp(-fabs(z));
+
+	*p = z >= 0 ? 1.0 / (1.0 + e) : e / (1.0 + e);
+	*dz = *p - y;
+	return Max(z, 0.0) + log1p(e) - y * z;
+}
+
+/* log(sum exp z) of n outputs. */
+static inline double
+LogSumExp(const double *z, int n)
+{
+	double		m = z[0];
+	double		sum = 0;
+
+	for (int k = 1; k < n; k++)
+		m = Max(m, z[k]);
+	for (int k = 0; k < n; k++)
+		sum += exp(z[k] - m);
+	return m + log(sum);
+}
+
+double
+HeadRowLoss(const RfHead *head, const double *z, const double *y, const int *range,
+			double *dz, double *p, double *hess)
+{
+	double		loss = 0;
+
+	switch (head->kind)
+	{
+		case RF_HEAD_REGRESSION:
+			p[0] = z[0];
+			return HeadLoss(head, z, y[0], dz, hess);
+		case RF_HEAD_BINARY:
+			loss = LogisticRow(z[0], y[0], dz, p);
+			if (hess)
+				hess[0] = p[0] * (1 - p[0]);
+			return loss;
+		case RF_HEAD_MULTICLASS:
+			{
+				/* a hierarchy's level: the softmax over its parent's children */
+				int			start = range ? range[0] : 0;
+				int			n = range ? range[1] : head->nout;
+				double		lse = LogSumExp(z + start, n);
+
+				for (int k = 0; k < head->nout; k++)
+				{
+					double		q = head->soft ? y[k] : k == (int) y[0] ? 1.0 : 0.0;
+
+					p[k] = k >= start && k < start + n ? exp(z[k] - lse) : 0;
+					dz[k] = p[k] - q;
+					if (hess)
+						hess[k] = p[k] * (1 - p[k]);
+					if (head->soft)
+						loss -= q * (z[k] - lse);
+				}
+				return head->soft ? loss : lse - z[(int) y[0]];
+			}
+		case RF_HEAD_MULTILABEL:
+			/* the mean over the labels, of those known */
+			for (int k = 0; k < head->nout; k++)
+			{
+				if (isnan(y[k]))
+				{
+					dz[k] = 0;
+					p[k] = Sigmoid(z[k]);
+					if (hess)
+						hess[k] = 0;
+					continue;
+				}
+				loss += LogisticRow(z[k], y[k], &dz[k], &p[k]) / head->nout;
+				dz[k] /= head->nout;
+				if (hess)
+					hess[k] = p[k] * (1 - p[k]) / head->nout;
+			}
+			return loss;
+	}
+	return 0;
+}
+
 /* The weight of a row's contribution to head h (0 if its target is missing). */
 static inline double
 RowWeight(double **class_weight, int h, double y)
@@ -531,8 +617,7 @@ HeadsScratch(RfHeadData *hd)
 {
 	hd->tmp = RfAllocAligned(sizeof(float) * RF_CHUNK_ROWS * Max(hd->nout, 1));
 	hd->rowmax = RfAllocAligned(sizeof(float) * RF_CHUNK_ROWS);
-	hd->zrow = palloc(sizeof(double) * Max(hd->nout, 1));
-	hd->qrow = palloc(sizeof(double) * Max(hd->nout, 1));
+	hd->zrow = palloc(sizeof(double) * 4 * Max(hd->nout, 1));
 }
 
 /* A copy of hd for another thread: the same rows and weights, scratch of its own. */
@@ -667,157 +752,85 @@ ClassHessians(const RfHead *head, int rows, int nout, const double *yv, const do
 	}
 }
 
-/* A multilabel head: a logistic loss per label, averaged over the labels. */
-static double
-MultilabelLossRows(RfHeadData *hd, int h, const double *ychunk, int ycols, int rows,
-				   const float *Z, float *dZ, float *H)
+/* The weight of a row for head h: its share of the head's loss, 0 without a target. */
+static inline double
+HeadRowWeight(const RfHeadData *hd, int h, const double *yrow)
 {
 	const RfHead *head = &hd->heads[h];
-	int			nout = hd->nout;
-	double		loss = 0;
+	double		y = yrow[head->ycol];
 
-	for (int i = 0; i < rows; i++)
-	{
-		const double *y = ychunk + (Size) i * ycols;
-		double		norm = hd->head_norm[h] * SampleWeight(head, y) / head->nout;
-
-		for (int k = 0; k < head->nout; k++)
-		{
-			Size		o = (Size) i * nout + head->offset + k;
-			double		yk = y[head->ycol + k];
-			double		zk = ZAt(hd, Z, o);
-			double		e;
-			double		pk;
-
-			if (isnan(yk))
-			{
-				dZ[o] = 0;
-				if (H)
-					H[o] = 0;
-				continue;
-			}
-			e = exp(-fabs(zk));
-			pk = zk >= 0 ? 1.0 / (1.0 + e) : e / (1.0 + e);
-			loss += norm * (Max(zk, 0.0) + log1p(e) - yk * zk);
-			dZ[o] = (float) (norm * (pk - yk));
-			if (H)
-				H[o] = (float) (norm * pk * (1 - pk));
-		}
-	}
-	return loss;
-}
-
-/* A regression head: its loss on standardized targets, row by row. */
-static double
-RegressionLossRows(RfHeadData *hd, int h, const double *ychunk, int ycols, int rows,
-				   const float *Z, float *dZ, float *H)
-{
-	const RfHead *head = &hd->heads[h];
-	int			nout = hd->nout;
-	double		loss = 0;
-
-	for (int i = 0; i < rows; i++)
-	{
-		Size		o = (Size) i * nout + head->offset;
-		double		yt = ychunk[(Size) i * ycols + head->ycol];
-		double		scale = RowWeight(hd->class_weight, h, yt) * hd->head_norm[h] *
-			SampleWeight(head, ychunk + (Size) i * ycols);
-		double		z = ZAt(hd, Z, o);
-		double		dz;
-		double		hess;
-
-		if (scale == 0)
-		{
-			dZ[o] = 0;
-			if (H)
-				H[o] = 0;
-			continue;
-		}
-		yt = (yt - hd->ytarget_shift[h]) / hd->ytarget_scale[h];
-		loss += scale * HeadLoss(head, &z, yt, &dz, &hess);
-		dZ[o] = (float) (dz * scale);
-		if (H)
-			H[o] = (float) (hess * scale);
-	}
-	return loss;
+	if (head->kind == RF_HEAD_MULTILABEL)
+		return hd->head_norm[h] * SampleWeight(head, yrow);	/* unknown labels count nothing */
+	if (head->kind == RF_HEAD_REGRESSION)
+		return RowWeight(hd->class_weight, h, y) * hd->head_norm[h] * SampleWeight(head, yrow);
+	return RowWeight(hd->class_weight, h, y) * SampleWeight(head, yrow) * hd->head_norm[h];
 }
 
 /*
- * A multiclass head in double precision, on a distribution per row (q,
- * nout columns from ycol) or on a class (one-hot): the cross-entropy
- * -sum q_k log p_k, its gradient p - q and the diagonal hessian p (1 - p),
- * each row weighed as the other heads weigh it.
+ * A head's rows one by one in double precision (HeadRowLoss): regression
+ * (on standardized targets), multilabel, multiclass on a distribution per
+ * row, and the heads whose outputs the caller gave in double precision
+ * (RfHeadData.Zd).  The kernels (kernels.c) are the single-precision
+ * form of the binary and multiclass rows.
  */
 static double
-SoftmaxDistributionRows(RfHeadData *hd, int h, const double *ychunk, int ycols, int rows,
-						const float *Z, float *dZ, float *H)
+HeadRowsPrecise(RfHeadData *hd, int h, const double *ychunk, int ycols, int rows,
+				const float *Z, float *dZ, float *H)
 {
 	const RfHead *head = &hd->heads[h];
 	int			nout = hd->nout;
 	double		loss = 0;
 	double	   *z = hd->zrow;
-	double	   *onehot = head->soft ? NULL : hd->qrow;
+	double	   *dz = z + head->nout;
+	double	   *p = dz + head->nout;
+	double	   *hess = p + head->nout;
 
 	for (int i = 0; i < rows; i++)
 	{
 		const double *yrow = ychunk + (Size) i * ycols;
-		const double *q = yrow + head->ycol;
-		float	   *dz = dZ + (Size) i * nout + head->offset;
-		float	   *hh = H ? H + (Size) i * nout + head->offset : NULL;
-		double		w = isnan(q[0]) ? 0 :
-			hd->head_norm[h] * SampleWeight(head, yrow) * RowWeight(hd->class_weight, h, q[0]);
-		double		m;
-		double		sum = 0;
-		double		lse;
+		Size		o = (Size) i * nout + head->offset;
+		double		w = HeadRowWeight(hd, h, yrow);
+		double		yt = yrow[head->ycol];
+		const double *y = head->soft || head->kind == RF_HEAD_MULTILABEL ? yrow + head->ycol : &yt;
 
-		for (int k = 0; k < head->nout; k++)
-			z[k] = ZAt(hd, Z, (Size) i * nout + head->offset + k);
-		m = z[0];
-		for (int k = 1; k < head->nout; k++)
-			m = Max(m, z[k]);
-		for (int k = 0; k < head->nout; k++)
-			sum += exp(z[k] - m);
-		lse = m + log(sum);
-		if (onehot && w > 0)
+		if (w == 0)
 		{
-			memset(onehot, 0, sizeof(double) * head->nout);
-			onehot[(int) q[0]] = 1;
-			q = onehot;
-		}
-		for (int k = 0; k < head->nout; k++)
-		{
-			double		p = exp(z[k] - lse);
-
-			if (w == 0)
+			for (int k = 0; k < head->nout; k++)
 			{
-				dz[k] = 0;
-				if (hh)
-					hh[k] = 0;
-				continue;
+				dZ[o + k] = 0;
+				if (H)
+					H[o + k] = 0;
 			}
-			loss -= w * q[k] * (z[k] - lse);
-			dz[k] = (float) (w * (p - q[k]));
-			if (hh)
-				hh[k] = (float) (w * p * (1 - p));
+			continue;
 		}
-	}
-	return loss;
-}
+		if (head->kind == RF_HEAD_BINARY)
+		{
+			/* one output: HeadRowLoss's own losses without its copies */
+			loss += w * LogisticRow(ZAt(hd, Z, o), yt, dz, p);
+			dZ[o] = (float) (w * dz[0]);
+			if (H)
+				H[o] = (float) (w * p[0] * (1 - p[0]));
+			continue;
+		}
+		if (head->kind == RF_HEAD_REGRESSION)
+		{
+			double		z0 = ZAt(hd, Z, o);
 
-/* The binary kernel's work on double-precision outputs (RfHeadData.Zd). */
-static double
-BinaryRowsPrecise(const double *z, int zstride, const double *y, const double *w, float *dz, int rows)
-{
-	double		loss = 0;
-
-	for (int i = 0; i < rows; i++)
-	{
-		double		zi = z[(Size) i * zstride];
-		double		e = exp(-fabs(zi));
-		double		p = zi >= 0 ? 1.0 / (1.0 + e) : e / (1.0 + e);
-
-		loss += w[i] * (Max(zi, 0.0) + log1p(e) - y[i] * zi);
-		dz[(Size) i * zstride] = (float) (w[i] * (p - y[i]));
+			loss += w * HeadLoss(head, &z0, (yt - hd->ytarget_shift[h]) / hd->ytarget_scale[h], dz, hess);
+			dZ[o] = (float) (w * dz[0]);
+			if (H)
+				H[o] = (float) (w * hess[0]);
+			continue;
+		}
+		for (int k = 0; k < head->nout; k++)
+			z[k] = ZAt(hd, Z, o + k);
+		loss += w * HeadRowLoss(head, z, y, NULL, dz, p, hess);
+		for (int k = 0; k < head->nout; k++)
+		{
+			dZ[o + k] = (float) (w * dz[k]);
+			if (H)
+				H[o + k] = (float) (w * hess[k]);
+		}
 	}
 	return loss;
 }
@@ -839,36 +852,21 @@ HeadsLossRows(RfHeadData *hd, int c, int start, int rows, const float *Z, float 
 		const double *wv = hd->in_place ? hd->wsame :
 			hd->wrow[h] ? hd->wrow[h] + roff : NULL;
 
-		switch (head->kind)
-		{
-			case RF_HEAD_BINARY:
-				if (hd->Zd)
-					loss += BinaryRowsPrecise(hd->Zd + head->offset, nout, yv, wv, dZ + head->offset, rows);
-				else
-					loss += RfKernelBinary(rows, Z + head->offset, nout, yv, wv,
-										   dZ + head->offset, nout);
-				break;
-			case RF_HEAD_MULTICLASS:
-				if (head->soft || (hd->Zd && !head->parent_of))
-					loss += SoftmaxDistributionRows(hd, h, ychunk, Y->ncols, rows, Z, dZ, H);
-				else if (head->parent_of)
-					loss += RfKernelSoftmaxRanges(rows, head->nout, Z + head->offset, nout,
-												  yv, wv, dZ + head->offset, nout,
-												  hd->yclean[head->parent] + roff,
-												  head->child_start, head->child_count);
-				else
-					loss += RfKernelSoftmax(rows, head->nout, Z + head->offset, nout,
-											yv, wv, dZ + head->offset, nout, hd->tmp, hd->rowmax);
-				break;
-			case RF_HEAD_MULTILABEL:
-				loss += MultilabelLossRows(hd, h, ychunk, Y->ncols, rows, Z, dZ, H);
-				break;
-			case RF_HEAD_REGRESSION:
-				loss += RegressionLossRows(hd, h, ychunk, Y->ncols, rows, Z, dZ, H);
-				break;
-		}
+		if (head->kind == RF_HEAD_REGRESSION || head->kind == RF_HEAD_MULTILABEL || head->soft ||
+			(hd->Zd && !head->parent_of))
+			loss += HeadRowsPrecise(hd, h, ychunk, Y->ncols, rows, Z, dZ, H);
+		else if (head->kind == RF_HEAD_BINARY)
+			loss += RfKernelBinary(rows, Z + head->offset, nout, yv, wv, dZ + head->offset, nout);
+		else if (head->parent_of)
+			loss += RfKernelSoftmaxRanges(rows, head->nout, Z + head->offset, nout,
+										  yv, wv, dZ + head->offset, nout,
+										  hd->yclean[head->parent] + roff,
+										  head->child_start, head->child_count);
+		else
+			loss += RfKernelSoftmax(rows, head->nout, Z + head->offset, nout,
+									yv, wv, dZ + head->offset, nout, hd->tmp, hd->rowmax);
 		if (H && (head->kind == RF_HEAD_BINARY || head->kind == RF_HEAD_MULTICLASS) && !head->soft &&
-			!(hd->Zd && head->kind == RF_HEAD_MULTICLASS && !head->parent_of))
+			!(hd->Zd && !head->parent_of))
 			ClassHessians(head, rows, nout, yv, wv, dZ, H);
 	}
 	return loss;

@@ -121,6 +121,20 @@ extern RfHead *HeadsFromJson(JsonbContainer *jheads, int *nheads);
  */
 extern double HeadLoss(const RfHead *head, const double *z, double y, double *dz, double *hess);
 
+/*
+ * One row of any head in double precision, as every family's objective and
+ * the streaming passes count it: the loss per unit weight, its derivative
+ * with respect to the head's raw outputs z into dz, the linked outputs into
+ * p (regression: z itself), and when hess is not NULL the diagonal hessian.
+ * y is the head's target as the rows keep it: regression, the standardized
+ * value; binary, 0 or 1; multiclass, the class, or (soft) nout shares;
+ * multilabel, nout 0/1 or NaN for a label not known, which counts nothing;
+ * the loss is the mean over the labels.  range: a hierarchy level's
+ * softmax over its parent's children (start, count), or NULL.
+ */
+extern double HeadRowLoss(const RfHead *head, const double *z, const double *y, const int *range,
+						  double *dz, double *p, double *hess);
+
 /* ---------- training ---------- */
 
 /*
@@ -152,8 +166,7 @@ typedef struct RfHeadData
 	float	   *tmp;			/* softmax scratch, RF_CHUNK_ROWS x nout */
 	const double *Zd;			/* when set: the raw outputs in double precision, read instead of Z */
 	float	   *rowmax;
-	double	   *zrow;			/* one row's outputs, and its one-hot target (SoftmaxDistributionRows) */
-	double	   *qrow;
+	double	   *zrow;			/* one row's outputs, derivatives, links and hessians (HeadRowLoss) */
 } RfHeadData;
 
 extern RfHeadData *HeadsPrepare(const RfHead *heads, int nheads, const RfMatrix *Y,

@@ -92,32 +92,32 @@ HeadValid(const GradientConfig *cfg, const GradientHead *h, int *next_offset)
 }
 
 /*
- * A hierarchy among the heads: each level's classes sorted by their parent
- * (a class of the level above), and its ranks a permutation of its
- * classes; the heads for HeadsLink and the ranges of each parent's children.
+ * The heads as RfHead, for the loss of a row (HeadRowLoss) and its links;
+ * a hierarchy's levels checked (each level's classes sorted by their
+ * parent, a class of the level above, and its ranks a permutation of its
+ * classes) and given the ranges of each parent's children.
  */
 static void
-ViewHierarchy(GradientView *v)
+ViewHeads(GradientView *v)
 {
 	const GradientConfig *cfg = v->cfg;
-	bool		any = false;
 
-	for (int h = 0; h < cfg->nheads; h++)
-		any |= v->heads[h].parent >= 0;
-	if (!any)
-		return;
 	v->rfheads = palloc0(sizeof(RfHead) * cfg->nheads);
+	v->hierarchy = false;
 	for (int h = 0; h < cfg->nheads; h++)
 	{
 		const GradientHead *g = &v->heads[h];
 		RfHead	   *rh = &v->rfheads[h];
 
 		rh->kind = g->kind;
+		rh->loss = g->loss;
+		rh->huber_delta = g->huber_delta;
 		rh->nout = g->nout;
 		rh->offset = g->offset;
 		rh->threshold = g->threshold;
 		rh->soft = g->soft;
 		rh->parent = -1;
+		v->hierarchy |= g->parent >= 0;
 		if (g->parent < 0)
 			continue;
 		if (g->parent >= h || v->heads[g->parent].kind != RF_HEAD_MULTICLASS || v->heads[g->parent].soft)
@@ -220,7 +220,7 @@ GradientViewBuild(const GradientConfig *cfg, GradientView *v)
 	}
 	if (offset != cfg->nout)
 		ConfigInvalid();
-	ViewHierarchy(v);
+	ViewHeads(v);
 	v->grad_at = at;
 	v->ndoubles = at - STATE_COMMON + cfg->nout * (cfg->width + 1);
 }
@@ -405,98 +405,6 @@ HeadTarget(const GradientView *v, const GradientHead *h, const double *cells, do
 	return true;
 }
 
-/* log(sum exp z) of n outputs. */
-static double
-LogSumExp(const double *z, int n)
-{
-	double		m = z[0];
-	double		sum = 0;
-
-	for (int k = 1; k < n; k++)
-		m = Max(m, z[k]);
-	for (int k = 0; k < n; k++)
-		sum += exp(z[k] - m);
-	return m + log(sum);
-}
-
-static double
-BinaryLoss(double z, double y, double *dz, double *p)
-{
-	double		e = exp(-fabs(z));
-
-	*p = z >= 0 ? 1.0 / (1.0 + e) : e / (1.0 + e);
-	*dz = *p - y;
-	return Max(z, 0.0) + log1p(e) - y * z;
-}
-
-/*
- * A head's loss on one row (per unit weight, as the objective counts it),
- * its derivative with respect to the head's outputs into dz and its linked
- * outputs into p (regression: the prediction in the target's units).
- */
-static double
-HeadRowLoss(const GradientHead *h, const double *z, const double *cells, double y, const int *range,
-			double *dz, double *p)
-{
-	double		loss = 0;
-
-	switch (h->kind)
-	{
-		case RF_HEAD_REGRESSION:
-			{
-				RfHead		head = {.kind = RF_HEAD_REGRESSION,.loss = h->loss,.huber_delta = h->huber_delta};
-
-				p[0] = z[0] * h->yscale + h->yshift;
-				return HeadLoss(&head, z, (y - h->yshift) / h->yscale, dz, NULL);
-			}
-		case RF_HEAD_BINARY:
-			return BinaryLoss(z[0], y, dz, p);
-		case RF_HEAD_MULTICLASS:
-			if (range)
-			{
-				/* a hierarchy's level: the softmax over its parent's children */
-				double		lse = LogSumExp(z + range[0], range[1]);
-
-				for (int k = 0; k < h->nout; k++)
-				{
-					bool		in = k >= range[0] && k < range[0] + range[1];
-
-					p[k] = in ? exp(z[k] - lse) : 0;
-					dz[k] = p[k] - (k == (int) y ? 1.0 : 0.0);
-				}
-				return lse - z[(int) y];
-			}
-			{
-				double		lse = LogSumExp(z, h->nout);
-				const double *q = cells + h->cell;	/* soft: the row's distribution */
-
-				for (int k = 0; k < h->nout; k++)
-				{
-					p[k] = exp(z[k] - lse);
-					dz[k] = p[k] - (h->soft ? q[k] : k == (int) y ? 1.0 : 0.0);
-					loss -= h->soft ? q[k] * (z[k] - lse) : 0;
-				}
-				return h->soft ? loss : lse - z[(int) y];
-			}
-		default:
-			/* multilabel: the mean over the labels, of those known */
-			for (int k = 0; k < h->nout; k++)
-			{
-				double		yk = cells[h->cell + k];
-
-				if (isnan(yk))
-				{
-					dz[k] = 0;
-					p[k] = 1.0 / (1.0 + exp(-z[k]));
-					continue;
-				}
-				loss += BinaryLoss(z[k], yk, &dz[k], &p[k]) / h->nout;
-				dz[k] /= h->nout;
-			}
-			return loss;
-	}
-}
-
 /* An accumulator's sums from a head's (its arrays are the caller's). */
 void
 GradientSumsToAcc(const HeadSums *s, RfEvalAcc *acc)
@@ -669,7 +577,7 @@ StateAddRow(const GradientView *v, GradientState *st, int set, const double *f, 
 			s += Wk[j] * f[j];
 		z[k] = s;
 	}
-	if (cfg->evaluate && v->rfheads)
+	if (cfg->evaluate && v->hierarchy)
 	{
 		memcpy(path, z, sizeof(double) * cfg->nout);
 		HeadsLink(v->rfheads, cfg->nheads, path);
@@ -680,6 +588,8 @@ StateAddRow(const GradientView *v, GradientState *st, int set, const double *f, 
 		HeadSums   *s = (HeadSums *) (d + v->sums_at[2 * h + set]);
 		double		loss = 0;
 		int			range[2];
+		double		yt = head->kind == RF_HEAD_REGRESSION ? (y[h] - head->yshift) / head->yscale : y[h];
+		const double *target = head->soft || head->kind == RF_HEAD_MULTILABEL ? cells + head->cell : &yt;
 
 		if (!HeadHas(head, cells, y[h]))
 		{
@@ -695,8 +605,10 @@ StateAddRow(const GradientView *v, GradientState *st, int set, const double *f, 
 				range[0] = v->rfheads[h].child_start[(int) y[head->parent]];
 				range[1] = Max(v->rfheads[h].child_count[(int) y[head->parent]], 1);
 			}
-			loss = HeadRowLoss(head, z + head->offset, cells, y[h], head->parent >= 0 ? range : NULL,
-							   dz + head->offset, p + head->offset);
+			loss = HeadRowLoss(&v->rfheads[h], z + head->offset, target, head->parent >= 0 ? range : NULL,
+							   dz + head->offset, p + head->offset, NULL);
+			if (head->kind == RF_HEAD_REGRESSION)
+				p[head->offset] = z[head->offset] * head->yscale + head->yshift;	/* in the target's units */
 		}
 		/* a multilabel head's rows are those whose first label is known, as in heads.c */
 		if (head->kind != RF_HEAD_MULTILABEL || !isnan(cells[head->cell]))
@@ -707,7 +619,7 @@ StateAddRow(const GradientView *v, GradientState *st, int set, const double *f, 
 		s->loss += w * loss;
 		HeadCount(head, s, cells, y[h], w);
 		if (cfg->evaluate)
-			HeadEvalAdd(head, v, s, z + head->offset, (v->rfheads ? path : p) + head->offset, cells, y[h], w);
+			HeadEvalAdd(head, v, s, z + head->offset, (v->hierarchy ? path : p) + head->offset, cells, y[h], w);
 	}
 	if (set == 0 && w > 0)
 	{

@@ -120,7 +120,8 @@ typedef struct GradientView
 	const int32 *missing;
 	const int32 *collen;
 	const char **names[RF_MAX_TARGETS];
-	RfHead	   *rfheads;		/* the heads for HeadsLink when a hierarchy is among them, else NULL */
+	RfHead	   *rfheads;		/* the heads as RfHead, for HeadRowLoss and HeadsLink */
+	bool		hierarchy;		/* a hierarchy is among them: its levels' path probabilities */
 	/* the state's layout: per head and set its sums; the gradient */
 	int			sums_at[2 * RF_MAX_TARGETS];
 	int			grad_at;
