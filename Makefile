@@ -6,11 +6,11 @@ MODULE_big = reframe
 # before it (scripts/check-layers.sh checks what is left to untangle).
 #   core      settings, matrices, kernels, threads, JSON, options, optimizers
 #   encode    the encoder and its statistics, streamed moments
-#   heads     links, losses, targets, ranking, metric accumulators and aggregates
+#   heads     links, losses, targets, ranking, metric accumulators and kernels
 #   families  the trunk, the network, each family and its fitters
 #   store     model tables, versions, the model cache, blends, Citus
 #   stream    aggregate passes: moments, gradients, streaming L-BFGS
-#   apply     scoring, explaining, exporting, deploying
+#   apply     scoring, evaluating, explaining, exporting; the metric aggregates
 #   train     reading the source, the driver, choosing options
 #   reframe.c the module's entry point
 LAYERS = core encode heads families store stream apply train

@@ -5,8 +5,9 @@
 # built objects (nm: each file's defined symbols against the others'
 # undefined ones) and every #include of reframe's own headers, prints each
 # use of a higher layer and each loop (tsort), and each line outside
-# src/families that names a family by its string ("trees"), and fails if
-# there is one.
+# src/families that names a family by its string ("trees"), and each SQL
+# entry point or SPI call in the library layers below src/store, and fails
+# if there is one.
 #   make && bash scripts/check-layers.sh
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -50,11 +51,17 @@ grep -nE "\\\\?\"($families)\\\\?\"" $(ls src/*/*.[ch] src/reframe.c | grep -v '
     sed -e 's#/\*.*\*/##' | grep -vE '^[^:]+:[0-9]+:\s*(\*|/\*|//)' |
     grep -E "\\\\?\"($families)\\\\?\"" > "$work/named" || true
 
+# the library layers below the store (as PostGIS keeps liblwgeom apart) define
+# no SQL-callable function and run no SQL
+library=$(for d in $layers; do [ "$d" = store ] && break; echo "src/$d/*.[ch]"; done)
+grep -nE 'PG_FUNCTION_INFO_V1|SPI_[a-z]+\(' $library > "$work/sql" || true
+
 nfiles=$(wc -l < "$work/layer")
 ncalls=$(wc -l < "$work/calls")
 echo "check-layers: $nfiles files in $rank layers and src/reframe.c, $ncalls uses between files;" \
      "$(wc -l < "$work/up") of a higher layer, $(wc -l < "$work/looped") files in loops," \
-     "$(wc -l < "$work/named") families named outside src/families"
+     "$(wc -l < "$work/named") families named outside src/families," \
+     "$(wc -l < "$work/sql") SQL entry points or SPI calls in the library layers"
 status=0
 if [ -s "$work/up" ]; then
     echo "check-layers: a lower layer uses a higher one:"
@@ -64,6 +71,11 @@ fi
 if [ -s "$work/looped" ]; then
     echo "check-layers: files that reach each other in a circle:"
     sed 's/^/  /' "$work/looped"
+    status=1
+fi
+if [ -s "$work/sql" ]; then
+    echo "check-layers: SQL in a library layer (below src/store):"
+    sed 's/^/  /' "$work/sql"
     status=1
 fi
 if [ -s "$work/named" ]; then

@@ -28,6 +28,7 @@
 #include "jsonutil.h"
 #include "encoder.h"
 #include "metrics.h"
+#include "aggregates.h"
 
 /*
  * "curves": the curves of every binary head (ROC, precision-recall,

@@ -1,7 +1,8 @@
 /*
  * progress.c
  *		Training progress in shared memory: one slot per running training,
- *		written by its backend, read by reframe.training_progress().
+ *		written by its backend, copied for reframe.training_progress()
+ *		(train_sql.c).
  *
  * The slots are allocated on first use from the shared memory PostgreSQL
  * keeps spare for extensions (as pg_prewarm's autoprewarm does), so reframe
@@ -10,39 +11,21 @@
  */
 #include "postgres.h"
 
-#include <math.h>
-
-#include "catalog/pg_authid.h"
-#include "commands/dbcommands.h"
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "storage/ipc.h"
 #include "storage/lwlock.h"
 #include "storage/shmem.h"
 #include "storage/spin.h"
-#include "utils/acl.h"
-#include "utils/builtins.h"
 #include "utils/float.h"
-#include "utils/lsyscache.h"
 #include "utils/timestamp.h"
 
 #include "progress.h"
 
-#define RF_PROGRESS_SLOTS 64
-
 typedef struct ProgressSlot
 {
 	slock_t		mutex;
-	int			pid;			/* 0 when free */
-	Oid			dbid;
-	Oid			userid;
-	char		model[2 * NAMEDATALEN + 1];
-	char		phase[32];
-	int64		rows;
-	int			iteration;
-	double		loss;
-	TimestampTz started;
-	TimestampTz updated;
+	RfProgress	shown;			/* pid 0 when free */
 } ProgressSlot;
 
 static ProgressSlot *slots = NULL;
@@ -75,7 +58,7 @@ ProgressRelease(void)
 	if (mine == NULL)
 		return;
 	SpinLockAcquire(&mine->mutex);
-	mine->pid = 0;
+	mine->shown.pid = 0;
 	SpinLockRelease(&mine->mutex);
 	mine = NULL;
 }
@@ -107,17 +90,17 @@ ProgressStart(const char *model, MemoryContext cxt)
 	for (int i = 0; i < RF_PROGRESS_SLOTS && mine == NULL; i++)
 	{
 		SpinLockAcquire(&s[i].mutex);
-		if (s[i].pid == 0)
+		if (s[i].shown.pid == 0)
 		{
-			s[i].pid = MyProcPid;
-			s[i].dbid = MyDatabaseId;
-			s[i].userid = GetUserId();
-			strlcpy(s[i].model, model, sizeof(s[i].model));
-			strlcpy(s[i].phase, "starting", sizeof(s[i].phase));
-			s[i].rows = 0;
-			s[i].iteration = 0;
-			s[i].loss = get_float8_nan();
-			s[i].started = s[i].updated = GetCurrentTimestamp();
+			s[i].shown.pid = MyProcPid;
+			s[i].shown.dbid = MyDatabaseId;
+			s[i].shown.userid = GetUserId();
+			strlcpy(s[i].shown.model, model, sizeof(s[i].shown.model));
+			strlcpy(s[i].shown.phase, "starting", sizeof(s[i].shown.phase));
+			s[i].shown.rows = 0;
+			s[i].shown.iteration = 0;
+			s[i].shown.loss = get_float8_nan();
+			s[i].shown.started = s[i].shown.updated = GetCurrentTimestamp();
 			mine = &s[i];
 		}
 		SpinLockRelease(&s[i].mutex);
@@ -137,8 +120,8 @@ ProgressPhase(const char *phase)
 		return;
 	now = GetCurrentTimestamp();
 	SpinLockAcquire(&mine->mutex);
-	strlcpy(mine->phase, phase, sizeof(mine->phase));
-	mine->updated = now;
+	strlcpy(mine->shown.phase, phase, sizeof(mine->shown.phase));
+	mine->shown.updated = now;
 	SpinLockRelease(&mine->mutex);
 }
 
@@ -148,7 +131,7 @@ ProgressRows(int64 rows)
 	if (mine == NULL)
 		return;
 	SpinLockAcquire(&mine->mutex);
-	mine->rows = rows;
+	mine->shown.rows = rows;
 	SpinLockRelease(&mine->mutex);
 }
 
@@ -161,61 +144,25 @@ ProgressIteration(int iteration, double loss)
 		return;
 	now = GetCurrentTimestamp();
 	SpinLockAcquire(&mine->mutex);
-	mine->iteration = iteration;
-	mine->loss = loss;
-	mine->updated = now;
+	mine->shown.iteration = iteration;
+	mine->shown.loss = loss;
+	mine->shown.updated = now;
 	SpinLockRelease(&mine->mutex);
 }
 
-/*
- * reframe.training_progress(): one row per running training.  As in
- * pg_stat_activity, a role sees the details of the trainings of roles whose
- * privileges it has, or of all with pg_read_all_stats.
- */
-PG_FUNCTION_INFO_V1(reframe_training_progress);
-Datum
-reframe_training_progress(PG_FUNCTION_ARGS)
+/* A copy of each running training's slot, taken under its lock; returns how many. */
+int
+ProgressSnapshot(RfProgress *out)
 {
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	ProgressSlot *s = ProgressSlots();
-	bool		all = has_privs_of_role(GetUserId(), ROLE_PG_READ_ALL_STATS);
+	int			n = 0;
 
-	InitMaterializedSRF(fcinfo, 0);
 	for (int i = 0; i < RF_PROGRESS_SLOTS; i++)
 	{
-		ProgressSlot copy;
-		Datum		values[10];
-		bool		nulls[10] = {0};
-		char	   *db;
-		char	   *role;
-
 		SpinLockAcquire(&s[i].mutex);
-		copy = s[i];
+		if (s[i].shown.pid != 0)
+			out[n++] = s[i].shown;
 		SpinLockRelease(&s[i].mutex);
-		if (copy.pid == 0)
-			continue;
-		values[0] = Int32GetDatum(copy.pid);
-		db = get_database_name(copy.dbid);
-		role = GetUserNameFromId(copy.userid, true);
-		values[1] = db ? CStringGetTextDatum(db) : (Datum) 0;
-		nulls[1] = db == NULL;
-		values[2] = role ? CStringGetTextDatum(role) : (Datum) 0;
-		nulls[2] = role == NULL;
-		if (all || has_privs_of_role(GetUserId(), copy.userid))
-		{
-			values[3] = CStringGetTextDatum(copy.model);
-			values[4] = CStringGetTextDatum(copy.phase);
-			values[5] = Int64GetDatum(copy.rows);
-			values[6] = Int32GetDatum(copy.iteration);
-			values[7] = Float8GetDatum(copy.loss);
-			nulls[7] = isnan(copy.loss);
-			values[8] = TimestampTzGetDatum(copy.started);
-			values[9] = TimestampTzGetDatum(copy.updated);
-		}
-		else
-			for (int c = 3; c < 10; c++)
-				nulls[c] = true;
-		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
-	return (Datum) 0;
+	return n;
 }

@@ -1,9 +1,13 @@
 /*
  * metrics.h
- *		Metric kernels shared by the aggregates and by training/evaluation.
+ *		Metric kernels (metric_kernels.c) shared by the aggregates and by
+ *		training's evaluation.
  */
 #ifndef REFRAME_METRICS_H
 #define REFRAME_METRICS_H
+
+/* Probabilities are clipped to [PROB_EPS, 1 - PROB_EPS] before taking logarithms. */
+#define PROB_EPS 1e-15
 
 /* A row's score and its label (or relevance), as the metrics keep and sort them. */
 typedef struct RfScored
@@ -24,15 +28,5 @@ extern double ReframeRocAuc(const double *scores, const double *labels, int64 n)
 
 /* NDCG at k with linear gains, ties sharing their ranks' discounts; NaN if no gain. */
 extern double ReframeNdcg(const double *scores, const double *relevance, int64 n, int64 k);
-
-/*
- * The pairs of a roc_auc, ndcg or curve state (bytea): 2 * *n doubles,
- * score then label for each row; NULL for the initial (empty) state.
- */
-extern const double *ReframePairs(bytea *state, int64 *n);
-/* A pairs state holding n (score, label) pairs. */
-extern bytea *ReframePairsState(const double *scores, const double *labels, int64 n);
-/* A curve ("roc", "pr", "calibration", "lift", "residuals") of pairs as jsonb text, or NULL. */
-extern char *ReframeCurveJson(const char *curve, const double *scores, const double *labels, int64 n);
 
 #endif

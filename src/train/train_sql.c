@@ -6,14 +6,19 @@
  */
 #include "postgres.h"
 
-#include "fmgr.h"
+#include <math.h>
+
+#include "catalog/pg_authid.h"
+#include "commands/dbcommands.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
+
 #include "funcapi.h"
 #include "utils/builtins.h"
-#include "utils/jsonb.h"
-#include "utils/memutils.h"
+#include "utils/timestamp.h"
 
-#include "reframe.h"
 #include "jsonutil.h"
+#include "progress.h"
 #include "store.h"
 #include "train.h"
 
@@ -79,4 +84,53 @@ reframe_train(PG_FUNCTION_ARGS)
 						  options, leaderboard, desc);
 	MemoryContextDelete(tcxt);
 	PG_RETURN_DATUM(result);
+}
+
+/*
+ * reframe.training_progress(): one row per running training.  As in
+ * pg_stat_activity, a role sees the details of the trainings of roles whose
+ * privileges it has, or of all with pg_read_all_stats.
+ */
+PG_FUNCTION_INFO_V1(reframe_training_progress);
+Datum
+reframe_training_progress(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	RfProgress	running[RF_PROGRESS_SLOTS];
+	int			n = ProgressSnapshot(running);
+	bool		all = has_privs_of_role(GetUserId(), ROLE_PG_READ_ALL_STATS);
+
+	InitMaterializedSRF(fcinfo, 0);
+	for (int i = 0; i < n; i++)
+	{
+		RfProgress	copy = running[i];
+		Datum		values[10];
+		bool		nulls[10] = {0};
+		char	   *db;
+		char	   *role;
+
+		values[0] = Int32GetDatum(copy.pid);
+		db = get_database_name(copy.dbid);
+		role = GetUserNameFromId(copy.userid, true);
+		values[1] = db ? CStringGetTextDatum(db) : (Datum) 0;
+		nulls[1] = db == NULL;
+		values[2] = role ? CStringGetTextDatum(role) : (Datum) 0;
+		nulls[2] = role == NULL;
+		if (all || has_privs_of_role(GetUserId(), copy.userid))
+		{
+			values[3] = CStringGetTextDatum(copy.model);
+			values[4] = CStringGetTextDatum(copy.phase);
+			values[5] = Int64GetDatum(copy.rows);
+			values[6] = Int32GetDatum(copy.iteration);
+			values[7] = Float8GetDatum(copy.loss);
+			nulls[7] = isnan(copy.loss);
+			values[8] = TimestampTzGetDatum(copy.started);
+			values[9] = TimestampTzGetDatum(copy.updated);
+		}
+		else
+			for (int c = 3; c < 10; c++)
+				nulls[c] = true;
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
 }

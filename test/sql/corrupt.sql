@@ -93,6 +93,11 @@ SELECT reframe.score('flower', f, 'setosa') FROM flowers f WHERE i = 3;
 UPDATE flower SET spec = jsonb_set(spec, '{network,heads,0,kind}', '"regression"') WHERE block = '';
 SELECT reframe.score('flower', f, 'setosa') FROM flowers f WHERE i = 3;
 DELETE FROM flower; INSERT INTO flower SELECT * FROM flower_kept;
+-- a network of more hidden layers than a training makes (8): the passes keep one buffer per layer
+UPDATE flower SET spec = jsonb_set(jsonb_set(spec, '{network,family}', '"neural"'),
+                                   '{network,hidden}', '[1, 1, 1, 1, 1, 1, 1, 1, 1]') WHERE block = '';
+SELECT reframe.score('flower', f, 'setosa') FROM flowers f WHERE i = 3;
+DELETE FROM flower; INSERT INTO flower SELECT * FROM flower_kept;
 SELECT count(*) FILTER (WHERE reframe.score('flower', f, 'setosa') = s.setosa) AS same, count(*)
   FROM flowers f JOIN flower_scored s USING (i);
 

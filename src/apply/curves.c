@@ -11,13 +11,9 @@
 
 #include <math.h>
 
-#include "fmgr.h"
-#include "lib/stringinfo.h"
-#include "utils/jsonb.h"
-
-#include "reframe.h"
 #include "jsonutil.h"
 #include "metrics.h"
+#include "aggregates.h"
 
 /* The most points a ROC or precision-recall curve returns. */
 #define CURVE_MAX_POINTS 1000
