@@ -584,6 +584,64 @@ TargetResolveShares(RfTarget *t, RfMatrix *Y, RfOptions *opts)
 }
 
 void
+TargetCheckClasses(const RfTarget *t, const double *counts)
+{
+	int			filled = 0;
+	int			first = -1;
+
+	for (int k = 0; k < t->nclasses; k++)
+		if (counts == NULL || counts[k] > 0)
+		{
+			filled++;
+			first = first < 0 ? k : first;
+		}
+	if (t->head == RF_HEAD_BINARY && t->nclasses > 2)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("target column \"%s\" has %d classes, so it cannot be a binary target",
+						t->name, t->nclasses),
+				 errhint("Use task => 'multiclass'.")));
+	if (filled >= (t->head == RF_HEAD_MULTILABEL ? 1 : 2))
+		return;
+	if (t->bin_edges)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("every training value of target column \"%s\" falls into one bucket", t->name),
+				 errhint("Choose cut points inside the range of the target, or use {\"quantiles\": k}.")));
+	ereport(ERROR,
+			(errcode(ERRCODE_DATA_EXCEPTION),
+			 errmsg("target column \"%s\" has only one class, \"%s\"", t->name,
+					first >= 0 && t->classes ? t->classes[first] : ""),
+			 errdetail("A classifier needs rows of at least two classes.")));
+}
+
+const char *
+TargetInferTask(const RfTarget *t, const double *values, int n)
+{
+	if (t->kind == RF_TARGET_BOOL)
+		return "binary";
+	if (t->kind == RF_TARGET_CATEGORY)
+		return "multiclass";
+	if (!TargetIsInteger(t))
+		return "regression";
+	/* 0 and 1 are a yes/no target: binary, with a threshold and ROC AUC */
+	return n == 2 && values[0] == 0 && values[1] == 1 ? "binary" :
+		n <= RF_MAX_INFERRED_CLASSES ? "multiclass" : "regression";
+}
+
+void
+TargetNoticeTask(const RfTarget *t, const char *task)
+{
+	ereport(NOTICE,
+			(errmsg("training a %s model: target column \"%s\" is %s%s",
+					task, t->name, format_type_be(t->typid),
+					strcmp(task, "multiclass") == 0 && t->kind == RF_TARGET_NUMBER ?
+					psprintf(" with at most %d distinct values", RF_MAX_INFERRED_CLASSES) :
+					strcmp(task, "binary") == 0 && t->kind == RF_TARGET_NUMBER ? " of 0 and 1" : ""),
+			 errhint("Pass task => '...' to frame it differently.")));
+}
+
+void
 TargetResolve(RfTarget *t, const char *task, RfMatrix *Y, RfMatrix *Yv, int ycol,
 			  RfOptions *opts, const char *model)
 {
@@ -608,17 +666,7 @@ TargetResolve(RfTarget *t, const char *task, RfMatrix *Y, RfMatrix *Yv, int ycol
 					(errmsg("training a multiclass model over %d buckets of target column \"%s\"",
 							t->nclasses, t->name),
 					 errhint("reframe.score gives the expected value, reframe.predict the bucket.")));
-		{
-			int			filled = 0;
-
-			for (int k = 0; k < t->nclasses; k++)
-				filled += t->counts[k] > 0;
-			if (filled < 2)
-				ereport(ERROR,
-						(errcode(ERRCODE_DATA_EXCEPTION),
-						 errmsg("every training value of target column \"%s\" falls into one bucket", t->name),
-						 errhint("Choose cut points inside the range of the target, or use {\"quantiles\": k}.")));
-		}
+		TargetCheckClasses(t, t->counts);
 		ClassWeights(t, opts, (double) Y->nrows);
 		TargetWarnFewExamples(t, model);
 		return;
@@ -626,30 +674,12 @@ TargetResolve(RfTarget *t, const char *task, RfMatrix *Y, RfMatrix *Yv, int ycol
 
 	if (task == NULL)
 	{
-		if (t->kind == RF_TARGET_BOOL)
-			task = "binary";
-		else if (t->kind == RF_TARGET_CATEGORY)
-			task = "multiclass";
-		else if (t->typid == INT2OID || t->typid == INT4OID || t->typid == INT8OID)
-		{
-			int			n;
-			double	   *v = DistinctValues(Y, Yv, ycol, RF_MAX_INFERRED_CLASSES, &n);
+		int			n = 0;
+		double	   *v = TargetIsInteger(t) ? DistinctValues(Y, Yv, ycol, RF_MAX_INFERRED_CLASSES, &n) : NULL;
 
-			/* 0 and 1 are a yes/no target: binary, with a threshold and ROC AUC */
-			task = n == 2 && v[0] == 0 && v[1] == 1 ? "binary" :
-				n <= RF_MAX_INFERRED_CLASSES ? "multiclass" : "regression";
-		}
-		else
-			task = "regression";
+		task = TargetInferTask(t, v, n);
+		TargetNoticeTask(t, task);
 	}
-	if (inferred)
-		ereport(NOTICE,
-				(errmsg("training a %s model: target column \"%s\" is %s%s",
-						task, t->name, format_type_be(t->typid),
-						strcmp(task, "multiclass") == 0 && t->kind == RF_TARGET_NUMBER ?
-						psprintf(" with at most %d distinct values", RF_MAX_INFERRED_CLASSES) :
-						strcmp(task, "binary") == 0 && t->kind == RF_TARGET_NUMBER ? " of 0 and 1" : ""),
-				 errhint("Pass task => '...' to frame it differently.")));
 
 	if (strcmp(task, "regression") == 0)
 	{
@@ -690,18 +720,7 @@ TargetResolve(RfTarget *t, const char *task, RfMatrix *Y, RfMatrix *Yv, int ycol
 		return;
 	}
 	ResolveClasses(t, Y, Yv, ycol);
-	if (t->nclasses < 2)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("target column \"%s\" has only one class, \"%s\"", t->name,
-						t->nclasses ? t->classes[0] : ""),
-				 errdetail("A classifier needs rows of at least two classes.")));
-	if (t->head == RF_HEAD_BINARY && t->nclasses > 2)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("target column \"%s\" has %d classes, so it cannot be a binary target",
-						t->name, t->nclasses),
-				 errhint("Use task => 'multiclass'.")));
+	TargetCheckClasses(t, NULL);
 	t->counts = palloc0(sizeof(double) * t->nclasses);
 	for (int64 i = 0; i < Y->nrows; i++)
 	{
@@ -712,4 +731,57 @@ TargetResolve(RfTarget *t, const char *task, RfMatrix *Y, RfMatrix *Yv, int ycol
 	}
 	ClassWeights(t, opts, (double) Y->nrows);
 	TargetWarnFewExamples(t, model);
+}
+
+void
+TargetHead(const RfTarget *tg, int index, RfLoss regression_loss, RfHead *head)
+{
+	head->name = tg->name;
+	head->kind = tg->head;
+	head->ycol = tg->ycol;
+	head->weight = 1.0;
+	head->threshold = 0.5;
+	head->parent = -1;
+	switch (tg->head)
+	{
+		case RF_HEAD_REGRESSION:
+			head->nout = 1;
+			head->loss = regression_loss;
+			return;
+		case RF_HEAD_BINARY:
+			head->nout = 1;
+			head->loss = RF_LOSS_LOG;
+			break;
+		case RF_HEAD_MULTILABEL:
+			/* a label-set target among several: one logistic output per label */
+			head->nout = tg->nclasses;
+			head->loss = RF_LOSS_LOG;
+			break;
+		case RF_HEAD_MULTICLASS:
+			head->nout = tg->nclasses;
+			head->loss = RF_LOSS_CROSS_ENTROPY;
+			head->soft = tg->soft;	/* a distribution per row */
+			break;
+	}
+	head->nclasses = tg->nclasses;
+	head->classes = tg->classes;
+	head->bin_edges = tg->bin_edges;
+	head->bin_values = tg->bin_values;
+	if (tg->parent_of)
+		HeadSetParents(head, index - 1, tg->nparents, tg->parent_of);
+}
+
+void
+TargetLabelsHead(const char *name, int nlabels, char **labels, RfHead *head)
+{
+	head->name = pstrdup(name);
+	head->kind = RF_HEAD_MULTILABEL;
+	head->loss = RF_LOSS_LOG;
+	head->ycol = 0;
+	head->nout = nlabels;
+	head->weight = 1.0;
+	head->threshold = 0.5;
+	head->nclasses = nlabels;
+	head->classes = labels;
+	head->parent = -1;
 }

@@ -6,6 +6,8 @@
 #ifndef REFRAME_TARGETS_H
 #define REFRAME_TARGETS_H
 
+#include "catalog/pg_type.h"
+
 #include "encoder.h"
 #include "matrix.h"
 #include "heads.h"
@@ -96,5 +98,41 @@ extern void TargetWarnFewExamples(RfTarget *t, const char *model);
 
 /* A numeric class's name: an integer type's value without decimals. */
 extern char *TargetNumberLabel(double v, Oid typid);
+
+/* An integer target, whose distinct values decide its task when none is given. */
+static inline bool
+TargetIsInteger(const RfTarget *t)
+{
+	return t->typid == INT2OID || t->typid == INT4OID || t->typid == INT8OID;
+}
+
+/*
+ * The task of a target given none, from its type and (integers) its n
+ * smallest distinct values, sorted (n > RF_MAX_INFERRED_CLASSES: more):
+ * booleans and 0/1 binary, texts and few integers multiclass, else
+ * regression; and the NOTICE that says so.  The rows' path and the
+ * streaming passes infer alike.
+ */
+extern const char *TargetInferTask(const RfTarget *t, const double *values, int n);
+extern void TargetNoticeTask(const RfTarget *t, const char *task);
+
+/*
+ * An error unless a classification target's training rows hold two classes
+ * (a multilabel target's, one label), counted in counts (NULL: every class
+ * of t is seen); a bucketed target's says its values fall into one bucket.
+ */
+extern void TargetCheckClasses(const RfTarget *t, const double *counts);
+
+/*
+ * A head's shape from its framed target (index: its place among the
+ * targets, a hierarchy level's parent the one before): kind, outputs, loss
+ * (a regression head's is given), a distribution per row, classes, buckets,
+ * parents.  Weight 1 and threshold 0.5 until the options say otherwise.
+ * The rows' path (framing.c) and the streaming passes' counting heads
+ * both make their heads so.
+ */
+extern void TargetHead(const RfTarget *tg, int index, RfLoss regression_loss, RfHead *head);
+/* A multilabel head over nlabels labels (several boolean targets, or a label set's labels). */
+extern void TargetLabelsHead(const char *name, int nlabels, char **labels, RfHead *head);
 
 #endif

@@ -287,28 +287,17 @@ SumsArray(HeadSums *s, int nout, int which)
 	return (double *) s + SUMS_SCALARS + which * nout;
 }
 
-/* The heads a counting pass sums by: as train.c's BuildHeads makes them. */
+/* The heads a counting pass sums by: the targets' own (TargetHead), with squared loss. */
 static RfHead *
 CountingHeads(RfTrainState *ts, int *nheads)
 {
 	RfHead	   *heads = palloc0(sizeof(RfHead) * ts->ntargets);
 
 	*nheads = LabelColumns(ts) ? 1 : ts->ntargets;
-	for (int h = 0; h < *nheads; h++)
-	{
-		RfTarget   *tg = &ts->targets[h];
-
-		heads[h].kind = LabelColumns(ts) ? RF_HEAD_MULTILABEL : tg->head;
-		heads[h].loss = heads[h].kind == RF_HEAD_REGRESSION ? RF_LOSS_SQUARED : RF_LOSS_LOG;
-		heads[h].nout = LabelColumns(ts) ? ts->ntargets :
-			heads[h].kind == RF_HEAD_MULTICLASS || heads[h].kind == RF_HEAD_MULTILABEL ? tg->nclasses : 1;
-		heads[h].threshold = 0.5;
-		heads[h].weight = 1;
-		heads[h].soft = tg->soft && heads[h].kind == RF_HEAD_MULTICLASS;
-		heads[h].parent = -1;
-		if (tg->parent_of)
-			HeadSetParents(&heads[h], h - 1, tg->nparents, tg->parent_of);
-	}
+	if (LabelColumns(ts))
+		TargetLabelsHead("labels", ts->ntargets, ts->target_names, &heads[0]);
+	for (int h = 0; h < *nheads && !LabelColumns(ts); h++)
+		TargetHead(&ts->targets[h], h, RF_LOSS_SQUARED, &heads[h]);
 	HeadsLayout(heads, *nheads);
 	return heads;
 }
@@ -417,8 +406,15 @@ static void
 FrameTarget(RfTrainState *ts, RfTarget *tg)
 {
 	const char *task = TargetTask(ts, tg);
-	bool		integer = tg->typid == INT2OID || tg->typid == INT4OID || tg->typid == INT8OID;
+	int			counted = -1;	/* the distinct values read to infer the task */
 
+	if (task == NULL && tg->kind != RF_TARGET_SHARES && tg->kind != RF_TARGET_LABELS && ts->opts->nbins == 0)
+	{
+		/* inferred as the rows' path infers it */
+		counted = TargetIsInteger(tg) ? DistinctValues(ts, tg, RF_MAX_INFERRED_CLASSES) : 0;
+		task = TargetInferTask(tg, tg->values, counted);
+		TargetNoticeTask(tg, task);
+	}
 	if (tg->kind == RF_TARGET_SHARES)
 	{
 		/* named by "classes" (TrainPlanShares): a distribution, or each label's share */
@@ -459,51 +455,16 @@ FrameTarget(RfTrainState *ts, RfTarget *tg)
 									  k == ts->opts->nbins ? "Infinity" : float8out_internal(tg->bin_edges[k]));
 		return;
 	}
-	if (task == NULL && integer)
-	{
-		int			n = DistinctValues(ts, tg, RF_MAX_INFERRED_CLASSES);
-
-		/* 0 and 1 are a yes/no target: binary, as the rows' path infers */
-		task = n == 2 && tg->values[0] == 0 && tg->values[1] == 1 ? "binary" :
-			n <= RF_MAX_INFERRED_CLASSES ? "multiclass" : "regression";
-		if (ts->ntargets == 1)
-			ereport(NOTICE,
-					(errmsg("training a %s model: target column \"%s\" is %s%s", task, tg->name,
-							format_type_be(tg->typid),
-							strcmp(task, "multiclass") == 0 ?
-							psprintf(" with at most %d distinct values", RF_MAX_INFERRED_CLASSES) :
-							strcmp(task, "binary") == 0 ? " of 0 and 1" : ""),
-					 errhint("Pass task => '...' to frame it differently.")));
-		if (strcmp(task, "binary") == 0)
-		{
-			FrameBinary(tg);
-			return;
-		}
-		if (strcmp(task, "multiclass") == 0)
-		{
-			tg->head = RF_HEAD_MULTICLASS;
-			return;
-		}
-	}
 	if (task && strcmp(task, "multiclass") == 0)
 	{
 		tg->head = RF_HEAD_MULTICLASS;
-		if (DistinctValues(ts, tg, GRADIENT_MAX_CLASSES) > GRADIENT_MAX_CLASSES)
+		if (counted <= 0 && DistinctValues(ts, tg, GRADIENT_MAX_CLASSES) > GRADIENT_MAX_CLASSES)
 			TooManyClasses(tg);
 		return;
 	}
 	tg->head = RF_HEAD_REGRESSION;
 	tg->nclasses = 0;
 	tg->values = NULL;
-}
-
-static void
-OneClass(RfTarget *tg)
-{
-	ereport(ERROR,
-			(errcode(ERRCODE_DATA_EXCEPTION),
-			 errmsg("target column \"%s\" has only one class in its training rows", tg->name),
-			 errdetail("A classifier needs rows of at least two classes.")));
 }
 
 /*
@@ -530,8 +491,7 @@ KeepSeenClasses(RfTarget *tg, PassResult *r, int h)
 	if (kept == tg->nclasses)
 		return false;
 	tg->nclasses = kept;
-	if (kept < (tg->head == RF_HEAD_MULTILABEL ? 1 : 2))
-		OneClass(tg);
+	TargetCheckClasses(tg, NULL);
 	return true;
 }
 
@@ -560,13 +520,11 @@ ResolveFromCounts(RfTrainState *ts, RfTarget *tg, PassResult *r, int h, double c
 			tg->counts[0] = s0->rows - count[0];
 			tg->counts[1] = count[0];
 			tg->soft = s0->soft + s1->soft > 0;
-			if (tg->counts[0] <= 0 || tg->counts[1] <= 0)
-				OneClass(tg);
+			TargetCheckClasses(tg, tg->counts);
 			return;
 		case RF_HEAD_MULTICLASS:
 			{
 				const double *bsum = SumsArray(s0, nout, 3);
-				int			filled = 0;
 
 				if (tg->soft)
 				{
@@ -577,29 +535,22 @@ ResolveFromCounts(RfTrainState *ts, RfTarget *tg, PassResult *r, int h, double c
 				}
 
 				tg->counts = palloc(sizeof(double) * tg->nclasses);
-				for (int k = 0; k < tg->nclasses; k++)
-					filled += (tg->counts[k] = count[k]) > 0;
+				memcpy(tg->counts, count, sizeof(double) * tg->nclasses);
 				if (tg->values && !tg->rank)
 					tg->classes = palloc(sizeof(char *) * tg->nclasses);
 				for (int k = 0; k < tg->nclasses && tg->values && !tg->rank; k++)
 					tg->classes[k] = TargetNumberLabel(tg->values[k], tg->typid);
+				TargetCheckClasses(tg, tg->counts);
 				if (tg->bin_edges)
 				{
 					int			nedges = tg->nclasses - 1;
 
-					if (filled < 2)
-						ereport(ERROR,
-								(errcode(ERRCODE_DATA_EXCEPTION),
-								 errmsg("every training value of target column \"%s\" falls into one bucket", tg->name),
-								 errhint("Choose cut points inside the range of the target, or use {\"quantiles\": k}.")));
 					tg->bin_values = palloc(sizeof(double) * tg->nclasses);
 					for (int k = 0; k < tg->nclasses; k++)
 						tg->bin_values[k] = count[k] > 0 ? bsum[k] / count[k] :
 							k == 0 ? tg->bin_edges[0] : k == nedges ? tg->bin_edges[nedges - 1] :
 							(tg->bin_edges[k - 1] + tg->bin_edges[k]) / 2;
 				}
-				else if (filled < 2)
-					OneClass(tg);
 				TargetWarnFewExamples(tg, ts->model_name);
 				return;
 			}
@@ -743,13 +694,8 @@ GradientResolveTargets(RfTrainState *ts)
 		RfTarget   *tg = &ts->targets[t];
 
 		FrameTarget(ts, tg);
-		if (tg->head == RF_HEAD_BINARY && tg->kind == RF_TARGET_CATEGORY && tg->nclasses != 2)
-			ereport(ERROR,
-					(errcode(ERRCODE_DATA_EXCEPTION),
-					 errmsg("target column \"%s\" has %d classes, so it cannot be a binary target", tg->name, tg->nclasses),
-					 errhint("Use task => 'multiclass'.")));
-		if (tg->head == RF_HEAD_MULTICLASS && tg->nclasses < 2)
-			OneClass(tg);
+		if ((tg->head == RF_HEAD_BINARY && tg->kind == RF_TARGET_CATEGORY) || tg->head == RF_HEAD_MULTICLASS)
+			TargetCheckClasses(tg, NULL);
 		if (tg->head == RF_HEAD_MULTILABEL && tg->nclasses < 1)
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_EXCEPTION),

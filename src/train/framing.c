@@ -70,15 +70,11 @@ BuildMultilabelHead(RfTrainState *ts, RfHead *head)
 {
 	bool		sets = ts->targets[0].kind == RF_TARGET_LABELS || ts->targets[0].kind == RF_TARGET_SHARES;
 
-	head->name = pstrdup(ts->ntargets == 1 ? ts->target_names[0] : "labels");
-	head->kind = RF_HEAD_MULTILABEL;
-	head->loss = RF_LOSS_LOG;
-	head->ycol = 0;
-	head->nout = sets ? ts->targets[0].nclasses : ts->ntargets;
-	head->weight = 1.0;
-	head->threshold = isnan(ts->opts->threshold) ? 0.5 : ts->opts->threshold;
-	head->nclasses = head->nout;
-	head->classes = sets ? ts->targets[0].classes : ts->target_names;
+	TargetLabelsHead(ts->ntargets == 1 ? ts->target_names[0] : "labels",
+					 sets ? ts->targets[0].nclasses : ts->ntargets,
+					 sets ? ts->targets[0].classes : ts->target_names, head);
+	if (!isnan(ts->opts->threshold))
+		head->threshold = ts->opts->threshold;
 }
 
 /* The head of target t, and the checks of options that apply to its kind. */
@@ -86,42 +82,15 @@ static void
 BuildHead(RfTrainState *ts, int t, RfHead *head)
 {
 	RfTarget   *tg = &ts->targets[t];
+	RfLoss		loss = ts->opts->loss == NULL ? RF_LOSS_SQUARED :
+		strcmp(ts->opts->loss, "absolute") == 0 ? RF_LOSS_ABSOLUTE :
+		strcmp(ts->opts->loss, "huber") == 0 ? RF_LOSS_HUBER : RF_LOSS_SQUARED;
 
-	head->name = tg->name;
-	head->kind = tg->head;
-	head->ycol = tg->ycol;
+	TargetHead(tg, t, loss, head);
 	head->weight = TaskWeight(ts, tg->name);
-	head->threshold = 0.5;
 	head->huber_delta = ts->opts->huber_delta;
-	switch (tg->head)
-	{
-		case RF_HEAD_REGRESSION:
-			head->nout = 1;
-			head->loss = ts->opts->loss == NULL ? RF_LOSS_SQUARED :
-				strcmp(ts->opts->loss, "absolute") == 0 ? RF_LOSS_ABSOLUTE :
-				strcmp(ts->opts->loss, "huber") == 0 ? RF_LOSS_HUBER : RF_LOSS_SQUARED;
-			break;
-		case RF_HEAD_BINARY:
-			head->nout = 1;
-			head->loss = RF_LOSS_LOG;
-			break;
-		case RF_HEAD_MULTILABEL:
-			/* a label-set target among several: one logistic output per label */
-			head->nout = tg->nclasses;
-			head->loss = RF_LOSS_LOG;
-			break;
-		default:
-			head->nout = tg->nclasses;
-			head->loss = RF_LOSS_CROSS_ENTROPY;
-			head->soft = tg->soft;	/* a distribution per row */
-			break;
-	}
 	if (tg->head != RF_HEAD_REGRESSION)
 	{
-		head->nclasses = tg->nclasses;
-		head->classes = tg->classes;
-		head->bin_edges = tg->bin_edges;
-		head->bin_values = tg->bin_values;
 		if (ts->opts->loss && ts->ntargets == 1)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -142,9 +111,6 @@ BuildHead(RfTrainState *ts, int t, RfHead *head)
 						tg->name, ts->ntargets > 1 ? "one of several" : HeadKindName(tg->head))));
 	if (!isnan(ts->opts->threshold))
 		head->threshold = ts->opts->threshold;
-	head->parent = -1;
-	if (tg->parent_of)
-		HeadSetParents(head, t - 1, tg->nparents, tg->parent_of);
 }
 
 /*
