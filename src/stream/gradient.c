@@ -117,6 +117,8 @@ ViewHeads(GradientView *v)
 		rh->threshold = g->threshold;
 		rh->soft = g->soft;
 		rh->parent = -1;
+		if (g->map == MAP_BINS)
+			rh->bin_values = (double *) v->pool + g->values_at + g->nvalues;	/* for the expected value */
 		v->hierarchy |= g->parent >= 0;
 		if (g->parent < 0)
 			continue;
@@ -414,7 +416,6 @@ GradientSumsToAcc(const HeadSums *s, RfEvalAcc *acc)
 	acc->sums = s->sums;
 }
 
-/* Adds a row to a head's metrics, by RfEvalAcc's own code. */
 /* A binary row's place in the histograms of its scores (unweighted, as the rows' path keeps scores). */
 static void
 BinaryBins(double *bins, double z, double p, double y)
@@ -434,17 +435,15 @@ BinaryBins(double *bins, double z, double p, double y)
 	ece[3 * e + 2] += actual;
 }
 
+/* Adds a row to a head's metrics, by RfEvalAcc's own code. */
 static void
-HeadEvalAdd(const GradientHead *h, const GradientView *v, HeadSums *s, const double *z,
+HeadEvalAdd(const GradientHead *h, const RfHead *head, HeadSums *s, const double *z,
 			const double *p, const double *cells, double y, double w)
 {
 	double	   *arr = (double *) s + SUMS_SCALARS + 4 * h->nout;
 	int			K = ConfusionK(h);
-	RfHead		head = {.kind = h->kind,.nout = h->nout,.threshold = h->threshold,.soft = h->soft};
-	RfEvalAcc	acc = {.head = &head};
+	RfEvalAcc	acc = {.head = head};
 
-	if (h->map == MAP_BINS)
-		head.bin_values = (double *) v->pool + h->values_at + h->nvalues;
 	GradientSumsToAcc(s, &acc);
 	acc.confusion = K ? arr : NULL;
 	if (h->kind == RF_HEAD_MULTILABEL)
@@ -619,7 +618,7 @@ StateAddRow(const GradientView *v, GradientState *st, int set, const double *f, 
 		s->loss += w * loss;
 		HeadCount(head, s, cells, y[h], w);
 		if (cfg->evaluate)
-			HeadEvalAdd(head, v, s, z + head->offset, (v->hierarchy ? path : p) + head->offset, cells, y[h], w);
+			HeadEvalAdd(head, &v->rfheads[h], s, z + head->offset, (v->hierarchy ? path : p) + head->offset, cells, y[h], w);
 	}
 	if (set == 0 && w > 0)
 	{
