@@ -118,6 +118,76 @@ ClassNameCmp(const void *a, const void *b, void *arg)
 	return strcmp(classes[*(const int *) a], classes[*(const int *) b]);
 }
 
+/*
+ * Where a multilabel head's labels are: one text[] column (a label set) or
+ * float[] (each label's share) named by the head, or one boolean (or share)
+ * column per label.
+ */
+static void
+EvalMapLabels(EvalReceiver *r, TupleDesc td, int h)
+{
+	RfHead	   *head = &r->model->net->heads[h];
+
+	/* labels come as one text[] column named by the head ... */
+	r->tattno[h] = -1;
+	for (int i = 0; i < td->natts; i++)
+		if (!TupleDescAttr(td, i)->attisdropped &&
+			strcmp(NameStr(TupleDescAttr(td, i)->attname), head->name) == 0)
+		{
+			Oid			t = getBaseType(TupleDescAttr(td, i)->atttypid);
+
+			if (t == TEXTARRAYOID || t == VARCHARARRAYOID || t == FLOAT8ARRAYOID || t == FLOAT4ARRAYOID)
+				r->tattno[h] = i;
+			r->ttype[h] = t;
+		}
+	if (r->tattno[h] >= 0)
+		return;
+	/* ... or as one boolean column per label */
+	r->lattno[h] = palloc(sizeof(int) * head->nout);
+	for (int k = 0; k < head->nout; k++)
+	{
+		r->lattno[h][k] = ReframeColumnNumber(td, head->classes[k]);
+		if (r->lattno[h][k] < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_COLUMN),
+					 errmsg("model \"%s\" is evaluated against its label column \"%s\", which the source does not have",
+							r->model->name, head->classes[k])));
+		if (getBaseType(TupleDescAttr(td, r->lattno[h][k])->atttypid) != BOOLOID &&
+			!ReframeIsNumericType(getBaseType(TupleDescAttr(td, r->lattno[h][k])->atttypid)))
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("label column \"%s\" must be boolean, or a number in [0, 1] (a share of annotators)",
+							head->classes[k])));
+	}
+}
+
+/* Where head h's target column is, checked against what the head learned. */
+static void
+EvalMapTarget(EvalReceiver *r, TupleDesc td, int h)
+{
+	RfModel    *m = r->model;
+	RfHead	   *head = &m->net->heads[h];
+
+	r->tattno[h] = ReframeColumnNumber(td, head->name);
+	if (r->tattno[h] < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("model \"%s\" is evaluated against its target column \"%s\", which the source does not have",
+						m->name, head->name)));
+	r->ttype[h] = getBaseType(TupleDescAttr(td, r->tattno[h])->atttypid);
+	if (head->soft != (r->ttype[h] == FLOAT8ARRAYOID || r->ttype[h] == FLOAT4ARRAYOID))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("target column \"%s\" has type %s, but model \"%s\" learned %s",
+						head->name, format_type_be(r->ttype[h]), m->name,
+						head->soft ? "a distribution over its classes (a float8[] per row)" : "one class per row")));
+	if ((head->kind == RF_HEAD_REGRESSION || head->bin_values) && !ReframeIsNumericType(r->ttype[h]))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("target column \"%s\" has type %s, but model \"%s\" regresses a number",
+						head->name, format_type_be(r->ttype[h]), m->name)));
+}
+
 static void
 EvalStartup(DestReceiver *self, int operation, TupleDesc td)
 {
@@ -127,63 +197,10 @@ EvalStartup(DestReceiver *self, int operation, TupleDesc td)
 
 	EncoderMapColumns(m->enc, td, r->attno, r->atttype, m->name);
 	for (int h = 0; h < net->nheads; h++)
-	{
-		RfHead	   *head = &net->heads[h];
-
-		if (head->kind == RF_HEAD_MULTILABEL)
-		{
-			/* labels come as one text[] column named by the head ... */
-			r->tattno[h] = -1;
-			for (int i = 0; i < td->natts; i++)
-				if (!TupleDescAttr(td, i)->attisdropped &&
-					strcmp(NameStr(TupleDescAttr(td, i)->attname), head->name) == 0)
-				{
-					Oid			t = getBaseType(TupleDescAttr(td, i)->atttypid);
-
-					if (t == TEXTARRAYOID || t == VARCHARARRAYOID || t == FLOAT8ARRAYOID || t == FLOAT4ARRAYOID)
-						r->tattno[h] = i;
-					r->ttype[h] = t;
-				}
-			if (r->tattno[h] >= 0)
-				continue;
-			/* ... or as one boolean column per label */
-			r->lattno[h] = palloc(sizeof(int) * head->nout);
-			for (int k = 0; k < head->nout; k++)
-			{
-				r->lattno[h][k] = ReframeColumnNumber(td, head->classes[k]);
-				if (r->lattno[h][k] < 0)
-					ereport(ERROR,
-							(errcode(ERRCODE_UNDEFINED_COLUMN),
-							 errmsg("model \"%s\" is evaluated against its label column \"%s\", which the source does not have",
-									m->name, head->classes[k])));
-				if (getBaseType(TupleDescAttr(td, r->lattno[h][k])->atttypid) != BOOLOID &&
-					!ReframeIsNumericType(getBaseType(TupleDescAttr(td, r->lattno[h][k])->atttypid)))
-					ereport(ERROR,
-							(errcode(ERRCODE_DATATYPE_MISMATCH),
-							 errmsg("label column \"%s\" must be boolean, or a number in [0, 1] (a share of annotators)",
-									head->classes[k])));
-			}
-			continue;
-		}
-		r->tattno[h] = ReframeColumnNumber(td, head->name);
-		if (r->tattno[h] < 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_UNDEFINED_COLUMN),
-					 errmsg("model \"%s\" is evaluated against its target column \"%s\", which the source does not have",
-							m->name, head->name)));
-		r->ttype[h] = getBaseType(TupleDescAttr(td, r->tattno[h])->atttypid);
-		if (head->soft != (r->ttype[h] == FLOAT8ARRAYOID || r->ttype[h] == FLOAT4ARRAYOID))
-			ereport(ERROR,
-					(errcode(ERRCODE_DATATYPE_MISMATCH),
-					 errmsg("target column \"%s\" has type %s, but model \"%s\" learned %s",
-							head->name, format_type_be(r->ttype[h]), m->name,
-							head->soft ? "a distribution over its classes (a float8[] per row)" : "one class per row")));
-		if ((head->kind == RF_HEAD_REGRESSION || head->bin_values) && !ReframeIsNumericType(r->ttype[h]))
-			ereport(ERROR,
-					(errcode(ERRCODE_DATATYPE_MISMATCH),
-					 errmsg("target column \"%s\" has type %s, but model \"%s\" regresses a number",
-							head->name, format_type_be(r->ttype[h]), m->name)));
-	}
+		if (net->heads[h].kind == RF_HEAD_MULTILABEL)
+			EvalMapLabels(r, td, h);
+		else
+			EvalMapTarget(r, td, h);
 	r->wattno = -1;
 	if (r->weight)
 	{
@@ -349,20 +366,44 @@ EvalClassIndex(EvalReceiver *r, int h, Datum d)
 	return -1;
 }
 
-static bool
-EvalReceive(TupleTableSlot *slot, DestReceiver *self)
+/* A label set (text[]) as a multilabel head's targets: 1 for its labels, 0 for the others. */
+static double *
+EvalLabelSet(const RfHead *head, Datum d)
 {
-	EvalReceiver *r = (EvalReceiver *) self;
-	RfModel    *m = r->model;
-	RfTrunk    *net = m->net;
-	MemoryContext old = MemoryContextSwitchTo(r->rowcxt);
-	double	   *y = palloc(sizeof(double) * net->nheads);
-	double	   *value = palloc(sizeof(double) * net->nheads);
-	double	  **labels = palloc0(sizeof(double *) * net->nheads);
-	bool		any = false;
-	bool		unknown = false;
+	ArrayType  *arr = DatumGetArrayTypeP(d);
+	double	   *labels = palloc0(sizeof(double) * head->nout);
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n;
 
-	slot_getallattrs(slot);
+	deconstruct_array(arr, ARR_ELEMTYPE(arr), -1, false, TYPALIGN_INT, &elems, &nulls, &n);
+	for (int i = 0; i < n; i++)
+	{
+		char	   *l;
+
+		if (nulls[i])
+			continue;
+		l = TextDatumGetCString(elems[i]);
+		for (int k = 0; k < head->nout; k++)
+			if (strcmp(head->classes[k], l) == 0)
+				labels[k] = 1.0;
+	}
+	return labels;
+}
+
+/*
+ * A row's targets for each head: y (a class, a value, NaN when missing),
+ * value (a bucketed head's number), labels (a multilabel or distribution
+ * head's).  Returns whether any head has one; *unknown when a class was
+ * one the model does not know.
+ */
+static bool
+EvalRowTargets(EvalReceiver *r, TupleTableSlot *slot, double *y, double *value, double **labels,
+			   bool *unknown)
+{
+	RfTrunk    *net = r->model->net;
+	bool		any = false;
+
 	for (int h = 0; h < net->nheads; h++)
 	{
 		RfHead	   *head = &net->heads[h];
@@ -386,26 +427,7 @@ EvalReceive(TupleTableSlot *slot, DestReceiver *self)
 
 			if (slot->tts_isnull[a])
 				continue;
-			labels[h] = palloc0(sizeof(double) * head->nout);
-			{
-				ArrayType  *arr = DatumGetArrayTypeP(slot->tts_values[a]);
-				Datum	   *elems;
-				bool	   *nulls;
-				int			n;
-
-				deconstruct_array(arr, ARR_ELEMTYPE(arr), -1, false, TYPALIGN_INT, &elems, &nulls, &n);
-				for (int i = 0; i < n; i++)
-				{
-					char	   *l;
-
-					if (nulls[i])
-						continue;
-					l = TextDatumGetCString(elems[i]);
-					for (int k = 0; k < head->nout; k++)
-						if (strcmp(head->classes[k], l) == 0)
-							labels[h][k] = 1.0;
-				}
-			}
+			labels[h] = EvalLabelSet(head, slot->tts_values[a]);
 			any = true;
 			continue;
 		}
@@ -442,44 +464,68 @@ EvalReceive(TupleTableSlot *slot, DestReceiver *self)
 
 			if (k < 0)
 			{
-				unknown = true;
+				*unknown = true;
 				continue;
 			}
 			y[h] = k;
 		}
 		any = true;
 	}
-	if (!any && unknown)
-		r->unknown_classes++;
-	else if (!any)
-		r->null_targets++;
-	else
+	return any;
+}
+
+/* Scores a row with its targets read, and adds it to each head's metrics (and the ranking's). */
+static void
+EvalRowScore(EvalReceiver *r, TupleTableSlot *slot, const double *y, const double *value, double **labels)
+{
+	RfModel    *m = r->model;
+	RfTrunk    *net = m->net;
+	double		w = EvalRowWeight(r, slot);
+
+	EncoderReadColumns(m->enc, r->attno, r->atttype, slot->tts_values, slot->tts_isnull,
+					   r->raw, m->name);
+	EncoderEncodeRaw(m->enc, r->raw, r->enc);
+	TrunkForwardRow(net, r->enc, r->out, r->scratch);
+	HeadsLink(net->heads, net->nheads, r->out);
+	for (int h = 0; h < net->nheads; h++)
 	{
-		double		w = EvalRowWeight(r, slot);
+		RfHead	   *head = &net->heads[h];
 
-		EncoderReadColumns(m->enc, r->attno, r->atttype, slot->tts_values, slot->tts_isnull,
-						   r->raw, m->name);
-		EncoderEncodeRaw(m->enc, r->raw, r->enc);
-		TrunkForwardRow(net, r->enc, r->out, r->scratch);
-		HeadsLink(net->heads, net->nheads, r->out);
-		for (int h = 0; h < net->nheads; h++)
+		if (head->kind == RF_HEAD_MULTILABEL || head->soft)
 		{
-			RfHead	   *head = &net->heads[h];
-
-			if (head->kind == RF_HEAD_MULTILABEL || head->soft)
-			{
-				if (labels[h])
-					EvalAccAddRow(&r->acc[h], r->out + head->offset, labels[h], w);
-				continue;
-			}
-			EvalAccAdd(&r->acc[h], r->out + head->offset, y[h], w);
-			if (head->bin_values && !isnan(y[h]))
-				EvalAccAddExpected(&r->acc[h], r->out + head->offset, value[h]);
-			if (h == 0 && r->group)
-				EvalRankRow(r, slot, head, r->out + head->offset, head->bin_values ? value[h] : y[h]);
+			if (labels[h])
+				EvalAccAddRow(&r->acc[h], r->out + head->offset, labels[h], w);
+			continue;
 		}
+		EvalAccAdd(&r->acc[h], r->out + head->offset, y[h], w);
+		if (head->bin_values && !isnan(y[h]))
+			EvalAccAddExpected(&r->acc[h], r->out + head->offset, value[h]);
+		if (h == 0 && r->group)
+			EvalRankRow(r, slot, head, r->out + head->offset, head->bin_values ? value[h] : y[h]);
+	}
+}
+
+static bool
+EvalReceive(TupleTableSlot *slot, DestReceiver *self)
+{
+	EvalReceiver *r = (EvalReceiver *) self;
+	int			nheads = r->model->net->nheads;
+	MemoryContext old = MemoryContextSwitchTo(r->rowcxt);
+	double	   *y = palloc(sizeof(double) * nheads);
+	double	   *value = palloc(sizeof(double) * nheads);
+	double	  **labels = palloc0(sizeof(double *) * nheads);
+	bool		unknown = false;
+
+	slot_getallattrs(slot);
+	if (EvalRowTargets(r, slot, y, value, labels, &unknown))
+	{
+		EvalRowScore(r, slot, y, value, labels);
 		r->rows++;
 	}
+	else if (unknown)
+		r->unknown_classes++;
+	else
+		r->null_targets++;
 	MemoryContextSwitchTo(old);
 	MemoryContextReset(r->rowcxt);
 	if ((r->rows & 0xf) == 0)
@@ -565,138 +611,124 @@ EvalModelOnTuples(RfModel *m, Tuplestorestate *store, TupleDesc td, int64 *rows,
 	return weights > 0 ? total / weights : get_float8_nan();
 }
 
-/* reframe.evaluate: the metrics of the deployed version on the rows of a source. */
-PG_FUNCTION_INFO_V1(reframe_evaluate);
-Datum
-reframe_evaluate(PG_FUNCTION_ARGS)
+/*
+ * reframe.evaluate's options into r: "group" (the query column of ranking
+ * metrics), "k", "weight" (a column of row weights); "curves" into *curves.
+ */
+static void
+EvalParseOptions(Jsonb *o, EvalReceiver *r, bool *curves)
 {
-	text	   *name;
-	Oid			relid;
-	EvalReceiver r;
-	SPIExecuteOptions opts;
-	StringInfoData buf;
-	RfTrunk    *net;
-	char	   *sql;
-	int			rc;
-	RfSourceRead nest;
-	bool		curves = false;
+	JsonbIterator *it;
+	JsonbValue	v;
+	JsonbIteratorToken tok;
+	char	   *key = NULL;
 
-	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+	if (!JB_ROOT_IS_OBJECT(o))
 		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("model and source must not be NULL")));
-	memset(&r, 0, sizeof(r));
-	r.k = 10;
-	if (!PG_ARGISNULL(2))
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("options of reframe.evaluate must be a JSON object")));
+	it = JsonbIteratorInit(&o->root);
+	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
 	{
-		Jsonb	   *o = PG_GETARG_JSONB_P(2);
-		JsonbIterator *it;
-		JsonbValue	v;
-		JsonbIteratorToken tok;
-		char	   *key = NULL;
-
-		if (!JB_ROOT_IS_OBJECT(o))
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("options of reframe.evaluate must be a JSON object")));
-		it = JsonbIteratorInit(&o->root);
-		while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+		if (tok == WJB_KEY)
 		{
-			if (tok == WJB_KEY)
-			{
-				key = pnstrdup(v.val.string.val, v.val.string.len);
-				if (strcmp(key, "group") != 0 && strcmp(key, "k") != 0 && strcmp(key, "curves") != 0 &&
-					strcmp(key, "weight") != 0)
-					ereport(ERROR,
-							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-							 errmsg("unknown option \"%s\" of reframe.evaluate", key),
-							 errhint("Known options are: group (the query column for ranking metrics), k, curves, weight (a column of row weights).")));
-				continue;
-			}
-			if (tok != WJB_VALUE)
-				continue;
-			if (strcmp(key, "curves") == 0)
-			{
-				if (v.type != jbvBool)
-					ereport(ERROR,
-							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-							 errmsg("option \"curves\" of reframe.evaluate must be true or false")));
-				curves = v.val.boolean;
-			}
-			else if (strcmp(key, "weight") == 0)
-			{
-				if (v.type != jbvString || v.val.string.len == 0)
-					ereport(ERROR,
-							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-							 errmsg("option \"weight\" of reframe.evaluate must name a column")));
-				r.weight = JsonValueText(&v);
-			}
-			else if (strcmp(key, "group") == 0)
-			{
-				if (v.type != jbvString || v.val.string.len == 0)
-					ereport(ERROR,
-							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-							 errmsg("option \"group\" of reframe.evaluate must name a column")));
-				r.group = JsonValueText(&v);
-			}
-			else
-			{
-				double		k = JsonValueNumber(&v);
+			key = pnstrdup(v.val.string.val, v.val.string.len);
+			if (strcmp(key, "group") != 0 && strcmp(key, "k") != 0 && strcmp(key, "curves") != 0 &&
+				strcmp(key, "weight") != 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("unknown option \"%s\" of reframe.evaluate", key),
+						 errhint("Known options are: group (the query column for ranking metrics), k, curves, weight (a column of row weights).")));
+			continue;
+		}
+		if (tok != WJB_VALUE)
+			continue;
+		if (strcmp(key, "curves") == 0)
+		{
+			if (v.type != jbvBool)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("option \"curves\" of reframe.evaluate must be true or false")));
+			*curves = v.val.boolean;
+		}
+		else if (strcmp(key, "weight") == 0)
+		{
+			if (v.type != jbvString || v.val.string.len == 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("option \"weight\" of reframe.evaluate must name a column")));
+			r->weight = JsonValueText(&v);
+		}
+		else if (strcmp(key, "group") == 0)
+		{
+			if (v.type != jbvString || v.val.string.len == 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("option \"group\" of reframe.evaluate must name a column")));
+			r->group = JsonValueText(&v);
+		}
+		else
+		{
+			double		k = JsonValueNumber(&v);
 
-				if (v.type != jbvNumeric || k != floor(k) || k < 1 || k > 100000)
-					ereport(ERROR,
-							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-							 errmsg("option \"k\" of reframe.evaluate must be an integer from 1 to 100000")));
-				r.k = (int) k;
-			}
+			if (v.type != jbvNumeric || k != floor(k) || k < 1 || k > 100000)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("option \"k\" of reframe.evaluate must be an integer from 1 to 100000")));
+			r->k = (int) k;
 		}
 	}
-	name = PG_GETARG_TEXT_PP(0);
-	relid = StoreReadableModelRelid(name);
+}
 
-	r.model = StoreGetModel(relid, text_to_cstring(name), CurrentMemoryContext);
-	r.gdict = RfDictCreate();
-	if (r.model->nterms > 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("\"%s\" is a blend, which has no target to evaluate against", r.model->name),
-				 errhint("Evaluate its models, or aggregate reframe.score of the blend with a metric such as reframe.ndcg.")));
-	net = r.model->net;
-	EvalReceiverInit(&r, curves);
+/* Reads the source through r, scoring and measuring each row. */
+static void
+EvalReadSource(EvalReceiver *r, text *source)
+{
+	char	   *sql = StoreSourceSql(source);
+	SPIExecuteOptions opts;
+	RfSourceRead nest;
+	int			rc;
 
-	sql = StoreSourceSql(PG_GETARG_TEXT_PP(1));
 	memset(&opts, 0, sizeof(opts));
 	opts.read_only = true;
-	opts.dest = (DestReceiver *) &r;
+	opts.dest = (DestReceiver *) r;
 	SPI_connect();
 	StoreBeginSourceRead(&nest);
 	rc = SPI_execute_extended(sql, &opts);
 	StoreEndSourceRead(&nest);
-	if (rc < 0 || !r.started)
+	if (rc < 0 || !r->started)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("evaluation source must be a query that returns rows"),
 				 errdetail("The source was: %s", sql)));
 	SPI_finish();
+}
+
+/* The figures r gathered, as reframe.evaluate returns them. */
+static Jsonb *
+EvalResultJson(EvalReceiver *r, bool curves)
+{
+	RfTrunk    *net = r->model->net;
+	StringInfoData buf;
 
 	initStringInfo(&buf);
 	appendStringInfo(&buf, "{\"model\": ");
-	JsonAppendString(&buf, r.model->name);
+	JsonAppendString(&buf, r->model->name);
 	appendStringInfo(&buf, ", \"version\": %d, \"task\": \"%s\", \"rows\": %lld",
-					 r.model->version, r.model->task, (long long) r.rows);
-	if (r.null_targets)
-		appendStringInfo(&buf, ", \"skipped_null_target\": %lld", (long long) r.null_targets);
-	if (r.unknown_classes)
-		appendStringInfo(&buf, ", \"skipped_unknown_class\": %lld", (long long) r.unknown_classes);
-	if (r.group)
+					 r->model->version, r->model->task, (long long) r->rows);
+	if (r->null_targets)
+		appendStringInfo(&buf, ", \"skipped_null_target\": %lld", (long long) r->null_targets);
+	if (r->unknown_classes)
+		appendStringInfo(&buf, ", \"skipped_unknown_class\": %lld", (long long) r->unknown_classes);
+	if (r->group)
 	{
 		appendStringInfoString(&buf, ", \"ranking\": ");
-		EvalRankingJson(&buf, r.rank_group, r.rank_score, r.rank_rel, r.nrank, r.k);
+		EvalRankingJson(&buf, r->rank_group, r->rank_score, r->rank_rel, r->nrank, r->k);
 	}
 	if (net->nheads == 1)
 	{
 		appendStringInfoString(&buf, ", \"metrics\": ");
-		EvalAccJson(&r.acc[0], &buf, true);
+		EvalAccJson(&r->acc[0], &buf, true);
 	}
 	else
 	{
@@ -707,12 +739,42 @@ reframe_evaluate(PG_FUNCTION_ARGS)
 				appendStringInfoString(&buf, ", ");
 			JsonAppendString(&buf, net->heads[h].name);
 			appendStringInfoString(&buf, ": ");
-			EvalAccJson(&r.acc[h], &buf, true);
+			EvalAccJson(&r->acc[h], &buf, true);
 		}
 		appendStringInfoChar(&buf, '}');
 	}
 	if (curves)
-		EvalCurvesJson(&buf, r.acc, net->nheads);
+		EvalCurvesJson(&buf, r->acc, net->nheads);
 	appendStringInfoChar(&buf, '}');
-	PG_RETURN_JSONB_P(JsonFromText(buf.data));
+	return JsonFromText(buf.data);
+}
+
+/* reframe.evaluate: the metrics of the deployed version on the rows of a source. */
+PG_FUNCTION_INFO_V1(reframe_evaluate);
+Datum
+reframe_evaluate(PG_FUNCTION_ARGS)
+{
+	text	   *name;
+	EvalReceiver r;
+	bool		curves = false;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("model and source must not be NULL")));
+	memset(&r, 0, sizeof(r));
+	r.k = 10;
+	if (!PG_ARGISNULL(2))
+		EvalParseOptions(PG_GETARG_JSONB_P(2), &r, &curves);
+	name = PG_GETARG_TEXT_PP(0);
+	r.model = StoreGetModel(StoreReadableModelRelid(name), text_to_cstring(name), CurrentMemoryContext);
+	r.gdict = RfDictCreate();
+	if (r.model->nterms > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is a blend, which has no target to evaluate against", r.model->name),
+				 errhint("Evaluate its models, or aggregate reframe.score of the blend with a metric such as reframe.ndcg.")));
+	EvalReceiverInit(&r, curves);
+	EvalReadSource(&r, PG_GETARG_TEXT_PP(1));
+	PG_RETURN_JSONB_P(EvalResultJson(&r, curves));
 }
