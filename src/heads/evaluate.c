@@ -359,6 +359,123 @@ ClassF1(const double *conf, int K, int k, double *precision, double *recall)
 	return 2 * tp / (actual + predicted);
 }
 
+/* A binary head's figures: the losses, accuracy, precision, recall, F1, AUC and calibration. */
+static void
+EvalBinaryJson(RfEvalAcc *acc, StringInfo buf)
+{
+	const RfHead *head = acc->head;
+	double		precision;
+	double		recall;
+	double		f1 = ClassF1(acc->confusion, 2, 1, &precision, &recall);
+
+	Num(buf, "log_loss", acc->sums.logloss / acc->n);
+	Num(buf, "brier", acc->sums.brier / acc->n);
+	Num(buf, "accuracy", acc->sums.correct / acc->n);
+	Num(buf, "precision", precision);
+	Num(buf, "recall", recall);
+	Num(buf, "f1", isnan(f1) ? 0 : f1);
+	if (acc->keep_scores)
+	{
+		Num(buf, "roc_auc", ReframeRocAuc(acc->scores, acc->labels, acc->nscores));
+		Num(buf, "ece", ExpectedCalibrationError(acc->scores, acc->labels, acc->nscores));
+	}
+	else if (acc->binned)
+	{
+		Num(buf, "roc_auc", acc->roc_auc);
+		Num(buf, "ece", acc->ece);
+	}
+	Num(buf, "threshold", head->threshold);
+}
+
+/* A multiclass head's: cross-entropy, accuracy, macro F1, a bucketed head's expected-value RMSE. */
+static void
+EvalMulticlassJson(RfEvalAcc *acc, StringInfo buf)
+{
+	const RfHead *head = acc->head;
+	int			K = head->nout;
+	double		sum = 0;
+	int			counted = 0;
+
+	for (int k = 0; k < K; k++)
+	{
+		double		precision;
+		double		recall;
+		double		f1 = ClassF1(acc->confusion, K, k, &precision, &recall);
+
+		if (!isnan(f1))
+		{
+			sum += f1;
+			counted++;
+		}
+	}
+	Num(buf, "cross_entropy", acc->sums.logloss / acc->n);
+	Num(buf, "accuracy", acc->sums.correct / acc->n);
+	Num(buf, "macro_f1", counted ? sum / counted : get_float8_nan());
+	if (head->bin_values && acc->sums.sse_expected > 0)
+		Num(buf, "rmse_expected", sqrt(acc->sums.sse_expected / acc->n));
+}
+
+/* A multilabel head's: per-label losses, subset accuracy, Hamming loss, micro and macro F1. */
+static void
+EvalMultilabelJson(RfEvalAcc *acc, StringInfo buf)
+{
+	const RfHead *head = acc->head;
+	double		tp = 0;
+	double		fp = 0;
+	double		fn = 0;
+	double		macro = 0;
+	int			counted = 0;
+
+	for (int k = 0; k < head->nout; k++)
+	{
+		double		d = 2 * acc->tp[k] + acc->fp[k] + acc->fn[k];
+
+		tp += acc->tp[k];
+		fp += acc->fp[k];
+		fn += acc->fn[k];
+		if (d > 0)
+		{
+			macro += 2 * acc->tp[k] / d;
+			counted++;
+		}
+	}
+	Num(buf, "log_loss", acc->sums.logloss / acc->sums.correct);
+	Num(buf, "brier", acc->sums.brier / acc->sums.correct);
+	Num(buf, "expected_labels", acc->sums.expected_labels / acc->n);
+	Num(buf, "mean_labels", acc->sums.mean_labels / acc->n);
+	Num(buf, "subset_accuracy", acc->sums.subset_correct / acc->n);
+	Num(buf, "hamming_loss", acc->sums.label_errors / acc->sums.correct);
+	Num(buf, "micro_f1", 2 * tp + fp + fn > 0 ? 2 * tp / (2 * tp + fp + fn) : get_float8_nan());
+	Num(buf, "macro_f1", counted ? macro / counted : get_float8_nan());
+	if (!head->label_thresholds)
+		Num(buf, "threshold", head->threshold);
+}
+
+/* The confusion matrix: the classes, and the counts by actual (rows) and predicted class. */
+static void
+EvalConfusionJson(RfEvalAcc *acc, StringInfo buf)
+{
+	const RfHead *head = acc->head;
+	int			K = head->kind == RF_HEAD_BINARY ? 2 : head->nout;
+
+	appendStringInfoString(buf, ", \"confusion\": {\"classes\": [");
+	for (int k = 0; k < K; k++)
+	{
+		if (k)
+			appendStringInfoString(buf, ", ");
+		JsonAppendString(buf, k < head->nclasses ? head->classes[k] : "");
+	}
+	appendStringInfoString(buf, "], \"counts\": [");
+	for (int a = 0; a < K; a++)
+	{
+		appendStringInfoString(buf, a ? ", [" : "[");
+		for (int p = 0; p < K; p++)
+			appendStringInfo(buf, p ? ", %.0f" : "%.0f", acc->confusion[(Size) a * K + p]);
+		appendStringInfoChar(buf, ']');
+	}
+	appendStringInfoString(buf, "]}");
+}
+
 void
 EvalAccJson(RfEvalAcc *acc, StringInfo buf, bool with_confusion)
 {
@@ -380,110 +497,17 @@ EvalAccJson(RfEvalAcc *acc, StringInfo buf, bool with_confusion)
 			Num(buf, "r2", acc->ym2 > 0 ? 1.0 - acc->sums.sse / acc->ym2 : get_float8_nan());
 			break;
 		case RF_HEAD_BINARY:
-			{
-				double		precision;
-				double		recall;
-				double		f1 = ClassF1(acc->confusion, 2, 1, &precision, &recall);
-
-				Num(buf, "log_loss", acc->sums.logloss / acc->n);
-				Num(buf, "brier", acc->sums.brier / acc->n);
-				Num(buf, "accuracy", acc->sums.correct / acc->n);
-				Num(buf, "precision", precision);
-				Num(buf, "recall", recall);
-				Num(buf, "f1", isnan(f1) ? 0 : f1);
-				if (acc->keep_scores)
-				{
-					Num(buf, "roc_auc", ReframeRocAuc(acc->scores, acc->labels, acc->nscores));
-					Num(buf, "ece", ExpectedCalibrationError(acc->scores, acc->labels, acc->nscores));
-				}
-				else if (acc->binned)
-				{
-					Num(buf, "roc_auc", acc->roc_auc);
-					Num(buf, "ece", acc->ece);
-				}
-				Num(buf, "threshold", head->threshold);
-				break;
-			}
+			EvalBinaryJson(acc, buf);
+			break;
 		case RF_HEAD_MULTICLASS:
-			{
-				int			K = head->nout;
-				double		sum = 0;
-				int			counted = 0;
-
-				for (int k = 0; k < K; k++)
-				{
-					double		precision;
-					double		recall;
-					double		f1 = ClassF1(acc->confusion, K, k, &precision, &recall);
-
-					if (!isnan(f1))
-					{
-						sum += f1;
-						counted++;
-					}
-				}
-				Num(buf, "cross_entropy", acc->sums.logloss / acc->n);
-				Num(buf, "accuracy", acc->sums.correct / acc->n);
-				Num(buf, "macro_f1", counted ? sum / counted : get_float8_nan());
-				if (head->bin_values && acc->sums.sse_expected > 0)
-					Num(buf, "rmse_expected", sqrt(acc->sums.sse_expected / acc->n));
-				break;
-			}
+			EvalMulticlassJson(acc, buf);
+			break;
 		case RF_HEAD_MULTILABEL:
-			{
-				double		tp = 0;
-				double		fp = 0;
-				double		fn = 0;
-				double		macro = 0;
-				int			counted = 0;
-
-				for (int k = 0; k < head->nout; k++)
-				{
-					double		d = 2 * acc->tp[k] + acc->fp[k] + acc->fn[k];
-
-					tp += acc->tp[k];
-					fp += acc->fp[k];
-					fn += acc->fn[k];
-					if (d > 0)
-					{
-						macro += 2 * acc->tp[k] / d;
-						counted++;
-					}
-				}
-				Num(buf, "log_loss", acc->sums.logloss / acc->sums.correct);
-				Num(buf, "brier", acc->sums.brier / acc->sums.correct);
-				Num(buf, "expected_labels", acc->sums.expected_labels / acc->n);
-				Num(buf, "mean_labels", acc->sums.mean_labels / acc->n);
-				Num(buf, "subset_accuracy", acc->sums.subset_correct / acc->n);
-				Num(buf, "hamming_loss", acc->sums.label_errors / acc->sums.correct);
-				Num(buf, "micro_f1", 2 * tp + fp + fn > 0 ? 2 * tp / (2 * tp + fp + fn) : get_float8_nan());
-				Num(buf, "macro_f1", counted ? macro / counted : get_float8_nan());
-				if (!head->label_thresholds)
-					Num(buf, "threshold", head->threshold);
-				break;
-			}
+			EvalMultilabelJson(acc, buf);
+			break;
 	}
 	if (with_confusion && acc->confusion)
-	{
-		int			K = head->kind == RF_HEAD_BINARY ? 2 : head->nout;
-
-		appendStringInfoString(buf, ", \"confusion\": {\"classes\": [");
-		for (int k = 0; k < K; k++)
-		{
-			if (k)
-				appendStringInfoString(buf, ", ");
-			JsonAppendString(buf, k < head->nclasses ? head->classes[k] : "");
-		}
-		appendStringInfoString(buf, "], \"counts\": [");
-		for (int a = 0; a < K; a++)
-		{
-			appendStringInfoString(buf, a ? ", [" : "[");
-			for (int p = 0; p < K; p++)
-				appendStringInfo(buf, p ? ", %.0f" : "%.0f", acc->confusion[(Size) a * K + p]);
-			appendStringInfoChar(buf, ']');
-		}
-		appendStringInfoString(buf, "]}");
-	}
+		EvalConfusionJson(acc, buf);
 	appendStringInfoChar(buf, '}');
 }
 

@@ -77,30 +77,17 @@ BlendCheckTerm(const char *blend, const char *model, const char *output)
 						blend, output, model)));
 }
 
-/* reframe.create_blend: creates a blend, or gives an existing one new weights. */
-PG_FUNCTION_INFO_V1(reframe_create_blend);
-Datum
-reframe_create_blend(PG_FUNCTION_ARGS)
+/* A blend's spec from its weights: each term's model, output and weight, checked. */
+static char *
+BlendSpec(const char *blend, Jsonb *weights)
 {
-	text	   *name;
-	char	   *blend;
-	Jsonb	   *weights;
 	JsonbIterator *it;
 	JsonbValue	v;
 	JsonbIteratorToken tok;
 	StringInfoData spec;
 	char	   *key = NULL;
 	int			nterms = 0;
-	Oid			relid;
-	int32		version;
 
-	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("blend name and weights must not be NULL")));
-	name = PG_GETARG_TEXT_PP(0);
-	blend = text_to_cstring(name);
-	weights = PG_GETARG_JSONB_P(1);
 	if (!JB_ROOT_IS_OBJECT(weights) || JB_ROOT_COUNT(weights) == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -149,6 +136,17 @@ reframe_create_blend(PG_FUNCTION_ARGS)
 		appendStringInfoChar(&spec, '}');
 	}
 	appendStringInfoString(&spec, "]}");
+	return spec.data;
+}
+
+/*
+ * The table of blend name: its own, which the caller may write and which
+ * holds no trained model, or a new one.
+ */
+static Oid
+BlendTable(text *name, const char *blend)
+{
+	Oid			relid;
 
 	relid = StoreModelRelid(name, AccessShareLock, true);
 	if (OidIsValid(relid))
@@ -177,10 +175,31 @@ reframe_create_blend(PG_FUNCTION_ARGS)
 	}
 	else
 		relid = StoreCreateModelTable(StoreNameToRangeVar(name));
+	return relid;
+}
 
+/* reframe.create_blend: creates a blend, or gives an existing one new weights. */
+PG_FUNCTION_INFO_V1(reframe_create_blend);
+Datum
+reframe_create_blend(PG_FUNCTION_ARGS)
+{
+	text	   *name;
+	char	   *blend;
+	char	   *spec;
+	Oid			relid;
+	int32		version;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("blend name and weights must not be NULL")));
+	name = PG_GETARG_TEXT_PP(0);
+	blend = text_to_cstring(name);
+	spec = BlendSpec(blend, PG_GETARG_JSONB_P(1));
+	relid = BlendTable(name, blend);
 	LockRelationOid(relid, ShareRowExclusiveLock);
 	version = StoreNextVersion(relid);
-	StoreWriteVersion(relid, version, spec.data, NIL, false);
+	StoreWriteVersion(relid, version, spec, NIL, false);
 	StoreDeploy(relid, version);
 	PG_RETURN_INT32(version);
 }
