@@ -145,6 +145,75 @@ QuietFold(TrainArgs *a, int fold)
  * appending {shown..., "loss", "folds"} for each measured one to buf, the
  * loss being the mean over its folds.  Returns the index of the best.
  */
+/*
+ * After fold f of a race: drops each candidate far behind the leader's mean
+ * loss lead after the first fold, near behind after later ones, or behind
+ * it on every fold so far by a steady gap.
+ */
+static void
+RaceDrop(int n, int nfolds, int f, int leader, double lead, const double *sum, const double *fold_loss,
+		 const int *folds, bool *alive, int *left)
+{
+	for (int i = 0; i < n; i++)
+	{
+		bool		steady = f + 1 >= RACE_STEADY_FOLDS && i != leader;
+
+		for (int k = 0; steady && k <= f; k++)
+			steady = fold_loss[i * nfolds + k] > fold_loss[leader * nfolds + k];
+		if (alive[i] && (sum[i] / folds[i] > lead * (f == 0 ? RACE_FAR : RACE_NEAR) ||
+						 (steady && sum[i] / folds[i] > lead * RACE_STEADY)))
+		{
+			alive[i] = false;
+			(*left)--;
+		}
+	}
+}
+
+/*
+ * Appends each measured candidate's {shown..., "loss", "folds"} and how
+ * they were measured to buf; returns the best of those measured on the
+ * most folds, or an error when none has a loss.
+ */
+static int
+CandidatesReport(const char *model, Candidate *c, int n, int nfolds, bool race, const double *sum,
+				 const int *folds, StringInfo buf)
+{
+	double		best = get_float8_infinity();
+	int			winner = -1;
+	int			measured = 0;
+	bool		first = true;
+
+	for (int i = 0; i < n; i++)
+	{
+		double		loss;
+
+		if (folds[i] == 0)
+			continue;
+		loss = sum[i] / folds[i];
+		appendStringInfo(buf, "%s{%s, \"loss\": ", first ? "" : ", ", c[i].shown);
+		JsonAppendNumber(buf, loss);
+		appendStringInfo(buf, ", \"folds\": %d}", folds[i]);
+		first = false;
+		measured++;
+		if (isnan(loss))
+			continue;
+		/* the best of those measured on the most folds */
+		if (winner < 0 || folds[i] > folds[winner] || (folds[i] == folds[winner] && loss < best))
+			best = loss, winner = i;
+	}
+	appendStringInfo(buf, "], \"method\": \"%s\", \"measured\": %d, \"planned\": %d",
+					 nfolds > 1 ? (race ? "5-fold cross-validation, raced" : "5-fold cross-validation") :
+					 "one held-out fifth", measured, n);
+	if (measured < n)
+		appendStringInfoString(buf, ", \"stopped\": \"time_budget\"");
+	if (winner < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("model \"%s\": no candidate could be measured, each cross-validated loss being NaN", model),
+				 errhint("Look at cross_validate's figures for these options.")));
+	return winner;
+}
+
 static int
 MeasureCandidates(const char *model, Candidate *c, int n, TrainArgs *base, int nfolds, double time_budget,
 				  bool race, StringInfo buf)
@@ -154,11 +223,7 @@ MeasureCandidates(const char *model, Candidate *c, int n, TrainArgs *base, int n
 	double	   *fold_loss = palloc0(sizeof(double) * n * nfolds);	/* [candidate][fold] */
 	int		   *folds = palloc0(sizeof(int) * n);
 	bool	   *alive = palloc(sizeof(bool) * n);
-	double		best = get_float8_infinity();
-	int			winner = -1;
-	int			measured = 0;
 	int			left = n;
-	bool		first = true;
 
 	for (int i = 0; i < n; i++)
 		alive[i] = true;
@@ -199,49 +264,10 @@ MeasureCandidates(const char *model, Candidate *c, int n, TrainArgs *base, int n
 			}
 			CHECK_FOR_INTERRUPTS();
 		}
-		for (int i = 0; race && i < n && f + 1 < nfolds; i++)
-		{
-			bool		steady = f + 1 >= RACE_STEADY_FOLDS && i != leader;
-
-			for (int k = 0; steady && k <= f; k++)
-				steady = fold_loss[i * nfolds + k] > fold_loss[leader * nfolds + k];
-			if (alive[i] && (sum[i] / folds[i] > lead * (f == 0 ? RACE_FAR : RACE_NEAR) ||
-							 (steady && sum[i] / folds[i] > lead * RACE_STEADY)))
-			{
-				alive[i] = false;
-				left--;
-			}
-		}
+		if (race && f + 1 < nfolds)
+			RaceDrop(n, nfolds, f, leader, lead, sum, fold_loss, folds, alive, &left);
 	}
-	for (int i = 0; i < n; i++)
-	{
-		double		loss;
-
-		if (folds[i] == 0)
-			continue;
-		loss = sum[i] / folds[i];
-		appendStringInfo(buf, "%s{%s, \"loss\": ", first ? "" : ", ", c[i].shown);
-		JsonAppendNumber(buf, loss);
-		appendStringInfo(buf, ", \"folds\": %d}", folds[i]);
-		first = false;
-		measured++;
-		if (isnan(loss))
-			continue;
-		/* the best of those measured on the most folds */
-		if (winner < 0 || folds[i] > folds[winner] || (folds[i] == folds[winner] && loss < best))
-			best = loss, winner = i;
-	}
-	appendStringInfo(buf, "], \"method\": \"%s\", \"measured\": %d, \"planned\": %d",
-					 nfolds > 1 ? (race ? "5-fold cross-validation, raced" : "5-fold cross-validation") :
-					 "one held-out fifth", measured, n);
-	if (measured < n)
-		appendStringInfoString(buf, ", \"stopped\": \"time_budget\"");
-	if (winner < 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("model \"%s\": no candidate could be measured, each cross-validated loss being NaN", model),
-				 errhint("Look at cross_validate's figures for these options.")));
-	return winner;
+	return CandidatesReport(model, c, n, nfolds, race, sum, folds, buf);
 }
 
 /* ---------- "model": "auto", and the default ---------- */
