@@ -88,6 +88,10 @@ report layers $layers_status
 exports_status=0
 bash scripts/check-exports.sh > /tmp/reframe-exports.log 2>&1 || exports_status=$?
 report exports $exports_status
+# no function longer than a screen without a reason, beyond those listed to split
+functions_status=0
+bash scripts/check-functions.sh > /tmp/reframe-functions.log 2>&1 || functions_status=$?
+report functions $functions_status
 # pg_cron runs jobs by the minute: its test waits in the background meanwhile
 bash test/production/cron.sh > /tmp/reframe-cron.log 2>&1 &
 cron=$!

@@ -120,6 +120,32 @@ JsonAppendNumber(StringInfo buf, double v)
 		appendStringInfo(buf, "%.17g", v);
 }
 
+void
+JsonAppendNumbers(StringInfo buf, const char *key, const double *v, int n)
+{
+	appendStringInfo(buf, ", \"%s\": [", key);
+	for (int k = 0; k < n; k++)
+	{
+		if (k)
+			appendStringInfoString(buf, ", ");
+		JsonAppendNumber(buf, v[k]);
+	}
+	appendStringInfoChar(buf, ']');
+}
+
+void
+JsonAppendStrings(StringInfo buf, const char *key, char *const *s, int n)
+{
+	appendStringInfo(buf, ", \"%s\": [", key);
+	for (int k = 0; k < n; k++)
+	{
+		if (k)
+			appendStringInfoString(buf, ", ");
+		JsonAppendString(buf, s[k]);
+	}
+	appendStringInfoChar(buf, ']');
+}
+
 Jsonb *
 JsonFromText(const char *text)
 {

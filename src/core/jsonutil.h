@@ -26,6 +26,10 @@ extern char *JsonValueJson(JsonbValue *v);
 /* Appends a JSON string literal, or a number (NaN and infinities as null). */
 extern void JsonAppendString(StringInfo buf, const char *s);
 extern void JsonAppendNumber(StringInfo buf, double v);
+/* ", \"key\": [v0, v1, ...]": an object member of n numbers. */
+extern void JsonAppendNumbers(StringInfo buf, const char *key, const double *v, int n);
+/* ", \"key\": [\"s0\", ...]": an object member of n strings. */
+extern void JsonAppendStrings(StringInfo buf, const char *key, char *const *s, int n);
 extern Jsonb *JsonFromText(const char *text);
 
 /*

@@ -337,19 +337,12 @@ TimeFeatures(const RfEncColumn *col, Datum d, Oid typid, double *out)
 	elog(ERROR, "reframe: type %u is not a date or time", typid);
 }
 
-/* ---------- training ---------- */
-
-/*
- * Chooses the feature columns of a source row: every column that is not a
- * target, narrowed by the "features" and "exclude" options.
- */
-RfEncoder *
-EncoderPlan(TupleDesc tupdesc, const bool *is_target, List *features, List *exclude)
+/* Every column "features" or "exclude" names must be one of the source's, and no feature a target. */
+static void
+CheckListedColumns(TupleDesc tupdesc, const bool *is_target, List *features, List *exclude)
 {
-	RfEncoder  *enc = palloc0(sizeof(RfEncoder));
 	ListCell   *lc;
 
-	/* every listed name must be a column of the source */
 	foreach(lc, features)
 	{
 		char	   *name = lfirst(lc);
@@ -387,7 +380,56 @@ EncoderPlan(TupleDesc tupdesc, const bool *is_target, List *features, List *excl
 					(errcode(ERRCODE_UNDEFINED_COLUMN),
 					 errmsg("excluded column \"%s\" does not exist in the source", name)));
 	}
+}
 
+/* A feature column's kind and length from its type, or an error naming what it can be. */
+static void
+ColumnKind(RfEncColumn *col, Form_pg_attribute att)
+{
+	Oid			typid = col->typid;
+	const char *name = col->name;
+
+	col->length = 1;
+	if (ReframeIsNumericType(typid))
+		col->kind = RF_NUMERIC;
+	else if (typid == BOOLOID)
+		col->kind = RF_BOOLEAN;
+	else if (typid == FLOAT8ARRAYOID || typid == FLOAT4ARRAYOID)
+	{
+		col->kind = RF_ARRAY;
+		col->length = -1;	/* learned from the first non-NULL value */
+	}
+	else if (TimeLength(typid) > 0)
+	{
+		col->kind = RF_TIME;
+		col->length = TimeLength(typid);
+	}
+	else if (IsCategoryType(typid))
+	{
+		col->kind = RF_CATEGORY;
+		col->dict = RfDictCreate();
+	}
+	else
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("feature column \"%s\" has type %s, which reframe cannot encode",
+						name, format_type_be(att->atttypid)),
+				 errdetail("Features may be numeric, boolean, text or enum categories, dates and times, or float4[]/float8[] arrays."),
+				 errhint("Cast the column in a SELECT, or leave it out with {\"exclude\": [\"%s\"]}.", name)));
+}
+
+/* ---------- training ---------- */
+
+/*
+ * Chooses the feature columns of a source row: every column that is not a
+ * target, narrowed by the "features" and "exclude" options.
+ */
+RfEncoder *
+EncoderPlan(TupleDesc tupdesc, const bool *is_target, List *features, List *exclude)
+{
+	RfEncoder  *enc = palloc0(sizeof(RfEncoder));
+
+	CheckListedColumns(tupdesc, is_target, features, exclude);
 	enc->cols = palloc0(sizeof(RfEncColumn) * Max(tupdesc->natts, 1));
 	for (int i = 0; i < tupdesc->natts; i++)
 	{
@@ -407,33 +449,7 @@ EncoderPlan(TupleDesc tupdesc, const bool *is_target, List *features, List *excl
 		col->name = pstrdup(name);
 		col->attno = i;
 		col->typid = typid;
-		col->length = 1;
-		if (ReframeIsNumericType(typid))
-			col->kind = RF_NUMERIC;
-		else if (typid == BOOLOID)
-			col->kind = RF_BOOLEAN;
-		else if (typid == FLOAT8ARRAYOID || typid == FLOAT4ARRAYOID)
-		{
-			col->kind = RF_ARRAY;
-			col->length = -1;	/* learned from the first non-NULL value */
-		}
-		else if (TimeLength(typid) > 0)
-		{
-			col->kind = RF_TIME;
-			col->length = TimeLength(typid);
-		}
-		else if (IsCategoryType(typid))
-		{
-			col->kind = RF_CATEGORY;
-			col->dict = RfDictCreate();
-		}
-		else
-			ereport(ERROR,
-					(errcode(ERRCODE_DATATYPE_MISMATCH),
-					 errmsg("feature column \"%s\" has type %s, which reframe cannot encode",
-							name, format_type_be(att->atttypid)),
-					 errdetail("Features may be numeric, boolean, text or enum categories, dates and times, or float4[]/float8[] arrays."),
-					 errhint("Cast the column in a SELECT, or leave it out with {\"exclude\": [\"%s\"]}.", name)));
+		ColumnKind(col, att);
 	}
 	if (enc->ncols == 0)
 		ereport(ERROR,
@@ -713,6 +729,93 @@ EncoderLayout(RfEncoder *enc, const bool *has_missing)
 }
 
 /*
+ * A column's inputs' standardization from their sums over the sets: shift
+ * to the mean and scale by the standard deviation (numbers, arrays, times);
+ * which inputs had missing values.
+ */
+static void
+FitScaling(RfEncoder *enc, RfEncColumn *col, int sets, bool *has_missing)
+{
+	for (int r = col->raw; r < col->raw + col->length; r++)
+	{
+		double		n = 0;
+		double		s1 = 0;
+		double		s2 = 0;
+		double		mean;
+		double		var;
+		double		sd;
+
+		for (int set = 0; set < sets; set++)
+		{
+			n += enc->n[set][r];
+			s1 += enc->sum[set][r];
+			s2 += enc->sumsq[set][r];
+			has_missing[r] |= enc->missing[set][r] > 0 && (col->kind == RF_CATEGORY || !enc->raw_numbers);
+		}
+		mean = n > 0 ? enc->origin[r] + s1 / n : 0;
+		var = n > 0 ? Max(s2 / n - (s1 / n) * (s1 / n), 0) : 0;
+		sd = sqrt(var);
+		enc->shift[r] = 0;
+		enc->scale[r] = 1;
+		if ((col->kind == RF_NUMERIC || col->kind == RF_ARRAY || col->kind == RF_TIME) && !enc->raw_numbers)
+		{
+			enc->shift[r] = mean;
+			/* a constant column carries no signal: leave it centred at 0 */
+			enc->scale[r] = sd > 1e-12 * Max(fabs(mean), 1.0) ? sd : 1.0;
+		}
+	}
+}
+
+/*
+ * A text column's vocabulary: its values seen in training rows, most
+ * frequent first, up to max_categories; beyond that many, its values
+ * hashed into max_categories buckets.
+ */
+static void
+FitVocabulary(RfEncColumn *col, int sets, int max_categories)
+{
+	int			ncodes = RfDictSize(col->dict);
+	VocabCount *vc = palloc(sizeof(VocabCount) * Max(ncodes, 1));
+	int			keep = 0;
+
+	for (int code = 0; code < ncodes; code++)
+	{
+		vc[code].code = code;
+		vc[code].count = 0;
+		for (int set = 0; set < sets; set++)
+			if (code < col->ncounts)
+				vc[code].count += col->counts[set][code];
+		vc[code].str = RfDictString(col->dict, code);
+	}
+	qsort(vc, ncodes, sizeof(VocabCount), VocabCountCmp);
+	col->remap = palloc(sizeof(int) * Max(ncodes, 1));
+	for (int code = 0; code < ncodes; code++)
+		col->remap[code] = -1;
+	for (int j = 0; j < ncodes && vc[j].count >= 1; j++)
+		keep++;
+	if (keep > max_categories)
+	{
+		/* too many values for a vocabulary: hash them into buckets */
+		col->nbuckets = max_categories;
+		col->nvocab = 0;
+		for (int code = 0; code < ncodes; code++)
+			col->remap[code] = CategoryBucket(col, RfDictString(col->dict, code));
+		return;
+	}
+	keep = 0;
+	col->vocab = palloc(sizeof(char *) * Max(ncodes, 1));
+	for (int j = 0; j < ncodes && keep < max_categories; j++)
+	{
+		if (vc[j].count < 1)
+			break;		/* seen only in validation rows */
+		col->remap[vc[j].code] = keep;
+		col->vocab[keep++] = pstrdup(vc[j].str);
+	}
+	col->nvocab = keep;
+	BuildByName(col);
+}
+
+/*
  * Learns standardization, vocabularies and missing indicators from the
  * statistics of the rows read (encoder_stats.c, or the moments' pass): the
  * training set's, plus the validation set's when with_validation (no rows
@@ -732,78 +835,9 @@ EncoderFit(RfEncoder *enc, bool with_validation, int max_categories)
 	enc->missing_slot = palloc(sizeof(int) * R);
 	for (int c = 0; c < enc->ncols; c++)
 	{
-		RfEncColumn *col = &enc->cols[c];
-
-		for (int r = col->raw; r < col->raw + col->length; r++)
-		{
-			double		n = 0;
-			double		s1 = 0;
-			double		s2 = 0;
-			double		mean;
-			double		var;
-			double		sd;
-
-			for (int set = 0; set < sets; set++)
-			{
-				n += enc->n[set][r];
-				s1 += enc->sum[set][r];
-				s2 += enc->sumsq[set][r];
-				has_missing[r] |= enc->missing[set][r] > 0 && (col->kind == RF_CATEGORY || !enc->raw_numbers);
-			}
-			mean = n > 0 ? enc->origin[r] + s1 / n : 0;
-			var = n > 0 ? Max(s2 / n - (s1 / n) * (s1 / n), 0) : 0;
-			sd = sqrt(var);
-			enc->shift[r] = 0;
-			enc->scale[r] = 1;
-			if ((col->kind == RF_NUMERIC || col->kind == RF_ARRAY || col->kind == RF_TIME) && !enc->raw_numbers)
-			{
-				enc->shift[r] = mean;
-				/* a constant column carries no signal: leave it centred at 0 */
-				enc->scale[r] = sd > 1e-12 * Max(fabs(mean), 1.0) ? sd : 1.0;
-			}
-		}
-		if (col->kind == RF_CATEGORY)
-		{
-			int			ncodes = RfDictSize(col->dict);
-			VocabCount *vc = palloc(sizeof(VocabCount) * Max(ncodes, 1));
-			int			keep = 0;
-
-			for (int code = 0; code < ncodes; code++)
-			{
-				vc[code].code = code;
-				vc[code].count = 0;
-				for (int set = 0; set < sets; set++)
-					if (code < col->ncounts)
-						vc[code].count += col->counts[set][code];
-				vc[code].str = RfDictString(col->dict, code);
-			}
-			qsort(vc, ncodes, sizeof(VocabCount), VocabCountCmp);
-			col->remap = palloc(sizeof(int) * Max(ncodes, 1));
-			for (int code = 0; code < ncodes; code++)
-				col->remap[code] = -1;
-			for (int j = 0; j < ncodes && vc[j].count >= 1; j++)
-				keep++;
-			if (keep > max_categories)
-			{
-				/* too many values for a vocabulary: hash them into buckets */
-				col->nbuckets = max_categories;
-				col->nvocab = 0;
-				for (int code = 0; code < ncodes; code++)
-					col->remap[code] = CategoryBucket(col, RfDictString(col->dict, code));
-				continue;
-			}
-			keep = 0;
-			col->vocab = palloc(sizeof(char *) * Max(ncodes, 1));
-			for (int j = 0; j < ncodes && keep < max_categories; j++)
-			{
-				if (vc[j].count < 1)
-					break;		/* seen only in validation rows */
-				col->remap[vc[j].code] = keep;
-				col->vocab[keep++] = pstrdup(vc[j].str);
-			}
-			col->nvocab = keep;
-			BuildByName(col);
-		}
+		FitScaling(enc, &enc->cols[c], sets, has_missing);
+		if (enc->cols[c].kind == RF_CATEGORY)
+			FitVocabulary(&enc->cols[c], sets, max_categories);
 	}
 	EncoderLayout(enc, has_missing);
 }
@@ -1045,6 +1079,71 @@ KindFromName(const char *s, const char *where)
 	SpecCorrupt("spec field \"%s.kind\" names an unknown feature kind \"%s\"", where, s);
 }
 
+/* A text column's stored vocabulary (or hash buckets), checked: no value twice. */
+static void
+ColumnVocabFromJson(RfEncColumn *col, JsonbContainer *jc, const char *where)
+{
+	JsonbContainer *vocab = SpecArray(jc, where, "vocab", false);
+
+	col->nbuckets = SpecInt(jc, where, "hash_buckets", 0, 0, RF_MAX_WIDTH);
+	col->nvocab = JsonArraySize(vocab);
+	col->vocab = palloc(sizeof(char *) * Max(col->nvocab, 1));
+	for (int v = 0; v < col->nvocab; v++)
+		col->vocab[v] = SpecElementText(vocab, where, "vocab", v);
+	BuildByName(col);
+	for (int v = 1; v < col->nvocab; v++)
+		if (strcmp(col->vocab[col->byname[v - 1]], col->vocab[col->byname[v]]) == 0)
+			SpecCorrupt("spec field \"%s.vocab\" lists \"%s\" twice", where,
+						col->vocab[col->byname[v]]);
+}
+
+/*
+ * Column c of a stored encoder, checked: its name, kind, length within the
+ * nraw inputs, vocabulary, and the inputs with missing indicators (marked in
+ * has_missing).  Returns how many encoded inputs it makes.
+ */
+static int64
+ColumnFromJson(RfEncoder *enc, int c, JsonbContainer *jc, const char *where, int nraw, bool *has_missing)
+{
+	JsonbContainer *missing = SpecArray(jc, where, "missing", false);
+	RfEncColumn *col = &enc->cols[c];
+	int64		width = 0;
+
+	col->name = SpecText(jc, where, "name", NULL);
+	if (col->name[0] == '\0')
+		SpecCorrupt("spec field \"%s.name\" is empty", where);
+	col->kind = KindFromName(SpecText(jc, where, "kind", NULL), where);
+	col->length = SpecInt(jc, where, "length", 1, 1, Max(nraw - enc->nraw, 1));
+	if (col->length > nraw - enc->nraw)
+		SpecCorrupt("spec field \"%s.length\" reaches past the %d inputs of the encoder blocks",
+					where, nraw);
+	if ((col->kind == RF_TIME && col->length != 7 && col->length != 5 && col->length != 3 &&
+		 col->length != 1) ||
+		((col->kind == RF_NUMERIC || col->kind == RF_BOOLEAN || col->kind == RF_CATEGORY) &&
+		 col->length != 1))
+		SpecCorrupt("spec field \"%s.length\" cannot be %d for a feature of this kind",
+					where, col->length);
+	col->raw = enc->nraw;
+	enc->nraw += col->length;
+	if (col->kind == RF_CATEGORY)
+	{
+		ColumnVocabFromJson(col, jc, where);
+		width += col->nbuckets > 0 ? col->nbuckets : col->nvocab + 1;
+	}
+	else
+		width += col->length;
+	for (int m = 0; m < JsonArraySize(missing); m++)
+	{
+		int			k = SpecElementInt(missing, where, "missing", m, 0, col->length - 1);
+
+		if (has_missing[col->raw + k])
+			SpecCorrupt("spec field \"%s.missing\" lists input %d twice", where, k);
+		has_missing[col->raw + k] = true;
+		width++;
+	}
+	return width;
+}
+
 /*
  * Rebuilds an encoder from its JSON and its shift/scale blocks, checked
  * whole (the spec is untrusted, see jsonutil.h): every column's kind,
@@ -1071,53 +1170,9 @@ EncoderFromJson(JsonbContainer *spec, const double *shift, const double *scale, 
 	for (int c = 0; c < enc->ncols; c++)
 	{
 		char	   *where = psprintf("encoder.columns[%d]", c);
-		JsonbContainer *jc = SpecElementObject(cols, "encoder", "columns", c);
-		JsonbContainer *missing = SpecArray(jc, where, "missing", false);
-		RfEncColumn *col = &enc->cols[c];
 
-		col->name = SpecText(jc, where, "name", NULL);
-		if (col->name[0] == '\0')
-			SpecCorrupt("spec field \"%s.name\" is empty", where);
-		col->kind = KindFromName(SpecText(jc, where, "kind", NULL), where);
-		col->length = SpecInt(jc, where, "length", 1, 1, Max(nraw - enc->nraw, 1));
-		if (col->length > nraw - enc->nraw)
-			SpecCorrupt("spec field \"%s.length\" reaches past the %d inputs of the encoder blocks",
-						where, nraw);
-		if ((col->kind == RF_TIME && col->length != 7 && col->length != 5 && col->length != 3 &&
-			 col->length != 1) ||
-			((col->kind == RF_NUMERIC || col->kind == RF_BOOLEAN || col->kind == RF_CATEGORY) &&
-			 col->length != 1))
-			SpecCorrupt("spec field \"%s.length\" cannot be %d for a feature of this kind",
-						where, col->length);
-		col->raw = enc->nraw;
-		enc->nraw += col->length;
-		if (col->kind == RF_CATEGORY)
-		{
-			JsonbContainer *vocab = SpecArray(jc, where, "vocab", false);
-
-			col->nbuckets = SpecInt(jc, where, "hash_buckets", 0, 0, RF_MAX_WIDTH);
-			col->nvocab = JsonArraySize(vocab);
-			col->vocab = palloc(sizeof(char *) * Max(col->nvocab, 1));
-			for (int v = 0; v < col->nvocab; v++)
-				col->vocab[v] = SpecElementText(vocab, where, "vocab", v);
-			BuildByName(col);
-			for (int v = 1; v < col->nvocab; v++)
-				if (strcmp(col->vocab[col->byname[v - 1]], col->vocab[col->byname[v]]) == 0)
-					SpecCorrupt("spec field \"%s.vocab\" lists \"%s\" twice", where,
-								col->vocab[col->byname[v]]);
-			width += col->nbuckets > 0 ? col->nbuckets : col->nvocab + 1;
-		}
-		else
-			width += col->length;
-		for (int m = 0; m < JsonArraySize(missing); m++)
-		{
-			int			k = SpecElementInt(missing, where, "missing", m, 0, col->length - 1);
-
-			if (has_missing[col->raw + k])
-				SpecCorrupt("spec field \"%s.missing\" lists input %d twice", where, k);
-			has_missing[col->raw + k] = true;
-			width++;
-		}
+		width += ColumnFromJson(enc, c, SpecElementObject(cols, "encoder", "columns", c), where, nraw,
+								has_missing);
 		if (width > RF_MAX_WIDTH)
 			SpecCorrupt("spec field \"encoder.columns\" encodes more than %d inputs", RF_MAX_WIDTH);
 	}

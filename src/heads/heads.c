@@ -207,56 +207,16 @@ HeadsToJson(const RfHead *heads, int nheads, StringInfo buf)
 		if (head->soft)
 			appendStringInfoString(buf, ", \"soft\": true");
 		if (head->decision_weights)
-		{
-			appendStringInfoString(buf, ", \"decision_weights\": [");
-			for (int k = 0; k < head->nout; k++)
-			{
-				if (k)
-					appendStringInfoString(buf, ", ");
-				JsonAppendNumber(buf, head->decision_weights[k]);
-			}
-			appendStringInfoChar(buf, ']');
-		}
+			JsonAppendNumbers(buf, "decision_weights", head->decision_weights, head->nout);
 		if (head->label_thresholds)
-		{
-			appendStringInfoString(buf, ", \"label_thresholds\": [");
-			for (int k = 0; k < head->nout; k++)
-			{
-				if (k)
-					appendStringInfoString(buf, ", ");
-				JsonAppendNumber(buf, head->label_thresholds[k]);
-			}
-			appendStringInfoChar(buf, ']');
-		}
+			JsonAppendNumbers(buf, "label_thresholds", head->label_thresholds, head->nout);
 		if (head->bin_values)
 		{
-			appendStringInfoString(buf, ", \"bin_edges\": [");
-			for (int k = 0; k + 1 < head->nclasses; k++)
-			{
-				if (k)
-					appendStringInfoString(buf, ", ");
-				JsonAppendNumber(buf, head->bin_edges[k]);
-			}
-			appendStringInfoString(buf, "], \"bin_values\": [");
-			for (int k = 0; k < head->nclasses; k++)
-			{
-				if (k)
-					appendStringInfoString(buf, ", ");
-				JsonAppendNumber(buf, head->bin_values[k]);
-			}
-			appendStringInfoChar(buf, ']');
+			JsonAppendNumbers(buf, "bin_edges", head->bin_edges, head->nclasses - 1);
+			JsonAppendNumbers(buf, "bin_values", head->bin_values, head->nclasses);
 		}
 		if (head->nclasses > 0)
-		{
-			appendStringInfoString(buf, ", \"classes\": [");
-			for (int k = 0; k < head->nclasses; k++)
-			{
-				if (k)
-					appendStringInfoString(buf, ", ");
-				JsonAppendString(buf, head->classes[k]);
-			}
-			appendStringInfoChar(buf, ']');
-		}
+			JsonAppendStrings(buf, "classes", head->classes, head->nclasses);
 		appendStringInfoChar(buf, '}');
 	}
 	appendStringInfoChar(buf, ']');
@@ -357,6 +317,75 @@ HeadHierarchyFromJson(RfHead *heads, int h, JsonbContainer *jh, const char *wher
 	HeadSetParents(head, parent, nparents, parent_of);
 }
 
+/* A head's optional lists: decision weights, label thresholds, buckets. */
+static void
+HeadArraysFromJson(RfHead *head, JsonbContainer *jh, const char *where)
+{
+if (JsonField(jh, "decision_weights") && head->kind != RF_HEAD_MULTICLASS)
+	SpecCorrupt("spec field \"%s.decision_weights\" belongs to a multiclass head only", where);
+head->decision_weights = HeadNumbers(jh, where, "decision_weights", head->nout, DBL_MIN, DBL_MAX);
+if (JsonField(jh, "label_thresholds") && head->kind != RF_HEAD_MULTILABEL)
+	SpecCorrupt("spec field \"%s.label_thresholds\" belongs to a multilabel head only", where);
+head->label_thresholds = HeadNumbers(jh, where, "label_thresholds", head->nout, 0, 1);
+if (JsonField(jh, "bin_values") || JsonField(jh, "bin_edges"))
+{
+	if (head->kind != RF_HEAD_MULTICLASS || head->parent >= 0)
+		SpecCorrupt("spec field \"%s.bin_values\" belongs to a multiclass head of buckets only", where);
+	head->bin_values = HeadNumbers(jh, where, "bin_values", head->nclasses, -DBL_MAX, DBL_MAX);
+	head->bin_edges = HeadNumbers(jh, where, "bin_edges", head->nclasses - 1, -DBL_MAX, DBL_MAX);
+	if (head->bin_values == NULL || head->bin_edges == NULL)
+		SpecCorrupt("spec field \"%s\" needs both \"bin_values\" and \"bin_edges\"", where);
+	for (int k = 1; k + 1 < head->nclasses; k++)
+		if (!(head->bin_edges[k] > head->bin_edges[k - 1]))
+			SpecCorrupt("spec field \"%s.bin_edges\" must increase", where);
+}
+}
+
+/* Head h of a stored spec, checked whole: its kind, loss, outputs, classes and hierarchy. */
+static void
+HeadFromJson(RfHead *heads, int h, JsonbContainer *jh, const char *where)
+{
+	JsonbContainer *jc = SpecArray(jh, where, "classes", false);
+	RfHead	   *head = &heads[h];
+	const char *dup;
+
+	head->wcol = -1;		/* row weights are training's */
+	head->name = SpecText(jh, where, "name", NULL);
+	if (head->name[0] == '\0')
+		SpecCorrupt("spec field \"%s.name\" is empty", where);
+	head->kind = HeadKindFromName(SpecText(jh, where, "kind", NULL), where);
+	head->loss = LossFromName(SpecText(jh, where, "loss", NULL), where);
+	if (!HeadLossFits(head->kind, head->loss))
+		SpecCorrupt("spec field \"%s.loss\": a %s head has no loss \"%s\"", where,
+					HeadKindName(head->kind), LossName(head->loss));
+	head->nout = SpecInt(jh, where, "outputs", 1, 1, RF_MAX_OUTPUTS);
+	head->weight = SpecNumber(jh, where, "weight", 1.0, 0, DBL_MAX);
+	head->huber_delta = SpecNumber(jh, where, "huber_delta", 1.0, DBL_MIN, DBL_MAX);
+	head->threshold = SpecNumber(jh, where, "threshold", 0.5, 0, 1);
+	head->nclasses = JsonArraySize(jc);
+	head->classes = palloc(sizeof(char *) * Max(head->nclasses, 1));
+	for (int k = 0; k < head->nclasses; k++)
+		head->classes[k] = SpecElementText(jc, where, "classes", k);
+
+	/* the names of the outputs, one per output (two for a binary head) */
+	if ((head->kind == RF_HEAD_REGRESSION && head->nout != 1) ||
+		(head->kind == RF_HEAD_BINARY && head->nout != 1))
+		SpecCorrupt("spec field \"%s.outputs\": a %s head has one output, not %d", where,
+					HeadKindName(head->kind), head->nout);
+	if (head->nclasses != (head->kind == RF_HEAD_REGRESSION ? 0 :
+						   head->kind == RF_HEAD_BINARY ? 2 : head->nout))
+		SpecCorrupt("spec field \"%s.classes\" has %d entries for the %d outputs of a %s head",
+					where, head->nclasses, head->nout, HeadKindName(head->kind));
+	if ((dup = SpecDuplicateName(head->classes, head->nclasses)) != NULL)
+		SpecCorrupt("spec field \"%s.classes\" lists \"%s\" twice", where, dup);
+
+	HeadHierarchyFromJson(heads, h, jh, where);
+	if (head->kind == RF_HEAD_MULTICLASS && head->parent < 0 && head->nout < 2)
+		SpecCorrupt("spec field \"%s.outputs\": a multiclass head has at least 2 classes", where);
+	head->soft = head->kind == RF_HEAD_MULTICLASS && JsonFieldBool(jh, "soft", false);
+	HeadArraysFromJson(head, jh, where);
+}
+
 /*
  * The heads of a stored spec, checked whole: each list against the outputs
  * it describes, every number finite and in range; offsets laid out.  The
@@ -377,65 +406,12 @@ HeadsFromJson(JsonbContainer *jheads, int *nheads_out)
 	for (int h = 0; h < nheads; h++)
 	{
 		char	   *where = psprintf("network.heads[%d]", h);
-		JsonbContainer *jh = SpecElementObject(jheads, "network", "heads", h);
-		JsonbContainer *jc = SpecArray(jh, where, "classes", false);
-		RfHead	   *head = &heads[h];
 
-		head->wcol = -1;		/* row weights are training's */
-		head->name = names[h] = SpecText(jh, where, "name", NULL);
-		if (head->name[0] == '\0')
-			SpecCorrupt("spec field \"%s.name\" is empty", where);
-		head->kind = HeadKindFromName(SpecText(jh, where, "kind", NULL), where);
-		head->loss = LossFromName(SpecText(jh, where, "loss", NULL), where);
-		if (!HeadLossFits(head->kind, head->loss))
-			SpecCorrupt("spec field \"%s.loss\": a %s head has no loss \"%s\"", where,
-						HeadKindName(head->kind), LossName(head->loss));
-		head->nout = SpecInt(jh, where, "outputs", 1, 1, RF_MAX_OUTPUTS);
-		head->weight = SpecNumber(jh, where, "weight", 1.0, 0, DBL_MAX);
-		head->huber_delta = SpecNumber(jh, where, "huber_delta", 1.0, DBL_MIN, DBL_MAX);
-		head->threshold = SpecNumber(jh, where, "threshold", 0.5, 0, 1);
-		head->nclasses = JsonArraySize(jc);
-		head->classes = palloc(sizeof(char *) * Max(head->nclasses, 1));
-		for (int k = 0; k < head->nclasses; k++)
-			head->classes[k] = SpecElementText(jc, where, "classes", k);
-
-		/* the names of the outputs, one per output (two for a binary head) */
-		if ((head->kind == RF_HEAD_REGRESSION && head->nout != 1) ||
-			(head->kind == RF_HEAD_BINARY && head->nout != 1))
-			SpecCorrupt("spec field \"%s.outputs\": a %s head has one output, not %d", where,
-						HeadKindName(head->kind), head->nout);
-		if (head->nclasses != (head->kind == RF_HEAD_REGRESSION ? 0 :
-							   head->kind == RF_HEAD_BINARY ? 2 : head->nout))
-			SpecCorrupt("spec field \"%s.classes\" has %d entries for the %d outputs of a %s head",
-						where, head->nclasses, head->nout, HeadKindName(head->kind));
-		if ((dup = SpecDuplicateName(head->classes, head->nclasses)) != NULL)
-			SpecCorrupt("spec field \"%s.classes\" lists \"%s\" twice", where, dup);
-		nout += head->nout;
+		HeadFromJson(heads, h, SpecElementObject(jheads, "network", "heads", h), where);
+		names[h] = heads[h].name;
+		nout += heads[h].nout;
 		if (nout > RF_MAX_OUTPUTS)
 			SpecCorrupt("spec field \"network.heads\" has more than %d outputs", RF_MAX_OUTPUTS);
-
-		HeadHierarchyFromJson(heads, h, jh, where);
-		if (head->kind == RF_HEAD_MULTICLASS && head->parent < 0 && head->nout < 2)
-			SpecCorrupt("spec field \"%s.outputs\": a multiclass head has at least 2 classes", where);
-		head->soft = head->kind == RF_HEAD_MULTICLASS && JsonFieldBool(jh, "soft", false);
-		if (JsonField(jh, "decision_weights") && head->kind != RF_HEAD_MULTICLASS)
-			SpecCorrupt("spec field \"%s.decision_weights\" belongs to a multiclass head only", where);
-		head->decision_weights = HeadNumbers(jh, where, "decision_weights", head->nout, DBL_MIN, DBL_MAX);
-		if (JsonField(jh, "label_thresholds") && head->kind != RF_HEAD_MULTILABEL)
-			SpecCorrupt("spec field \"%s.label_thresholds\" belongs to a multilabel head only", where);
-		head->label_thresholds = HeadNumbers(jh, where, "label_thresholds", head->nout, 0, 1);
-		if (JsonField(jh, "bin_values") || JsonField(jh, "bin_edges"))
-		{
-			if (head->kind != RF_HEAD_MULTICLASS || head->parent >= 0)
-				SpecCorrupt("spec field \"%s.bin_values\" belongs to a multiclass head of buckets only", where);
-			head->bin_values = HeadNumbers(jh, where, "bin_values", head->nclasses, -DBL_MAX, DBL_MAX);
-			head->bin_edges = HeadNumbers(jh, where, "bin_edges", head->nclasses - 1, -DBL_MAX, DBL_MAX);
-			if (head->bin_values == NULL || head->bin_edges == NULL)
-				SpecCorrupt("spec field \"%s\" needs both \"bin_values\" and \"bin_edges\"", where);
-			for (int k = 1; k + 1 < head->nclasses; k++)
-				if (!(head->bin_edges[k] > head->bin_edges[k - 1]))
-					SpecCorrupt("spec field \"%s.bin_edges\" must increase", where);
-		}
 	}
 	if ((dup = SpecDuplicateName(names, nheads)) != NULL)
 		SpecCorrupt("spec field \"network.heads\" names head \"%s\" twice", dup);

@@ -387,61 +387,87 @@ ShortCut(double below, double at)
 }
 
 /*
- * A numeric target reframed as classes over buckets: given cut points, or
- * quantiles of the training values.  Each bucket's mean training value is
- * kept so that scores can be expected values, and each row's value so that
- * training metrics can include the expected value's error.
+ * The edges of k quantile buckets of a target's training values: each cut
+ * moved down to the shortest number above the value below it, equal cuts
+ * (many ties) made one; *nedges receives how many.
+ */
+static double *
+QuantileEdges(RfMatrix *Y, int ycol, int k, int *nedges)
+{
+	int64		n = 0;
+	double	   *v = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * Max(Y->nrows, 1));
+	double	   *edges = palloc(sizeof(double) * k);
+
+	for (int64 i = 0; i < Y->nrows; i++)
+		if (!isnan(RfMatrixRow(Y, i)[ycol]))
+			v[n++] = RfMatrixRow(Y, i)[ycol];
+	qsort(v, n, sizeof(double), TargetDoubleCmp);
+	*nedges = 0;
+	for (int q = 1; q < k; q++)
+	{
+		int64		at = (int64) ((double) q * n / k);
+		double		e = v[at];
+		double		below = -get_float8_infinity();
+
+		/* the largest value under the quantile bounds how far the cut may move */
+		for (int64 j = at - 1; j >= 0; j--)
+			if (v[j] < e)
+			{
+				below = v[j];
+				break;
+			}
+		if (below > -get_float8_infinity())
+			e = ShortCut(below, e);
+		if (*nedges == 0 || e > edges[*nedges - 1])
+			edges[(*nedges)++] = e;
+	}
+	pfree(v);
+	return edges;
+}
+
+char	  **
+TargetBinClasses(const double *edges, int nedges)
+{
+	char	  **classes = palloc(sizeof(char *) * (nedges + 1));
+
+	for (int k = 0; k <= nedges; k++)
+		classes[k] = psprintf("%s%s,%s)", k == 0 ? "(" : "[",
+							  k == 0 ? "-Infinity" : float8out_internal(edges[k - 1]),
+							  k == nedges ? "Infinity" : float8out_internal(edges[k]));
+	return classes;
+}
+
+double
+TargetBinValue(const double *edges, int nedges, int k, double count, double sum)
+{
+	if (count > 0)
+		return sum / count;
+	if (k == 0)
+		return edges[0];
+	if (k == nedges)
+		return edges[nedges - 1];
+	return (edges[k - 1] + edges[k]) / 2;
+}
+
+/*
+ * A numeric target reframed as classes over buckets: the cut points given,
+ * or its training values' quantiles; each bucket named by its interval, its
+ * training rows counted, and its mean training value kept so that scores
+ * can be expected values; the targets of Y and Yv become bucket numbers,
+ * each row's value kept in bin_raw so that training metrics can include
+ * the expected value's error.
  */
 static void
 ResolveBins(RfTarget *t, RfMatrix *Y, RfMatrix *Yv, int ycol, RfOptions *opts)
 {
 	int			nedges = opts->nbins;
-	double	   *edges = opts->bin_edges;
+	double	   *edges = opts->bin_quantiles > 0 ? QuantileEdges(Y, ycol, opts->bin_quantiles, &nedges) :
+		opts->bin_edges;
 	double	   *sum;
 	RfMatrix   *ms[2] = {Y, Yv};
 
-	if (opts->bin_quantiles > 0)
-	{
-		int64		n = Y->nrows;
-		double	   *v = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * Max(n, 1));
-		int			k = opts->bin_quantiles;
-
-		int64		m = 0;
-
-		for (int64 i = 0; i < n; i++)
-			if (!isnan(RfMatrixRow(Y, i)[ycol]))
-				v[m++] = RfMatrixRow(Y, i)[ycol];
-		n = m;
-		qsort(v, n, sizeof(double), TargetDoubleCmp);
-		edges = palloc(sizeof(double) * k);
-		nedges = 0;
-		for (int q = 1; q < k; q++)
-		{
-			int64		at = (int64) ((double) q * n / k);
-			double		e = v[at];
-			double		below = -get_float8_infinity();
-
-			/* the largest value under the quantile bounds how far the cut may move */
-			for (int64 j = at - 1; j >= 0; j--)
-				if (v[j] < e)
-				{
-					below = v[j];
-					break;
-				}
-			if (below > -get_float8_infinity())
-				e = ShortCut(below, e);
-			/* equal quantiles (many ties) make one edge */
-			if (nedges == 0 || e > edges[nedges - 1])
-				edges[nedges++] = e;
-		}
-		pfree(v);
-	}
 	t->nclasses = nedges + 1;
-	t->classes = palloc(sizeof(char *) * t->nclasses);
-	for (int k = 0; k < t->nclasses; k++)
-		t->classes[k] = psprintf("%s%s,%s)", k == 0 ? "(" : "[",
-								 k == 0 ? "-Infinity" : float8out_internal(edges[k - 1]),
-								 k == nedges ? "Infinity" : float8out_internal(edges[k]));
+	t->classes = TargetBinClasses(edges, nedges);
 	t->bin_edges = edges;
 	t->bin_values = palloc0(sizeof(double) * t->nclasses);
 	t->counts = palloc0(sizeof(double) * t->nclasses);
@@ -458,7 +484,6 @@ ResolveBins(RfTarget *t, RfMatrix *Y, RfMatrix *Yv, int ycol, RfOptions *opts)
 			if (isnan(*y))
 				continue;
 			b = TargetBinIndex(edges, nedges, *y);
-
 			if (s == 0)
 			{
 				sum[b] += *y;
@@ -468,16 +493,7 @@ ResolveBins(RfTarget *t, RfMatrix *Y, RfMatrix *Yv, int ycol, RfOptions *opts)
 		}
 	}
 	for (int k = 0; k < t->nclasses; k++)
-	{
-		if (t->counts[k] > 0)
-			t->bin_values[k] = sum[k] / t->counts[k];
-		else if (k == 0)
-			t->bin_values[k] = edges[0];
-		else if (k == nedges)
-			t->bin_values[k] = edges[nedges - 1];
-		else
-			t->bin_values[k] = (edges[k - 1] + edges[k]) / 2;
-	}
+		t->bin_values[k] = TargetBinValue(edges, nedges, k, t->counts[k], sum[k]);
 }
 
 /* Whether a numeric target holds a value other than 0 and 1 (a soft label). */
@@ -641,37 +657,70 @@ TargetNoticeTask(const RfTarget *t, const char *task)
 			 errhint("Pass task => '...' to frame it differently.")));
 }
 
+/* A numeric target framed as buckets ("bins"): its classes, counts and weights. */
+static void
+ResolveBinsTarget(RfTarget *t, const char *task, RfMatrix *Y, RfMatrix *Yv, int ycol,
+				  RfOptions *opts, const char *model)
+{
+	bool		inferred = task == NULL;
+
+	if (t->kind != RF_TARGET_NUMBER)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("option \"bins\" needs a numeric target, but \"%s\" is %s",
+						t->name, format_type_be(t->typid))));
+	if (task && strcmp(task, "multiclass") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("option \"bins\" frames target \"%s\" as classes, not as %s", t->name, task),
+				 errhint("Leave the task NULL, or use task => 'multiclass'.")));
+	t->head = RF_HEAD_MULTICLASS;
+	ResolveBins(t, Y, Yv, ycol, opts);
+	if (inferred)
+		ereport(NOTICE,
+				(errmsg("training a multiclass model over %d buckets of target column \"%s\"",
+						t->nclasses, t->name),
+				 errhint("reframe.score gives the expected value, reframe.predict the bucket.")));
+	TargetCheckClasses(t, t->counts);
+	ClassWeights(t, opts, (double) Y->nrows);
+	TargetWarnFewExamples(t, model);
+}
+
+/* A regression target: its weighted mean and standard deviation (West's update). */
+static void
+ResolveRegression(RfTarget *t, RfMatrix *Y, int ycol)
+{
+	double		n = 0;
+	double		mean = 0;
+	double		m2 = 0;
+
+	/* weighted (West's update): a row of weight 2 counts as two rows */
+	for (int64 i = 0; i < Y->nrows; i++)
+	{
+		double		v = RfMatrixRow(Y, i)[ycol];
+		double		w = t->wcol >= 0 ? RfMatrixRow(Y, i)[t->wcol] : 1.0;
+		double		delta;
+
+		if (isnan(v) || w <= 0)
+			continue;
+		delta = v - mean;
+		n += w;
+		mean += w * delta / n;
+		m2 += w * delta * (v - mean);
+	}
+	t->mean = mean;
+	t->sd = n > 0 && m2 > 0 ? sqrt(m2 / n) : 1.0;
+}
+
 void
 TargetResolve(RfTarget *t, const char *task, RfMatrix *Y, RfMatrix *Yv, int ycol,
 			  RfOptions *opts, const char *model)
 {
-	bool		inferred = task == NULL;
-
 	if (opts->nbins > 0 || opts->bin_quantiles > 0)
 	{
-		if (t->kind != RF_TARGET_NUMBER)
-			ereport(ERROR,
-					(errcode(ERRCODE_DATATYPE_MISMATCH),
-					 errmsg("option \"bins\" needs a numeric target, but \"%s\" is %s",
-							t->name, format_type_be(t->typid))));
-		if (task && strcmp(task, "multiclass") != 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("option \"bins\" frames target \"%s\" as classes, not as %s", t->name, task),
-					 errhint("Leave the task NULL, or use task => 'multiclass'.")));
-		t->head = RF_HEAD_MULTICLASS;
-		ResolveBins(t, Y, Yv, ycol, opts);
-		if (inferred)
-			ereport(NOTICE,
-					(errmsg("training a multiclass model over %d buckets of target column \"%s\"",
-							t->nclasses, t->name),
-					 errhint("reframe.score gives the expected value, reframe.predict the bucket.")));
-		TargetCheckClasses(t, t->counts);
-		ClassWeights(t, opts, (double) Y->nrows);
-		TargetWarnFewExamples(t, model);
+		ResolveBinsTarget(t, task, Y, Yv, ycol, opts, model);
 		return;
 	}
-
 	if (task == NULL)
 	{
 		int			n = 0;
@@ -683,10 +732,6 @@ TargetResolve(RfTarget *t, const char *task, RfMatrix *Y, RfMatrix *Yv, int ycol
 
 	if (strcmp(task, "regression") == 0)
 	{
-		double		n = 0;
-		double		mean = 0;
-		double		m2 = 0;
-
 		if (t->kind != RF_TARGET_NUMBER)
 			ereport(ERROR,
 					(errcode(ERRCODE_DATATYPE_MISMATCH),
@@ -694,22 +739,7 @@ TargetResolve(RfTarget *t, const char *task, RfMatrix *Y, RfMatrix *Yv, int ycol
 							t->name, format_type_be(t->typid)),
 					 errhint("A regression target must be numeric; cast it in a SELECT.")));
 		t->head = RF_HEAD_REGRESSION;
-		/* weighted (West's update): a row of weight 2 counts as two rows */
-		for (int64 i = 0; i < Y->nrows; i++)
-		{
-			double		v = RfMatrixRow(Y, i)[ycol];
-			double		w = t->wcol >= 0 ? RfMatrixRow(Y, i)[t->wcol] : 1.0;
-			double		delta;
-
-			if (isnan(v) || w <= 0)
-				continue;
-			delta = v - mean;
-			n += w;
-			mean += w * delta / n;
-			m2 += w * delta * (v - mean);
-		}
-		t->mean = mean;
-		t->sd = n > 0 && m2 > 0 ? sqrt(m2 / n) : 1.0;
+		ResolveRegression(t, Y, ycol);
 		return;
 	}
 

@@ -79,6 +79,10 @@ extern void TargetResolve(RfTarget *t, const char *task, RfMatrix *Y, RfMatrix *
 
 /* The bucket of a value: how many of the sorted edges are at or below it. */
 extern int	TargetBinIndex(const double *edges, int nedges, double v);
+/* The names of the nedges + 1 buckets between edges: "(-Infinity,a)", "[a,b)", ... */
+extern char **TargetBinClasses(const double *edges, int nedges);
+/* Bucket k's value: the mean (sum / count) of its training values, or its middle when it has none. */
+extern double TargetBinValue(const double *edges, int nedges, int k, double count, double sum);
 
 /* A class of a hierarchy's level, ordered by its parent, then its name. */
 typedef struct RfChildOrder

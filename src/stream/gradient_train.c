@@ -448,11 +448,7 @@ FrameTarget(RfTrainState *ts, RfTarget *tg)
 		tg->head = RF_HEAD_MULTICLASS;
 		tg->bin_edges = ts->opts->bin_edges;
 		tg->nclasses = ts->opts->nbins + 1;
-		tg->classes = palloc(sizeof(char *) * tg->nclasses);
-		for (int k = 0; k < tg->nclasses; k++)
-			tg->classes[k] = psprintf("%s%s,%s)", k == 0 ? "(" : "[",
-									  k == 0 ? "-Infinity" : float8out_internal(tg->bin_edges[k - 1]),
-									  k == ts->opts->nbins ? "Infinity" : float8out_internal(tg->bin_edges[k]));
+		tg->classes = TargetBinClasses(tg->bin_edges, ts->opts->nbins);
 		return;
 	}
 	if (task && strcmp(task, "multiclass") == 0)
@@ -547,9 +543,7 @@ ResolveFromCounts(RfTrainState *ts, RfTarget *tg, PassResult *r, int h, double c
 
 					tg->bin_values = palloc(sizeof(double) * tg->nclasses);
 					for (int k = 0; k < tg->nclasses; k++)
-						tg->bin_values[k] = count[k] > 0 ? bsum[k] / count[k] :
-							k == 0 ? tg->bin_edges[0] : k == nedges ? tg->bin_edges[nedges - 1] :
-							(tg->bin_edges[k - 1] + tg->bin_edges[k]) / 2;
+						tg->bin_values[k] = TargetBinValue(tg->bin_edges, nedges, k, count[k], bsum[k]);
 				}
 				TargetWarnFewExamples(tg, ts->model_name);
 				return;

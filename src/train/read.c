@@ -602,7 +602,6 @@ TrainMergeValidation(RfTrainState *ts)
 	RfMatrixTruncate(ts->Yv, 0);
 }
 
-/* Reads the source, split into training and validation rows. */
 /*
  * The share of rows "sample" keeps: its fraction, or a row count over the
  * source's rows (counted by one more scan); 1 without the option.
@@ -633,6 +632,7 @@ TrainSampleShare(RfTrainState *ts)
 	return rows > ts->opts->sample ? ts->opts->sample / rows : 1.0;
 }
 
+/* Reads the source, split into training and validation rows. */
 void
 TrainRead(RfTrainState *ts, text *source)
 {

@@ -140,12 +140,6 @@ QuietFold(TrainArgs *a, int fold)
 #define RACE_STEADY_FOLDS 3
 
 /*
- * Cross-validates the candidates fold by fold, within the time budget (the
- * first always runs; a candidate not started by then is not measured),
- * appending {shown..., "loss", "folds"} for each measured one to buf, the
- * loss being the mean over its folds.  Returns the index of the best.
- */
-/*
  * After fold f of a race: drops each candidate far behind the leader's mean
  * loss lead after the first fold, near behind after later ones, or behind
  * it on every fold so far by a steady gap.
@@ -214,6 +208,12 @@ CandidatesReport(const char *model, Candidate *c, int n, int nfolds, bool race, 
 	return winner;
 }
 
+/*
+ * Cross-validates the candidates fold by fold, within the time budget (the
+ * first always runs; a candidate not started by then is not measured),
+ * appending {shown..., "loss", "folds"} for each measured one to buf, the
+ * loss being the mean over its folds.  Returns the index of the best.
+ */
 static int
 MeasureCandidates(const char *model, Candidate *c, int n, TrainArgs *base, int nfolds, double time_budget,
 				  bool race, StringInfo buf)

@@ -30,14 +30,7 @@ TrainSpecTraining(RfTrainState *ts, StringInfo spec)
 					 (long long) ts->nrows[0], (long long) ts->nrows[1], (long long) ts->skipped,
 					 ts->aggregated ? "true" : "false", ts->fit.solver, opt->iterations, opt->evaluations, opt->converged ? "true" : "false");
 	JsonAppendNumber(spec, ts->train_loss);
-	appendStringInfoString(spec, ", \"loss_history\": [");
-	for (int i = 0; i < opt->nhistory; i++)
-	{
-		if (i)
-			appendStringInfoString(spec, ", ");
-		JsonAppendNumber(spec, opt->history[i]);
-	}
-	appendStringInfoChar(spec, ']');
+	JsonAppendNumbers(spec, "loss_history", opt->history, opt->nhistory);
 	if (ts->sample < 1)
 		appendStringInfo(spec, ", \"sample\": {\"share\": %.17g, \"rows_left_out\": %lld}",
 						 ts->sample, (long long) ts->sampled_out);
