@@ -42,6 +42,27 @@ RidgeSolveSystem(double *A, double *rhs, int m)
 				 errhint("Set a positive \"l2\" option, or remove the redundant features.")));
 }
 
+/*
+ * The bordered system of ridge regression with an intercept, upper part:
+ * [G + n l2 I, colsum; colsum', n] [w; b] = [X'y; sum y] (m = d + 1).
+ */
+static void
+RidgeBorderedSystem(const double *G, const double *colsum, double n, double l2, double ysum, int d,
+					double *A, double *rhs)
+{
+	int			m = d + 1;
+
+	for (int j = 0; j < d; j++)
+	{
+		for (int i = 0; i <= j; i++)
+			A[i + j * m] = G[i + j * d];
+		A[j + j * m] += n * l2;
+		A[j + d * m] = colsum[j];
+	}
+	A[d + d * m] = n;
+	rhs[d] = ysum;
+}
+
 void
 RidgeFit(const RfMatrix *X, const RfMatrix *Y, int ycol, int wcol, double l2, double *w, double *b)
 {
@@ -88,17 +109,7 @@ RidgeFit(const RfMatrix *X, const RfMatrix *Y, int ycol, int wcol, double l2, do
 		CHECK_FOR_INTERRUPTS();
 	}
 
-	/* [G + n l2 I, colsum; colsum', n] [w; b] = [X'y; sum y], upper part */
-	for (int j = 0; j < d; j++)
-	{
-		for (int i = 0; i <= j; i++)
-			A[i + j * m] = G[i + j * d];
-		A[j + j * m] += n * l2;
-		A[j + d * m] = colsum[j];
-	}
-	A[d + d * m] = n;
-	rhs[d] = ysum;
-
+	RidgeBorderedSystem(G, colsum, n, l2, ysum, d, A, rhs);
 	RidgeSolveSystem(A, rhs, m);
 	memcpy(w, rhs, sizeof(double) * d);
 	*b = rhs[d];

@@ -549,6 +549,51 @@ EncoderCategoryString(Datum d, Oid typid)
 }
 
 /*
+ * An array's n elements into out, float8 or float4, NaN for NULL ones; an
+ * error naming column when one is NaN or infinite.
+ */
+static void
+ReadArrayElements(ArrayType *arr, int n, double *out, const char *column)
+{
+	bits8	   *nulls = ARR_NULLBITMAP(arr);
+	char	   *p = ARR_DATA_PTR(arr);
+	double		check = 0;
+
+	if (nulls == NULL && ARR_ELEMTYPE(arr) == FLOAT8OID)
+	{
+		/* the common case: copy, then one vectorised check */
+		memcpy(out, p, sizeof(double) * n);
+		if (!ReframeAllFinite(out, n))
+			NonFinite(column);
+	}
+	else
+	{
+		for (int k = 0; k < n; k++)
+		{
+			if (nulls && !(nulls[k / 8] & (1 << (k % 8))))
+			{
+				out[k] = get_float8_nan();
+				continue;
+			}
+			if (ARR_ELEMTYPE(arr) == FLOAT8OID)
+			{
+				out[k] = *(double *) p;
+				p += sizeof(double);
+			}
+			else
+			{
+				out[k] = *(float4 *) p;
+				p += sizeof(float4);
+			}
+			check += out[k] * 0.0;
+		}
+	}
+	/* x * 0 is NaN exactly when x is NaN or infinite */
+	if (isnan(check))
+		NonFinite(column);
+}
+
+/*
  * Reads the non-NULL value d of a numeric, boolean or array feature column
  * into out[0 .. col->length), NaN for NULL array elements.  NaN and Infinity
  * are errors.  model names the model when scoring (NULL when training), for
@@ -559,9 +604,6 @@ EncoderReadNumbers(const RfEncColumn *col, Datum d, Oid typid, double *out, cons
 {
 	ArrayType  *arr;
 	int			n;
-	bits8	   *nulls;
-	char	   *p;
-	double		check = 0;
 
 	if (col->kind == RF_TIME)
 	{
@@ -588,40 +630,7 @@ EncoderReadNumbers(const RfEncColumn *col, Datum d, Oid typid, double *out, cons
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("feature column \"%s\" of model \"%s\" must have %d elements, got %d",
 						col->name, model, col->length, n)));
-	nulls = ARR_NULLBITMAP(arr);
-	p = ARR_DATA_PTR(arr);
-	if (nulls == NULL && ARR_ELEMTYPE(arr) == FLOAT8OID)
-	{
-		/* the common case: copy, then one vectorised check */
-		memcpy(out, p, sizeof(double) * n);
-		if (!ReframeAllFinite(out, n))
-			NonFinite(col->name);
-	}
-	else
-	{
-		for (int k = 0; k < n; k++)
-		{
-			if (nulls && !(nulls[k / 8] & (1 << (k % 8))))
-			{
-				out[k] = get_float8_nan();
-				continue;
-			}
-			if (ARR_ELEMTYPE(arr) == FLOAT8OID)
-			{
-				out[k] = *(double *) p;
-				p += sizeof(double);
-			}
-			else
-			{
-				out[k] = *(float4 *) p;
-				p += sizeof(float4);
-			}
-			check += out[k] * 0.0;
-		}
-	}
-	/* x * 0 is NaN exactly when x is NaN or infinite */
-	if (isnan(check))
-		NonFinite(col->name);
+	ReadArrayElements(arr, n, out, col->name);
 	if ((Pointer) arr != DatumGetPointer(d))
 		pfree(arr);
 }

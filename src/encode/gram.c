@@ -190,29 +190,17 @@ GramEncoderStats(RfGram *g, RfEncoder *enc, int set)
 }
 
 /*
- * The second moments of f = [encoded features (width), 1, shifted y]: with
- * a' = [shifted x, missing indicators, 1, shifted y] and f = T a', they are
- * T A' T'.  Returns a (width + 2)^2 column-major symmetric matrix.
+ * A' (A x A, column-major): the raw moments of a' = [shifted x, missing
+ * indicators (M of them), 1, shifted y] from G (x, 1, y) and the indicator
+ * blocks.
  */
-static double *
-GramEncoded(RfGram *g, const RfEncoder *enc)
+static void
+GramRawMoments(RfGram *g, int M, int A, double *Ap)
 {
 	int			R = g->R;
 	int			D = g->D;
-	int			M = g->MX ? R : 0;	/* indicator moments, if any row had a gap */
-	int			W = enc->width;
-	int			F = W + 2;
-	int			A = R + M + 2;	/* x, m, 1, y */
-	int			idx1 = R + M;
-	int			idxy = R + M + 1;
-	double	   *Ap = palloc0(sizeof(double) * A * A);
-	double	   *T = palloc0(sizeof(double) * F * A);
-	double	   *TA = palloc(sizeof(double) * F * A);
-	double	   *out = palloc(sizeof(double) * F * F);
 
-	GramFlush(g);
-
-	/* A' in column-major; G's index i maps to x_i, or to 1 and y after the m block */
+	/* G's index i maps to x_i, or to 1 and y after the m block */
 	for (int i = 0; i < D; i++)
 		for (int j = i; j < D; j++)
 		{
@@ -236,8 +224,17 @@ GramEncoded(RfGram *g, const RfEncoder *enc)
 		for (int k = 0; k < R; k++)
 			Ap[(R + j) + (R + k) * A] = g->MM[(Size) j * R + k];
 	}
+}
 
-	/* T: row p of f in terms of a' */
+/* T (F x A, column-major): each encoded feature, 1 and y in terms of a'. */
+static void
+GramEncodingMap(RfGram *g, const RfEncoder *enc, int M, int F, double *T)
+{
+	int			R = g->R;
+	int			W = enc->width;
+	int			idx1 = R + M;
+	int			idxy = R + M + 1;
+
 	for (int c = 0; c < enc->ncols; c++)
 	{
 		const RfEncColumn *col = &enc->cols[c];
@@ -260,7 +257,28 @@ GramEncoded(RfGram *g, const RfEncoder *enc)
 	}
 	T[W + idx1 * F] = 1.0;
 	T[(W + 1) + idxy * F] = 1.0;
+}
 
+/*
+ * The second moments of f = [encoded features (width), 1, shifted y]: with
+ * a' = [shifted x, missing indicators, 1, shifted y] and f = T a', they are
+ * T A' T'.  Returns a (width + 2)^2 column-major symmetric matrix.
+ */
+static double *
+GramEncoded(RfGram *g, const RfEncoder *enc)
+{
+	int			R = g->R;
+	int			M = g->MX ? R : 0;	/* indicator moments, if any row had a gap */
+	int			F = enc->width + 2;
+	int			A = R + M + 2;	/* x, m, 1, y */
+	double	   *Ap = palloc0(sizeof(double) * A * A);
+	double	   *T = palloc0(sizeof(double) * F * A);
+	double	   *TA = palloc(sizeof(double) * F * A);
+	double	   *out = palloc(sizeof(double) * F * F);
+
+	GramFlush(g);
+	GramRawMoments(g, M, A, Ap);
+	GramEncodingMap(g, enc, M, F, T);
 	cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, F, A, A, 1.0, T, F, Ap, A, 0.0, TA, F);
 	cblas_dgemm(CblasColMajor, CblasNoTrans, CblasTrans, F, F, A, 1.0, TA, F, T, F, 0.0, out, F);
 	pfree(Ap);

@@ -200,6 +200,49 @@ AppendFloat(StringInfo buf, double v)
 		appendStringInfoString(buf, ".0");
 }
 
+/*
+ * Field k of XGBoost's tree arrays (TreeJson's fields) for node nd: its
+ * children, parent, split feature and condition (a leaf's value), default
+ * direction, split type, weight, gain and hessian sum.
+ */
+static void
+NodeFieldJson(StringInfo buf, int k, const double *nd, int32 parent)
+{
+	bool		leaf = nd[0] < 0;
+
+	switch (k)
+	{
+		case 0:
+		case 1:
+			appendStringInfo(buf, "%d", (int) nd[2 + k]);
+			break;
+		case 2:
+			appendStringInfo(buf, "%d", parent);
+			break;
+		case 3:
+			appendStringInfo(buf, "%d", leaf ? 0 : (int) nd[0]);
+			break;
+		case 4:
+			AppendFloat(buf, leaf ? nd[5] : nd[1]);
+			break;
+		case 5:
+			appendStringInfo(buf, "%d", (int) nd[4]);
+			break;
+		case 6:
+			appendStringInfoChar(buf, '0');
+			break;
+		case 7:
+			AppendFloat(buf, leaf ? nd[5] : 0);
+			break;
+		case 8:
+			AppendFloat(buf, nd[6]);
+			break;
+		default:
+			AppendFloat(buf, nd[7]);
+			break;
+	}
+}
+
 /* One tree in XGBoost 1.7's JSON layout. */
 static void
 TreeJson(const RfForest *f, int t, StringInfo buf)
@@ -229,41 +272,10 @@ TreeJson(const RfForest *f, int t, StringInfo buf)
 		for (int j = 0; j < size; j++)
 		{
 			const double *nd = f->nodes + (Size) (start + j) * RF_FOREST_NODE_COLS;
-			bool		leaf = nd[0] < 0;
 
 			if (j)
 				appendStringInfoChar(buf, ',');
-			switch (k)
-			{
-				case 0:
-				case 1:
-					appendStringInfo(buf, "%d", (int) nd[2 + k]);
-					break;
-				case 2:
-					appendStringInfo(buf, "%d", parent[j]);
-					break;
-				case 3:
-					appendStringInfo(buf, "%d", leaf ? 0 : (int) nd[0]);
-					break;
-				case 4:
-					AppendFloat(buf, leaf ? nd[5] : nd[1]);
-					break;
-				case 5:
-					appendStringInfo(buf, "%d", (int) nd[4]);
-					break;
-				case 6:
-					appendStringInfoChar(buf, '0');
-					break;
-				case 7:
-					AppendFloat(buf, leaf ? nd[5] : 0);
-					break;
-				case 8:
-					AppendFloat(buf, nd[6]);
-					break;
-				default:
-					AppendFloat(buf, nd[7]);
-					break;
-			}
+			NodeFieldJson(buf, k, nd, parent[j]);
 		}
 		appendStringInfoChar(buf, ']');
 	}

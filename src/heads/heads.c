@@ -635,6 +635,39 @@ HeadNorm(const RfHead *head, int h, const RfMatrix *Y, double **class_weight, in
 	return total > 0 ? head->weight / total : 0;
 }
 
+/*
+ * Head h's targets and weights for the kernels: each row's class (0 where
+ * missing) and its weight (class weight, row weight, the head's normaliser;
+ * 0 where the target, or a hierarchy level's parent, is missing).
+ */
+static void
+HeadCleanTargets(RfHeadData *hd, int h, const RfMatrix *Y, double **class_weight)
+{
+	const RfHead *heads = hd->heads;
+	const RfHead *head = &heads[h];
+
+	hd->yclean[h] = RfAllocAligned(sizeof(double) * Max(Y->nrows, 1));
+	hd->wrow[h] = RfAllocAligned(sizeof(double) * Max(Y->nrows, 1));
+	for (int c = 0; c < Y->nchunks; c++)
+	{
+		const double *y = RfChunkD(Y, c);
+		int			rows = RfChunkRows(Y, c);
+		double	   *w = hd->wrow[h] + (Size) c * RF_CHUNK_ROWS;
+		double	   *yc = hd->yclean[h] + (Size) c * RF_CHUNK_ROWS;
+
+		for (int i = 0; i < rows; i++, y += Y->ncols)
+		{
+			double		yt = y[head->ycol];
+
+			w[i] = RowWeight(class_weight, h, yt) * SampleWeight(head, y) * hd->head_norm[h];
+			yc[i] = isnan(yt) ? 0 : yt;
+			/* a level of a hierarchy learns only where its parent is known */
+			if (head->parent_of && isnan(y[heads[head->parent].ycol]))
+				w[i] = 0;
+		}
+	}
+}
+
 RfHeadData *
 HeadsPrepare(const RfHead *heads, int nheads, const RfMatrix *Y, double **class_weight,
 			 double *ytarget_shift, double *ytarget_scale)
@@ -677,26 +710,7 @@ HeadsPrepare(const RfHead *heads, int nheads, const RfMatrix *Y, double **class_
 
 		if ((head->kind != RF_HEAD_BINARY && head->kind != RF_HEAD_MULTICLASS) || head->soft)
 			continue;
-		hd->yclean[h] = RfAllocAligned(sizeof(double) * Max(Y->nrows, 1));
-		hd->wrow[h] = RfAllocAligned(sizeof(double) * Max(Y->nrows, 1));
-		for (int c = 0; c < Y->nchunks; c++)
-		{
-			const double *y = RfChunkD(Y, c);
-			int			rows = RfChunkRows(Y, c);
-			double	   *w = hd->wrow[h] + (Size) c * RF_CHUNK_ROWS;
-			double	   *yc = hd->yclean[h] + (Size) c * RF_CHUNK_ROWS;
-
-			for (int i = 0; i < rows; i++, y += Y->ncols)
-			{
-				double		yt = y[head->ycol];
-
-				w[i] = RowWeight(class_weight, h, yt) * SampleWeight(head, y) * hd->head_norm[h];
-				yc[i] = isnan(yt) ? 0 : yt;
-				/* a level of a hierarchy learns only where its parent is known */
-				if (head->parent_of && isnan(y[heads[head->parent].ycol]))
-					w[i] = 0;
-			}
-		}
+		HeadCleanTargets(hd, h, Y, class_weight);
 	}
 	return hd;
 }

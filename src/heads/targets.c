@@ -206,34 +206,41 @@ RemapColumn(RfMatrix *m, int ycol, const double *values, int n)
 	}
 }
 
+/* A text target's classes in strcmp order; the rows' codes become their ranks. */
+static void
+ResolveTextClasses(RfTarget *t, RfMatrix *Y, RfMatrix *Yv, int ycol)
+{
+	int			n = RfDictSize(t->dict);
+	int		   *order = palloc(sizeof(int) * Max(n, 1));
+	double	   *rank = palloc(sizeof(double) * Max(n, 1));
+	RfMatrix   *ms[2] = {Y, Yv};
+
+	for (int k = 0; k < n; k++)
+		order[k] = k;
+	qsort_arg(order, n, sizeof(int), StringIndexCmp, t->dict);
+	t->nclasses = n;
+	t->classes = palloc(sizeof(char *) * Max(n, 1));
+	for (int k = 0; k < n; k++)
+	{
+		t->classes[k] = pstrdup(RfDictString(t->dict, order[k]));
+		rank[order[k]] = k;
+	}
+	for (int s = 0; s < 2; s++)
+		for (int64 i = 0; i < ms[s]->nrows; i++)
+		{
+			double	   *y = RfMatrixRow(ms[s], i) + ycol;
+
+			if (!isnan(*y))
+				*y = rank[(int) *y];
+		}
+}
+
 static void
 ResolveClasses(RfTarget *t, RfMatrix *Y, RfMatrix *Yv, int ycol)
 {
 	if (t->kind == RF_TARGET_CATEGORY)
 	{
-		int			n = RfDictSize(t->dict);
-		int		   *order = palloc(sizeof(int) * Max(n, 1));
-		double	   *rank = palloc(sizeof(double) * Max(n, 1));
-		RfMatrix   *ms[2] = {Y, Yv};
-
-		for (int k = 0; k < n; k++)
-			order[k] = k;
-		qsort_arg(order, n, sizeof(int), StringIndexCmp, t->dict);
-		t->nclasses = n;
-		t->classes = palloc(sizeof(char *) * Max(n, 1));
-		for (int k = 0; k < n; k++)
-		{
-			t->classes[k] = pstrdup(RfDictString(t->dict, order[k]));
-			rank[order[k]] = k;
-		}
-		for (int s = 0; s < 2; s++)
-			for (int64 i = 0; i < ms[s]->nrows; i++)
-			{
-				double	   *y = RfMatrixRow(ms[s], i) + ycol;
-
-				if (!isnan(*y))
-					*y = rank[(int) *y];
-			}
+		ResolveTextClasses(t, Y, Yv, ycol);
 		return;
 	}
 	if (t->kind == RF_TARGET_BOOL)

@@ -700,6 +700,56 @@ ReadShape(Datum d, bool isnull, const char *block, int part, int *ndim, int *sha
 }
 
 /*
+ * A block's part, checked (a float8 vector of finite numbers, numbered
+ * after the parts before it, of their shape) and appended to its block in
+ * *blocks (made in mcxt).
+ */
+static void
+AddBlockPart(List **blocks, const char *block, int part, Datum data, bool isnull, Datum shaped,
+			 bool shapenull, MemoryContext mcxt)
+{
+	ArrayType  *arr;
+	int			n;
+	int			ndim;
+	int			shape[2];
+	LoadedBlock *lb = FindBlock(*blocks, block);
+
+	if (isnull)
+		SpecCorrupt("block \"%s\" part %d has no data", block, part);
+	arr = DatumGetArrayTypeP(data);
+	n = ArrayGetNItems(ARR_NDIM(arr), ARR_DIMS(arr));
+	if (ARR_NDIM(arr) > 1 || ARR_HASNULL(arr) || ARR_ELEMTYPE(arr) != FLOAT8OID)
+		SpecCorrupt("block \"%s\" part %d is not a float8 vector without NULLs", block, part);
+	if (!ReframeAllFinite((double *) ARR_DATA_PTR(arr), n))
+		SpecCorrupt("block \"%s\" part %d holds NaN or infinity", block, part);
+	ReadShape(shaped, shapenull, block, part, &ndim, shape);
+	if (part != (lb ? lb->nparts : 0))
+		SpecCorrupt("block \"%s\" has part %d where part %d belongs", block, part,
+					lb ? lb->nparts : 0);
+	if (lb && (ndim != lb->ndim || shape[0] != lb->shape[0] || shape[1] != lb->shape[1]))
+		SpecCorrupt("block \"%s\" part %d has another shape than part 0", block, part);
+	MemoryContextSwitchTo(mcxt);
+	if (lb == NULL)
+	{
+		lb = palloc0(sizeof(LoadedBlock));
+		lb->name = pstrdup(block);
+		lb->ndim = ndim;
+		memcpy(lb->shape, shape, sizeof(shape));
+		lb->cap = Max(n, 16);
+		lb->data = MemoryContextAllocHuge(mcxt, sizeof(double) * lb->cap);
+		*blocks = lappend(*blocks, lb);
+	}
+	if (lb->n + n > lb->cap)
+	{
+		lb->cap = Max(lb->cap * 2, lb->n + n);
+		lb->data = repalloc_huge(lb->data, sizeof(double) * lb->cap);
+	}
+	memcpy(lb->data + lb->n, ARR_DATA_PTR(arr), sizeof(double) * n);
+	lb->n += n;
+	lb->nparts++;
+}
+
+/*
  * Reads one version's rows of a model table into m and a list of its blocks,
  * allocated in the current memory context.  Checked: one header with a
  * spec; each block's parts numbered from 0, each a float8 vector of finite
@@ -744,47 +794,7 @@ ReadVersionRows(RfModel *m, Relation rel, Relation idx, Snapshot snap)
 			m->spec = DatumGetJsonbPCopy(s);
 		}
 		else
-		{
-			ArrayType  *arr;
-			int			n;
-			int			ndim;
-			int			shape[2];
-			LoadedBlock *lb = FindBlock(blocks, block);
-
-			if (isnull)
-				SpecCorrupt("block \"%s\" part %d has no data", block, part);
-			arr = DatumGetArrayTypeP(data);
-			n = ArrayGetNItems(ARR_NDIM(arr), ARR_DIMS(arr));
-			if (ARR_NDIM(arr) > 1 || ARR_HASNULL(arr) || ARR_ELEMTYPE(arr) != FLOAT8OID)
-				SpecCorrupt("block \"%s\" part %d is not a float8 vector without NULLs", block, part);
-			if (!ReframeAllFinite((double *) ARR_DATA_PTR(arr), n))
-				SpecCorrupt("block \"%s\" part %d holds NaN or infinity", block, part);
-			ReadShape(shaped, shapenull, block, part, &ndim, shape);
-			if (part != (lb ? lb->nparts : 0))
-				SpecCorrupt("block \"%s\" has part %d where part %d belongs", block, part,
-							lb ? lb->nparts : 0);
-			if (lb && (ndim != lb->ndim || shape[0] != lb->shape[0] || shape[1] != lb->shape[1]))
-				SpecCorrupt("block \"%s\" part %d has another shape than part 0", block, part);
-			MemoryContextSwitchTo(mcxt);
-			if (lb == NULL)
-			{
-				lb = palloc0(sizeof(LoadedBlock));
-				lb->name = pstrdup(block);
-				lb->ndim = ndim;
-				memcpy(lb->shape, shape, sizeof(shape));
-				lb->cap = Max(n, 16);
-				lb->data = MemoryContextAllocHuge(mcxt, sizeof(double) * lb->cap);
-				blocks = lappend(blocks, lb);
-			}
-			if (lb->n + n > lb->cap)
-			{
-				lb->cap = Max(lb->cap * 2, lb->n + n);
-				lb->data = repalloc_huge(lb->data, sizeof(double) * lb->cap);
-			}
-			memcpy(lb->data + lb->n, ARR_DATA_PTR(arr), sizeof(double) * n);
-			lb->n += n;
-			lb->nparts++;
-		}
+			AddBlockPart(&blocks, block, part, data, isnull, shaped, shapenull, mcxt);
 		MemoryContextSwitchTo(old);
 		MemoryContextReset(tmp);
 	}
@@ -926,6 +936,35 @@ ModelFromRows(RfModel *m, List *blocks)
 }
 
 /*
+ * A model table opened for reading with its primary key index, checked: no
+ * row-level security (a loaded model serves every role of the backend: all
+ * rows or none), the key (version, block, part).
+ */
+static Relation
+OpenModelTable(Oid relid, const char *name, Relation *idx)
+{
+	Relation	rel = table_open(relid, AccessShareLock);
+	Oid			indexoid;
+
+	if (rel->rd_rel->relrowsecurity)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("model \"%s\" has row-level security, which model tables do not support", name),
+				 errhint("Disable it with ALTER TABLE ... DISABLE ROW LEVEL SECURITY; grant or revoke SELECT on the model table instead.")));
+	indexoid = RelationGetPrimaryKeyIndex(rel);
+	if (!OidIsValid(indexoid))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("model \"%s\" has lost its primary key (version, block, part)", name)));
+	*idx = index_open(indexoid, AccessShareLock);
+	if (!IndexIsPrimaryModelKey(*idx))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("model \"%s\" has a primary key other than (version, block, part)", name)));
+	return rel;
+}
+
+/*
  * Reads a version of a model (the deployed one when version < 0) into the
  * current memory context, uncached; NULL when no version is deployed.
  *
@@ -942,7 +981,6 @@ StoreLoadVersion(Oid relid, const char *name, int32 version)
 	List	   *blocks = NIL;
 	Relation	rel;
 	Relation	idx;
-	Oid			indexoid;
 	Snapshot	snap;
 	bool		asked = version >= 0;
 	MemoryContext mcxt = CurrentMemoryContext;
@@ -951,23 +989,7 @@ StoreLoadVersion(Oid relid, const char *name, int32 version)
 	m->name = pstrdup(name);
 	m->readrelid = CitusLocalShard(relid, name);
 
-	rel = table_open(m->readrelid, AccessShareLock);
-	/* a loaded model serves every role of the backend: all rows or none */
-	if (rel->rd_rel->relrowsecurity)
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("model \"%s\" has row-level security, which model tables do not support", name),
-				 errhint("Disable it with ALTER TABLE ... DISABLE ROW LEVEL SECURITY; grant or revoke SELECT on the model table instead.")));
-	indexoid = RelationGetPrimaryKeyIndex(rel);
-	if (!OidIsValid(indexoid))
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("model \"%s\" has lost its primary key (version, block, part)", name)));
-	idx = index_open(indexoid, AccessShareLock);
-	if (!IndexIsPrimaryModelKey(idx))
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("model \"%s\" has a primary key other than (version, block, part)", name)));
+	rel = OpenModelTable(m->readrelid, name, &idx);
 	snap = RegisterSnapshot(ActiveSnapshotSet() ? GetActiveSnapshot() : GetTransactionSnapshot());
 	if (!asked)
 		version = DeployedVersionByIndex(rel, idx, snap);
@@ -1057,6 +1079,45 @@ UnpinModel(void *arg)
 }
 
 /*
+ * The deployed version of a model loaded into a memory context of its own
+ * under CacheMemoryContext, deleted again on error; an error when the
+ * model has no deployed version.
+ */
+static RfModel *
+LoadIntoCache(Oid relid, const char *name)
+{
+	RfModel    *m;
+	MemoryContext mcxt;
+	MemoryContext old;
+
+	mcxt = AllocSetContextCreate(CacheMemoryContext, "reframe model", ALLOCSET_DEFAULT_SIZES);
+	old = MemoryContextSwitchTo(mcxt);
+	PG_TRY();
+	{
+		m = StoreLoadDeployed(relid, name);
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(old);
+		MemoryContextDelete(mcxt);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(old);
+	if (m == NULL)
+	{
+		MemoryContextDelete(mcxt);
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("model \"%s\" has no deployed version", name),
+				 errhint("Deploy one with reframe.deploy('%s', version).", name)));
+	}
+	m->mcxt = mcxt;
+	MemoryContextSetIdentifier(mcxt, m->name);
+	return m;
+}
+
+/*
  * The deployed version of a model, loaded at most once per backend and
  * deployment.  It stays pinned, and so valid, until pin_mcxt goes away.
  */
@@ -1086,33 +1147,7 @@ StoreGetModel(Oid relid, const char *name, MemoryContext pin_mcxt)
 	}
 	if (e->model == NULL)
 	{
-		MemoryContext mcxt;
-		MemoryContext old;
-
-		mcxt = AllocSetContextCreate(CacheMemoryContext, "reframe model", ALLOCSET_DEFAULT_SIZES);
-		old = MemoryContextSwitchTo(mcxt);
-		PG_TRY();
-		{
-			m = StoreLoadDeployed(relid, name);
-		}
-		PG_CATCH();
-		{
-			MemoryContextSwitchTo(old);
-			MemoryContextDelete(mcxt);
-			PG_RE_THROW();
-		}
-		PG_END_TRY();
-		MemoryContextSwitchTo(old);
-		if (m == NULL)
-		{
-			MemoryContextDelete(mcxt);
-			ereport(ERROR,
-					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-					 errmsg("model \"%s\" has no deployed version", name),
-					 errhint("Deploy one with reframe.deploy('%s', version).", name)));
-		}
-		m->mcxt = mcxt;
-		MemoryContextSetIdentifier(mcxt, m->name);
+		m = LoadIntoCache(relid, name);
 		e = hash_search(ModelCache, &relid, HASH_ENTER, &found);
 		e->model = m;
 	}

@@ -145,6 +145,41 @@ ViewHeads(GradientView *v)
 	}
 }
 
+/*
+ * The targets in a configuration, checked: their cells follow each other,
+ * and each text target's sorted names lie in names .. end.
+ */
+static void
+ViewTargets(const GradientConfig *cfg, GradientView *v, const char *names, const char *end)
+{
+	int			cells = 0;
+
+	for (int t = 0; t < cfg->targets.ntargets; t++)
+	{
+		const GradientTarget *gt = &cfg->target[t];
+		int			kind = cfg->targets.kind[t];
+		const char *p = names + gt->names_at;
+
+		if (gt->cell != cells || gt->nnames < 0 || gt->names_at < 0 || gt->names_at > cfg->names_len ||
+			((kind == RF_STREAM_NUMBER || kind == RF_STREAM_SHARES) && gt->nnames != 0) || gt->nnames > 20000)
+			ConfigInvalid();
+		cells += kind == RF_STREAM_LABELS ? gt->nnames :
+			kind == RF_STREAM_SHARES ? cfg->targets.nshares[t] : 1;
+		v->names[t] = palloc(sizeof(char *) * Max(gt->nnames, 1));
+		for (int k = 0; k < gt->nnames; k++)
+		{
+			if (p >= end)
+				ConfigInvalid();
+			v->names[t][k] = p;
+			p += strlen(p) + 1;
+			if (k > 0 && strcmp(v->names[t][k - 1], v->names[t][k]) >= 0)
+				ConfigInvalid();
+		}
+	}
+	if (cells != cfg->ncells)
+		ConfigInvalid();
+}
+
 /* Checks a configuration and takes it apart into v. */
 void
 GradientViewBuild(const GradientConfig *cfg, GradientView *v)
@@ -152,7 +187,6 @@ GradientViewBuild(const GradientConfig *cfg, GradientView *v)
 	const char *names;
 	const char *end;
 	int			offset = 0;
-	int			cells = 0;
 	int			at;
 	bool		ok;
 
@@ -184,31 +218,7 @@ GradientViewBuild(const GradientConfig *cfg, GradientView *v)
 	for (int r = 0; r < cfg->R; r++)
 		if (v->slot[r] < 0 || v->slot[r] >= cfg->width || v->missing[r] < -1 || v->missing[r] >= cfg->width)
 			ConfigInvalid();
-	/* the targets' cells follow each other; their names lie in the names */
-	for (int t = 0; t < cfg->targets.ntargets; t++)
-	{
-		const GradientTarget *gt = &cfg->target[t];
-		int			kind = cfg->targets.kind[t];
-		const char *p = names + gt->names_at;
-
-		if (gt->cell != cells || gt->nnames < 0 || gt->names_at < 0 || gt->names_at > cfg->names_len ||
-			((kind == RF_STREAM_NUMBER || kind == RF_STREAM_SHARES) && gt->nnames != 0) || gt->nnames > 20000)
-			ConfigInvalid();
-		cells += kind == RF_STREAM_LABELS ? gt->nnames :
-			kind == RF_STREAM_SHARES ? cfg->targets.nshares[t] : 1;
-		v->names[t] = palloc(sizeof(char *) * Max(gt->nnames, 1));
-		for (int k = 0; k < gt->nnames; k++)
-		{
-			if (p >= end)
-				ConfigInvalid();
-			v->names[t][k] = p;
-			p += strlen(p) + 1;
-			if (k > 0 && strcmp(v->names[t][k - 1], v->names[t][k]) >= 0)
-				ConfigInvalid();
-		}
-	}
-	if (cells != cfg->ncells)
-		ConfigInvalid();
+	ViewTargets(cfg, v, names, end);
 	at = STATE_COMMON;
 	for (int h = 0; h < cfg->nheads; h++)
 	{
@@ -554,6 +564,43 @@ RowTargetsValid(const GradientView *v, const double *cells, double *y)
 	return true;
 }
 
+/* The linear trunk's raw outputs z = W f + b for a row's encoded features f. */
+static void
+RowOutputs(const GradientView *v, const double *f, double *z)
+{
+	const GradientConfig *cfg = v->cfg;
+
+	for (int k = 0; k < cfg->nout; k++)
+	{
+		const double *Wk = v->W + (Size) k * cfg->width;
+		double		s = v->b[k];
+
+		for (int j = 0; j < cfg->width; j++)
+			s += Wk[j] * f[j];
+		z[k] = s;
+	}
+}
+
+/* Adds a training row's gradient w dz f' (and w dz for the biases) to g. */
+static void
+AddGradient(const GradientView *v, double *g, const double *f, const double *dz, double w)
+{
+	const GradientConfig *cfg = v->cfg;
+	double	   *gb = g + (Size) cfg->nout * cfg->width;
+
+	for (int k = 0; k < cfg->nout; k++)
+	{
+		double		wd = w * dz[k];
+		double	   *gk = g + (Size) k * cfg->width;
+
+		if (wd == 0)
+			continue;
+		for (int j = 0; j < cfg->width; j++)
+			gk[j] += wd * f[j];
+		gb[k] += wd;
+	}
+}
+
 /* Adds a row of set "set" with weight w and features f to the sums. */
 static void
 StateAddRow(const GradientView *v, GradientState *st, int set, const double *f, const double *cells,
@@ -567,15 +614,7 @@ StateAddRow(const GradientView *v, GradientState *st, int set, const double *f, 
 	double	   *p = dz + cfg->nout;
 	double	   *path = p + cfg->nout;	/* a hierarchy's: each class's probability with its parents' */
 
-	for (int k = 0; k < cfg->nout; k++)
-	{
-		const double *Wk = v->W + (Size) k * cfg->width;
-		double		s = v->b[k];
-
-		for (int j = 0; j < cfg->width; j++)
-			s += Wk[j] * f[j];
-		z[k] = s;
-	}
+	RowOutputs(v, f, z);
 	if (cfg->evaluate && v->hierarchy)
 	{
 		memcpy(path, z, sizeof(double) * cfg->nout);
@@ -621,24 +660,39 @@ StateAddRow(const GradientView *v, GradientState *st, int set, const double *f, 
 			HeadEvalAdd(head, &v->rfheads[h], s, z + head->offset, (v->hierarchy ? path : p) + head->offset, cells, y[h], w);
 	}
 	if (set == 0 && w > 0)
-	{
-		double	   *g = d + v->grad_at;
-		double	   *gb = g + (Size) cfg->nout * cfg->width;
-
-		for (int k = 0; k < cfg->nout; k++)
-		{
-			double		wd = w * dz[k];
-			double	   *gk = g + (Size) k * cfg->width;
-
-			if (wd == 0)
-				continue;
-			for (int j = 0; j < cfg->width; j++)
-				gk[j] += wd * f[j];
-			gb[k] += wd;
-		}
-	}
+		AddGradient(v, d + v->grad_at, f, dz, w);
 	if (z != zbuf)
 		pfree(z);
+}
+
+/* An empty state for the view's sums, in the aggregate's context. */
+static GradientState *
+StateCreate(MemoryContext aggcxt, const GradientView *v)
+{
+	GradientState *st = MemoryContextAllocZero(aggcxt, StateSize(v->ndoubles));
+
+	SET_VARSIZE(st, StateSize(v->ndoubles));
+	st->magic = GRADIENT_MAGIC;
+	st->ndoubles = v->ndoubles;
+	return st;
+}
+
+/*
+ * A row's set from its hash h, as training splits it: 0 training, 1
+ * validation (or, for "l2": "auto"'s inner folds, the fold held out of the
+ * training rows); -1 for a validation row an inner fold's pass skips.
+ */
+static int
+RowSet(const GradientConfig *cfg, uint64 h)
+{
+	double		u = ReframeHashToUnit(hash_bytes_uint32_extended((uint32) h, h >> 32));
+	int			set = cfg->merged ? 0 : ReframeSplitSet(u, cfg->holdout, cfg->folds, cfg->fold);
+
+	if (cfg->inner_fold < 0)
+		return set;
+	if (set != 0)
+		return -1;
+	return ReframeInnerFold(u, RF_L2_FOLDS) == cfg->inner_fold ? 1 : 0;
 }
 
 /* Transition: (state, config, x, y, t, w) -> state, changed in place. */
@@ -657,7 +711,6 @@ reframe_gradient_accum(PG_FUNCTION_ARGS)
 	double		cellbuf[256];
 	double		y[RF_MAX_TARGETS];
 	double		w;
-	double		u;
 	int			set;
 	uint64		h;
 
@@ -670,15 +723,7 @@ reframe_gradient_accum(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("reframe.gradient: the configuration and the inputs must not be NULL")));
 	v = ViewOf(fcinfo, PG_GETARG_BYTEA_P(1));
-	if (PG_ARGISNULL(0))
-	{
-		st = MemoryContextAllocZero(aggcxt, StateSize(v->ndoubles));
-		SET_VARSIZE(st, StateSize(v->ndoubles));
-		st->magic = GRADIENT_MAGIC;
-		st->ndoubles = v->ndoubles;
-	}
-	else
-		st = GradientStateCheck(PG_GETARG_DATUM(0), "the state");
+	st = PG_ARGISNULL(0) ? StateCreate(aggcxt, v) : GradientStateCheck(PG_GETARG_DATUM(0), "the state");
 	if (st->ndoubles != v->ndoubles)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -693,28 +738,15 @@ reframe_gradient_accum(PG_FUNCTION_ARGS)
 		PG_RETURN_BYTEA_P(st);
 	}
 	st->bad_shares += row.bad_shares;
-	w = PG_ARGISNULL(5) ? get_float8_nan() : PG_GETARG_FLOAT8(5);
-	if (!(w >= 0 && isfinite(w)))
-	{
-		st->bad_weights++;
-		w = 0;
-	}
+	w = StreamRowWeight(fcinfo, 5, &st->bad_weights);
 	if (v->cfg->sample < 1 && ReframeSampleDraw(h) >= v->cfg->sample)
 	{
 		st->sampled_out++;
 		PG_RETURN_BYTEA_P(st);
 	}
-	u = ReframeHashToUnit(hash_bytes_uint32_extended((uint32) h, h >> 32));
-	set = ReframeSplitSet(u, v->cfg->holdout, v->cfg->folds, v->cfg->fold);
-	if (v->cfg->merged)
-		set = 0;
-	if (v->cfg->inner_fold >= 0)
-	{
-		/* a fold of the training rows is held out; the validation rows wait */
-		if (set != 0)
-			PG_RETURN_BYTEA_P(st);
-		set = ReframeInnerFold(u, RF_L2_FOLDS) == v->cfg->inner_fold ? 1 : 0;
-	}
+	set = RowSet(v->cfg, h);
+	if (set < 0)
+		PG_RETURN_BYTEA_P(st);
 	cells = v->cfg->ncells <= lengthof(cellbuf) ? cellbuf : palloc(sizeof(double) * v->cfg->ncells);
 	if (row.bad > 0 || !RowCells(v, &row, cells) || !RowTargetsValid(v, cells, y))
 	{

@@ -261,6 +261,36 @@ ConfigCheck(bytea *b)
 	return cfg;
 }
 
+/*
+ * Adds a row (its inputs raw, target y, weight w, split draw u) to the
+ * moments of its set (and inner fold); a state that meets its first
+ * missing input grows the sums that missing inputs need.  Returns the state.
+ */
+static MomentsState *
+StateAddRow(MomentsState *st, MemoryContext aggcxt, const MomentsConfig *cfg, const double *raw, double y,
+			double w, double u)
+{
+	double		a[RF_MOMENTS_MAX_INPUTS + 2];
+	int			set = ReframeSplitSet(u, cfg->holdout, cfg->folds, cfg->fold);
+	bool		gaps;
+
+	st->nrows[set]++;
+	gaps = GramRowVector(cfg->R, CONFIG_ORIGIN(cfg), cfg->yorigin, raw, y, w, a);
+	if (gaps && !st->missing)
+	{
+		MemoryContext old = MemoryContextSwitchTo(aggcxt);
+
+		st = StateWithGaps(st);
+		MemoryContextSwitchTo(old);
+	}
+	/* with moments by inner fold, a set's moments are their sum (MomentsReadIn) */
+	if (cfg->keep_folds)
+		StateAdd(st, 2 + set * RF_L2_FOLDS + ReframeInnerFold(u, RF_L2_FOLDS), raw, a, w, st->missing);
+	else
+		StateAdd(st, set, raw, a, w, st->missing);
+	return st;
+}
+
 /* Transition: (state, config, x, y, w) -> state, changed in place. */
 PG_FUNCTION_INFO_V1(reframe_moments_accum);
 Datum
@@ -271,12 +301,9 @@ reframe_moments_accum(PG_FUNCTION_ARGS)
 	MomentsState *st;
 	double		raw[RF_MOMENTS_MAX_INPUTS];
 	bool		nulls[RF_MOMENTS_MAX_INPUTS];
-	double		a[RF_MOMENTS_MAX_INPUTS + 2];
 	double		y,
 				w,
 				u;
-	int			set;
-	bool		gaps;
 
 	if (!AggCheckCallContext(fcinfo, &aggcxt))
 		ereport(ERROR,
@@ -315,12 +342,7 @@ reframe_moments_accum(PG_FUNCTION_ARGS)
 					 errhint("Filter such rows out in the source.")));
 		/* the moments' target: the first, where it is a number */
 		y = cfg->targets.kind[0] == RF_STREAM_NUMBER && !isnan(row.value[0]) ? row.value[0] : cfg->yorigin;
-		w = PG_ARGISNULL(5) ? get_float8_nan() : PG_GETARG_FLOAT8(5);
-		if (!(w >= 0 && isfinite(w)))
-		{
-			st->bad_weights++;
-			w = 0;
-		}
+		w = StreamRowWeight(fcinfo, 5, &st->bad_weights);
 		if (cfg->sample < 1 && ReframeSampleDraw(h) >= cfg->sample)
 		{
 			st->sampled_out++;
@@ -328,22 +350,7 @@ reframe_moments_accum(PG_FUNCTION_ARGS)
 		}
 		u = ReframeHashToUnit(hash_bytes_uint32_extended((uint32) h, h >> 32));
 	}
-	set = ReframeSplitSet(u, cfg->holdout, cfg->folds, cfg->fold);
-	st->nrows[set]++;
-	gaps = GramRowVector(cfg->R, CONFIG_ORIGIN(cfg), cfg->yorigin, raw, y, w, a);
-	if (gaps && !st->missing)
-	{
-		MemoryContext old = MemoryContextSwitchTo(aggcxt);
-
-		st = StateWithGaps(st);
-		MemoryContextSwitchTo(old);
-	}
-	/* with moments by inner fold, a set's moments are their sum (MomentsReadIn) */
-	if (cfg->keep_folds)
-		StateAdd(st, 2 + set * RF_L2_FOLDS + ReframeInnerFold(u, RF_L2_FOLDS), raw, a, w, st->missing);
-	else
-		StateAdd(st, set, raw, a, w, st->missing);
-	PG_RETURN_BYTEA_P(st);
+	PG_RETURN_BYTEA_P(StateAddRow(st, aggcxt, cfg, raw, y, w, u));
 }
 
 /* Combine: the sum of two parts' moments. */

@@ -165,28 +165,67 @@ ReadShares(const double *v, int K, bool distribution, uint64 *hash)
 	return true;
 }
 
-void
-StreamRowRead(const RfStreamTargets *st, ArrayType *y, ArrayType *t, RfStreamRow *row, uint64 *hash)
+/* The values of y (float8[]): a NULL element reads as NaN, a missing target or a share that is not one. */
+static double *
+RowValues(const RfStreamTargets *st, ArrayType *y, RfStreamRow *row)
 {
 	int			ny = y && ARR_NDIM(y) == 1 ? ARR_DIMS(y)[0] : 0;
 	int			want = 0;
 	double	   *yv;
-	int			ntexts = 0;
-	int			at = 0;
+	bits8	   *bits;
+	const double *d;
 
 	for (int k = 0; k < st->ntargets; k++)
 		want += st->kind[k] == RF_STREAM_SHARES ? 1 + st->nshares[k] : 1;
 	if (y == NULL || ARR_ELEMTYPE(y) != FLOAT8OID || ny != want)
 		Mismatch("y must hold each target's values");
-	/* a NULL element reads as NaN: a missing target, or a share that is not one */
 	yv = ny <= lengthof(row->ybuf) ? row->ybuf : palloc(sizeof(double) * ny);
-	{
-		bits8	   *bits = ARR_NULLBITMAP(y);
-		const double *d = (const double *) ARR_DATA_PTR(y);
+	bits = ARR_NULLBITMAP(y);
+	d = (const double *) ARR_DATA_PTR(y);
+	for (int i = 0; i < ny; i++)
+		yv[i] = bits && !(bits[i / 8] & (1 << (i % 8))) ? get_float8_nan() : *d++;
+	return yv;
+}
 
-		for (int i = 0; i < ny; i++)
-			yv[i] = bits && !(bits[i / 8] & (1 << (i % 8))) ? get_float8_nan() : *d++;
+/* Mixes the texts of target k (a category's, a label set's labels) into the row's hash, as TargetValue does. */
+static void
+HashTexts(const RfStreamRow *row, int k, uint64 *hash)
+{
+	for (int i = row->tstart[k]; i < row->tstart[k] + row->tcount[k]; i++)
+	{
+		text	   *s;
+
+		if (row->tnulls[i])
+			continue;
+		s = DatumGetTextPP(row->texts[i]);
+		*hash = hash_combine64(*hash, hash_bytes_extended((unsigned char *) VARDATA_ANY(s),
+														  VARSIZE_ANY_EXHDR(s), 0));
 	}
+}
+
+/*
+ * A number target's value: present unless NULL (a NULL number arrives as
+ * NaN, as a NaN one does: both are bad or missing), bad unless finite.
+ */
+static void
+CountNumber(RfStreamRow *row, double v, bool null, uint64 *hash)
+{
+	if (isnan(v) && null)
+		return;
+	row->present++;
+	if (!isfinite(v))
+		row->bad++;
+	else
+		*hash = ReframeHashDoubles(&v, 1, *hash);
+}
+
+void
+StreamRowRead(const RfStreamTargets *st, ArrayType *y, ArrayType *t, RfStreamRow *row, uint64 *hash)
+{
+	double	   *yv = RowValues(st, y, row);
+	int			ntexts = 0;
+	int			at = 0;
+
 	row->texts = NULL;
 	row->tnulls = NULL;
 	if (t)
@@ -230,33 +269,12 @@ StreamRowRead(const RfStreamTargets *st, ArrayType *y, ArrayType *t, RfStreamRow
 		row->tcount[k] = n;
 		at += n;
 		if (st->kind[k] == RF_STREAM_NUMBER)
+			CountNumber(row, v, RowNumberNull(y, yi - 1), hash);
+		else if (!isnull)
 		{
-			/* a NULL number arrives as NULL (NaN here), a NaN one as NaN too: both are bad or missing */
-			if (!isnan(v) || !RowNumberNull(y, yi - 1))
-			{
-				row->present++;
-				if (!isfinite(v))
-					row->bad++;
-				else
-					*hash = ReframeHashDoubles(&v, 1, *hash);
-			}
-			continue;
-		}
-		if (isnull)
-			continue;
-		row->present++;
-		if (st->kind[k] == RF_STREAM_SHARES)
-			continue;
-		/* a category's text, each label's: as TargetValue and AddLabelSet mix them */
-		for (int i = row->tstart[k]; i < row->tstart[k] + n; i++)
-		{
-			text	   *s;
-
-			if (row->tnulls[i])
-				continue;
-			s = DatumGetTextPP(row->texts[i]);
-			*hash = hash_combine64(*hash, hash_bytes_extended((unsigned char *) VARDATA_ANY(s),
-															  VARSIZE_ANY_EXHDR(s), 0));
+			row->present++;
+			if (st->kind[k] != RF_STREAM_SHARES)
+				HashTexts(row, k, hash);
 		}
 	}
 	if (at != ntexts)
@@ -316,4 +334,15 @@ GradientUnsupported(RfTrainState *ts)
 			return psprintf("target \"%s\" cannot be framed as %s", tg->name, task);
 	}
 	return NULL;
+}
+
+double
+StreamRowWeight(FunctionCallInfo fcinfo, int argno, double *bad_weights)
+{
+	double		w = PG_ARGISNULL(argno) ? get_float8_nan() : PG_GETARG_FLOAT8(argno);
+
+	if (w >= 0 && isfinite(w))
+		return w;
+	(*bad_weights)++;
+	return 0;
 }

@@ -70,4 +70,10 @@ extern char *StreamTargetsPresentSql(RfTrainState *ts);
 extern void StreamRowRead(const RfStreamTargets *st, ArrayType *y, ArrayType *t, RfStreamRow *row,
 						  uint64 *hash);
 
+/*
+ * The row weight in argument argno of an aggregate's transition: a NULL,
+ * negative, NaN or infinite one counts as 0, and in *bad_weights.
+ */
+extern double StreamRowWeight(FunctionCallInfo fcinfo, int argno, double *bad_weights);
+
 #endif

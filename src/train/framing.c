@@ -148,6 +148,43 @@ TrainBuildHeads(RfTrainState *ts, int *nheads)
 }
 
 /*
+ * Level t's parent classes: each class's class of level t - 1 in the rows
+ * of both sets, an error where one has two parents.
+ */
+static int *
+LevelParents(RfTrainState *ts, int t)
+{
+	RfMatrix   *ms[2] = {ts->Y, ts->Yv};
+	RfTarget   *up = &ts->targets[t - 1];
+	RfTarget   *tg = &ts->targets[t];
+	int		   *parent_of = palloc(sizeof(int) * tg->nclasses);
+
+	for (int k = 0; k < tg->nclasses; k++)
+		parent_of[k] = -1;
+	for (int s = 0; s < 2; s++)
+		for (int64 i = 0; i < ms[s]->nrows; i++)
+		{
+			double	   *y = RfMatrixRow(ms[s], i);
+			int			c;
+			int			p;
+
+			if (isnan(y[t]) || isnan(y[t - 1]))
+				continue;
+			c = (int) y[t];
+			p = (int) y[t - 1];
+			if (parent_of[c] < 0)
+				parent_of[c] = p;
+			else if (parent_of[c] != p)
+				ereport(ERROR,
+						(errcode(ERRCODE_DATA_EXCEPTION),
+						 errmsg("class \"%s\" of level \"%s\" appears under both \"%s\" and \"%s\" of level \"%s\"",
+								tg->classes[c], tg->name, up->classes[parent_of[c]], up->classes[p], up->name),
+						 errhint("The levels of a hierarchy must form a tree; make such classes distinct, for example by prefixing their parent.")));
+		}
+	return parent_of;
+}
+
+/*
  * Hierarchical levels, coarse to fine: each level is a multiclass target
  * whose classes must each sit under one class of the level above.  Classes
  * are reordered by parent so that siblings are contiguous.
@@ -163,34 +200,12 @@ ResolveHierarchy(RfTrainState *ts)
 	{
 		RfTarget   *up = &ts->targets[t - 1];
 		RfTarget   *tg = &ts->targets[t];
-		int		   *parent_of = palloc(sizeof(int) * tg->nclasses);
+		int		   *parent_of = LevelParents(ts, t);
 		RfChildOrder *order = palloc(sizeof(RfChildOrder) * tg->nclasses);
 		int		   *rank = palloc(sizeof(int) * tg->nclasses);
 		char	  **classes = palloc(sizeof(char *) * tg->nclasses);
 		double	   *counts = palloc(sizeof(double) * tg->nclasses);
 
-		for (int k = 0; k < tg->nclasses; k++)
-			parent_of[k] = -1;
-		for (int s = 0; s < 2; s++)
-			for (int64 i = 0; i < ms[s]->nrows; i++)
-			{
-				double	   *y = RfMatrixRow(ms[s], i);
-				int			c;
-				int			p;
-
-				if (isnan(y[t]) || isnan(y[t - 1]))
-					continue;
-				c = (int) y[t];
-				p = (int) y[t - 1];
-				if (parent_of[c] < 0)
-					parent_of[c] = p;
-				else if (parent_of[c] != p)
-					ereport(ERROR,
-							(errcode(ERRCODE_DATA_EXCEPTION),
-							 errmsg("class \"%s\" of level \"%s\" appears under both \"%s\" and \"%s\" of level \"%s\"",
-									tg->classes[c], tg->name, up->classes[parent_of[c]], up->classes[p], up->name),
-							 errhint("The levels of a hierarchy must form a tree; make such classes distinct, for example by prefixing their parent.")));
-			}
 		for (int k = 0; k < tg->nclasses; k++)
 		{
 			if (parent_of[k] < 0)

@@ -195,6 +195,66 @@ TrainPlanGroup(RfTrainState *ts, TupleDesc typeinfo, bool *is_target)
 	}
 }
 
+/* An error when two columns of the source share a name. */
+static void
+TrainCheckColumnNames(RfTrainState *ts, TupleDesc typeinfo)
+{
+	for (int i = 0; i < typeinfo->natts; i++)
+		for (int j = 0; j < i; j++)
+			if (!TupleDescAttr(typeinfo, i)->attisdropped && !TupleDescAttr(typeinfo, j)->attisdropped &&
+				strcmp(NameStr(TupleDescAttr(typeinfo, i)->attname), NameStr(TupleDescAttr(typeinfo, j)->attname)) == 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_DUPLICATE_COLUMN),
+						 errmsg("column \"%s\" appears twice in the source of model \"%s\"",
+								NameStr(TupleDescAttr(typeinfo, i)->attname), ts->model_name),
+						 errhint("Give one of them another name with AS.")));
+}
+
+/*
+ * Squared-loss regression of one target on inputs without text streams its
+ * moments instead of keeping rows, where the family fits from moments.
+ */
+static void
+TrainPlanStreaming(RfTrainState *ts, bool regression)
+{
+	ts->streaming = regression && ts->ntargets == 1 && ts->family->moments_errors != NULL &&
+		(ts->opts->loss == NULL || strcmp(ts->opts->loss, "squared") == 0);
+	for (int c = 0; c < ts->enc->ncols; c++)
+		if (ts->enc->cols[c].kind == RF_CATEGORY)
+			ts->streaming = false;
+	if (ts->streaming && ts->task == NULL)
+		TargetNoticeTask(&ts->targets[0], "regression");
+	if (ts->streaming)
+		ts->task = "regression";
+}
+
+/*
+ * The columns of the targets' matrices: each target's (a label set's start
+ * and count into label_codes, a float8[]'s shares), the query's, the
+ * weight's.
+ */
+static void
+TrainPlanY(RfTrainState *ts)
+{
+	/* a label-set target keeps (start, count) into label_codes */
+	int			ycols = 0;
+
+	for (int t = 0; t < ts->ntargets; t++)
+	{
+		ts->targets[t].ycol = ycols;
+		ycols += ts->targets[t].kind == RF_TARGET_LABELS ? 2 :
+			ts->targets[t].kind == RF_TARGET_SHARES ? ts->targets[t].nclasses : 1;
+	}
+	ts->gcol = ts->gdict ? ycols++ : -1;
+	ts->wcol = ts->wattno >= 0 ? ycols++ : -1;
+	for (int t = 0; t < ts->ntargets; t++)
+		ts->targets[t].wcol = ts->wcol;
+
+	ts->ybuf = palloc(sizeof(double) * ycols);
+	ts->Y = RfMatrixCreate(ycols, sizeof(double), &ts->budget);
+	ts->Yv = RfMatrixCreate(ycols, sizeof(double), &ts->budget);
+}
+
 static void
 TrainStartup(DestReceiver *self, int operation, TupleDesc typeinfo)
 {
@@ -208,15 +268,7 @@ TrainStartup(DestReceiver *self, int operation, TupleDesc typeinfo)
 	old = MemoryContextSwitchTo(ts->mcxt);
 	is_target = palloc0(sizeof(bool) * Max(typeinfo->natts, 1));
 	ts->tupdesc = CreateTupleDescCopy(typeinfo);
-	for (int i = 0; i < typeinfo->natts; i++)
-		for (int j = 0; j < i; j++)
-			if (!TupleDescAttr(typeinfo, i)->attisdropped && !TupleDescAttr(typeinfo, j)->attisdropped &&
-				strcmp(NameStr(TupleDescAttr(typeinfo, i)->attname), NameStr(TupleDescAttr(typeinfo, j)->attname)) == 0)
-				ereport(ERROR,
-						(errcode(ERRCODE_DUPLICATE_COLUMN),
-						 errmsg("column \"%s\" appears twice in the source of model \"%s\"",
-								NameStr(TupleDescAttr(typeinfo, i)->attname), ts->model_name),
-						 errhint("Give one of them another name with AS.")));
+	TrainCheckColumnNames(ts, typeinfo);
 	ts->targets = palloc0(sizeof(RfTarget) * ts->ntargets);
 	for (int t = 0; t < ts->ntargets; t++)
 		regression |= TrainPlanTarget(ts, t, typeinfo, is_target);
@@ -240,42 +292,8 @@ TrainStartup(DestReceiver *self, int operation, TupleDesc typeinfo)
 		regression = false;		/* ranking metrics need the rows, not moments */
 	ts->enc = EncoderPlan(typeinfo, is_target, ts->opts->features, ts->opts->exclude);
 	ts->enc->raw_numbers = ts->family->raw_inputs;
-
-	/*
-	 * Squared-loss regression on numeric inputs streams its moments instead
-	 * of keeping rows.
-	 */
-	ts->streaming = regression && ts->ntargets == 1 && ts->family->moments_errors != NULL &&
-		(ts->opts->loss == NULL || strcmp(ts->opts->loss, "squared") == 0);
-	for (int c = 0; c < ts->enc->ncols; c++)
-		if (ts->enc->cols[c].kind == RF_CATEGORY)
-			ts->streaming = false;
-	if (ts->streaming && ts->task == NULL)
-		ereport(NOTICE,
-				(errmsg("training a regression model: target column \"%s\" is %s",
-						ts->target_names[0], format_type_be(ts->targets[0].typid)),
-				 errhint("Pass task => '...' to frame it differently.")));
-	if (ts->streaming)
-		ts->task = "regression";
-	{
-		/* a label-set target keeps (start, count) into label_codes */
-		int			ycols = 0;
-
-		for (int t = 0; t < ts->ntargets; t++)
-		{
-			ts->targets[t].ycol = ycols;
-			ycols += ts->targets[t].kind == RF_TARGET_LABELS ? 2 :
-				ts->targets[t].kind == RF_TARGET_SHARES ? ts->targets[t].nclasses : 1;
-		}
-		ts->gcol = ts->gdict ? ycols++ : -1;
-		ts->wcol = ts->wattno >= 0 ? ycols++ : -1;
-		for (int t = 0; t < ts->ntargets; t++)
-			ts->targets[t].wcol = ts->wcol;
-
-		ts->ybuf = palloc(sizeof(double) * ycols);
-		ts->Y = RfMatrixCreate(ycols, sizeof(double), &ts->budget);
-		ts->Yv = RfMatrixCreate(ycols, sizeof(double), &ts->budget);
-	}
+	TrainPlanStreaming(ts, regression);
+	TrainPlanY(ts);
 	MemoryContextSwitchTo(old);
 }
 
@@ -289,6 +307,46 @@ TrainRowWeight(RfTrainState *ts, Datum d, bool isnull)
 		return w;
 	ts->bad_weights++;
 	return 0;
+}
+
+/* A row's targets into its Y row y, each mixed into the row's hash. */
+static void
+TrainReadTargets(RfTrainState *ts, Datum *values, bool *isnull, double *y, uint64 *hash)
+{
+	for (int t = 0; t < ts->ntargets; t++)
+	{
+		RfTarget   *tg = &ts->targets[t];
+		double	   *yt = y + tg->ycol;
+
+		if (isnull[tg->attno])
+		{
+			for (int k = 0; k < (tg->kind == RF_TARGET_SHARES ? tg->nclasses : 1); k++)
+				yt[k] = get_float8_nan();
+			if (tg->kind == RF_TARGET_LABELS)
+				yt[1] = 0;
+		}
+		else if (tg->kind == RF_TARGET_LABELS)
+			TrainAddLabelSet(ts, tg, values[tg->attno], yt, hash);
+		else if (tg->kind == RF_TARGET_SHARES)
+			TargetReadShares(tg, values[tg->attno], tg->soft, yt, hash);
+		else
+			yt[0] = TargetValue(tg, values[tg->attno], hash);
+	}
+}
+
+/* A streamed row: added to its set's moments (the first row fixing their origin). */
+static void
+TrainAddMoments(RfTrainState *ts, int set, const double *raw, const double *y, double u)
+{
+	/* the first row fixes the origin the moments are shifted by */
+	if (ts->nrows[0] + ts->nrows[1] == 1)
+	{
+		for (int r = 0; r < ts->enc->nraw; r++)
+			ts->origin[r] = isnan(raw[r]) ? 0.0 : raw[r];
+		ts->yorigin = y[0];
+	}
+	GramAdd(ts->gram[set], raw, y[0], ts->wcol >= 0 ? y[ts->wcol] : 1.0);
+	TrainAddFoldMoments(ts, set, raw, y[0], ts->wcol >= 0 ? y[ts->wcol] : 1.0, u);
 }
 
 /*
@@ -306,25 +364,7 @@ TrainAddRow(RfTrainState *ts, Datum *values, bool *isnull)
 	double		u;
 
 	EncoderReadRow(ts->enc, values, isnull, raw, &hash);
-	for (int t = 0; t < ts->ntargets; t++)
-	{
-		RfTarget   *tg = &ts->targets[t];
-		double	   *yt = y + tg->ycol;
-
-		if (isnull[tg->attno])
-		{
-			for (int k = 0; k < (tg->kind == RF_TARGET_SHARES ? tg->nclasses : 1); k++)
-				yt[k] = get_float8_nan();
-			if (tg->kind == RF_TARGET_LABELS)
-				yt[1] = 0;
-		}
-		else if (tg->kind == RF_TARGET_LABELS)
-			TrainAddLabelSet(ts, tg, values[tg->attno], yt, &hash);
-		else if (tg->kind == RF_TARGET_SHARES)
-			TargetReadShares(tg, values[tg->attno], tg->soft, yt, &hash);
-		else
-			yt[0] = TargetValue(tg, values[tg->attno], &hash);
-	}
+	TrainReadTargets(ts, values, isnull, y, &hash);
 	if (ts->gdict)
 	{
 		/* whole queries go to one side of the split: hash the query alone */
@@ -352,15 +392,7 @@ TrainAddRow(RfTrainState *ts, Datum *values, bool *isnull)
 	ts->nrows[set]++;
 	if (ts->streaming)
 	{
-		/* the first row fixes the origin the moments are shifted by */
-		if (ts->nrows[0] + ts->nrows[1] == 1)
-		{
-			for (int r = 0; r < ts->enc->nraw; r++)
-				ts->origin[r] = isnan(raw[r]) ? 0.0 : raw[r];
-			ts->yorigin = y[0];
-		}
-		GramAdd(ts->gram[set], raw, y[0], ts->wcol >= 0 ? y[ts->wcol] : 1.0);
-		TrainAddFoldMoments(ts, set, raw, y[0], ts->wcol >= 0 ? y[ts->wcol] : 1.0, u);
+		TrainAddMoments(ts, set, raw, y, u);
 		return;
 	}
 	EncoderNoteRow(ts->enc, raw, set, ts->wcol >= 0 ? y[ts->wcol] : 1.0);
