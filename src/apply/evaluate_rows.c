@@ -392,6 +392,38 @@ EvalLabelSet(const RfHead *head, Datum d)
 }
 
 /*
+ * A multilabel or distribution head's targets in a row: its shares (a
+ * float[] column), its label set (text[]), or one boolean (or share)
+ * column per label (NaN where NULL); NULL without the column.  *present:
+ * whether the row has any of them.
+ */
+static double *
+EvalRowLabels(EvalReceiver *r, TupleTableSlot *slot, int h, bool *present)
+{
+	RfHead	   *head = &r->model->net->heads[h];
+	int			a = r->tattno[h];
+	double	   *labels;
+
+	*present = a < 0 || !slot->tts_isnull[a];
+	if (a >= 0 && (r->ttype[h] == FLOAT8ARRAYOID || r->ttype[h] == FLOAT4ARRAYOID))
+		return *present ? EvalShares(r, head, slot->tts_values[a]) : NULL;
+	if (a >= 0)
+		return *present ? EvalLabelSet(head, slot->tts_values[a]) : NULL;
+	labels = palloc(sizeof(double) * head->nout);
+	*present = false;
+	for (int k = 0; k < head->nout; k++)
+	{
+		int			c = r->lattno[h][k];
+
+		labels[k] = slot->tts_isnull[c] ? get_float8_nan() :
+			EvalLabelValue(r, slot->tts_values[c], TupleDescAttr(slot->tts_tupleDescriptor, c)->atttypid,
+						   head->classes[k]);
+		*present |= !slot->tts_isnull[c];
+	}
+	return labels;
+}
+
+/*
  * A row's targets for each head: y (a class, a value, NaN when missing),
  * value (a bucketed head's number), labels (a multilabel or distribution
  * head's).  Returns whether any head has one; *unknown when a class was
@@ -410,39 +442,12 @@ EvalRowTargets(EvalReceiver *r, TupleTableSlot *slot, double *y, double *value, 
 		Datum		d;
 
 		y[h] = get_float8_nan();
-		if (r->tattno[h] >= 0 && (r->ttype[h] == FLOAT8ARRAYOID || r->ttype[h] == FLOAT4ARRAYOID) &&
-			(head->kind == RF_HEAD_MULTILABEL || head->soft))
+		if (head->kind == RF_HEAD_MULTILABEL || head->soft)
 		{
-			/* each label's share, or a distribution over the classes */
-			if (slot->tts_isnull[r->tattno[h]])
-				continue;
-			labels[h] = EvalShares(r, head, slot->tts_values[r->tattno[h]]);
-			any = true;
-			continue;
-		}
-		if (head->kind == RF_HEAD_MULTILABEL && r->tattno[h] >= 0)
-		{
-			/* a label set: 1 for the labels in it, 0 for the others */
-			int			a = r->tattno[h];
+			bool		present;
 
-			if (slot->tts_isnull[a])
-				continue;
-			labels[h] = EvalLabelSet(head, slot->tts_values[a]);
-			any = true;
-			continue;
-		}
-		if (head->kind == RF_HEAD_MULTILABEL)
-		{
-			labels[h] = palloc(sizeof(double) * head->nout);
-			for (int k = 0; k < head->nout; k++)
-			{
-				int			a = r->lattno[h][k];
-
-				labels[h][k] = slot->tts_isnull[a] ? get_float8_nan() :
-					EvalLabelValue(r, slot->tts_values[a], TupleDescAttr(slot->tts_tupleDescriptor, a)->atttypid,
-								   head->classes[k]);
-				any |= !slot->tts_isnull[a];
-			}
+			labels[h] = EvalRowLabels(r, slot, h, &present);
+			any |= present;
 			continue;
 		}
 		d = slot->tts_values[r->tattno[h]];
@@ -611,6 +616,46 @@ EvalModelOnTuples(RfModel *m, Tuplestorestate *store, TupleDesc td, int64 *rows,
 	return weights > 0 ? total / weights : get_float8_nan();
 }
 
+/* The value v of reframe.evaluate's option key, checked, into r or *curves. */
+static void
+EvalOption(const char *key, JsonbValue *v, EvalReceiver *r, bool *curves)
+{
+	if (strcmp(key, "curves") == 0)
+	{
+		if (v->type != jbvBool)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("option \"curves\" of reframe.evaluate must be true or false")));
+		*curves = v->val.boolean;
+	}
+	else if (strcmp(key, "weight") == 0)
+	{
+		if (v->type != jbvString || v->val.string.len == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("option \"weight\" of reframe.evaluate must name a column")));
+		r->weight = JsonValueText(v);
+	}
+	else if (strcmp(key, "group") == 0)
+	{
+		if (v->type != jbvString || v->val.string.len == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("option \"group\" of reframe.evaluate must name a column")));
+		r->group = JsonValueText(v);
+	}
+	else
+	{
+		double		k = JsonValueNumber(v);
+
+		if (v->type != jbvNumeric || k != floor(k) || k < 1 || k > 100000)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("option \"k\" of reframe.evaluate must be an integer from 1 to 100000")));
+		r->k = (int) k;
+	}
+}
+
 /*
  * reframe.evaluate's options into r: "group" (the query column of ranking
  * metrics), "k", "weight" (a column of row weights); "curves" into *curves.
@@ -643,40 +688,7 @@ EvalParseOptions(Jsonb *o, EvalReceiver *r, bool *curves)
 		}
 		if (tok != WJB_VALUE)
 			continue;
-		if (strcmp(key, "curves") == 0)
-		{
-			if (v.type != jbvBool)
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("option \"curves\" of reframe.evaluate must be true or false")));
-			*curves = v.val.boolean;
-		}
-		else if (strcmp(key, "weight") == 0)
-		{
-			if (v.type != jbvString || v.val.string.len == 0)
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("option \"weight\" of reframe.evaluate must name a column")));
-			r->weight = JsonValueText(&v);
-		}
-		else if (strcmp(key, "group") == 0)
-		{
-			if (v.type != jbvString || v.val.string.len == 0)
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("option \"group\" of reframe.evaluate must name a column")));
-			r->group = JsonValueText(&v);
-		}
-		else
-		{
-			double		k = JsonValueNumber(&v);
-
-			if (v.type != jbvNumeric || k != floor(k) || k < 1 || k > 100000)
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("option \"k\" of reframe.evaluate must be an integer from 1 to 100000")));
-			r->k = (int) k;
-		}
+		EvalOption(key, &v, r, curves);
 	}
 }
 

@@ -302,6 +302,36 @@ CheckOutputs(ScoreState *st)
 					 errhint("A feature lies far outside the values the model was trained on.")));
 }
 
+/*
+ * The hot path, a linear model over a float8[] without NULLs: dot products
+ * straight from the array, linked.  A NaN or infinite input makes the
+ * output non-finite, and only then are the inputs examined.  Returns false,
+ * having done nothing, for any other array.
+ */
+static bool
+ScoreLinearArray(ScoreState *st, ArrayType *arr)
+{
+	RfModel    *m = st->model;
+	int			n = m->enc->nraw;
+	const double *x = (const double *) ARR_DATA_PTR(arr);
+	bool		finite = true;
+
+	if (ARR_NDIM(arr) != 1 || ARR_DIMS(arr)[0] != n || ARR_HASNULL(arr))
+		return false;
+	for (int o = 0; o < m->net->nout; o++)
+	{
+		st->out[o] = ReframeDot(m->lin_w + (int64) o * n, x, n) + m->lin_b[o];
+		finite &= isfinite(st->out[o]);
+	}
+	if (!finite)
+	{
+		ReadArrayFeatures(st, arr); /* reports the bad input */
+		CheckOutputs(st);
+	}
+	HeadsLink(m->net->heads, m->net->nheads, st->out);
+	return true;
+}
+
 /* Computes every head's outputs (after links) for the features argument. */
 static void
 ScoreFeatures(FunctionCallInfo fcinfo, ScoreState *st)
@@ -316,31 +346,9 @@ ScoreFeatures(FunctionCallInfo fcinfo, ScoreState *st)
 	if (st->argtype == FLOAT8ARRAYOID && m->linear)
 	{
 		ArrayType  *arr = PG_GETARG_ARRAYTYPE_P(1);
-		int			n = m->enc->nraw;
 
-		/*
-		 * The hot path, a linear model over a float8[] without NULLs: dot
-		 * products straight from the array.  A NaN or infinite input makes
-		 * the output non-finite, and only then are the inputs examined.
-		 */
-		if (ARR_NDIM(arr) == 1 && ARR_DIMS(arr)[0] == n && !ARR_HASNULL(arr))
-		{
-			const double *x = (const double *) ARR_DATA_PTR(arr);
-			bool		finite = true;
-
-			for (int o = 0; o < m->net->nout; o++)
-			{
-				st->out[o] = ReframeDot(m->lin_w + (int64) o * n, x, n) + m->lin_b[o];
-				finite &= isfinite(st->out[o]);
-			}
-			if (!finite)
-			{
-				ReadArrayFeatures(st, arr); /* reports the bad input */
-				CheckOutputs(st);
-			}
-			HeadsLink(m->net->heads, m->net->nheads, st->out);
+		if (ScoreLinearArray(st, arr))
 			return;
-		}
 		ReadArrayFeatures(st, arr);
 	}
 	else if (IsFeatureArray(st->argtype))
@@ -656,33 +664,12 @@ reframe_predict_proba(PG_FUNCTION_ARGS)
 	PG_RETURN_ARRAYTYPE_P(Float8ArrayOf(p, head->nout));
 }
 
-/*
- * reframe.predict_labels: a multilabel model's labels, by threshold (its
- * stored one by default) or top_k.
- */
-PG_FUNCTION_INFO_V1(reframe_predict_labels);
-Datum
-reframe_predict_labels(PG_FUNCTION_ARGS)
+/* The multilabel head predict_labels answers for: the output named, or the model's only one. */
+static RfHead *
+LabelsHead(FunctionCallInfo fcinfo, ScoreState *st)
 {
-	ScoreState *st = ScoreGetModelState(fcinfo, "predict_labels");
 	RfHead	   *head = NULL;
-	double		threshold;
-	int			top_k = PG_ARGISNULL(3) ? 0 : PG_GETARG_INT32(3);
-	bool		at_least_one = !PG_ARGISNULL(4) && PG_GETARG_BOOL(4);
 
-	if (IsHierarchy(st->model->net))
-	{
-		/* a hierarchy's labels are its most probable path, coarse to fine */
-		RfTrunk    *net = st->model->net;
-		int		   *path = palloc(sizeof(int) * net->nheads);
-		Datum	   *d = palloc(sizeof(Datum) * net->nheads);
-
-		ScoreFeatures(fcinfo, st);
-		BestPath(net, st->out, path);
-		for (int h = 0; h < net->nheads; h++)
-			d[h] = CStringGetTextDatum(net->heads[h].classes[path[h]]);
-		PG_RETURN_ARRAYTYPE_P(construct_array(d, net->nheads, TEXTOID, -1, false, TYPALIGN_INT));
-	}
 	if (PG_NARGS() > 5 && !PG_ARGISNULL(5))
 	{
 		int			cls;
@@ -717,6 +704,37 @@ reframe_predict_labels(PG_FUNCTION_ARGS)
 					 errmsg("predict_labels: model \"%s\" has no multilabel output", st->model->name),
 					 errhint("Use reframe.predict for a single class.")));
 	}
+	return head;
+}
+
+/*
+ * reframe.predict_labels: a multilabel model's labels, by threshold (its
+ * stored one by default) or top_k.
+ */
+PG_FUNCTION_INFO_V1(reframe_predict_labels);
+Datum
+reframe_predict_labels(PG_FUNCTION_ARGS)
+{
+	ScoreState *st = ScoreGetModelState(fcinfo, "predict_labels");
+	RfHead	   *head = NULL;
+	double		threshold;
+	int			top_k = PG_ARGISNULL(3) ? 0 : PG_GETARG_INT32(3);
+	bool		at_least_one = !PG_ARGISNULL(4) && PG_GETARG_BOOL(4);
+
+	if (IsHierarchy(st->model->net))
+	{
+		/* a hierarchy's labels are its most probable path, coarse to fine */
+		RfTrunk    *net = st->model->net;
+		int		   *path = palloc(sizeof(int) * net->nheads);
+		Datum	   *d = palloc(sizeof(Datum) * net->nheads);
+
+		ScoreFeatures(fcinfo, st);
+		BestPath(net, st->out, path);
+		for (int h = 0; h < net->nheads; h++)
+			d[h] = CStringGetTextDatum(net->heads[h].classes[path[h]]);
+		PG_RETURN_ARRAYTYPE_P(construct_array(d, net->nheads, TEXTOID, -1, false, TYPALIGN_INT));
+	}
+	head = LabelsHead(fcinfo, st);
 	/* NaN: each label at its stored threshold */
 	threshold = PG_ARGISNULL(2) ? get_float8_nan() : PG_GETARG_FLOAT8(2);
 	if (!PG_ARGISNULL(2) && !(threshold >= 0 && threshold <= 1))
