@@ -21,10 +21,9 @@
  */
 #include "postgres.h"
 
-#include "catalog/pg_collation.h"
-
 #include <math.h>
 
+#include "catalog/pg_collation.h"
 #include "catalog/pg_type.h"
 #include "utils/array.h"
 #include "utils/builtins.h"

@@ -12,7 +12,6 @@
 #include "commands/dbcommands.h"
 #include "miscadmin.h"
 #include "utils/acl.h"
-
 #include "funcapi.h"
 #include "utils/builtins.h"
 #include "utils/timestamp.h"
