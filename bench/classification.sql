@@ -1,5 +1,6 @@
 -- Issue #3 benchmarks: 1,000,000 rows x 32 float8[] features.
--- Binary logistic regression and a 10-class softmax, each timed in turn with
+-- Binary logistic regression and a 10-class softmax (the linear family, named:
+-- without "model" a training chooses its family), each timed in turn with
 -- a plain scan of the same table, and scoring with ORDER BY ... LIMIT 10.
 -- The baseline scans run on one core (parallel query off).  Training runs
 -- twice: on one core (reframe.threads 1), and with the default parallel
@@ -32,29 +33,29 @@ SET reframe.threads = 1;
 -- path of penalties on the validation rows and keeps the best
 INSERT INTO bench_result
 SELECT 'train binary (logistic, L-BFGS, l2 0.0001), one core', 'SELECT sum(x[1]) FROM t', p.*
-  FROM pg_temp.paired_ms($$SELECT reframe.train('bench_b', 'SELECT x, yb FROM bench_c', 'yb', options => '{"l2": 0.0001}')$$,
+  FROM pg_temp.paired_ms($$SELECT reframe.train('bench_b', 'SELECT x, yb FROM bench_c', 'yb', options => '{"model": "linear", "l2": 0.0001}')$$,
                          $$SELECT sum(x[1]) FROM bench_c$$) p;
 INSERT INTO bench_result
-SELECT 'train binary, default ("l2": "auto"), one core', 'SELECT sum(x[1]) FROM t', p.*
-  FROM pg_temp.paired_ms($$SELECT reframe.train('bench_b', 'SELECT x, yb FROM bench_c', 'yb')$$,
+SELECT 'train binary, linear family defaults ("l2": "auto"), one core', 'SELECT sum(x[1]) FROM t', p.*
+  FROM pg_temp.paired_ms($$SELECT reframe.train('bench_b', 'SELECT x, yb FROM bench_c', 'yb', options => '{"model": "linear"}')$$,
                          $$SELECT sum(x[1]) FROM bench_c$$) p;
 INSERT INTO bench_result
 SELECT 'train 10-class (softmax, L-BFGS, l2 0.0001), one core', 'SELECT sum(x[1]) FROM t', p.*
-  FROM pg_temp.paired_ms($$SELECT reframe.train('bench_10', 'SELECT x, y10 FROM bench_c', 'y10', 'multiclass', '{"l2": 0.0001}')$$,
+  FROM pg_temp.paired_ms($$SELECT reframe.train('bench_10', 'SELECT x, y10 FROM bench_c', 'y10', 'multiclass', '{"model": "linear", "l2": 0.0001}')$$,
                          $$SELECT sum(x[1]) FROM bench_c$$) p;
 RESET max_parallel_workers_per_gather;
 RESET reframe.threads;
 INSERT INTO bench_result
-SELECT 'train binary, default, default parallel settings', 'SELECT sum(x[1]) FROM t (one core)', p.*
-  FROM pg_temp.paired_ms($$SELECT reframe.train('bench_b', 'SELECT x, yb FROM bench_c', 'yb')$$,
+SELECT 'train binary, linear family defaults, default parallel settings', 'SELECT sum(x[1]) FROM t (one core)', p.*
+  FROM pg_temp.paired_ms($$SELECT reframe.train('bench_b', 'SELECT x, yb FROM bench_c', 'yb', options => '{"model": "linear"}')$$,
                          $$SELECT sum(x[1]) FROM bench_c$$) p;
 INSERT INTO bench_result
 SELECT 'train binary, l2 0.0001, default parallel settings', 'SELECT sum(x[1]) FROM t (one core)', p.*
-  FROM pg_temp.paired_ms($$SELECT reframe.train('bench_b', 'SELECT x, yb FROM bench_c', 'yb', options => '{"l2": 0.0001}')$$,
+  FROM pg_temp.paired_ms($$SELECT reframe.train('bench_b', 'SELECT x, yb FROM bench_c', 'yb', options => '{"model": "linear", "l2": 0.0001}')$$,
                          $$SELECT sum(x[1]) FROM bench_c$$) p;
 INSERT INTO bench_result
 SELECT 'train 10-class, l2 0.0001, default parallel settings', 'SELECT sum(x[1]) FROM t (one core)', p.*
-  FROM pg_temp.paired_ms($$SELECT reframe.train('bench_10', 'SELECT x, y10 FROM bench_c', 'y10', 'multiclass', '{"l2": 0.0001}')$$,
+  FROM pg_temp.paired_ms($$SELECT reframe.train('bench_10', 'SELECT x, y10 FROM bench_c', 'y10', 'multiclass', '{"model": "linear", "l2": 0.0001}')$$,
                          $$SELECT sum(x[1]) FROM bench_c$$) p;
 SET max_parallel_workers_per_gather = 0;
 INSERT INTO bench_result

@@ -19,8 +19,8 @@ SELECT count(*) FROM bench_t;
 CREATE TEMP TABLE bench_result (workload text, baseline text, ms float8, baseline_ms float8);
 
 INSERT INTO bench_result
-SELECT 'train regression (default: "l2": "auto" from fold moments)', 'SELECT sum(x[1]) FROM t', p.*
-  FROM pg_temp.paired_ms($$SELECT reframe.train('bench_m', 'SELECT x, y FROM bench_t', 'y')$$,
+SELECT 'train regression (linear family defaults: "l2": "auto" from fold moments)', 'SELECT sum(x[1]) FROM t', p.*
+  FROM pg_temp.paired_ms($$SELECT reframe.train('bench_m', 'SELECT x, y FROM bench_t', 'y', options => '{"model": "linear"}')$$,
                          $$SELECT sum(x[1]) FROM bench_t$$) p;
 
 INSERT INTO bench_result
