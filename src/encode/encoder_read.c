@@ -500,9 +500,67 @@ ColumnTypeFits(RfColKind kind, Oid typid)
 }
 
 /*
- * Finds each feature column of the encoder in a row type, by name: attno and
- * atttype receive its 0-based position and base type.  A missing column or
- * a type that contradicts the encoder is an error naming it.
+ * Whether td is an anonymous record's, as ROW(...) makes and Citus ships a
+ * subquery's or view's row between nodes: fields named f1, f2, ...
+ */
+static bool
+AnonymousRecord(TupleDesc td)
+{
+	if (td->tdtypeid != RECORDOID)
+		return false;
+	for (int i = 0; i < td->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(td, i);
+		char		name[NAMEDATALEN];
+
+		snprintf(name, sizeof(name), "f%d", i + 1);
+		if (att->attisdropped || strcmp(NameStr(att->attname), name) != 0)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * The attribute of td holding feature column c: the one of its name; in an
+ * anonymous record whose fields are the model's inputs one to one, the
+ * field at its position.
+ */
+static int
+ColumnAttno(const RfEncoder *enc, int c, TupleDesc td, const char *model)
+{
+	const RfEncColumn *col = &enc->cols[c];
+
+	for (int i = 0; i < td->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(td, i);
+
+		if (!att->attisdropped && strcmp(NameStr(att->attname), col->name) == 0)
+			return i;
+	}
+	if (AnonymousRecord(td))
+	{
+		if (td->natts == enc->ncols)
+			return c;
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("model \"%s\" needs %d feature columns, but the anonymous row has %d fields",
+						model, enc->ncols, td->natts),
+				 errdetail("A row without field names is read by position: its fields must be the model's inputs, in the order it was trained on (first \"%s\").",
+						   enc->cols[0].name),
+				 errhint("Select exactly the feature columns in that order, or pass a row with named fields.")));
+	}
+	ereport(ERROR,
+			(errcode(ERRCODE_UNDEFINED_COLUMN),
+			 errmsg("model \"%s\" needs feature column \"%s\", which the row does not have",
+					model, col->name)));
+	return -1;					/* keep the compiler quiet */
+}
+
+/*
+ * Finds each feature column of the encoder in a row type, by name (or, in
+ * an anonymous record, by position): attno and atttype receive its 0-based
+ * position and base type.  A missing column or a type that contradicts the
+ * encoder is an error naming it.
  */
 void
 EncoderMapColumns(const RfEncoder *enc, TupleDesc td, int *attno, Oid *atttype, const char *model)
@@ -511,19 +569,7 @@ EncoderMapColumns(const RfEncoder *enc, TupleDesc td, int *attno, Oid *atttype, 
 	{
 		const RfEncColumn *col = &enc->cols[c];
 
-		attno[c] = -1;
-		for (int i = 0; i < td->natts; i++)
-		{
-			Form_pg_attribute att = TupleDescAttr(td, i);
-
-			if (!att->attisdropped && strcmp(NameStr(att->attname), col->name) == 0)
-				attno[c] = i;
-		}
-		if (attno[c] < 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_UNDEFINED_COLUMN),
-					 errmsg("model \"%s\" needs feature column \"%s\", which the row does not have",
-							model, col->name)));
+		attno[c] = ColumnAttno(enc, c, td, model);
 		atttype[c] = getBaseType(TupleDescAttr(td, attno[c])->atttypid);
 		if (!ColumnTypeFits(col->kind, atttype[c]) ||
 			(col->kind == RF_TIME && EncoderTimeLength(atttype[c]) != col->length))

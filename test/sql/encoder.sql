@@ -72,5 +72,17 @@ SELECT reframe.score('spend', r) FROM (SELECT 30 AS age, true AS member, 'red' A
        'u1'::varchar AS user_id, 'x1'::char(4) AS padded, 1.5 AS v) r;
 SELECT reframe.score('spend', ARRAY[1, 2, 3]::float8[]);
 
+-- A row without field names (ROW(...), as Citus ships a subquery's row
+-- between nodes) is read by position when its fields are the inputs, one to
+-- one and in the training's order; the same score as the named row.
+SELECT reframe.score('spend', ROW(p.age, p.member, p.color, p.mood, p.user_id, p.padded, p.v))
+       = reframe.score('spend', p) AS by_position
+  FROM probe p WHERE color = 'red';
+SELECT count(*) FILTER (WHERE reframe.score('spend', ROW(p.age, p.member, p.color, p.mood, p.user_id, p.padded, p.v))
+                              = reframe.score('spend', p)) AS same, count(*) AS rows
+  FROM people p;
+SELECT reframe.score('spend', ROW(30, true, 'red'));
+SELECT reframe.score('spend', ROW(true, 30, 'red', 'calm'::mood, 'u1'::varchar, 'x1'::char(4), ARRAY[1, 2]::float4[]));
+
 DROP TABLE people, spend, probe;
 DROP TYPE mood;

@@ -44,6 +44,15 @@ FROM top1;
 SELECT max(abs(d.s - l.s)) AS largest_difference FROM
   (SELECT id, reframe.score('lin', e) s FROM events e) d JOIN
   (SELECT id, reframe.score('lin', e) s FROM events_local e) l USING (id);
+-- a subquery's or CTE's row crosses the nodes as an anonymous ROW(...): read by position
+SELECT * FROM task_queries($$SELECT avg(reframe.score('lin', s)) FROM (SELECT x1, x2, cat FROM events) s$$) LIMIT 1;
+CREATE TABLE local_avg AS SELECT avg(reframe.score('lin', l)) AS a FROM events_local l;
+CREATE TABLE row_avgs AS
+SELECT 'subquery' AS source, avg(reframe.score('lin', s)) AS a FROM (SELECT x1, x2, cat FROM events) s;
+INSERT INTO row_avgs
+WITH f AS (SELECT x1, x2, cat FROM events) SELECT 'cte', avg(reframe.score('lin', f)) FROM f;
+SELECT source, abs(r.a - l.a) < 1e-9 AS scores_as_locally FROM row_avgs r, local_avg l ORDER BY source;
+DROP TABLE local_avg, row_avgs;
 
 -- 3. right after a retraining commits, the workers score the new version:
 -- one connection per worker, so the same worker backends, which have
