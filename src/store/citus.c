@@ -89,6 +89,14 @@ CitusReplicateModelTable(const char *qname)
 
 	if (!CitusInstalled())
 		return;
+	/* a worker of a cluster would make a model only it has */
+	d = QueryWithOid("SELECT NOT pg_catalog.citus_is_coordinator() AND EXISTS"
+					 " (SELECT 1 FROM pg_catalog.pg_dist_node WHERE groupid = 0)", InvalidOid, &isnull);
+	if (!isnull && DatumGetBool(d))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("model table %s would be made on a Citus worker, where only this node would have it", qname),
+				 errhint("Train on the coordinator: its model tables are reference tables, replicated to every node.")));
 	d = QueryWithOid("SELECT pg_catalog.citus_is_coordinator() AND EXISTS"
 					 " (SELECT 1 FROM pg_catalog.pg_dist_node WHERE groupid <> 0 AND noderole = 'primary'"
 					 ")", InvalidOid, &isnull);

@@ -201,3 +201,9 @@ SELECT result AS gone_on_workers FROM run_command_on_workers($$SELECT count(*) F
 \set VERBOSITY terse
 SELECT count(reframe.score('gone', e)) FROM events e;
 \set VERBOSITY default
+
+-- 9. training on a worker is refused: the model would be that worker's alone
+SELECT nodeport > 0 AS worker, success, result FROM run_command_on_workers(
+  $$SELECT version FROM reframe.train('on_worker', 'SELECT i::float8 AS a, (2 * i)::float8 AS y FROM generate_series(1, 200) i', 'y', options => '{"model": "linear"}')$$)
+ORDER BY nodeport;
+SELECT result AS on_worker_tables FROM run_command_on_workers($$SELECT count(*) FROM pg_class WHERE relname = 'on_worker'$$);
