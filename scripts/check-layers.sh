@@ -63,24 +63,14 @@ echo "check-layers: $nfiles files in $rank layers and src/reframe.c, $ncalls use
      "$(wc -l < "$work/named") families named outside src/families," \
      "$(wc -l < "$work/sql") SQL entry points or SPI calls in the library layers"
 status=0
-if [ -s "$work/up" ]; then
-    echo "check-layers: a lower layer uses a higher one:"
-    sed 's/^/  /' "$work/up"
+fail() {	# fail FILE MESSAGE: prints MESSAGE and FILE's lines, if it has any
+    [ -s "$1" ] || return 0
+    echo "check-layers: $2:"
+    sed 's/^/  /' "$1"
     status=1
-fi
-if [ -s "$work/looped" ]; then
-    echo "check-layers: files that reach each other in a circle:"
-    sed 's/^/  /' "$work/looped"
-    status=1
-fi
-if [ -s "$work/sql" ]; then
-    echo "check-layers: SQL in a library layer (below src/store):"
-    sed 's/^/  /' "$work/sql"
-    status=1
-fi
-if [ -s "$work/named" ]; then
-    echo "check-layers: a family named by its string outside its file and the table (src/families):"
-    sed 's/^/  /' "$work/named"
-    status=1
-fi
+}
+fail "$work/up" "a lower layer uses a higher one"
+fail "$work/looped" "files that reach each other in a circle"
+fail "$work/sql" "SQL in a library layer (below src/store)"
+fail "$work/named" "a family named by its string outside its file and the table (src/families)"
 exit $status

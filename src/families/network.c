@@ -331,7 +331,7 @@ NetRefreshSinglePrecision(RfNetF *f)
 }
 
 /* out (rows x nout) = X W' + b for one dense layer over a block of rows. */
-void
+static void
 DenseBatchF(const float *W, const float *b, int nout, int nin,
 			const float *X, int rows, float *out)
 {

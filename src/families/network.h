@@ -63,8 +63,6 @@ typedef struct RfNetF
 
 extern RfNetF *NetSinglePrecision(const RfNet *net);
 extern void NetRefreshSinglePrecision(RfNetF *f);
-extern void DenseBatchF(const float *W, const float *b, int nout, int nin,
-						const float *X, int rows, float *out);
 /* Raw outputs of a block of at most RF_CHUNK_ROWS rows. */
 extern void NetForwardBatchF(RfNetF *f, const float *X, int rows, float *out);
 /* Training's passes over such a block: every layer's outputs kept, then the gradients. */

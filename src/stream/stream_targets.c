@@ -210,7 +210,7 @@ HashTexts(const RfStreamRow *row, int k, uint64 *hash)
 static void
 CountNumber(RfStreamRow *row, double v, bool null, uint64 *hash)
 {
-	if (isnan(v) && null)
+	if (null)
 		return;
 	row->present++;
 	if (!isfinite(v))
@@ -269,7 +269,7 @@ StreamRowRead(const RfStreamTargets *st, ArrayType *y, ArrayType *t, RfStreamRow
 		row->tcount[k] = n;
 		at += n;
 		if (st->kind[k] == RF_STREAM_NUMBER)
-			CountNumber(row, v, RowNumberNull(y, yi - 1), hash);
+			CountNumber(row, v, isnan(v) && RowNumberNull(y, yi - 1), hash);
 		else if (!isnull)
 		{
 			row->present++;

@@ -15,7 +15,7 @@
 #include "train_steps.h"
 
 /* A comma-separated list of column names (a target's, "split_by"'s), checked. */
-List *
+static List *
 TrainSplitNames(const char *list, const char *what)
 {
 	List	   *names = NIL;

@@ -22,7 +22,6 @@ extern void TrainAddLabelSet(RfTrainState *ts, RfTarget *t, Datum d, double *y, 
 extern void TrainResolveLabelSets(RfTrainState *ts);
 
 /* framing.c */
-extern List *TrainSplitNames(const char *list, const char *what);
 extern RfHead *TrainBuildHeads(RfTrainState *ts, int *nheads);
 extern void TrainArgTask(RfTrainState *ts, char *task);
 extern void TrainArgTargets(RfTrainState *ts, text *target);
