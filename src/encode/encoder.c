@@ -121,39 +121,15 @@ EncoderEncodeRaw(const RfEncoder *enc, const double *raw, double *out)
 }
 
 /*
- * Stores a raw training row as floats: numbers relative to the origin of
- * their input (the first value seen), so that single precision keeps their
- * detail whatever their offset; categories as their dictionary code.
+ * Stores a raw training row as floats, as XGBoost keeps its matrix: numbers
+ * as they are (so that no value depends on which row came first),
+ * categories as their dictionary code.
  */
 void
 EncoderStoreRaw(const RfEncoder *enc, const double *raw, float *out)
 {
-	for (int c = 0; c < enc->ncols; c++)
-	{
-		const RfEncColumn *col = &enc->cols[c];
-
-		if (col->kind == RF_CATEGORY)
-		{
-			out[col->raw] = (float) raw[col->raw];
-			continue;
-		}
-		if (enc->raw_numbers)
-		{
-			/* exactly the value scoring will see */
-			for (int k = 0; k < col->length; k++)
-				out[col->raw + k] = (float) raw[col->raw + k];
-			continue;
-		}
-		{
-			const double *restrict x = raw + col->raw;
-			const double *restrict o = enc->origin + col->raw;
-			float	   *restrict dst = out + col->raw;
-			int			len = col->length;
-
-			for (int k = 0; k < len; k++)
-				dst[k] = (float) (x[k] - o[k]);
-		}
-	}
+	for (int r = 0; r < enc->nraw; r++)
+		out[r] = (float) raw[r];
 }
 
 /* Encodes one stored training row (see EncoderStoreRaw). */
@@ -210,10 +186,9 @@ EncoderApply(RfEncoder *enc, RfMatrix *raw)
 	double	   *shift = palloc(sizeof(double) * Max(enc->nraw, 1));
 	double	   *inv = palloc(sizeof(double) * Max(enc->nraw, 1));
 
-	/* stored values are relative to the origin; so is the shift */
 	for (int r = 0; r < enc->nraw; r++)
 	{
-		shift[r] = enc->shift[r] - (isnan(enc->origin[r]) || enc->raw_numbers ? 0 : enc->origin[r]);
+		shift[r] = enc->shift[r];
 		inv[r] = 1.0 / enc->scale[r];
 	}
 	if (!enc->has_category && enc->width == enc->nraw && enc->raw_numbers)

@@ -7,11 +7,11 @@
  * data" variance algorithm, accurate for data far from zero), and the
  * weight of its missing values; per category, the weight of each value.
  *
- * While the source is read, a row only fixes the origins (the first value
- * of each input) and counts its categories: adding four sums a value per
- * row there was a tenth of the read.  The numeric sums are taken once the
- * rows are stored, from the stored single-precision values (relative to
- * the origin: the very values the model will be fitted on), a chunk at a
+ * Once the rows are stored and put in their canonical order (row_order.c),
+ * each row fixes the origins (the first value of each input) and counts
+ * its categories.  The numeric sums are then taken from the stored
+ * single-precision values (the very values the model will be fitted on,
+ * less the origin), a chunk at a
  * time on reframe.threads threads, each chunk into sums of its own, added
  * up in chunk order: the same figures whatever the number of threads.
  * This file is compiled with -ffp-contract=off, so that the AVX2 clone of
@@ -88,9 +88,9 @@ CountCategory(RfEncoder *enc, RfEncColumn *col, int set, double v, double w)
 }
 
 /*
- * A raw row read into split set `set` with weight w, before it is stored
- * (EncoderStoreRaw stores numbers relative to the origins set here): its
- * categories are counted, its numbers wait for EncoderStatsFromRows.
+ * A stored raw row of split set `set` with weight w, in the rows' canonical
+ * order: the first fixes the origins, its categories are counted, its
+ * numbers wait for EncoderStatsFromRows.
  */
 void
 EncoderNoteRow(RfEncoder *enc, const double *raw, int set, double w)
@@ -123,6 +123,7 @@ typedef struct StatsPass
 	const RfMatrix *Y;
 	int			wcol;
 	int			R;
+	double	   *origin;			/* each input's origin, 0 for one never seen */
 	double	   *part;
 	Size		stride;
 } StatsPass;
@@ -134,8 +135,8 @@ typedef struct StatsPass
  */
 RF_CLONES
 static bool
-SumsUnweighted(int rows, int R, const float *restrict x, double *restrict sum,
-			   double *restrict sumsq)
+SumsUnweighted(int rows, int R, const float *restrict x, const double *restrict o,
+			   double *restrict sum, double *restrict sumsq)
 {
 	int			i = 0;
 
@@ -145,10 +146,10 @@ SumsUnweighted(int rows, int R, const float *restrict x, double *restrict sum,
 
 		for (int r = 0; r < R; r++)
 		{
-			double		d0 = a[r],
-						d1 = a[R + r],
-						d2 = a[2 * R + r],
-						d3 = a[3 * R + r];
+			double		d0 = a[r] - o[r],
+						d1 = a[R + r] - o[r],
+						d2 = a[2 * R + r] - o[r],
+						d3 = a[3 * R + r] - o[r];
 
 			sum[r] += (d0 + d1) + (d2 + d3);
 			sumsq[r] += (d0 * d0 + d1 * d1) + (d2 * d2 + d3 * d3);
@@ -157,7 +158,7 @@ SumsUnweighted(int rows, int R, const float *restrict x, double *restrict sum,
 	for (; i < rows; i++)
 		for (int r = 0; r < R; r++)
 		{
-			double		d = x[(Size) i * R + r];
+			double		d = x[(Size) i * R + r] - o[r];
 
 			sum[r] += d;
 			sumsq[r] += d * d;
@@ -171,14 +172,14 @@ SumsUnweighted(int rows, int R, const float *restrict x, double *restrict sum,
 /* One row of any weight, missing values and all. */
 RF_CLONES
 static void
-SumsRow(int R, const float *restrict x, double w, double *restrict n,
+SumsRow(int R, const float *restrict x, const double *restrict o, double w, double *restrict n,
 		double *restrict sum, double *restrict sumsq, double *restrict missing)
 {
 	for (int r = 0; r < R; r++)
 	{
 		double		v = x[r];
 		int			ok = !isunordered(v, v);
-		double		d = ok ? v : 0.0;
+		double		d = ok ? v - o[r] : 0.0;
 
 		n[r] += ok ? w : 0.0;
 		sum[r] += w * d;
@@ -199,7 +200,7 @@ StatsChunk(void *arg, int c, int thread)
 	double	   *sumsq = sum + R;
 	double	   *missing = sumsq + R;
 
-	if (p->wcol < 0 && SumsUnweighted(rows, R, x, sum, sumsq))
+	if (p->wcol < 0 && SumsUnweighted(rows, R, x, p->origin, sum, sumsq))
 	{
 		for (int r = 0; r < R; r++)
 			n[r] = rows;
@@ -211,7 +212,7 @@ StatsChunk(void *arg, int c, int thread)
 	{
 		double		w = p->wcol >= 0 ? RfChunkD(p->Y, c)[(Size) i * p->Y->ncols + p->wcol] : 1.0;
 
-		SumsRow(R, x + (Size) i * R, w, n, sum, sumsq, missing);
+		SumsRow(R, x + (Size) i * R, p->origin, w, n, sum, sumsq, missing);
 		if ((i & 1023) == 0)
 			ReframeYield();
 	}
@@ -219,7 +220,7 @@ StatsChunk(void *arg, int c, int thread)
 
 /*
  * Values are stored in single precision: one beyond its range (about
- * 3.4e38 from the column's first value) was stored as infinity.
+ * 3.4e38) was stored as infinity.
  */
 static void
 StatsCheckRange(const RfEncoder *enc, int set)
@@ -233,14 +234,14 @@ StatsCheckRange(const RfEncoder *enc, int set)
 				ereport(ERROR,
 						(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 						 errmsg("feature column \"%s\" has values out of range for training", col->name),
-						 errdetail("Training stores features in single precision: values must lie within about 3.4e38 of each other."),
+						 errdetail("Training stores features in single precision: values must lie within about 3.4e38 of zero."),
 						 errhint("Rescale the column, e.g. with log() or by dividing it by a constant.")));
 	}
 }
 
 /*
- * The numeric sums of split set `set` from its stored rows (EncoderStoreRaw,
- * relative to the origins) and their targets Y (whose column wcol, if not
+ * The numeric sums of split set `set` from its stored rows (EncoderStoreRaw),
+ * relative to the origins, and their targets Y (whose column wcol, if not
  * -1, is each row's weight).  Category inputs (stored as their codes) get
  * sums too, of which only their missing weight is read.
  */
@@ -255,6 +256,9 @@ EncoderStatsFromRows(RfEncoder *enc, const RfMatrix *stored, const RfMatrix *Y, 
 	if (stored == NULL || stored->nrows == 0 || R == 0)
 		return;
 	Assert(stored->ncols == R && Y->nrows == stored->nrows);
+	p.origin = palloc(sizeof(double) * R);
+	for (int r = 0; r < R; r++)
+		p.origin[r] = isnan(enc->origin[r]) ? 0.0 : enc->origin[r];
 	p.stride = TYPEALIGN(64, sizeof(double) * 4 * R) / sizeof(double);
 	p.part = RfAllocAligned(sizeof(double) * p.stride * stored->nchunks);
 	memset(p.part, 0, sizeof(double) * p.stride * stored->nchunks);

@@ -63,6 +63,8 @@ typedef struct RfTrainState
 	int64		nrows[2];		/* rows read into each set: training, validation */
 	double	   *draws[2];		/* per row of each set: its split draw (for folds) */
 	struct RfMapped *draws_map[2];	/* where they are mapped, once large */
+	void	   *rowkeys[2];		/* per row of each set: its sort keys (row_order.c) */
+	struct RfMapped *rowkeys_map[2];
 	bool		ready;			/* the raw layout is known and storage exists */
 
 	/*

@@ -351,13 +351,14 @@ TrainAddMoments(RfTrainState *ts, int set, const double *raw, const double *y, d
 
 /*
  * Encodes one source row into the training or the validation matrices,
- * chosen by a seeded hash of the row's content, and adds it to the
- * encoder's statistics.
+ * chosen by a seeded hash of the row's content, keeping its sort keys
+ * (row_order.c counts it into the encoder's statistics once sorted).
  */
 static void
 TrainAddRow(RfTrainState *ts, Datum *values, bool *isnull)
 {
 	uint64		hash = (uint64) ts->opts->seed * UINT64CONST(0x9E3779B97F4A7C15) + 1;
+	uint64		content;
 	double	   *raw = ts->rowbuf;
 	double	   *y = ts->ybuf;		/* the Y row: targets, query, weight */
 	int			set = 0;
@@ -365,6 +366,7 @@ TrainAddRow(RfTrainState *ts, Datum *values, bool *isnull)
 
 	EncoderReadRow(ts->enc, values, isnull, raw, &hash);
 	TrainReadTargets(ts, values, isnull, y, &hash);
+	content = hash;
 	if (ts->gdict)
 	{
 		/* whole queries go to one side of the split: hash the query alone */
@@ -389,13 +391,14 @@ TrainAddRow(RfTrainState *ts, Datum *values, bool *isnull)
 	TrainKeepDraw(ts, set, u);
 	if (set == 1 && ts->vstore)
 		tuplestore_putvalues(ts->vstore, ts->tupdesc, values, isnull);
+	if (!ts->streaming)
+		TrainKeepRowKey(ts, set, hash, content);
 	ts->nrows[set]++;
 	if (ts->streaming)
 	{
 		TrainAddMoments(ts, set, raw, y, u);
 		return;
 	}
-	EncoderNoteRow(ts->enc, raw, set, ts->wcol >= 0 ? y[ts->wcol] : 1.0);
 	EncoderStoreRaw(ts->enc, raw, RfMatrixAppendRowF(set ? ts->rawv : ts->raw));
 	memcpy(RfMatrixAppendRow(set ? ts->Yv : ts->Y), y, sizeof(double) * ts->Y->ncols);
 }
@@ -679,6 +682,11 @@ TrainRead(RfTrainState *ts, text *source)
 	TrainReadSource(ts);
 	ProgressRows(ts->nrows[0] + ts->nrows[1]);
 	TrainPhase(ts, psprintf("read %lld rows", (long long) (ts->nrows[0] + ts->nrows[1])));
+	if (!ts->streaming && !ts->aggregated)
+	{
+		TrainCanonicalOrder(ts);
+		TrainPhase(ts, "put the rows in their canonical order");
+	}
 	ts->with_validation = ts->opts->validation < 0 && ts->nrows[0] + ts->nrows[1] < 1000 && ts->folds == 0;
 	if (ts->with_validation)
 		TrainMergeValidation(ts);

@@ -1,7 +1,7 @@
 /*
  * train_steps.h
  *		The steps of one training, between the files of src/train: reading
- *		(read.c), splitting (split.c), label sets (label_sets.c), framing
+ *		(read.c), splitting (split.c), the rows' order (row_order.c), label sets (label_sets.c), framing
  *		(framing.c), measuring (measure.c), deciding to deploy
  *		(deploy_decision.c) and storing (version.c); train.c runs them.
  */
@@ -16,6 +16,10 @@ extern void TrainKeepDraw(RfTrainState *ts, int set, double u);
 extern int TrainSplitSet(RfTrainState *ts, double u);
 extern void TrainCreateFoldMoments(RfTrainState *ts);
 extern void TrainAddFoldMoments(RfTrainState *ts, int set, const double *raw, double y, double w, double u);
+
+/* row_order.c */
+extern void TrainKeepRowKey(RfTrainState *ts, int set, uint64 split, uint64 content);
+extern void TrainCanonicalOrder(RfTrainState *ts);
 
 /* label_sets.c */
 extern void TrainAddLabelSet(RfTrainState *ts, RfTarget *t, Datum d, double *y, uint64 *hash);
