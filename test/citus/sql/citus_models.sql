@@ -207,3 +207,33 @@ SELECT nodeport > 0 AS worker, success, result FROM run_command_on_workers(
   $$SELECT version FROM reframe.train('on_worker', 'SELECT i::float8 AS a, (2 * i)::float8 AS y FROM generate_series(1, 200) i', 'y', options => '{"model": "linear"}')$$)
 ORDER BY nodeport;
 SELECT result AS on_worker_tables FROM run_command_on_workers($$SELECT count(*) FROM pg_class WHERE relname = 'on_worker'$$);
+
+-- 10. the same rows give the same model: twice from the distributed table
+-- (its shards' rows arrive in a different order each run) and once from
+-- the local copy, every family that reads rows stores the same blocks
+CREATE FUNCTION fingerprint(m text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE r text;
+BEGIN
+  EXECUTE format($q$SELECT md5(string_agg(block || part || coalesce(data::text, '')
+                   || coalesce(regexp_replace((spec - 'source')::text, '"[a-z_]*seconds": [0-9.e+-]+', '', 'g'), ''),
+                   ',' ORDER BY block, part)) FROM %I$q$, m) INTO r;
+  RETURN r;
+END $$;
+CREATE FUNCTION models_from_three_reads(cols text, target text, opts jsonb) RETURNS int LANGUAGE plpgsql AS $$
+DECLARE f text[] := '{}'; t text; n int := 0;
+BEGIN
+  FOREACH t IN ARRAY ARRAY['events', 'events', 'events_local'] LOOP
+    n := n + 1;
+    PERFORM reframe.train('same_' || n, format('SELECT %s FROM %s', cols, t), target, options => opts);
+    f := f || fingerprint('same_' || n);
+    PERFORM reframe.drop_model('same_' || n);
+  END LOOP;
+  RETURN (SELECT count(DISTINCT x) FROM unnest(f) x);
+END $$;
+SELECT framing, models_from_three_reads(cols, target, opts::jsonb) AS models
+FROM (VALUES
+  ('trees, sampled', 'x1, x2, cat, y', 'y', '{"model": "trees", "sample": 0.5, "rounds": 30}'),
+  ('neural', 'x1, x2, cat, label', 'label', '{"model": "neural", "max_iter": 40}'),
+  ('linear binary, rows', 'x1, x2, cat, label', 'label', '{"model": "linear", "streaming": false}'),
+  ('linear multiclass, rows', 'x1, x2, y, cat', 'cat', '{"model": "linear", "streaming": false}')
+) v(framing, cols, target, opts);
