@@ -20,7 +20,7 @@ citus_start() {
 port = $p
 unix_socket_directories = '$CITUS_BASE'
 listen_addresses = '127.0.0.1'
-shared_preload_libraries = 'citus'
+shared_preload_libraries = 'citus,reframe'
 max_prepared_transactions = 20
 fsync = off
 max_worker_processes = 16

@@ -14,6 +14,7 @@
 
 #include "reframe.h"
 #include "family.h"
+#include "pin.h"
 
 #include <cblas.h>
 
@@ -93,6 +94,7 @@ _PG_init(void)
 	MarkGUCPrefixReserved("reframe");
 
 	ReframeStoreInit();
+	ReframePinInit();
 }
 
 /*

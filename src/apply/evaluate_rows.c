@@ -779,7 +779,7 @@ reframe_evaluate(PG_FUNCTION_ARGS)
 	if (!PG_ARGISNULL(2))
 		EvalParseOptions(PG_GETARG_JSONB_P(2), &r, &curves);
 	name = PG_GETARG_TEXT_PP(0);
-	r.model = StoreGetModel(StoreReadableModelRelid(name), text_to_cstring(name), CurrentMemoryContext);
+	r.model = StoreGetModel(StoreReadableModelRelid(name), text_to_cstring(name), 0, CurrentMemoryContext);
 	r.gdict = RfDictCreate();
 	if (r.model->nterms > 0)
 		ereport(ERROR,

@@ -28,7 +28,7 @@ reframe_export(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("unknown export format \"%s\"", format),
 				 errhint("The format is \"xgboost\" (XGBoost's JSON model of trees).")));
-	m = StoreGetModel(relid, text_to_cstring(name), CurrentMemoryContext);
+	m = StoreGetModel(relid, text_to_cstring(name), 0, CurrentMemoryContext);
 	if (m->nterms > 0 || m->net->family->export_xgboost == NULL)
 	{
 		const char *exporting = NULL;

@@ -62,17 +62,20 @@ static ArrayType *LabelSet(const RfHead *head, const double *p, double threshold
 
 /*
  * A scoring state for the model (or blend) called name, pinned for as long
- * as fn_mcxt lives.  argtype is the type of the features argument.
+ * as fn_mcxt lives: its deployed version, or the one "name@version" names.
+ * argtype is the type of the features argument.
  */
 static ScoreState *
 ScoreStateFor(text *name, Oid argtype, MemoryContext fn_mcxt, bool allow_blend)
 {
-	Oid			relid = StoreReadableModelRelid(name);
+	int32		version;
+	text	   *model = StoreSplitVersion(name, &version);
+	Oid			relid = StoreReadableModelRelid(model);
 	MemoryContext old;
 	ScoreState *st;
 	RfModel    *m;
 
-	m = StoreGetModel(relid, text_to_cstring(name), fn_mcxt);
+	m = StoreGetModel(relid, text_to_cstring(model), version, fn_mcxt);
 	if (m->nterms > 0 && !allow_blend)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

@@ -41,7 +41,7 @@ BlendCheckTerm(const char *blend, const char *model, const char *output)
 	acl = pg_class_aclcheck(relid, GetUserId(), ACL_SELECT);
 	if (acl != ACLCHECK_OK)
 		aclcheck_error(acl, OBJECT_TABLE, get_rel_name(relid));
-	m = StoreGetModel(relid, model, CurrentMemoryContext);
+	m = StoreGetModel(relid, model, 0, CurrentMemoryContext);
 	if (m->nterms > 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

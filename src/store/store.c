@@ -58,9 +58,15 @@
 /* Largest number of values stored in one row of a parameter block. */
 #define STORE_PART_VALUES (1 << 20)
 
+typedef struct ModelCacheKey
+{
+	Oid			relid;
+	int32		version;		/* 0: the deployed one */
+} ModelCacheKey;
+
 typedef struct ModelCacheEntry
 {
-	Oid			relid;			/* hash key */
+	ModelCacheKey key;			/* hash key */
 	RfModel    *model;
 } ModelCacheEntry;
 
@@ -101,6 +107,43 @@ StoreNameToRangeVar(text *name)
 					 errdetail("A model is a table, and a table's name has at most %d bytes.", NAMEDATALEN - 1)));
 	}
 	return makeRangeVarFromNameList(textToQualifiedNameList(name));
+}
+
+/*
+ * A model name may end in "@" and a version number, outside quotes: that
+ * version scores instead of the deployed one.  A Citus coordinator pins a
+ * statement's version so for its workers (pin.c); an unquoted name cannot
+ * contain "@", so no table's name reads as one.  Returns the name without
+ * the version, and *version (0 when none is given).
+ */
+text *
+StoreSplitVersion(text *name, int32 *version)
+{
+	char	   *s = text_to_cstring(name);
+	char	   *at = NULL;
+	bool		quoted = false;
+	int64		v = 0;
+
+	*version = 0;
+	for (char *p = s; *p; p++)
+	{
+		if (*p == '"')
+			quoted = !quoted;	/* a doubled quote toggles twice */
+		else if (*p == '@' && !quoted)
+			at = p;
+	}
+	if (at == NULL || at[1] == '\0' || at == s)
+		return name;
+	for (char *p = at + 1; *p; p++)
+	{
+		if (*p < '0' || *p > '9' || v > PG_INT32_MAX / 10)
+			return name;		/* not a version: the name is refused as it was */
+		v = v * 10 + (*p - '0');
+	}
+	if (v == 0 || v > PG_INT32_MAX)
+		return name;
+	*version = (int32) v;
+	return cstring_to_text_with_len(s, at - s);
 }
 
 /*
@@ -250,6 +293,35 @@ StoreModelRelid(text *name, LOCKMODE lockmode, bool missing_ok)
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
 				 errmsg("relation \"%s\" is not a reframe model", text_to_cstring(name)),
 				 errdetail("A model is a table of type reframe.model_row created by reframe.train().")));
+	return relid;
+}
+
+/*
+ * The model table a name resolves to, if the caller may read it; InvalidOid,
+ * raising nothing, when the name is no model the caller may score (where
+ * scoring it would raise the error).
+ */
+Oid
+StoreFindReadableModel(text *name)
+{
+	char	   *s = text_to_cstring(name);
+	List	   *parts;
+	List	   *names = NIL;
+	ListCell   *lc;
+	Oid			relid;
+
+	if (!SplitIdentifierString(s, '.', &parts) || list_length(parts) > 3)
+		return InvalidOid;
+	foreach(lc, parts)
+	{
+		if (strlen(lfirst(lc)) >= NAMEDATALEN - 1)
+			return InvalidOid;	/* perhaps truncated: StoreNameToRangeVar refuses it */
+		names = lappend(names, makeString(lfirst(lc)));
+	}
+	relid = RangeVarGetRelid(makeRangeVarFromNameList(names), AccessShareLock, true);
+	if (!OidIsValid(relid) || !IsModelTable(relid) ||
+		pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
+		return InvalidOid;
 	return relid;
 }
 
@@ -811,19 +883,6 @@ ReadVersionRows(RfModel *m, Relation rel, Relation idx, Snapshot snap)
 	return blocks;
 }
 
-/*
- * Reads the deployed version of a model into the current memory context, or
- * returns NULL when none is deployed.  A backend reloads after every write to
- * the model table while a scoring query waits, so this reads the table
- * through its primary key rather than planning queries: the caller has
- * checked SELECT on the table, and model tables do not take row security.
- */
-static RfModel *
-StoreLoadDeployed(Oid relid, const char *name)
-{
-	return StoreLoadVersion(relid, name, -1);
-}
-
 /* The tasks a version's spec may name. */
 static const char *const StoreTasks[] = {
 	"regression", "binary", "multiclass", "multilabel", "hierarchical", "multitask", "blend"
@@ -966,7 +1025,11 @@ OpenModelTable(Oid relid, const char *name, Relation *idx)
 
 /*
  * Reads a version of a model (the deployed one when version < 0) into the
- * current memory context, uncached; NULL when no version is deployed.
+ * current memory context, uncached; NULL when no version is deployed.  A
+ * backend reloads after every write to the model table while a scoring
+ * query waits, so this reads the table through its primary key rather than
+ * planning queries: the caller has checked SELECT on the table, and model
+ * tables do not take row security.
  *
  * A model table is untrusted input: any role can make a table of the model
  * row type and hand it to a scoring function, and owners edit theirs.  So
@@ -1039,19 +1102,10 @@ StoreRelcacheCallback(Datum arg, Oid relid)
 
 	if (ModelCache == NULL)
 		return;
-	if (OidIsValid(relid))
-	{
-		e = hash_search(ModelCache, &relid, HASH_FIND, NULL);
-		if (e && e->model)
-		{
-			e->model->stale = true;
-			return;
-		}
-	}
-	/* every model, or the one read from this Citus shard */
+	/* every version of this model (or of the model read from this Citus shard), or all */
 	hash_seq_init(&status, ModelCache);
 	while ((e = hash_seq_search(&status)) != NULL)
-		if (e->model && (!OidIsValid(relid) || e->model->readrelid == relid))
+		if (e->model && (!OidIsValid(relid) || e->key.relid == relid || e->model->readrelid == relid))
 			e->model->stale = true;
 }
 
@@ -1079,12 +1133,12 @@ UnpinModel(void *arg)
 }
 
 /*
- * The deployed version of a model loaded into a memory context of its own
- * under CacheMemoryContext, deleted again on error; an error when the
- * model has no deployed version.
+ * A version of a model (the deployed one when version is 0) loaded into a
+ * memory context of its own under CacheMemoryContext, deleted again on
+ * error; an error when the model has no deployed version.
  */
 static RfModel *
-LoadIntoCache(Oid relid, const char *name)
+LoadIntoCache(Oid relid, const char *name, int32 version)
 {
 	RfModel    *m;
 	MemoryContext mcxt;
@@ -1094,7 +1148,7 @@ LoadIntoCache(Oid relid, const char *name)
 	old = MemoryContextSwitchTo(mcxt);
 	PG_TRY();
 	{
-		m = StoreLoadDeployed(relid, name);
+		m = StoreLoadVersion(relid, name, version > 0 ? version : -1);
 	}
 	PG_CATCH();
 	{
@@ -1117,13 +1171,31 @@ LoadIntoCache(Oid relid, const char *name)
 	return m;
 }
 
+/* Drops stale versions no query holds: a pinned version is not asked for again once replaced. */
+static void
+SweepStale(void)
+{
+	HASH_SEQ_STATUS status;
+	ModelCacheEntry *e;
+
+	hash_seq_init(&status, ModelCache);
+	while ((e = hash_seq_search(&status)) != NULL)
+		if (e->model && e->model->stale && e->model->refcount == 0)
+		{
+			ReleaseModel(e->model);
+			hash_search(ModelCache, &e->key, HASH_REMOVE, NULL);
+		}
+}
+
 /*
- * The deployed version of a model, loaded at most once per backend and
- * deployment.  It stays pinned, and so valid, until pin_mcxt goes away.
+ * A version of a model (the deployed one when version is 0), loaded at most
+ * once per backend while the model table is unchanged.  It stays pinned,
+ * and so valid, until pin_mcxt goes away.
  */
 RfModel *
-StoreGetModel(Oid relid, const char *name, MemoryContext pin_mcxt)
+StoreGetModel(Oid relid, const char *name, int32 version, MemoryContext pin_mcxt)
 {
+	ModelCacheKey key = {.relid = relid,.version = version};
 	ModelCacheEntry *e;
 	bool		found;
 	RfModel    *m;
@@ -1133,11 +1205,12 @@ StoreGetModel(Oid relid, const char *name, MemoryContext pin_mcxt)
 	{
 		HASHCTL		ctl;
 
-		ctl.keysize = sizeof(Oid);
+		ctl.keysize = sizeof(ModelCacheKey);
 		ctl.entrysize = sizeof(ModelCacheEntry);
 		ModelCache = hash_create("reframe models", 16, &ctl, HASH_ELEM | HASH_BLOBS);
 	}
-	e = hash_search(ModelCache, &relid, HASH_ENTER, &found);
+	SweepStale();
+	e = hash_search(ModelCache, &key, HASH_ENTER, &found);
 	if (!found)
 		e->model = NULL;
 	if (e->model && e->model->stale)
@@ -1147,8 +1220,8 @@ StoreGetModel(Oid relid, const char *name, MemoryContext pin_mcxt)
 	}
 	if (e->model == NULL)
 	{
-		m = LoadIntoCache(relid, name);
-		e = hash_search(ModelCache, &relid, HASH_ENTER, &found);
+		m = LoadIntoCache(relid, name, version);
+		e = hash_search(ModelCache, &key, HASH_ENTER, &found);
 		e->model = m;
 	}
 	m = e->model;
@@ -1158,6 +1231,30 @@ StoreGetModel(Oid relid, const char *name, MemoryContext pin_mcxt)
 	cb->arg = m;
 	MemoryContextRegisterResetCallback(pin_mcxt, cb);
 	return m;
+}
+
+/*
+ * The version a statement scoring model relid pins (pin.c): the deployed
+ * one when the model's table is a Citus reference table, read on every
+ * node; 0 when there is nothing to pin (one node's table, or no version
+ * deployed, which scoring will report).  *readrelid is the table the model
+ * is read from.
+ */
+int32
+StoreStatementVersion(Oid relid, const char *name, Oid *readrelid)
+{
+	ModelCacheKey key = {.relid = relid,.version = 0};
+	ModelCacheEntry *e = ModelCache ? hash_search(ModelCache, &key, HASH_FIND, NULL) : NULL;
+	RfModel    *m;
+
+	if (e == NULL || e->model == NULL || e->model->stale)
+	{
+		if (!CitusIsReferenceTable(relid) || StoreDeployedVersion(relid) < 0)
+			return 0;
+	}
+	m = StoreGetModel(relid, name, 0, CurrentMemoryContext);
+	*readrelid = m->readrelid;
+	return m->readrelid != m->relid ? m->version : 0;
 }
 
 /* Statement trigger on every model table: tell all backends it changed. */

@@ -92,7 +92,19 @@ extern RfModel *ScoreEncodedRow(FunctionCallInfo fcinfo, const double **x, int *
 /* A version (the deployed one when version < 0), uncached, in the current context. */
 extern RfModel *StoreLoadVersion(Oid relid, const char *name, int32 version);
 
-/* The deployed version, cached per backend and pinned until mcxt is reset. */
-extern RfModel *StoreGetModel(Oid relid, const char *name, MemoryContext pin_mcxt);
+/*
+ * A version (the deployed one when version is 0), cached per backend and
+ * pinned until pin_mcxt is reset.
+ */
+extern RfModel *StoreGetModel(Oid relid, const char *name, int32 version, MemoryContext pin_mcxt);
+
+/* A name without its "@version" suffix (*version 0 when it has none). */
+extern text *StoreSplitVersion(text *name, int32 *version);
+
+/* The readable model table a name resolves to, or InvalidOid; raises nothing. */
+extern Oid	StoreFindReadableModel(text *name);
+
+/* The version a statement pins on a Citus cluster, or 0 (pin.c). */
+extern int32 StoreStatementVersion(Oid relid, const char *name, Oid *readrelid);
 
 #endif

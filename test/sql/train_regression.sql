@@ -113,6 +113,14 @@ SELECT abs(reframe.score('house2', ARRAY[120, 2]::float8[]) -
 SELECT reframe.deploy('house2', 2);
 SELECT reframe.score('house2', ARRAY[120, 2]::float8[]) = s AS scores_with_v2 FROM v2;
 SELECT block, shape FROM reframe.weights('house2', 1) ORDER BY block;
+-- "model@version" scores with that version, deployed or not
+SELECT abs(reframe.score('house2@1', ARRAY[120, 2]::float8[]) -
+           (SELECT cf.b + cf.w1 * (120 - cf.m1) / cf.s1 + cf.w2 * (2 - cf.m2) / cf.s2 FROM cf)) < 1e-6 AS v1_by_name,
+       reframe.score('house2@2', ARRAY[120, 2]::float8[]) = s AS v2_by_name,
+       reframe.score('public.house2@1', ARRAY[120, 2]::float8[]) = reframe.score('house2@1', ARRAY[120, 2]::float8[]) AS qualified
+FROM v2;
+SELECT reframe.score('house2@7', ARRAY[120, 2]::float8[]);
+SELECT reframe.score('"house2@1"', ARRAY[120, 2]::float8[]);
 -- "never" keeps the deployed version
 SELECT version, deployed FROM reframe.train('house2', 'SELECT sqft, rooms, price FROM houses', 'price',
                                             options => '{"deploy": "never"}');

@@ -237,3 +237,46 @@ FROM (VALUES
   ('linear binary, rows', 'x1, x2, cat, label', 'label', '{"model": "linear", "streaming": false}'),
   ('linear multiclass, rows', 'x1, x2, y, cat', 'cat', '{"model": "linear", "streaming": false}')
 ) v(framing, cols, target, opts);
+
+-- 11. one version per statement: while another session deploys versions 1
+-- and 2 of "flip" in turn, every sum over all shards is one version's sum
+-- (the coordinator pins the version it sees, 'flip@2', for every task)
+SELECT version FROM reframe.train('flip', 'SELECT x1, x2, y FROM events', 'y', options => '{"model": "linear"}');
+SELECT version FROM reframe.train('flip', 'SELECT x1, y FROM events', 'y', options => '{"model": "linear"}');
+CREATE TABLE flip_totals AS
+SELECT v, (SELECT sum(reframe.score('flip@' || v, e)) FROM events_local e) AS total FROM generate_series(1, 2) v;
+SELECT count(DISTINCT round(total::numeric, 6)) AS two_different_totals FROM flip_totals;
+SELECT * FROM task_queries($$SELECT sum(reframe.score('flip', e)) FROM events e$$) LIMIT 1;
+CREATE EXTENSION dblink;
+SELECT dblink_connect('flipper', format('host=%s port=%s dbname=%s user=postgres',
+       current_setting('unix_socket_directories'), current_setting('port'), current_database()));
+SELECT dblink_send_query('flipper', $q$DO $d$ BEGIN
+  FOR i IN 1..40 LOOP
+    PERFORM reframe.deploy('flip', 1 + i % 2);
+    COMMIT;
+    PERFORM pg_sleep(0.05);
+  END LOOP; END $d$$q$);
+CREATE TABLE flip_sums (total float8);
+DO $$ BEGIN
+  FOR i IN 1..60 LOOP
+    INSERT INTO flip_sums SELECT sum(reframe.score('flip', e)) FROM events e;
+    COMMIT;
+    PERFORM pg_sleep(0.02);
+  END LOOP; END $$;
+SELECT * FROM dblink_get_result('flipper') AS r(status text);
+SELECT dblink_disconnect('flipper');
+SELECT count(*) AS sums,
+       count(*) FILTER (WHERE NOT EXISTS (SELECT 1 FROM flip_totals t WHERE abs(t.total - s.total) < 1e-6)) AS mixed
+FROM flip_sums s;
+SELECT count(DISTINCT round(total::numeric, 6)) = 2 AS saw_both_versions FROM flip_sums;
+-- a prepared statement (on its generic plan: it has no parameters) is
+-- planned again after a deployment, and pins the new version
+SELECT reframe.deploy('flip', 1);
+PREPARE flip_sum AS SELECT sum(reframe.score('flip', e)) AS total FROM events e;
+CREATE TABLE prepared_1 AS EXECUTE flip_sum;
+SELECT reframe.deploy('flip', 2);
+CREATE TABLE prepared_2 AS EXECUTE flip_sum;
+SELECT generic_plans AS generic_plans_used FROM pg_prepared_statements WHERE name = 'flip_sum';
+SELECT run, (SELECT v FROM flip_totals t WHERE abs(t.total - p.total) < 1e-6) AS scored_by_version
+FROM (SELECT 1 AS run, total FROM prepared_1 UNION ALL SELECT 2, total FROM prepared_2) p ORDER BY run;
+SELECT reframe.drop_model('flip');
