@@ -265,6 +265,7 @@ DECLARE
     versions text;
     src text;
     data_sql text;
+    inputs text;
     target text;
     head jsonb;
     kind text;
@@ -293,8 +294,12 @@ BEGIN
         src := 'SELECT * FROM ' || src;
     END IF;
     ev := @extschema@.evaluate(model, src);
-    data_sql := format('SELECT @extschema@.score(%L, report_row) AS s, report_row.%I AS y FROM (%s) report_row WHERE report_row.%I IS NOT NULL LIMIT 200000',
-                       model, target, src, target);
+    -- the inputs alone, by position: a Citus distributed source ships its
+    -- rows between nodes without field names
+    SELECT string_agg(format('report_row.%I', c->>'name'), ', ' ORDER BY i) INTO inputs
+      FROM jsonb_array_elements(spec->'encoder'->'columns') WITH ORDINALITY AS e(c, i);
+    data_sql := format('SELECT @extschema@.score(%L, ROW(%s)) AS s, report_row.%I AS y FROM (%s) report_row WHERE report_row.%I IS NOT NULL LIMIT 200000',
+                       model, inputs, target, src, target);
     IF jsonb_array_length(spec->'network'->'heads') = 1 AND kind = 'binary' THEN
         EXECUTE format('SELECT @extschema@.roc_curve(s, @extschema@.report_label(y)) AS roc, @extschema@.pr_curve(s, @extschema@.report_label(y)) AS pr,
                                @extschema@.calibration(s, @extschema@.report_label(y)) AS cal FROM (%s) d', data_sql) INTO curves;
@@ -491,9 +496,11 @@ CREATE AGGREGATE @extschema@.brier(p double precision, y double precision, weigh
 CREATE AGGREGATE @extschema@.cross_entropy(p double precision[], class integer, weight double precision) (
     SFUNC = @extschema@.cross_entropy_accum, STYPE = double precision[], INITCOND = '{0,0}',
     FINALFUNC = @extschema@.mean_final, COMBINEFUNC = @extschema@.sum_combine, PARALLEL = SAFE);
+-- no combine function: Citus could not check a polymorphic aggregate's
+-- arguments on its workers (XX000); without one it runs on the coordinator
 CREATE AGGREGATE @extschema@.accuracy(pred anyelement, actual anyelement, weight double precision) (
     SFUNC = @extschema@.accuracy_accum, STYPE = double precision[], INITCOND = '{0,0}',
-    FINALFUNC = @extschema@.mean_final, COMBINEFUNC = @extschema@.sum_combine, PARALLEL = SAFE);
+    FINALFUNC = @extschema@.mean_final, PARALLEL = SAFE);
 COMMENT ON AGGREGATE @extschema@.log_loss(double precision, double precision) IS
     'mean log loss against soft labels (the share of annotators who said true, in [0, 1])';
 COMMENT ON AGGREGATE @extschema@.brier(double precision, double precision) IS
@@ -553,15 +560,24 @@ CREATE OR REPLACE FUNCTION @extschema@.list_models(
 AS $$
 DECLARE
     rel regclass;
+    tables text := 'c.reloftype = ''@extschema@.model_row''::pg_catalog.regtype';
 BEGIN
-    FOR rel IN
-        SELECT c.oid::regclass FROM pg_catalog.pg_class c
-        WHERE c.reloftype = '@extschema@.model_row'::pg_catalog.regtype
-          AND pg_catalog.has_table_privilege(c.oid, 'SELECT')
-          -- another session's temporary tables cannot be read
-          AND (c.relpersistence OPERATOR(pg_catalog.<>) 't'
-               OR c.relnamespace OPERATOR(pg_catalog.=) pg_catalog.pg_my_temp_schema())
-        ORDER BY c.oid::regclass::text
+    IF pg_catalog.to_regclass('pg_catalog.pg_dist_partition') IS NOT NULL THEN
+        -- a Citus worker's copy of a model table has model_row's columns, not its type
+        tables := tables || ' OR c.oid IN (SELECT p.logicalrelid FROM pg_catalog.pg_dist_partition p
+                     WHERE p.partmethod = ''n'' AND (SELECT pg_catalog.array_agg(a.attname::text || a.atttypid::text ORDER BY a.attnum)
+                            FROM pg_catalog.pg_attribute a WHERE a.attrelid = p.logicalrelid AND a.attnum > 0 AND NOT a.attisdropped)
+                      = (SELECT pg_catalog.array_agg(a.attname::text || a.atttypid::text ORDER BY a.attnum)
+                            FROM pg_catalog.pg_attribute a, pg_catalog.pg_type t
+                           WHERE t.oid = ''@extschema@.model_row''::pg_catalog.regtype AND a.attrelid = t.typrelid AND a.attnum > 0))';
+    END IF;
+    FOR rel IN EXECUTE
+        'SELECT c.oid::regclass FROM pg_catalog.pg_class c WHERE (' || tables || ')
+           AND pg_catalog.has_table_privilege(c.oid, ''SELECT'')
+           -- another session''s temporary tables cannot be read
+           AND (c.relpersistence OPERATOR(pg_catalog.<>) ''t''
+                OR c.relnamespace OPERATOR(pg_catalog.=) pg_catalog.pg_my_temp_schema())
+         ORDER BY c.oid::regclass::text'
     LOOP
         RETURN QUERY EXECUTE pg_catalog.format(
             'SELECT %L::text, version, spec->>''task'', created, coalesce(deployed, false), spec->''metrics''
@@ -721,3 +737,43 @@ CREATE AGGREGATE @extschema@.accuracy(pred double precision, actual double preci
     SFUNC = @extschema@.accuracy_accum, STYPE = double precision[], INITCOND = '{0,0}',
     FINALFUNC = @extschema@.mean_final, COMBINEFUNC = @extschema@.sum_combine, PARALLEL = SAFE);
 COMMENT ON AGGREGATE @extschema@.accuracy(double precision, double precision) IS 'share of rows where prediction equals actual';
+
+-- accuracy(anyelement, anyelement) runs on the coordinator under Citus (no
+-- combine function: Citus could not check its arguments on the workers)
+CREATE OR REPLACE AGGREGATE @extschema@.accuracy(pred anyelement, actual anyelement) (
+    SFUNC = @extschema@.accuracy_accum, STYPE = double precision[], INITCOND = '{0,0}',
+    FINALFUNC = @extschema@.mean_final, PARALLEL = SAFE);
+
+-- Citus: model tables that are local to the coordinator (restored from a
+-- dump, or made before the workers were added) become reference tables
+CREATE FUNCTION @extschema@.replicate_models() RETURNS SETOF regclass
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    rel regclass;
+BEGIN
+    IF pg_catalog.to_regclass('pg_catalog.pg_dist_partition') IS NULL THEN
+        RAISE EXCEPTION 'reframe.replicate_models needs Citus, which is not installed in this database'
+            USING ERRCODE = 'feature_not_supported';
+    END IF;
+    IF NOT pg_catalog.citus_is_coordinator() THEN
+        RAISE EXCEPTION 'reframe.replicate_models runs on the Citus coordinator'
+            USING ERRCODE = 'feature_not_supported',
+                  HINT = 'Connect to the coordinator: its model tables are the ones replicated.';
+    END IF;
+    FOR rel IN
+        SELECT c.oid::regclass FROM pg_catalog.pg_class c
+        WHERE c.reloftype = '@extschema@.model_row'::pg_catalog.regtype AND c.relkind = 'r'
+          AND c.relpersistence = 'p'
+          AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_dist_partition p WHERE p.logicalrelid = c.oid)
+        ORDER BY c.oid::regclass::text
+    LOOP
+        -- the change trigger is wanted on every copy (see README, Citus)
+        PERFORM pg_catalog.set_config('citus.enable_unsafe_triggers', 'on', true);
+        PERFORM pg_catalog.create_reference_table(rel);
+        RETURN NEXT rel;
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.replicate_models() IS
+    'on a Citus coordinator: make every model table that is local (restored from a dump, or made before the workers were added) a reference table; returns those it changed';

@@ -17,6 +17,7 @@
 #include "executor/spi.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
+#include "utils/memutils.h"
 
 #include "citus.h"
 
@@ -80,6 +81,67 @@ CitusLocalShard(Oid relid, const char *model)
 	return DatumGetObjectId(d);
 }
 
+bool
+CitusIsWorker(void)
+{
+	bool		isnull;
+	Datum		d;
+
+	if (!CitusInstalled())
+		return false;
+	d = QueryWithOid("SELECT NOT pg_catalog.citus_is_coordinator() AND EXISTS"
+					 " (SELECT 1 FROM pg_catalog.pg_dist_node WHERE groupid = 0)", InvalidOid, &isnull);
+	return !isnull && DatumGetBool(d);
+}
+
+/* The first value of a query with a text parameter $1, or NULL when it returns no row. */
+static char *
+QueryWithText(const char *sql, const char *arg)
+{
+	char	   *result = NULL;
+
+	SPI_connect();
+	if (SPI_execute_with_args(sql, 1, (Oid[]) {TEXTOID}, (Datum[]) {CStringGetTextDatum(arg)},
+							  NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "reframe: query failed: %s", sql);
+	if (SPI_processed > 0)
+	{
+		char	   *v = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+
+		result = v ? MemoryContextStrdup(TopTransactionContext, v) : NULL;
+	}
+	SPI_finish();
+	return result;
+}
+
+void
+CitusCheckModelName(Oid nsp, const char *relname, const char *qname)
+{
+	bool		isnull;
+	Datum		d;
+	char	   *shard_of;
+
+	if (!CitusInstalled())
+		return;
+	d = QueryWithOid("SELECT to_regclass('pg_catalog.pg_dist_schema') IS NOT NULL AND EXISTS"
+					 " (SELECT 1 FROM pg_catalog.pg_dist_schema WHERE schemaid = $1)", nsp, &isnull);
+	if (!isnull && DatumGetBool(d))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("model %s cannot be made in a Citus distributed schema", qname),
+				 errdetail("A model is a reference table, on every node; a distributed schema holds one tenant's tables, on one node."),
+				 errhint("Train it in a regular schema, e.g. public.%s.", quote_identifier(relname))));
+	shard_of = QueryWithText("SELECT s.logicalrelid::regclass::text FROM pg_catalog.pg_dist_shard s"
+							 " WHERE $1 ~ '_[0-9]{1,18}$' AND s.shardid = substring($1 from '_([0-9]+)$')::bigint"
+							 " AND $1 = (SELECT relname FROM pg_catalog.pg_class WHERE oid = s.logicalrelid)"
+							 " || '_' || s.shardid", relname);
+	if (shard_of)
+		ereport(ERROR,
+				(errcode(ERRCODE_DUPLICATE_TABLE),
+				 errmsg("model name %s is the name of a shard of Citus table %s", qname, shard_of),
+				 errhint("Name the model otherwise.")));
+}
+
 void
 CitusReplicateModelTable(const char *qname)
 {
@@ -90,9 +152,7 @@ CitusReplicateModelTable(const char *qname)
 	if (!CitusInstalled())
 		return;
 	/* a worker of a cluster would make a model only it has */
-	d = QueryWithOid("SELECT NOT pg_catalog.citus_is_coordinator() AND EXISTS"
-					 " (SELECT 1 FROM pg_catalog.pg_dist_node WHERE groupid = 0)", InvalidOid, &isnull);
-	if (!isnull && DatumGetBool(d))
+	if (CitusIsWorker())
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("model table %s would be made on a Citus worker, where only this node would have it", qname),

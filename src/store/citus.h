@@ -18,10 +18,19 @@ extern bool CitusIsReferenceTable(Oid relid);
 extern Oid	CitusLocalShard(Oid relid, const char *model);
 
 /*
+ * Refuses, before the table is made, a model Citus could not keep: one in a
+ * distributed schema, or named as one of its shards.
+ */
+extern void CitusCheckModelName(Oid nsp, const char *relname, const char *qname);
+
+/*
  * Makes a new model table a reference table when this node is a Citus
  * coordinator with workers; does nothing otherwise.
  */
 extern void CitusReplicateModelTable(const char *qname);
+
+/* Whether this node is a Citus cluster's worker (whose coordinator is in its metadata). */
+extern bool CitusIsWorker(void);
 
 /* Whether one of these relations is a Citus distributed (sharded) table. */
 extern bool CitusReadsDistributedTable(List *relids);

@@ -285,6 +285,8 @@ StoreModelRelid(text *name, LOCKMODE lockmode, bool missing_ok)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("model \"%s\" does not exist", text_to_cstring(name)),
+				 CitusIsWorker() ?
+				 errhint("On this Citus worker: if the model exists on the coordinator, its table is local there (restored from a dump, or made before the workers were added); run SELECT reframe.replicate_models() on the coordinator.") :
 				 errhint("Train it with reframe.train('%s', source, target); reframe.models lists the models you can see.",
 						 text_to_cstring(name))));
 	}
@@ -469,6 +471,7 @@ StoreCreateModelTable(RangeVar *rv)
 	char	   *qname = quote_qualified_identifier(get_namespace_name(nsp), rv->relname);
 	StringInfoData sql;
 
+	CitusCheckModelName(nsp, rv->relname, qname);
 	initStringInfo(&sql);
 	appendStringInfo(&sql,
 					 "CREATE TABLE %s OF reframe.model_row (PRIMARY KEY (version, block, part));"

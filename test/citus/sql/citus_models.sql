@@ -280,3 +280,36 @@ SELECT generic_plans AS generic_plans_used FROM pg_prepared_statements WHERE nam
 SELECT run, (SELECT v FROM flip_totals t WHERE abs(t.total - p.total) < 1e-6) AS scored_by_version
 FROM (SELECT 1 AS run, total FROM prepared_1 UNION ALL SELECT 2, total FROM prepared_2) p ORDER BY run;
 SELECT reframe.drop_model('flip');
+
+-- 12. a model table local to the coordinator (as a dump restores it, or as
+-- made before the workers were added) cannot score on the workers, which
+-- say what to do; reframe.replicate_models() makes it a reference table
+CREATE TABLE restored OF reframe.model_row (PRIMARY KEY (version, block, part));
+CREATE TRIGGER reframe_model_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON restored
+  FOR EACH STATEMENT EXECUTE FUNCTION reframe.model_changed();
+INSERT INTO restored SELECT * FROM lin;
+\set VERBOSITY default
+\set SHOW_CONTEXT never
+SELECT count(reframe.score('restored', e)) FROM events e;
+\set SHOW_CONTEXT errors
+SET client_min_messages = warning;
+SELECT * FROM reframe.replicate_models();
+SELECT abs(sum(reframe.score('restored', e)) - sum(reframe.score('lin', e))) < 1e-9 AS restored_scores_on_workers FROM events e;
+SELECT count(*) AS left_to_replicate FROM reframe.replicate_models();
+-- reframe.models lists the models on the workers too
+SELECT nodeport > 0 AS worker, result FROM run_command_on_workers(
+  $$SELECT string_agg(DISTINCT model, ',' ORDER BY model) FROM reframe.models WHERE model IN ('lin', 'restored')$$) ORDER BY nodeport;
+-- models Citus could not keep are refused before anything is made
+SET citus.enable_schema_based_sharding = on;
+CREATE SCHEMA tenant1;
+RESET citus.enable_schema_based_sharding;
+SELECT version FROM reframe.train('tenant1.m', 'SELECT x1, x2, y FROM events', 'y');
+SELECT version FROM reframe.train((SELECT shard_name('events'::regclass, min(shardid)) FROM pg_dist_shard WHERE logicalrelid = 'events'::regclass),
+       'SELECT x1, x2, y FROM events', 'y');
+
+-- 13. what reads a distributed source: the report, and accuracy over any
+-- type (over a type of its own, such as date, on the coordinator)
+SELECT length(reframe.report('clf', 'events')) > 10000 AS report_on_distributed_source;
+SELECT reframe.accuracy(e.id % 3 = 0, e.id % 3 = 0) AS boolean_pushed_down,
+       reframe.accuracy(date '2024-01-01' + e.id % 7, date '2024-01-01' + e.id % 5) > 0 AS over_dates
+FROM events e;
