@@ -523,11 +523,10 @@ TrainReadSource(RfTrainState *ts)
 	SPI_connect();
 
 	/*
-	 * Planned without CURSOR_OPT_PARALLEL_OK: a parallel plan would deliver
-	 * the rows in a different order each time, and the same data would not
-	 * train the same model bit for bit.
+	 * In parallel where the plan allows: the rows arrive in any order, and
+	 * are put in theirs once read (row_order.c).
 	 */
-	plan = SPI_prepare_cursor(ts->source_sql, 0, NULL, 0);
+	plan = SPI_prepare_cursor(ts->source_sql, 0, NULL, CURSOR_OPT_PARALLEL_OK);
 	if (plan == NULL)
 		elog(ERROR, "reframe: could not plan the source: %s", SPI_result_code_string(SPI_result));
 	rc = SPI_execute_plan_extended(plan, &opts);

@@ -3,6 +3,10 @@
 -- that reads rows, trained three times on the same rows in three orders,
 -- stores the same blocks and the same spec (but its source and timings).
 SET client_min_messages = warning;
+-- sources are read in parallel where the plan allows: rows in any order
+SET parallel_setup_cost = 0;
+SET parallel_tuple_cost = 0;
+SET min_parallel_table_scan_size = 0;
 CREATE TABLE ro_src AS
 SELECT i AS id,
        ((hashint4(i) % 1000) / 100.0)::float8 AS x1,
