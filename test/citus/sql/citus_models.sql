@@ -313,3 +313,10 @@ SELECT length(reframe.report('clf', 'events')) > 10000 AS report_on_distributed_
 SELECT reframe.accuracy(e.id % 3 = 0, e.id % 3 = 0) AS boolean_pushed_down,
        reframe.accuracy(date '2024-01-01' + e.id % 7, date '2024-01-01' + e.id % 5) > 0 AS over_dates
 FROM events e;
+
+-- 14. a training streamed over the workers says what the rows' path says:
+-- the task it inferred, and the classes too rare to predict well
+SET client_min_messages = notice;
+SELECT version, streamed('rare') AS streamed FROM reframe.train('rare',
+  $$SELECT x1, x2, CASE WHEN id % 100 = 0 THEN 'rare' ELSE cat END AS k FROM events$$, 'k', options => '{"streaming": true}');
+SET client_min_messages = warning;
