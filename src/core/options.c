@@ -56,6 +56,7 @@ static void ParseSearch(const OptSpec *spec, JsonbValue *v, RfOptions *o);
 
 static const char *const loss_choices[] = {"squared", "absolute", "huber", NULL};
 static const char *const deploy_choices[] = {"always", "if_better", "never", NULL};
+static const char *const split_choices[] = {"random", "time", NULL};
 static const char *const sharing_choices[] = {"hard", "soft", NULL};
 static const char *const objective_choices[] = {"pointwise", "ndcg", NULL};
 
@@ -95,6 +96,7 @@ static const OptSpec known_options[] = {
 	{"colsample", OPT_NUMBER, 0.01, 1, OPT(colsample), NULL, NULL, "a fraction from 0.01 to 1"},
 	{"max_bins", OPT_INTEGER, 2, 1024, OPT(max_bins), NULL, NULL, "an integer from 2 to 1024"},
 	{"split_by", OPT_NAME, 0, 0, OPT(split_by), NULL, NULL, "the name of a column (an id) whose value alone decides which rows are held out"},
+	{"split", OPT_CHOICE, 0, 0, OPT(split), split_choices, NULL, "\"random\" (rows held out by a hash) or \"time\" (the latest rows by \"split_by\")"},
 	{"split_seed", OPT_INT64, -9e15, 9e15, OPT(split_seed), NULL, NULL, "an integer"},
 	{"objective", OPT_CHOICE, 0, 0, OPT(objective), objective_choices, NULL, "\"pointwise\" (each head's own loss) or \"ndcg\" (LambdaMART over the \"group\" column)"},
 	{"classes", OPT_NAMES, 0, 0, OPT(classes), NULL, NULL, "an array of names, one per element of an array target (its classes or labels)"},

@@ -68,6 +68,7 @@ typedef struct RfOptions
 	bool		streaming;		/* read by aggregate passes (moments.c); see OptionGiven */
 	double		sample;			/* train on a seeded uniform sample: a fraction (<= 1) or a row count; 0: all */
 	char	   *split_by;		/* the column whose value decides the validation split */
+	char	   *split;			/* "random" (by a hash) or "time" (the latest split_by values) */
 	int64		split_seed;		/* seed of the split (default: "seed") */
 	uint64		given;			/* one bit per option in the table, when given */
 	Jsonb	   *raw;			/* as given, stored with the version */

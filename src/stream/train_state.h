@@ -39,6 +39,11 @@ typedef struct RfTrainState
 	int			sattno;			/* "split_by": the column keying the split, or -1 */
 	Oid			stype;
 	uint64		split_seed;
+	/* "split": "time": the split_by values bounding the training rows and the validation rows */
+	bool		time_split;
+	double		time_train_max;	/* training rows: values up to this one (NULLs too) */
+	double		time_valid_max;	/* validation rows: above time_train_max, up to this one */
+	char	   *time_cut;		/* time_train_max as JSON, for the spec */
 	Tuplestorestate *vstore;	/* "if_better": the validation rows, to score the deployed version on */
 	char	   *comparison;		/* its result, for the metrics */
 	int			folds;			/* cross-validation: hold out fold "fold" of "folds" */

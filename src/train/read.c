@@ -387,7 +387,9 @@ TrainAddRow(RfTrainState *ts, Datum *values, bool *isnull)
 		return;
 	}
 	u = ReframeHashToUnit(hash_bytes_uint32_extended((uint32) hash, hash >> 32));
-	set = TrainSplitSet(ts, u);
+	set = ts->time_split ? TrainTimeSet(ts, values[ts->sattno], isnull[ts->sattno]) : TrainSplitSet(ts, u);
+	if (set < 0)
+		return;					/* after this fold's validation rows */
 	TrainKeepDraw(ts, set, u);
 	if (set == 1 && ts->vstore)
 		tuplestore_putvalues(ts->vstore, ts->tupdesc, values, isnull);
@@ -519,6 +521,7 @@ TrainReadSource(RfTrainState *ts)
 		TrainCheckRead(ts);
 		return;
 	}
+	TrainPlanTimeSplit(ts);
 
 	SPI_connect();
 

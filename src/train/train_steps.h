@@ -14,6 +14,8 @@
 /* split.c */
 extern void TrainKeepDraw(RfTrainState *ts, int set, double u);
 extern int TrainSplitSet(RfTrainState *ts, double u);
+extern void TrainPlanTimeSplit(RfTrainState *ts);
+extern int TrainTimeSet(RfTrainState *ts, Datum d, bool isnull);
 extern void TrainCreateFoldMoments(RfTrainState *ts);
 extern void TrainAddFoldMoments(RfTrainState *ts, int set, const double *raw, double y, double w, double u);
 

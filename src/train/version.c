@@ -34,6 +34,13 @@ TrainSpecTraining(RfTrainState *ts, StringInfo spec)
 	if (ts->sample < 1)
 		appendStringInfo(spec, ", \"sample\": {\"share\": %.17g, \"rows_left_out\": %lld}",
 						 ts->sample, (long long) ts->sampled_out);
+	if (ts->time_split)
+	{
+		appendStringInfoString(spec, ", \"split\": {\"kind\": \"time\", \"by\": ");
+		JsonAppendString(spec, ts->opts->split_by);
+		appendStringInfo(spec, ", \"training_up_to\": %s", ts->time_cut);
+		appendStringInfoChar(spec, '}');
+	}
 	appendStringInfo(spec, ", \"history_from\": %d, \"seconds\": %.3f, \"fit_seconds\": %.3f, \"peak_data_bytes\": %zu%s%s}",
 					 opt->history_from, INSTR_TIME_GET_DOUBLE(elapsed), INSTR_TIME_GET_DOUBLE(ts->fit_time),
 					 ts->budget.peak, ts->fit.choice ? ", \"chosen\": " : "", ts->fit.choice ? ts->fit.choice : "");

@@ -57,7 +57,8 @@ CREATE FUNCTION fuzz_name() RETURNS text LANGUAGE sql VOLATILE AS $$
                 'f_bin', 'f_deep', 'f_reg', 'f_bin', 'f_multi', 'f_labels', 'f_hier', 'f_deep', 'f_bins',
                 'f_multi', 'f_labels', 'f_hier', 'f_deep', 'f_bins', 'f_deep', '', 'no_such', 'fz', 'fz_types', 'pg_catalog.pg_class', 'a"b', '"',
                 'x''; DROP TABLE fz; --', repeat('n', 300), 'a.b.c.d', 'public.', '.f_reg', 'public.f_reg',
-                ' f_reg', 'F_REG', '"f_reg"', E'f_reg\n', 'reframe.models', NULL)
+                ' f_reg', 'F_REG', '"f_reg"', E'f_reg\n', 'reframe.models', 'f_reg@1', 'f_reg@0',
+                'f_reg@99999999999', '"f_reg"@1', 'f_reg@', NULL)
 $$;
 
 CREATE FUNCTION fuzz_text() RETURNS text LANGUAGE sql VOLATILE AS $$
@@ -73,14 +74,15 @@ DECLARE
                      'deploy', 'verbose', 'max_categories', 'nonsense', '', 'L2', 'model', 'rounds', 'max_depth',
                      'min_child_weight', 'subsample', 'colsample', 'max_bins', 'objective',
                      'weight', 'classes', 'search', 'trials', 'time_budget', 'split_by', 'split_seed',
-                     'streaming', 'sample');
+                     'streaming', 'sample', 'split');
     val text := pick('0', '-1', '1', '2', '0.5', '1e308', '-1e308', '1e-320', '2147483648', '99999999999',
                      '"x"', '""', 'null', 'true', '[]', '[0]', '[-3]', '[1, 0]', '[1e9]', '[2147483647, 2]',
                      '["a"]', '{}', '{"r": -1}', '{"x": 1}', '{"quantiles": 0}', '{"quantiles": 100000}',
                      '"balanced"', '"f1"', '"soft"', '"r"', '["a", "b", "k"]', '[[1]]', '{"y": "binary"}',
                      '"huber"', '"always"', '"if_better"', '"trees"', '"neural"', '"ndcg"', '16', '10000',
                      '"w"', '"a"', '["p", "q", "r"]', '["p", "p"]', '{"l2": [0.1, 1]}', '{"max_depth": {"min": 1, "max": 3}}',
-                     '{"l2": {"min": -1, "max": 1, "log": true}}', '{"l2": []}', '{"model": ["x"]}', '0.0001', '"auto"');
+                     '{"l2": {"min": -1, "max": 1, "log": true}}', '{"l2": []}', '{"model": ["x"]}', '0.0001', '"auto"',
+                     '"time"', '"random"');
 BEGIN
     IF random() < 0.08 THEN
         RETURN pick('''[]''', '''1''', '''"x"''', '''null''', 'NULL', '''{"a": {"b": {"c": [1, [2, [3]]]}}}''',
