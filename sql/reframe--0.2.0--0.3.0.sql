@@ -273,6 +273,7 @@ DECLARE
     curves record;
     imp text := '';
     loss jsonb;
+    drift text;
     body text := '';
 BEGIN
     EXECUTE format('SELECT version, spec FROM %s WHERE block = '''' AND deployed ORDER BY version DESC LIMIT 1', rel) INTO v, spec;
@@ -326,6 +327,17 @@ BEGIN
     EXCEPTION WHEN feature_not_supported THEN
         imp := '';
     END;
+    IF source IS NOT NULL THEN
+        -- how the source's inputs and scores differ from the training source's
+        BEGIN
+            SELECT '<h2>Drift</h2><table><tr><th>input</th><th>kind</th><th>population stability index</th></tr>'
+                   || string_agg(pg_catalog.format('<tr><td>%s</td><td>%s</td><td>%s</td></tr>', @extschema@.report_html(d.feature),
+                                                   d.kind, round(d.psi::numeric, 4)), '' ORDER BY d.psi DESC) || '</table>'
+              INTO drift FROM @extschema@.drift(model, source) d;
+        EXCEPTION WHEN object_not_in_prerequisite_state THEN
+            drift := NULL;
+        END;
+    END IF;
     SELECT jsonb_agg(jsonb_build_object('iteration', iteration, 'loss', l.loss)) INTO loss FROM @extschema@.loss_history(model) l;
     RETURN '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>reframe: ' || @extschema@.report_html(model) || '</title>'
         || '<style>body{font-family:sans-serif;margin:2em;color:#222;max-width:1400px}table{border-collapse:collapse;margin:.5em 0}'
@@ -341,7 +353,7 @@ BEGIN
         || coalesce(@extschema@.report_metrics_table('validation rows', spec->'metrics'->'validation'), '') || '</div>'
         || format('<h2>On %s</h2>', CASE WHEN source IS NULL THEN 'the training source' ELSE @extschema@.report_html(source) END)
         || coalesce(@extschema@.report_metrics_table('every row', ev->'metrics'), '')
-        || body || imp
+        || body || coalesce(drift, '') || imp
         || CASE WHEN loss IS NULL THEN '' ELSE '<h2>Training loss</h2>' || @extschema@.report_line_chart('Loss by iteration', loss, 'iteration', 'loss') END
         || '<p><small>reframe ' || (SELECT extversion FROM pg_catalog.pg_extension WHERE extname = 'reframe') || '</small></p></body></html>';
 END
@@ -777,3 +789,237 @@ END
 $$;
 COMMENT ON FUNCTION @extschema@.replicate_models() IS
     'on a Citus coordinator: make every model table that is local (restored from a dump, or made before the workers were added) a reference table; returns those it changed';
+
+-- the histograms of reframe.drift, counted in parallel and on Citus workers
+CREATE FUNCTION @extschema@.bin_counts_accum(double precision[], double precision, double precision[])
+    RETURNS double precision[] AS 'MODULE_PATHNAME', 'reframe_bin_counts_accum'
+    LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION @extschema@.category_counts_accum(double precision[], text, text[])
+    RETURNS double precision[] AS 'MODULE_PATHNAME', 'reframe_category_counts_accum'
+    LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION @extschema@.counts_combine(double precision[], double precision[])
+    RETURNS double precision[] AS 'MODULE_PATHNAME', 'reframe_counts_combine'
+    LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE AGGREGATE @extschema@.bin_counts(value double precision, edges double precision[]) (
+    SFUNC = @extschema@.bin_counts_accum, STYPE = double precision[], INITCOND = '{}',
+    COMBINEFUNC = @extschema@.counts_combine, PARALLEL = SAFE);
+COMMENT ON AGGREGATE @extschema@.bin_counts(double precision, double precision[]) IS
+    'rows by bin of increasing edges (bin i: i edges at or below the value, as width_bucket), then the NULLs';
+CREATE AGGREGATE @extschema@.category_counts(value text, categories text[]) (
+    SFUNC = @extschema@.category_counts_accum, STYPE = double precision[], INITCOND = '{}',
+    COMBINEFUNC = @extschema@.counts_combine, PARALLEL = SAFE);
+COMMENT ON AGGREGATE @extschema@.category_counts(text, text[]) IS
+    'rows by category, then the rows of any other value, then the NULLs';
+
+-- ---------------------------------------------------------------------------
+-- Drift: each version keeps reference distributions of its inputs and of its
+-- score (spec "reference"), measured on its source when it is stored;
+-- reframe.drift compares a source with them.  Both count rows by aggregates
+-- (count(*) FILTER ...), which run in parallel and on Citus's workers.
+-- ---------------------------------------------------------------------------
+
+-- the model's inputs, for a row without field names: ROW(s.a, s.b, ...)
+CREATE FUNCTION @extschema@.drift_inputs(spec jsonb) RETURNS text
+    LANGUAGE sql IMMUTABLE
+AS $$
+    SELECT 'ROW(' || string_agg(pg_catalog.format('s.%I', c->>'name'), ', ' ORDER BY i) || ')'
+      FROM pg_catalog.jsonb_array_elements(spec->'encoder'->'columns') WITH ORDINALITY AS e(c, i)
+$$;
+
+-- the counts of one reference column's bins (then of its missing values), as SQL
+CREATE FUNCTION @extschema@.drift_bins_sql(c jsonb, value text) RETURNS text
+    LANGUAGE sql IMMUTABLE
+AS $$
+    SELECT CASE WHEN c ? 'edges'
+                THEN pg_catalog.format('@extschema@.bin_counts(%s::float8, %L::float8[])', value,
+                                       ARRAY(SELECT pg_catalog.jsonb_array_elements_text(c->'edges')::float8))
+                ELSE pg_catalog.format('@extschema@.category_counts(%s::text, %L::text[])', value,
+                                       ARRAY(SELECT pg_catalog.jsonb_array_elements_text(c->'categories')))
+           END
+$$;
+
+-- every reference column's bin counts over a source, in one scan: a JSON
+-- array of float8 arrays in the reference's order (the score's last), and
+-- the row count
+CREATE FUNCTION @extschema@.drift_counts(reference jsonb, spec jsonb, scorer text, source text,
+                                         OUT counts jsonb, OUT total bigint)
+    LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    c jsonb;
+    parts text[] := '{}';
+    src text := source;
+    scored boolean := reference->'score' IS NOT NULL AND jsonb_typeof(reference->'score') = 'object';
+BEGIN
+    IF src !~* '^\s*(select|with|values|table)\M' THEN
+        src := 'SELECT * FROM ' || src;
+    END IF;
+    FOR c IN SELECT x FROM pg_catalog.jsonb_array_elements(reference->'columns') x LOOP
+        parts := parts || @extschema@.drift_bins_sql(c, pg_catalog.format('d.%I', c->>'name'));
+    END LOOP;
+    IF scored THEN
+        parts := parts || @extschema@.drift_bins_sql(reference->'score', 'd.reframe_score');
+    END IF;
+    EXECUTE pg_catalog.format('SELECT pg_catalog.jsonb_build_array(%s), count(*) FROM (SELECT s.*%s FROM (%s) s) d',
+                              array_to_string(parts, ', '),
+                              CASE WHEN scored THEN pg_catalog.format(', @extschema@.score(%L, %s) AS reframe_score',
+                                                                      scorer, @extschema@.drift_inputs(spec)) ELSE '' END,
+                              src)
+       INTO counts, total;
+END
+$$;
+
+-- The reference a version keeps: deciles of its numeric inputs and of its
+-- score (on a sample of about 100,000 rows drawn by a hash of the inputs), its categories (up to
+-- 30, the most frequent), and the shares of every bin (and of the missing
+-- values) over its whole source.  Called by reframe.train once a version is
+-- written; a source it cannot measure leaves no reference, with a NOTICE.
+CREATE FUNCTION @extschema@.drift_reference(model regclass, v integer) RETURNS jsonb
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    spec jsonb;
+    src text;
+    cols jsonb := '[]';
+    c jsonb;
+    parts text[] := '{}';
+    names text[] := '{}';
+    scorer text := pg_catalog.format('%s@%s', model, v);
+    scored boolean;
+    head jsonb;
+    rows float8;
+    keep text;
+    edges jsonb;
+    ref jsonb;
+    counts jsonb;
+    total bigint;
+BEGIN
+    EXECUTE pg_catalog.format('SELECT spec FROM %s WHERE version = $1 AND block = ''''', model) INTO spec USING v;
+    IF spec IS NULL OR spec->>'task' = 'blend' THEN
+        RETURN NULL;
+    END IF;
+    src := spec->>'source';
+    IF src !~* '^\s*(select|with|values|table)\M' THEN
+        src := 'SELECT * FROM ' || src;
+    END IF;
+    head := spec->'network'->'heads'->0;
+    scored := jsonb_array_length(spec->'network'->'heads') = 1 AND head->>'kind' IN ('binary', 'regression');
+    rows := coalesce((spec->'training'->>'rows')::float8, 0) + coalesce((spec->'training'->>'validation_rows')::float8, 0);
+    -- beyond 100,000 rows, the deciles of a sample drawn by a hash of the inputs' values
+    keep := CASE WHEN rows <= 100000 THEN 'true'
+                 ELSE pg_catalog.format('((%s) & 1048575) < %s',
+                        (SELECT string_agg(CASE WHEN x->>'kind' = 'numeric'
+                                                THEN pg_catalog.format('coalesce(pg_catalog.hashfloat8(s.%I::float8), 0)', x->>'name')
+                                                ELSE pg_catalog.format('coalesce(pg_catalog.hashtext(s.%I::text), 0)', x->>'name') END, ' # ')
+                           FROM pg_catalog.jsonb_array_elements(spec->'encoder'->'columns') x),
+                        floor(1048576.0 * 100000 / rows)) END;
+    FOR c IN SELECT x FROM pg_catalog.jsonb_array_elements(spec->'encoder'->'columns') x LOOP
+        IF c->>'kind' = 'numeric' THEN
+            names := names || (c->>'name');
+            parts := parts || pg_catalog.format(
+                'pg_catalog.to_jsonb(percentile_disc(ARRAY[0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]) WITHIN GROUP (ORDER BY d.%I::float8) FILTER (WHERE d.reframe_keep))',
+                c->>'name');
+        END IF;
+    END LOOP;
+    IF scored THEN
+        parts := parts || 'pg_catalog.to_jsonb(percentile_disc(ARRAY[0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]) WITHIN GROUP (ORDER BY d.reframe_score) FILTER (WHERE d.reframe_keep))'::text;
+    END IF;
+    IF array_length(parts, 1) > 0 THEN
+        EXECUTE pg_catalog.format('SELECT pg_catalog.jsonb_build_array(%s) FROM (SELECT s.*, %s AS reframe_keep%s FROM (%s) s) d',
+                                  array_to_string(parts, ', '), keep,
+                                  CASE WHEN scored THEN pg_catalog.format(', CASE WHEN %s THEN @extschema@.score(%L, %s) END AS reframe_score',
+                                                                          keep, scorer, @extschema@.drift_inputs(spec)) ELSE '' END,
+                                  src)
+           INTO edges;
+    END IF;
+    -- the inputs in the encoder's order: numbers by their deciles, categories by name
+    FOR c IN SELECT x FROM pg_catalog.jsonb_array_elements(spec->'encoder'->'columns') x LOOP
+        IF c->>'kind' = 'numeric' THEN
+            cols := cols || jsonb_build_object('name', c->>'name', 'kind', 'numeric', 'edges',
+                (SELECT coalesce(jsonb_agg(DISTINCT x), '[]')
+                   FROM jsonb_array_elements(edges->(array_position(names, c->>'name') - 1)) x WHERE x <> 'null'));
+        ELSIF c->>'kind' IN ('category', 'boolean') THEN
+            cols := cols || jsonb_build_object('name', c->>'name', 'kind', 'category', 'categories',
+                CASE WHEN c->>'kind' = 'boolean' THEN '["false", "true"]'::jsonb
+                     ELSE (SELECT coalesce(jsonb_agg(x ORDER BY i), '[]')
+                             FROM jsonb_array_elements(c->'vocab') WITH ORDINALITY AS e(x, i) WHERE i <= 30) END);
+        END IF;
+    END LOOP;
+    ref := jsonb_build_object('columns', cols);
+    IF scored THEN
+        ref := ref || jsonb_build_object('score', jsonb_build_object('name', 'score', 'kind', 'score', 'edges',
+            (SELECT coalesce(jsonb_agg(DISTINCT x), '[]') FROM jsonb_array_elements(edges->coalesce(array_length(names, 1), 0)) x WHERE x <> 'null')));
+    END IF;
+    SELECT d.counts, d.total INTO counts, total FROM @extschema@.drift_counts(ref, spec, scorer, src) d;
+    ref := jsonb_build_object('rows', total, 'columns',
+        (SELECT coalesce(jsonb_agg(x || jsonb_build_object('shares', @extschema@.drift_shares(counts->(i - 1)::int, total)) ORDER BY i), '[]')
+           FROM jsonb_array_elements(ref->'columns') WITH ORDINALITY AS e(x, i)))
+        || CASE WHEN scored THEN jsonb_build_object('score', (ref->'score') || jsonb_build_object('shares',
+                @extschema@.drift_shares(counts->(jsonb_array_length(ref->'columns')), total))) ELSE '{}' END;
+    EXECUTE pg_catalog.format('UPDATE %s SET spec = spec || jsonb_build_object(''reference'', $1::jsonb) WHERE version = $2 AND block = ''''', model)
+      USING ref, v;
+    RETURN ref;
+EXCEPTION WHEN others THEN
+    RAISE NOTICE 'model "%": version % keeps no reference for reframe.drift: %', model, v, SQLERRM;
+    RETURN NULL;
+END
+$$;
+
+-- counts over a total as shares
+CREATE FUNCTION @extschema@.drift_shares(counts jsonb, total bigint) RETURNS jsonb
+    LANGUAGE sql IMMUTABLE
+AS $$
+    SELECT coalesce(jsonb_agg(x::text::float8 / greatest(total, 1) ORDER BY i), '[]')
+      FROM pg_catalog.jsonb_array_elements(counts) WITH ORDINALITY AS e(x, i)
+$$;
+
+CREATE FUNCTION @extschema@.drift(model text, source text, version integer DEFAULT NULL)
+    RETURNS TABLE (feature text, kind text, psi double precision, edges double precision[], categories text[],
+                   training_shares double precision[], source_shares double precision[])
+    LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    rel regclass := @extschema@.model_table(model);
+    v integer;
+    spec jsonb;
+    ref jsonb;
+    counts jsonb;
+    total bigint;
+    c jsonb;
+    n int := 0;
+BEGIN
+    EXECUTE pg_catalog.format('SELECT version, spec FROM %s WHERE block = '''' AND ($1 IS NULL AND deployed OR version = $1) ORDER BY version DESC LIMIT 1', rel)
+       INTO v, spec USING version;
+    IF v IS NULL THEN
+        RAISE EXCEPTION 'model "%" has no %', model, CASE WHEN version IS NULL THEN 'deployed version' ELSE 'version ' || version END
+            USING ERRCODE = CASE WHEN version IS NULL THEN 'object_not_in_prerequisite_state' ELSE 'undefined_object' END;
+    END IF;
+    ref := spec->'reference';
+    IF ref IS NULL THEN
+        RAISE EXCEPTION 'model "%" version % keeps no reference distributions', model, v
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'A version trained before reframe 0.3.0, or a blend, has none; retrain the model.';
+    END IF;
+    BEGIN
+        SELECT d.counts, d.total INTO counts, total FROM @extschema@.drift_counts(ref, spec, pg_catalog.format('%s@%s', rel, v), source) d;
+    EXCEPTION WHEN undefined_column THEN
+        RAISE EXCEPTION 'reframe.drift: the source lacks an input of model "%": %', model, SQLERRM
+            USING ERRCODE = 'undefined_column',
+                  HINT = 'The source needs every column the model reads: ' || (SELECT string_agg(x->>'name', ', ') FROM pg_catalog.jsonb_array_elements(spec->'encoder'->'columns') x) || '.';
+    END;
+    FOR c IN SELECT x FROM pg_catalog.jsonb_array_elements(ref->'columns' || CASE WHEN ref ? 'score' THEN jsonb_build_array(ref->'score') ELSE '[]' END) x LOOP
+        feature := c->>'name';
+        kind := c->>'kind';
+        edges := CASE WHEN c ? 'edges' THEN ARRAY(SELECT pg_catalog.jsonb_array_elements_text(c->'edges')::float8) END;
+        categories := CASE WHEN c ? 'categories' THEN ARRAY(SELECT pg_catalog.jsonb_array_elements_text(c->'categories')) END;
+        training_shares := ARRAY(SELECT pg_catalog.jsonb_array_elements_text(c->'shares')::float8);
+        source_shares := ARRAY(SELECT pg_catalog.jsonb_array_elements_text(@extschema@.drift_shares(counts->n, total))::float8);
+        SELECT sum((greatest(s, 1e-4) - greatest(t, 1e-4)) * ln(greatest(s, 1e-4) / greatest(t, 1e-4)))
+          INTO psi FROM unnest(training_shares, source_shares) u(t, s);
+        n := n + 1;
+        RETURN NEXT;
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.drift(text, text, integer) IS
+    'per input (and the score): the population stability index of a source against the version''s training source, and the two distributions it compares (bins: the edges or categories, then the missing values)';

@@ -5,6 +5,8 @@
  */
 #include "postgres.h"
 
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
 #include "funcapi.h"
 #include "storage/lmgr.h"
 #include "utils/builtins.h"
@@ -112,6 +114,25 @@ TrainCheckFinite(RfTrainState *ts, List *blocks)
 }
 
 /* Writes the version and deploys it if it should be. */
+/*
+ * The version's reference distributions, for reframe.drift: measured on its
+ * source by reframe.drift_reference (SQL, by aggregates), which adds them to
+ * the version's spec, or leaves none with a NOTICE saying why.
+ */
+static void
+TrainStoreReference(RfTrainState *ts)
+{
+	ProgressPhase("measuring the reference distributions");
+	SPI_connect();
+	if (SPI_execute_with_args("SELECT " REFRAME_SCHEMA ".drift_reference($1, $2)", 2,
+							  (Oid[]) {REGCLASSOID, INT4OID},
+							  (Datum[]) {ObjectIdGetDatum(ts->relid), Int32GetDatum(ts->version)},
+							  NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "reframe: could not measure the reference distributions of model \"%s\"", ts->model_name);
+	SPI_finish();
+	TrainPhase(ts, "measured the reference distributions");
+}
+
 void
 TrainStore(RfTrainState *ts)
 {
@@ -148,6 +169,7 @@ TrainStore(RfTrainState *ts)
 	}
 	spec = TrainSpec(ts);
 	StoreWriteVersion(ts->relid, ts->version, spec, blocks, false);
+	TrainStoreReference(ts);
 	if (ts->deployed)
 		StoreDeploy(ts->relid, ts->version);
 	TrainPhase(ts, psprintf("stored version %d%s", ts->version, ts->deployed ? " and deployed it" : ""));
