@@ -1332,3 +1332,100 @@ END
 $$;
 COMMENT ON FUNCTION @extschema@.drift(text, text, integer) IS
     'per input (and the score): the population stability index of a source against the version''s training source, and the two distributions it compares (bins: the edges or categories, then the missing values)';
+
+-- ---------------------------------------------------------------------------
+-- Retraining on a condition: the deployed version's source, targets, task
+-- and options again (the options given override them), optionally only
+-- "if" its inputs drifted or enough new rows arrived
+-- ---------------------------------------------------------------------------
+CREATE FUNCTION @extschema@.retrain(model text, source text DEFAULT NULL, options jsonb DEFAULT '{}')
+    RETURNS integer
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    rel regclass := @extschema@.model_table(model);
+    v integer;
+    spec jsonb;
+    cond jsonb := options->'if';
+    opts jsonb;
+    src text;
+    k text;
+    reasons text[] := '{}';
+    met boolean := false;
+    worst record;
+    fresh bigint;
+    split_col text;
+    nv integer;
+BEGIN
+    IF options IS NULL OR jsonb_typeof(options) <> 'object' THEN
+        RAISE EXCEPTION 'reframe.retrain: options must be a JSON object' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    EXECUTE pg_catalog.format('SELECT version, spec FROM %s WHERE block = '''' AND deployed ORDER BY version DESC LIMIT 1', rel)
+       INTO v, spec;
+    IF v IS NULL THEN
+        RAISE EXCEPTION 'model "%" has no deployed version to retrain', model
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Deploy one with reframe.deploy, or train with reframe.train.';
+    END IF;
+    IF spec->>'task' = 'blend' THEN
+        RAISE EXCEPTION 'reframe.retrain: "%" is a blend; retrain its models', model USING ERRCODE = 'wrong_object_type';
+    END IF;
+    src := coalesce(source, spec->>'source');
+    opts := coalesce(spec->'options', '{}') || (options - 'if');
+    IF cond IS NOT NULL THEN
+        IF jsonb_typeof(cond) <> 'object' OR cond = '{}' THEN
+            RAISE EXCEPTION 'reframe.retrain: "if" must be an object of conditions, like {"drift": 0.2} or {"new_rows": 1000}'
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        FOR k IN SELECT jsonb_object_keys(cond) LOOP
+            IF k NOT IN ('drift', 'new_rows') THEN
+                RAISE EXCEPTION 'reframe.retrain: unknown condition "%"', k
+                    USING ERRCODE = 'invalid_parameter_value',
+                          HINT = '"if" takes "drift" (a population stability index) and "new_rows" (a number of rows); either met retrains.';
+            END IF;
+            IF jsonb_typeof(cond->k) <> 'number' OR (cond->>k)::float8 <= 0 THEN
+                RAISE EXCEPTION 'reframe.retrain: condition "%" must be a number above 0', k USING ERRCODE = 'invalid_parameter_value';
+            END IF;
+        END LOOP;
+        IF cond ? 'drift' THEN
+            SELECT d.feature, d.psi INTO worst FROM @extschema@.drift(model, src, v) d ORDER BY d.psi DESC NULLS LAST LIMIT 1;
+            IF worst.psi > (cond->>'drift')::float8 THEN
+                met := true;
+            END IF;
+            reasons := reasons || pg_catalog.format('the largest drift is %s (%s), %s the bound %s',
+                                                    round(worst.psi::numeric, 4), worst.feature,
+                                                    CASE WHEN met THEN 'above' ELSE 'within' END, cond->>'drift');
+        END IF;
+        IF cond ? 'new_rows' THEN
+            split_col := spec #>> '{training,split,by}';
+            IF split_col IS NULL OR spec #> '{training,split,latest}' IS NULL THEN
+                RAISE EXCEPTION 'reframe.retrain: "new_rows" needs a version trained with "split": "time"'
+                    USING ERRCODE = 'invalid_parameter_value',
+                          HINT = 'New rows are those whose split_by value is later than the latest the version read.';
+            END IF;
+            EXECUTE pg_catalog.format('SELECT count(*) FROM (%s) s WHERE s.%I > %L',
+                                      CASE WHEN src ~* '^\s*(select|with|values|table)\M' THEN src ELSE 'SELECT * FROM ' || src END,
+                                      split_col, spec #>> '{training,split,latest}')
+               INTO fresh;
+            IF fresh >= (cond->>'new_rows')::float8 THEN
+                met := true;
+            END IF;
+            reasons := reasons || pg_catalog.format('%s rows are newer than %s, %s %s', fresh, spec #>> '{training,split,latest}',
+                                                    CASE WHEN fresh >= (cond->>'new_rows')::float8 THEN 'at least' ELSE 'fewer than' END,
+                                                    cond->>'new_rows');
+        END IF;
+        IF NOT met THEN
+            RAISE NOTICE 'model "%": not retrained: %', model, array_to_string(reasons, '; ');
+            RETURN NULL;
+        END IF;
+        RAISE NOTICE 'model "%": retraining: %', model, array_to_string(reasons, '; ');
+    END IF;
+    SELECT t.version INTO nv
+      FROM @extschema@.train(model, src,
+                             (SELECT string_agg(pg_catalog.quote_ident(x), ',') FROM pg_catalog.jsonb_array_elements_text(spec->'targets') x),
+                             spec->>'task', opts) t;
+    RETURN nv;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.retrain(text, text, jsonb) IS
+    'retrain with the deployed version''s source, targets, task and options (overridden by options); "if": {"drift": psi, "new_rows": n} retrains only when one is met, else returns NULL with a NOTICE saying why';

@@ -44,6 +44,7 @@ typedef struct RfTrainState
 	double		time_train_max;	/* training rows: values up to this one (NULLs too) */
 	double		time_valid_max;	/* validation rows: above time_train_max, up to this one */
 	char	   *time_cut;		/* time_train_max as JSON, for the spec */
+	char	   *time_latest;	/* the source's latest split_by value, as JSON */
 	Tuplestorestate *vstore;	/* "if_better": the validation rows, to score the deployed version on */
 	char	   *comparison;		/* its result, for the metrics */
 	int			folds;			/* cross-validation: hold out fold "fold" of "folds" */

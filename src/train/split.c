@@ -153,14 +153,17 @@ TimeQuantiles(RfTrainState *ts, const double *q, int n)
 	bool		typbyval;
 	char		typalign;
 
+	/*
+	 * The cuts, and as JSON (ISO 8601 for a time, whatever DateStyle) the
+	 * first of them and the latest value, for the spec
+	 */
 	initStringInfo(&sql);
-	appendStringInfo(&sql, "SELECT percentile_disc(ARRAY[");
+	appendStringInfoString(&sql, "SELECT q, pg_catalog.to_jsonb(q[1])::text, latest FROM (SELECT percentile_disc(ARRAY[");
 	for (int i = 0; i < n; i++)
 		appendStringInfo(&sql, "%s%.17g", i ? ", " : "", q[i]);
-	appendStringInfo(&sql, "]::float8[]) WITHIN GROUP (ORDER BY s.%s) AS q FROM (%s) s",
-					 quote_identifier(ts->opts->split_by), ts->source_sql);
-	/* the first cut as JSON too (ISO 8601 for a time, whatever DateStyle), for the spec */
-	sql.data = psprintf("SELECT q, pg_catalog.to_jsonb(q[1])::text FROM (%s) cuts", sql.data);
+	appendStringInfo(&sql, "]::float8[]) WITHIN GROUP (ORDER BY s.%s) AS q, pg_catalog.to_jsonb(max(s.%s))::text AS latest"
+					 " FROM (%s) s) cuts",
+					 quote_identifier(ts->opts->split_by), quote_identifier(ts->opts->split_by), ts->source_sql);
 	if (SPI_execute(sql.data, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "reframe: could not find the time split of %s", ts->source_sql);
 	arr = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
@@ -169,6 +172,7 @@ TimeQuantiles(RfTrainState *ts, const double *q, int n)
 				(errcode(ERRCODE_DATA_EXCEPTION),
 				 errmsg("split_by column \"%s\" is NULL in every row, so no rows are the latest", ts->opts->split_by)));
 	ts->time_cut = MemoryContextStrdup(ts->mcxt, SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2));
+	ts->time_latest = MemoryContextStrdup(ts->mcxt, SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3));
 	get_typlenbyvalalign(elemtype, &typlen, &typbyval, &typalign);
 	deconstruct_array(DatumGetArrayTypeP(arr), elemtype, typlen, typbyval, typalign, &values, &nulls, &count);
 	Assert(count == n);

@@ -8,6 +8,8 @@
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "funcapi.h"
+#include "nodes/makefuncs.h"
+#include "parser/parse_func.h"
 #include "storage/lmgr.h"
 #include "utils/builtins.h"
 
@@ -40,7 +42,7 @@ TrainSpecTraining(RfTrainState *ts, StringInfo spec)
 	{
 		appendStringInfoString(spec, ", \"split\": {\"kind\": \"time\", \"by\": ");
 		JsonAppendString(spec, ts->opts->split_by);
-		appendStringInfo(spec, ", \"training_up_to\": %s", ts->time_cut);
+		appendStringInfo(spec, ", \"training_up_to\": %s, \"latest\": %s", ts->time_cut, ts->time_latest);
 		appendStringInfoChar(spec, '}');
 	}
 	appendStringInfo(spec, ", \"history_from\": %d, \"seconds\": %.3f, \"fit_seconds\": %.3f, \"peak_data_bytes\": %zu%s%s}",
@@ -122,6 +124,12 @@ TrainCheckFinite(RfTrainState *ts, List *blocks)
 static void
 TrainStoreReference(RfTrainState *ts)
 {
+	Oid			argtypes[2] = {REGCLASSOID, INT4OID};
+
+	/* an extension still at an older version (before ALTER EXTENSION UPDATE) has none */
+	if (!OidIsValid(LookupFuncName(list_make2(makeString(REFRAME_SCHEMA), makeString("drift_reference")),
+								   2, argtypes, true)))
+		return;
 	ProgressPhase("measuring the reference distributions");
 	SPI_connect();
 	if (SPI_execute_with_args("SELECT " REFRAME_SCHEMA ".drift_reference($1, $2)", 2,

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Scheduled retraining with pg_cron (preloaded by scripts/test, jobs in the
 # "postgres" database, run by background workers): a job retrains a model
-# with "deploy": "if_better"; the test waits for it to run and finds a new
+# (reframe.retrain) with "deploy": "if_better"; the test waits for it to run and finds a new
 # version, deployed exactly when its validation loss beats the deployed one.
 # pg_cron 1.4 schedules by the minute: this takes up to about a minute.
 DB=postgres
@@ -15,8 +15,9 @@ q "SET client_min_messages = warning;
    CREATE TABLE cron_src AS SELECT i, sin(i)::float8 AS a, cos(i * 0.7)::float8 AS b,
           sin(i) + cos(i * 0.7) + 0.5 * sin(i * 7.3) > 0 AS y FROM generate_series(1, 5000) i;
    SELECT 1 FROM reframe.train('cron_model', 'SELECT a, y FROM cron_src', 'y')" >/dev/null || fail "first version"
+# the job retrains the deployed version's target and task on a new source
 job=$(q "SELECT cron.schedule('reframe_retrain', '* * * * *',
-        \$\$SELECT reframe.train('cron_model', 'SELECT a, b, y FROM cron_src', 'y', NULL, '{\"deploy\": \"if_better\"}')\$\$)")
+        \$\$SELECT reframe.retrain('cron_model', 'SELECT a, b, y FROM cron_src', '{\"deploy\": \"if_better\"}')\$\$)")
 [ -n "$job" ] || fail "could not schedule"
 wait_for 150 "SELECT EXISTS (SELECT FROM cron.job_run_details WHERE jobid = $job AND status IN ('succeeded', 'failed'))" ||
     fail "the job did not run within 150 s: $(q "SELECT status, return_message FROM cron.job_run_details WHERE jobid = $job")"

@@ -159,7 +159,7 @@ BEGIN
         WHEN 'shorten' THEN
             UPDATE sf_evil SET data = data[1:greatest(n - 1 - floor(random() * 3)::int, 0)] WHERE block = b AND part = pt;
         WHEN 'lengthen' THEN
-            UPDATE sf_evil SET data = data || ARRAY[1.0, 2.0, -3.0]::float8[] WHERE block = b AND part = pt;
+            UPDATE sf_evil SET data = data || ARRAY[1.0, 2.0, -3.0]::float8[] WHERE block = b AND part = pt AND array_ndims(data) = 1;
         WHEN 'value' THEN
             UPDATE sf_evil SET data[1 + floor(random() * greatest(n, 1))::int] =
                        sf_pick('NaN', 'Infinity', '-Infinity', '1e308', '-1e308', '-1', '-2', '0', '1e9',
