@@ -150,7 +150,7 @@ COMMENT ON FUNCTION @extschema@.deploy(text, integer) IS
 
 CREATE FUNCTION @extschema@.list_models(
     OUT model text, OUT version integer, OUT task text, OUT created timestamptz,
-    OUT deployed boolean, OUT metrics jsonb)
+    OUT deployed boolean, OUT metrics jsonb, OUT family text, OUT options jsonb)
     RETURNS SETOF record
     LANGUAGE plpgsql STABLE
 AS $$
@@ -176,7 +176,9 @@ BEGIN
          ORDER BY c.oid::regclass::text'
     LOOP
         RETURN QUERY EXECUTE pg_catalog.format(
-            'SELECT %L::text, version, spec->>''task'', created, coalesce(deployed, false), spec->''metrics''
+            'SELECT %L::text, version, spec->>''task'', created, coalesce(deployed, false), spec->''metrics'',
+                    CASE WHEN spec->>''task'' = ''blend'' THEN ''blend'' ELSE coalesce(spec->''network''->>''family'', ''linear'') END,
+                    spec->''options''
                FROM %s WHERE block = '''' ORDER BY version', rel::text, rel);
     END LOOP;
 END
@@ -1429,3 +1431,115 @@ END
 $$;
 COMMENT ON FUNCTION @extschema@.retrain(text, text, jsonb) IS
     'retrain with the deployed version''s source, targets, task and options (overridden by options); "if": {"drift": psi, "new_rows": n} retrains only when one is met, else returns NULL with a NOTICE saying why';
+
+-- ---------------------------------------------------------------------------
+-- A version described: its inputs in scoring order, and how it was made
+-- ---------------------------------------------------------------------------
+CREATE FUNCTION @extschema@.describe(model text, version integer DEFAULT NULL)
+    RETURNS TABLE ("position" integer, input text, kind text, encoding text,
+                   family text, options jsonb, chosen jsonb, rows bigint, metrics jsonb)
+    LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    rel regclass := @extschema@.model_table(model);
+    v integer;
+    spec jsonb;
+    shift float8[];
+    scale float8[];
+    c jsonb;
+    parts text[];
+    r integer := 0;
+    raw_numbers boolean;
+    len integer;
+BEGIN
+    EXECUTE pg_catalog.format('SELECT version, spec FROM %s WHERE block = '''' AND ($1 IS NULL AND deployed OR version = $1) ORDER BY version DESC LIMIT 1', rel)
+       INTO v, spec USING version;
+    IF v IS NULL THEN
+        RAISE EXCEPTION 'model "%" has no %', model, CASE WHEN version IS NULL THEN 'deployed version' ELSE 'version ' || version END
+            USING ERRCODE = CASE WHEN version IS NULL THEN 'object_not_in_prerequisite_state' ELSE 'undefined_object' END;
+    END IF;
+    IF spec->>'task' = 'blend' THEN
+        RAISE EXCEPTION 'reframe.describe: "%" is a blend of %', model, spec->'terms' USING ERRCODE = 'wrong_object_type';
+    END IF;
+    EXECUTE pg_catalog.format('SELECT data FROM %s WHERE version = $1 AND block = ''encoder.shift'' AND part = 0', rel) INTO shift USING v;
+    EXECUTE pg_catalog.format('SELECT data FROM %s WHERE version = $1 AND block = ''encoder.scale'' AND part = 0', rel) INTO scale USING v;
+    raw_numbers := spec->'encoder'->>'numbers' = 'raw';
+    family := coalesce(spec->'network'->>'family', 'linear');
+    options := spec->'options';
+    chosen := coalesce(spec #> '{metrics,chosen}', spec #> '{metrics,auto,chosen}');
+    rows := coalesce((spec #>> '{training,rows}')::bigint, 0) + coalesce((spec #>> '{training,validation_rows}')::bigint, 0);
+    metrics := coalesce(spec #> '{metrics,validation}', spec #> '{metrics,training}');
+    FOR c IN SELECT x FROM pg_catalog.jsonb_array_elements(spec->'encoder'->'columns') x LOOP
+        len := (c->>'length')::int;
+        kind := c->>'kind';
+        parts := CASE
+            WHEN kind = 'time' AND len = 7 THEN ARRAY['seconds since 1970', 'time of day (sine)', 'time of day (cosine)',
+                                                     'day of week (sine)', 'day of week (cosine)', 'day of year (sine)', 'day of year (cosine)']
+            WHEN kind = 'time' AND len = 5 THEN ARRAY['seconds since 1970', 'day of week (sine)', 'day of week (cosine)',
+                                                     'day of year (sine)', 'day of year (cosine)']
+            WHEN kind = 'time' AND len = 3 THEN ARRAY['seconds', 'hour of day (sine)', 'hour of day (cosine)']
+            WHEN kind = 'time' THEN ARRAY['seconds']
+            ELSE NULL END;
+        FOR k IN 0 .. greatest(len, 1) - 1 LOOP
+            r := r + 1;
+            "position" := r;
+            input := CASE WHEN kind = 'array' THEN pg_catalog.format('%s[%s]', c->>'name', k + 1)
+                          WHEN parts IS NOT NULL THEN pg_catalog.format('%s: %s', c->>'name', parts[k + 1])
+                          ELSE c->>'name' END;
+            encoding := CASE
+                WHEN kind = 'category' AND c ? 'hash_buckets' THEN
+                    pg_catalog.format('hashed into %s buckets; a row only, as text', c->>'hash_buckets')
+                WHEN kind = 'category' THEN
+                    pg_catalog.format('one of %s categories (%s), any other value in a slot of its own; a row only, as text',
+                                      jsonb_array_length(c->'vocab'),
+                                      (SELECT string_agg(x, ', ' ORDER BY i) FROM pg_catalog.jsonb_array_elements_text(c->'vocab') WITH ORDINALITY AS e(x, i) WHERE i <= 5)
+                                      || CASE WHEN jsonb_array_length(c->'vocab') > 5 THEN ', ...' ELSE '' END)
+                WHEN raw_numbers THEN 'as it is'
+                ELSE pg_catalog.format('standardized: (x %s %s) / %s', CASE WHEN shift[r] < 0 THEN '+' ELSE '-' END,
+                                       abs(shift[r]), scale[r]) END
+                || CASE WHEN (c->'missing') @> pg_catalog.to_jsonb(k) THEN '; NULL: a missing indicator'
+                        WHEN kind <> 'category' AND raw_numbers THEN '; NULL: missing, as the trees learned it'
+                        ELSE '' END;
+            RETURN NEXT;
+        END LOOP;
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.describe(text, integer) IS
+    'a version''s inputs in scoring order (an array passed to score follows it), what the encoder does with each, and the family, options as given and as chosen, rows and metrics';
+
+-- every version (or those named) scored on the same rows
+CREATE FUNCTION @extschema@.compare(model text, source text, versions integer[] DEFAULT NULL)
+    RETURNS TABLE (version integer, deployed boolean, rows bigint, metrics jsonb)
+    LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    rel regclass := @extschema@.model_table(model);
+    ev jsonb;
+    v integer;
+    d boolean;
+BEGIN
+    IF versions IS NOT NULL AND EXISTS (SELECT 1 FROM unnest(versions) x WHERE x IS NULL) THEN
+        RAISE EXCEPTION 'reframe.compare: versions must not hold NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF versions IS NOT NULL THEN
+        FOR v IN SELECT x FROM unnest(versions) x LOOP
+            EXECUTE pg_catalog.format('SELECT true FROM %s m WHERE m.block = '''' AND m.version = $1', rel) INTO d USING v;
+            IF d IS NULL THEN
+                RAISE EXCEPTION 'model "%" has no version %', model, v USING ERRCODE = 'undefined_object';
+            END IF;
+        END LOOP;
+    END IF;
+    FOR v, d IN EXECUTE pg_catalog.format('SELECT m.version, coalesce(m.deployed, false) FROM %s m WHERE m.block = '''' AND ($1 IS NULL OR m.version = ANY ($1)) ORDER BY m.version', rel)
+        USING versions LOOP
+        ev := @extschema@.evaluate(pg_catalog.format('%s@%s', rel, v), source);
+        version := v;
+        deployed := d;
+        rows := (ev->>'rows')::bigint;
+        metrics := ev->'metrics';
+        RETURN NEXT;
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.compare(text, text, integer[]) IS
+    'every version (or those named) scored on the same rows of source: one row per version with its metrics as reframe.evaluate returns them';

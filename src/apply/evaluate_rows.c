@@ -778,8 +778,13 @@ reframe_evaluate(PG_FUNCTION_ARGS)
 	r.k = 10;
 	if (!PG_ARGISNULL(2))
 		EvalParseOptions(PG_GETARG_JSONB_P(2), &r, &curves);
-	name = PG_GETARG_TEXT_PP(0);
-	r.model = StoreGetModel(StoreReadableModelRelid(name), text_to_cstring(name), 0, CurrentMemoryContext);
+	{
+		/* the deployed version, or the one "model@version" names */
+		int32		version;
+
+		name = StoreSplitVersion(PG_GETARG_TEXT_PP(0), &version);
+		r.model = StoreGetModel(StoreReadableModelRelid(name), text_to_cstring(name), version, CurrentMemoryContext);
+	}
 	r.gdict = RfDictCreate();
 	if (r.model->nterms > 0)
 		ereport(ERROR,

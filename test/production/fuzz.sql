@@ -116,7 +116,7 @@ DECLARE
                     'score', 'predict_all', 'train', 'train', 'evaluate', 'deploy', 'weights', 'set_threshold',
                     'create_blend', 'drop_model', 'model_table', 'sgemm', 'state', 'state', 'aggregate', 'export',
                     'explain', 'explain', 'importance', 'curve', 'curve', 'cross_validate', 'split_fraction', 'loss_history',
-                    'report', 'explain_all', 'trials', 'deploy');
+                    'report', 'explain_all', 'trials', 'deploy', 'drift', 'retrain');
     features text;
 BEGIN
     features := CASE floor(random() * 4)::int
@@ -202,6 +202,15 @@ BEGIN
         WHEN 'report' THEN
             RETURN format('SELECT length(reframe.report(%L, %L))', fuzz_name(),
                           pick(NULL, 'fz', 'SELECT * FROM fz WHERE i < 30', 'no_such', '', 'SELECT 1'));
+        WHEN 'drift' THEN
+            RETURN format('SELECT count(*) FROM reframe.drift(%L, %L, %s)', fuzz_name(),
+                          pick('fz', 'SELECT * FROM fz WHERE i < 30', 'SELECT a FROM fz', 'fz_types', 'no_such', '', NULL, 'SELECT 1'),
+                          pick('NULL', '0', '1', '2', '-1', '2147483647'));
+        WHEN 'retrain' THEN
+            RETURN format('SELECT reframe.retrain(%L, %L, %s)', fuzz_name(),
+                          pick(NULL, NULL, 'fz', 'SELECT a, b, r FROM fz', 'no_such', ''),
+                          pick('''{}''', '''{"if": {"drift": 0.2}}''', '''{"if": {"new_rows": 1}}''', '''{"if": {"drift": -1}}''',
+                               '''{"if": []}''', '''{"if": {"x": 1}}''', '''{"if": {"drift": "a"}}''', 'NULL', '''[]''', fuzz_options()));
         WHEN 'export' THEN
             RETURN format('SELECT length(reframe.export(%L, %L))', fuzz_name(), pick('xgboost', 'xgboost', 'onnx', '', NULL));
         WHEN 'model_table' THEN
@@ -215,6 +224,12 @@ BEGIN
                         format('SELECT reframe.ndcg_final(%s)', fuzz_bytea()),
                         format('SELECT reframe.ndcg_accum(%s, 0.5, 1, %s)', fuzz_bytea(), pick('0', '-1', '1', '2147483647', 'NULL')),
                         format('SELECT reframe.sum_combine(%s::float8[], %s::float8[])', fuzz_array(), fuzz_array()),
+                        format('SELECT reframe.counts_combine(%s::float8[], %s::float8[])', fuzz_array(), fuzz_array()),
+                        format('SELECT reframe.bin_counts_accum(%s::float8[], %s, %s::float8[])', fuzz_array(),
+                               pick('0.5', 'NULL', '''NaN''', '''-Infinity'''), fuzz_array()),
+                        format('SELECT reframe.category_counts_accum(%s::float8[], %s, %s)', fuzz_array(), pick('''a''', 'NULL', ''''''),
+                               pick('''{a,b}''::text[]', '''{}''::text[]', 'NULL::text[]', '''{a,NULL}''::text[]', '''{{a}}''::text[]')),
+                        format('SELECT reframe.bin_counts(a, %s::float8[]) FROM fz', fuzz_array()),
                         format('SELECT reframe.rmse_final(%s::float8[])', fuzz_array()),
                         format('SELECT reframe.mean_final(%s::float8[])', fuzz_array()),
                         format('SELECT reframe.r2_final(%s::float8[])', fuzz_array()),
