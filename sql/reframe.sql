@@ -1181,9 +1181,9 @@ END
 $$;
 
 -- The reference a version keeps: deciles of its numeric inputs and of its
--- score (on a sample of about 100,000 rows drawn by a hash of the inputs), its categories (up to
--- 30, the most frequent), and the shares of every bin (and of the missing
--- values) over its whole source.  Called by reframe.train once a version is
+-- score, its categories (up to 30, the most frequent), and the shares of
+-- every bin (and of the missing values), over its source or, beyond 100,000
+-- rows, a sample of about that many drawn by a hash of the inputs' values.  Called by reframe.train once a version is
 -- written; a source it cannot measure leaves no reference, with a NOTICE.
 CREATE FUNCTION @extschema@.drift_reference(model regclass, v integer) RETURNS jsonb
     LANGUAGE plpgsql
@@ -1228,19 +1228,19 @@ BEGIN
         IF c->>'kind' = 'numeric' THEN
             names := names || (c->>'name');
             parts := parts || pg_catalog.format(
-                'pg_catalog.to_jsonb(percentile_disc(ARRAY[0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]) WITHIN GROUP (ORDER BY d.%I::float8) FILTER (WHERE d.reframe_keep))',
+                'pg_catalog.to_jsonb(percentile_disc(ARRAY[0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]) WITHIN GROUP (ORDER BY d.%I::float8))',
                 c->>'name');
         END IF;
     END LOOP;
     IF scored THEN
-        parts := parts || 'pg_catalog.to_jsonb(percentile_disc(ARRAY[0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]) WITHIN GROUP (ORDER BY d.reframe_score) FILTER (WHERE d.reframe_keep))'::text;
+        parts := parts || 'pg_catalog.to_jsonb(percentile_disc(ARRAY[0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]) WITHIN GROUP (ORDER BY d.reframe_score))'::text;
     END IF;
     IF array_length(parts, 1) > 0 THEN
-        EXECUTE pg_catalog.format('SELECT pg_catalog.jsonb_build_array(%s) FROM (SELECT s.*, %s AS reframe_keep%s FROM (%s) s) d',
-                                  array_to_string(parts, ', '), keep,
-                                  CASE WHEN scored THEN pg_catalog.format(', CASE WHEN %s THEN @extschema@.score(%L, %s) END AS reframe_score',
-                                                                          keep, scorer, @extschema@.drift_inputs(spec)) ELSE '' END,
-                                  src)
+        EXECUTE pg_catalog.format('SELECT pg_catalog.jsonb_build_array(%s) FROM (SELECT s.*%s FROM (SELECT * FROM (%s) s WHERE %s) s) d',
+                                  array_to_string(parts, ', '),
+                                  CASE WHEN scored THEN pg_catalog.format(', @extschema@.score(%L, %s) AS reframe_score',
+                                                                          scorer, @extschema@.drift_inputs(spec)) ELSE '' END,
+                                  src, keep)
            INTO edges;
     END IF;
     -- the inputs in the encoder's order: numbers by their deciles, categories by name
@@ -1261,7 +1261,9 @@ BEGIN
         ref := ref || jsonb_build_object('score', jsonb_build_object('name', 'score', 'kind', 'score', 'edges',
             (SELECT coalesce(jsonb_agg(DISTINCT x), '[]') FROM jsonb_array_elements(edges->coalesce(array_length(names, 1), 0)) x WHERE x <> 'null')));
     END IF;
-    SELECT d.counts, d.total INTO counts, total FROM @extschema@.drift_counts(ref, spec, scorer, src) d;
+    -- the shares over the same sample (about 100,000 rows tell a share within 0.002)
+    SELECT d.counts, d.total INTO counts, total
+      FROM @extschema@.drift_counts(ref, spec, scorer, pg_catalog.format('SELECT * FROM (%s) s WHERE %s', src, keep)) d;
     ref := jsonb_build_object('rows', total, 'columns',
         (SELECT coalesce(jsonb_agg(x || jsonb_build_object('shares', @extschema@.drift_shares(counts->(i - 1)::int, total)) ORDER BY i), '[]')
            FROM jsonb_array_elements(ref->'columns') WITH ORDINALITY AS e(x, i)))
@@ -1496,7 +1498,7 @@ BEGIN
                                       || CASE WHEN jsonb_array_length(c->'vocab') > 5 THEN ', ...' ELSE '' END)
                 WHEN raw_numbers THEN 'as it is'
                 ELSE pg_catalog.format('standardized: (x %s %s) / %s', CASE WHEN shift[r] < 0 THEN '+' ELSE '-' END,
-                                       abs(shift[r]), scale[r]) END
+                                       round(abs(shift[r])::numeric, 9)::float8, round(scale[r]::numeric, 9)::float8) END
                 || CASE WHEN (c->'missing') @> pg_catalog.to_jsonb(k) THEN '; NULL: a missing indicator'
                         WHEN kind <> 'category' AND raw_numbers THEN '; NULL: missing, as the trees learned it'
                         ELSE '' END;

@@ -47,6 +47,18 @@ SELECT feature, psi < 0.05 AS stable FROM reframe.drift('buys', 'shop_same') ORD
 SELECT count(*) AS rows_for_version_1 FROM reframe.drift('buys', 'shop_same', 1);
 SELECT reframe.report('buys', 'shop_moved') ~ '<h2>Drift</h2>' AS report_shows_drift,
        reframe.report('buys') ~ '<h2>Drift</h2>' AS not_without_a_source;
+-- drift needs the rights scoring needs: to read the model and the source
+CREATE ROLE regress_drift_reader;
+GRANT SELECT ON shop, shop_moved TO regress_drift_reader;
+SET ROLE regress_drift_reader;
+SELECT * FROM reframe.drift('buys', 'shop_moved');
+RESET ROLE;
+GRANT SELECT ON buys TO regress_drift_reader;
+SET ROLE regress_drift_reader;
+SELECT count(*) AS rows_once_granted FROM reframe.drift('buys', 'shop_moved');
+RESET ROLE;
+REVOKE ALL ON shop, shop_moved, buys FROM regress_drift_reader;
+DROP ROLE regress_drift_reader;
 -- errors
 SELECT * FROM reframe.drift('no_such', 'shop');
 SELECT * FROM reframe.drift('buys', 'shop', 7);

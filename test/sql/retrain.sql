@@ -39,5 +39,13 @@ SELECT reframe.retrain('plain', options => '{"if": {"new_rows": 10}}');
 SELECT reframe.create_blend('both', '{"buyer": 0.5, "plain": 0.5}');
 SELECT reframe.retrain('both');
 SELECT reframe.retrain('no_such');
+-- retraining needs the rights training needs: to write the model's table
+CREATE ROLE regress_retrainer;
+GRANT SELECT ON visits, buyer TO regress_retrainer;
+SET ROLE regress_retrainer;
+SELECT reframe.retrain('buyer');
+RESET ROLE;
+REVOKE ALL ON visits, buyer FROM regress_retrainer;
+DROP ROLE regress_retrainer;
 SELECT count(reframe.drop_model(m)) FROM unnest(ARRAY['buyer', 'plain', 'both']) m;
 DROP TABLE visits;

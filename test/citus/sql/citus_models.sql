@@ -320,3 +320,15 @@ SET client_min_messages = notice;
 SELECT version, streamed('rare') AS streamed FROM reframe.train('rare',
   $$SELECT x1, x2, CASE WHEN id % 100 = 0 THEN 'rare' ELSE cat END AS k FROM events$$, 'k', options => '{"streaming": true}');
 SET client_min_messages = warning;
+
+-- 15. drift and retraining on the cluster: the counting aggregates run on
+-- the workers, and the reference was measured on the distributed source
+SELECT version FROM reframe.train('drifty', 'SELECT x1, x2, cat, y FROM events', 'y', options => '{"model": "linear"}');
+SELECT * FROM task_queries($$SELECT reframe.bin_counts(x1, ARRAY[0.5]) FROM events$$) LIMIT 1;
+SELECT feature, psi < 0.05 AS stable_on_local_copy FROM reframe.drift('drifty', 'events_local') ORDER BY feature;
+SELECT feature, psi > 0.2 AS drifted FROM reframe.drift('drifty', 'SELECT x1 + 1 AS x1, x2, cat, y FROM events') ORDER BY feature;
+SET client_min_messages = notice;
+SELECT reframe.retrain('drifty', options => '{"if": {"drift": 0.2}}') AS retrained;
+SELECT reframe.retrain('drifty', 'SELECT x1 + 1 AS x1, x2, cat, y FROM events', '{"if": {"drift": 0.2}}') AS retrained;
+SET client_min_messages = warning;
+SELECT partmethod, repmodel FROM pg_dist_partition WHERE logicalrelid = 'drifty'::regclass;
