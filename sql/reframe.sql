@@ -1129,6 +1129,16 @@ COMMENT ON AGGREGATE @extschema@.category_counts(text, text[]) IS
 -- (count(*) FILTER ...), which run in parallel and on Citus's workers.
 -- ---------------------------------------------------------------------------
 
+-- a query's one jsonb value, by RETURN QUERY, which may run it in parallel
+-- (EXECUTE ... INTO may not)
+CREATE FUNCTION @extschema@.drift_query(sql text) RETURNS SETOF jsonb
+    LANGUAGE plpgsql
+AS $$
+BEGIN
+    RETURN QUERY EXECUTE sql;
+END
+$$;
+
 -- the model's inputs, for a row without field names: ROW(s.a, s.b, ...)
 CREATE FUNCTION @extschema@.drift_inputs(spec jsonb) RETURNS text
     LANGUAGE sql IMMUTABLE
@@ -1171,18 +1181,19 @@ BEGIN
     IF scored THEN
         parts := parts || @extschema@.drift_bins_sql(reference->'score', 'd.reframe_score');
     END IF;
-    EXECUTE pg_catalog.format('SELECT pg_catalog.jsonb_build_array(%s), count(*) FROM (SELECT s.*%s FROM (%s) s) d',
-                              array_to_string(parts, ', '),
-                              CASE WHEN scored THEN pg_catalog.format(', @extschema@.score(%L, %s) AS reframe_score',
-                                                                      scorer, @extschema@.drift_inputs(spec)) ELSE '' END,
-                              src)
-       INTO counts, total;
+    SELECT q->0, (q->>1)::bigint INTO counts, total
+      FROM @extschema@.drift_query(pg_catalog.format(
+               'SELECT pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_array(%s), count(*)) FROM (SELECT s.*%s FROM (%s) s) d',
+               array_to_string(parts, ', '),
+               CASE WHEN scored THEN pg_catalog.format(', @extschema@.score(%L, %s) AS reframe_score',
+                                                       scorer, @extschema@.drift_inputs(spec)) ELSE '' END,
+               src)) q;
 END
 $$;
 
 -- The reference a version keeps: deciles of its numeric inputs and of its
 -- score, its categories (up to 30, the most frequent), and the shares of
--- every bin (and of the missing values), over its source or, beyond 100,000
+-- every bin (and of the missing values), over its source or, beyond 30,000
 -- rows, a sample of about that many drawn by a hash of the inputs' values.  Called by reframe.train once a version is
 -- written; a source it cannot measure leaves no reference, with a NOTICE.
 CREATE FUNCTION @extschema@.drift_reference(model regclass, v integer) RETURNS jsonb
@@ -1216,14 +1227,16 @@ BEGIN
     head := spec->'network'->'heads'->0;
     scored := jsonb_array_length(spec->'network'->'heads') = 1 AND head->>'kind' IN ('binary', 'regression');
     rows := coalesce((spec->'training'->>'rows')::float8, 0) + coalesce((spec->'training'->>'validation_rows')::float8, 0);
-    -- beyond 100,000 rows, the deciles of a sample drawn by a hash of the inputs' values
-    keep := CASE WHEN rows <= 100000 THEN 'true'
+    -- beyond 30,000 rows, a sample of about that many drawn by a hash of the inputs' values
+    keep := CASE WHEN rows <= 30000 THEN 'true'
                  ELSE pg_catalog.format('((%s) & 1048575) < %s',
                         (SELECT string_agg(CASE WHEN x->>'kind' = 'numeric'
                                                 THEN pg_catalog.format('coalesce(pg_catalog.hashfloat8(s.%I::float8), 0)', x->>'name')
+                                                WHEN x->>'kind' = 'array'
+                                                THEN pg_catalog.format('coalesce(pg_catalog.hash_array(s.%I::float8[]), 0)', x->>'name')
                                                 ELSE pg_catalog.format('coalesce(pg_catalog.hashtext(s.%I::text), 0)', x->>'name') END, ' # ')
                            FROM pg_catalog.jsonb_array_elements(spec->'encoder'->'columns') x),
-                        floor(1048576.0 * 100000 / rows)) END;
+                        floor(1048576.0 * 30000 / rows)) END;
     FOR c IN SELECT x FROM pg_catalog.jsonb_array_elements(spec->'encoder'->'columns') x LOOP
         IF c->>'kind' = 'numeric' THEN
             names := names || (c->>'name');
@@ -1236,12 +1249,13 @@ BEGIN
         parts := parts || 'pg_catalog.to_jsonb(percentile_disc(ARRAY[0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]) WITHIN GROUP (ORDER BY d.reframe_score))'::text;
     END IF;
     IF array_length(parts, 1) > 0 THEN
-        EXECUTE pg_catalog.format('SELECT pg_catalog.jsonb_build_array(%s) FROM (SELECT s.*%s FROM (SELECT * FROM (%s) s WHERE %s) s) d',
-                                  array_to_string(parts, ', '),
-                                  CASE WHEN scored THEN pg_catalog.format(', @extschema@.score(%L, %s) AS reframe_score',
-                                                                          scorer, @extschema@.drift_inputs(spec)) ELSE '' END,
-                                  src, keep)
-           INTO edges;
+        SELECT q INTO edges
+          FROM @extschema@.drift_query(pg_catalog.format(
+                   'SELECT pg_catalog.jsonb_build_array(%s) FROM (SELECT s.*%s FROM (SELECT * FROM (%s) s WHERE %s) s) d',
+                   array_to_string(parts, ', '),
+                   CASE WHEN scored THEN pg_catalog.format(', @extschema@.score(%L, %s) AS reframe_score',
+                                                           scorer, @extschema@.drift_inputs(spec)) ELSE '' END,
+                   src, keep)) q;
     END IF;
     -- the inputs in the encoder's order: numbers by their deciles, categories by name
     FOR c IN SELECT x FROM pg_catalog.jsonb_array_elements(spec->'encoder'->'columns') x LOOP
@@ -1261,7 +1275,7 @@ BEGIN
         ref := ref || jsonb_build_object('score', jsonb_build_object('name', 'score', 'kind', 'score', 'edges',
             (SELECT coalesce(jsonb_agg(DISTINCT x), '[]') FROM jsonb_array_elements(edges->coalesce(array_length(names, 1), 0)) x WHERE x <> 'null')));
     END IF;
-    -- the shares over the same sample (about 100,000 rows tell a share within 0.002)
+    -- the shares over the same sample (about 30,000 rows tell a share within 0.003)
     SELECT d.counts, d.total INTO counts, total
       FROM @extschema@.drift_counts(ref, spec, scorer, pg_catalog.format('SELECT * FROM (%s) s WHERE %s', src, keep)) d;
     ref := jsonb_build_object('rows', total, 'columns',
