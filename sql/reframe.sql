@@ -1129,6 +1129,28 @@ COMMENT ON AGGREGATE @extschema@.category_counts(text, text[]) IS
 -- (count(*) FILTER ...), which run in parallel and on Citus's workers.
 -- ---------------------------------------------------------------------------
 
+-- the header spec of version v of a model; an error when it has none
+CREATE FUNCTION @extschema@.version_spec(rel regclass, model text, v integer) RETURNS jsonb
+    LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    spec jsonb;
+BEGIN
+    EXECUTE pg_catalog.format('SELECT spec FROM %s WHERE version = $1 AND block = ''''', rel) INTO spec USING v;
+    IF spec IS NULL THEN
+        RAISE EXCEPTION 'model "%" has no version %', model, v USING ERRCODE = 'undefined_object';
+    END IF;
+    RETURN spec;
+END
+$$;
+
+-- a source as a query: a table or view's name becomes SELECT * FROM it
+CREATE FUNCTION @extschema@.source_query(source text) RETURNS text
+    LANGUAGE sql IMMUTABLE
+AS $$
+    SELECT CASE WHEN source ~* '^\s*(select|with|values|table)\M' THEN source ELSE 'SELECT * FROM ' || source END
+$$;
+
 -- a query's one jsonb value, by RETURN QUERY, which may run it in parallel
 -- (EXECUTE ... INTO may not)
 CREATE FUNCTION @extschema@.drift_query(sql text) RETURNS SETOF jsonb
@@ -1169,12 +1191,9 @@ AS $$
 DECLARE
     c jsonb;
     parts text[] := '{}';
-    src text := source;
+    src text := @extschema@.source_query(source);
     scored boolean := reference->'score' IS NOT NULL AND jsonb_typeof(reference->'score') = 'object';
 BEGIN
-    IF src !~* '^\s*(select|with|values|table)\M' THEN
-        src := 'SELECT * FROM ' || src;
-    END IF;
     FOR c IN SELECT x FROM pg_catalog.jsonb_array_elements(reference->'columns') x LOOP
         parts := parts || @extschema@.drift_bins_sql(c, pg_catalog.format('d.%I', c->>'name'));
     END LOOP;
@@ -1220,10 +1239,7 @@ BEGIN
     IF spec IS NULL OR spec->>'task' = 'blend' THEN
         RETURN NULL;
     END IF;
-    src := spec->>'source';
-    IF src !~* '^\s*(select|with|values|table)\M' THEN
-        src := 'SELECT * FROM ' || src;
-    END IF;
+    src := @extschema@.source_query(spec->>'source');
     head := spec->'network'->'heads'->0;
     scored := jsonb_array_length(spec->'network'->'heads') = 1 AND head->>'kind' IN ('binary', 'regression');
     rows := coalesce((spec->'training'->>'rows')::float8, 0) + coalesce((spec->'training'->>'validation_rows')::float8, 0);
@@ -1315,12 +1331,8 @@ DECLARE
     c jsonb;
     n int := 0;
 BEGIN
-    EXECUTE pg_catalog.format('SELECT version, spec FROM %s WHERE block = '''' AND ($1 IS NULL AND deployed OR version = $1) ORDER BY version DESC LIMIT 1', rel)
-       INTO v, spec USING version;
-    IF v IS NULL THEN
-        RAISE EXCEPTION 'model "%" has no %', model, CASE WHEN version IS NULL THEN 'deployed version' ELSE 'version ' || version END
-            USING ERRCODE = CASE WHEN version IS NULL THEN 'object_not_in_prerequisite_state' ELSE 'undefined_object' END;
-    END IF;
+    v := @extschema@.version_or_deployed(rel, model, version, 'drift');
+    spec := @extschema@.version_spec(rel, model, v);
     ref := spec->'reference';
     IF ref IS NULL THEN
         RAISE EXCEPTION 'model "%" version % keeps no reference distributions', model, v
@@ -1422,8 +1434,7 @@ BEGIN
                           HINT = 'New rows are those whose split_by value is later than the latest the version read.';
             END IF;
             EXECUTE pg_catalog.format('SELECT count(*) FROM (%s) s WHERE s.%I > %L',
-                                      CASE WHEN src ~* '^\s*(select|with|values|table)\M' THEN src ELSE 'SELECT * FROM ' || src END,
-                                      split_col, spec #>> '{training,split,latest}')
+                                      @extschema@.source_query(src), split_col, spec #>> '{training,split,latest}')
                INTO fresh;
             IF fresh >= (cond->>'new_rows')::float8 THEN
                 met := true;
@@ -1468,12 +1479,8 @@ DECLARE
     raw_numbers boolean;
     len integer;
 BEGIN
-    EXECUTE pg_catalog.format('SELECT version, spec FROM %s WHERE block = '''' AND ($1 IS NULL AND deployed OR version = $1) ORDER BY version DESC LIMIT 1', rel)
-       INTO v, spec USING version;
-    IF v IS NULL THEN
-        RAISE EXCEPTION 'model "%" has no %', model, CASE WHEN version IS NULL THEN 'deployed version' ELSE 'version ' || version END
-            USING ERRCODE = CASE WHEN version IS NULL THEN 'object_not_in_prerequisite_state' ELSE 'undefined_object' END;
-    END IF;
+    v := @extschema@.version_or_deployed(rel, model, version, 'describe');
+    spec := @extschema@.version_spec(rel, model, v);
     IF spec->>'task' = 'blend' THEN
         RAISE EXCEPTION 'reframe.describe: "%" is a blend of %', model, spec->'terms' USING ERRCODE = 'wrong_object_type';
     END IF;

@@ -35,21 +35,14 @@ typedef struct RowSet
 	double	   *draws;
 } RowSet;
 
-/* Keeps row n of set `set`'s sort keys (the keys grow as the draws do, in split.c). */
+/* Keeps row n of set `set`'s sort keys. */
 void
 TrainKeepRowKey(RfTrainState *ts, int set, uint64 split, uint64 content)
 {
 	int64		n = ts->nrows[set];
 	RowKey	   *k;
 
-	if (ts->rowkeys[set] == NULL || (n >= 1024 && (n & (n - 1)) == 0))
-	{
-		MemoryContext old = MemoryContextSwitchTo(ts->mcxt);
-
-		ts->rowkeys[set] = RfGrowLarge(ts->rowkeys[set], sizeof(RowKey) * n,
-									   sizeof(RowKey) * Max(1024, 2 * n), &ts->rowkeys_map[set]);
-		MemoryContextSwitchTo(old);
-	}
+	ts->rowkeys[set] = TrainRowArray(ts, ts->rowkeys[set], n, sizeof(RowKey), &ts->rowkeys_map[set]);
 	k = (RowKey *) ts->rowkeys[set] + n;
 	k->split = split;
 	k->content = content;

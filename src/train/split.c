@@ -25,6 +25,23 @@ ReframeSplitHash(const char *value, uint64 seed)
 	return hash_bytes_extended((const unsigned char *) value, strlen(value), seed);
 }
 
+/*
+ * A per-row array (of elem bytes a row) with room for row n: doubled as it
+ * fills, in huge pages once large (matrix.h).
+ */
+void *
+TrainRowArray(RfTrainState *ts, void *arr, int64 n, Size elem, struct RfMapped **map)
+{
+	if (arr == NULL || (n >= 1024 && (n & (n - 1)) == 0))
+	{
+		MemoryContext old = MemoryContextSwitchTo(ts->mcxt);
+
+		arr = RfGrowLarge(arr, elem * n, elem * Max(1024, 2 * n), map);
+		MemoryContextSwitchTo(old);
+	}
+	return arr;
+}
+
 /* Keeps a row's split draw, which also draws its fold for "l2": "auto" (ReframeInnerFold). */
 void
 TrainKeepDraw(RfTrainState *ts, int set, double u)
@@ -33,15 +50,7 @@ TrainKeepDraw(RfTrainState *ts, int set, double u)
 
 	if (!ts->opts->l2_auto)
 		return;
-	if (ts->draws[set] == NULL || (n >= 1024 && (n & (n - 1)) == 0))
-	{
-		/* doubled, in huge pages once large (matrix.h) */
-		MemoryContext old = MemoryContextSwitchTo(ts->mcxt);
-
-		ts->draws[set] = RfGrowLarge(ts->draws[set], sizeof(double) * n,
-									 sizeof(double) * Max(1024, 2 * n), &ts->draws_map[set]);
-		MemoryContextSwitchTo(old);
-	}
+	ts->draws[set] = TrainRowArray(ts, ts->draws[set], n, sizeof(double), &ts->draws_map[set]);
 	ts->draws[set][n] = u;
 }
 
@@ -121,21 +130,7 @@ TimeValue(Datum d, Oid typid)
 static bool
 IsTimeSplitType(Oid typid)
 {
-	switch (typid)
-	{
-		case TIMESTAMPOID:
-		case TIMESTAMPTZOID:
-		case DATEOID:
-		case INT2OID:
-		case INT4OID:
-		case INT8OID:
-		case FLOAT4OID:
-		case FLOAT8OID:
-		case NUMERICOID:
-			return true;
-		default:
-			return false;
-	}
+	return typid == TIMESTAMPOID || typid == TIMESTAMPTZOID || typid == DATEOID || ReframeIsNumericType(typid);
 }
 
 /* The quantiles of the split_by column over the source, as its values; within SPI. */

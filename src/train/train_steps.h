@@ -12,6 +12,7 @@
 #include "train.h"
 
 /* split.c */
+extern void *TrainRowArray(RfTrainState *ts, void *arr, int64 n, Size elem, struct RfMapped **map);
 extern void TrainKeepDraw(RfTrainState *ts, int set, double u);
 extern int TrainSplitSet(RfTrainState *ts, double u);
 extern void TrainPlanTimeSplit(RfTrainState *ts);
