@@ -850,6 +850,56 @@ AS $$
     SELECT CASE WHEN source ~* '^\s*(select|with|values|table)\M' THEN source ELSE 'SELECT * FROM ' || source END
 $$;
 
+-- a reference read from a model table is untrusted: its bins checked whole
+-- (increasing numeric edges or text categories, one share in [0, 1] per bin
+-- and one for the missing values) before anything is counted with it
+CREATE FUNCTION @extschema@.drift_check_reference(ref jsonb, model text, v integer) RETURNS void
+    LANGUAGE plpgsql IMMUTABLE
+AS $$
+DECLARE
+    c jsonb;
+    bins integer;
+    fault text;
+BEGIN
+    IF jsonb_typeof(ref) <> 'object' OR jsonb_typeof(ref->'columns') IS DISTINCT FROM 'array'
+       OR (ref ? 'score' AND jsonb_typeof(ref->'score') <> 'object') THEN
+        fault := 'it is not an object of "columns" and an optional "score"';
+    END IF;
+    FOR c IN SELECT x FROM pg_catalog.jsonb_array_elements(CASE WHEN fault IS NULL THEN ref->'columns' ELSE '[]' END
+                                                           || CASE WHEN ref ? 'score' AND fault IS NULL THEN jsonb_build_array(ref->'score') ELSE '[]' END) x LOOP
+        EXIT WHEN fault IS NOT NULL;
+        IF jsonb_typeof(c) <> 'object' OR jsonb_typeof(c->'name') IS DISTINCT FROM 'string' THEN
+            fault := 'an input without a name';
+        ELSIF jsonb_typeof(c->'edges') = 'array' THEN
+            IF EXISTS (SELECT 1 FROM pg_catalog.jsonb_array_elements(c->'edges') e WHERE jsonb_typeof(e) <> 'number')
+               OR EXISTS (SELECT 1 FROM (SELECT e::text::float8 AS x, lag(e::text::float8) OVER (ORDER BY i) AS p
+                                           FROM pg_catalog.jsonb_array_elements(c->'edges') WITH ORDINALITY AS a(e, i)) d
+                           WHERE d.x <= d.p) THEN
+                fault := pg_catalog.format('input "%s" has edges that are not increasing numbers', c->>'name');
+            END IF;
+            bins := jsonb_array_length(c->'edges') + 2;
+        ELSIF jsonb_typeof(c->'categories') = 'array' THEN
+            IF EXISTS (SELECT 1 FROM pg_catalog.jsonb_array_elements(c->'categories') e WHERE jsonb_typeof(e) <> 'string') THEN
+                fault := pg_catalog.format('input "%s" has categories that are not text', c->>'name');
+            END IF;
+            bins := jsonb_array_length(c->'categories') + 2;
+        ELSE
+            fault := pg_catalog.format('input "%s" has neither edges nor categories', c->>'name');
+        END IF;
+        IF fault IS NULL AND (jsonb_typeof(c->'shares') IS DISTINCT FROM 'array' OR jsonb_array_length(c->'shares') <> bins
+           OR EXISTS (SELECT 1 FROM pg_catalog.jsonb_array_elements(c->'shares') e
+                       WHERE jsonb_typeof(e) <> 'number' OR e::text::float8 < 0 OR e::text::float8 > 1)) THEN
+            fault := pg_catalog.format('input "%s" needs %s shares in [0, 1], one per bin and one for missing values', c->>'name', bins);
+        END IF;
+    END LOOP;
+    IF fault IS NOT NULL THEN
+        RAISE EXCEPTION 'model "%" version % is corrupt: its reference distributions: %', model, v, fault
+            USING ERRCODE = 'data_corrupted',
+                  HINT = 'A model table holds what reframe.train wrote; retrain the model, or restore the table from a dump.';
+    END IF;
+END
+$$;
+
 -- a query's one jsonb value, by RETURN QUERY, which may run it in parallel
 -- (EXECUTE ... INTO may not)
 CREATE FUNCTION @extschema@.drift_query(sql text) RETURNS SETOF jsonb
@@ -1038,6 +1088,7 @@ BEGIN
             USING ERRCODE = 'object_not_in_prerequisite_state',
                   HINT = 'A version trained before reframe 0.3.0, or a blend, has none; retrain the model.';
     END IF;
+    PERFORM @extschema@.drift_check_reference(ref, model, v);
     BEGIN
         SELECT d.counts, d.total INTO counts, total FROM @extschema@.drift_counts(ref, spec, pg_catalog.format('%s@%s', rel, v), source) d;
     EXCEPTION WHEN undefined_column THEN

@@ -128,7 +128,21 @@ SELECT reframe.predict('pg_temp.evil', ARRAY[1]::float8[]);
 CREATE TEMP TABLE evil_key OF reframe.model_row (PRIMARY KEY (block, version, part));
 INSERT INTO evil_key SELECT * FROM evil;
 SELECT reframe.predict('pg_temp.evil_key', ARRAY[1]::float8[]);
+-- a version named by "@", and the functions that read a spec's reference,
+-- encoder and source, on the forged table: errors, never a crash
+SELECT reframe.predict('pg_temp.evil@1', ARRAY[1]::float8[]);
+SELECT reframe.predict('pg_temp.evil@2', ARRAY[1]::float8[]);
+SELECT count(*) AS inputs FROM reframe.describe('pg_temp.evil');
+SELECT * FROM reframe.drift('pg_temp.evil', 'SELECT 1.0::float8 AS x');
+UPDATE evil SET spec = spec || '{"reference": {"columns": [{"name": "x); DROP TABLE flowers; --", "kind": "numeric", "edges": ["a"], "shares": [1]}]}}'
+ WHERE block = '';
+SELECT * FROM reframe.drift('pg_temp.evil', 'SELECT 1.0::float8 AS x');
+UPDATE evil SET spec = spec || '{"reference": {"columns": [{"name": "x", "kind": "numeric", "edges": [3, 1, "NaN"], "shares": [1]}]}}'
+ WHERE block = '';
+SELECT * FROM reframe.drift('pg_temp.evil', 'SELECT 1.0::float8 AS x');
+SELECT reframe.retrain('pg_temp.evil');
 RESET ROLE;
+SELECT count(*) AS flowers_still_there FROM flowers;
 -- this session's temporary model tables are listed; another session's are not (one
 -- session cannot show that here: spec_fuzz.sh checks it)
 SELECT model, version, deployed FROM reframe.models WHERE model LIKE '%evil%' ORDER BY model;
