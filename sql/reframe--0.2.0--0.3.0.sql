@@ -963,7 +963,9 @@ $$;
 -- score, its categories (up to 30, the most frequent), and the shares of
 -- every bin (and of the missing values), over its source or, beyond 30,000
 -- rows, a sample of about that many drawn by a hash of the inputs' values.  Called by reframe.train once a version is
--- written; a source it cannot measure leaves no reference, with a NOTICE.
+-- written, for a version whose rows were read by aggregate passes (the others
+-- measure theirs on the rows they read: src/train/reference.c); a source it
+-- cannot measure leaves no reference, with a NOTICE.
 CREATE FUNCTION @extschema@.drift_reference(model regclass, v integer) RETURNS jsonb
     LANGUAGE plpgsql
 AS $$

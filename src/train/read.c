@@ -720,4 +720,7 @@ TrainRead(RfTrainState *ts, text *source)
 				 errdetail("Rows read: %lld; held out for validation: %lld; skipped for a NULL target: %lld.",
 						   (long long) (ts->nrows[0] + ts->nrows[1] + ts->skipped), (long long) ts->nrows[1],
 						   (long long) ts->skipped)));
+	/* a version to store keeps a sample of its rows for its reference distributions */
+	if (OidIsValid(ts->relid) && !ts->streaming && !ts->aggregated)
+		TrainKeepReferenceRows(ts);
 }

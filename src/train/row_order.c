@@ -75,6 +75,35 @@ RowValuesCmp(const RowKey *x, const RowKey *y, const RowSet *s)
 #define ST_DEFINE
 #include "lib/sort_template.h"
 
+/*
+ * The keys sorted, into a new array (*map says where it is mapped): first
+ * into buckets by their split hash's top 16 bits, one pass, then each
+ * bucket (a dozen keys for a million rows) by the full comparison.
+ */
+static RowKey *
+SortRowKeys(RowKey *keys, int64 n, RowSet *s, RfMapped **map)
+{
+	int64	   *start = palloc0(sizeof(int64) * (65536 + 1));
+	int64	   *next = palloc(sizeof(int64) * 65536);
+	RowKey	   *out = RfAllocLarge(sizeof(RowKey) * n, map);
+
+	for (int64 i = 0; i < n; i++)
+		start[(keys[i].split >> 48) + 1]++;
+	for (int b = 0; b < 65536; b++)
+	{
+		start[b + 1] += start[b];
+		next[b] = start[b];
+	}
+	for (int64 i = 0; i < n; i++)
+		out[next[keys[i].split >> 48]++] = keys[i];
+	for (int b = 0; b < 65536; b++)
+		if (start[b + 1] - start[b] > 1)
+			sort_row_keys(out + start[b], start[b + 1] - start[b], s);
+	pfree(start);
+	pfree(next);
+	return out;
+}
+
 /* Stored row `from` (or the saved row, from < 0) to position `to`. */
 static inline void
 MoveRow(const RowSet *s, int64 from, int64 to, const float *saved_raw, const double *saved_y,
@@ -89,26 +118,36 @@ MoveRow(const RowSet *s, int64 from, int64 to, const float *saved_raw, const dou
 }
 
 /* How many moves ahead a cycle's rows are fetched into the cache. */
-#define LOOKAHEAD 4
+#define LOOKAHEAD 8
 
 /*
  * Puts the rows in the order of their keys, in place: position j takes row
- * order[j], cycle by cycle, one row held aside per cycle.  The order
- * (8 bytes a row) stays in the cache; the rows a cycle moves next are
- * fetched ahead, as random reads from memory are what this costs.
+ * order[j], cycle by cycle, one row held aside per cycle.  Each step of a
+ * cycle waits for the last, so the order is kept small (4 bytes a row, in
+ * huge pages: the cache holds it) and a runner LOOKAHEAD steps ahead on
+ * the cycle fetches the rows the next moves read.
  */
 static void
 PermuteRows(const RowSet *s, const RowKey *keys, int64 n)
 {
-	int64	   *order = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int64) * n);
+	RfMapped   *map;
+	int32	   *order;
 	float	   *saved_raw = palloc(sizeof(float) * Max(s->raw->ncols, 1));
 	double	   *saved_y = palloc(sizeof(double) * Max(s->Y->ncols, 1));
 
+	if (n > PG_INT32_MAX)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("a training or validation set of %lld rows is more than reframe keeps in memory (%d)",
+						(long long) n, PG_INT32_MAX),
+				 errhint("Train on a sample (option \"sample\").")));
+	order = RfAllocLarge(sizeof(int32) * n, &map);
 	for (int64 j = 0; j < n; j++)
-		order[j] = keys[j].row;
+		order[j] = (int32) keys[j].row;
 	for (int64 i = 0; i < n; i++)
 	{
 		int64		j = i;
+		int64		runner = i;
 		double		saved_draw;
 
 		if (order[i] < 0)
@@ -116,10 +155,11 @@ PermuteRows(const RowSet *s, const RowKey *keys, int64 n)
 		memcpy(saved_raw, RfMatrixRowF(s->raw, i), sizeof(float) * s->raw->ncols);
 		memcpy(saved_y, RfMatrixRow(s->Y, i), sizeof(double) * s->Y->ncols);
 		saved_draw = s->draws ? s->draws[i] : 0;
+		for (int k = 0; k < LOOKAHEAD && order[runner] != i; k++)
+			runner = order[runner];
 		for (;;)
 		{
 			int64		from = order[j];
-			int64		ahead = from;
 
 			order[j] = -1;
 			if (from == i)
@@ -127,12 +167,11 @@ PermuteRows(const RowSet *s, const RowKey *keys, int64 n)
 				MoveRow(s, -1, j, saved_raw, saved_y, saved_draw);
 				break;
 			}
-			for (int k = 0; k < LOOKAHEAD && ahead >= 0 && ahead != i; k++)
-				ahead = order[ahead];
-			if (ahead >= 0 && ahead != i)
+			if (order[runner] >= 0 && order[runner] != i)
 			{
-				__builtin_prefetch(RfMatrixRowF(s->raw, ahead));
-				__builtin_prefetch(RfMatrixRow(s->Y, ahead));
+				runner = order[runner];
+				__builtin_prefetch(RfMatrixRowF(s->raw, runner));
+				__builtin_prefetch(RfMatrixRow(s->Y, runner));
 			}
 			MoveRow(s, from, j, saved_raw, saved_y, saved_draw);
 			j = from;
@@ -140,7 +179,7 @@ PermuteRows(const RowSet *s, const RowKey *keys, int64 n)
 		if ((i & 0xffff) == 0)
 			CHECK_FOR_INTERRUPTS();
 	}
-	pfree(order);
+	RfFreeLarge(order, map);
 	pfree(saved_raw);
 	pfree(saved_y);
 }
@@ -212,8 +251,11 @@ TrainCanonicalOrder(RfTrainState *ts)
 		Assert(n == ts->nrows[set] && s.Y->nrows == n);
 		if (n > 1)
 		{
-			sort_row_keys(keys, n, &s);
-			PermuteRows(&s, keys, n);
+			RfMapped   *map;
+			RowKey	   *sorted = SortRowKeys(keys, n, &s, &map);
+
+			PermuteRows(&s, sorted, n);
+			RfFreeLarge(sorted, map);
 		}
 		NoteRows(ts, set);
 		if (keys)

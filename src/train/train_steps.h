@@ -1,7 +1,8 @@
 /*
  * train_steps.h
  *		The steps of one training, between the files of src/train: reading
- *		(read.c), splitting (split.c), the rows' order (row_order.c), label sets (label_sets.c), framing
+ *		(read.c), splitting (split.c), the rows' order (row_order.c), the reference
+ *		distributions (reference.c), label sets (label_sets.c), framing
  *		(framing.c), measuring (measure.c), deciding to deploy
  *		(deploy_decision.c) and storing (version.c); train.c runs them.
  */
@@ -23,6 +24,10 @@ extern void TrainAddFoldMoments(RfTrainState *ts, int set, const double *raw, do
 /* row_order.c */
 extern void TrainKeepRowKey(RfTrainState *ts, int set, uint64 split, uint64 content);
 extern void TrainCanonicalOrder(RfTrainState *ts);
+
+/* reference.c */
+extern void TrainKeepReferenceRows(RfTrainState *ts);
+extern char *TrainReferenceJson(RfTrainState *ts);
 
 /* label_sets.c */
 extern void TrainAddLabelSet(RfTrainState *ts, RfTarget *t, Datum d, double *y, uint64 *hash);

@@ -50,9 +50,9 @@ TrainSpecTraining(RfTrainState *ts, StringInfo spec)
 					 ts->budget.peak, ts->fit.choice ? ", \"chosen\": " : "", ts->fit.choice ? ts->fit.choice : "");
 }
 
-/* The version's spec: framing, source, encoder, trunk and heads, metrics. */
+/* The version's spec: framing, source, encoder, trunk and heads, metrics, reference. */
 static char *
-TrainSpec(RfTrainState *ts)
+TrainSpec(RfTrainState *ts, const char *reference)
 {
 	StringInfoData spec;
 
@@ -87,6 +87,8 @@ TrainSpec(RfTrainState *ts)
 		JsonAppendNumber(&spec, ts->selection);
 		appendStringInfoChar(&spec, '}');
 	}
+	if (reference)
+		appendStringInfo(&spec, ", \"reference\": %s", reference);
 	appendStringInfoChar(&spec, '}');
 	return spec.data;
 }
@@ -115,11 +117,11 @@ TrainCheckFinite(RfTrainState *ts, List *blocks)
 	}
 }
 
-/* Writes the version and deploys it if it should be. */
 /*
- * The version's reference distributions, for reframe.drift: measured on its
- * source by reframe.drift_reference (SQL, by aggregates), which adds them to
- * the version's spec, or leaves none with a NOTICE saying why.
+ * The reference distributions, for reframe.drift, of a version whose rows
+ * were read by aggregate passes (none kept, see reference.c): measured on
+ * its source by reframe.drift_reference (SQL, by aggregates), which adds
+ * them to the version's spec, or leaves none with a NOTICE saying why.
  */
 static void
 TrainStoreReference(RfTrainState *ts)
@@ -141,10 +143,12 @@ TrainStoreReference(RfTrainState *ts)
 	TrainPhase(ts, "measured the reference distributions");
 }
 
+/* Writes the version and deploys it if it should be. */
 void
 TrainStore(RfTrainState *ts)
 {
 	char	   *spec;
+	char	   *reference = NULL;
 	List	   *blocks = ts->trunk->family->blocks(ts->trunk);
 
 	blocks = lcons(RfBlockMake("encoder.scale", ts->enc->nraw, 0, ts->enc->scale), blocks);
@@ -175,9 +179,16 @@ TrainStore(RfTrainState *ts)
 		ts->metrics.data[--ts->metrics.len] = '\0';
 		appendStringInfo(&ts->metrics, ", \"chosen\": %s}", ts->fit.choice);
 	}
-	spec = TrainSpec(ts);
+	if (ts->refrows)
+	{
+		ProgressPhase("measuring the reference distributions");
+		reference = TrainReferenceJson(ts);
+		TrainPhase(ts, "measured the reference distributions");
+	}
+	spec = TrainSpec(ts, reference);
 	StoreWriteVersion(ts->relid, ts->version, spec, blocks, false);
-	TrainStoreReference(ts);
+	if (reference == NULL)
+		TrainStoreReference(ts);
 	if (ts->deployed)
 		StoreDeploy(ts->relid, ts->version);
 	TrainPhase(ts, psprintf("stored version %d%s", ts->version, ts->deployed ? " and deployed it" : ""));
