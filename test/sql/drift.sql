@@ -21,6 +21,17 @@ SELECT version FROM reframe.train('buys', 'SELECT price, visits, colour, age, bo
 SELECT feature, kind, cardinality(edges) AS edges, categories, cardinality(training_shares) AS bins,
        round(psi::numeric, 6) AS psi_on_its_own_source
 FROM reframe.drift('buys', 'shop_train');
+-- measured on the rows training read, as a source is counted: trees (numbers
+-- kept raw, NULLs missing), a boolean input, a regression score
+SELECT version FROM reframe.train('buys_trees', 'SELECT price, visits, colour, age, i % 3 = 0 AS member, bought FROM shop_train', 'bought',
+       options => '{"model": "trees", "rounds": 20}');
+SELECT version FROM reframe.train('visits_lin', 'SELECT price, colour, age, i % 3 = 0 AS member, visits FROM shop_train', 'visits',
+       options => '{"model": "linear"}');
+SELECT m, feature, kind, cardinality(training_shares) AS bins, round(psi::numeric, 6) AS psi_on_its_own_source
+FROM unnest(ARRAY['buys_trees', 'visits_lin']) m,
+     reframe.drift(m, 'SELECT *, i % 3 = 0 AS member FROM shop_train')
+ORDER BY m, feature;
+SELECT count(reframe.drop_model(m)) FROM unnest(ARRAY['buys_trees', 'visits_lin']) m;
 -- the shares are a histogram over the returned edges, counted here another way (width_bucket)
 CREATE TABLE d AS SELECT * FROM reframe.drift('buys', 'shop_moved');
 SELECT d.feature,
