@@ -97,6 +97,7 @@ bash test/production/cron.sh > /tmp/reframe-cron.log 2>&1 &
 cron=$!
 production progress
 production xgboost_export
+production warm_start
 production weights_reference
 production report
 production readme

@@ -1417,6 +1417,54 @@ COMMENT ON FUNCTION @extschema@.drift(text, text, integer) IS
     'per input (and the score): the population stability index of a source against the version''s training source, and the two distributions it compares (bins: the edges or categories, then the missing values)';
 
 -- ---------------------------------------------------------------------------
+-- "warm_start": the options of the version a warm start continues (the
+-- deployed one) as it was given them, with the family, options and penalty
+-- it chose, under the options given now (reframe.train calls it)
+-- ---------------------------------------------------------------------------
+CREATE FUNCTION @extschema@.warm_start_options(model text, options jsonb) RETURNS jsonb
+    LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    rel regclass := @extschema@.model_table(model);
+    v integer;
+    spec jsonb;
+    family text;
+    base jsonb;
+BEGIN
+    EXECUTE pg_catalog.format('SELECT max(version) FROM %s WHERE block = '''' AND deployed', rel) INTO v;
+    IF v IS NULL THEN
+        RAISE EXCEPTION 'model "%" has no deployed version for a warm start to continue', model
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Deploy a version with reframe.deploy, or train without "warm_start".';
+    END IF;
+    spec := @extschema@.version_spec(rel, model, v);
+    IF spec->>'task' = 'blend' THEN
+        RAISE EXCEPTION 'model "%" is a blend, which a warm start cannot continue', model USING ERRCODE = 'wrong_object_type';
+    END IF;
+    family := coalesce(spec->'network'->>'family', 'linear');
+    IF options ? 'model' AND options->>'model' IS DISTINCT FROM family THEN
+        RAISE EXCEPTION 'a warm start continues version % of model "%", a % model, not %', v, model, family, options->'model'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Leave out "model", or train without "warm_start".';
+    END IF;
+    IF options ? 'search' OR options ? 'trials' OR options ? 'time_budget' THEN
+        RAISE EXCEPTION 'a warm start continues version % of model "%" with its options, and searches none', v, model
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Leave out "search", "trials" and "time_budget".';
+    END IF;
+    base := coalesce(spec->'options', '{}') - 'search' - 'trials' - 'time_budget' - 'model'
+            || coalesce(spec #> '{metrics,search,chosen,options}', '{}')
+            || coalesce(spec #> '{metrics,auto,chosen}', '{}') - 'model';
+    IF spec #> '{metrics,chosen,l2}' IS NOT NULL AND coalesce(base->>'l2', 'auto') = 'auto' THEN
+        base := base || jsonb_build_object('l2', spec #> '{metrics,chosen,l2}');
+    END IF;
+    RETURN base || jsonb_build_object('model', family) || options;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.warm_start_options(text, jsonb) IS
+    'the options a warm start trains with: the deployed version''s (as given, with what it chose) under those given';
+
+-- ---------------------------------------------------------------------------
 -- Retraining on a condition: the deployed version's source, targets, task
 -- and options again (the options given override them), optionally only
 -- "if" its inputs drifted or enough new rows arrived

@@ -105,6 +105,7 @@ static const OptSpec known_options[] = {
 	{"trials", OPT_INTEGER, 1, 1000, OPT(trials), NULL, NULL, "an integer from 1 to 1000"},
 	{"time_budget", OPT_NUMBER, 0.001, 1e7, OPT(time_budget), NULL, NULL, "a number of seconds > 0"},
 	{"sample", OPT_NUMBER, 1e-9, 1e15, OPT(sample), NULL, NULL, "a fraction of the rows (above 0, up to 1) or a number of rows (above 1)"},
+	{"warm_start", OPT_BOOL, 0, 0, OPT(warm_start), NULL, NULL, "true (continue the deployed version on the source given) or false"},
 	{"streaming", OPT_BOOL, 0, 0, OPT(streaming), NULL, NULL, "true (sum the moments by aggregate passes, in parallel or on Citus workers) or false (read the rows here)"},
 };
 

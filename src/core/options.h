@@ -65,6 +65,7 @@ typedef struct RfOptions
 	JsonbContainer *search;		/* "search": the options to try (search.c), or NULL */
 	int			trials;			/* "search" or "model": "auto": at most this many (0: default) */
 	double		time_budget;	/* seconds; 0: none */
+	bool		warm_start;		/* continue the deployed version (warm_start.c) */
 	bool		streaming;		/* read by aggregate passes (moments.c); see OptionGiven */
 	double		sample;			/* train on a seeded uniform sample: a fraction (<= 1) or a row count; 0: all */
 	char	   *split_by;		/* the column whose value decides the validation split */

@@ -109,6 +109,9 @@ extern void EncoderNoteRow(RfEncoder *enc, const double *raw, int set, double w)
 extern void EncoderStatsFromRows(RfEncoder *enc, const RfMatrix *stored, const RfMatrix *Y,
 								 int wcol, int set);
 extern void EncoderFit(RfEncoder *enc, bool with_validation, int max_categories);
+/* A warm start: the plan checked against the encoder of the version continued, and its fit that encoder. */
+extern void EncoderPlanLike(RfEncoder *enc, const RfEncoder *like, const char *model, int32 version);
+extern void EncoderAdopt(RfEncoder *enc, const RfEncoder *from);
 extern uint64 ReframeHashDoubles(const double *x, int n, uint64 h);
 extern void EncoderStoreRaw(const RfEncoder *enc, const double *raw, float *out);
 extern RfMatrix *EncoderApply(RfEncoder *enc, RfMatrix *raw);

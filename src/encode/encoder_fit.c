@@ -116,6 +116,49 @@ FitVocabulary(RfEncColumn *col, int sets, int max_categories)
 }
 
 /*
+ * A warm start: instead of a fit to the rows read, the encoder of the
+ * version continued (whose columns EncoderPlanLike put this plan in): its
+ * standardization, vocabularies and missing indicators.  A category the
+ * rows read hold and that version never saw takes its "other" slot, as in
+ * scoring; so does a NULL where it had no missing indicator.
+ */
+void
+EncoderAdopt(RfEncoder *enc, const RfEncoder *from)
+{
+	int			R = enc->nraw;
+	bool	   *has_missing = palloc0(sizeof(bool) * Max(R, 1));
+
+	if (R != from->nraw || enc->ncols != from->ncols)
+		elog(ERROR, "reframe: a warm start's inputs (%d) differ from the deployed version's (%d)", R, from->nraw);
+	enc->shift = palloc(sizeof(double) * Max(R, 1));
+	enc->scale = palloc(sizeof(double) * Max(R, 1));
+	enc->missing_slot = palloc(sizeof(int) * Max(R, 1));
+	memcpy(enc->shift, from->shift, sizeof(double) * R);
+	memcpy(enc->scale, from->scale, sizeof(double) * R);
+	for (int r = 0; r < R; r++)
+		has_missing[r] = from->missing_slot[r] >= 0;
+	for (int c = 0; c < enc->ncols; c++)
+	{
+		RfEncColumn *col = &enc->cols[c];
+		const RfEncColumn *fc = &from->cols[c];
+		int			ncodes = col->dict ? RfDictSize(col->dict) : 0;
+
+		if (col->kind != RF_CATEGORY)
+			continue;
+		col->nbuckets = fc->nbuckets;
+		col->nvocab = fc->nvocab;
+		col->vocab = fc->vocab;
+		col->byname = fc->byname;
+		col->remap = palloc(sizeof(int) * Max(ncodes, 1));
+		for (int code = 0; code < ncodes; code++)
+			col->remap[code] = EncoderCategory(col, RfDictString(col->dict, code));
+	}
+	EncoderLayout(enc, has_missing);
+	if (enc->width != from->width)
+		elog(ERROR, "reframe: a warm start's encoder has %d slots, the deployed version's %d", enc->width, from->width);
+}
+
+/*
  * Learns standardization, vocabularies and missing indicators from the
  * statistics of the rows read (encoder_stats.c, or the moments' pass): the
  * training set's, plus the validation set's when with_validation (no rows

@@ -15,6 +15,7 @@
 
 #include "reframe.h"
 #include "encoder.h"
+#include "encoder_int.h"
 
 static bool
 EncoderIsCategoryType(Oid typid)
@@ -264,6 +265,59 @@ EncoderPlan(TupleDesc tupdesc, const bool *is_target, List *features, List *excl
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("the source has no feature columns besides the target")));
 	return enc;
+}
+
+/* The column of enc named name, or -1. */
+static int
+PlanColumn(const RfEncoder *enc, const char *name)
+{
+	for (int c = 0; c < enc->ncols; c++)
+		if (strcmp(enc->cols[c].name, name) == 0)
+			return c;
+	return -1;
+}
+
+/*
+ * A warm start: the plan made for the source (EncoderPlan), checked against
+ * the encoder of the version continued and put in its column order, so that
+ * the rows read have that version's raw layout.  A column that version reads
+ * and the source lacks, a feature column it does not read, a kind or a
+ * length changed: an error naming the column.
+ */
+void
+EncoderPlanLike(RfEncoder *enc, const RfEncoder *like, const char *model, int32 version)
+{
+	RfEncColumn *cols = palloc0(sizeof(RfEncColumn) * Max(like->ncols, 1));
+
+	for (int c = 0; c < enc->ncols; c++)
+		if (PlanColumn(like, enc->cols[c].name) < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_COLUMN_REFERENCE),
+					 errmsg("warm start of model \"%s\": column \"%s\" is not an input of version %d, which it continues",
+							model, enc->cols[c].name, version),
+					 errhint("A warm start keeps the deployed version's inputs: leave the column out of the source (or \"exclude\" it), or train without \"warm_start\".")));
+	for (int c = 0; c < like->ncols; c++)
+	{
+		const RfEncColumn *lc = &like->cols[c];
+		int			i = PlanColumn(enc, lc->name);
+
+		if (i < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_COLUMN),
+					 errmsg("warm start of model \"%s\": the source lacks input column \"%s\" of version %d, which it continues",
+							model, lc->name, version)));
+		cols[c] = enc->cols[i];
+		if (lc->kind == RF_ARRAY && cols[c].kind == RF_ARRAY)
+			cols[c].length = lc->length;
+		if (cols[c].kind != lc->kind || cols[c].length != lc->length)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("warm start of model \"%s\": input column \"%s\" was %s of %d input%s in version %d, and is %s of %d now",
+							model, lc->name, EncoderKindName(lc->kind), lc->length, lc->length == 1 ? "" : "s",
+							version, EncoderKindName(cols[c].kind), cols[c].length)));
+	}
+	enc->cols = cols;
+	enc->ncols = like->ncols;
 }
 
 static int

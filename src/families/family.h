@@ -95,6 +95,8 @@ typedef struct RfFitData
 	 */
 	bool		measured_on_validation;
 	RfBudget   *budget;
+	/* a warm start: the trunk of the version continued, whose shape this one has; or NULL */
+	const RfTrunk *warm;
 	struct RfTrainState *stream;	/* no rows: a pass over the source per evaluation (gradient.c), or NULL */
 	/* ... and the fit by those passes, which the family calls instead of its own (GradientFit) */
 	void		(*stream_fit) (RfTrunk *t, struct RfFitData *d, struct RfFitResult *res);

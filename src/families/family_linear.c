@@ -42,7 +42,10 @@ LinearFitLbfgs(RfNet *net, RfFitData *d, RfFitResult *res)
 	obj = ObjectiveCreate(net, d->X, d->Y, d->opts->l2, cw, shift, scale);
 	/* a tolerance asked below the default: a gradient summed in double precision */
 	obj->precise = d->opts->tol < 1e-4;
-	NetStartAtBaseRates(net, d);
+	if (d->warm)
+		NetStartFrom(net, d);
+	else
+		NetStartAtBaseRates(net, d);
 	NetMinimizeLbfgs(net, d, res, ObjectiveEval, obj);
 }
 

@@ -167,8 +167,13 @@ NeuralFit(RfTrunk *t, RfFitData *d, RfFitResult *res)
 	train->sharing_strength = d->opts->sharing_strength;
 	if (d->Xva->nrows > 0)
 		valid = ObjectiveCreate(net, d->Xva, d->Yva, 0.0, cw, shift, scale);
-	InitHidden(net, d->opts->seed);
-	NetStartAtBaseRates(net, d);
+	if (d->warm)
+		NetStartFrom(net, d);
+	else
+	{
+		InitHidden(net, d->opts->seed);
+		NetStartAtBaseRates(net, d);
+	}
 	memcpy(x, net->params, sizeof(double) * net->nparams);
 	if (NeuralUsesLbfgs(d))
 	{

@@ -125,7 +125,21 @@ XgbRowWeights(XgbRun *run, DMatrixHandle h, const RfMatrix *Y, int wcol)
 	XgbCheck(run, rc, "set the row weights");
 }
 
-/* A DMatrix of encoded rows (NaN: missing), starting from base margins. */
+/* The head's targets as a DMatrix's labels, for XGBoost's own objective (a warm start). */
+static void
+XgbLabels(XgbRun *run, DMatrixHandle h, const RfMatrix *Y, int ycol)
+{
+	float	   *label = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(float) * Max(Y->nrows, 1));
+	int			rc;
+
+	for (int64 i = 0; i < Y->nrows; i++)
+		label[i] = (float) RfMatrixRow(Y, i)[ycol];
+	rc = XGDMatrixSetFloatInfo(h, "label", label, (bst_ulong) Y->nrows);
+	pfree(label);
+	XgbCheck(run, rc, "set the labels");
+}
+
+/* A DMatrix of encoded rows (NaN: missing), starting from base margins (or, NULL, none). */
 static DMatrixHandle
 XgbMatrix(XgbRun *run, const RfMatrix *X, const float *margin, int nout, RfBudget *budget, int nthread)
 {
@@ -145,6 +159,12 @@ XgbMatrix(XgbRun *run, const RfMatrix *X, const float *margin, int nout, RfBudge
 	pfree(dense);
 	RfBudgetRelease(budget, bytes);
 	XgbCheck(run, rc, "build its data matrix");
+	if (margin == NULL)
+	{
+		/* a warm start's rows start from the loaded trees and their base score */
+		pfree(base);
+		return h;
+	}
 	for (int64 i = 0; i < X->nrows; i++)
 		memcpy(base + i * nout, margin, sizeof(float) * nout);
 	rc = XGDMatrixSetFloatInfo(h, "base_margin", base, (bst_ulong) X->nrows * nout);
@@ -161,13 +181,20 @@ XgbParam(XgbRun *run, const char *key, const char *value)
 	XgbCheck(run, XGBoosterSetParam(run->booster, key, value), psprintf("set parameter %s", key));
 }
 
-/* The booster's parameters, from the options (XGBoost's defaults where not given). */
+/*
+ * The booster's parameters, from the options (XGBoost's defaults where not
+ * given); a continued booster keeps the objective and base score of the
+ * model it loaded.
+ */
 static void
-XgbConfigure(XgbRun *run, const RfOptions *o, int nout, int nthread)
+XgbConfigure(XgbRun *run, const RfOptions *o, int nout, int nthread, bool continued)
 {
 	XgbParam(run, "tree_method", "hist");
-	XgbParam(run, "objective", "reg:squarederror");
-	XgbParam(run, "base_score", "0");
+	if (!continued)
+	{
+		XgbParam(run, "objective", "reg:squarederror");
+		XgbParam(run, "base_score", "0");
+	}
 	XgbParam(run, "verbosity", "1");
 	XgbParam(run, "nthread", psprintf("%d", nthread));
 	XgbParam(run, "seed", psprintf("%lld", (long long) o->seed));
@@ -214,6 +241,8 @@ typedef struct TreesBoost
 	RfRankGroups *rank_valid;
 	RfCores		cores;			/* XGBoost's threads, as the machine allows */
 	int			nthread;		/* set in the booster */
+	bool		own_objective;	/* a warm start: XGBoost's objective grows the trees */
+	int			round;			/* rounds grown so far */
 } TreesBoost;
 
 /* The heads' loss over a set's rows at margins Z, and its gradients. */
@@ -263,6 +292,16 @@ TreesRound(TreesBoost *b)
 	int			nout = b->trunk->nout;
 	double		loss;
 
+	if (b->own_objective)
+	{
+		/* the loss reported; XGBoost computes its own gradients */
+		loss = TreesLoss(b->train, b->d->Y, Z, b->grad, b->hess);
+		RfCoresStep(&b->cores);
+		XgbCheck(b->run, XGBoosterUpdateOneIter(b->run->booster, b->round++, b->run->dtrain),
+				 "grow a tree");
+		RfCoresDone(&b->cores);
+		return loss;
+	}
 	if (b->rank)
 	{
 		memset(b->grad, 0, sizeof(float) * n);
@@ -567,6 +606,83 @@ TreesOutputMaps(RfTrunk *t, RfFitData *d, double **margin, double **scale, doubl
 		}
 }
 
+static void TreesExportXGBoost(const RfTrunk *t, char **names, const char **types, StringInfo buf);
+
+/* Whether XGBoost's continued training has an objective for the heads (TreesContinue). */
+static void
+TreesCheckContinued(RfTrunk *t, RfFitData *d)
+{
+	const RfHead *head = &t->heads[0];
+
+	if (t->nheads != 1 || head->parent_of || head->bin_values || head->kind == RF_HEAD_MULTILABEL ||
+		(head->kind == RF_HEAD_REGRESSION && head->loss != RF_LOSS_SQUARED) ||
+		d->opts->objective || OptionGiven(d->opts, "class_weight"))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("model \"%s\": a warm start of trees continues one binary, multiclass or squared-loss regression head",
+						d->model_name),
+				 errhint("XGBoost's continued training has an objective for each of those (without \"class_weight\" or \"objective\"); train this framing without \"warm_start\".")));
+}
+
+/*
+ * A warm start ("warm_start"): XGBoost's own continued training.  The
+ * version continued, written as XGBoost's model (as reframe.export writes
+ * it), is loaded into the booster, which grows the new rounds on the rows
+ * read with XGBoost's own objective for the head, as xgb.train(params,
+ * rows, rounds, xgb_model=<that model>) does; the new version holds the
+ * old trees and the new ones.  Early stopping, without "rounds", is ours.
+ */
+static void
+TreesContinue(RfTrunk *t, RfFitData *d, RfFitResult *res)
+{
+	TreesBoost	b = {0};
+	char	  **names = palloc0(sizeof(char *) * Max(d->enc->width, 1));
+	const char **types = palloc0(sizeof(char *) * Max(d->enc->width, 1));
+	const RfForest *old = d->warm->state;
+	double	   *zero = palloc0(sizeof(double) * t->nout);
+	double	   *one = palloc(sizeof(double) * t->nout);
+	double	  **cw = palloc0(sizeof(double *) * t->nheads);
+	double	   *ys = palloc0(sizeof(double) * t->nheads);
+	double	   *yd = palloc(sizeof(double) * t->nheads);
+	DMatrixHandle cache[2];
+	StringInfoData json;
+
+	TreesCheckContinued(t, d);
+	for (int o = 0; o < t->nout; o++)
+		one[o] = 1;
+	yd[0] = 1;					/* the loss reported in the target's units, as the margins are */
+	res->solver = "xgboost (hist), continued";
+	EncoderSlotNames(d->enc, names, types);
+	initStringInfo(&json);
+	TreesExportXGBoost(d->warm, names, types, &json);
+	b.d = d;
+	b.trunk = t;
+	b.own_objective = true;
+	b.run = XgbRunCreate(d->model_name);
+	RfCoresStart(&b.cores, TreeThreads());
+	b.nthread = b.cores.now;
+	cache[0] = b.run->dtrain = XgbMatrix(b.run, d->X, NULL, t->nout, d->budget, b.nthread);
+	XgbRowWeights(b.run, b.run->dtrain, d->Y, t->heads[0].wcol);
+	XgbLabels(b.run, b.run->dtrain, d->Y, t->heads[0].ycol);
+	if (d->Xva && d->Xva->nrows > 0 && !d->measured_on_validation)
+	{
+		cache[1] = b.run->dvalid = XgbMatrix(b.run, d->Xva, NULL, t->nout, d->budget, b.nthread);
+		b.valid = HeadsPrepare(t->heads, t->nheads, d->Yva, cw, ys, yd);
+	}
+	XgbCheck(b.run, XGBoosterCreate(cache, b.valid ? 2 : 1, &b.run->booster), "create a booster");
+	XgbCheck(b.run, XGBoosterLoadModelFromBuffer(b.run->booster, json.data, json.len),
+			 "load the deployed version's trees");
+	XgbConfigure(b.run, d->opts, t->nout, b.nthread, true);
+	b.train = HeadsPrepare(t->heads, t->nheads, d->Y, cw, ys, yd);
+	b.grad = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(float) * Max(d->Y->nrows, 1) * t->nout);
+	b.hess = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(float) * Max(d->Y->nrows, 1) * t->nout);
+	TreesBoostRounds(&b, res);
+	t->state = TreesForest(TreesParseModel(b.run, d->budget), old->ntrees + res->opt.iterations * t->nout,
+						   t->nin, t->nout, zero, one, zero, d->budget);
+	XgbFree(b.run);
+	ForestCompile(t->state, d->model_name, 0);
+}
+
 static void
 TreesFit(RfTrunk *t, RfFitData *d, RfFitResult *res)
 {
@@ -581,6 +697,11 @@ TreesFit(RfTrunk *t, RfFitData *d, RfFitResult *res)
 	DMatrixHandle cache[2];
 	TreeParse  *p;
 
+	if (d->warm)
+	{
+		TreesContinue(t, d, res);
+		return;
+	}
 	res->solver = "xgboost (hist)";
 	TreesOutputMaps(t, d, &margin, &scale, &shift);
 	for (int o = 0; o < t->nout; o++)
@@ -609,7 +730,7 @@ TreesFit(RfTrunk *t, RfFitData *d, RfFitResult *res)
 		b.valid = HeadsPrepare(t->heads, t->nheads, d->Yva, cw, ys, yd);
 	}
 	XgbCheck(b.run, XGBoosterCreate(cache, b.valid ? 2 : 1, &b.run->booster), "create a booster");
-	XgbConfigure(b.run, d->opts, t->nout, b.nthread);
+	XgbConfigure(b.run, d->opts, t->nout, b.nthread, false);
 	b.train = HeadsPrepare(t->heads, t->nheads, d->Y, cw, ys, yd);
 	RfBudgetCharge(d->budget, 4 * sizeof(float) * (Size) d->Y->nrows * t->nout, "the trees' gradients");
 	b.grad = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(float) * Max(d->Y->nrows, 1) * t->nout);

@@ -469,6 +469,50 @@ NetMinimizeLbfgs(RfNet *net, RfFitData *d, RfFitResult *res, RfEvalFn fn, void *
 				 errhint("Raise \"max_iter\", or loosen \"tol\" (now %g).", d->opts->tol)));
 }
 
+/*
+ * The regression heads' weights and biases of a net whose parameters are in
+ * the targets' units, back on the standardized scale a fit works on (the
+ * inverse of NetDestandardizeHeads).
+ */
+static void
+NetStandardizeHeads(RfNet *net, RfTarget *targets)
+{
+	int			top = net->nhidden;
+	int			in = NetLayerIn(net, top);
+
+	for (int h = 0; h < net->nheads; h++)
+	{
+		RfHead	   *head = &net->heads[h];
+		double	   *W = net->params + net->w_off[top] + (Size) head->offset * in;
+		double	   *b = net->params + net->b_off[top] + head->offset;
+
+		if (head->kind != RF_HEAD_REGRESSION)
+			continue;
+		for (int k = 0; k < in; k++)
+			W[k] /= targets[h].sd;
+		b[0] = (b[0] - targets[h].mean) / targets[h].sd;
+	}
+}
+
+void
+NetStartFrom(RfNet *net, RfFitData *d)
+{
+	const RfNet *from = d->warm->state;
+	bool		same = from->nparams == net->nparams && from->nhidden == net->nhidden &&
+		from->nin == net->nin && from->soft_tasks == net->soft_tasks;
+
+	for (int l = 0; same && l < net->nhidden; l++)
+		same = from->hidden[l] == net->hidden[l];
+	if (!same)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("model \"%s\": a warm start continues the deployed version's network of %lld parameters, and these options make one of %lld",
+						d->model_name, (long long) from->nparams, (long long) net->nparams),
+				 errhint("Leave out \"hidden\" and \"sharing\", or train without \"warm_start\".")));
+	memcpy(net->params, from->params, sizeof(double) * net->nparams);
+	NetStandardizeHeads(net, d->targets);
+}
+
 void
 NetDestandardizeHeads(RfNet *net, RfTarget *targets)
 {

@@ -78,6 +78,8 @@ extern bool NetSetBlock(RfNet *net, const char *name, const double *data, int64 
 
 /* Starting point: zero weights, output biases at the heads' base rates. */
 extern void NetStartAtBaseRates(RfNet *net, RfFitData *d);
+/* A warm start's: the parameters of the version continued (d->warm), standardized as a fit's. */
+extern void NetStartFrom(RfNet *net, RfFitData *d);
 /* Scales regression heads' output rows back from standardized targets. */
 extern void NetDestandardizeHeads(RfNet *net, RfTarget *targets);
 extern void NetMinimizeLbfgs(RfNet *net, RfFitData *d, RfFitResult *res, RfEvalFn fn, void *arg);

@@ -92,6 +92,7 @@ typedef struct RfTrainState
 	int64		sampled_out;	/* rows the sample left out */
 	RfBudget	budget;			/* memory of the training data */
 	bool		with_validation;	/* the validation rows were merged back */
+	struct RfModel *warm;		/* "warm_start": the version continued (warm_start.c), or NULL */
 	RfMatrix   *refrows;		/* a sample of the stored rows, for the reference (reference.c) */
 
 	/* fitting, evaluating and storing */

@@ -292,7 +292,10 @@ TrainStartup(DestReceiver *self, int operation, TupleDesc typeinfo)
 		regression = false;		/* ranking metrics need the rows, not moments */
 	ts->enc = EncoderPlan(typeinfo, is_target, ts->opts->features, ts->opts->exclude);
 	ts->enc->raw_numbers = ts->family->raw_inputs;
+	if (ts->warm)
+		EncoderPlanLike(ts->enc, ts->warm->enc, ts->model_name, ts->warm->version);
 	TrainPlanStreaming(ts, regression);
+	WarmStartCheckPath(ts);
 	TrainPlanY(ts);
 	MemoryContextSwitchTo(old);
 }

@@ -62,7 +62,10 @@ TrainEncode(RfTrainState *ts)
 		EncoderStatsFromRows(ts->enc, ts->rawv, ts->Yv, ts->wcol, 1);
 	}
 	ProgressPhase("encoding");
-	EncoderFit(ts->enc, ts->with_validation, ts->opts->max_categories);
+	if (ts->warm)
+		EncoderAdopt(ts->enc, ts->warm->enc);
+	else
+		EncoderFit(ts->enc, ts->with_validation, ts->opts->max_categories);
 	if (ts->gradient)
 		GradientResolveTargets(ts);
 	if (ts->streaming || ts->aggregated)
@@ -97,6 +100,7 @@ TrainFit(RfTrainState *ts)
 	d.budget = &ts->budget;
 	d.stream = ts->gradient ? ts : NULL;
 	d.stream_fit = GradientFit;
+	d.warm = ts->warm ? ts->warm->net : NULL;
 
 	ProgressPhase("fitting");
 	ReframeBlasPrepare();
@@ -155,6 +159,8 @@ TrainFitSteps(RfTrainState *ts)
 	TrainResolveTargets(ts);
 	TrainEncode(ts);
 	heads = TrainBuildHeads(ts, &nheads);
+	if (ts->warm)
+		WarmStartCheckHeads(ts, heads, nheads);
 	ts->trunk = TrunkCreate(ts->family, ts->opts, ts->enc->width, heads, nheads);
 	TrainFit(ts);
 	TrainCalibrateClassWeights(ts);
@@ -176,6 +182,11 @@ TrainFold(const TrainArgs *a, MemoryContext tcxt, int fold, int folds, double *s
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("options \"validation\" and \"deploy\" do not apply to reframe.cross_validate"),
 				 errhint("Each fold is held out in turn, and nothing is stored.")));
+	if (ts->opts->warm_start)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("option \"warm_start\" does not apply to reframe.cross_validate"),
+				 errhint("A warm start continues the deployed version into a new one; cross-validation stores none.")));
 	if (ts->opts->search || OptionGiven(ts->opts, "trials") || OptionGiven(ts->opts, "time_budget"))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -260,6 +271,8 @@ TrainVersion(MemoryContext tcxt, text *model, text *source, text *target, char *
 	ts = TrainBegin(tcxt, text_to_cstring(model), target, task, options);
 	ts->relid = TrainModelTable(model);
 	ts->stored_name = StoreStoredName(model, ts->relid);
+	if (ts->opts->warm_start)
+		WarmStartLoad(ts);
 	if (ts->opts->deploy == RF_DEPLOY_IF_BETTER && StoreDeployedVersion(ts->relid) >= 0)
 		ts->vstore = tuplestore_begin_heap(false, false, work_mem);
 	/* the source is read, never written through (StoreBeginSourceRead) */

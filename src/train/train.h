@@ -46,6 +46,8 @@ extern text *ArgText(FunctionCallInfo fcinfo, int n, const char *what);
  * returned as JSON, *choice naming them ("auto" or "search"); NULL when the
  * options ask for neither.
  */
+/* warm_start.c: "warm_start"'s options, the deployed version's under those given */
+extern Jsonb *WarmStartOptions(text *model, Jsonb *options);
 extern char *SearchChoose(text *model, text *source, text *target, char *task, Jsonb **options);
 extern Jsonb *SearchDefaultOptions(text *source, text *target, char *task, Jsonb *options);
 

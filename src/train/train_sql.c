@@ -73,6 +73,7 @@ reframe_train(PG_FUNCTION_ARGS)
 	options = PG_ARGISNULL(4) ? NULL : PG_GETARG_JSONB_P(4);
 	task = PG_ARGISNULL(3) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(3));
 	StoreLockModelName(ArgText(fcinfo, 0, "model name"));
+	options = WarmStartOptions(ArgText(fcinfo, 0, "model name"), options);
 	StoreBeginSourceRead(&nest);
 	leaderboard = SearchChoose(ArgText(fcinfo, 0, "model name"), ArgText(fcinfo, 1, "source"),
 							   ArgText(fcinfo, 2, "target"), task, &options);

@@ -2,7 +2,7 @@
  * train_steps.h
  *		The steps of one training, between the files of src/train: reading
  *		(read.c), splitting (split.c), the rows' order (row_order.c), the reference
- *		distributions (reference.c), label sets (label_sets.c), framing
+ *		distributions (reference.c), warm starts (warm_start.c), label sets (label_sets.c), framing
  *		(framing.c), measuring (measure.c), deciding to deploy
  *		(deploy_decision.c) and storing (version.c); train.c runs them.
  */
@@ -24,6 +24,11 @@ extern void TrainAddFoldMoments(RfTrainState *ts, int set, const double *raw, do
 /* row_order.c */
 extern void TrainKeepRowKey(RfTrainState *ts, int set, uint64 split, uint64 content);
 extern void TrainCanonicalOrder(RfTrainState *ts);
+
+/* warm_start.c */
+extern void WarmStartLoad(RfTrainState *ts);
+extern void WarmStartCheckPath(RfTrainState *ts);
+extern void WarmStartCheckHeads(RfTrainState *ts, const RfHead *heads, int nheads);
 
 /* reference.c */
 extern void TrainKeepReferenceRows(RfTrainState *ts);

@@ -38,6 +38,8 @@ TrainSpecTraining(RfTrainState *ts, StringInfo spec)
 	if (ts->sample < 1)
 		appendStringInfo(spec, ", \"sample\": {\"share\": %.17g, \"rows_left_out\": %lld}",
 						 ts->sample, (long long) ts->sampled_out);
+	if (ts->warm)
+		appendStringInfo(spec, ", \"warm_start\": {\"from_version\": %d}", ts->warm->version);
 	if (ts->time_split)
 	{
 		appendStringInfoString(spec, ", \"split\": {\"kind\": \"time\", \"by\": ");

@@ -74,7 +74,7 @@ DECLARE
                      'deploy', 'verbose', 'max_categories', 'nonsense', '', 'L2', 'model', 'rounds', 'max_depth',
                      'min_child_weight', 'subsample', 'colsample', 'max_bins', 'objective',
                      'weight', 'classes', 'search', 'trials', 'time_budget', 'split_by', 'split_seed',
-                     'streaming', 'sample', 'split');
+                     'streaming', 'sample', 'split', 'warm_start', 'warm_start');
     val text := pick('0', '-1', '1', '2', '0.5', '1e308', '-1e308', '1e-320', '2147483648', '99999999999',
                      '"x"', '""', 'null', 'true', '[]', '[0]', '[-3]', '[1, 0]', '[1e9]', '[2147483647, 2]',
                      '["a"]', '{}', '{"r": -1}', '{"x": 1}', '{"quantiles": 0}', '{"quantiles": 100000}',
