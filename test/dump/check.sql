@@ -9,4 +9,12 @@ SELECT count(*) AS rows,
                           AND s.mixed = reframe.predict_all('m_mixed', d)
                           AND s.trees = reframe.predict_all('m_trees', d)) AS identical
   FROM d JOIN scores s USING (i);
+SELECT count(*) = 4 AND bool_and(n.psi = o.psi AND n.training_shares = o.training_shares) AS drift_as_before
+  FROM drifts o JOIN reframe.drift('m_binary', 'SELECT a, b, k, p FROM d WHERE i > 700') n USING (feature);
+-- a restored version continues: a warm start from it
+SET client_min_messages = warning;
+CREATE TEMP TABLE warm AS
+SELECT version FROM reframe.train('m_binary', 'SELECT a, b, k, p FROM d WHERE i > 700', 'p', options => '{"warm_start": true}');
+SELECT w.version, m.spec #> '{training,warm_start,from_version}' AS from_version
+  FROM warm w JOIN m_binary m USING (version) WHERE m.block = '';
 SELECT count(DISTINCT model) AS models FROM reframe.models;

@@ -38,3 +38,5 @@ SELECT i, reframe.score('m_ridge', d) AS ridge, reframe.score('m_stream', d) AS 
        reframe.score('m_rank', d) AS rank, reframe.predict_all('m_soft', d) AS soft,
        reframe.predict_all('m_mixed', d) AS mixed, reframe.predict_all('m_trees', d) AS trees
   FROM d;
+-- the reference distributions travel in the spec: drift after restore is the same
+CREATE TABLE drifts AS SELECT feature, psi, training_shares FROM reframe.drift('m_binary', 'SELECT a, b, k, p FROM d WHERE i > 700');
