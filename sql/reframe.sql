@@ -1634,7 +1634,7 @@ COMMENT ON FUNCTION @extschema@.describe(text, integer) IS
 
 -- every version (or those named) scored on the same rows
 CREATE FUNCTION @extschema@.compare(model text, source text, versions integer[] DEFAULT NULL)
-    RETURNS TABLE (version integer, deployed boolean, rows bigint, metrics jsonb)
+    RETURNS TABLE (version integer, deployed boolean, rows bigint, metrics jsonb, selection jsonb)
     LANGUAGE plpgsql STABLE
 AS $$
 DECLARE
@@ -1661,6 +1661,7 @@ BEGIN
         deployed := d;
         rows := (ev->>'rows')::bigint;
         metrics := ev->'metrics';
+        selection := ev->'selection';
         RETURN NEXT;
     END LOOP;
 END

@@ -587,13 +587,29 @@ EvalReceiverInit(EvalReceiver *r, bool curves)
  * such as a candidate version's validation rows; *rows receives how many
  * rows counted, *metric the metric's name.
  */
+/* The selection metric of the rows r read, weighted over the heads; *metric its name. */
+static double
+EvalSelection(EvalReceiver *r, const char **metric)
+{
+	RfModel    *m = r->model;
+	double		total = 0;
+	double		weights = 0;
+
+	for (int h = 0; h < m->net->nheads; h++)
+		if (r->acc[h].n > 0)
+		{
+			total += m->net->heads[h].weight * EvalAccSelection(&r->acc[h]);
+			weights += m->net->heads[h].weight;
+		}
+	*metric = m->net->nheads > 1 ? "weighted loss" : EvalSelectionName(&m->net->heads[0]);
+	return weights > 0 ? total / weights : get_float8_nan();
+}
+
 double
 EvalModelOnTuples(RfModel *m, Tuplestorestate *store, TupleDesc td, int64 *rows, const char **metric)
 {
 	EvalReceiver r;
 	TupleTableSlot *slot = MakeSingleTupleTableSlot(td, &TTSOpsMinimalTuple);
-	double		total = 0;
-	double		weights = 0;
 
 	memset(&r, 0, sizeof(r));
 	r.k = 10;
@@ -605,15 +621,8 @@ EvalModelOnTuples(RfModel *m, Tuplestorestate *store, TupleDesc td, int64 *rows,
 	while (tuplestore_gettupleslot(store, true, false, slot))
 		EvalReceive(slot, &r.pub);
 	ExecDropSingleTupleTableSlot(slot);
-	for (int h = 0; h < m->net->nheads; h++)
-		if (r.acc[h].n > 0)
-		{
-			total += m->net->heads[h].weight * EvalAccSelection(&r.acc[h]);
-			weights += m->net->heads[h].weight;
-		}
 	*rows = r.rows;
-	*metric = m->net->nheads > 1 ? "weighted loss" : EvalSelectionName(&m->net->heads[0]);
-	return weights > 0 ? total / weights : get_float8_nan();
+	return EvalSelection(&r, metric);
 }
 
 /* The value v of reframe.evaluate's option key, checked, into r or *curves. */
@@ -753,6 +762,15 @@ EvalResultJson(EvalReceiver *r, bool curves)
 			appendStringInfoString(&buf, ": ");
 			EvalAccJson(&r->acc[h], &buf, true);
 		}
+		appendStringInfoChar(&buf, '}');
+	}
+	{
+		/* what training chooses versions by: each head's, weighted over the heads */
+		const char *metric;
+		double		v = EvalSelection(r, &metric);
+
+		appendStringInfo(&buf, ", \"selection\": {\"metric\": \"%s\", \"value\": ", metric);
+		JsonAppendNumber(&buf, v);
 		appendStringInfoChar(&buf, '}');
 	}
 	if (curves)

@@ -7,13 +7,21 @@
  * validation rows, which move when its features or split change; so the
  * best version is chosen by scoring every version on one set of rows: the
  * validation rows of the newest version, its source read again and split
- * exactly as its training split it.
+ * exactly as its training split it, kept in a temporary table that
+ * reframe.compare scores each version on.
  */
 #include "postgres.h"
 
 #include <math.h>
 
+#include "access/heapam.h"
+#include "access/table.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
 #include "executor/spi.h"
+#include "executor/tuptable.h"
+#include "nodes/makefuncs.h"
+#include "utils/array.h"
 #include "miscadmin.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
@@ -181,38 +189,120 @@ ReferenceRows(Versions *vs, Oid relid, const char *name, int *ref)
 	return ReadValidationRows(vs, 0, relid, name);
 }
 
-/* Version i scored on the rows; the best so far and its metric are updated. */
-static void
-MeasureVersion(Versions *vs, int i, RfTrainState *ts, int ref, const char *name, double *best,
-			   int32 *winner, const char **metric)
+/*
+ * The rows every version is measured on, in a temporary table that
+ * reframe.compare reads (dropped at commit, or by the caller): its name.
+ */
+static const char *
+RowsTable(RfTrainState *ts)
 {
-	const char *vmetric;
-	double		loss;
-	int64		rows;
+	TupleDesc	td = ts->tupdesc;
+	StringInfoData ddl;
+	Relation	rel;
+	TupleTableSlot *slot = MakeSingleTupleTableSlot(td, &TTSOpsMinimalTuple);
 
-	if (vs->model[i] == NULL || !TrainCanScore(ts, vs->model[i], vs->version[i], false))
-		return;
-	loss = EvalModelOnTuples(vs->model[i], ts->vstore, ts->tupdesc, &rows, &vmetric);
-	*metric = *metric ? *metric : vmetric;
-	if (strcmp(vmetric, *metric) != 0 || isnan(loss))
+	initStringInfo(&ddl);
+	appendStringInfoString(&ddl, "CREATE TEMP TABLE reframe_deploy_rows (");
+	for (int i = 0; i < td->natts; i++)
 	{
-		ereport(NOTICE,
-				(errmsg("model \"%s\": version %d is measured by %s, not %s, and is passed over",
-						name, vs->version[i], vmetric, *metric)));
-		return;
+		Form_pg_attribute att = TupleDescAttr(td, i);
+
+		appendStringInfo(&ddl, "%s%s %s", i ? ", " : "", quote_identifier(NameStr(att->attname)),
+						 format_type_with_typemod(att->atttypid, att->atttypmod));
 	}
-	ereport(NOTICE,
-			(errmsg("model \"%s\": version %d: validation %s %g on the %lld validation rows of version %d",
-					name, vs->version[i], *metric, loss, (long long) rows, vs->version[ref])));
-	if (loss < *best)
-		*best = loss, *winner = vs->version[i];
-	CHECK_FOR_INTERRUPTS();
+	appendStringInfoString(&ddl, ") ON COMMIT DROP");
+	SPI_connect();
+	if ((OidIsValid(RangeVarGetRelid(makeRangeVar("pg_temp", "reframe_deploy_rows", -1), NoLock, true)) &&
+		 SPI_execute("DROP TABLE pg_temp.reframe_deploy_rows", false, 0) != SPI_OK_UTILITY) ||
+		SPI_execute(ddl.data, false, 0) != SPI_OK_UTILITY)
+		elog(ERROR, "reframe: could not keep the rows the versions are compared on");
+	SPI_finish();
+	rel = table_open(RangeVarGetRelid(makeRangeVar("pg_temp", "reframe_deploy_rows", -1), NoLock, false),
+					 RowExclusiveLock);
+	tuplestore_rescan(ts->vstore);
+	while (tuplestore_gettupleslot(ts->vstore, true, false, slot))
+	{
+		bool		should_free;
+		HeapTuple	tup = ExecFetchSlotHeapTuple(slot, true, &should_free);
+
+		simple_heap_insert(rel, tup);
+		if (should_free)
+			heap_freetuple(tup);
+		CHECK_FOR_INTERRUPTS();
+	}
+	ExecDropSingleTupleTableSlot(slot);
+	table_close(rel, RowExclusiveLock);
+	CommandCounterIncrement();
+	return "pg_temp.reframe_deploy_rows";
 }
 
 /*
- * The version with the best selection metric on the same rows; versions
- * that cannot be scored on them (another metric, or columns the rows lack)
- * are passed over with a NOTICE.
+ * The versions that can be scored on the rows (columns the rows lack are
+ * passed over, with a NOTICE) as an int[].
+ */
+static Datum
+ScorableVersions(Versions *vs, RfTrainState *ts)
+{
+	Datum	   *v = palloc(sizeof(Datum) * Max(vs->n, 1));
+	int			n = 0;
+
+	for (int i = vs->n - 1; i >= 0; i--)
+		if (vs->model[i] != NULL && TrainCanScore(ts, vs->model[i], vs->version[i], false))
+			v[n++] = Int32GetDatum(vs->version[i]);
+	return PointerGetDatum(construct_array(v, n, INT4OID, sizeof(int32), true, TYPALIGN_INT));
+}
+
+/*
+ * Version by version, newest first, reframe.compare's selection metric on
+ * the rows: the best one (the newest of equals); a version measured by
+ * another metric is passed over.  Each version's figure is a NOTICE.
+ */
+static int32
+BestOfCompared(const char *name, const char *table, Datum versions, int32 ref)
+{
+	int32		winner = -1;
+	double		best = get_float8_infinity();
+	char	   *metric = NULL;
+
+	SPI_connect();
+	if (SPI_execute_with_args("SELECT version, selection->>'metric', (selection->>'value')::float8, rows FROM "
+							  REFRAME_SCHEMA ".compare($1, $2, $3)", 3,
+							  (Oid[]) {TEXTOID, TEXTOID, INT4ARRAYOID},
+							  (Datum[]) {CStringGetTextDatum(name), CStringGetTextDatum(table), versions},
+							  NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "reframe: could not compare the versions of model \"%s\"", name);
+	for (uint64 i = SPI_processed; i-- > 0;)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	td = SPI_tuptable->tupdesc;
+		bool		isnull;
+		int32		v = DatumGetInt32(SPI_getbinval(tup, td, 1, &isnull));
+		char	   *vmetric = SPI_getvalue(tup, td, 2);
+		Datum		value = SPI_getbinval(tup, td, 3, &isnull);
+		double		loss = isnull ? get_float8_nan() : DatumGetFloat8(value);
+
+		metric = metric ? metric : vmetric;
+		if (vmetric == NULL || strcmp(vmetric, metric) != 0 || isnan(loss))
+		{
+			ereport(NOTICE,
+					(errmsg("model \"%s\": version %d is measured by %s, not %s, and is passed over",
+							name, v, vmetric ? vmetric : "nothing", metric)));
+			continue;
+		}
+		ereport(NOTICE,
+				(errmsg("model \"%s\": version %d: validation %s %g on the %s validation rows of version %d",
+						name, v, metric, loss, SPI_getvalue(tup, td, 4), ref)));
+		if (loss < best)
+			best = loss, winner = v;	/* of equals, the newest */
+	}
+	SPI_finish();
+	return winner;
+}
+
+/*
+ * The version with the best selection metric on the same rows, as
+ * reframe.compare measures each; versions that cannot be scored on them
+ * (another metric, or columns the rows lack) are passed over with a NOTICE.
  */
 static int32
 BestVersionOnSameRows(Oid relid, const char *name)
@@ -220,9 +310,7 @@ BestVersionOnSameRows(Oid relid, const char *name)
 	Versions   *vs = ListVersions(relid, name);
 	int			ref;
 	RfTrainState *ts;
-	const char *metric = NULL;
-	double		best = get_float8_infinity();
-	int32		winner = -1;
+	int32		winner;
 	char	   *task = VersionSpecText(vs->spec[0], "task", name, vs->version[0], false);
 
 	if (task && strcmp(task, "blend") == 0)
@@ -231,8 +319,11 @@ BestVersionOnSameRows(Oid relid, const char *name)
 				 errmsg("\"%s\" is a blend, which has no validation rows to compare its versions on", name),
 				 errhint("Name the version: reframe.deploy('%s', version).", name)));
 	ts = ReferenceRows(vs, relid, name, &ref);
-	for (int i = 0; i < vs->n; i++)
-		MeasureVersion(vs, i, ts, ref, name, &best, &winner, &metric);
+	winner = BestOfCompared(name, RowsTable(ts), ScorableVersions(vs, ts), vs->version[ref]);
+	SPI_connect();
+	if (SPI_execute("DROP TABLE pg_temp.reframe_deploy_rows", false, 0) != SPI_OK_UTILITY)
+		elog(ERROR, "reframe: could not drop the rows the versions were compared on");
+	SPI_finish();
 	if (winner < 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),

@@ -27,12 +27,20 @@ SELECT position, input FROM reframe.describe('price', 1) WHERE position = 1;
 -- compare: each version on the same rows, as evaluate scores it deployed
 CREATE TABLE compared AS SELECT * FROM reframe.compare('price', 'homes');
 SELECT version, deployed, rows FROM compared ORDER BY version;
-CREATE TABLE evaluated (version int, metrics jsonb);
+CREATE TABLE evaluated (version int, metrics jsonb, selection jsonb);
 SELECT reframe.deploy('price', 1);
-INSERT INTO evaluated SELECT 1, reframe.evaluate('price', 'homes') -> 'metrics';
+INSERT INTO evaluated SELECT 1, e -> 'metrics', e -> 'selection' FROM reframe.evaluate('price', 'homes') e;
 SELECT reframe.deploy('price', 2);
-INSERT INTO evaluated SELECT 2, reframe.evaluate('price', 'homes') -> 'metrics';
-SELECT c.version, c.metrics = e.metrics AS as_evaluate FROM compared c JOIN evaluated e USING (version) ORDER BY version;
+INSERT INTO evaluated SELECT 2, e -> 'metrics', e -> 'selection' FROM reframe.evaluate('price', 'homes') e;
+SELECT c.version, c.metrics = e.metrics AS as_evaluate, c.selection = e.selection AS same_selection,
+       c.selection ->> 'metric' AS selected_by, (c.selection ->> 'value')::float8 = (c.metrics ->> 'rmse')::float8 AS is_its_rmse
+FROM compared c JOIN evaluated e USING (version) ORDER BY version;
+-- deploy(model) compares them so, on the newest version's validation rows
+-- (in a temporary table it drops): the NOTICEs are compare's figures
+SET client_min_messages = notice;
+SELECT reframe.deploy('price') AS best;
+RESET client_min_messages;
+SELECT count(*) AS rows_table_left FROM pg_class WHERE relname = 'reframe_deploy_rows';
 SELECT version FROM reframe.compare('price', 'homes', ARRAY[2]);
 -- "model@version" evaluates that version
 SELECT (reframe.evaluate('price@1', 'homes') -> 'metrics') = (SELECT metrics FROM evaluated WHERE version = 1) AS evaluate_by_version;
