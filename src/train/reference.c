@@ -14,12 +14,11 @@
  * reframe.category_counts make of the same rows, so that a version's
  * drift against its own source is nil.
  *
- * The rows are stored as single-precision numbers (EncoderStoreRaw).  An
- * input's edges are written as the shortest decimal that reads back as the
- * stored number (9.99, not 9.9899997711181641), which is the source's value
- * itself for any number of up to seven significant digits; a score's edges
- * lie halfway between two distinct scores, so that scoring a row again
- * (in double precision, reframe.score) puts it in the same bin.
+ * The rows are stored as single-precision numbers (EncoderStoreRaw), and
+ * a score computed here in single precision differs from reframe.score's
+ * in its last digits: so each edge lies halfway between a decile and the
+ * next smaller value of the sample, where a source's value (or a row scored
+ * again) falls on the same side as the sample's rounding of it.
  *
  * Sources read by aggregate passes keep no rows: reframe.drift_reference
  * measures theirs in SQL (version.c).
@@ -27,8 +26,6 @@
 #include "postgres.h"
 
 #include <math.h>
-
-#include "common/shortest_dec.h"
 
 #include "jsonutil.h"
 #include "train_steps.h"
@@ -59,15 +56,6 @@ TrainKeepReferenceRows(RfTrainState *ts)
 
 		memcpy(RfMatrixAppendRowF(ts->refrows), row, sizeof(float) * ts->raw->ncols);
 	}
-}
-
-static int
-FloatCmp(const void *a, const void *b)
-{
-	float		x = *(const float *) a;
-	float		y = *(const float *) b;
-
-	return x < y ? -1 : x > y ? 1 : 0;
 }
 
 static int
@@ -121,50 +109,72 @@ BinOf(const double *edges, int k, double v)
 	return lo;
 }
 
+/*
+ * The deciles of n sorted values as bin edges, each moved down halfway to
+ * the next smaller value (a decile that is the smallest value bounds an
+ * empty bin: none), into edges (room for REF_QUANTILES); returns how many.
+ */
+static int
+DecileEdges(const double *sorted, int64 n, double *edges)
+{
+	int			k = 0;
+
+	for (int q = 1; q <= REF_QUANTILES && n > 0; q++)
+	{
+		int64		i = DecileIndex(q, n);
+		double		d = sorted[i];
+		double		e;
+
+		while (i > 0 && sorted[i - 1] == d)
+			i--;
+		if (i == 0)
+			continue;
+		e = sorted[i - 1] + (d - sorted[i - 1]) / 2;
+		if (k == 0 || e > edges[k - 1])
+			edges[k++] = e;
+	}
+	return k;
+}
+
+/* The edges and the shares of their bins (then of the missing values: NaN) over n values. */
+static void
+AppendBins(StringInfo buf, const double *values, int64 n)
+{
+	double	   *sorted = palloc(sizeof(double) * Max(n, 1));
+	int64		nv = 0;
+	double		edges[REF_QUANTILES];
+	double		counts[REF_QUANTILES + 2] = {0};
+	int			k;
+
+	for (int64 i = 0; i < n; i++)
+		if (!isnan(values[i]))
+			sorted[nv++] = values[i];
+	qsort(sorted, nv, sizeof(double), DoubleCmp);
+	k = DecileEdges(sorted, nv, edges);
+	appendStringInfoString(buf, ", \"edges\": [");
+	for (int b = 0; b < k; b++)
+	{
+		if (b)
+			appendStringInfoString(buf, ", ");
+		JsonAppendNumber(buf, edges[b]);
+	}
+	appendStringInfoChar(buf, ']');
+	for (int64 i = 0; i < n; i++)
+		counts[isnan(values[i]) ? k + 1 : BinOf(edges, k, values[i])] += 1;
+	AppendShares(buf, counts, k + 2, n);
+	pfree(sorted);
+}
+
 /* A numeric input: its deciles over the sample, and the shares of their bins. */
 static void
 NumericReference(const RfMatrix *rows, int r, StringInfo buf)
 {
-	int64		n = rows->nrows;
-	float	   *v = palloc(sizeof(float) * Max(n, 1));
-	int64		nv = 0;
-	float		fedges[REF_QUANTILES];
-	double		edges[REF_QUANTILES];
-	double		counts[REF_QUANTILES + 2] = {0};
-	int			k = 0;
+	double	   *v = palloc(sizeof(double) * Max(rows->nrows, 1));
 
-	for (int64 i = 0; i < n; i++)
-	{
-		float		x = RfMatrixRowF(rows, i)[r];
-
-		if (!isnan(x))
-			v[nv++] = x;
-	}
-	qsort(v, nv, sizeof(float), FloatCmp);
-	for (int q = 1; q <= REF_QUANTILES && nv > 0; q++)
-	{
-		float		e = v[DecileIndex(q, nv)];
-
-		if (k == 0 || e > fedges[k - 1])
-			fedges[k++] = e;
-	}
-	appendStringInfoString(buf, ", \"kind\": \"numeric\", \"edges\": [");
-	for (int b = 0; b < k; b++)
-	{
-		char		s[FLOAT_SHORTEST_DECIMAL_LEN];
-
-		float_to_shortest_decimal_buf(fedges[b], s);
-		appendStringInfo(buf, "%s%s", b ? ", " : "", s);
-		edges[b] = fedges[b];
-	}
-	appendStringInfoChar(buf, ']');
-	for (int64 i = 0; i < n; i++)
-	{
-		float		x = RfMatrixRowF(rows, i)[r];
-
-		counts[isnan(x) ? k + 1 : BinOf(edges, k, x)] += 1;
-	}
-	AppendShares(buf, counts, k + 2, n);
+	for (int64 i = 0; i < rows->nrows; i++)
+		v[i] = RfMatrixRowF(rows, i)[r];
+	appendStringInfoString(buf, ", \"kind\": \"numeric\"");
+	AppendBins(buf, v, rows->nrows);
 	pfree(v);
 }
 
@@ -232,50 +242,16 @@ ScoreChunk(void *arg, int c, int rows, const float *out)
 	}
 }
 
-/*
- * The score's deciles, each moved down halfway to the next smaller score
- * (a decile that is the smallest score bounds an empty bin: none), and
- * the shares of their bins.
- */
+/* The score of a single binary or regression head: its deciles, and the shares of their bins. */
 static void
 ScoreReference(RfTrainState *ts, RfMatrix *rows, StringInfo buf)
 {
 	RfMatrix   *X = EncoderApply(ts->enc, rows);
-	int64		n = X->nrows;
-	ScoreArg	a = {ts->trunk, palloc(sizeof(double) * Max(n, 1)), palloc(sizeof(double) * ts->trunk->nout)};
-	double	   *sorted = palloc(sizeof(double) * Max(n, 1));
-	double		edges[REF_QUANTILES];
-	double		counts[REF_QUANTILES + 2] = {0};
-	int			k = 0;
+	ScoreArg	a = {ts->trunk, palloc(sizeof(double) * Max(X->nrows, 1)), palloc(sizeof(double) * ts->trunk->nout)};
 
 	TrunkForwardMatrix(ts->trunk, X, ScoreChunk, &a);
-	memcpy(sorted, a.scores, sizeof(double) * n);
-	qsort(sorted, n, sizeof(double), DoubleCmp);
-	for (int q = 1; q <= REF_QUANTILES && n > 0; q++)
-	{
-		int64		i = DecileIndex(q, n);
-		double		d = sorted[i];
-		double		e;
-
-		while (i > 0 && sorted[i - 1] == d)
-			i--;
-		if (i == 0)
-			continue;
-		e = sorted[i - 1] + (d - sorted[i - 1]) / 2;
-		if (k == 0 || e > edges[k - 1])
-			edges[k++] = e;
-	}
-	appendStringInfoString(buf, ", \"score\": {\"name\": \"score\", \"kind\": \"score\", \"edges\": [");
-	for (int b = 0; b < k; b++)
-	{
-		if (b)
-			appendStringInfoString(buf, ", ");
-		JsonAppendNumber(buf, edges[b]);
-	}
-	appendStringInfoChar(buf, ']');
-	for (int64 i = 0; i < n; i++)
-		counts[BinOf(edges, k, a.scores[i])] += 1;
-	AppendShares(buf, counts, k + 2, n);
+	appendStringInfoString(buf, ", \"score\": {\"name\": \"score\", \"kind\": \"score\"");
+	AppendBins(buf, a.scores, X->nrows);
 	appendStringInfoChar(buf, '}');
 }
 

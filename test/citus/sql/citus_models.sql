@@ -332,3 +332,21 @@ SELECT reframe.retrain('drifty', options => '{"if": {"drift": 0.2}}') AS retrain
 SELECT reframe.retrain('drifty', 'SELECT x1 + 1 AS x1, x2, cat, y FROM events', '{"if": {"drift": 0.2}}') AS retrained;
 SET client_min_messages = warning;
 SELECT partmethod, repmodel FROM pg_dist_partition WHERE logicalrelid = 'drifty'::regclass;
+
+-- 16. a warm start on the cluster: the deployed version read from its
+-- reference table, the new rows from the distributed table; trees add their
+-- rounds, the version reaches every node, and the same continuation from
+-- the local copy is the same model
+SELECT version FROM reframe.train('warm', 'SELECT x1, x2, cat, label FROM events WHERE id <= 2000', 'label',
+       options => '{"model": "trees", "rounds": 5, "validation": 0}');
+SELECT version FROM reframe.train('warm', 'SELECT x1, x2, cat, label FROM events WHERE id > 2000', 'label',
+       options => '{"warm_start": true}');
+SELECT version FROM reframe.train('warm_local', 'SELECT x1, x2, cat, label FROM events_local WHERE id <= 2000', 'label',
+       options => '{"model": "trees", "rounds": 5, "validation": 0}');
+SELECT version FROM reframe.train('warm_local', 'SELECT x1, x2, cat, label FROM events_local WHERE id > 2000', 'label',
+       options => '{"warm_start": true}');
+SELECT (SELECT shape[1] FROM warm WHERE version = 2 AND block = 'trees.index') AS trees,
+       (SELECT string_agg(data::text, ';' ORDER BY block, part) FROM warm WHERE version = 2 AND block <> '')
+     = (SELECT string_agg(data::text, ';' ORDER BY block, part) FROM warm_local WHERE version = 2 AND block <> '') AS same_as_local;
+SELECT result AS scores_version_2_on_workers
+FROM run_command_on_workers($$SELECT reframe.score('warm', ROW(0.5, 0.5, 'c1'::text)) = reframe.score('warm@2', ROW(0.5, 0.5, 'c1'::text))$$);
