@@ -1416,6 +1416,14 @@ $$;
 COMMENT ON FUNCTION @extschema@.drift(text, text, integer) IS
     'per input (and the score): the population stability index of a source against the version''s training source, and the two distributions it compares (bins: the edges or categories, then the missing values)';
 
+-- "sample" drawn where the rows are: whether a training's read keeps a row
+-- (src/train/sample_filter.c), which the rows' path filters a Citus
+-- distributed source by on the workers
+CREATE FUNCTION @extschema@.sample_keep(plan text, r record) RETURNS boolean
+    AS 'MODULE_PATHNAME', 'reframe_sample_keep' LANGUAGE C STRICT STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.sample_keep(text, record) IS
+    'whether a training''s read keeps a row in its "sample" (the plan a training writes; used by reframe.train on distributed sources)';
+
 -- ---------------------------------------------------------------------------
 -- "warm_start": the options of the version a warm start continues (the
 -- deployed one) as it was given them, with the family, options and penalty

@@ -110,6 +110,7 @@ extern void EncoderStatsFromRows(RfEncoder *enc, const RfMatrix *stored, const R
 								 int wcol, int set);
 extern void EncoderFit(RfEncoder *enc, bool with_validation, int max_categories);
 /* A warm start: the plan checked against the encoder of the version continued, and its fit that encoder. */
+extern RfEncoder *EncoderPlanColumns(TupleDesc tupdesc, const int *attnos, int n);
 extern void EncoderPlanLike(RfEncoder *enc, const RfEncoder *like, const char *model, int32 version);
 extern void EncoderAdopt(RfEncoder *enc, const RfEncoder *from);
 extern uint64 ReframeHashDoubles(const double *x, int n, uint64 h);

@@ -267,6 +267,30 @@ EncoderPlan(TupleDesc tupdesc, const bool *is_target, List *features, List *excl
 	return enc;
 }
 
+/*
+ * The feature columns at the positions attnos of a row (in that order), as
+ * EncoderPlan chooses them by name: for a row whose fields have no names
+ * (an anonymous record, as Citus ships a subquery's row).
+ */
+RfEncoder *
+EncoderPlanColumns(TupleDesc tupdesc, const int *attnos, int n)
+{
+	RfEncoder  *enc = palloc0(sizeof(RfEncoder));
+
+	enc->cols = palloc0(sizeof(RfEncColumn) * Max(n, 1));
+	for (int c = 0; c < n; c++)
+	{
+		Form_pg_attribute att = TupleDescAttr(tupdesc, attnos[c]);
+		RfEncColumn *col = &enc->cols[enc->ncols++];
+
+		col->name = pstrdup(NameStr(att->attname));
+		col->attno = attnos[c];
+		col->typid = getBaseType(att->atttypid);
+		ColumnKind(col, att);
+	}
+	return enc;
+}
+
 /* The column of enc named name, or -1. */
 static int
 PlanColumn(const RfEncoder *enc, const char *name)

@@ -90,6 +90,10 @@ typedef struct RfTrainState
 	int64		skipped;		/* rows with a NULL target */
 	double		sample;			/* "sample": the share of rows kept (1: all) */
 	int64		sampled_out;	/* rows the sample left out */
+	bool		distributed;	/* the source reads a Citus distributed table */
+	int64		received;		/* source rows read here */
+	bool		source_counted;	/* source_rows is the source's count(*) */
+	int64		source_rows;
 	RfBudget	budget;			/* memory of the training data */
 	bool		with_validation;	/* the validation rows were merged back */
 	struct RfModel *warm;		/* "warm_start": the version continued (warm_start.c), or NULL */

@@ -16,6 +16,7 @@
 #include "reframe.h"
 #include "progress.h"
 #include "store.h"
+#include "citus.h"
 #include "moments.h"
 #include "train_steps.h"
 
@@ -313,7 +314,7 @@ TrainRowWeight(RfTrainState *ts, Datum d, bool isnull)
 }
 
 /* A row's targets into its Y row y, each mixed into the row's hash. */
-static void
+void
 TrainReadTargets(RfTrainState *ts, Datum *values, bool *isnull, double *y, uint64 *hash)
 {
 	for (int t = 0; t < ts->ntargets; t++)
@@ -353,23 +354,19 @@ TrainAddMoments(RfTrainState *ts, int set, const double *raw, const double *y, d
 }
 
 /*
- * Encodes one source row into the training or the validation matrices,
- * chosen by a seeded hash of the row's content, keeping its sort keys
- * (row_order.c counts it into the encoder's statistics once sorted).
+ * A row read into raw and y (but its weight), and its hashes: *content of
+ * its values and targets, and the returned one that its split and sample
+ * draw from (its query's, or its split_by value's, or *content).  Shared
+ * with the sample's filter where the rows are (sample_filter.c).
  */
-static void
-TrainAddRow(RfTrainState *ts, Datum *values, bool *isnull)
+uint64
+TrainRowHashes(RfTrainState *ts, Datum *values, bool *isnull, double *raw, double *y, uint64 *content)
 {
 	uint64		hash = (uint64) ts->opts->seed * UINT64CONST(0x9E3779B97F4A7C15) + 1;
-	uint64		content;
-	double	   *raw = ts->rowbuf;
-	double	   *y = ts->ybuf;		/* the Y row: targets, query, weight */
-	int			set = 0;
-	double		u;
 
 	EncoderReadRow(ts->enc, values, isnull, raw, &hash);
 	TrainReadTargets(ts, values, isnull, y, &hash);
-	content = hash;
+	*content = hash;
 	if (ts->gdict)
 	{
 		/* whole queries go to one side of the split: hash the query alone */
@@ -379,11 +376,29 @@ TrainAddRow(RfTrainState *ts, Datum *values, bool *isnull)
 		y[ts->gcol] = RfDictCode(ts->gdict, g, true);
 		hash = hash_bytes_extended((unsigned char *) g, strlen(g), (uint64) ts->opts->seed);
 	}
-	if (ts->wattno >= 0)
-		y[ts->wcol] = TrainRowWeight(ts, values[ts->wattno], isnull[ts->wattno]);
 	if (ts->sattno >= 0)
 		hash = ReframeSplitHash(isnull[ts->sattno] ? "" :
 								EncoderCategoryString(values[ts->sattno], ts->stype), ts->split_seed);
+	return hash;
+}
+
+/*
+ * Encodes one source row into the training or the validation matrices,
+ * chosen by a seeded hash of the row's content, keeping its sort keys
+ * (row_order.c counts it into the encoder's statistics once sorted).
+ */
+static void
+TrainAddRow(RfTrainState *ts, Datum *values, bool *isnull)
+{
+	uint64		content;
+	double	   *raw = ts->rowbuf;
+	double	   *y = ts->ybuf;		/* the Y row: targets, query, weight */
+	uint64		hash = TrainRowHashes(ts, values, isnull, raw, y, &content);
+	int			set = 0;
+	double		u;
+
+	if (ts->wattno >= 0)
+		y[ts->wcol] = TrainRowWeight(ts, values[ts->wattno], isnull[ts->wattno]);
 	if (ts->sample < 1 && ReframeSampleDraw(hash) >= ts->sample)
 	{
 		ts->sampled_out++;
@@ -432,6 +447,7 @@ TrainReceive(TupleTableSlot *slot, DestReceiver *self)
 	MemoryContext old = MemoryContextSwitchTo(ts->rowcxt);
 
 	slot_getallattrs(slot);
+	ts->received++;
 	{
 		/*
 		 * One target: a NULL skips the row.  Several: the row trains the
@@ -493,6 +509,7 @@ TrainNoop(DestReceiver *self)
 }
 
 static void TrainCheckRead(RfTrainState *ts);
+static int64 TrainSourceRows(RfTrainState *ts);
 static bool TrainPlanRead(RfTrainState *ts, DestReceiver *recv);
 
 static void
@@ -530,9 +547,11 @@ TrainReadSource(RfTrainState *ts)
 
 	/*
 	 * In parallel where the plan allows: the rows arrive in any order, and
-	 * are put in theirs once read (row_order.c).
+	 * are put in theirs once read (row_order.c).  A sample of a distributed
+	 * source is drawn where its rows are (sample_filter.c).
 	 */
-	plan = SPI_prepare_cursor(ts->source_sql, 0, NULL, CURSOR_OPT_PARALLEL_OK);
+	plan = SPI_prepare_cursor(ts->sample < 1 && ts->distributed ? TrainSampleFilterSql(ts) : ts->source_sql,
+							  0, NULL, CURSOR_OPT_PARALLEL_OK);
 	if (plan == NULL)
 		elog(ERROR, "reframe: could not plan the source: %s", SPI_result_code_string(SPI_result));
 	rc = SPI_execute_plan_extended(plan, &opts);
@@ -543,6 +562,8 @@ TrainReadSource(RfTrainState *ts)
 				 errmsg("training source must be a query that returns rows"),
 				 errdetail("The source was: %s", ts->source_sql)));
 	SPI_finish();
+	if (ts->sample < 1 && ts->distributed)
+		ts->sampled_out += TrainSourceRows(ts) - ts->received;	/* those the filter left out */
 	TrainCheckRead(ts);
 }
 
@@ -580,6 +601,7 @@ TrainPlanRead(RfTrainState *ts, DestReceiver *recv)
 		TrainStartup(recv, CMD_SELECT, ps->resultDesc);
 		error_context_stack = cb.previous;
 		chosen = MomentsChosen(ts, ps->relationOids);
+		ts->distributed = CitusReadsDistributedTable(ps->relationOids);
 	}
 	SPI_finish();
 	MemoryContextSwitchTo(old);
@@ -642,6 +664,23 @@ TrainMergeValidation(RfTrainState *ts)
 	RfMatrixTruncate(ts->Yv, 0);
 }
 
+/* The source's rows, counted by one more scan (once). */
+static int64
+TrainSourceRows(RfTrainState *ts)
+{
+	bool		isnull;
+
+	if (ts->source_counted)
+		return ts->source_rows;
+	SPI_connect();
+	if (SPI_execute(psprintf("SELECT count(*) FROM (%s) s", ts->source_sql), true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "reframe: could not count the rows of %s", ts->source_sql);
+	ts->source_rows = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	ts->source_counted = true;
+	SPI_finish();
+	return ts->source_rows;
+}
+
 /*
  * The share of rows "sample" keeps: its fraction, or a row count over the
  * source's rows (counted by one more scan); 1 without the option.
@@ -660,15 +699,7 @@ TrainSampleShare(RfTrainState *ts)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("option \"sample\" is %g: a fraction up to 1, or a whole number of rows",
 						ts->opts->sample)));
-	SPI_connect();
-	if (SPI_execute(psprintf("SELECT count(*)::float8 FROM (%s) s", ts->source_sql), true, 1) != SPI_OK_SELECT)
-		elog(ERROR, "reframe: could not count the rows of %s", ts->source_sql);
-	{
-		bool		isnull;
-
-		rows = DatumGetFloat8(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	}
-	SPI_finish();
+	rows = (double) TrainSourceRows(ts);
 	return rows > ts->opts->sample ? ts->opts->sample / rows : 1.0;
 }
 

@@ -12,6 +12,12 @@
 #include "portability/instr_time.h"
 #include "train.h"
 
+/* read.c, sample_filter.c: a row's hashes, and "sample" drawn where the rows are */
+extern uint64 TrainRowHashes(RfTrainState *ts, Datum *values, bool *isnull, double *raw, double *y,
+							 uint64 *content);
+extern void TrainReadTargets(RfTrainState *ts, Datum *values, bool *isnull, double *y, uint64 *hash);
+extern char *TrainSampleFilterSql(RfTrainState *ts);
+
 /* split.c */
 extern void *TrainRowArray(RfTrainState *ts, void *arr, int64 n, Size elem, struct RfMapped **map);
 extern void TrainKeepDraw(RfTrainState *ts, int set, double u);

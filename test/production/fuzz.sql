@@ -116,7 +116,7 @@ DECLARE
                     'score', 'predict_all', 'train', 'train', 'evaluate', 'deploy', 'weights', 'set_threshold',
                     'create_blend', 'drop_model', 'model_table', 'sgemm', 'state', 'state', 'aggregate', 'export',
                     'explain', 'explain', 'importance', 'curve', 'curve', 'cross_validate', 'split_fraction', 'loss_history',
-                    'report', 'explain_all', 'trials', 'deploy', 'drift', 'retrain');
+                    'report', 'explain_all', 'trials', 'deploy', 'drift', 'retrain', 'sample_keep');
     features text;
 BEGIN
     features := CASE floor(random() * 4)::int
@@ -211,6 +211,12 @@ BEGIN
                           pick(NULL, NULL, 'fz', 'SELECT a, b, r FROM fz', 'no_such', ''),
                           pick('''{}''', '''{"if": {"drift": 0.2}}''', '''{"if": {"new_rows": 1}}''', '''{"if": {"drift": -1}}''',
                                '''{"if": []}''', '''{"if": {"x": 1}}''', '''{"if": {"drift": "a"}}''', 'NULL', '''[]''', fuzz_options()));
+        WHEN 'sample_keep' THEN
+            RETURN format('SELECT reframe.sample_keep(%2$L, s) FROM (SELECT %1$s FROM fz_types) s',
+                          pick('*', 'a', 'b, a', '1 AS one, NULL::text AS n'),
+                          pick('1 0 0 0.5 -1 -1 1 0 1 0 0 0 0', '1 0 0 0.5 -1 -1 2 0 1 1 1 0 0 0', '1 0 0 2 -1 -1 1 0 1 0 0 0 0',
+                               '1 0 0 0.5 99 -1 1 0 1 0 0 0 0', '1 0 0 0.5 -1 -1 1 0 1 0 4 100000 1', '2', '', '1 9223372036854775807',
+                               '1 0 0 0.5 -1 -1 1 -5 1 0 0 0 0', '1 0 0 NaN -1 -1 1 0 1 0 0 0 0', fuzz_text()));
         WHEN 'export' THEN
             RETURN format('SELECT length(reframe.export(%L, %L))', fuzz_name(), pick('xgboost', 'xgboost', 'onnx', '', NULL));
         WHEN 'model_table' THEN

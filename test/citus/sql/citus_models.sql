@@ -238,6 +238,22 @@ FROM (VALUES
   ('linear multiclass, rows', 'x1, x2, y, cat', 'cat', '{"model": "linear", "streaming": false}')
 ) v(framing, cols, target, opts);
 
+-- a sample of a distributed source is drawn on the workers: the rows' path
+-- filters it by reframe.sample_keep, which keeps exactly the rows the read
+-- keeps (the same row hash); here with the plan a training of
+-- 'SELECT x1, x2, cat, y FROM events' with "sample": 0.5 writes
+SELECT * FROM task_queries($$SELECT count(*) FROM (SELECT x1, x2, cat, y FROM events) s
+                             WHERE reframe.sample_keep('1 0 0 0.5 -1 -1 3 0 1 2 1 3 0 0 0', s)$$) LIMIT 1;
+CREATE TABLE sampled_rows AS
+SELECT train_rows + validation_rows AS kept FROM reframe.train('sampled', 'SELECT x1, x2, cat, y FROM events', 'y',
+                                                               options => '{"model": "trees", "sample": 0.5, "rounds": 2}');
+SELECT (SELECT count(*) FROM (SELECT x1, x2, cat, y FROM events) s WHERE reframe.sample_keep('1 0 0 0.5 -1 -1 3 0 1 2 1 3 0 0 0', s))
+       = kept AS filter_keeps_the_rows_the_read_keeps,
+       (SELECT (spec #>> '{training,sample,rows_left_out}')::int FROM sampled WHERE block = '') = 4000 - kept AS rows_left_out_counted
+FROM sampled_rows;
+SELECT reframe.drop_model('sampled');
+DROP TABLE sampled_rows;
+
 -- 11. one version per statement: while another session deploys versions 1
 -- and 2 of "flip" in turn, every sum over all shards is one version's sum
 -- (the coordinator pins the version it sees, 'flip@2', for every task)
