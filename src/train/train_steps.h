@@ -2,7 +2,8 @@
  * train_steps.h
  *		The steps of one training, between the files of src/train: reading
  *		(read.c), splitting (split.c), the rows' order (row_order.c), the reference
- *		distributions (reference.c), warm starts (warm_start.c), label sets (label_sets.c), framing
+ *		distributions (reference.c), warm starts (warm_start.c), row hashes (row_hash.c),
+ *		the sample's filter (sample_filter.c), label sets (label_sets.c), framing
  *		(framing.c), measuring (measure.c), deciding to deploy
  *		(deploy_decision.c) and storing (version.c); train.c runs them.
  */
@@ -12,7 +13,7 @@
 #include "portability/instr_time.h"
 #include "train.h"
 
-/* read.c, sample_filter.c: a row's hashes, and "sample" drawn where the rows are */
+/* row_hash.c, sample_filter.c: a row's hashes, and "sample" drawn where the rows are */
 extern uint64 TrainRowHashes(RfTrainState *ts, Datum *values, bool *isnull, double *raw, double *y,
 							 uint64 *content);
 extern void TrainReadTargets(RfTrainState *ts, Datum *values, bool *isnull, double *y, uint64 *hash);
