@@ -10,12 +10,13 @@ CREATE EXTENSION IF NOT EXISTS reframe;
 
 DROP TABLE IF EXISTS sc, sc_local;
 CREATE TABLE sc_local AS
+SELECT *, CASE WHEN y < 0.3 THEN 'low' WHEN y < 1.2 THEN 'mid' ELSE 'high' END AS yk FROM (
 SELECT i AS id, x[1] AS x1, x[2] AS x2, x[3] AS x3, x[4] AS x4, x[5] AS x5, x[6] AS x6, x[7] AS x7, x[8] AS x8,
        x[9] AS x9, x[10] AS x10, x[11] AS x11, x[12] AS x12, x[13] AS x13, x[14] AS x14, x[15] AS x15, x[16] AS x16,
        x[1] * 3 - x[2] * 2 + x[3] - x[16] + random() * 0.5 AS y,
        x[1] * 3 - x[2] * 2 + x[3] - x[16] + random() * 0.5 > 0.75 AS yb
   FROM (SELECT i, ARRAY(SELECT random() FROM generate_series(1, 16) WHERE i > 0) AS x
-          FROM generate_series(1, :rows) i) s;
+          FROM generate_series(1, :rows) i) s) t;
 VACUUM ANALYZE sc_local;
 CREATE TABLE sc (LIKE sc_local);
 SELECT create_distributed_table('sc', 'id');
@@ -27,42 +28,62 @@ SET max_parallel_workers_per_gather = 0;
 INSERT INTO bench_result SELECT 'baseline: plain scan, one core (sum(x1) FROM sc_local)',
        pg_temp.best_ms($$SELECT sum(x1) FROM sc_local$$, 3);
 INSERT INTO bench_result SELECT 'one node, rows read into the backend ("streaming": false)',
-       pg_temp.best_ms($$SELECT reframe.train('m_rows', 'sc_local', 'y', options => '{"exclude": ["id", "yb"], "streaming": false}')$$, 3);
+       pg_temp.best_ms($$SELECT reframe.train('m_rows', 'sc_local', 'y', options => '{"exclude": ["id", "yb", "yk"], "streaming": false}')$$, 3);
 INSERT INTO bench_result SELECT 'one node, moments pass, one core ("streaming": true)',
-       pg_temp.best_ms($$SELECT reframe.train('m_serial', 'sc_local', 'y', options => '{"exclude": ["id", "yb"], "streaming": true}')$$, 3);
+       pg_temp.best_ms($$SELECT reframe.train('m_serial', 'sc_local', 'y', options => '{"exclude": ["id", "yb", "yk"], "streaming": true}')$$, 3);
 RESET max_parallel_workers_per_gather;
 INSERT INTO bench_result SELECT 'one node, moments pass, default parallel workers',
-       pg_temp.best_ms($$SELECT reframe.train('m_parallel', 'sc_local', 'y', options => '{"exclude": ["id", "yb"], "streaming": true}')$$, 3);
+       pg_temp.best_ms($$SELECT reframe.train('m_parallel', 'sc_local', 'y', options => '{"exclude": ["id", "yb", "yk"], "streaming": true}')$$, 3);
 INSERT INTO bench_result SELECT 'Citus: plain scan of the distributed table (sum(x1) FROM sc)',
        pg_temp.best_ms($$SELECT sum(x1) FROM sc$$, 3);
 INSERT INTO bench_result SELECT 'Citus: moments pass on the workers (default)',
-       pg_temp.best_ms($$SELECT reframe.train('m_citus', 'sc', 'y', options => '{"exclude": ["id", "yb"]}')$$, 3);
+       pg_temp.best_ms($$SELECT reframe.train('m_citus', 'sc', 'y', options => '{"exclude": ["id", "yb", "yk"]}')$$, 3);
 INSERT INTO bench_result SELECT 'Citus: rows pulled to the coordinator ("streaming": false)',
-       pg_temp.best_ms($$SELECT reframe.train('m_pull', 'sc', 'y', options => '{"exclude": ["id", "yb"], "streaming": false}')$$, 1);
+       pg_temp.best_ms($$SELECT reframe.train('m_pull', 'sc', 'y', options => '{"exclude": ["id", "yb", "yk"], "streaming": false}')$$, 1);
 
 -- a binary target: L-BFGS with one loss-and-gradient pass per evaluation
 SET max_parallel_workers_per_gather = 0;
 INSERT INTO bench_result SELECT 'binary: one node, rows read into the backend, one core',
-       pg_temp.best_ms($$SELECT reframe.train('b_rows', 'sc_local', 'yb', options => '{"exclude": ["id", "y"], "l2": 0.001, "streaming": false}')$$, 1);
+       pg_temp.best_ms($$SELECT reframe.train('b_rows', 'sc_local', 'yb', options => '{"exclude": ["id", "y", "yk"], "l2": 0.001, "streaming": false}')$$, 1);
 RESET max_parallel_workers_per_gather;
 INSERT INTO bench_result SELECT 'binary: one node, rows read into the backend, default threads',
-       pg_temp.best_ms($$SELECT reframe.train('b_rows2', 'sc_local', 'yb', options => '{"exclude": ["id", "y"], "l2": 0.001, "streaming": false}')$$, 1);
+       pg_temp.best_ms($$SELECT reframe.train('b_rows2', 'sc_local', 'yb', options => '{"exclude": ["id", "y", "yk"], "l2": 0.001, "streaming": false}')$$, 1);
 INSERT INTO bench_result SELECT 'binary: one node, gradient passes, default parallel workers',
-       pg_temp.best_ms($$SELECT reframe.train('b_parallel', 'sc_local', 'yb', options => '{"exclude": ["id", "y"], "l2": 0.001, "streaming": true}')$$, 1);
+       pg_temp.best_ms($$SELECT reframe.train('b_parallel', 'sc_local', 'yb', options => '{"exclude": ["id", "y", "yk"], "l2": 0.001, "streaming": true}')$$, 1);
 INSERT INTO bench_result SELECT 'binary: Citus, gradient passes on the workers',
-       pg_temp.best_ms($$SELECT reframe.train('b_citus', 'sc', 'yb', options => '{"exclude": ["id", "y"], "l2": 0.001, "streaming": true}')$$, 1);
-INSERT INTO bench_result SELECT 'binary: Citus, default options ("l2": "auto": the penalty path on passes)',
-       pg_temp.best_ms($$SELECT reframe.train('b_auto', 'sc', 'yb', options => '{"exclude": ["id", "y"]}')$$, 1);
+       pg_temp.best_ms($$SELECT reframe.train('b_citus', 'sc', 'yb', options => '{"exclude": ["id", "y", "yk"], "l2": 0.001, "streaming": true}')$$, 1);
+INSERT INTO bench_result SELECT 'binary: Citus, default options ("l2": "auto": the penalty path on a sample read by the workers)',
+       pg_temp.best_ms($$SELECT reframe.train('b_auto', 'sc', 'yb', options => '{"exclude": ["id", "y", "yk"]}')$$, 1);
+INSERT INTO bench_result SELECT 'binary: Citus, one fit at the penalty "auto" chose',
+       pg_temp.best_ms(format($$SELECT reframe.train('b_chosen', 'sc', 'yb', options => '{"exclude": ["id", "y", "yk"], "l2": %s}')$$,
+                              (SELECT spec #>> '{metrics,chosen,l2}' FROM b_auto WHERE block = '' AND deployed)), 1);
+INSERT INTO bench_result SELECT 'multiclass: Citus, default options ("l2": "auto")',
+       pg_temp.best_ms($$SELECT reframe.train('k_auto', 'sc', 'yk', options => '{"exclude": ["id", "y", "yb"]}')$$, 1);
+INSERT INTO bench_result SELECT 'multiclass: Citus, one fit at the penalty "auto" chose',
+       pg_temp.best_ms(format($$SELECT reframe.train('k_chosen', 'sc', 'yk', options => '{"exclude": ["id", "y", "yb"], "l2": %s}')$$,
+                              (SELECT spec #>> '{metrics,chosen,l2}' FROM k_auto WHERE block = '' AND deployed)), 1);
 INSERT INTO bench_result SELECT 'two heads (y, yb): Citus, gradient passes on the workers',
-       pg_temp.best_ms($$SELECT reframe.train('t_citus', 'sc', 'y,yb', options => '{"exclude": ["id"], "l2": 0.001, "streaming": true}')$$, 1);
+       pg_temp.best_ms($$SELECT reframe.train('t_citus', 'sc', 'y,yb', options => '{"exclude": ["id", "yk"], "l2": 0.001, "streaming": true}')$$, 1);
 INSERT INTO bench_result SELECT 'two heads (y, yb): Citus, rows pulled to the coordinator',
-       pg_temp.best_ms($$SELECT reframe.train('t_pull', 'sc', 'y,yb', options => '{"exclude": ["id"], "l2": 0.001, "streaming": false}')$$, 1);
+       pg_temp.best_ms($$SELECT reframe.train('t_pull', 'sc', 'y,yb', options => '{"exclude": ["id", "yk"], "l2": 0.001, "streaming": false}')$$, 1);
 INSERT INTO bench_result SELECT 'binary: Citus, rows pulled to the coordinator',
-       pg_temp.best_ms($$SELECT reframe.train('b_pull', 'sc', 'yb', options => '{"exclude": ["id", "y"], "l2": 0.001, "streaming": false}')$$, 1);
+       pg_temp.best_ms($$SELECT reframe.train('b_pull', 'sc', 'yb', options => '{"exclude": ["id", "y", "yk"], "l2": 0.001, "streaming": false}')$$, 1);
 
 SELECT workload, round(ms::numeric, 1) AS ms,
        round((ms / (SELECT ms FROM bench_result WHERE workload LIKE 'baseline%'))::numeric, 2) AS ratio
   FROM bench_result;
+
+-- "l2": "auto" on the cluster against one fit at the penalty it chose (issue 28: at most 1.5x)
+SELECT a.workload, round((a.ms / c.ms)::numeric, 2) AS auto_over_one_fit
+  FROM bench_result a JOIN bench_result c ON c.workload = replace(a.workload, 'default options ("l2": "auto": the penalty path on a sample read by the workers)', 'one fit at the penalty "auto" chose')
+                                           OR c.workload = replace(a.workload, 'default options ("l2": "auto")', 'one fit at the penalty "auto" chose')
+ WHERE a.workload LIKE '%default options%' AND c.workload <> a.workload;
+SELECT model, spec #>> '{metrics,chosen,l2}' AS l2, spec #>> '{metrics,chosen,method}' AS method,
+       coalesce(spec #>> '{metrics,validation,log_loss}', spec #>> '{metrics,validation,cross_entropy}') AS validation_loss
+  FROM (SELECT 'b_auto' AS model, spec FROM b_auto WHERE block = '' AND deployed UNION ALL
+        SELECT 'b_chosen', spec FROM b_chosen WHERE block = '' AND deployed UNION ALL
+        SELECT 'k_auto', spec FROM k_auto WHERE block = '' AND deployed UNION ALL
+        SELECT 'k_chosen', spec FROM k_chosen WHERE block = '' AND deployed) s;
 
 -- the same model every way: the largest gap of any parameter, relative to
 -- the largest parameter

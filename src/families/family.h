@@ -53,6 +53,8 @@ extern RfBlock *RfBlockMake(const char *name, int rows, int cols, const double *
 #define RF_L2_FOLDS 5
 /* up to this many training rows times parameters; beyond, the validation rows choose */
 #define RF_L2_CV_WORK 2e6
+/* beyond twice this many training rows, the path fits on a sample of this many */
+#define RF_L2_PATH_ROWS 100000
 
 /*
  * The penalty path of "l2": "auto" (family_linear.c) over splits of the

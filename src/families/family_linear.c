@@ -92,7 +92,7 @@ LinearFit(RfTrunk *t, RfFitData *d, RfFitResult *res)
 /* Penalties in a row without betterment that end the path */
 #define L2_PATIENCE 3
 /* Beyond twice this many training rows the path fits on a sample of this many (PathSample) */
-#define L2_PATH_ROWS 100000
+#define L2_PATH_ROWS RF_L2_PATH_ROWS
 /* The path starts at this many times parameters / rows (see RowPathLosses) */
 #define L2_ROWS_PER_PARAM 1000.0
 

@@ -91,6 +91,7 @@ typedef struct RfTrainState
 	double		sample;			/* "sample": the share of rows kept (1: all) */
 	int64		sampled_out;	/* rows the sample left out */
 	bool		distributed;	/* the source reads a Citus distributed table */
+	char	   *l2_choice;		/* "l2": "auto" chosen on a sample (train.c), as JSON, or NULL */
 	int64		received;		/* source rows read here */
 	bool		source_counted;	/* source_rows is the source's count(*) */
 	int64		source_rows;

@@ -12,9 +12,11 @@
 #include "miscadmin.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/fmgrprotos.h"
 #include "utils/lsyscache.h"
 
 #include "reframe.h"
+#include "jsonutil.h"
 #include "progress.h"
 #include "store.h"
 #include "gradient.h"
@@ -75,38 +77,104 @@ TrainEncode(RfTrainState *ts)
 	TrainPhase(ts, psprintf("encoded %d inputs as %d features", ts->enc->nraw, ts->Xtr->ncols));
 }
 
+/* What the family's fit reads of a training. */
+static void
+TrainFitData(RfTrainState *ts, RfFitData *d)
+{
+	memset(d, 0, sizeof(*d));
+	d->model_name = ts->model_name;
+	d->measured_on_validation = ts->folds > 0;
+	d->opts = ts->opts;
+	d->enc = ts->enc;
+	d->targets = ts->targets;
+	d->ntargets = ts->ntargets;
+	d->X = ts->Xtr;
+	d->Y = ts->Y;
+	d->Xva = ts->Xva;
+	d->Yva = ts->Yv;
+	d->gram = ts->streaming ? ts->gram[0] : NULL;
+	d->gram_folds = ts->fgram[0][0] ? ts->fgram[0] : NULL;
+	d->gcol = ts->gcol;
+	d->draw = ts->draws[0];
+	d->draw_va = ts->draws[1];
+	d->budget = &ts->budget;
+	d->stream = ts->gradient ? ts : NULL;
+	d->stream_fit = GradientFit;
+	d->warm = ts->warm ? ts->warm->net : NULL;
+}
+
+/*
+ * "l2": "auto" of a training by aggregate passes over many rows: the
+ * penalty path on a sample of about 2.5 * RF_L2_PATH_ROWS rows read as the
+ * rows' path reads them (by the workers, on Citus: sample_filter.c), as a
+ * training that reads its rows chooses on such a sample; then one fit by
+ * passes at the penalty chosen, scaled from the sample's rows to the
+ * training's (a penalty on a mean loss weighs as 1 / rows).  Instead of the
+ * path by passes: a fit of passes per penalty.
+ */
+static void
+TrainChooseL2OnSample(RfTrainState *ts)
+{
+	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext, "reframe l2 sample", ALLOCSET_DEFAULT_SIZES);
+	MemoryContext old = MemoryContextSwitchTo(cxt);
+	double		rows = (double) (ts->nrows[0] + ts->nrows[1]);
+	StringInfoData targets;
+	RfTrainState *sub;
+	RfFitData	d;
+	RfFitResult res = {0};
+	RfHead	   *heads;
+	int			nheads;
+	Jsonb	   *opts;
+	double		l2;
+
+	initStringInfo(&targets);
+	for (int t = 0; t < ts->ntargets; t++)
+		appendStringInfo(&targets, "%s%s", t ? "," : "", quote_identifier(ts->target_names[t]));
+	opts = DatumGetJsonbP(DirectFunctionCall2(jsonb_concat,
+											  JsonbPGetDatum(ts->opts->raw ? ts->opts->raw : JsonFromText("{}")),
+											  JsonbPGetDatum(JsonFromText(psprintf("{\"model\": \"linear\", \"streaming\": false, \"l2\": \"auto\", \"verbose\": false, \"sample\": %.17g}",
+																				   Min(1.0, 2.5 * RF_L2_PATH_ROWS / rows))))));
+	sub = TrainBegin(cxt, ts->model_name, cstring_to_text(targets.data), ts->task, opts);
+	TrainRead(sub, cstring_to_text(ts->source_sql));
+	TrainResolveTargets(sub);
+	TrainEncode(sub);
+	heads = TrainBuildHeads(sub, &nheads);
+	sub->trunk = TrunkCreate(sub->family, sub->opts, sub->enc->width, heads, nheads);
+	TrainFitData(sub, &d);
+	ReframeBlasPrepare();
+	LinearChooseL2(sub->trunk, &d, &res, NULL);
+	l2 = sub->opts->l2 * sub->nrows[0] / Max(ts->nrows[0], 1);
+	MemoryContextSwitchTo(old);
+	ts->opts->l2 = l2;
+	ts->opts->l2_auto = false;
+	ts->l2_choice = psprintf("{\"l2\": %.17g, \"method\": \"the path on a sample of the rows, read where they are\", \"sample_rows\": %lld, \"sample\": %s}",
+							 l2, (long long) sub->nrows[0], res.choice);
+	MemoryContextDelete(cxt);
+	ProgressStart(ts->model_name, ts->mcxt);
+	TrainPhase(ts, psprintf("chose \"l2\" %g on a sample", l2));
+}
+
 /* Fits the family's trunk for the heads. */
 static void
 TrainFit(RfTrainState *ts)
 {
-	RfFitData	d = {0};
+	RfFitData	d;
 	instr_time	start;
 
-	d.model_name = ts->model_name;
-	d.measured_on_validation = ts->folds > 0;
-	d.opts = ts->opts;
-	d.enc = ts->enc;
-	d.targets = ts->targets;
-	d.ntargets = ts->ntargets;
-	d.X = ts->Xtr;
-	d.Y = ts->Y;
-	d.Xva = ts->Xva;
-	d.Yva = ts->Yv;
-	d.gram = ts->streaming ? ts->gram[0] : NULL;
-	d.gram_folds = ts->fgram[0][0] ? ts->fgram[0] : NULL;
-	d.gcol = ts->gcol;
-	d.draw = ts->draws[0];
-	d.draw_va = ts->draws[1];
-	d.budget = &ts->budget;
-	d.stream = ts->gradient ? ts : NULL;
-	d.stream_fit = GradientFit;
-	d.warm = ts->warm ? ts->warm->net : NULL;
-
+	if (ts->gradient && ts->opts->l2_auto && ts->folds == 0 && ts->nrows[0] > 2 * RF_L2_PATH_ROWS)
+	{
+		TrainChooseL2OnSample(ts);
+		TrainFitData(ts, &d);
+	}
+	else
+		TrainFitData(ts, &d);
 	ProgressPhase("fitting");
 	ReframeBlasPrepare();
 	INSTR_TIME_SET_CURRENT(start);
 	memset(&ts->fit, 0, sizeof(ts->fit));
 	ts->trunk->family->fit(ts->trunk, &d, &ts->fit);
+	if (ts->l2_choice)
+		ts->fit.choice = ts->l2_choice;
 	INSTR_TIME_SET_CURRENT(ts->fit_time);
 	INSTR_TIME_SUBTRACT(ts->fit_time, start);
 	TrainPhase(ts, psprintf("fitted with %s, %d iterations", ts->fit.solver, ts->fit.opt.iterations));

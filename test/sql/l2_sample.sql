@@ -34,5 +34,20 @@ SELECT metrics->'chosen'->>'method' AS method, (metrics->'chosen'->>'path_scale'
 SELECT metrics->'chosen'->>'method' AS method, metrics->'chosen' ? 'path_scale' AS scaled
   FROM reframe.train('l2s_small', 'SELECT a, b, c, y FROM many WHERE i <= 150000', 'y', options => '{"model": "linear"}');
 
+-- trained by aggregate passes (as on a Citus cluster), the path fits on a
+-- sample of about 250,000 rows read as the rows' path reads them, then one
+-- fit by passes at the penalty it chose, scaled from the sample's training
+-- rows to all of them; as good as the rows' own choice
+CREATE TABLE streamed AS
+SELECT metrics->'chosen' AS c, (metrics->'validation'->>'log_loss')::float8 AS loss, train_rows
+  FROM reframe.train('l2s_passes', 'SELECT a, b, c, y FROM many', 'y', options => '{"model": "linear", "streaming": true}');
+SELECT c->>'method' AS method,
+       (c->>'sample_rows')::int BETWEEN 190000 AND 210000 AS sample_of_200000_training_rows,
+       abs((c->>'l2')::float8 - (c->'sample'->>'l2')::float8 * (c->>'sample_rows')::float8 / train_rows)
+         < 1e-12 * (c->>'l2')::float8 AS scaled_to_all_rows,
+       (SELECT spec #>> '{training,streaming}' FROM l2s_passes WHERE block = '') AS by_passes,
+       loss <= 1.001 * (SELECT loss FROM chosen) AS as_good_as_rows
+  FROM streamed;
+
 SELECT count(reframe.drop_model(name)) AS dropped FROM (SELECT DISTINCT model AS name FROM reframe.models WHERE model LIKE 'l2s%') m;
-DROP TABLE many, chosen;
+DROP TABLE many, chosen, streamed;
