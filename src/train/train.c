@@ -132,8 +132,8 @@ TrainChooseL2OnSample(RfTrainState *ts)
 		appendStringInfo(&targets, "%s%s", t ? "," : "", quote_identifier(ts->target_names[t]));
 	opts = DatumGetJsonbP(DirectFunctionCall2(jsonb_concat,
 											  JsonbPGetDatum(ts->opts->raw ? ts->opts->raw : JsonFromText("{}")),
-											  JsonbPGetDatum(JsonFromText(psprintf("{\"model\": \"linear\", \"streaming\": false, \"l2\": \"auto\", \"verbose\": false, \"sample\": %.17g}",
-																				   Min(1.0, 2.5 * RF_L2_PATH_ROWS / rows))))));
+											  JsonbPGetDatum(JsonFromText(psprintf("{\"model\": \"%s\", \"streaming\": false, \"l2\": \"auto\", \"verbose\": false, \"sample\": %.17g}",
+																				   ts->family->name, Min(1.0, 2.5 * RF_L2_PATH_ROWS / rows))))));
 	sub = TrainBegin(cxt, ts->model_name, cstring_to_text(targets.data), ts->task, opts);
 	TrainRead(sub, cstring_to_text(ts->source_sql));
 	TrainResolveTargets(sub);
