@@ -12,20 +12,21 @@
 #include "reframe.h"
 #include "forest.h"
 #include "jsonutil.h"
+#include "matrix.h"
 
 RfForest *
 ForestCreate(int nin, int nout, int ntrees, int64 nnodes)
 {
 	RfForest   *f = palloc0(sizeof(RfForest));
+	RfMapped   *map;
 
+	/* large arrays in populated huge pages, released with the context (a model loads faster) */
 	f->nin = nin;
 	f->nout = nout;
 	f->ntrees = ntrees;
 	f->nnodes = nnodes;
-	f->index = MemoryContextAllocHuge(CurrentMemoryContext,
-									  sizeof(double) * RF_FOREST_TREE_COLS * Max(ntrees, 1));
-	f->nodes = MemoryContextAllocHuge(CurrentMemoryContext,
-									  sizeof(double) * RF_FOREST_NODE_COLS * Max(nnodes, 1));
+	f->index = RfAllocLarge(sizeof(double) * RF_FOREST_TREE_COLS * Max(ntrees, 1), &map);
+	f->nodes = RfAllocLarge(sizeof(double) * RF_FOREST_NODE_COLS * Max(nnodes, 1), &map);
 	return f;
 }
 
@@ -166,10 +167,12 @@ ForestRows(const RfForest *f, const float *x, int rows, float *out)
 void
 ForestCompile(RfForest *f, const char *model, int32 version)
 {
+	RfMapped   *map;
+
 	if (!f->index_set || !f->nodes_set)
 		SpecCorrupt("block \"%s\" is missing", f->index_set ? "trees.nodes" : "trees.index");
-	f->node = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(RfTreeNode) * Max(f->nnodes, 1));
-	f->leaf = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(float) * Max(f->nnodes, 1));
+	f->node = RfAllocLarge(sizeof(RfTreeNode) * Max(f->nnodes, 1), &map);
+	f->leaf = RfAllocLarge(sizeof(float) * Max(f->nnodes, 1), &map);
 	f->depth = palloc(sizeof(int32) * Max(f->ntrees, 1));
 	f->root = palloc(sizeof(int32) * Max(f->ntrees, 1));
 	f->output = palloc(sizeof(int32) * Max(f->ntrees, 1));

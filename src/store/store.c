@@ -681,6 +681,7 @@ typedef struct LoadedBlock
 	int64		n;
 	int64		cap;
 	double	   *data;
+	struct RfMapped *map;		/* where data is mapped, or NULL (matrix.h) */
 	int			nparts;
 	int			ndim;			/* of the shape column */
 	int			shape[2];
@@ -704,6 +705,8 @@ FindBlock(List *blocks, const char *name)
 #define MODEL_ROW_SHAPE		4
 #define MODEL_ROW_DATA		5
 #define MODEL_ROW_SPEC		6
+/* A block's values are allocated at once for at most this many parts the size of its first */
+#define BLOCK_PRESIZE_PARTS	4
 #define MODEL_ROW_DEPLOYED	8
 
 /*
@@ -806,18 +809,26 @@ AddBlockPart(List **blocks, const char *block, int part, Datum data, bool isnull
 	MemoryContextSwitchTo(mcxt);
 	if (lb == NULL)
 	{
+		int64		total = (int64) shape[0] * Max(shape[1], 1);
+
 		lb = palloc0(sizeof(LoadedBlock));
 		lb->name = pstrdup(block);
 		lb->ndim = ndim;
 		memcpy(lb->shape, shape, sizeof(shape));
-		lb->cap = Max(n, 16);
-		lb->data = MemoryContextAllocHuge(mcxt, sizeof(double) * lb->cap);
+		/*
+		 * room for every part at once, as its shape says: within four parts
+		 * of this one's size (the shape is untrusted, and checked at the end)
+		 */
+		lb->cap = Max(Max(n, 16), Min(total, (int64) Max(n, 16) * BLOCK_PRESIZE_PARTS));
+		lb->data = RfAllocLarge(sizeof(double) * lb->cap, &lb->map);
 		*blocks = lappend(*blocks, lb);
 	}
 	if (lb->n + n > lb->cap)
 	{
+		Size		used = sizeof(double) * lb->n;
+
 		lb->cap = Max(lb->cap * 2, lb->n + n);
-		lb->data = repalloc_huge(lb->data, sizeof(double) * lb->cap);
+		lb->data = RfGrowLarge(lb->data, used, sizeof(double) * lb->cap, &lb->map);
 	}
 	memcpy(lb->data + lb->n, ARR_DATA_PTR(arr), sizeof(double) * n);
 	lb->n += n;
@@ -831,7 +842,7 @@ AddBlockPart(List **blocks, const char *block, int part, Datum data, bool isnull
  * numbers, all of one shape that the values fill exactly.
  */
 static List *
-ReadVersionRows(RfModel *m, Relation rel, Relation idx, Snapshot snap)
+ReadVersionRows(RfModel *m, Relation rel, Relation idx, Snapshot snap, MemoryContext bcxt)
 {
 	MemoryContext mcxt = CurrentMemoryContext;
 	TupleDesc	td = RelationGetDescr(rel);
@@ -869,7 +880,7 @@ ReadVersionRows(RfModel *m, Relation rel, Relation idx, Snapshot snap)
 			m->spec = DatumGetJsonbPCopy(s);
 		}
 		else
-			AddBlockPart(&blocks, block, part, data, isnull, shaped, shapenull, mcxt);
+			AddBlockPart(&blocks, block, part, data, isnull, shaped, shapenull, bcxt);
 		MemoryContextSwitchTo(old);
 		MemoryContextReset(tmp);
 	}
@@ -1050,6 +1061,7 @@ StoreLoadVersion(Oid relid, const char *name, int32 version)
 	Snapshot	snap;
 	bool		asked = version >= 0;
 	MemoryContext mcxt = CurrentMemoryContext;
+	MemoryContext bcxt = AllocSetContextCreate(mcxt, "reframe model blocks", ALLOCSET_DEFAULT_SIZES);
 
 	m->relid = relid;
 	m->name = pstrdup(name);
@@ -1063,7 +1075,7 @@ StoreLoadVersion(Oid relid, const char *name, int32 version)
 	PG_TRY();
 	{
 		if (version >= 0)
-			blocks = ReadVersionRows(m, rel, idx, snap);
+			blocks = ReadVersionRows(m, rel, idx, snap, bcxt);
 		if (version >= 0 && m->spec == NULL && asked)
 			ereport(ERROR,
 					(errcode(ERRCODE_UNDEFINED_OBJECT),
@@ -1072,6 +1084,8 @@ StoreLoadVersion(Oid relid, const char *name, int32 version)
 			SpecCorrupt("the version has no header row");
 		if (version >= 0)
 			ModelFromRows(m, blocks);
+		/* the families keep copies of the blocks */
+		MemoryContextDelete(bcxt);
 	}
 	PG_CATCH();
 	{

@@ -168,8 +168,8 @@ BEGIN
         WHEN 'shape' THEN
             UPDATE sf_evil SET shape = sf_pick('{}', '{1}', '{0}', '{-1}', '{2147483647,2}', '{3,3,3}',
                                                ARRAY[shape[2], shape[1]]::text,
-                                               ARRAY[coalesce(shape[1], 1) + 1, shape[2]]::text,
-                                               ARRAY[shape[1], coalesce(shape[2], 0) + 1]::text)::int[]
+                                               ARRAY[least(coalesce(shape[1], 1), 2147483646) + 1, shape[2]]::text,
+                                               ARRAY[shape[1], least(coalesce(shape[2], 0), 2147483646) + 1]::text)::int[]
              WHERE block = b;
         WHEN 'part' THEN
             UPDATE sf_evil SET part = part + sf_pick('1', '2', '-1', '100')::int WHERE block = b AND part = pt;
