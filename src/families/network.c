@@ -470,12 +470,12 @@ NetMinimizeLbfgs(RfNet *net, RfFitData *d, RfFitResult *res, RfEvalFn fn, void *
 }
 
 /*
- * The regression heads' weights and biases of a net whose parameters are in
- * the targets' units, back on the standardized scale a fit works on (the
- * inverse of NetDestandardizeHeads).
+ * The regression heads' weights and biases from the standardized scale a
+ * fit works on to the targets' units, or (to_units false: a warm start's
+ * start) back.
  */
 static void
-NetStandardizeHeads(RfNet *net, RfTarget *targets)
+NetScaleHeads(RfNet *net, RfTarget *targets, bool to_units)
 {
 	int			top = net->nhidden;
 	int			in = NetLayerIn(net, top);
@@ -485,12 +485,13 @@ NetStandardizeHeads(RfNet *net, RfTarget *targets)
 		RfHead	   *head = &net->heads[h];
 		double	   *W = net->params + net->w_off[top] + (Size) head->offset * in;
 		double	   *b = net->params + net->b_off[top] + head->offset;
+		double		sd = targets[h].sd;
 
 		if (head->kind != RF_HEAD_REGRESSION)
 			continue;
 		for (int k = 0; k < in; k++)
-			W[k] /= targets[h].sd;
-		b[0] = (b[0] - targets[h].mean) / targets[h].sd;
+			W[k] = to_units ? W[k] * sd : W[k] / sd;
+		b[0] = to_units ? b[0] * sd + targets[h].mean : (b[0] - targets[h].mean) / sd;
 	}
 }
 
@@ -510,27 +511,13 @@ NetStartFrom(RfNet *net, RfFitData *d)
 						d->model_name, (long long) from->nparams, (long long) net->nparams),
 				 errhint("Leave out \"hidden\" and \"sharing\", or train without \"warm_start\".")));
 	memcpy(net->params, from->params, sizeof(double) * net->nparams);
-	NetStandardizeHeads(net, d->targets);
+	NetScaleHeads(net, d->targets, false);
 }
 
 void
 NetDestandardizeHeads(RfNet *net, RfTarget *targets)
 {
-	int			top = net->nhidden;
-	int			in = NetLayerIn(net, top);
-
-	for (int h = 0; h < net->nheads; h++)
-	{
-		RfHead	   *head = &net->heads[h];
-		double	   *W = net->params + net->w_off[top] + (Size) head->offset * in;
-		double	   *b = net->params + net->b_off[top] + head->offset;
-
-		if (head->kind != RF_HEAD_REGRESSION)
-			continue;
-		for (int k = 0; k < in; k++)
-			W[k] *= targets[h].sd;
-		b[0] = b[0] * targets[h].sd + targets[h].mean;
-	}
+	NetScaleHeads(net, targets, true);
 }
 
 void

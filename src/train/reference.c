@@ -28,6 +28,7 @@
 #include <math.h>
 
 #include "jsonutil.h"
+#include "targets.h"
 #include "train_steps.h"
 
 /* Rows the reference is measured on: about 30,000 tell a share within 0.003. */
@@ -90,25 +91,6 @@ AppendShares(StringInfo buf, const double *counts, int nbins, int64 total)
 	appendStringInfoChar(buf, ']');
 }
 
-/* How many of the k increasing edges are at or below v (width_bucket's bin). */
-static int
-BinOf(const double *edges, int k, double v)
-{
-	int			lo = 0;
-	int			hi = k;
-
-	while (lo < hi)
-	{
-		int			mid = (lo + hi) / 2;
-
-		if (edges[mid] <= v)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
 /*
  * The deciles of n sorted values as bin edges, each moved down halfway to
  * the next smaller value (a decile that is the smallest value bounds an
@@ -160,7 +142,7 @@ AppendBins(StringInfo buf, const double *values, int64 n)
 	}
 	appendStringInfoChar(buf, ']');
 	for (int64 i = 0; i < n; i++)
-		counts[isnan(values[i]) ? k + 1 : BinOf(edges, k, values[i])] += 1;
+		counts[isnan(values[i]) ? k + 1 : TargetBinIndex(edges, k, values[i])] += 1;
 	AppendShares(buf, counts, k + 2, n);
 	pfree(sorted);
 }
