@@ -85,6 +85,19 @@ SELECT * FROM reframe.train('w_blend', 'SELECT a, b, c, colour, yes FROM w_new',
 SELECT version, deployed FROM reframe.train('w_never', 'SELECT a, b, c, yes FROM w_old', 'yes', options => '{"model": "linear", "deploy": "never"}');
 SELECT * FROM reframe.train('w_never', 'SELECT a, b, c, yes FROM w_new', 'yes', options => '{"warm_start": true}');
 SELECT * FROM reframe.train('w_trees', 'w_new', 'yes', options => '{"warm_start": "yes"}');
+-- a warm start needs the rights training needs, and to read the version it continues
+CREATE ROLE regress_warm;
+GRANT SELECT ON w TO regress_warm;
+GRANT SELECT ON w_new TO regress_warm;
+SET ROLE regress_warm;
+SELECT * FROM reframe.train('w_trees', 'SELECT a, b, c, colour, yes FROM w_new', 'yes', options => '{"warm_start": true}');
+RESET ROLE;
+GRANT SELECT ON w_trees TO regress_warm;
+SET ROLE regress_warm;
+SELECT * FROM reframe.train('w_trees', 'SELECT a, b, c, colour, yes FROM w_new', 'yes', options => '{"warm_start": true}');
+RESET ROLE;
+REVOKE ALL ON w, w_new, w_trees FROM regress_warm;
+DROP ROLE regress_warm;
 SELECT version, count(*) AS rows FROM w_trees GROUP BY version ORDER BY version;
 
 SELECT count(reframe.drop_model(m)) FROM unnest(ARRAY['w_trees', 'w_lin', 'w_lin_cold', 'w_net', 'w_net_cold', 'w_auto', 'w_k', 'w_multi', 'w_blend', 'w_never']) m;
