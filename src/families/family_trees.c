@@ -608,6 +608,37 @@ TreesOutputMaps(RfTrunk *t, RfFitData *d, double **margin, double **scale, doubl
 
 static void TreesExportXGBoost(const RfTrunk *t, char **names, const char **types, StringInfo buf);
 
+/*
+ * A booster over the training rows and, unless a cross-validation fold is
+ * measured on them (no stopping on them then), the validation rows, every
+ * row starting from margin (NULL: from the booster's own base); the heads
+ * prepared over both, and room for the rows' gradients.
+ */
+static void
+TreesBoostStart(TreesBoost *b, RfTrunk *t, RfFitData *d, const float *margin, double **cw,
+				double *ys, double *yd)
+{
+	DMatrixHandle cache[2];
+
+	b->d = d;
+	b->trunk = t;
+	b->run = XgbRunCreate(d->model_name);
+	RfCoresStart(&b->cores, TreeThreads());
+	b->nthread = b->cores.now;
+	cache[0] = b->run->dtrain = XgbMatrix(b->run, d->X, margin, t->nout, d->budget, b->nthread);
+	XgbRowWeights(b->run, b->run->dtrain, d->Y, t->heads[0].wcol);
+	if (d->Xva && d->Xva->nrows > 0 && !d->measured_on_validation)
+	{
+		cache[1] = b->run->dvalid = XgbMatrix(b->run, d->Xva, margin, t->nout, d->budget, b->nthread);
+		b->valid = HeadsPrepare(t->heads, t->nheads, d->Yva, cw, ys, yd);
+	}
+	XgbCheck(b->run, XGBoosterCreate(cache, b->valid ? 2 : 1, &b->run->booster), "create a booster");
+	b->train = HeadsPrepare(t->heads, t->nheads, d->Y, cw, ys, yd);
+	RfBudgetCharge(d->budget, 4 * sizeof(float) * (Size) d->Y->nrows * t->nout, "the trees' gradients");
+	b->grad = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(float) * Max(d->Y->nrows, 1) * t->nout);
+	b->hess = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(float) * Max(d->Y->nrows, 1) * t->nout);
+}
+
 /* Whether XGBoost's continued training has an objective for the heads (TreesContinue). */
 static void
 TreesCheckContinued(RfTrunk *t, RfFitData *d)
@@ -644,8 +675,8 @@ TreesContinue(RfTrunk *t, RfFitData *d, RfFitResult *res)
 	double	  **cw = palloc0(sizeof(double *) * t->nheads);
 	double	   *ys = palloc0(sizeof(double) * t->nheads);
 	double	   *yd = palloc(sizeof(double) * t->nheads);
-	DMatrixHandle cache[2];
 	StringInfoData json;
+	TreeParse  *p;
 
 	TreesCheckContinued(t, d);
 	for (int o = 0; o < t->nout; o++)
@@ -655,29 +686,15 @@ TreesContinue(RfTrunk *t, RfFitData *d, RfFitResult *res)
 	EncoderSlotNames(d->enc, names, types);
 	initStringInfo(&json);
 	TreesExportXGBoost(d->warm, names, types, &json);
-	b.d = d;
-	b.trunk = t;
 	b.own_objective = true;
-	b.run = XgbRunCreate(d->model_name);
-	RfCoresStart(&b.cores, TreeThreads());
-	b.nthread = b.cores.now;
-	cache[0] = b.run->dtrain = XgbMatrix(b.run, d->X, NULL, t->nout, d->budget, b.nthread);
-	XgbRowWeights(b.run, b.run->dtrain, d->Y, t->heads[0].wcol);
+	TreesBoostStart(&b, t, d, NULL, cw, ys, yd);
 	XgbLabels(b.run, b.run->dtrain, d->Y, t->heads[0].ycol);
-	if (d->Xva && d->Xva->nrows > 0 && !d->measured_on_validation)
-	{
-		cache[1] = b.run->dvalid = XgbMatrix(b.run, d->Xva, NULL, t->nout, d->budget, b.nthread);
-		b.valid = HeadsPrepare(t->heads, t->nheads, d->Yva, cw, ys, yd);
-	}
-	XgbCheck(b.run, XGBoosterCreate(cache, b.valid ? 2 : 1, &b.run->booster), "create a booster");
 	XgbCheck(b.run, XGBoosterLoadModelFromBuffer(b.run->booster, json.data, json.len),
 			 "load the deployed version's trees");
 	XgbConfigure(b.run, d->opts, t->nout, b.nthread, true);
-	b.train = HeadsPrepare(t->heads, t->nheads, d->Y, cw, ys, yd);
-	b.grad = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(float) * Max(d->Y->nrows, 1) * t->nout);
-	b.hess = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(float) * Max(d->Y->nrows, 1) * t->nout);
 	TreesBoostRounds(&b, res);
-	t->state = TreesForest(TreesParseModel(b.run, d->budget), old->ntrees + res->opt.iterations * t->nout,
+	p = TreesParseModel(b.run, d->budget);
+	t->state = TreesForest(p, Min(old->ntrees + res->opt.iterations * t->nout, p->ntrees),
 						   t->nin, t->nout, zero, one, zero, d->budget);
 	XgbFree(b.run);
 	ForestCompile(t->state, d->model_name, 0);
@@ -694,7 +711,6 @@ TreesFit(RfTrunk *t, RfFitData *d, RfFitResult *res)
 	double	  **cw = palloc0(sizeof(double *) * t->nheads);
 	double	   *ys = palloc0(sizeof(double) * t->nheads);
 	double	   *yd = palloc(sizeof(double) * t->nheads);
-	DMatrixHandle cache[2];
 	TreeParse  *p;
 
 	if (d->warm)
@@ -714,27 +730,8 @@ TreesFit(RfTrunk *t, RfFitData *d, RfFitResult *res)
 		ys[h] = tg->mean;
 		yd[h] = tg->sd;
 	}
-	b.d = d;
-	b.trunk = t;
-	b.run = XgbRunCreate(d->model_name);
-	RfCoresStart(&b.cores, TreeThreads());
-	b.nthread = b.cores.now;
-	b.run->dtrain = XgbMatrix(b.run, d->X, fmargin, t->nout, d->budget, b.nthread);
-	XgbRowWeights(b.run, b.run->dtrain, d->Y, t->heads[0].wcol);
-	cache[0] = b.run->dtrain;
-	/* a cross-validation fold is measured on its validation rows: no stopping on them */
-	if (d->Xva && d->Xva->nrows > 0 && !d->measured_on_validation)
-	{
-		b.run->dvalid = XgbMatrix(b.run, d->Xva, fmargin, t->nout, d->budget, b.nthread);
-		cache[1] = b.run->dvalid;
-		b.valid = HeadsPrepare(t->heads, t->nheads, d->Yva, cw, ys, yd);
-	}
-	XgbCheck(b.run, XGBoosterCreate(cache, b.valid ? 2 : 1, &b.run->booster), "create a booster");
+	TreesBoostStart(&b, t, d, fmargin, cw, ys, yd);
 	XgbConfigure(b.run, d->opts, t->nout, b.nthread, false);
-	b.train = HeadsPrepare(t->heads, t->nheads, d->Y, cw, ys, yd);
-	RfBudgetCharge(d->budget, 4 * sizeof(float) * (Size) d->Y->nrows * t->nout, "the trees' gradients");
-	b.grad = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(float) * Max(d->Y->nrows, 1) * t->nout);
-	b.hess = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(float) * Max(d->Y->nrows, 1) * t->nout);
 	b.scale = TreesGradScale(t, d->Y);
 	if (d->opts->objective && strcmp(d->opts->objective, "ndcg") == 0)
 		TreesListwise(&b);
