@@ -1148,6 +1148,14 @@ BEGIN
     IF spec->>'task' = 'blend' THEN
         RAISE EXCEPTION 'model "%" is a blend, which a warm start cannot continue', model USING ERRCODE = 'wrong_object_type';
     END IF;
+    -- a model table is untrusted: what is read here is checked first
+    IF jsonb_typeof(coalesce(spec->'options', '{}')) <> 'object'
+       OR jsonb_typeof(coalesce(spec #> '{metrics,chosen,l2}', '0')) <> 'number'
+       OR jsonb_typeof(coalesce(spec->'network'->'family', '""')) <> 'string' THEN
+        RAISE EXCEPTION 'model "%" version % is corrupt: its options, family or chosen "l2" are not what reframe.train writes', model, v
+            USING ERRCODE = 'data_corrupted',
+                  HINT = 'A model table holds what reframe.train wrote; retrain the model, or restore the table from a dump.';
+    END IF;
     family := coalesce(spec->'network'->>'family', 'linear');
     IF options ? 'model' AND options->>'model' IS DISTINCT FROM family THEN
         RAISE EXCEPTION 'a warm start continues version % of model "%", a % model, not %', v, model, family, options->'model'

@@ -42,6 +42,17 @@ WarmStartOptions(text *model, Jsonb *options)
 	merged = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 	merged = isnull ? PointerGetDatum(NULL) : SPI_datumTransfer(merged, false, -1);
 	SPI_finish();
+	{
+		/* the family comes from the deployed version's spec, which is untrusted */
+		RfOptions  *o = OptionsParse(DatumGetJsonbP(merged));
+
+		if (o->model && FamilyByName(o->model) == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("model \"%s\": its deployed version is corrupt: spec field \"network.family\" names an unknown model family \"%s\"",
+							text_to_cstring(model), o->model),
+					 errhint("A model table holds what reframe.train wrote; retrain the model, or restore the table from a dump.")));
+	}
 	return DatumGetJsonbP(merged);
 }
 

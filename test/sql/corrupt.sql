@@ -141,6 +141,17 @@ UPDATE evil SET spec = spec || '{"reference": {"columns": [{"name": "x", "kind":
  WHERE block = '';
 SELECT * FROM reframe.drift('pg_temp.evil', 'SELECT 1.0::float8 AS x');
 SELECT reframe.retrain('pg_temp.evil');
+-- a warm start and deploy(model) from the forged table, and the sample's
+-- filter with a forged plan: errors, never a crash
+SELECT * FROM reframe.train('pg_temp.evil', 'SELECT 1.0::float8 AS x, ''c1'' AS y', 'y', options => '{"warm_start": true}');
+UPDATE evil SET spec = spec || '{"options": "x", "metrics": {"chosen": {"l2": "abc"}}}' WHERE block = '';
+SELECT * FROM reframe.train('pg_temp.evil', 'SELECT 1.0::float8 AS x, ''c1'' AS y', 'y', options => '{"warm_start": true}');
+UPDATE evil SET spec = jsonb_set(spec - 'options' - 'metrics', '{network,family}', '"no_such"') WHERE block = '';
+SELECT * FROM reframe.train('pg_temp.evil', 'SELECT 1.0::float8 AS x, ''c1'' AS y', 'y', options => '{"warm_start": true}');
+SELECT reframe.deploy('pg_temp.evil');
+SELECT reframe.sample_keep('1 0 0 0.5 -1 -1 1 0 1 5 0 0 0', ROW(1.0, 'a'::text));
+SELECT reframe.sample_keep('1 0 0 0.5 -1 -1 1 0 1 1 0 0 0', ROW(1.0, 'a'::text));
+SELECT reframe.sample_keep('1 0 0 0.5 -1 -1 1 0 1 1 2 0 0', ROW(1.0, 'a'::text)) IS NOT NULL AS a_fitting_plan_answers;
 RESET ROLE;
 SELECT count(*) AS flowers_still_there FROM flowers;
 -- this session's temporary model tables are listed; another session's are not (one
