@@ -313,7 +313,6 @@ TrainRowWeight(RfTrainState *ts, Datum d, bool isnull)
 	return 0;
 }
 
-
 /* A streamed row: added to its set's moments (the first row fixing their origin). */
 static void
 TrainAddMoments(RfTrainState *ts, int set, const double *raw, const double *y, double u)
@@ -328,7 +327,6 @@ TrainAddMoments(RfTrainState *ts, int set, const double *raw, const double *y, d
 	GramAdd(ts->gram[set], raw, y[0], ts->wcol >= 0 ? y[ts->wcol] : 1.0);
 	TrainAddFoldMoments(ts, set, raw, y[0], ts->wcol >= 0 ? y[ts->wcol] : 1.0, u);
 }
-
 
 /*
  * Encodes one source row into the training or the validation matrices,
@@ -467,6 +465,7 @@ TrainReadSource(RfTrainState *ts)
 	SPIExecuteOptions opts;
 	SPIPlanPtr	plan;
 	int			rc;
+	bool		filtered;
 
 	memset(&recv, 0, sizeof(recv));
 	recv.pub.receiveSlot = TrainReceive;
@@ -490,6 +489,7 @@ TrainReadSource(RfTrainState *ts)
 		return;
 	}
 	TrainPlanTimeSplit(ts);
+	filtered = ts->sample < 1 && ts->distributed;
 
 	SPI_connect();
 
@@ -498,8 +498,8 @@ TrainReadSource(RfTrainState *ts)
 	 * are put in theirs once read (row_order.c).  A sample of a distributed
 	 * source is drawn where its rows are (sample_filter.c).
 	 */
-	plan = SPI_prepare_cursor(ts->sample < 1 && ts->distributed ? TrainSampleFilterSql(ts) : ts->source_sql,
-							  0, NULL, CURSOR_OPT_PARALLEL_OK);
+	plan = SPI_prepare_cursor(filtered ? TrainSampleFilterSql(ts) : ts->source_sql, 0, NULL,
+							  CURSOR_OPT_PARALLEL_OK);
 	if (plan == NULL)
 		elog(ERROR, "reframe: could not plan the source: %s", SPI_result_code_string(SPI_result));
 	rc = SPI_execute_plan_extended(plan, &opts);
@@ -510,7 +510,7 @@ TrainReadSource(RfTrainState *ts)
 				 errmsg("training source must be a query that returns rows"),
 				 errdetail("The source was: %s", ts->source_sql)));
 	SPI_finish();
-	if (ts->sample < 1 && ts->distributed)
+	if (filtered)
 		ts->sampled_out += TrainSourceRows(ts) - ts->received;	/* those the filter left out */
 	TrainCheckRead(ts);
 }

@@ -162,12 +162,8 @@ TrainFit(RfTrainState *ts)
 	instr_time	start;
 
 	if (ts->gradient && ts->opts->l2_auto && ts->folds == 0 && ts->nrows[0] > 2 * RF_L2_PATH_ROWS)
-	{
 		TrainChooseL2OnSample(ts);
-		TrainFitData(ts, &d);
-	}
-	else
-		TrainFitData(ts, &d);
+	TrainFitData(ts, &d);
 	ProgressPhase("fitting");
 	ReframeBlasPrepare();
 	INSTR_TIME_SET_CURRENT(start);
