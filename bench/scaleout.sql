@@ -69,6 +69,17 @@ INSERT INTO bench_result SELECT 'two heads (y, yb): Citus, rows pulled to the co
 INSERT INTO bench_result SELECT 'binary: Citus, rows pulled to the coordinator',
        pg_temp.best_ms($$SELECT reframe.train('b_pull', 'sc', 'yb', options => '{"exclude": ["id", "y", "yk"], "l2": 0.001, "streaming": false}')$$, 1);
 
+-- evaluate: scored and summed on the workers, against the same rows on one
+-- node, and against pulling the rows to the coordinator (as "curves" does)
+INSERT INTO bench_result SELECT 'evaluate binary: one node, rows read into the backend',
+       pg_temp.best_ms($$SELECT reframe.evaluate('b_rows', 'sc_local')$$, 3);
+INSERT INTO bench_result SELECT 'evaluate binary: Citus, scored and summed on the workers',
+       pg_temp.best_ms($$SELECT reframe.evaluate('b_rows', 'sc')$$, 3);
+INSERT INTO bench_result SELECT 'evaluate binary: Citus, rows pulled to the coordinator ("curves": true)',
+       pg_temp.best_ms($$SELECT reframe.evaluate('b_rows', 'sc', '{"curves": true}')$$, 1);
+INSERT INTO bench_result SELECT 'evaluate binary: one node, with "curves": true',
+       pg_temp.best_ms($$SELECT reframe.evaluate('b_rows', 'sc_local', '{"curves": true}')$$, 1);
+
 SELECT workload, round(ms::numeric, 1) AS ms,
        round((ms / (SELECT ms FROM bench_result WHERE workload LIKE 'baseline%'))::numeric, 2) AS ratio
   FROM bench_result;

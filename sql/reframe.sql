@@ -1424,6 +1424,24 @@ CREATE FUNCTION @extschema@.sample_keep(plan text, r record) RETURNS boolean
 COMMENT ON FUNCTION @extschema@.sample_keep(text, record) IS
     'whether a training''s read keeps a row in its "sample" (the plan a training writes; used by reframe.train on distributed sources)';
 
+-- evaluate where the rows are: on a Citus distributed source each worker
+-- scores its rows into cells (reframe.evaluate_row) and sums them into the
+-- heads' metrics (reframe.evaluation), whose parts are combined on the
+-- coordinator (src/apply/evaluate_workers.c; reframe.evaluate calls them)
+CREATE FUNCTION @extschema@.evaluate_row(plan jsonb, r record) RETURNS double precision[]
+    AS 'MODULE_PATHNAME', 'reframe_evaluate_row' LANGUAGE C STRICT STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.evaluate_row(jsonb, record) IS
+    'a row scored for reframe.evaluate: its status, weight, targets, outputs (the plan evaluate writes; used by reframe.evaluate on distributed sources)';
+CREATE FUNCTION @extschema@.evaluation_accum(bytea, bytea, double precision[]) RETURNS bytea
+    AS 'MODULE_PATHNAME', 'reframe_evaluation_accum' LANGUAGE C CALLED ON NULL INPUT STABLE PARALLEL SAFE;
+CREATE FUNCTION @extschema@.evaluation_combine(bytea, bytea) RETURNS bytea
+    AS 'MODULE_PATHNAME', 'reframe_evaluation_combine' LANGUAGE C CALLED ON NULL INPUT STABLE PARALLEL SAFE;
+CREATE AGGREGATE @extschema@.evaluation(config bytea, cells double precision[]) (
+    SFUNC = @extschema@.evaluation_accum, STYPE = bytea,
+    COMBINEFUNC = @extschema@.evaluation_combine, PARALLEL = SAFE);
+COMMENT ON AGGREGATE @extschema@.evaluation(bytea, double precision[]) IS
+    'the metrics of rows scored by reframe.evaluate_row, summed where they are (called by reframe.evaluate; config made by it)';
+
 -- ---------------------------------------------------------------------------
 -- "warm_start": the options of the version a warm start continues (the
 -- deployed one) as it was given them, with the family, options and penalty

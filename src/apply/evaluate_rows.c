@@ -1,8 +1,10 @@
 /*
  * evaluate_rows.c
- *		reframe.evaluate(): a model's metrics over the rows of a query, read
- *		by a DestReceiver into the heads' accumulators (evaluate.c); and the
- *		same over stored tuples, for comparing versions on the same rows.
+ *		How reframe.evaluate reads rows: the columns of a model's inputs,
+ *		targets and weight in a row, each row's cells (its targets and
+ *		outputs), added by a DestReceiver into the heads' accumulators
+ *		(evaluate.c); and the same over stored tuples, for comparing
+ *		versions on the same rows.
  */
 #include "postgres.h"
 
@@ -25,90 +27,11 @@
 #include "evaluate.h"
 #include "store.h"
 #include "targets.h"
-#include "jsonutil.h"
 #include "encoder.h"
 #include "metrics.h"
-#include "aggregates.h"
+#include "evaluate_rows.h"
+#include "evaluate_state.h"
 
-/*
- * "curves": the curves of every binary head (ROC, precision-recall,
- * calibration, lift) and regression head (residuals) over the kept pairs,
- * as the curve aggregates give them; by head name when there are several.
- */
-static void
-EvalCurvesJson(StringInfo buf, RfEvalAcc *acc, int nheads)
-{
-	static const char *const binary[] = {"roc", "pr", "calibration", "lift"};
-	bool		first = true;
-
-	appendStringInfoString(buf, ", \"curves\": {");
-	for (int h = 0; h < nheads; h++)
-	{
-		const RfHead *head = acc[h].head;
-		bool		bin = head->kind == RF_HEAD_BINARY;
-
-		if ((!bin && head->kind != RF_HEAD_REGRESSION) || acc[h].nscores == 0)
-			continue;
-		if (nheads > 1)
-		{
-			appendStringInfoString(buf, first ? "" : ", ");
-			JsonAppendString(buf, head->name);
-			appendStringInfoString(buf, ": {");
-		}
-		for (int c = 0; c < (bin ? lengthof(binary) : 1); c++)
-		{
-			char	   *json = ReframeCurveJson(bin ? binary[c] : "residuals", acc[h].scores,
-												acc[h].labels, acc[h].nscores);
-
-			appendStringInfo(buf, "%s\"%s\": %s", c || (nheads == 1 && !first) ? ", " : "",
-							 bin ? binary[c] : "residuals", json ? json : "null");
-		}
-		if (nheads > 1)
-			appendStringInfoChar(buf, '}');
-		first = false;
-	}
-	appendStringInfoChar(buf, '}');
-}
-
-/* ---------- reframe.evaluate() ---------- */
-
-typedef struct EvalReceiver
-{
-	DestReceiver pub;
-	RfModel    *model;
-	bool		started;
-	int		   *attno;			/* feature columns in the source */
-	Oid		   *atttype;
-	int		   *tattno;			/* per head: its target column */
-	Oid		   *ttype;
-	int		  **lattno;			/* per multilabel head: each label's column */
-	int		  **byname;			/* per classification head: classes sorted by name */
-	RfEvalAcc  *acc;
-	double	   *raw;
-	double	   *enc;
-	double	   *out;
-	double	   *scratch;
-	int64		rows;
-	int64		null_targets;
-	int64		unknown_classes;
-	MemoryContext rowcxt;
-
-	/* ranking: the query column, and every row's query, score and relevance */
-	char	   *group;
-	int			k;
-	int			gattno;
-	/* "weight": the column of row weights, or NULL */
-	char	   *weight;
-	int			wattno;
-	Oid			wtype;
-	Oid			gtype;
-	RfDict	   *gdict;
-	double	   *rank_group;
-	double	   *rank_score;
-	double	   *rank_rel;
-	int64		nrank;
-	int64		caprank;
-} EvalReceiver;
 
 static int
 ClassNameCmp(const void *a, const void *b, void *arg)
@@ -118,13 +41,20 @@ ClassNameCmp(const void *a, const void *b, void *arg)
 	return strcmp(classes[*(const int *) a], classes[*(const int *) b]);
 }
 
+/* Whether a multilabel head's labels may come as one array column of type t. */
+static bool
+LabelArrayType(Oid t)
+{
+	return t == TEXTARRAYOID || t == VARCHARARRAYOID || t == FLOAT8ARRAYOID || t == FLOAT4ARRAYOID;
+}
+
 /*
  * Where a multilabel head's labels are: one text[] column (a label set) or
  * float[] (each label's share) named by the head, or one boolean (or share)
  * column per label.
  */
 static void
-EvalMapLabels(EvalReceiver *r, TupleDesc td, int h)
+EvalFindLabels(EvalReceiver *r, TupleDesc td, int h)
 {
 	RfHead	   *head = &r->model->net->heads[h];
 
@@ -132,14 +62,9 @@ EvalMapLabels(EvalReceiver *r, TupleDesc td, int h)
 	r->tattno[h] = -1;
 	for (int i = 0; i < td->natts; i++)
 		if (!TupleDescAttr(td, i)->attisdropped &&
-			strcmp(NameStr(TupleDescAttr(td, i)->attname), head->name) == 0)
-		{
-			Oid			t = getBaseType(TupleDescAttr(td, i)->atttypid);
-
-			if (t == TEXTARRAYOID || t == VARCHARARRAYOID || t == FLOAT8ARRAYOID || t == FLOAT4ARRAYOID)
-				r->tattno[h] = i;
-			r->ttype[h] = t;
-		}
+			strcmp(NameStr(TupleDescAttr(td, i)->attname), head->name) == 0 &&
+			LabelArrayType(getBaseType(TupleDescAttr(td, i)->atttypid)))
+			r->tattno[h] = i;
 	if (r->tattno[h] >= 0)
 		return;
 	/* ... or as one boolean column per label */
@@ -152,8 +77,42 @@ EvalMapLabels(EvalReceiver *r, TupleDesc td, int h)
 					(errcode(ERRCODE_UNDEFINED_COLUMN),
 					 errmsg("model \"%s\" is evaluated against its label column \"%s\", which the source does not have",
 							r->model->name, head->classes[k])));
-		if (getBaseType(TupleDescAttr(td, r->lattno[h][k])->atttypid) != BOOLOID &&
-			!ReframeIsNumericType(getBaseType(TupleDescAttr(td, r->lattno[h][k])->atttypid)))
+	}
+}
+
+/* The column at attno of td (which a plan may give), or an error naming what it should hold. */
+static Oid
+EvalColumnType(EvalReceiver *r, TupleDesc td, int attno, const char *what, const char *name)
+{
+	if (attno < 0 || attno >= td->natts || TupleDescAttr(td, attno)->attisdropped)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("model \"%s\" is evaluated against its %s column \"%s\", which the source does not have",
+						r->model->name, what, name)));
+	return getBaseType(TupleDescAttr(td, attno)->atttypid);
+}
+
+/* A multilabel head's label columns, checked. */
+static void
+EvalCheckLabels(EvalReceiver *r, TupleDesc td, int h)
+{
+	RfHead	   *head = &r->model->net->heads[h];
+
+	if (r->tattno[h] >= 0)
+	{
+		r->ttype[h] = EvalColumnType(r, td, r->tattno[h], "label", head->name);
+		if (!LabelArrayType(r->ttype[h]))
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("label column \"%s\" must be text[] (a label set) or float8[] (each label's share)",
+							head->name)));
+		return;
+	}
+	for (int k = 0; k < head->nout; k++)
+	{
+		Oid			t = EvalColumnType(r, td, r->lattno[h][k], "label", head->classes[k]);
+
+		if (t != BOOLOID && !ReframeIsNumericType(t))
 			ereport(ERROR,
 					(errcode(ERRCODE_DATATYPE_MISMATCH),
 					 errmsg("label column \"%s\" must be boolean, or a number in [0, 1] (a share of annotators)",
@@ -161,20 +120,14 @@ EvalMapLabels(EvalReceiver *r, TupleDesc td, int h)
 	}
 }
 
-/* Where head h's target column is, checked against what the head learned. */
+/* Head h's target column, checked against what the head learned. */
 static void
-EvalMapTarget(EvalReceiver *r, TupleDesc td, int h)
+EvalCheckTarget(EvalReceiver *r, TupleDesc td, int h)
 {
 	RfModel    *m = r->model;
 	RfHead	   *head = &m->net->heads[h];
 
-	r->tattno[h] = ReframeColumnNumber(td, head->name);
-	if (r->tattno[h] < 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_COLUMN),
-				 errmsg("model \"%s\" is evaluated against its target column \"%s\", which the source does not have",
-						m->name, head->name)));
-	r->ttype[h] = getBaseType(TupleDescAttr(td, r->tattno[h])->atttypid);
+	r->ttype[h] = EvalColumnType(r, td, r->tattno[h], "target", head->name);
 	if (head->soft != (r->ttype[h] == FLOAT8ARRAYOID || r->ttype[h] == FLOAT4ARRAYOID))
 		ereport(ERROR,
 				(errcode(ERRCODE_DATATYPE_MISMATCH),
@@ -188,19 +141,27 @@ EvalMapTarget(EvalReceiver *r, TupleDesc td, int h)
 						head->name, format_type_be(r->ttype[h]), m->name)));
 }
 
-static void
-EvalStartup(DestReceiver *self, int operation, TupleDesc td)
+void
+EvalFindColumns(EvalReceiver *r, TupleDesc td)
 {
-	EvalReceiver *r = (EvalReceiver *) self;
 	RfModel    *m = r->model;
 	RfTrunk    *net = m->net;
 
 	EncoderMapColumns(m->enc, td, r->attno, r->atttype, m->name);
 	for (int h = 0; h < net->nheads; h++)
+	{
 		if (net->heads[h].kind == RF_HEAD_MULTILABEL)
-			EvalMapLabels(r, td, h);
-		else
-			EvalMapTarget(r, td, h);
+		{
+			EvalFindLabels(r, td, h);
+			continue;
+		}
+		r->tattno[h] = ReframeColumnNumber(td, net->heads[h].name);
+		if (r->tattno[h] < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_COLUMN),
+					 errmsg("model \"%s\" is evaluated against its target column \"%s\", which the source does not have",
+							m->name, net->heads[h].name)));
+	}
 	r->wattno = -1;
 	if (r->weight)
 	{
@@ -209,22 +170,42 @@ EvalStartup(DestReceiver *self, int operation, TupleDesc td)
 			ereport(ERROR,
 					(errcode(ERRCODE_UNDEFINED_COLUMN),
 					 errmsg("weight column \"%s\" does not exist in the source", r->weight)));
-		r->wtype = getBaseType(TupleDescAttr(td, r->wattno)->atttypid);
-		if (!ReframeIsNumericType(r->wtype))
-			ereport(ERROR,
-					(errcode(ERRCODE_DATATYPE_MISMATCH),
-					 errmsg("weight column \"%s\" has type %s, but row weights are numbers",
-							r->weight, format_type_be(r->wtype))));
 	}
 	if (r->group)
 	{
-		RfHead	   *head = &net->heads[0];
-
 		r->gattno = ReframeColumnNumber(td, r->group);
 		if (r->gattno < 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_UNDEFINED_COLUMN),
 					 errmsg("group column \"%s\" does not exist in the source", r->group)));
+	}
+}
+
+void
+EvalCheckColumns(EvalReceiver *r, TupleDesc td)
+{
+	RfModel    *m = r->model;
+	RfTrunk    *net = m->net;
+
+	EncoderCheckColumns(m->enc, td, r->attno, r->atttype, m->name);
+	for (int h = 0; h < net->nheads; h++)
+		if (net->heads[h].kind == RF_HEAD_MULTILABEL)
+			EvalCheckLabels(r, td, h);
+		else
+			EvalCheckTarget(r, td, h);
+	if (r->wattno >= 0)
+	{
+		r->wtype = EvalColumnType(r, td, r->wattno, "weight", r->weight ? r->weight : "weight");
+		if (!ReframeIsNumericType(r->wtype))
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("weight column \"%s\" has type %s, but row weights are numbers",
+							r->weight ? r->weight : "weight", format_type_be(r->wtype))));
+	}
+	if (r->group)
+	{
+		RfHead	   *head = &net->heads[0];
+
 		r->gtype = getBaseType(TupleDescAttr(td, r->gattno)->atttypid);
 		if (head->kind == RF_HEAD_MULTICLASS && head->bin_values == NULL)
 			ereport(ERROR,
@@ -232,6 +213,15 @@ EvalStartup(DestReceiver *self, int operation, TupleDesc td)
 					 errmsg("ranking metrics need one score per row, but model \"%s\" is multiclass", m->name),
 					 errhint("Rank with a binary or regression model.")));
 	}
+}
+
+static void
+EvalStartup(DestReceiver *self, int operation, TupleDesc td)
+{
+	EvalReceiver *r = (EvalReceiver *) self;
+
+	EvalFindColumns(r, td);
+	EvalCheckColumns(r, td);
 	r->started = true;
 }
 
@@ -424,14 +414,14 @@ EvalRowLabels(EvalReceiver *r, TupleTableSlot *slot, int h, bool *present)
 }
 
 /*
- * A row's targets for each head: y (a class, a value, NaN when missing),
- * value (a bucketed head's number), labels (a multilabel or distribution
- * head's).  Returns whether any head has one; *unknown when a class was
- * one the model does not know.
+ * A row's targets, each head's into its target cells (EvalTargetCells):
+ * a class, a value or 0/1 (NaN when missing), a bucketed head's number, a
+ * multilabel or distribution head's labels (NaN where missing).  Returns
+ * whether any head has one; *unknown when a class was one the model does
+ * not know.
  */
 static bool
-EvalRowTargets(EvalReceiver *r, TupleTableSlot *slot, double *y, double *value, double **labels,
-			   bool *unknown)
+EvalRowTargets(EvalReceiver *r, TupleTableSlot *slot, double *cells, bool *unknown)
 {
 	RfTrunk    *net = r->model->net;
 	bool		any = false;
@@ -439,14 +429,16 @@ EvalRowTargets(EvalReceiver *r, TupleTableSlot *slot, double *y, double *value, 
 	for (int h = 0; h < net->nheads; h++)
 	{
 		RfHead	   *head = &net->heads[h];
+		double	   *t = cells + r->cell_at[h];
 		Datum		d;
 
-		y[h] = get_float8_nan();
 		if (head->kind == RF_HEAD_MULTILABEL || head->soft)
 		{
 			bool		present;
+			double	   *labels = EvalRowLabels(r, slot, h, &present);
 
-			labels[h] = EvalRowLabels(r, slot, h, &present);
+			for (int k = 0; k < head->nout; k++)
+				t[k] = labels ? labels[k] : get_float8_nan();
 			any |= present;
 			continue;
 		}
@@ -454,15 +446,15 @@ EvalRowTargets(EvalReceiver *r, TupleTableSlot *slot, double *y, double *value, 
 		if (slot->tts_isnull[r->tattno[h]])
 			continue;
 		if (head->kind == RF_HEAD_REGRESSION)
-			y[h] = ReframeDatumToDouble(d, r->ttype[h]);
+			t[0] = ReframeDatumToDouble(d, r->ttype[h]);
 		else if (head->bin_values)
 		{
-			value[h] = ReframeDatumToDouble(d, r->ttype[h]);
-			y[h] = TargetBinIndex(head->bin_edges, head->nclasses - 1, value[h]);
+			t[1] = ReframeDatumToDouble(d, r->ttype[h]);
+			t[0] = TargetBinIndex(head->bin_edges, head->nclasses - 1, t[1]);
 		}
 		else if (head->kind == RF_HEAD_BINARY && ReframeIsNumericType(r->ttype[h]) &&
 				 strcmp(head->classes[0], "0") == 0 && strcmp(head->classes[1], "1") == 0)
-			y[h] = EvalLabelValue(r, d, r->ttype[h], head->name);	/* 0, 1, or a share */
+			t[0] = EvalLabelValue(r, d, r->ttype[h], head->name);	/* 0, 1, or a share */
 		else
 		{
 			int			k = EvalClassIndex(r, h, d);
@@ -472,65 +464,71 @@ EvalRowTargets(EvalReceiver *r, TupleTableSlot *slot, double *y, double *value, 
 				*unknown = true;
 				continue;
 			}
-			y[h] = k;
+			t[0] = k;
 		}
 		any = true;
 	}
 	return any;
 }
 
-/* Scores a row with its targets read, and adds it to each head's metrics (and the ranking's). */
-static void
-EvalRowScore(EvalReceiver *r, TupleTableSlot *slot, const double *y, const double *value, double **labels)
+int
+EvalRowCells(EvalReceiver *r, TupleTableSlot *slot, double *cells)
 {
 	RfModel    *m = r->model;
 	RfTrunk    *net = m->net;
-	double		w = EvalRowWeight(r, slot);
+	bool		unknown = false;
 
+	for (int i = 1; i < r->ncells; i++)
+		cells[i] = get_float8_nan();
+	if (!EvalRowTargets(r, slot, cells, &unknown))
+		return cells[0] = unknown ? EVAL_ROW_UNKNOWN_CLASS : EVAL_ROW_NULL_TARGET;
+	cells[0] = EVAL_ROW_SCORED;
+	cells[1] = EvalRowWeight(r, slot);
 	EncoderReadColumns(m->enc, r->attno, r->atttype, slot->tts_values, slot->tts_isnull,
 					   r->raw, m->name);
 	EncoderEncodeRaw(m->enc, r->raw, r->enc);
 	TrunkForwardRow(net, r->enc, r->out, r->scratch);
+	/* a binary head's logit, for the histograms of its scores */
+	for (int h = 0; h < net->nheads; h++)
+		if (net->heads[h].kind == RF_HEAD_BINARY)
+			cells[r->cell_at[h] + EvalTargetCells(&net->heads[h]) + 1] = r->out[net->heads[h].offset];
 	HeadsLink(net->heads, net->nheads, r->out);
 	for (int h = 0; h < net->nheads; h++)
-	{
-		RfHead	   *head = &net->heads[h];
-
-		if (head->kind == RF_HEAD_MULTILABEL || head->soft)
-		{
-			if (labels[h])
-				EvalAccAddRow(&r->acc[h], r->out + head->offset, labels[h], w);
-			continue;
-		}
-		EvalAccAdd(&r->acc[h], r->out + head->offset, y[h], w);
-		if (head->bin_values && !isnan(y[h]))
-			EvalAccAddExpected(&r->acc[h], r->out + head->offset, value[h]);
-		if (h == 0 && r->group)
-			EvalRankRow(r, slot, head, r->out + head->offset, head->bin_values ? value[h] : y[h]);
-	}
+		memcpy(cells + r->cell_at[h] + EvalTargetCells(&net->heads[h]), r->out + net->heads[h].offset,
+			   sizeof(double) * net->heads[h].nout);
+	return EVAL_ROW_SCORED;
 }
 
 static bool
 EvalReceive(TupleTableSlot *slot, DestReceiver *self)
 {
 	EvalReceiver *r = (EvalReceiver *) self;
-	int			nheads = r->model->net->nheads;
+	RfTrunk    *net = r->model->net;
 	MemoryContext old = MemoryContextSwitchTo(r->rowcxt);
-	double	   *y = palloc(sizeof(double) * nheads);
-	double	   *value = palloc(sizeof(double) * nheads);
-	double	  **labels = palloc0(sizeof(double *) * nheads);
-	bool		unknown = false;
+	double	   *cells = r->cells;
 
 	slot_getallattrs(slot);
-	if (EvalRowTargets(r, slot, y, value, labels, &unknown))
+	switch (EvalRowCells(r, slot, cells))
 	{
-		EvalRowScore(r, slot, y, value, labels);
-		r->rows++;
+		case EVAL_ROW_SCORED:
+			for (int h = 0; h < net->nheads; h++)
+			{
+				RfHead	   *head = &net->heads[h];
+				const double *t = cells + r->cell_at[h];
+				const double *p = t + EvalTargetCells(head);
+
+				EvalAccAddCells(&r->acc[h], p, t, cells[1]);
+				if (h == 0 && r->group)
+					EvalRankRow(r, slot, head, p, head->bin_values ? t[1] : t[0]);
+			}
+			r->rows++;
+			break;
+		case EVAL_ROW_UNKNOWN_CLASS:
+			r->unknown_classes++;
+			break;
+		default:
+			r->null_targets++;
 	}
-	else if (unknown)
-		r->unknown_classes++;
-	else
-		r->null_targets++;
 	MemoryContextSwitchTo(old);
 	MemoryContextReset(r->rowcxt);
 	if ((r->rows & 0xf) == 0)
@@ -545,8 +543,7 @@ EvalNoop(DestReceiver *self)
 {
 }
 
-/* The receiver's arrays for its model, and its DestReceiver callbacks. */
-static void
+void
 EvalReceiverInit(EvalReceiver *r, bool curves)
 {
 	RfTrunk    *net = r->model->net;
@@ -562,6 +559,9 @@ EvalReceiverInit(EvalReceiver *r, bool curves)
 	r->enc = palloc(sizeof(double) * Max(r->model->enc->width, 1));
 	r->out = palloc(sizeof(double) * net->nout);
 	r->scratch = palloc(sizeof(double) * Max(net->family->row_scratch(net), 1));
+	r->cell_at = palloc(sizeof(int) * net->nheads);
+	r->ncells = EvalRowLayout(net->heads, net->nheads, r->cell_at);
+	r->cells = palloc(sizeof(double) * r->ncells);
 	r->rowcxt = AllocSetContextCreate(CurrentMemoryContext, "reframe evaluate row", ALLOCSET_DEFAULT_SIZES);
 	for (int h = 0; h < net->nheads; h++)
 	{
@@ -581,14 +581,7 @@ EvalReceiverInit(EvalReceiver *r, bool curves)
 	r->pub.mydest = DestNone;
 }
 
-/*
- * The selection metric of model m (as training selects versions: each
- * head's, weighted by the heads' weights) over the tuples of a tuplestore,
- * such as a candidate version's validation rows; *rows receives how many
- * rows counted, *metric the metric's name.
- */
-/* The selection metric of the rows r read, weighted over the heads; *metric its name. */
-static double
+double
 EvalSelection(EvalReceiver *r, const char **metric)
 {
 	RfModel    *m = r->model;
@@ -605,6 +598,12 @@ EvalSelection(EvalReceiver *r, const char **metric)
 	return weights > 0 ? total / weights : get_float8_nan();
 }
 
+/*
+ * The selection metric of model m (as training selects versions: each
+ * head's, weighted by the heads' weights) over the tuples of a tuplestore,
+ * such as a candidate version's validation rows; *rows receives how many
+ * rows counted, *metric the metric's name.
+ */
 double
 EvalModelOnTuples(RfModel *m, Tuplestorestate *store, TupleDesc td, int64 *rows, const char **metric)
 {
@@ -625,84 +624,7 @@ EvalModelOnTuples(RfModel *m, Tuplestorestate *store, TupleDesc td, int64 *rows,
 	return EvalSelection(&r, metric);
 }
 
-/* The value v of reframe.evaluate's option key, checked, into r or *curves. */
-static void
-EvalOption(const char *key, JsonbValue *v, EvalReceiver *r, bool *curves)
-{
-	if (strcmp(key, "curves") == 0)
-	{
-		if (v->type != jbvBool)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("option \"curves\" of reframe.evaluate must be true or false")));
-		*curves = v->val.boolean;
-	}
-	else if (strcmp(key, "weight") == 0)
-	{
-		if (v->type != jbvString || v->val.string.len == 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("option \"weight\" of reframe.evaluate must name a column")));
-		r->weight = JsonValueText(v);
-	}
-	else if (strcmp(key, "group") == 0)
-	{
-		if (v->type != jbvString || v->val.string.len == 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("option \"group\" of reframe.evaluate must name a column")));
-		r->group = JsonValueText(v);
-	}
-	else
-	{
-		double		k = JsonValueNumber(v);
-
-		if (v->type != jbvNumeric || k != floor(k) || k < 1 || k > 100000)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("option \"k\" of reframe.evaluate must be an integer from 1 to 100000")));
-		r->k = (int) k;
-	}
-}
-
-/*
- * reframe.evaluate's options into r: "group" (the query column of ranking
- * metrics), "k", "weight" (a column of row weights); "curves" into *curves.
- */
-static void
-EvalParseOptions(Jsonb *o, EvalReceiver *r, bool *curves)
-{
-	JsonbIterator *it;
-	JsonbValue	v;
-	JsonbIteratorToken tok;
-	char	   *key = NULL;
-
-	if (!JB_ROOT_IS_OBJECT(o))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("options of reframe.evaluate must be a JSON object")));
-	it = JsonbIteratorInit(&o->root);
-	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
-	{
-		if (tok == WJB_KEY)
-		{
-			key = pnstrdup(v.val.string.val, v.val.string.len);
-			if (strcmp(key, "group") != 0 && strcmp(key, "k") != 0 && strcmp(key, "curves") != 0 &&
-				strcmp(key, "weight") != 0)
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("unknown option \"%s\" of reframe.evaluate", key),
-						 errhint("Known options are: group (the query column for ranking metrics), k, curves, weight (a column of row weights).")));
-			continue;
-		}
-		if (tok != WJB_VALUE)
-			continue;
-		EvalOption(key, &v, r, curves);
-	}
-}
-
-/* Reads the source through r, scoring and measuring each row. */
-static void
+void
 EvalReadSource(EvalReceiver *r, text *source)
 {
 	char	   *sql = StoreSourceSql(source);
@@ -723,93 +645,4 @@ EvalReadSource(EvalReceiver *r, text *source)
 				 errmsg("evaluation source must be a query that returns rows"),
 				 errdetail("The source was: %s", sql)));
 	SPI_finish();
-}
-
-/* The figures r gathered, as reframe.evaluate returns them. */
-static Jsonb *
-EvalResultJson(EvalReceiver *r, bool curves)
-{
-	RfTrunk    *net = r->model->net;
-	StringInfoData buf;
-
-	initStringInfo(&buf);
-	appendStringInfo(&buf, "{\"model\": ");
-	JsonAppendString(&buf, r->model->name);
-	appendStringInfo(&buf, ", \"version\": %d, \"task\": \"%s\", \"rows\": %lld",
-					 r->model->version, r->model->task, (long long) r->rows);
-	if (r->null_targets)
-		appendStringInfo(&buf, ", \"skipped_null_target\": %lld", (long long) r->null_targets);
-	if (r->unknown_classes)
-		appendStringInfo(&buf, ", \"skipped_unknown_class\": %lld", (long long) r->unknown_classes);
-	if (r->group)
-	{
-		appendStringInfoString(&buf, ", \"ranking\": ");
-		EvalRankingJson(&buf, r->rank_group, r->rank_score, r->rank_rel, r->nrank, r->k);
-	}
-	if (net->nheads == 1)
-	{
-		appendStringInfoString(&buf, ", \"metrics\": ");
-		EvalAccJson(&r->acc[0], &buf, true);
-	}
-	else
-	{
-		appendStringInfoString(&buf, ", \"metrics\": {");
-		for (int h = 0; h < net->nheads; h++)
-		{
-			if (h)
-				appendStringInfoString(&buf, ", ");
-			JsonAppendString(&buf, net->heads[h].name);
-			appendStringInfoString(&buf, ": ");
-			EvalAccJson(&r->acc[h], &buf, true);
-		}
-		appendStringInfoChar(&buf, '}');
-	}
-	{
-		/* what training chooses versions by: each head's, weighted over the heads */
-		const char *metric;
-		double		v = EvalSelection(r, &metric);
-
-		appendStringInfo(&buf, ", \"selection\": {\"metric\": \"%s\", \"value\": ", metric);
-		JsonAppendNumber(&buf, v);
-		appendStringInfoChar(&buf, '}');
-	}
-	if (curves)
-		EvalCurvesJson(&buf, r->acc, net->nheads);
-	appendStringInfoChar(&buf, '}');
-	return JsonFromText(buf.data);
-}
-
-/* reframe.evaluate: the metrics of the deployed version on the rows of a source. */
-PG_FUNCTION_INFO_V1(reframe_evaluate);
-Datum
-reframe_evaluate(PG_FUNCTION_ARGS)
-{
-	text	   *name;
-	EvalReceiver r;
-	bool		curves = false;
-
-	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("model and source must not be NULL")));
-	memset(&r, 0, sizeof(r));
-	r.k = 10;
-	if (!PG_ARGISNULL(2))
-		EvalParseOptions(PG_GETARG_JSONB_P(2), &r, &curves);
-	{
-		/* the deployed version, or the one "model@version" names */
-		int32		version;
-
-		name = StoreSplitVersion(PG_GETARG_TEXT_PP(0), &version);
-		r.model = StoreGetModel(StoreReadableModelRelid(name), text_to_cstring(name), version, CurrentMemoryContext);
-	}
-	r.gdict = RfDictCreate();
-	if (r.model->nterms > 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("\"%s\" is a blend, which has no target to evaluate against", r.model->name),
-				 errhint("Evaluate its models, or aggregate reframe.score of the blend with a metric such as reframe.ndcg.")));
-	EvalReceiverInit(&r, curves);
-	EvalReadSource(&r, PG_GETARG_TEXT_PP(1));
-	PG_RETURN_JSONB_P(EvalResultJson(&r, curves));
 }

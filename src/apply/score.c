@@ -635,16 +635,6 @@ ClassificationHead(ScoreState *st, RfHead *head, const char *what)
 	return head;
 }
 
-static ArrayType *
-Float8ArrayOf(const double *v, int n)
-{
-	Datum	   *d = palloc(sizeof(Datum) * Max(n, 1));
-
-	for (int i = 0; i < n; i++)
-		d[i] = Float8GetDatum(v[i]);
-	return construct_array(d, n, FLOAT8OID, sizeof(float8), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
-}
-
 /* reframe.predict_proba: class probabilities in the order of reframe.classes. */
 PG_FUNCTION_INFO_V1(reframe_predict_proba);
 Datum
@@ -662,9 +652,9 @@ reframe_predict_proba(PG_FUNCTION_ARGS)
 	{
 		two[0] = 1.0 - p[0];
 		two[1] = p[0];
-		PG_RETURN_ARRAYTYPE_P(Float8ArrayOf(two, 2));
+		PG_RETURN_ARRAYTYPE_P(ReframeFloat8Array(two, 2));
 	}
-	PG_RETURN_ARRAYTYPE_P(Float8ArrayOf(p, head->nout));
+	PG_RETURN_ARRAYTYPE_P(ReframeFloat8Array(p, head->nout));
 }
 
 /* The multilabel head predict_labels answers for: the output named, or the model's only one. */

@@ -134,12 +134,17 @@ extern void EncoderSlotNames(const RfEncoder *enc, char **names, const char **ty
 /* Scoring */
 extern void EncoderMapColumns(const RfEncoder *enc, TupleDesc td, int *attno, Oid *atttype,
 							  const char *model);
+/* The same for the columns at attno (0-based, e.g. a plan's), checked the same way. */
+extern void EncoderCheckColumns(const RfEncoder *enc, TupleDesc td, const int *attno, Oid *atttype,
+								const char *model);
 extern void EncoderReadColumns(const RfEncoder *enc, const int *attno, const Oid *atttype,
 							   const Datum *values, const bool *isnull, double *raw,
 							   const char *model);
 extern void EncoderEncodeRaw(const RfEncoder *enc, const double *raw, double *out);
 extern int	EncoderCategory(const RfEncColumn *col, const char *value);
 extern double ReframeDatumToDouble(Datum d, Oid typid);
+struct ArrayType;
+extern struct ArrayType *ReframeFloat8Array(const double *v, int n);
 extern char *EncoderCategoryString(Datum d, Oid typid);
 extern void EncoderReadNumbers(const RfEncColumn *col, Datum d, Oid typid, double *out,
 							   const char *model);

@@ -644,10 +644,22 @@ void
 EncoderMapColumns(const RfEncoder *enc, TupleDesc td, int *attno, Oid *atttype, const char *model)
 {
 	for (int c = 0; c < enc->ncols; c++)
+		attno[c] = ColumnAttno(enc, c, td, model);
+	EncoderCheckColumns(enc, td, attno, atttype, model);
+}
+
+void
+EncoderCheckColumns(const RfEncoder *enc, TupleDesc td, const int *attno, Oid *atttype, const char *model)
+{
+	for (int c = 0; c < enc->ncols; c++)
 	{
 		const RfEncColumn *col = &enc->cols[c];
 
-		attno[c] = ColumnAttno(enc, c, td, model);
+		if (attno[c] < 0 || attno[c] >= td->natts || TupleDescAttr(td, attno[c])->attisdropped)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_COLUMN),
+					 errmsg("model \"%s\" needs feature column \"%s\", which the row does not have",
+							model, col->name)));
 		atttype[c] = getBaseType(TupleDescAttr(td, attno[c])->atttypid);
 		if (!ColumnTypeFits(col->kind, atttype[c]) ||
 			(col->kind == RF_TIME && EncoderTimeLength(atttype[c]) != col->length))

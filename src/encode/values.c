@@ -1,12 +1,14 @@
 /*
  * values.c
  *		Values of a row as reframe reads them: the numeric types, a datum as a
- *		double, strings coded by a dictionary (RfDict), a row's hash.
+ *		double, strings coded by a dictionary (RfDict), a row's hash; doubles
+ *		as a float8[].
  */
 #include "postgres.h"
 
 #include "catalog/pg_type.h"
 #include "common/hashfn.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 
 #include "encoder.h"
@@ -176,4 +178,21 @@ ReframeDatumToDouble(Datum d, Oid typid)
 			elog(ERROR, "reframe: unexpected numeric type %u", typid);
 	}
 	return 0;					/* keep compiler quiet */
+}
+
+/* n doubles as a one-dimensional float8[]. */
+ArrayType *
+ReframeFloat8Array(const double *v, int n)
+{
+	Size		size = ARR_OVERHEAD_NONULLS(1) + sizeof(double) * n;
+	ArrayType  *arr = palloc0(size);
+
+	SET_VARSIZE(arr, size);
+	arr->ndim = 1;
+	arr->dataoffset = 0;
+	arr->elemtype = FLOAT8OID;
+	ARR_DIMS(arr)[0] = n;
+	ARR_LBOUND(arr)[0] = 1;
+	memcpy(ARR_DATA_PTR(arr), v, sizeof(double) * n);
+	return arr;
 }

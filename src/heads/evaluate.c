@@ -86,17 +86,9 @@ EvalAccMerge(RfEvalAcc *dst, RfEvalAcc *src)
 {
 	const RfHead *head = dst->head;
 	int			K = head->kind == RF_HEAD_BINARY ? 2 : head->nout;
-	double		n = dst->n + src->n;
 
-	/* the target's running mean and squared deviations, by Chan et al. */
-	if (src->n > 0)
-	{
-		double		delta = src->ymean - dst->ymean;
-
-		dst->ym2 += src->ym2 + delta * delta * dst->n * src->n / n;
-		dst->ymean += delta * src->n / n;
-	}
-	dst->n = n;
+	/* the target's running mean and squared deviations */
+	EvalMeanMerge(&dst->n, &dst->ymean, &dst->ym2, src->n, src->ymean, src->ym2);
 	dst->rows += src->rows;
 	EvalSumsAdd(&dst->sums, &src->sums);
 	AddArray(dst->confusion, src->confusion, K * K);
@@ -254,6 +246,79 @@ EvalAccAddRow(RfEvalAcc *acc, const double *p, const double *y, double w)
 		EvalAccAddDistribution(acc, p, y, w);
 	else
 		EvalAccAdd(acc, p, y[0], w);
+}
+
+int
+EvalTargetCells(const RfHead *head)
+{
+	if (head->kind == RF_HEAD_MULTILABEL || head->soft)
+		return head->nout;
+	return head->bin_values ? 2 : 1;
+}
+
+void
+EvalAccAddCells(RfEvalAcc *acc, const double *p, const double *t, double w)
+{
+	const RfHead *head = acc->head;
+
+	if (head->kind == RF_HEAD_MULTILABEL || head->soft)
+	{
+		EvalAccAddRow(acc, p, t, w);
+		return;
+	}
+	EvalAccAdd(acc, p, t[0], w);
+	if (head->bin_values && !isnan(t[0]) && w > 0)
+		EvalAccAddExpected(acc, p, t[1]);
+}
+
+void
+EvalBinsAdd(double *bins, double z, double p, double y)
+{
+	double	   *pos = bins;
+	double	   *neg = bins + AUC_BINS;
+	double	   *ece = bins + 2 * AUC_BINS;	/* rows, sum of p, positives; per bin */
+	double		at = (Min(Max(z, -AUC_LOGIT), AUC_LOGIT) + AUC_LOGIT) / (2 * AUC_LOGIT) * AUC_BINS;
+	int			b = Min(Max((int) at, 0), AUC_BINS - 1);
+	int			e = Min(Max((int) (p * ECE_BINS), 0), ECE_BINS - 1);
+	bool		actual = y > 0.5;
+
+	pos[b] += actual;
+	neg[b] += !actual;
+	ece[3 * e] += 1;
+	ece[3 * e + 1] += p;
+	ece[3 * e + 2] += actual;
+}
+
+/*
+ * The AUC as the Mann-Whitney statistic over the bins in order (a pair
+ * within one bin counts half), the calibration error exactly as the rows'
+ * path computes it from the scores.
+ */
+void
+EvalAccFromBins(RfEvalAcc *acc, const double *bins)
+{
+	const double *pos = bins;
+	const double *neg = bins + AUC_BINS;
+	const double *ece = bins + 2 * AUC_BINS;
+	double		below = 0;
+	double		u = 0;
+	double		npos = 0;
+	double		rows = 0;
+
+	for (int b = 0; b < AUC_BINS; b++)
+	{
+		u += pos[b] * (below + neg[b] / 2);
+		below += neg[b];
+		npos += pos[b];
+	}
+	for (int e = 0; e < ECE_BINS; e++)
+		rows += ece[3 * e];
+	acc->binned = true;
+	acc->roc_auc = npos > 0 && below > 0 ? u / (npos * below) : get_float8_nan();
+	acc->ece = rows > 0 ? 0 : get_float8_nan();
+	for (int e = 0; e < ECE_BINS && rows > 0; e++)
+		if (ece[3 * e] > 0)
+			acc->ece += ece[3 * e] / rows * fabs(ece[3 * e + 1] / ece[3 * e] - ece[3 * e + 2] / ece[3 * e]);
 }
 
 void

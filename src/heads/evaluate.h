@@ -69,7 +69,7 @@ typedef struct RfEvalAcc
 	double	   *tp;
 	double	   *fp;
 	double	   *fn;
-	/* binary, from histograms of the scores instead of the scores (gradient.c) */
+	/* binary, from histograms of the scores instead of the scores (EvalAccFromBins) */
 	bool		binned;
 	double		roc_auc;
 	double		ece;
@@ -101,6 +101,46 @@ extern void EvalAccAddRow(RfEvalAcc *acc, const double *p, const double *y, doub
 /* For a bucketed target: adds the squared error of the expected value. */
 extern void EvalAccAddExpected(RfEvalAcc *acc, const double *p, double value);
 extern void EvalAccJson(RfEvalAcc *acc, StringInfo buf, bool with_confusion);
+
+/*
+ * A row of a head as cells: its targets (EvalTargetCells of them: a value,
+ * 0/1 or a class index, NaN when missing, then a bucketed head's number; or
+ * a multilabel head's labels, a distribution's shares), as the rows' path
+ * and reframe.evaluate_row read them.  Adds the row, of outputs p, to acc.
+ */
+extern int	EvalTargetCells(const RfHead *head);
+extern void EvalAccAddCells(RfEvalAcc *acc, const double *p, const double *t, double w);
+
+/*
+ * A binary head's ROC AUC from a histogram of its scores' logits: AUC_BINS
+ * bins over [-AUC_LOGIT, AUC_LOGIT] (the ends taking what lies beyond);
+ * pairs within a bin count half.  Its calibration error from the 10 bins
+ * of probability the rows' path uses.  Where the scores are not kept
+ * (streamed passes, evaluate on Citus workers), these histograms are.
+ */
+#define AUC_BINS 2048
+#define AUC_LOGIT 16.0
+#define ECE_BINS 10
+#define EVAL_BINS_DOUBLES (2 * AUC_BINS + 3 * ECE_BINS)
+
+/* Adds a row of logit z, probability p and label y (unweighted, as the rows' path keeps scores). */
+extern void EvalBinsAdd(double *bins, double z, double p, double y);
+/* The ROC AUC and calibration error of acc from its head's histograms. */
+extern void EvalAccFromBins(RfEvalAcc *acc, const double *bins);
+
+/* Merges a running mean and squared deviations (n2, mean2, m22) into (n, mean, m2), by Chan et al. */
+static inline void
+EvalMeanMerge(double *n, double *mean, double *m2, double n2, double mean2, double m22)
+{
+	double		total = *n + n2;
+	double		delta = mean2 - *mean;
+
+	if (n2 <= 0)
+		return;
+	*m2 += m22 + delta * delta * *n * n2 / total;
+	*mean += delta * n2 / total;
+	*n = total;
+}
 
 /* The metric versions are selected on, lower is better. */
 extern double EvalAccSelection(RfEvalAcc *acc);

@@ -21,7 +21,7 @@
 
 #include "citus.h"
 
-static bool
+bool
 CitusInstalled(void)
 {
 	return OidIsValid(get_extension_oid("citus", true));

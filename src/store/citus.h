@@ -7,6 +7,8 @@
 
 #include "nodes/pg_list.h"
 
+/* Whether the Citus extension is in this database. */
+extern bool CitusInstalled(void);
 /* Whether Citus is installed here and relid is one of its reference tables. */
 extern bool CitusIsReferenceTable(Oid relid);
 

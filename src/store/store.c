@@ -531,22 +531,6 @@ StoreDeployedVersion(Oid relid)
 							 StoreQualifiedName(relid)), 0, NULL, NULL, -1, false);
 }
 
-static ArrayType *
-Float8Array(const double *data, int n)
-{
-	Size		size = ARR_OVERHEAD_NONULLS(1) + sizeof(double) * n;
-	ArrayType  *arr = palloc0(size);
-
-	SET_VARSIZE(arr, size);
-	arr->ndim = 1;
-	arr->dataoffset = 0;
-	arr->elemtype = FLOAT8OID;
-	ARR_DIMS(arr)[0] = n;
-	ARR_LBOUND(arr)[0] = 1;
-	memcpy(ARR_DATA_PTR(arr), data, sizeof(double) * n);
-	return arr;
-}
-
 /* Writes a version: its header row, then every block in parts. */
 void
 StoreWriteVersion(Oid relid, int32 version, const char *spec, List *blocks, bool deployed)
@@ -594,7 +578,7 @@ StoreWriteVersion(Oid relid, int32 version, const char *spec, List *blocks, bool
 			int			len = (int) Min(n - start, STORE_PART_VALUES);
 
 			values[2] = Int32GetDatum(part++);
-			values[4] = PointerGetDatum(Float8Array(b->data + start, len));
+			values[4] = PointerGetDatum(ReframeFloat8Array(b->data + start, len));
 			if (SPI_execute_plan(plan, values, nulls, false, 0) != SPI_OK_INSERT)
 				elog(ERROR, "reframe: could not write block %s", b->name);
 			pfree(DatumGetPointer(values[4]));

@@ -426,25 +426,6 @@ GradientSumsToAcc(const HeadSums *s, RfEvalAcc *acc)
 	acc->sums = s->sums;
 }
 
-/* A binary row's place in the histograms of its scores (unweighted, as the rows' path keeps scores). */
-static void
-BinaryBins(double *bins, double z, double p, double y)
-{
-	double	   *pos = bins;
-	double	   *neg = bins + AUC_BINS;
-	double	   *ece = bins + 2 * AUC_BINS;	/* rows, sum of p, positives; per bin */
-	double		at = (Min(Max(z, -AUC_LOGIT), AUC_LOGIT) + AUC_LOGIT) / (2 * AUC_LOGIT) * AUC_BINS;
-	int			b = Min(Max((int) at, 0), AUC_BINS - 1);
-	int			e = Min(Max((int) (p * ECE_BINS), 0), ECE_BINS - 1);
-	bool		actual = y > 0.5;
-
-	pos[b] += actual;
-	neg[b] += !actual;
-	ece[3 * e] += 1;
-	ece[3 * e + 1] += p;
-	ece[3 * e + 2] += actual;
-}
-
 /* Adds a row to a head's metrics, by RfEvalAcc's own code. */
 static void
 HeadEvalAdd(const GradientHead *h, const RfHead *head, HeadSums *s, const double *z,
@@ -471,7 +452,7 @@ HeadEvalAdd(const GradientHead *h, const RfHead *head, HeadSums *s, const double
 		if (h->map == MAP_BINS && w > 0)
 			EvalAccAddExpected(&acc, p, cells[h->cell]);
 		if (h->kind == RF_HEAD_BINARY && w > 0)
-			BinaryBins(arr + K * K, z[0], p[0], y);
+			EvalBinsAdd(arr + K * K, z[0], p[0], y);
 	}
 	s->n = acc.n;
 	s->erows = acc.rows;

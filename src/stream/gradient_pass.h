@@ -16,16 +16,6 @@
 /* Streamed multiclass heads have at most this many classes (a confusion matrix per pass). */
 #define GRADIENT_MAX_CLASSES 256
 
-/*
- * A binary head's ROC AUC from a histogram of its validation scores'
- * logits: AUC_BINS bins over [-AUC_LOGIT, AUC_LOGIT] (the ends taking what
- * lies beyond); pairs within a bin count half.  Its calibration error from
- * the 10 bins of probability the rows' path uses.
- */
-#define AUC_BINS 2048
-#define AUC_LOGIT 16.0
-#define ECE_BINS 10
-
 /* How a head's target cell becomes its target. */
 typedef enum GradientMap
 {
@@ -192,7 +182,7 @@ SumsDoubles(const GradientHead *h, bool evaluate)
 
 	if (evaluate)
 		n += ConfusionK(h) * ConfusionK(h) + (h->kind == RF_HEAD_MULTILABEL ? 3 * h->nout : 0) +
-			(h->kind == RF_HEAD_BINARY ? 2 * AUC_BINS + 3 * ECE_BINS : 0);
+			(h->kind == RF_HEAD_BINARY ? EVAL_BINS_DOUBLES : 0);
 	return n;
 }
 

@@ -199,39 +199,6 @@ GradientFit(RfTrunk *t, RfFitData *d, RfFitResult *res)
 	NetMinimizeLbfgs(net, d, res, GradientEval, &o);
 }
 
-/*
- * The ROC AUC and the calibration error of a binary head from its
- * histograms: the AUC as the Mann-Whitney statistic over the bins in order
- * (a pair within one bin counts half), the calibration error exactly as
- * the rows' path computes it from the scores.
- */
-static void
-BinnedScoreMetrics(RfEvalAcc *acc, const double *bins)
-{
-	const double *pos = bins;
-	const double *neg = bins + AUC_BINS;
-	const double *ece = bins + 2 * AUC_BINS;
-	double		below = 0;
-	double		u = 0;
-	double		npos = 0;
-	double		rows = 0;
-
-	for (int b = 0; b < AUC_BINS; b++)
-	{
-		u += pos[b] * (below + neg[b] / 2);
-		below += neg[b];
-		npos += pos[b];
-	}
-	for (int e = 0; e < ECE_BINS; e++)
-		rows += ece[3 * e];
-	acc->binned = true;
-	acc->roc_auc = npos > 0 && below > 0 ? u / (npos * below) : get_float8_nan();
-	acc->ece = rows > 0 ? 0 : get_float8_nan();
-	for (int e = 0; e < ECE_BINS && rows > 0; e++)
-		if (ece[3 * e] > 0)
-			acc->ece += ece[3 * e] / rows * fabs(ece[3 * e + 1] / ece[3 * e] - ece[3 * e + 2] / ece[3 * e]);
-}
-
 /* A head's metrics accumulator from a pass's sums. */
 static void
 AccFromSums(RfEvalAcc *acc, const RfHead *head, PassResult *r, int h, int set, double center)
@@ -248,7 +215,7 @@ AccFromSums(RfEvalAcc *acc, const RfHead *head, PassResult *r, int h, int set, d
 		memcpy(acc->confusion, arr, sizeof(double) * K * K);
 	/* as the rows' path, which keeps the validation rows' scores only */
 	if (head->kind == RF_HEAD_BINARY && set == 1)
-		BinnedScoreMetrics(acc, arr + K * K);
+		EvalAccFromBins(acc, arr + K * K);
 	if (head->kind == RF_HEAD_MULTILABEL)
 	{
 		memcpy(acc->tp, arr, sizeof(double) * head->nout);

@@ -116,7 +116,8 @@ DECLARE
                     'score', 'predict_all', 'train', 'train', 'evaluate', 'deploy', 'weights', 'set_threshold',
                     'create_blend', 'drop_model', 'model_table', 'sgemm', 'state', 'state', 'aggregate', 'export',
                     'explain', 'explain', 'importance', 'curve', 'curve', 'cross_validate', 'split_fraction', 'loss_history',
-                    'report', 'explain_all', 'trials', 'deploy', 'drift', 'retrain', 'sample_keep');
+                    'report', 'explain_all', 'trials', 'deploy', 'drift', 'retrain', 'sample_keep',
+                    'evaluate_row', 'evaluation');
     features text;
 BEGIN
     features := CASE floor(random() * 4)::int
@@ -217,6 +218,24 @@ BEGIN
                           pick('1 0 0 0.5 -1 -1 1 0 1 0 0 0 0', '1 0 0 0.5 -1 -1 2 0 1 1 1 0 0 0', '1 0 0 2 -1 -1 1 0 1 0 0 0 0',
                                '1 0 0 0.5 99 -1 1 0 1 0 0 0 0', '1 0 0 0.5 -1 -1 1 0 1 0 4 100000 1', '2', '', '1 9223372036854775807',
                                '1 0 0 0.5 -1 -1 1 -5 1 0 0 0 0', '1 0 0 NaN -1 -1 1 0 1 0 0 0 0', fuzz_text()));
+        WHEN 'evaluate_row' THEN
+            RETURN format('SELECT reframe.evaluate_row(%2$L::jsonb, s) FROM (SELECT %1$s FROM fz) s',
+                          pick('*', 'a, b, k, y', 'y, k, b, a', 'a, b, m', '1 AS one, NULL::text AS n', 'b, b, b, b, b'),
+                          format('{"model": %s, "features": %s, "targets": %s, "weight": %s%s}',
+                                 to_json(coalesce(fuzz_name(), 'f_bin')), pick('[0, 1, 2]', '[0, 1]', '[]', '[-1, 0, 1]', '[0, 0, 0]', '[99, 1, 2]', '"x"'),
+                                 pick('[3]', '[2]', '[[3]]', '[-1]', '[3, 4]', '[]', '[[0, 1, 2, 3]]', '[null]'),
+                                 pick('-1', '-1', '0', '3', '99', '-2', '1.5', 'null'), pick('', '', ', "weight_name": "w"', ', "weight_name": 1')));
+        WHEN 'evaluation' THEN
+            RETURN format('SELECT length(reframe.evaluation(%L::bytea, c)) FROM (VALUES (%s::float8[]), (%s::float8[])) v(c)',
+                          pick('\x564546520100000000000000000000000000000002000000030000000000000000000000000000000000e03f',
+                               '\x564546520100000000000000000000000000000001000000010000000000000000000000000000000000e03f',
+                               '\x564546520100000000000000000000000000000000000000010000000000000000000000000000000000f07f',
+                               '\x564546520100000003000000000000000000000002000000030000000000000006000000000000000000e03f',
+                               '\x56454652', '\x', '\x564546520200000000000000000000000000000002000000030000000000000000000000000000000000e03f'),
+                          pick('ARRAY[1, 1, 1, 0.2, 0.3, 0.5]', 'ARRAY[1, 1, 2, 0.2, 0.3, 0.5]', 'ARRAY[1, 1, 0.5, 0.9, 2]', 'ARRAY[1, 1, 0.5, ''NaN'', 2]',
+                               'ARRAY[0, 0]', 'ARRAY[-1, 0, 0, 0, 0, 0]', 'ARRAY[1, -1, 1, 0.2, 0.3, 0.5]', 'ARRAY[1, 1, ''NaN'', 0.2, 0.3, 0.5]',
+                               'ARRAY[1, ''Infinity'', 1, 0.2, 0.3, 0.5]', 'ARRAY[1, 1, 5, 0.2, 0.3, 0.5]', 'ARRAY[]::float8[]', 'NULL', 'ARRAY[ARRAY[1, 2], ARRAY[3, 4]]'),
+                          pick('ARRAY[1, 1, 1, 0.2, 0.3, 0.5]', 'ARRAY[1, 1, 0, 0.4]', 'ARRAY[2, 1, 1, 0.2, 0.3, 0.5]', 'NULL'));
         WHEN 'export' THEN
             RETURN format('SELECT length(reframe.export(%L, %L))', fuzz_name(), pick('xgboost', 'xgboost', 'onnx', '', NULL));
         WHEN 'model_table' THEN

@@ -152,7 +152,30 @@ SELECT reframe.deploy('pg_temp.evil');
 SELECT reframe.sample_keep('1 0 0 0.5 -1 -1 1 0 1 5 0 0 0', ROW(1.0, 'a'::text));
 SELECT reframe.sample_keep('1 0 0 0.5 -1 -1 1 0 1 1 0 0 0', ROW(1.0, 'a'::text));
 SELECT reframe.sample_keep('1 0 0 0.5 -1 -1 1 0 1 1 2 0 0', ROW(1.0, 'a'::text)) IS NOT NULL AS a_fitting_plan_answers;
+-- the evaluation aggregate with forged configurations, states and cells:
+-- a multiclass head of 3 classes (magic, 1 head, no parameters, no sums;
+-- kind 2, 3 outputs, threshold 0.5), and rows of status, weight, class, p
+SELECT reframe.evaluation('\x00'::bytea, ARRAY[1.0::float8]);
+SELECT reframe.evaluation('\x564546520100000000000000000000000000000002000000030000000000000000000000000000000000e03f'::bytea,
+                          ARRAY[1, 1, 7, 0.2, 0.3, 0.5]::float8[]);
+SELECT reframe.evaluation('\x564546520100000000000000000000000000000002000000030000000000000000000000000000000000e03f'::bytea,
+                          ARRAY[1, 1, 1, 0.2]::float8[]);
+SELECT reframe.evaluation('\x564546520100000000000000000000000000000002000000ffffff7f0000000000000000000000000000e03f'::bytea,
+                          ARRAY[1, 1, 1, 0.2]::float8[]);
+SELECT length(reframe.evaluation('\x564546520100000000000000000000000000000002000000030000000000000000000000000000000000e03f'::bytea,
+                                 ARRAY[1, 1, 1, 0.2, 0.3, 0.5]::float8[])) AS a_fitting_row_is_summed;
+SELECT reframe.evaluation_combine('\x564546520100000000000000000000000000000002000000030000000000000000000000000000000000e03f'::bytea,
+                                  '\x00'::bytea);
+SELECT reframe.evaluation_accum(NULL, '\x00'::bytea, NULL);
 RESET ROLE;
+-- and its row function with forged plans: wrong columns, a label list for a class, no plan at all
+SELECT reframe.evaluate_row('{"model": "flower", "features": [5, 0], "targets": [0], "weight": -1}', ROW(1.0, 'a'::text));
+SELECT reframe.evaluate_row('{"model": "flower", "features": [0, 1], "targets": [2], "weight": 7}', ROW(1.0, 2.0, 'setosa'::text));
+SELECT reframe.evaluate_row('{"model": "flower", "features": [0, 1], "targets": [[2]], "weight": -1}', ROW(1.0, 2.0, 'setosa'::text));
+SELECT reframe.evaluate_row('{"model": "flower", "features": [0, 1], "targets": [2], "weight": -1}', ROW(1.0, 2.0, 3.0));
+SELECT reframe.evaluate_row('[1]', ROW(1.0));
+SELECT array_length(reframe.evaluate_row('{"model": "flower", "features": [0, 1], "targets": [2], "weight": -1}',
+                                         ROW(5.1, 3.5, 'setosa'::text)), 1) AS a_fitting_plan_scores;
 SELECT count(*) AS flowers_still_there FROM flowers;
 -- this session's temporary model tables are listed; another session's are not (one
 -- session cannot show that here: spec_fuzz.sh checks it)

@@ -97,13 +97,46 @@ SELECT (SELECT reframe.accuracy(reframe.predict('clf', e)::boolean, label) FROM 
        (SELECT reframe.accuracy(reframe.predict('clf', e), label::text) FROM events_local e) AS same_boolean_accuracy,
        (SELECT reframe.accuracy((x1 > 0)::int, (y > 0)::int) FROM events e) =
        (SELECT reframe.accuracy((x1 > 0)::int, (y > 0)::int) FROM events_local e) AS same_integer_accuracy;
--- evaluate on a distributed source
--- (the same figures, summed in another order: within 1e-12)
-SELECT count(*) AS metrics,
-       bool_and(CASE WHEN jsonb_typeof(d.value) = 'number'
-                     THEN abs(d.value::float8 - l.value::float8) < 1e-12 ELSE d.value = l.value END) AS same_evaluation
-FROM jsonb_each(reframe.evaluate('clf', 'events') -> 'metrics') d
-JOIN jsonb_each(reframe.evaluate('clf', 'events_local') -> 'metrics') l USING (key);
+-- evaluate on a distributed source: each worker scores its rows into
+-- cells (reframe.evaluate_row) and sums them into the metrics
+-- (reframe.evaluation); only the sums come to the coordinator
+SELECT * FROM task_queries($$SELECT reframe.evaluation('\x'::bytea, reframe.evaluate_row('{}', e)) FROM events e$$) LIMIT 1;
+-- the same figures as the local read (summed in another order: 1e-12), but
+-- the ROC AUC, which comes from 2048 bins of the scores' logits
+CREATE FUNCTION evaluation_gap(m text, q text, opts jsonb DEFAULT '{}')
+RETURNS TABLE (on_workers boolean, same_counts boolean, differing text) LANGUAGE plpgsql AS $$
+DECLARE d jsonb := reframe.evaluate(m, format(q, 'events'), opts);
+        l jsonb := reframe.evaluate(m, format(q, 'events_local'), opts);
+BEGIN
+  RETURN QUERY
+  SELECT coalesce((d ->> 'on_workers')::boolean, false), d - 'on_workers' - 'metrics' - 'selection' = l - 'metrics' - 'selection',
+         coalesce(string_agg(key, ', ' ORDER BY key), '')
+  FROM (SELECT 'selection' AS key, d #> '{selection,value}' AS dv, l #> '{selection,value}' AS lv
+        UNION ALL
+        SELECT key, dm.value, lm.value FROM jsonb_each(d -> 'metrics') dm JOIN jsonb_each(l -> 'metrics') lm USING (key)
+        WHERE key <> 'roc_auc') x
+  WHERE CASE WHEN jsonb_typeof(dv) = 'number' THEN abs(dv::float8 - lv::float8) > 1e-12 * greatest(1, abs(lv::float8))
+             ELSE dv <> lv END;
+END $$;
+SELECT reframe.train('mc', 'SELECT x1, x2, y, cat FROM events', 'cat', options => '{"model": "linear"}') IS NOT NULL AS trained;
+SELECT framing, g.* FROM (VALUES
+  ('binary', 'clf', '%s', '{}'),
+  ('regression, weighted, a subquery''s rows', 'lin', 'SELECT x1, x2, cat, y, abs(x1) + 0.5 AS w FROM %s', '{"weight": "w"}'),
+  ('multiclass, NULL and unknown classes', 'mc',
+   'SELECT x1, x2, y, CASE WHEN id %% 50 = 0 THEN NULL WHEN id %% 77 = 0 THEN ''zz'' ELSE cat END AS cat FROM %s', '{}'),
+  ('ranking: the rows come here', 'lin', '%s', '{"group": "cat"}')
+) v(framing, m, q, opts), evaluation_gap(m, q, opts::jsonb) g;
+-- the binned ROC AUC as computed here from the scores' logits, and how far it is from the exact one
+CREATE TABLE ev AS SELECT reframe.evaluate('clf', 'events') d, reframe.evaluate('clf', 'events_local') l;
+WITH s AS (SELECT label, least(greatest(ln(p / (1 - p)), -16), 16) z
+           FROM (SELECT label, reframe.score('clf', e) p FROM events_local e) x),
+     b AS (SELECT least(floor((z + 16) / 32 * 2048), 2047) bin,
+                  count(*) FILTER (WHERE label) pos, count(*) FILTER (WHERE NOT label) neg FROM s GROUP BY 1),
+     c AS (SELECT pos, neg, coalesce(sum(neg) OVER (ORDER BY bin ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) below FROM b)
+SELECT abs(sum(pos * (below + neg / 2.0)) / (sum(pos) * sum(neg)) - (d #>> '{metrics,roc_auc}')::float8) < 1e-5 AS binned_auc_as_computed,
+       abs((d #>> '{metrics,roc_auc}')::float8 - (l #>> '{metrics,roc_auc}')::float8) < 1e-3 AS within_1e3_of_exact
+FROM c, ev GROUP BY d, l;
+DROP TABLE ev;
 
 -- 5. blends are reference tables too
 SELECT reframe.create_blend('both', '{"lin": 0.5, "clf": 0.5}');
