@@ -106,6 +106,7 @@ production spec_fuzz
 production concurrent_train
 production upgrade
 production retrain_while_scoring
+production shared_cache
 cron_status=0
 wait $cron || cron_status=$?
 report cron $cron_status

@@ -15,6 +15,7 @@
 #include "reframe.h"
 #include "family.h"
 #include "pin.h"
+#include "shared_cache.h"
 
 #include <cblas.h>
 
@@ -91,9 +92,9 @@ _PG_init(void)
 							PGC_USERSET, 0,
 							NULL, NULL, NULL);
 
-	MarkGUCPrefixReserved("reframe");
-
 	ReframeStoreInit();
+	SharedCacheInit();
+	MarkGUCPrefixReserved("reframe");
 	ReframePinInit();
 }
 

@@ -261,10 +261,15 @@ MapArray(Size size)
 	return m;
 }
 
+/*
+ * A context of another kind than AllocSet (a model's arena in shared
+ * memory, shared_cache.c) keeps large arrays itself: a mapping would be
+ * this process's alone.
+ */
 void *
 RfAllocLarge(Size size, RfMapped **m)
 {
-	*m = size >= MAP_MIN_BYTES ? MapArray(size) : NULL;
+	*m = size >= MAP_MIN_BYTES && IsA(CurrentMemoryContext, AllocSetContext) ? MapArray(size) : NULL;
 	return *m ? (*m)->p : MemoryContextAllocHuge(CurrentMemoryContext, Max(size, 1));
 }
 

@@ -53,6 +53,7 @@
 #include "reframe.h"
 #include "citus.h"
 #include "jsonutil.h"
+#include "shared_cache.h"
 #include "store.h"
 
 /* Largest number of values stored in one row of a parameter block. */
@@ -997,6 +998,13 @@ ModelFromRows(RfModel *m, List *blocks)
  * row-level security (a loaded model serves every role of the backend: all
  * rows or none), the key (version, block, part).
  */
+/*
+ * Whether StoreLoadVersion reads with the latest snapshot rather than the
+ * statement's: a load for the shared cache, which reads after taking the
+ * generations its copy is stamped with (shared_cache.c).
+ */
+static bool LoadLatest = false;
+
 static Relation
 OpenModelTable(Oid relid, const char *name, Relation *idx)
 {
@@ -1052,7 +1060,8 @@ StoreLoadVersion(Oid relid, const char *name, int32 version)
 	m->readrelid = CitusLocalShard(relid, name);
 
 	rel = OpenModelTable(m->readrelid, name, &idx);
-	snap = RegisterSnapshot(ActiveSnapshotSet() ? GetActiveSnapshot() : GetTransactionSnapshot());
+	snap = RegisterSnapshot(LoadLatest ? GetLatestSnapshot() :
+							ActiveSnapshotSet() ? GetActiveSnapshot() : GetTransactionSnapshot());
 	if (!asked)
 		version = DeployedVersionByIndex(rel, idx, snap);
 	m->version = version;
@@ -1101,6 +1110,8 @@ StoreRelcacheCallback(Datum arg, Oid relid)
 	HASH_SEQ_STATUS status;
 	ModelCacheEntry *e;
 
+	/* copies in shared memory from before are not taken again (shared_cache.c) */
+	SharedCacheInvalidate(relid);
 	if (ModelCache == NULL)
 		return;
 	/* every version of this model (or of the model read from this Citus shard), or all */
@@ -1133,10 +1144,49 @@ UnpinModel(void *arg)
 		MemoryContextDelete(m->mcxt);
 }
 
+/* StoreLoadVersion with the latest snapshot: the shared cache's loader. */
+static RfModel *
+LoadLatestVersion(Oid relid, const char *name, int32 version)
+{
+	RfModel    *m;
+
+	LoadLatest = true;
+	PG_TRY();
+	{
+		m = StoreLoadVersion(relid, name, version);
+	}
+	PG_FINALLY();
+	{
+		LoadLatest = false;
+	}
+	PG_END_TRY();
+	return m;
+}
+
+/* The version of a model deployed as the statement sees it (-1: none); *readrelid the table read. */
+static int32
+DeployedVersion(Oid relid, const char *name, Oid *readrelid)
+{
+	Relation	rel;
+	Relation	idx;
+	Snapshot	snap;
+	int32		version;
+
+	*readrelid = CitusLocalShard(relid, name);
+	rel = OpenModelTable(*readrelid, name, &idx);
+	snap = RegisterSnapshot(ActiveSnapshotSet() ? GetActiveSnapshot() : GetTransactionSnapshot());
+	version = DeployedVersionByIndex(rel, idx, snap);
+	UnregisterSnapshot(snap);
+	index_close(idx, AccessShareLock);
+	table_close(rel, AccessShareLock);
+	return version;
+}
+
 /*
  * A version of a model (the deployed one when version is 0) loaded into a
  * memory context of its own under CacheMemoryContext, deleted again on
- * error; an error when the model has no deployed version.
+ * error; an error when the model has no deployed version.  With a shared
+ * cache, a copy of the shared model's header (shared_cache.c).
  */
 static RfModel *
 LoadIntoCache(Oid relid, const char *name, int32 version)
@@ -1145,6 +1195,17 @@ LoadIntoCache(Oid relid, const char *name, int32 version)
 	MemoryContext mcxt;
 	MemoryContext old;
 
+	if (SharedCacheEnabled())
+	{
+		Oid			readrelid;
+		int32		v = version > 0 ? version : DeployedVersion(relid, name, &readrelid);
+
+		if (version > 0)
+			readrelid = CitusLocalShard(relid, name);
+		m = v > 0 ? SharedCacheModel(relid, readrelid, name, v, LoadLatestVersion) : NULL;
+		if (m)
+			return m;
+	}
 	mcxt = AllocSetContextCreate(CacheMemoryContext, "reframe model", ALLOCSET_DEFAULT_SIZES);
 	old = MemoryContextSwitchTo(mcxt);
 	PG_TRY();
@@ -1214,7 +1275,7 @@ StoreGetModel(Oid relid, const char *name, int32 version, MemoryContext pin_mcxt
 	e = hash_search(ModelCache, &key, HASH_ENTER, &found);
 	if (!found)
 		e->model = NULL;
-	if (e->model && e->model->stale)
+	if (e->model && (e->model->stale || SharedCacheModelDead(e->model)))
 	{
 		ReleaseModel(e->model);
 		e->model = NULL;
@@ -1270,5 +1331,6 @@ reframe_model_changed(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("reframe.model_changed() must be called as a trigger")));
 	CacheInvalidateRelcacheByRelid(RelationGetRelid(trigdata->tg_relation));
+	SharedCacheWriting(RelationGetRelid(trigdata->tg_relation));
 	return PointerGetDatum(NULL);
 }

@@ -1,0 +1,43 @@
+/*
+ * shared_cache.h
+ *		One copy of a loaded model for every backend (shared_cache.c).
+ */
+#ifndef REFRAME_SHARED_CACHE_H
+#define REFRAME_SHARED_CACHE_H
+
+#include "store.h"
+
+/* reframe.model_cache_size: megabytes of shared memory for models (0: none). */
+extern int	reframe_model_cache_size;
+
+/* In _PG_init: when preloading, the setting and the shared memory. */
+extern void SharedCacheInit(void);
+
+/* Whether models are shared here: reframe preloaded with a cache size. */
+extern bool SharedCacheEnabled(void);
+
+/* Loads a version into the current memory context (StoreLoadVersion with the latest snapshot). */
+typedef RfModel *(*SharedCacheLoader) (Oid relid, const char *name, int32 version);
+
+/*
+ * Version `version` of the model in table relid (read from readrelid),
+ * from the shared cache: a model of its own whose parts are the shared
+ * copy's, in a memory context of its own (m->mcxt) that holds the copy
+ * until deleted.  On a miss it is loaded by load into shared memory first,
+ * and shared when nothing changed the model meanwhile; else it is this
+ * backend's alone.  NULL when it cannot be shared at all (this transaction
+ * wrote the model table, or there is no room).
+ */
+extern RfModel *SharedCacheModel(Oid relid, Oid readrelid, const char *name, int32 version,
+								 SharedCacheLoader load);
+
+/* Whether a model from SharedCacheModel was evicted or invalidated since. */
+extern bool SharedCacheModelDead(const RfModel *m);
+
+/* A model table's rows changed (its relcache entry is invalidated): relid, or all when invalid. */
+extern void SharedCacheInvalidate(Oid relid);
+
+/* This transaction writes the model table relid (its statement trigger). */
+extern void SharedCacheWriting(Oid relid);
+
+#endif

@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# One copy of a model for every backend (issue 27): a cluster of its own
+# with reframe in shared_preload_libraries and a 24 MB reframe.model_cache_size.
+# - backends score from one shared copy, equal to a copy loaded privately;
+# - a change of the model (a threshold set, a deploy) reaches a session
+#   that holds the shared copy at its next transaction;
+# - 16 clients (half of them a new connection per query) score sums while
+#   versions 1 and 2 are deployed in turn and another model is retrained,
+#   scored and dropped: every sum is one version's, no server restart;
+# - afterwards no backend holds a copy, and the cache stays within its size;
+# - a model of more than half the cache is scored from a private copy,
+#   correctly, and evicts nothing.
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+DB=reframe_shared
+. "$here/lib.sh"
+
+bin=/usr/lib/postgresql/15/bin
+dir=$(mktemp -d /tmp/reframe-shared.XXXXXX)
+chmod 755 "$dir"
+as_owner() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+[ "$(id -u)" = 0 ] && chown postgres "$dir"
+port=$((20000 + RANDOM % 20000))
+stop() { as_owner "$bin/pg_ctl" -D "$dir/data" -m immediate stop > /dev/null 2>&1; rm -rf "$dir"; }
+trap stop EXIT
+as_owner "$bin/initdb" -D "$dir/data" -A trust -U postgres > /dev/null || fail "initdb"
+cat >> "$dir/data/postgresql.conf" <<EOF
+port = $port
+listen_addresses = ''
+unix_socket_directories = '$dir'
+shared_preload_libraries = 'reframe'
+reframe.model_cache_size = 24
+max_connections = 60
+EOF
+as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/log" -w start > /dev/null || { cat "$dir/log"; fail "start"; }
+export PGHOST=$dir PGPORT=$port PGUSER=postgres
+createdb "$DB" || fail "createdb"
+before=$(q "SELECT pg_postmaster_start_time()")
+
+q "CREATE EXTENSION reframe" > /dev/null
+q "SET client_min_messages = warning;
+   CREATE TABLE letters AS
+   SELECT i, ARRAY[sin(i), cos(i * 0.3), sin(i * 0.7), cos(i * 1.7)]::float8[] AS x,
+          chr(65 + (abs(hashint4(i)) % 26)) AS k, sin(i) + cos(i * 0.3) > 0.2 AS b
+     FROM generate_series(1, 8000) i;" > /dev/null
+# versions 1 and 2, and the sums of their scores loaded privately: a
+# transaction that wrote the model table keeps its loads to itself
+q "SET client_min_messages = warning;
+   SELECT 1 FROM reframe.train('m', 'SELECT x, k FROM letters', 'k', options => '{\"model\": \"trees\", \"rounds\": 40}');
+   SELECT 1 FROM reframe.train('m', 'SELECT x, k FROM letters', 'k', options => '{\"model\": \"trees\", \"rounds\": 60}');
+   SELECT 1 FROM reframe.train('b', 'SELECT x, b FROM letters', 'b', options => '{\"model\": \"linear\"}');" > /dev/null
+sums=$(q "BEGIN;
+          SELECT reframe.deploy('m', 1);
+          CREATE TABLE expected AS
+          SELECT 1 AS version, sum(reframe.score('m@1', l, 'C')) AS s, count(*) FILTER (WHERE reframe.predict('b', l) = 'true') AS positives
+            FROM letters l WHERE i <= 500;
+          INSERT INTO expected SELECT 2, sum(reframe.score('m@2', l, 'C')), 0 FROM letters l WHERE i <= 500;
+          COMMIT;
+          SELECT count(*) FROM reframe.model_cache() WHERE model = 'm'::regclass;" | tail -1)
+[ "$sums" = 0 ] || fail "a transaction that trained shared its loads: $sums copies"
+
+# every backend scores from one copy, equal to the private one
+for c in 1 2 3; do
+    q "SELECT abs(sum(reframe.score('m', l, 'C')) - (SELECT s FROM expected WHERE version = 1)) < 1e-12 FROM letters l WHERE i <= 500" |
+        grep -qx t || fail "connection $c scored the shared copy differently"
+done
+copies=$(q "SELECT count(*) || ' ' || sum(backends) FROM reframe.model_cache() WHERE model = 'm'::regclass AND version = 1")
+[ "$copies" = "1 0" ] || fail "three connections made '$copies' (copies, backends holding them), not one copy held by none"
+
+# a change reaches a session holding the shared copy at its next transaction
+out=$(psql -X -A -t -q -d "$DB" <<'SQL'
+SELECT count(*) FILTER (WHERE reframe.predict('b', l) = 'true') = (SELECT positives FROM expected WHERE version = 1) FROM letters l WHERE i <= 500;
+\! psql -X -q -d reframe_shared -c "SELECT reframe.set_threshold('b', 0.999999)" > /dev/null
+SELECT count(*) FILTER (WHERE reframe.predict('b', l) = 'true') = count(*) FILTER (WHERE (reframe.predict_proba('b', l))[2] >= 0.999999)
+       AND count(*) FILTER (WHERE reframe.predict('b', l) = 'true') < (SELECT positives FROM expected WHERE version = 1)
+  FROM letters l WHERE i <= 500;
+\! psql -X -q -d reframe_shared -c "SELECT reframe.deploy('m', 2)" > /dev/null
+SELECT abs(sum(reframe.score('m', l, 'C')) - (SELECT s FROM expected WHERE version = 2)) < 1e-12 FROM letters l WHERE i <= 500;
+\! psql -X -q -d reframe_shared -c "SELECT reframe.deploy('m', 1)" > /dev/null
+SQL
+)
+[ "$(echo "$out" | tr '\n' ' ')" = "t t t " ] || fail "a session holding the shared copy missed a change: $out"
+
+# 16 clients while versions flip and a model is retrained, scored and dropped
+end=$((SECONDS + 12))
+work=$dir/work
+mkdir -p "$work"; chmod 777 "$work"
+query="SELECT round(sum(reframe.score('m', l, 'C'))::numeric, 9) FROM letters l WHERE i <= 500;"
+for ((c = 0; c < 16; c++)); do
+    if ((c % 2)); then
+        # a new connection per query
+        (while ((SECONDS < end)); do psql -X -A -t -q -d "$DB" -c "$query" 2>&1; done > "$work/client$c") &
+    else
+        (while ((SECONDS < end)); do echo "$query"; sleep 0.05; done | psql -X -A -t -q -d "$DB" > "$work/client$c" 2>&1) &
+    fi
+done
+(while ((SECONDS < end)); do
+    psql -X -q -d "$DB" -c "SELECT reframe.deploy('m', 2)" -c "SELECT reframe.deploy('m', 1)" > /dev/null 2>&1
+    psql -X -q -d "$DB" -c "SET client_min_messages = warning" \
+        -c "SELECT 1 FROM reframe.train('tmp', 'SELECT x, b FROM letters WHERE i <= 2000', 'b', options => '{\"model\": \"trees\", \"rounds\": 5}')" \
+        -c "SELECT count(reframe.score('tmp', l)) FROM letters l WHERE i <= 100" \
+        -c "SELECT reframe.drop_model('tmp')" > /dev/null 2>&1
+  done) &
+wait
+q "SELECT round(s::numeric, 9) FROM expected" > "$work/allowed"
+sums=$(cat "$work"/client* | wc -l)
+wrong=$(cat "$work"/client* | grep -vxF -f "$work/allowed" | sort | uniq -c | head -5)
+[ -z "$wrong" ] || fail "a sum that is no version's, or an error: $wrong"
+[ "$sums" -gt 100 ] || fail "only $sums sums"
+after=$(q "SELECT pg_postmaster_start_time()")
+[ "$before" = "$after" ] || fail "the server restarted"
+
+# no backend holds a copy once the clients are gone; the cache within its size
+held=$(q "SELECT coalesce(sum(backends), 0) || ' ' || (coalesce(sum(bytes), 0) <= 24 * 1024 * 1024) FROM reframe.model_cache()")
+[ "$held" = "0 true" ] || fail "after the clients: '$held' (backends holding copies, within the size)"
+
+# a model larger than the cache: a private copy, scored right
+q "SET client_min_messages = warning;
+   SELECT 1 FROM reframe.train('big', 'SELECT x, k FROM letters', 'k', options => '{\"model\": \"trees\", \"rounds\": 120, \"max_depth\": 8, \"validation\": 0}');" > /dev/null
+q "BEGIN; SELECT reframe.deploy('big', 1); CREATE TABLE big_expected AS SELECT sum(reframe.score('big', l, 'C')) AS s FROM letters l WHERE i <= 300; COMMIT;" > /dev/null
+ok=$(q "SELECT abs(sum(reframe.score('big', l, 'C')) - (SELECT s FROM big_expected)) < 1e-12 FROM letters l WHERE i <= 300")
+[ "$ok" = t ] || fail "the model larger than the cache scored differently"
+shared_big=$(q "SELECT count(*) FROM reframe.model_cache() WHERE model = 'big'::regclass")
+[ "$shared_big" = 0 ] || fail "a model larger than the cache is listed in it"
+# ... and evicted no copy to try (version 1 of m, which no backend holds now)
+kept=$(q "SELECT count(*) FROM reframe.model_cache() WHERE model = 'm'::regclass AND version = 1 AND NOT evicted")
+[ "$kept" = 1 ] || fail "version 1 of m is not in the cache after the large model"
+bytes=$(q "SELECT pg_size_pretty(coalesce(sum(bytes), 0)) FROM reframe.model_cache()")
+echo "shared_cache: $sums sums by 16 clients while versions flipped and a model was retrained and dropped, each one version's; one shared copy for three connections; the model larger than the cache scored right from a private copy; the cache holds $bytes of its 24 MB"
