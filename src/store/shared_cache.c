@@ -17,10 +17,11 @@
  * generation of its table: every backend bumps the generation of a table
  * whose relcache entry it invalidates, which it does for every write to a
  * model table once the write commits (its statement trigger), and before
- * it looks up a model in any transaction that began after the commit.  So
- * a copy loaded before a write is never used by a later transaction, and a
- * backend loading a copy takes the generation before the snapshot it reads
- * with.  A transaction that wrote a model table keeps its loads to itself.
+ * it looks up a model in any transaction that began after the commit; the
+ * writer bumps it once more as it commits.  So a copy loaded before a
+ * write is never used by a later transaction, and a backend loading a copy
+ * takes the generation before the snapshot it reads with.  A transaction
+ * that wrote a model table keeps its loads to itself.
  *
  * When the area is full, the least recently used copies no backend holds
  * are evicted.  A copy that turned stale is freed when the last backend
@@ -32,6 +33,7 @@
  */
 #include "postgres.h"
 
+#include "access/xact.h"
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "nodes/memnodes.h"
@@ -383,7 +385,8 @@ SharedCacheInit(void)
 static void
 CacheExit(int code, Datum arg)
 {
-	LWLockAcquire(Cache->lock, LW_EXCLUSIVE);
+	if (!LWLockHeldByMe(Cache->lock))
+		LWLockAcquire(Cache->lock, LW_EXCLUSIVE);
 	for (int i = 0; i < CACHE_ENTRIES; i++)
 		if (LocalPins[i] > 0 && Cache->entries[i].id == LocalIds[i])
 			Cache->entries[i].pins -= LocalPins[i];
@@ -429,9 +432,31 @@ SharedCacheInvalidate(Oid relid)
 			pg_atomic_fetch_add_u64(&Cache->gens[i], 1);
 }
 
+/*
+ * Once a transaction that wrote model tables commits, their generations
+ * move again: a copy another backend loaded after this one's own
+ * invalidation but before the commit (with the old rows) is not taken.
+ */
+static void
+WritingCommitted(XactEvent event, void *arg)
+{
+	if (event != XACT_EVENT_COMMIT || WritingLxid != MyProc->lxid)
+		return;
+	for (int i = 0; i < NWriting; i++)
+		SharedCacheInvalidate(Writing[i]);
+	NWriting = 0;
+}
+
 void
 SharedCacheWriting(Oid relid)
 {
+	static bool registered = false;
+
+	if (!registered)
+	{
+		RegisterXactCallback(WritingCommitted, NULL);
+		registered = true;
+	}
 	if (WritingLxid != MyProc->lxid)
 	{
 		WritingLxid = MyProc->lxid;
