@@ -27,8 +27,9 @@
  * are evicted.  A copy that turned stale is freed when the last backend
  * holding it lets go (each notices at its next lookup).  A model of more
  * than half the area, one that does not fit beside the copies held, or
- * one whose load left something outside the arena, is the loading
- * backend's alone.
+ * one whose load left something outside the arena, is loaded again by the
+ * backend for itself, in its own memory: no shared memory is held for one
+ * backend, so none is lost when it exits.
  * Without preloading, every backend loads its own models, as before.
  */
 #include "postgres.h"
@@ -87,6 +88,9 @@ static void *AreaPlace = NULL;
 static dsa_area *Area = NULL;
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
 static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
+
+/* The arena a load of this backend is filling (freed if the backend exits meanwhile). */
+static MemoryContext Loading = NULL;
 
 /* This backend's pins, by slot (released at exit). */
 static int	LocalPins[CACHE_ENTRIES];
@@ -385,6 +389,8 @@ SharedCacheInit(void)
 static void
 CacheExit(int code, Datum arg)
 {
+	if (Loading)
+		MemoryContextDelete(Loading);
 	if (!LWLockHeldByMe(Cache->lock))
 		LWLockAcquire(Cache->lock, LW_EXCLUSIVE);
 	for (int i = 0; i < CACHE_ENTRIES; i++)
@@ -652,13 +658,32 @@ Insert(Oid relid, Oid readrelid, int32 version, uint64 gen, uint64 gen_read, RfM
 	return slot;
 }
 
+/* Whether this backend found (relid, version) too large to share: loaded for itself since. */
+static bool
+TooLarge(Oid relid, int32 version, bool remember)
+{
+	static Oid	relids[16];
+	static int32 versions[16];
+	static int	next = 0;
+
+	for (int i = 0; i < lengthof(relids); i++)
+		if (relids[i] == relid && versions[i] == version && OidIsValid(relid))
+			return true;
+	if (remember)
+	{
+		relids[next] = relid;
+		versions[next] = version;
+		next = (next + 1) % lengthof(relids);
+	}
+	return false;
+}
+
 RfModel *
 SharedCacheModel(Oid relid, Oid readrelid, const char *name, int32 version, SharedCacheLoader load)
 {
 	int			slot;
 	uint64		gen;
 	uint64		gen_read;
-	MemoryContext cxt;
 	MemoryContext old;
 	RfModel    *m;
 
@@ -667,13 +692,15 @@ SharedCacheModel(Oid relid, Oid readrelid, const char *name, int32 version, Shar
 	slot = Lookup(relid, version);
 	if (slot >= 0)
 		return Shell(slot, name);
+	if (TooLarge(relid, version, false))
+		return NULL;
 	/* the generations before the snapshot the load reads with */
 	gen = GenOf(relid);
 	gen_read = GenOf(readrelid);
-	cxt = ArenaCreate();
-	if (cxt == NULL)
+	Loading = ArenaCreate();
+	if (Loading == NULL)
 		return NULL;
-	old = MemoryContextSwitchTo(cxt);
+	old = MemoryContextSwitchTo(Loading);
 	PG_TRY();
 	{
 		m = load(relid, name, version);
@@ -681,16 +708,30 @@ SharedCacheModel(Oid relid, Oid readrelid, const char *name, int32 version, Shar
 	PG_CATCH();
 	{
 		MemoryContextSwitchTo(old);
-		MemoryContextDelete(cxt);
+		MemoryContextDelete(Loading);
+		Loading = NULL;
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
 	MemoryContextSwitchTo(old);
-	m->mcxt = cxt;
-	if (m->readrelid != readrelid || !ArenaShareable(cxt) ||
-		(slot = Insert(relid, readrelid, version, gen, gen_read, m, cxt)) < 0)
-		return m;				/* this backend's alone; deleting m->mcxt frees it */
-	return Shell(slot, name);
+	m->mcxt = Loading;
+	if (((Arena *) Loading)->spilled)
+		TooLarge(relid, version, true);
+	if (m->readrelid == readrelid && ArenaShareable(Loading) &&
+		(slot = Insert(relid, readrelid, version, gen, gen_read, m, Loading)) >= 0)
+	{
+		Loading = NULL;
+		return Shell(slot, name);
+	}
+
+	/*
+	 * Not to be shared (too large, or the model changed or was shared by
+	 * another backend meanwhile): no shared memory is kept for one backend.
+	 */
+	MemoryContextDelete(Loading);
+	Loading = NULL;
+	slot = Lookup(relid, version);
+	return slot >= 0 ? Shell(slot, name) : NULL;
 }
 
 bool

@@ -23,10 +23,10 @@ typedef RfModel *(*SharedCacheLoader) (Oid relid, const char *name, int32 versio
  * Version `version` of the model in table relid (read from readrelid),
  * from the shared cache: a model of its own whose parts are the shared
  * copy's, in a memory context of its own (m->mcxt) that holds the copy
- * until deleted.  On a miss it is loaded by load into shared memory first,
- * and shared when nothing changed the model meanwhile; else it is this
- * backend's alone.  NULL when it cannot be shared at all (this transaction
- * wrote the model table, or there is no room).
+ * until deleted.  On a miss it is loaded by load into shared memory and
+ * shared.  NULL when it is not to be shared (this transaction wrote the
+ * model table, it does not fit, it changed meanwhile): the caller loads
+ * it for itself.
  */
 extern RfModel *SharedCacheModel(Oid relid, Oid readrelid, const char *name, int32 version,
 								 SharedCacheLoader load);

@@ -9,7 +9,7 @@
 #   scored and dropped: every sum is one version's, no server restart;
 # - afterwards no backend holds a copy, and the cache stays within its size;
 # - a model of more than half the cache is scored from a private copy,
-#   correctly, and evicts nothing.
+#   correctly, evicts nothing, and keeps no shared memory.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 DB=reframe_shared
@@ -125,5 +125,15 @@ shared_big=$(q "SELECT count(*) FROM reframe.model_cache() WHERE model = 'big'::
 # ... and evicted no copy to try (version 1 of m, which no backend holds now)
 kept=$(q "SELECT count(*) FROM reframe.model_cache() WHERE model = 'm'::regclass AND version = 1 AND NOT evicted")
 [ "$kept" = 1 ] || fail "version 1 of m is not in the cache after the large model"
+# ... and keeps no shared memory for the backends that loaded it: after ten
+# connections that each scored it (and exited), a new model is still shared
+for ((c = 0; c < 10; c++)); do
+    q "SELECT count(reframe.score('big', l, 'C')) FROM letters l WHERE i <= 3" > /dev/null
+done
+q "SET client_min_messages = warning;
+   SELECT 1 FROM reframe.train('after', 'SELECT x, k FROM letters', 'k', options => '{\"model\": \"trees\", \"rounds\": 40}');" > /dev/null
+q "SELECT count(reframe.score('after', l, 'C')) FROM letters l WHERE i <= 3" > /dev/null
+after_shared=$(q "SELECT count(*) FROM reframe.model_cache() WHERE model = 'after'::regclass AND NOT evicted")
+[ "$after_shared" = 1 ] || fail "after ten loads of the large model a new model is not shared: shared memory was kept"
 bytes=$(q "SELECT pg_size_pretty(coalesce(sum(bytes), 0)) FROM reframe.model_cache()")
 echo "shared_cache: $sums sums by 16 clients while versions flipped and a model was retrained and dropped, each one version's; one shared copy for three connections; the model larger than the cache scored right from a private copy; the cache holds $bytes of its 24 MB"
