@@ -8,6 +8,7 @@
 #   versions 1 and 2 are deployed in turn and another model is retrained,
 #   scored and dropped: every sum is one version's, no server restart;
 # - afterwards no backend holds a copy, and the cache stays within its size;
+# - the least recently used copy is evicted when a new one needs room;
 # - a model of more than half the cache is scored from a private copy,
 #   correctly, evicts nothing, and keeps no shared memory.
 set -uo pipefail
@@ -135,5 +136,17 @@ q "SET client_min_messages = warning;
 q "SELECT count(reframe.score('after', l, 'C')) FROM letters l WHERE i <= 3" > /dev/null
 after_shared=$(q "SELECT count(*) FROM reframe.model_cache() WHERE model = 'after'::regclass AND NOT evicted")
 [ "$after_shared" = 1 ] || fail "after ten loads of the large model a new model is not shared: shared memory was kept"
+# least recently used first: three versions of 8 MB in the 24 MB cache,
+# the first one scored first and the third one last: the first is evicted
+for v in 1 2 3; do
+    q "SET client_min_messages = warning;
+       SELECT 1 FROM reframe.train('ev', 'SELECT x, k FROM letters', 'k', options => '{\"model\": \"trees\", \"rounds\": 40, \"max_depth\": 8, \"validation\": 0}');" > /dev/null
+done
+for v in 1 2 3; do
+    q "SELECT count(reframe.score('ev@$v', l, 'C')) FROM letters l WHERE i <= 3" > /dev/null
+done
+lru=$(q "SELECT string_agg(version::text, ',' ORDER BY version) || ' ' || (sum(bytes) <= 24 * 1024 * 1024)
+         FROM reframe.model_cache() WHERE model = 'ev'::regclass")
+[ "$lru" = "2,3 true" ] || fail "after versions 1, 2 and 3 of 8 MB the cache holds versions '$lru', not 2 and 3"
 bytes=$(q "SELECT pg_size_pretty(coalesce(sum(bytes), 0)) FROM reframe.model_cache()")
-echo "shared_cache: $sums sums by 16 clients while versions flipped and a model was retrained and dropped, each one version's; one shared copy for three connections; the model larger than the cache scored right from a private copy; the cache holds $bytes of its 24 MB"
+echo "shared_cache: $sums sums by 16 clients while versions flipped and a model was retrained and dropped, each one version's; one shared copy for three connections; the model larger than the cache scored right from a private copy; the least recently used version evicted; the cache holds $bytes of its 24 MB"
