@@ -13,7 +13,7 @@
  * model's header (its name, reference count and memory context are the
  * backend's), pinning the shared copy until it lets go.
  *
- * A copy is keyed by model table and version, and stamped with the
+ * A copy is keyed by database, model table and version, and stamped with the
  * generation of its table: every backend bumps the generation of a table
  * whose relcache entry it invalidates, which it does for every write to a
  * model table once the write commits (its statement trigger), and before
@@ -59,6 +59,7 @@ int			reframe_model_cache_size = 128;
 typedef struct CacheEntry
 {
 	uint64		id;				/* this use of the slot; 0: free */
+	Oid			dbid;			/* table OIDs are a database's own */
 	Oid			relid;
 	Oid			readrelid;
 	int32		version;
@@ -587,7 +588,7 @@ Lookup(Oid relid, int32 version)
 	{
 		CacheEntry *e = &Cache->entries[i];
 
-		if (e->id == 0 || e->dead || e->relid != relid || e->version != version)
+		if (e->id == 0 || e->dead || e->dbid != MyDatabaseId || e->relid != relid || e->version != version)
 			continue;
 		if (e->gen != GenOf(relid) || e->gen_read != GenOf(e->readrelid))
 		{
@@ -621,7 +622,7 @@ Insert(Oid relid, Oid readrelid, int32 version, uint64 gen, uint64 gen_read, RfM
 		{
 			CacheEntry *e = &Cache->entries[i];
 
-			if (e->id != 0 && !e->dead && e->relid == relid && e->version == version)
+			if (e->id != 0 && !e->dead && e->dbid == MyDatabaseId && e->relid == relid && e->version == version)
 			{
 				slot = -2;		/* shared meanwhile */
 				break;
@@ -642,6 +643,7 @@ Insert(Oid relid, Oid readrelid, int32 version, uint64 gen, uint64 gen_read, RfM
 		CacheEntry *e = &Cache->entries[slot];
 
 		e->id = Cache->next_id++;
+		e->dbid = MyDatabaseId;
 		e->relid = relid;
 		e->readrelid = readrelid;
 		e->version = version;
@@ -748,7 +750,7 @@ SharedCacheModelDead(const RfModel *m)
 /* ---------- reframe.model_cache() ---------- */
 
 /*
- * reframe.model_cache(): the versions in shared memory, one row each: the
+ * reframe.model_cache(): this database's versions in shared memory, one row each: the
  * model table, version, bytes, how many backends hold it, and whether it
  * is evicted (freed once they let go).  No row without a shared cache.
  */
@@ -768,7 +770,7 @@ reframe_model_cache(PG_FUNCTION_ARGS)
 		Datum		values[5];
 		bool		nulls[5] = {0};
 
-		if (e->id == 0)
+		if (e->id == 0 || e->dbid != MyDatabaseId)
 			continue;
 		values[0] = ObjectIdGetDatum(e->relid);
 		values[1] = Int32GetDatum(e->version);

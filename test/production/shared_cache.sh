@@ -8,6 +8,8 @@
 #   versions 1 and 2 are deployed in turn and another model is retrained,
 #   scored and dropped: every sum is one version's, no server restart;
 # - afterwards no backend holds a copy, and the cache stays within its size;
+# - two databases with the same table OIDs (one a copy of the other) keep
+#   copies of their own;
 # - the least recently used copy is evicted when a new one needs room;
 # - a model of more than half the cache is scored from a private copy,
 #   correctly, evicts nothing, and keeps no shared memory.
@@ -115,6 +117,20 @@ after=$(q "SELECT pg_postmaster_start_time()")
 held=$(q "SELECT coalesce(sum(backends), 0) || ' ' || (coalesce(sum(bytes), 0) <= 24 * 1024 * 1024) FROM reframe.model_cache()")
 [ "$held" = "0 true" ] || fail "after the clients: '$held' (backends holding copies, within the size)"
 
+# two databases, one copied from the other: the same table OIDs, each its
+# own copies (the copy's threshold set first, then the original's model
+# shared, then the copy's scored)
+createdb -T "$DB" "${DB}_copy" || fail "createdb -T"
+psql -X -q -d "${DB}_copy" -c "SELECT reframe.set_threshold('b', 0.3)" > /dev/null || fail "set_threshold in the copy"
+here=$(q "SELECT count(*) FILTER (WHERE reframe.predict('b', l) = 'true') =
+                 count(*) FILTER (WHERE (reframe.predict_proba('b', l))[2] >= 0.999999)
+          FROM letters l WHERE i <= 500")
+copy=$(psql -X -A -t -q -d "${DB}_copy" -c "SELECT count(*) FILTER (WHERE reframe.predict('b', l) = 'true') =
+                                                  count(*) FILTER (WHERE (reframe.predict_proba('b', l))[2] >= 0.3)
+                                             FROM letters l WHERE i <= 500")
+dropdb "${DB}_copy"
+[ "$here $copy" = "t t" ] || fail "two databases with the same table OIDs shared a copy: '$here $copy'"
+
 # a model larger than the cache: a private copy, scored right
 q "SET client_min_messages = warning;
    SELECT 1 FROM reframe.train('big', 'SELECT x, k FROM letters', 'k', options => '{\"model\": \"trees\", \"rounds\": 120, \"max_depth\": 8, \"validation\": 0}');" > /dev/null
@@ -149,4 +165,4 @@ lru=$(q "SELECT string_agg(version::text, ',' ORDER BY version) || ' ' || (sum(b
          FROM reframe.model_cache() WHERE model = 'ev'::regclass")
 [ "$lru" = "2,3 true" ] || fail "after versions 1, 2 and 3 of 8 MB the cache holds versions '$lru', not 2 and 3"
 bytes=$(q "SELECT pg_size_pretty(coalesce(sum(bytes), 0)) FROM reframe.model_cache()")
-echo "shared_cache: $sums sums by 16 clients while versions flipped and a model was retrained and dropped, each one version's; one shared copy for three connections; the model larger than the cache scored right from a private copy; the least recently used version evicted; the cache holds $bytes of its 24 MB"
+echo "shared_cache: $sums sums by 16 clients while versions flipped and a model was retrained and dropped, each one version's; one shared copy for three connections; a copied database its own copies; the model larger than the cache scored right from a private copy; the least recently used version evicted; the cache holds $bytes of its 24 MB"
