@@ -34,7 +34,9 @@
  */
 #include "postgres.h"
 
+#include "access/parallel.h"
 #include "access/xact.h"
+#include "catalog/pg_class.h"
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "nodes/memnodes.h"
@@ -45,6 +47,7 @@
 #include "storage/shmem.h"
 #include "utils/dsa.h"
 #include "utils/guc.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 
 #include "reframe.h"
@@ -689,12 +692,18 @@ SharedCacheModel(Oid relid, Oid readrelid, const char *name, int32 version, Shar
 	MemoryContext old;
 	RfModel    *m;
 
-	if (!SharedCacheEnabled() || WritingNow(relid) || WritingNow(readrelid))
+	/*
+	 * Not for a session's temporary table, nor in a parallel worker, whose
+	 * transaction (its leader's) may have written the table unseen here.
+	 */
+	if (!SharedCacheEnabled() || IsParallelWorker() || WritingNow(relid) || WritingNow(readrelid) ||
+		get_rel_persistence(relid) == RELPERSISTENCE_TEMP)
 		return NULL;
 	slot = Lookup(relid, version);
 	if (slot >= 0)
 		return Shell(slot, name);
-	if (TooLarge(relid, version, false))
+	/* a load reads with the latest snapshot, which a parallel operation may not take */
+	if (IsInParallelMode() || TooLarge(relid, version, false))
 		return NULL;
 	/* the generations before the snapshot the load reads with */
 	gen = GenOf(relid);

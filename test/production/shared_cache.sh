@@ -10,6 +10,7 @@
 # - afterwards no backend holds a copy, and the cache stays within its size;
 # - two databases with the same table OIDs (one a copy of the other) keep
 #   copies of their own;
+# - a parallel query scores a version not yet shared (for itself);
 # - the least recently used copy is evicted when a new one needs room;
 # - a model of more than half the cache is scored from a private copy,
 #   correctly, evicts nothing, and keeps no shared memory.
@@ -158,6 +159,13 @@ for v in 1 2 3; do
     q "SET client_min_messages = warning;
        SELECT 1 FROM reframe.train('ev', 'SELECT x, k FROM letters', 'k', options => '{\"model\": \"trees\", \"rounds\": 40, \"max_depth\": 8, \"validation\": 0}');" > /dev/null
 done
+# (a parallel query's first score of a version loads it for itself: its
+# workers take no new snapshot, and share nothing)
+par=$(q "SET parallel_setup_cost = 0; SET parallel_tuple_cost = 0; SET min_parallel_table_scan_size = 0;
+         SET max_parallel_workers_per_gather = 2;
+         SELECT round(sum(reframe.score('ev@1', l, 'C'))::numeric, 8) FROM letters l" | tail -1)
+ser=$(q "SELECT round(sum(reframe.score('ev@1', l, 'C'))::numeric, 8) FROM letters l")
+[ -n "$par" ] && [ "$par" = "$ser" ] || fail "a parallel query scored '$par', a serial one '$ser'"
 for v in 1 2 3; do
     q "SELECT count(reframe.score('ev@$v', l, 'C')) FROM letters l WHERE i <= 3" > /dev/null
 done
