@@ -70,12 +70,13 @@ INSERT INTO bench_result SELECT 'binary: Citus, rows pulled to the coordinator',
        pg_temp.best_ms($$SELECT reframe.train('b_pull', 'sc', 'yb', options => '{"exclude": ["id", "y", "yk"], "l2": 0.001, "streaming": false}')$$, 1);
 
 -- evaluate: scored and summed on the workers, against the same rows on one
--- node, and against pulling the rows to the coordinator (as "curves" does)
+-- node; with "curves" (every row's score needed together) the workers score
+-- and each row's cells come to the coordinator
 INSERT INTO bench_result SELECT 'evaluate binary: one node, rows read into the backend',
        pg_temp.best_ms($$SELECT reframe.evaluate('b_rows', 'sc_local')$$, 3);
 INSERT INTO bench_result SELECT 'evaluate binary: Citus, scored and summed on the workers',
        pg_temp.best_ms($$SELECT reframe.evaluate('b_rows', 'sc')$$, 3);
-INSERT INTO bench_result SELECT 'evaluate binary: Citus, rows pulled to the coordinator ("curves": true)',
+INSERT INTO bench_result SELECT 'evaluate binary: Citus, with "curves": true (scored on the workers, each row''s cells to the coordinator)',
        pg_temp.best_ms($$SELECT reframe.evaluate('b_rows', 'sc', '{"curves": true}')$$, 1);
 INSERT INTO bench_result SELECT 'evaluate binary: one node, with "curves": true',
        pg_temp.best_ms($$SELECT reframe.evaluate('b_rows', 'sc_local', '{"curves": true}')$$, 1);

@@ -287,14 +287,14 @@ EvalRowWeight(EvalReceiver *r, TupleTableSlot *slot)
 	return w;
 }
 
-/* Remembers a row's query, score and relevance for the ranking metrics. */
+/* Remembers a row's query (group), score and relevance for the ranking metrics. */
 static void
-EvalRankRow(EvalReceiver *r, TupleTableSlot *slot, const RfHead *head, const double *p, double y)
+EvalRankRow(EvalReceiver *r, Datum group, bool group_null, const RfHead *head, const double *p, double y)
 {
 	char	   *g;
 	double		score = p[0];
 
-	if (slot->tts_isnull[r->gattno] || isnan(y))
+	if (group_null || isnan(y))
 		return;
 	if (head->bin_values)
 	{
@@ -315,7 +315,7 @@ EvalRankRow(EvalReceiver *r, TupleTableSlot *slot, const RfHead *head, const dou
 			MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * r->caprank);
 		MemoryContextSwitchTo(old);
 	}
-	g = EncoderCategoryString(slot->tts_values[r->gattno], r->gtype);
+	g = EncoderCategoryString(group, r->gtype);
 	r->rank_group[r->nrank] = RfDictCode(r->gdict, g, true);
 	r->rank_score[r->nrank] = score;
 	r->rank_rel[r->nrank] = y;
@@ -499,16 +499,12 @@ EvalRowCells(EvalReceiver *r, TupleTableSlot *slot, double *cells)
 	return EVAL_ROW_SCORED;
 }
 
-static bool
-EvalReceive(TupleTableSlot *slot, DestReceiver *self)
+void
+EvalAddCells(EvalReceiver *r, const double *cells, Datum group, bool group_null)
 {
-	EvalReceiver *r = (EvalReceiver *) self;
 	RfTrunk    *net = r->model->net;
-	MemoryContext old = MemoryContextSwitchTo(r->rowcxt);
-	double	   *cells = r->cells;
 
-	slot_getallattrs(slot);
-	switch (EvalRowCells(r, slot, cells))
+	switch ((int) cells[0])
 	{
 		case EVAL_ROW_SCORED:
 			for (int h = 0; h < net->nheads; h++)
@@ -519,7 +515,7 @@ EvalReceive(TupleTableSlot *slot, DestReceiver *self)
 
 				EvalAccAddCells(&r->acc[h], p, t, cells[1]);
 				if (h == 0 && r->group)
-					EvalRankRow(r, slot, head, p, head->bin_values ? t[1] : t[0]);
+					EvalRankRow(r, group, group_null, head, p, head->bin_values ? t[1] : t[0]);
 			}
 			r->rows++;
 			break;
@@ -529,12 +525,24 @@ EvalReceive(TupleTableSlot *slot, DestReceiver *self)
 		default:
 			r->null_targets++;
 	}
-	MemoryContextSwitchTo(old);
-	MemoryContextReset(r->rowcxt);
 	if ((r->rows & 0xf) == 0)
 		ReframeYield();
 	if ((r->rows & 0x3fff) == 0)
 		CHECK_FOR_INTERRUPTS();
+}
+
+static bool
+EvalReceive(TupleTableSlot *slot, DestReceiver *self)
+{
+	EvalReceiver *r = (EvalReceiver *) self;
+	MemoryContext old = MemoryContextSwitchTo(r->rowcxt);
+
+	slot_getallattrs(slot);
+	EvalRowCells(r, slot, r->cells);
+	EvalAddCells(r, r->cells, r->group ? slot->tts_values[r->gattno] : (Datum) 0,
+				 r->group ? slot->tts_isnull[r->gattno] : true);
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(r->rowcxt);
 	return true;
 }
 

@@ -75,6 +75,9 @@ extern void EvalCheckColumns(EvalReceiver *r, TupleDesc td);
  */
 extern int	EvalRowCells(EvalReceiver *r, TupleTableSlot *slot, double *cells);
 
+/* Adds a row's cells to r's metrics, and its query (group) to the ranking's. */
+extern void EvalAddCells(EvalReceiver *r, const double *cells, Datum group, bool group_null);
+
 /* Reads the source through r on this node, scoring and measuring each row. */
 extern void EvalReadSource(EvalReceiver *r, text *source);
 
@@ -83,8 +86,10 @@ extern double EvalSelection(EvalReceiver *r, const char **metric);
 
 /*
  * reframe.evaluate over a Citus distributed source: scored and summed on
- * the workers.  Returns false, having read nothing, for any other source.
+ * the workers, or with every_row (ranking, curves) scored there and each
+ * row's cells added here.  Returns false, having read nothing, for any
+ * other source.
  */
-extern bool EvalOnWorkers(EvalReceiver *r, Oid relid, text *source);
+extern bool EvalOnWorkers(EvalReceiver *r, Oid relid, text *source, bool every_row);
 
 #endif

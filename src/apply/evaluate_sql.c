@@ -226,7 +226,7 @@ reframe_evaluate(PG_FUNCTION_ARGS)
 				 errhint("Evaluate its models, or aggregate reframe.score of the blend with a metric such as reframe.ndcg.")));
 	EvalReceiverInit(&r, curves);
 	/* ranking metrics and curves need every row's score here */
-	if (r.group || curves || !EvalOnWorkers(&r, relid, PG_GETARG_TEXT_PP(1)))
+	if (!EvalOnWorkers(&r, relid, PG_GETARG_TEXT_PP(1), r.group || curves))
 		EvalReadSource(&r, PG_GETARG_TEXT_PP(1));
 	PG_RETURN_JSONB_P(EvalResultJson(&r, curves));
 }

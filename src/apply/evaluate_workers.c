@@ -17,7 +17,9 @@
  * workers' sums here: only they cross the network.  A binary head's ROC
  * AUC then comes from histograms of its scores, as in streamed training.
  * Ranking metrics and curves need every row's score together: with
- * "group" or "curves" the rows come here as before.
+ * "group" or "curves" the workers still score the rows, and each row's
+ * cells (and query) come here to be added, as the read on one node adds
+ * them, the ROC AUC exact.
  */
 #include "postgres.h"
 
@@ -136,8 +138,85 @@ QuerySums(EvalReceiver *r, Oid relid, const char *sql, CachedPlanSource *ps, byt
 	return isnull ? NULL : DatumGetByteaPCopy(d);
 }
 
+/* ---------- with "group" or "curves": each row's cells, added here ---------- */
+
+typedef struct CellsReceiver
+{
+	DestReceiver pub;
+	EvalReceiver *r;
+} CellsReceiver;
+
+/* A row the workers scored: its cells (a float8[] of the model's layout), and its query. */
+static bool
+CellsReceive(TupleTableSlot *slot, DestReceiver *self)
+{
+	EvalReceiver *r = ((CellsReceiver *) self)->r;
+	MemoryContext old = MemoryContextSwitchTo(r->rowcxt);
+	ArrayType  *a;
+
+	slot_getallattrs(slot);
+	a = slot->tts_isnull[0] ? NULL : DatumGetArrayTypeP(slot->tts_values[0]);
+	if (a == NULL || ARR_NDIM(a) != 1 || ARR_ELEMTYPE(a) != FLOAT8OID || ARR_HASNULL(a) ||
+		ARR_DIMS(a)[0] != r->ncells)
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg("reframe.evaluate: a worker's row does not fit model \"%s\"", r->model->name)));
+	EvalAddCells(r, (const double *) ARR_DATA_PTR(a), r->group ? slot->tts_values[1] : (Datum) 0,
+				 r->group ? slot->tts_isnull[1] : true);
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(r->rowcxt);
+	return true;
+}
+
+static void
+CellsNoop(DestReceiver *self)
+{
+}
+
+static void
+CellsStartup(DestReceiver *self, int operation, TupleDesc td)
+{
+}
+
+/*
+ * Reads the cells the workers score, with each row's query for the
+ * ranking metrics: the rows' scores all come here (for ranking and curves),
+ * but neither their inputs nor their other columns.
+ */
+static void
+QueryCells(EvalReceiver *r, Oid relid, const char *sql)
+{
+	CellsReceiver recv;
+	SPIExecuteOptions opts;
+	RfSourceRead nest;
+	char	   *plan = JsonbToCString(NULL, &WorkerPlan(r, relid)->root, -1);
+	int			rc;
+
+	memset(&recv, 0, sizeof(recv));
+	recv.pub.receiveSlot = CellsReceive;
+	recv.pub.rStartup = CellsStartup;
+	recv.pub.rShutdown = CellsNoop;
+	recv.pub.rDestroy = CellsNoop;
+	recv.pub.mydest = DestNone;
+	recv.r = r;
+	memset(&opts, 0, sizeof(opts));
+	opts.read_only = true;
+	opts.dest = (DestReceiver *) &recv;
+	StoreBeginSourceRead(&nest);
+	rc = SPI_execute_extended(psprintf("SELECT %s.evaluate_row(%s::jsonb, reframe_s)%s%s FROM (%s) reframe_s",
+									   REFRAME_SCHEMA, quote_literal_cstr(plan), r->group ? ", reframe_s." : "",
+									   r->group ? quote_identifier(r->group) : "", sql),
+							  &opts);
+	StoreEndSourceRead(&nest);
+	if (rc < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("evaluation source must be a query that returns rows"),
+				 errdetail("The source was: %s", sql)));
+}
+
 bool
-EvalOnWorkers(EvalReceiver *r, Oid relid, text *source)
+EvalOnWorkers(EvalReceiver *r, Oid relid, text *source, bool every_row)
 {
 	char	   *sql = StoreSourceSql(source);
 	MemoryContext outer = CurrentMemoryContext;
@@ -161,7 +240,15 @@ EvalOnWorkers(EvalReceiver *r, Oid relid, text *source)
 	{
 		MemoryContext spi = MemoryContextSwitchTo(outer);
 
-		sums = QuerySums(r, relid, sql, ps, &config);
+		if (every_row)
+		{
+			EvalFindColumns(r, ps->resultDesc);
+			EvalCheckColumns(r, ps->resultDesc);
+			QueryCells(r, relid, sql);
+			sums = NULL;
+		}
+		else
+			sums = QuerySums(r, relid, sql, ps, &config);
 		MemoryContextSwitchTo(spi);
 	}
 	SPI_finish();

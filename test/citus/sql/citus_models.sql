@@ -124,8 +124,13 @@ SELECT framing, g.* FROM (VALUES
   ('regression, weighted, a subquery''s rows', 'lin', 'SELECT x1, x2, cat, y, abs(x1) + 0.5 AS w FROM %s', '{"weight": "w"}'),
   ('multiclass, NULL and unknown classes', 'mc',
    'SELECT x1, x2, y, CASE WHEN id %% 50 = 0 THEN NULL WHEN id %% 77 = 0 THEN ''zz'' ELSE cat END AS cat FROM %s', '{}'),
-  ('ranking: the rows come here', 'lin', '%s', '{"group": "cat"}')
+  ('ranking: each row''s cells come here', 'lin', '%s', '{"group": "cat"}')
 ) v(framing, m, q, opts), evaluation_gap(m, q, opts::jsonb) g;
+-- with "curves" too the workers score, and the exact ROC AUC and the curves are the local ones
+SELECT (d ->> 'on_workers')::boolean AS on_workers,
+       abs((d #>> '{metrics,roc_auc}')::float8 - (l #>> '{metrics,roc_auc}')::float8) < 1e-12 AS same_exact_auc,
+       jsonb_array_length(d #> '{curves,roc}') = jsonb_array_length(l #> '{curves,roc}') AS same_roc_points
+FROM (SELECT reframe.evaluate('clf', 'events', '{"curves": true}') d, reframe.evaluate('clf', 'events_local', '{"curves": true}') l) e;
 -- the binned ROC AUC as computed here from the scores' logits, and how far it is from the exact one
 CREATE TABLE ev AS SELECT reframe.evaluate('clf', 'events') d, reframe.evaluate('clf', 'events_local') l;
 WITH s AS (SELECT label, least(greatest(ln(p / (1 - p)), -16), 16) z
