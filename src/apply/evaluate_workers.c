@@ -105,12 +105,12 @@ ReadSums(EvalReceiver *r, bytea *config, bytea *result)
 }
 
 /*
- * Runs the query of the sums over the source (sql, prepared as ps) with
- * r's columns found in it; returns the workers' sums combined, NULL when
- * the source has no row, in the current memory context (within SPI).
+ * Runs the query of the sums over the source (sql), r's columns found in
+ * it; returns the workers' sums combined, NULL when the source has no row,
+ * in the current memory context (within SPI).
  */
 static bytea *
-QuerySums(EvalReceiver *r, Oid relid, const char *sql, CachedPlanSource *ps, bytea **config)
+QuerySums(EvalReceiver *r, Oid relid, const char *sql, bytea **config)
 {
 	Oid			argtypes[2] = {BYTEAOID, JSONBOID};
 	Datum		args[2];
@@ -119,8 +119,6 @@ QuerySums(EvalReceiver *r, Oid relid, const char *sql, CachedPlanSource *ps, byt
 	Datum		d;
 	int			rc;
 
-	EvalFindColumns(r, ps->resultDesc);
-	EvalCheckColumns(r, ps->resultDesc);
 	*config = EvalStateConfig(r->model->net->heads, r->model->net->nheads);
 	args[0] = PointerGetDatum(*config);
 	args[1] = JsonbPGetDatum(WorkerPlan(r, relid));
@@ -240,15 +238,15 @@ EvalOnWorkers(EvalReceiver *r, Oid relid, text *source, bool every_row)
 	{
 		MemoryContext spi = MemoryContextSwitchTo(outer);
 
+		EvalFindColumns(r, ps->resultDesc);
+		EvalCheckColumns(r, ps->resultDesc);
 		if (every_row)
 		{
-			EvalFindColumns(r, ps->resultDesc);
-			EvalCheckColumns(r, ps->resultDesc);
 			QueryCells(r, relid, sql);
 			sums = NULL;
 		}
 		else
-			sums = QuerySums(r, relid, sql, ps, &config);
+			sums = QuerySums(r, relid, sql, &config);
 		MemoryContextSwitchTo(spi);
 	}
 	SPI_finish();
