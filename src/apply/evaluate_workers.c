@@ -155,7 +155,8 @@ CellsReceive(TupleTableSlot *slot, DestReceiver *self)
 	slot_getallattrs(slot);
 	a = slot->tts_isnull[0] ? NULL : DatumGetArrayTypeP(slot->tts_values[0]);
 	if (a == NULL || ARR_NDIM(a) != 1 || ARR_ELEMTYPE(a) != FLOAT8OID || ARR_HASNULL(a) ||
-		ARR_DIMS(a)[0] != r->ncells)
+		ARR_DIMS(a)[0] != r->ncells ||
+		!EvalCellsValid(r->model->net->heads, r->model->net->nheads, r->cell_at, (const double *) ARR_DATA_PTR(a)))
 		ereport(ERROR,
 				(errcode(ERRCODE_INTERNAL_ERROR),
 				 errmsg("reframe.evaluate: a worker's row does not fit model \"%s\"", r->model->name)));

@@ -253,24 +253,31 @@ RowCellsValid(const RfHead *head, const double *t, const double *p)
 	return true;
 }
 
+bool
+EvalCellsValid(const RfHead *heads, int nheads, const int *cell_at, const double *cells)
+{
+	if (cells[0] != EVAL_ROW_SCORED)
+		return cells[0] == EVAL_ROW_NULL_TARGET || cells[0] == EVAL_ROW_UNKNOWN_CLASS;
+	if (!(cells[1] >= 0) || isinf(cells[1]))
+		return false;
+	for (int h = 0; h < nheads; h++)
+		if (!RowCellsValid(&heads[h], cells + cell_at[h], cells + cell_at[h] + EvalTargetCells(&heads[h])))
+			return false;
+	return true;
+}
+
 void
 EvalStateAddRow(const EvalStateView *v, double *sums, const double *cells)
 {
 	double		w = cells[1];
 
+	if (!EvalCellsValid(v->heads, v->nheads, v->cell_at, cells))
+		StateInvalid("a row's cells are");
 	if (cells[0] != EVAL_ROW_SCORED)
 	{
-		if (cells[0] != EVAL_ROW_NULL_TARGET && cells[0] != EVAL_ROW_UNKNOWN_CLASS)
-			StateInvalid("a row's cells are");
 		sums[cells[0] == EVAL_ROW_NULL_TARGET ? 1 : 2] += 1;
 		return;
 	}
-	if (!(w >= 0) || isinf(w))
-		StateInvalid("a row's cells are");
-	for (int h = 0; h < v->nheads; h++)
-		if (!RowCellsValid(&v->heads[h], cells + v->cell_at[h],
-						   cells + v->cell_at[h] + EvalTargetCells(&v->heads[h])))
-			StateInvalid("a row's cells are");
 	sums[0] += 1;
 	for (int h = 0; h < v->nheads; h++)
 	{

@@ -90,6 +90,9 @@ EvalStateSums(EvalState *s, const EvalStateView *v)
  */
 extern int	EvalRowLayout(const RfHead *heads, int nheads, int *cell_at);
 
+/* Whether cells are a row's that can be added (every class and score in range). */
+extern bool EvalCellsValid(const RfHead *heads, int nheads, const int *cell_at, const double *cells);
+
 /* Adds a row's cells to the sums (an error naming the aggregate if they are not a row's). */
 extern void EvalStateAddRow(const EvalStateView *v, double *sums, const double *cells);
 
