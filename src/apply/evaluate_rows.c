@@ -195,12 +195,12 @@ EvalCheckColumns(EvalReceiver *r, TupleDesc td)
 			EvalCheckTarget(r, td, h);
 	if (r->wattno >= 0)
 	{
-		r->wtype = EvalColumnType(r, td, r->wattno, "weight", r->weight ? r->weight : "weight");
+		r->wtype = EvalColumnType(r, td, r->wattno, "weight", r->weight);
 		if (!ReframeIsNumericType(r->wtype))
 			ereport(ERROR,
 					(errcode(ERRCODE_DATATYPE_MISMATCH),
 					 errmsg("weight column \"%s\" has type %s, but row weights are numbers",
-							r->weight ? r->weight : "weight", format_type_be(r->wtype))));
+							r->weight, format_type_be(r->wtype))));
 	}
 	if (r->group)
 	{

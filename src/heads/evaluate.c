@@ -86,9 +86,17 @@ EvalAccMerge(RfEvalAcc *dst, RfEvalAcc *src)
 {
 	const RfHead *head = dst->head;
 	int			K = head->kind == RF_HEAD_BINARY ? 2 : head->nout;
+	double		n = dst->n + src->n;
 
-	/* the target's running mean and squared deviations */
-	EvalMeanMerge(&dst->n, &dst->ymean, &dst->ym2, src->n, src->ymean, src->ym2);
+	/* the target's running mean and squared deviations, by Chan et al. */
+	if (src->n > 0)
+	{
+		double		delta = src->ymean - dst->ymean;
+
+		dst->ym2 += src->ym2 + delta * delta * dst->n * src->n / n;
+		dst->ymean += delta * src->n / n;
+	}
+	dst->n = n;
 	dst->rows += src->rows;
 	EvalSumsAdd(&dst->sums, &src->sums);
 	AddArray(dst->confusion, src->confusion, K * K);

@@ -128,20 +128,6 @@ extern void EvalBinsAdd(double *bins, double z, double p, double y);
 /* The ROC AUC and calibration error of acc from its head's histograms. */
 extern void EvalAccFromBins(RfEvalAcc *acc, const double *bins);
 
-/* Merges a running mean and squared deviations (n2, mean2, m22) into (n, mean, m2), by Chan et al. */
-static inline void
-EvalMeanMerge(double *n, double *mean, double *m2, double n2, double mean2, double m22)
-{
-	double		total = *n + n2;
-	double		delta = mean2 - *mean;
-
-	if (n2 <= 0)
-		return;
-	*m2 += m22 + delta * delta * *n * n2 / total;
-	*mean += delta * n2 / total;
-	*n = total;
-}
-
 /* The metric versions are selected on, lower is better. */
 extern double EvalAccSelection(RfEvalAcc *acc);
 extern const char *EvalSelectionName(const RfHead *head);
