@@ -1144,10 +1144,10 @@ COMMENT ON AGGREGATE @extschema@.evaluation(bytea, double precision[]) IS
 -- the models in shared memory (src/store/shared_cache.c): with reframe in
 -- shared_preload_libraries, every backend scores from one copy
 CREATE FUNCTION @extschema@.model_cache(OUT model regclass, OUT version integer, OUT bytes bigint,
-                                        OUT backends integer, OUT evicted boolean)
+                                        OUT backends integer)
     RETURNS SETOF record AS 'MODULE_PATHNAME', 'reframe_model_cache' LANGUAGE C STRICT VOLATILE;
 COMMENT ON FUNCTION @extschema@.model_cache() IS
-    'the model versions loaded in shared memory (reframe.model_cache_size; reframe in shared_preload_libraries): bytes, the backends holding each, whether evicted';
+    'the model versions loaded in shared memory (reframe.model_cache_size; reframe in shared_preload_libraries): bytes, the backends holding each';
 
 -- ---------------------------------------------------------------------------
 -- "warm_start": the options of the version a warm start continues (the

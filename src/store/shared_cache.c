@@ -13,19 +13,18 @@
  * model's header (its name, reference count and memory context are the
  * backend's), pinning the shared copy until it lets go.
  *
- * A copy is keyed by database, model table and version, and stamped with the
- * generation of its table: every backend bumps the generation of a table
- * whose relcache entry it invalidates, which it does for every write to a
- * model table once the write commits (its statement trigger), and before
- * it looks up a model in any transaction that began after the commit; the
- * writer bumps it once more as it commits.  So a copy loaded before a
- * write is never used by a later transaction, and a backend loading a copy
- * takes the generation before the snapshot it reads with.  A transaction
- * that wrote a model table keeps its loads to itself.
+ * A copy is keyed by database, model table, version and the version's
+ * stamp: a hash of the place and inserting transaction of each of its
+ * rows, as the looking backend's snapshot sees them (store.c).  Any write
+ * to a version's rows, by reframe or by hand, puts them in new places, so
+ * a backend takes a copy only if its snapshot sees exactly the rows the
+ * copy was loaded from, whenever and by whom they were written: a copy
+ * loaded before a write is never taken by a snapshot after it, nor one
+ * loaded from rows a transaction wrote and rolled back.  Copies nothing
+ * matches any more are evicted in their turn.
  *
  * When the area is full, the least recently used copies no backend holds
- * are evicted.  A copy that turned stale is freed when the last backend
- * holding it lets go (each notices at its next lookup).  A model of more
+ * are evicted (a backend lets go of a copy once its model table changes).  A model of more
  * than half the area, one that does not fit beside the copies held, or
  * one whose load left something outside the arena, is loaded again by the
  * backend for itself, in its own memory: no shared memory is held for one
@@ -34,16 +33,12 @@
  */
 #include "postgres.h"
 
-#include "access/parallel.h"
-#include "access/xact.h"
 #include "catalog/pg_class.h"
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "nodes/memnodes.h"
-#include "port/atomics.h"
 #include "storage/ipc.h"
 #include "storage/lwlock.h"
-#include "storage/proc.h"
 #include "storage/shmem.h"
 #include "utils/dsa.h"
 #include "utils/guc.h"
@@ -54,7 +49,6 @@
 #include "shared_cache.h"
 
 #define CACHE_ENTRIES 256
-#define CACHE_GENS 4096
 #define ARENA_BLOCK (256 * 1024)
 
 int			reframe_model_cache_size = 128;
@@ -66,13 +60,11 @@ typedef struct CacheEntry
 	Oid			relid;
 	Oid			readrelid;
 	int32		version;
-	uint64		gen;			/* relid's generation when loaded */
-	uint64		gen_read;		/* readrelid's */
+	uint64		stamp;			/* the version's rows as the load saw them (VersionStamp) */
 	RfModel    *model;			/* in the area */
 	MemoryContext cxt;			/* its arena */
 	Size		bytes;
 	int			pins;			/* backends' copies of the header */
-	bool		dead;			/* evicted or stale: no new pins; freed at the last unpin */
 	uint64		last_used;
 } CacheEntry;
 
@@ -83,7 +75,6 @@ typedef struct CacheShared
 	Size		area_size;
 	uint64		next_id;
 	uint64		clock;
-	pg_atomic_uint64 gens[CACHE_GENS];
 	CacheEntry	entries[CACHE_ENTRIES];
 } CacheShared;
 
@@ -100,10 +91,6 @@ static MemoryContext Loading = NULL;
 static int	LocalPins[CACHE_ENTRIES];
 static uint64 LocalIds[CACHE_ENTRIES];
 
-/* The model tables this transaction writes (local transaction id, tables). */
-static LocalTransactionId WritingLxid = InvalidLocalTransactionId;
-static Oid	Writing[16];
-static int	NWriting = 0;
 
 /* ---------- the arena: a memory context in the area ---------- */
 
@@ -358,8 +345,6 @@ CacheStartup(void)
 		Cache->area_tranche = LWLockNewTrancheId();
 		Cache->area_size = (Size) reframe_model_cache_size * 1024 * 1024;
 		Cache->next_id = 1;
-		for (int i = 0; i < CACHE_GENS; i++)
-			pg_atomic_init_u64(&Cache->gens[i], 1);
 		area = dsa_create_in_place(AreaPlace, Cache->area_size, Cache->area_tranche, NULL);
 		dsa_set_size_limit(area, Cache->area_size);
 		dsa_pin(area);
@@ -424,90 +409,12 @@ SharedCacheEnabled(void)
 
 /* ---------- entries ---------- */
 
-static uint64
-GenOf(Oid relid)
-{
-	return pg_atomic_read_u64(&Cache->gens[relid % CACHE_GENS]);
-}
-
-void
-SharedCacheInvalidate(Oid relid)
-{
-	if (Cache == NULL)
-		return;
-	if (OidIsValid(relid))
-		pg_atomic_fetch_add_u64(&Cache->gens[relid % CACHE_GENS], 1);
-	else
-		for (int i = 0; i < CACHE_GENS; i++)
-			pg_atomic_fetch_add_u64(&Cache->gens[i], 1);
-}
-
-/*
- * Once a transaction that wrote model tables commits, their generations
- * move again: a copy another backend loaded after this one's own
- * invalidation but before the commit (with the old rows) is not taken.
- */
-static void
-WritingCommitted(XactEvent event, void *arg)
-{
-	if (event != XACT_EVENT_COMMIT || WritingLxid != MyProc->lxid)
-		return;
-	for (int i = 0; i < NWriting; i++)
-		SharedCacheInvalidate(Writing[i]);
-	NWriting = 0;
-}
-
-void
-SharedCacheWriting(Oid relid)
-{
-	static bool registered = false;
-
-	if (!registered)
-	{
-		RegisterXactCallback(WritingCommitted, NULL);
-		registered = true;
-	}
-	if (WritingLxid != MyProc->lxid)
-	{
-		WritingLxid = MyProc->lxid;
-		NWriting = 0;
-	}
-	for (int i = 0; i < NWriting; i++)
-		if (Writing[i] == relid)
-			return;
-	if (NWriting < lengthof(Writing))
-		Writing[NWriting++] = relid;
-	else
-		Writing[0] = InvalidOid;	/* too many to tell: any */
-}
-
-/* Whether this transaction wrote the model table relid (or too many to tell). */
-static bool
-WritingNow(Oid relid)
-{
-	if (WritingLxid != MyProc->lxid)
-		return false;
-	for (int i = 0; i < NWriting; i++)
-		if (Writing[i] == relid || !OidIsValid(Writing[i]))
-			return true;
-	return false;
-}
-
 /* Frees an entry's copy (the lock held exclusively; no backend holds it). */
 static void
 EntryFree(CacheEntry *e)
 {
 	MemoryContextDelete(e->cxt);
 	memset(e, 0, sizeof(*e));
-}
-
-/* Marks an entry evicted; frees it when no backend holds it. */
-static void
-EntryKill(CacheEntry *e)
-{
-	e->dead = true;
-	if (e->pins == 0)
-		EntryFree(e);
 }
 
 /* Evicts the least recently used copies until about need bytes are free (or none is left). */
@@ -525,13 +432,13 @@ Evict(Size need)
 		{
 			CacheEntry *e = &Cache->entries[i];
 
-			if (e->id != 0 && !e->dead && e->pins == 0 && (lru == NULL || e->last_used < lru->last_used))
+			if (e->id != 0 && e->pins == 0 && (lru == NULL || e->last_used < lru->last_used))
 				lru = e;
 		}
 		if (lru == NULL)
 			break;				/* every copy left is held by a backend */
 		freed += lru->bytes;
-		EntryKill(lru);
+		EntryFree(lru);
 	}
 	LWLockRelease(Cache->lock);
 }
@@ -548,8 +455,7 @@ Unpin(void *arg)
 		CacheEntry *e = &Cache->entries[slot];
 
 		LocalPins[slot]--;
-		if (--e->pins == 0 && e->dead)
-			EntryFree(e);
+		e->pins--;
 	}
 	LWLockRelease(Cache->lock);
 }
@@ -569,8 +475,6 @@ Shell(int slot, const char *name)
 	m->mcxt = cxt;
 	m->refcount = 0;
 	m->stale = m->orphan = false;
-	m->shared_slot = slot;
-	m->shared_id = e->id;
 	LocalPins[slot]++;
 	LocalIds[slot] = e->id;
 	cb->func = Unpin;
@@ -580,9 +484,9 @@ Shell(int slot, const char *name)
 	return m;
 }
 
-/* The live entry of (relid, version) whose generations are current, pinned; or -1. */
+/* The live entry of this version's rows as this snapshot sees them, pinned; or -1. */
 static int
-Lookup(Oid relid, int32 version)
+Lookup(Oid relid, Oid readrelid, int32 version, uint64 stamp)
 {
 	int			found = -1;
 
@@ -591,13 +495,9 @@ Lookup(Oid relid, int32 version)
 	{
 		CacheEntry *e = &Cache->entries[i];
 
-		if (e->id == 0 || e->dead || e->dbid != MyDatabaseId || e->relid != relid || e->version != version)
+		if (e->id == 0 || e->dbid != MyDatabaseId || e->relid != relid ||
+			e->readrelid != readrelid || e->version != version || e->stamp != stamp)
 			continue;
-		if (e->gen != GenOf(relid) || e->gen_read != GenOf(e->readrelid))
-		{
-			EntryKill(e);
-			continue;
-		}
 		e->pins++;
 		e->last_used = ++Cache->clock;
 		found = i;
@@ -608,16 +508,15 @@ Lookup(Oid relid, int32 version)
 
 /*
  * Shares a loaded model: a free slot (evicting the least recently used
- * entry if none), pinned; or -1 when the generations moved since the load
- * began, or another backend shared the same version meanwhile.
+ * entry if none), pinned; or -1 when another backend shared the same rows
+ * meanwhile.
  */
 static int
-Insert(Oid relid, Oid readrelid, int32 version, uint64 gen, uint64 gen_read, RfModel *m, MemoryContext cxt)
+Insert(Oid relid, Oid readrelid, int32 version, uint64 stamp, RfModel *m, MemoryContext cxt)
 {
 	int			slot = -1;
 
 	LWLockAcquire(Cache->lock, LW_EXCLUSIVE);
-	if (gen == GenOf(relid) && gen_read == GenOf(readrelid))
 	{
 		CacheEntry *lru = NULL;
 
@@ -625,7 +524,8 @@ Insert(Oid relid, Oid readrelid, int32 version, uint64 gen, uint64 gen_read, RfM
 		{
 			CacheEntry *e = &Cache->entries[i];
 
-			if (e->id != 0 && !e->dead && e->dbid == MyDatabaseId && e->relid == relid && e->version == version)
+			if (e->id != 0 && e->dbid == MyDatabaseId && e->relid == relid &&
+				e->readrelid == readrelid && e->version == version && e->stamp == stamp)
 			{
 				slot = -2;		/* shared meanwhile */
 				break;
@@ -638,7 +538,7 @@ Insert(Oid relid, Oid readrelid, int32 version, uint64 gen, uint64 gen_read, RfM
 		if (slot == -1 && lru)
 		{
 			slot = lru - Cache->entries;
-			EntryKill(lru);
+			EntryFree(lru);
 		}
 	}
 	if (slot >= 0)
@@ -650,13 +550,11 @@ Insert(Oid relid, Oid readrelid, int32 version, uint64 gen, uint64 gen_read, RfM
 		e->relid = relid;
 		e->readrelid = readrelid;
 		e->version = version;
-		e->gen = gen;
-		e->gen_read = gen_read;
+		e->stamp = stamp;
 		e->model = m;
 		e->cxt = cxt;
 		e->bytes = ((Arena *) cxt)->total;
 		e->pins = 1;
-		e->dead = false;
 		e->last_used = ++Cache->clock;
 	}
 	LWLockRelease(Cache->lock);
@@ -684,30 +582,21 @@ TooLarge(Oid relid, int32 version, bool remember)
 }
 
 RfModel *
-SharedCacheModel(Oid relid, Oid readrelid, const char *name, int32 version, SharedCacheLoader load)
+SharedCacheModel(Oid relid, Oid readrelid, const char *name, int32 version, uint64 stamp,
+				 SharedCacheLoader load)
 {
 	int			slot;
-	uint64		gen;
-	uint64		gen_read;
 	MemoryContext old;
 	RfModel    *m;
 
-	/*
-	 * Not for a session's temporary table, nor in a parallel worker, whose
-	 * transaction (its leader's) may have written the table unseen here.
-	 */
-	if (!SharedCacheEnabled() || IsParallelWorker() || WritingNow(relid) || WritingNow(readrelid) ||
-		get_rel_persistence(relid) == RELPERSISTENCE_TEMP)
+	/* a session's temporary table is its own */
+	if (!SharedCacheEnabled() || get_rel_persistence(relid) == RELPERSISTENCE_TEMP)
 		return NULL;
-	slot = Lookup(relid, version);
+	slot = Lookup(relid, readrelid, version, stamp);
 	if (slot >= 0)
 		return Shell(slot, name);
-	/* a load reads with the latest snapshot, which a parallel operation may not take */
-	if (IsInParallelMode() || TooLarge(relid, version, false))
+	if (TooLarge(relid, version, false))
 		return NULL;
-	/* the generations before the snapshot the load reads with */
-	gen = GenOf(relid);
-	gen_read = GenOf(readrelid);
 	Loading = ArenaCreate();
 	if (Loading == NULL)
 		return NULL;
@@ -729,39 +618,28 @@ SharedCacheModel(Oid relid, Oid readrelid, const char *name, int32 version, Shar
 	if (((Arena *) Loading)->spilled)
 		TooLarge(relid, version, true);
 	if (m->readrelid == readrelid && ArenaShareable(Loading) &&
-		(slot = Insert(relid, readrelid, version, gen, gen_read, m, Loading)) >= 0)
+		(slot = Insert(relid, readrelid, version, stamp, m, Loading)) >= 0)
 	{
 		Loading = NULL;
 		return Shell(slot, name);
 	}
 
 	/*
-	 * Not to be shared (too large, or the model changed or was shared by
-	 * another backend meanwhile): no shared memory is kept for one backend.
+	 * Not to be shared (too large, or shared by another backend meanwhile):
+	 * no shared memory is kept for one backend.
 	 */
 	MemoryContextDelete(Loading);
 	Loading = NULL;
-	slot = Lookup(relid, version);
+	slot = Lookup(relid, readrelid, version, stamp);
 	return slot >= 0 ? Shell(slot, name) : NULL;
-}
-
-bool
-SharedCacheModelDead(const RfModel *m)
-{
-	const CacheEntry *e;
-
-	if (m->shared_id == 0)
-		return false;
-	e = &Cache->entries[m->shared_slot];
-	return e->id != m->shared_id || e->dead;
 }
 
 /* ---------- reframe.model_cache() ---------- */
 
 /*
- * reframe.model_cache(): this database's versions in shared memory, one row each: the
- * model table, version, bytes, how many backends hold it, and whether it
- * is evicted (freed once they let go).  No row without a shared cache.
+ * reframe.model_cache(): this database's versions in shared memory, one
+ * row each: the model table, version, bytes, and how many backends hold
+ * it.  No row without a shared cache.
  */
 PG_FUNCTION_INFO_V1(reframe_model_cache);
 Datum
@@ -776,8 +654,8 @@ reframe_model_cache(PG_FUNCTION_ARGS)
 	for (int i = 0; i < CACHE_ENTRIES; i++)
 	{
 		CacheEntry *e = &Cache->entries[i];
-		Datum		values[5];
-		bool		nulls[5] = {0};
+		Datum		values[4];
+		bool		nulls[4] = {0};
 
 		if (e->id == 0 || e->dbid != MyDatabaseId)
 			continue;
@@ -785,7 +663,6 @@ reframe_model_cache(PG_FUNCTION_ARGS)
 		values[1] = Int32GetDatum(e->version);
 		values[2] = Int64GetDatum((int64) e->bytes);
 		values[3] = Int32GetDatum(e->pins);
-		values[4] = BoolGetDatum(e->dead);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	LWLockRelease(Cache->lock);

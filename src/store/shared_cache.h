@@ -16,28 +16,19 @@ extern void SharedCacheInit(void);
 /* Whether models are shared here: reframe preloaded with a cache size. */
 extern bool SharedCacheEnabled(void);
 
-/* Loads a version into the current memory context (StoreLoadVersion with the latest snapshot). */
+/* Loads a version into the current memory context (StoreLoadVersion). */
 typedef RfModel *(*SharedCacheLoader) (Oid relid, const char *name, int32 version);
 
 /*
  * Version `version` of the model in table relid (read from readrelid),
- * from the shared cache: a model of its own whose parts are the shared
- * copy's, in a memory context of its own (m->mcxt) that holds the copy
- * until deleted.  On a miss it is loaded by load into shared memory and
- * shared.  NULL when it is not to be shared (this transaction wrote the
- * model table, it does not fit, it changed meanwhile): the caller loads
- * it for itself.
+ * whose rows the statement sees as stamp (a hash of their places and
+ * inserting transactions), from the shared cache: a model of its own whose
+ * parts are the shared copy's, in a memory context of its own (m->mcxt)
+ * that holds the copy until deleted.  On a miss it is loaded by load into
+ * shared memory and shared.  NULL when it is not to be shared (a temporary
+ * table, too large): the caller loads it for itself.
  */
-extern RfModel *SharedCacheModel(Oid relid, Oid readrelid, const char *name, int32 version,
+extern RfModel *SharedCacheModel(Oid relid, Oid readrelid, const char *name, int32 version, uint64 stamp,
 								 SharedCacheLoader load);
-
-/* Whether a model from SharedCacheModel was evicted or invalidated since. */
-extern bool SharedCacheModelDead(const RfModel *m);
-
-/* A model table's rows changed (its relcache entry is invalidated): relid, or all when invalid. */
-extern void SharedCacheInvalidate(Oid relid);
-
-/* This transaction writes the model table relid (its statement trigger). */
-extern void SharedCacheWriting(Oid relid);
 
 #endif

@@ -29,6 +29,7 @@
 #include "catalog/pg_class.h"
 #include "catalog/pg_index.h"
 #include "catalog/pg_namespace.h"
+#include "common/hashfn.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
@@ -998,13 +999,6 @@ ModelFromRows(RfModel *m, List *blocks)
  * row-level security (a loaded model serves every role of the backend: all
  * rows or none), the key (version, block, part).
  */
-/*
- * Whether StoreLoadVersion reads with the latest snapshot rather than the
- * statement's: a load for the shared cache, which reads after taking the
- * generations its copy is stamped with (shared_cache.c).
- */
-static bool LoadLatest = false;
-
 static Relation
 OpenModelTable(Oid relid, const char *name, Relation *idx)
 {
@@ -1060,8 +1054,7 @@ StoreLoadVersion(Oid relid, const char *name, int32 version)
 	m->readrelid = CitusLocalShard(relid, name);
 
 	rel = OpenModelTable(m->readrelid, name, &idx);
-	snap = RegisterSnapshot(LoadLatest ? GetLatestSnapshot() :
-							ActiveSnapshotSet() ? GetActiveSnapshot() : GetTransactionSnapshot());
+	snap = RegisterSnapshot(ActiveSnapshotSet() ? GetActiveSnapshot() : GetTransactionSnapshot());
 	if (!asked)
 		version = DeployedVersionByIndex(rel, idx, snap);
 	m->version = version;
@@ -1110,8 +1103,6 @@ StoreRelcacheCallback(Datum arg, Oid relid)
 	HASH_SEQ_STATUS status;
 	ModelCacheEntry *e;
 
-	/* copies in shared memory from before are not taken again (shared_cache.c) */
-	SharedCacheInvalidate(relid);
 	if (ModelCache == NULL)
 		return;
 	/* every version of this model (or of the model read from this Citus shard), or all */
@@ -1144,42 +1135,66 @@ UnpinModel(void *arg)
 		MemoryContextDelete(m->mcxt);
 }
 
-/* StoreLoadVersion with the latest snapshot: the shared cache's loader. */
-static RfModel *
-LoadLatestVersion(Oid relid, const char *name, int32 version)
+/*
+ * What a version is, as the statement sees it: a hash of the place and
+ * inserting transaction of each of its rows.  Any write to a row (by
+ * reframe or by hand, committed or not) moves it to a new place, so two
+ * snapshots that agree on the stamp see the same rows; 0 when none.
+ */
+static uint64
+VersionStamp(Relation rel, Relation idx, Snapshot snap, int32 version)
 {
-	RfModel    *m;
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tup;
+	uint64		stamp = 0;
 
-	LoadLatest = true;
-	PG_TRY();
+	ScanKeyInit(&key, MODEL_ROW_VERSION, BTEqualStrategyNumber, F_INT4EQ, Int32GetDatum(version));
+	scan = systable_beginscan_ordered(rel, idx, snap, 1, &key);
+	while (HeapTupleIsValid(tup = systable_getnext_ordered(scan, ForwardScanDirection)))
 	{
-		m = StoreLoadVersion(relid, name, version);
+		uint64		row = ((uint64) ItemPointerGetBlockNumber(&tup->t_self) << 16 |
+						   ItemPointerGetOffsetNumber(&tup->t_self)) << 32 |
+			HeapTupleHeaderGetRawXmin(tup->t_data);
+
+		stamp = hash_bytes_extended((const unsigned char *) &row, sizeof(row), stamp) | 1;
 	}
-	PG_FINALLY();
-	{
-		LoadLatest = false;
-	}
-	PG_END_TRY();
-	return m;
+	systable_endscan_ordered(scan);
+	return stamp;
 }
 
-/* The version of a model deployed as the statement sees it (-1: none); *readrelid the table read. */
+/*
+ * The version to share (version, or when it is 0 the one deployed as the
+ * statement sees it; -1 when none is) and its stamp; *readrelid the table
+ * read.  The model table is opened as a load opens it, and checked so.
+ */
 static int32
-DeployedVersion(Oid relid, const char *name, Oid *readrelid)
+VersionToShare(Oid relid, const char *name, int32 version, Oid *readrelid, uint64 *stamp)
 {
 	Relation	rel;
 	Relation	idx;
 	Snapshot	snap;
-	int32		version;
 
 	*readrelid = CitusLocalShard(relid, name);
 	rel = OpenModelTable(*readrelid, name, &idx);
 	snap = RegisterSnapshot(ActiveSnapshotSet() ? GetActiveSnapshot() : GetTransactionSnapshot());
-	version = DeployedVersionByIndex(rel, idx, snap);
+	if (version <= 0)
+		version = DeployedVersionByIndex(rel, idx, snap);
+	*stamp = version > 0 ? VersionStamp(rel, idx, snap, version) : 0;
 	UnregisterSnapshot(snap);
 	index_close(idx, AccessShareLock);
 	table_close(rel, AccessShareLock);
 	return version;
+}
+
+/* The error of a model that has no deployed version. */
+static void pg_attribute_noreturn()
+NoDeployedVersion(const char *name)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("model \"%s\" has no deployed version", name),
+			 errhint("Deploy one with reframe.deploy('%s', version).", name)));
 }
 
 /*
@@ -1191,6 +1206,7 @@ DeployedVersion(Oid relid, const char *name, Oid *readrelid)
 static RfModel *
 LoadIntoCache(Oid relid, const char *name, int32 version)
 {
+	int32		load = version > 0 ? version : -1;	/* -1: the deployed one */
 	RfModel    *m;
 	MemoryContext mcxt;
 	MemoryContext old;
@@ -1198,11 +1214,13 @@ LoadIntoCache(Oid relid, const char *name, int32 version)
 	if (SharedCacheEnabled())
 	{
 		Oid			readrelid;
-		int32		v = version > 0 ? version : DeployedVersion(relid, name, &readrelid);
+		uint64		stamp;
 
-		if (version > 0)
-			readrelid = CitusLocalShard(relid, name);
-		m = v > 0 ? SharedCacheModel(relid, readrelid, name, v, LoadLatestVersion) : NULL;
+		/* the version, resolved once for the shared cache and for this backend's own load */
+		load = VersionToShare(relid, name, load, &readrelid, &stamp);
+		if (load < 0)
+			NoDeployedVersion(name);
+		m = stamp ? SharedCacheModel(relid, readrelid, name, load, stamp, StoreLoadVersion) : NULL;
 		if (m)
 			return m;
 	}
@@ -1210,7 +1228,7 @@ LoadIntoCache(Oid relid, const char *name, int32 version)
 	old = MemoryContextSwitchTo(mcxt);
 	PG_TRY();
 	{
-		m = StoreLoadVersion(relid, name, version > 0 ? version : -1);
+		m = StoreLoadVersion(relid, name, load);
 	}
 	PG_CATCH();
 	{
@@ -1223,10 +1241,7 @@ LoadIntoCache(Oid relid, const char *name, int32 version)
 	if (m == NULL)
 	{
 		MemoryContextDelete(mcxt);
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("model \"%s\" has no deployed version", name),
-				 errhint("Deploy one with reframe.deploy('%s', version).", name)));
+		NoDeployedVersion(name);
 	}
 	m->mcxt = mcxt;
 	MemoryContextSetIdentifier(mcxt, m->name);
@@ -1275,7 +1290,7 @@ StoreGetModel(Oid relid, const char *name, int32 version, MemoryContext pin_mcxt
 	e = hash_search(ModelCache, &key, HASH_ENTER, &found);
 	if (!found)
 		e->model = NULL;
-	if (e->model && (e->model->stale || SharedCacheModelDead(e->model)))
+	if (e->model && e->model->stale)
 	{
 		ReleaseModel(e->model);
 		e->model = NULL;
@@ -1331,6 +1346,5 @@ reframe_model_changed(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("reframe.model_changed() must be called as a trigger")));
 	CacheInvalidateRelcacheByRelid(RelationGetRelid(trigdata->tg_relation));
-	SharedCacheWriting(RelationGetRelid(trigdata->tg_relation));
 	return PointerGetDatum(NULL);
 }

@@ -53,9 +53,6 @@ typedef struct RfModel
 	int			refcount;
 	bool		stale;			/* a newer deployment may exist */
 	bool		orphan;			/* no longer in the cache; free at last unpin */
-	/* a copy of a shared model's header (shared_cache.c): its entry, or 0 */
-	int			shared_slot;
-	uint64		shared_id;
 } RfModel;
 
 /* Finds the model table for a name, or raises 42704 / 42809. */
